@@ -45,6 +45,8 @@ OUR_NAMES: dict[str, str] = {
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
+    "AsyncFlush": "SyncFlush",
+    "AsyncNewFile": "NewFile",
     "AsyncUploadStream": "UploadStream",
 }
 

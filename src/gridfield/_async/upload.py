@@ -1,0 +1,271 @@
+"""Writing a file: chunks go in by batches as bytes arrive, the files document goes in last."""
+
+from __future__ import annotations
+
+import inspect
+import io
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
+from ..core.errors import FileExists
+from ..core.metadata import FileInfo, choose_content_type, upload_date
+from ..core.queries import chunks_filter
+
+if TYPE_CHECKING:
+    from .bucket import AsyncFileStore
+
+# Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
+# documents built ahead of their insert.
+_SLICE = 16 * 1024 * 1024
+
+
+class AsyncUploadStream:
+    """A write-only file object that stores what is written as one GridFS file.
+
+    Full chunks are inserted as batches fill up; ``close()`` writes the last chunk and then
+    the files document, so the file is visible only once complete. An error, a cancellation
+    or ``abort()`` removes the chunks already written.
+    """
+
+    def __init__(
+        self,
+        store: AsyncFileStore,
+        *,
+        file_id: Any,
+        filename: str | None,
+        content_type: str | None,
+        metadata: Mapping[str, Any],
+        chunk_size: int,
+        checksum: bool,
+        encoding: str,
+    ) -> None:
+        self._store = store
+        self.file_id: Any = ObjectId() if file_id is None else file_id
+        self.filename = filename
+        self.chunk_size = chunk_size
+        self.closed = False
+        self.info: FileInfo | None = None
+        """The stored file's description, once ``close()`` has written it."""
+        self._content_type = content_type
+        self._metadata = dict(metadata)
+        self.encoding = encoding
+        """How a written str is encoded."""
+        self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
+        self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
+        self._aborted = False
+        # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
+        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
+        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        self._owns_id = file_id is None
+        self._sent_ids: list[Any] = []
+        self._sent_any = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
+
+    @property
+    def length(self) -> int:
+        """Bytes written so far."""
+        return self._cutter.length
+
+    def _check_open(self) -> None:
+        if self.closed:
+            state = "aborted" if self._aborted else "closed"
+            raise ValueError(f"upload of file {self.file_id!r} is {state}")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def buffer(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Append ``data`` to the upload without any I/O; ``write``, ``flush`` or ``close``
+        send it. A str is encoded with the upload's encoding."""
+        self._check_open()
+        if isinstance(data, str):
+            data = data.encode(self.encoding)
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            if inspect.iscoroutine(data):
+                data.close()
+            raise TypeError(
+                f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
+            )
+        self._batcher.add(self._cutter.feed(data))
+
+    async def write(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Append ``data``, inserting the chunks it completes once a batch is full."""
+        self.buffer(data)
+        await self._send(self._batcher.ready())
+
+    async def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
+        """Write each item of ``lines`` in turn (no separators are added)."""
+        for line in lines:
+            await self.write(line)
+
+    async def flush(self) -> None:
+        """Insert every full chunk written so far (a partial last chunk waits for more)."""
+        self._check_open()
+        await self._send(self._batcher.drain())
+
+    async def close(self) -> FileInfo:
+        """Insert the rest, then the files document; return the file's description.
+
+        Calling it again returns the same description.
+        """
+        if self.info is not None:
+            return self.info
+        self._check_open()
+        last = self._cutter.finish()
+        if last is not None:
+            self._batcher.add([last])
+        await self._send(self._batcher.drain())
+        info = self._describe()
+        try:
+            await self._store.ensure_indexes()
+            await self._store.files.insert_one(info.to_document())
+        except DuplicateKeyError as exc:
+            await self._abort_after(exc)
+            raise FileExists(
+                f"file {self.file_id!r} already exists in {self._store.files.name}"
+            ) from exc
+        except BaseException as exc:
+            await self._abort_after(exc)
+            raise
+        self.info = info
+        self.closed = True
+        return info
+
+    def _describe(self) -> FileInfo:
+        explicit = self._content_type
+        if explicit is None and isinstance(self._metadata.get("contentType"), str):
+            explicit = self._metadata["contentType"]
+        return FileInfo.for_upload(
+            file_id=self.file_id,
+            length=self._cutter.length,
+            chunk_size=self.chunk_size,
+            upload_date=upload_date(self._store.db.codec_options),
+            filename=self.filename,
+            metadata=self._metadata,
+            content_type=choose_content_type(explicit, self.filename, self._cutter.head),
+            sha256=self._cutter.sha256(),
+        )
+
+    async def _send(self, batches: list[list[dict[str, Any]]]) -> None:
+        if not batches:
+            return
+        try:
+            await self._store.ensure_indexes()
+            for batch in batches:
+                if not self._owns_id:
+                    self._sent_ids.extend(doc["_id"] for doc in batch)
+                self._sent_any = True
+                await self._store.chunks.insert_many(batch, ordered=True)
+                # Our chunk 0 is in: every chunk of this id is ours from now on.
+                self._owns_id = True
+                self._sent_ids = []
+        except BulkWriteError as exc:
+            await self._abort_after(exc)
+            errors = exc.details.get("writeErrors") or [{}]
+            if errors[0].get("code") == 11000:
+                raise FileExists(
+                    f"file {self.file_id!r} already has chunks in {self._store.chunks.name}"
+                ) from exc
+            raise
+        except BaseException as exc:
+            await self._abort_after(exc)
+            raise
+
+    # -- giving up ------------------------------------------------------------------------------
+
+    async def abort(self) -> None:
+        """Remove the chunks written so far and close the upload; a no-op once closed."""
+        if self.closed:
+            return
+        self._aborted = True
+        self.closed = True
+        if not self._sent_any:
+            return
+        query = chunks_filter(self.file_id)
+        if not self._owns_id:
+            query["_id"] = {"$in": self._sent_ids}
+        await self._store.chunks.delete_many(query)
+
+    async def _abort_after(self, error: BaseException) -> None:
+        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        try:
+            await self.abort()
+        except Exception as cleanup:
+            note = getattr(error, "add_note", None)
+            if note is not None:
+                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+
+    # -- context manager ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncUploadStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            await self._abort_after(exc)
+        else:
+            await self.close()
+
+
+def check_source(data: object) -> None:
+    """TypeError unless ``put`` can store ``data``; checked before anything is written."""
+    if isinstance(data, (bytes, bytearray, memoryview, str)):
+        return
+    readable = callable(getattr(data, "read", None))
+    if isinstance(data, io.TextIOBase) or (readable and "t" in str(getattr(data, "mode", ""))):
+        raise TypeError(
+            f"cannot store a text-mode file ({type(data).__name__}): open it in binary mode"
+        )
+    if readable:
+        return
+    # A mapping or a set iterates, but not over the file's bytes in order.
+    unordered = isinstance(data, (Mapping, set, frozenset))
+    if not unordered and (hasattr(data, "__aiter__") or isinstance(data, Iterable)):
+        return
+    if inspect.iscoroutine(data):
+        data.close()
+    raise TypeError(
+        f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
+        " or an iterable of bytes"
+    )
+
+
+async def write_source(stream: AsyncUploadStream, data: Any) -> None:
+    """Write all of ``data`` (as accepted by ``check_source``) to ``stream``."""
+    if isinstance(data, str):
+        data = data.encode(stream.encoding)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(as_bytes(data))
+        for start in range(0, len(view), _SLICE):
+            await stream.write(view[start : start + _SLICE])
+    elif callable(getattr(data, "read", None)):
+        while True:
+            block = data.read(stream.chunk_size)
+            if inspect.isawaitable(block):
+                block = await block
+            if isinstance(block, str):
+                raise TypeError(
+                    f"cannot store a text-mode file ({type(data).__name__}): its read() "
+                    "returned str; open it in binary mode"
+                )
+            block = as_bytes(block, f"{type(data).__name__}.read() result")
+            if not block:
+                return
+            await stream.write(block)
+    elif hasattr(data, "__aiter__"):
+        async for piece in data:
+            await stream.write(piece)
+    else:
+        for piece in data:
+            await stream.write(piece)

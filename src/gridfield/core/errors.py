@@ -1,0 +1,47 @@
+"""The error types of gridfield's file store: MongoEngine's GridFSError stays the base."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import gridfs.errors
+
+if TYPE_CHECKING:
+    # MongoEngine ships no type information; to the type checker its GridFSError is a
+    # plain Exception subclass, which is exactly what it is at run time.
+    class GridFSError(Exception):
+        """Base of every file store error (MongoEngine's own class at run time)."""
+
+else:
+    from mongoengine.fields import GridFSError
+
+__all__ = ["CorruptFile", "FileExists", "FileNotLoaded", "GridFSError", "NoFile"]
+
+
+class NoFile(GridFSError, gridfs.errors.NoFile):
+    """No files document has the requested id.
+
+    Also an instance of PyMongo's ``gridfs.errors.NoFile``, so code written
+    against PyMongo's gridfs catches it unchanged.
+    """
+
+
+class CorruptFile(GridFSError, gridfs.errors.CorruptGridFile):
+    """A stored file is damaged: a chunk is missing, extra, duplicated or of the
+    wrong size, its files document is malformed, or its checksum does not match."""
+
+
+class FileExists(GridFSError, gridfs.errors.FileExists):
+    """A file with the requested id already exists (or already has chunks)."""
+
+
+class FileNotLoaded(GridFSError):
+    """A stored file's attributes were asked for before anything awaited had loaded them.
+
+    The message says what to await (``load()`` or ``read()``) on which field.
+    """
+
+
+class FileNotLoaded(GridFSError):
+    """A stored file's description was asked for before anything awaited has loaded it
+    (or the field holds no file)."""

@@ -1,0 +1,360 @@
+"""The files-collection document and FileInfo; content type; the rules for user metadata."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import mimetypes
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import bson
+from bson.codec_options import CodecOptions
+
+from .errors import CorruptFile
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MAX_BSON_SIZE",
+    "MAX_CHUNK_SIZE",
+    "FileInfo",
+    "check_chunk_size",
+    "check_file_id",
+    "check_files_document",
+    "check_metadata",
+    "choose_content_type",
+    "guess_content_type",
+    "sniff_content_type",
+    "upload_date",
+]
+
+DEFAULT_CHUNK_SIZE = 255 * 1024
+"""Chunk size of new files, as PyMongo's gridfs and the GridFS spec use."""
+
+MAX_BSON_SIZE = 16 * 1024 * 1024
+"""The largest document a MongoDB server accepts."""
+
+MAX_CHUNK_SIZE = MAX_BSON_SIZE - 16 * 1024
+"""The largest chunk payload that leaves room in its document for _id, files_id and n."""
+
+# Top-level keys of a files document that FileInfo reads into named fields; every other
+# top-level key is kept, untouched, in FileInfo.extra.
+_KNOWN_KEYS = frozenset(
+    {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
+    | {"aliases", "md5"}
+)
+
+# Only Python's built-in table (plus what it lacks): the guess must not depend on the
+# machine's /etc/mime.types.
+_MIME = mimetypes.MimeTypes()
+_MIME.add_type("image/webp", ".webp")
+_MIME.add_type("image/avif", ".avif")
+
+# Magic numbers at offset 0: (prefix, content type), longest first where they overlap.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"PK\x05\x06", "application/zip"),
+    (b"PK\x07\x08", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"BM", "image/bmp"),
+    (b"OggS", "application/ogg"),
+    (b"fLaC", "audio/flac"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
+)
+# RIFF containers: the form type at offset 8.
+_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+# ISO base media files ("ftyp" box at offset 4): the major brand at offset 8.
+_FTYP = {
+    b"qt  ": "video/quicktime",
+    b"M4A ": "audio/mp4",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"mif1": "image/heif",
+    b"avif": "image/avif",
+}
+SNIFF_BYTES = 16
+"""How many leading bytes ``sniff_content_type`` looks at."""
+
+
+def guess_content_type(filename: str | None) -> str | None:
+    """Content type from a filename's extension, or None."""
+    if not filename:
+        return None
+    return _MIME.guess_type(filename, strict=False)[0]
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """Content type from a file's first bytes (its magic number), or None."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] in _RIFF:
+        return _RIFF[head[8:12]]
+    if head[4:8] == b"ftyp" and len(head) >= 12:
+        return _FTYP.get(head[8:12], "video/mp4")
+    return None
+
+
+def choose_content_type(explicit: str | None, filename: str | None, head: bytes) -> str | None:
+    """The content type to store: explicit wins, else guessed from the filename, else sniffed."""
+    if explicit is not None:
+        return explicit
+    return guess_content_type(filename) or sniff_content_type(head)
+
+
+def check_chunk_size(chunk_size: object) -> int:
+    """Return ``chunk_size`` if it is a usable chunk size; TypeError or ValueError otherwise."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        raise TypeError(f"chunk_size must be an int, not {type(chunk_size).__name__}")
+    if not 0 < chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}")
+    return chunk_size
+
+
+def check_file_id(file_id: object) -> None:
+    """Reject a file id that a server would read as a query operator (``{"$ne": None}``)."""
+    if isinstance(file_id, Mapping):
+        for key in file_id:
+            if isinstance(key, str) and key.startswith("$"):
+                raise TypeError(
+                    f"file id {file_id!r} has the operator key {key!r}: an id must be a value"
+                )
+
+
+def _check_keys(value: object, path: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key!r}]"
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: metadata keys must be str, not {type(key).__name__}")
+            if key.startswith("$"):
+                raise ValueError(f"{where}: metadata keys must not start with '$'")
+            if "." in key:
+                raise ValueError(f"{where}: metadata keys must not contain '.'")
+            if "\x00" in key:
+                raise ValueError(f"{where}: metadata keys must not contain a NUL character")
+            _check_keys(item, where)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_keys(item, f"{path}[{i}]")
+
+
+def _encodes(value: object, codec_options: CodecOptions[Any]) -> bool:
+    try:
+        bson.encode({"v": value}, codec_options=codec_options)
+    except Exception:
+        return False
+    return True
+
+
+def _find_unencodable(value: object, path: str, codec_options: CodecOptions[Any]) -> str:
+    """Path of the innermost value that BSON cannot encode (``value`` itself fails)."""
+    children: list[tuple[str, object]] = []
+    if isinstance(value, Mapping):
+        children = [(f"{path}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    for where, item in children:
+        if not _encodes(item, codec_options):
+            return _find_unencodable(item, where, codec_options)
+    return path
+
+
+def check_metadata(
+    metadata: object, codec_options: CodecOptions[Any] | None = None
+) -> dict[str, Any]:
+    """Return user metadata as a dict once it is storable; ValueError naming the bad key otherwise.
+
+    Storable means: a mapping with str keys that neither start with ``$`` nor contain ``.``
+    (checked in nested documents and lists too), every value BSON-encodable.
+    """
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(f"metadata must be a mapping, not {type(metadata).__name__}")
+    _check_keys(metadata, "metadata")
+    options = codec_options if codec_options is not None else CodecOptions()
+    result = dict(metadata)
+    if not _encodes(result, options):
+        where = _find_unencodable(result, "metadata", options)
+        raise ValueError(f"{where}: value cannot be stored as BSON")
+    return result
+
+
+def check_files_document(
+    *,
+    file_id: Any,
+    chunk_size: int,
+    filename: str | None,
+    metadata: Mapping[str, Any],
+    content_type: str | None,
+    codec_options: CodecOptions[Any] | None = None,
+) -> None:
+    """ValueError unless the files document of such an upload stays within the BSON size limit.
+
+    Checked before anything is written, with the largest values the upload can still add
+    (length, date, a guessed content type, a checksum).
+    """
+    worst = FileInfo.for_upload(
+        file_id=file_id,
+        length=2**62,
+        chunk_size=chunk_size,
+        upload_date=datetime.now(timezone.utc),
+        filename=filename,
+        metadata=metadata,
+        content_type=content_type if content_type is not None else "x" * 127,
+        sha256="0" * 64,
+    ).to_document()
+    options = codec_options if codec_options is not None else CodecOptions()
+    try:
+        size = len(bson.encode(worst, codec_options=options))
+    except Exception as exc:
+        raise ValueError(f"files document of file {file_id!r} cannot be stored: {exc}") from exc
+    if size > MAX_BSON_SIZE:
+        raise ValueError(
+            f"metadata: the files document would be {size} bytes, over the server's limit"
+            f" of {MAX_BSON_SIZE} bytes"
+        )
+
+
+def upload_date(codec_options: CodecOptions[Any] | None = None) -> datetime:
+    """Now, at BSON's millisecond precision, as a database with these options reads it back."""
+    now = datetime.now(timezone.utc)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if codec_options is None or not codec_options.tz_aware:
+        return now.replace(tzinfo=None)
+    return now.astimezone(codec_options.tzinfo or timezone.utc)
+
+
+def _count(doc: Mapping[str, Any], key: str, file_id: Any) -> int:
+    value = doc.get(key)
+    # Older writers stored sizes as doubles (and Int64 is an int subclass).
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CorruptFile(f"file {file_id!r}: files document has no valid {key!r}: {value!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class FileInfo:
+    """What the files document says about one stored file."""
+
+    file_id: Any
+    length: int
+    chunk_size: int
+    upload_date: datetime | None = None
+    filename: str | None = None
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    content_type: str | None = None
+    aliases: list[str] | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def chunk_count(self) -> int:
+        """How many chunks hold the file's bytes (0 for an empty file)."""
+        return math.ceil(self.length / self.chunk_size) if self.length else 0
+
+    @classmethod
+    def for_upload(
+        cls,
+        *,
+        file_id: Any,
+        length: int,
+        chunk_size: int,
+        upload_date: datetime | None,
+        filename: str | None,
+        metadata: Mapping[str, Any],
+        content_type: str | None,
+        sha256: str | None = None,
+    ) -> FileInfo:
+        """The FileInfo of a file being written: content type and checksum go in its metadata."""
+        stored = dict(metadata)
+        if content_type is not None:
+            stored["contentType"] = content_type
+        if sha256 is not None:
+            stored["sha256"] = sha256
+        return cls(
+            file_id=file_id,
+            length=length,
+            chunk_size=chunk_size,
+            upload_date=upload_date,
+            filename=filename,
+            metadata=stored,
+            content_type=content_type,
+            sha256=sha256,
+        )
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> FileInfo:
+        """Read a files document, whoever wrote it; CorruptFile if its sizes make no sense."""
+        file_id = doc.get("_id")
+        length = _count(doc, "length", file_id)
+        chunk_size = _count(doc, "chunkSize", file_id)
+        if length < 0:
+            raise CorruptFile(f"file {file_id!r}: negative length {length}")
+        if chunk_size <= 0:
+            raise CorruptFile(f"file {file_id!r}: chunkSize {chunk_size} is not positive")
+        raw_metadata = doc.get("metadata")
+        metadata = dict(raw_metadata) if isinstance(raw_metadata, Mapping) else {}
+        content_type = metadata.get("contentType")
+        if not isinstance(content_type, str):
+            top = doc.get("contentType")
+            content_type = top if isinstance(top, str) else None
+        sha256 = metadata.get("sha256")
+        aliases = doc.get("aliases")
+        md5 = doc.get("md5")
+        return cls(
+            file_id=file_id,
+            length=length,
+            chunk_size=chunk_size,
+            upload_date=doc.get("uploadDate"),
+            filename=doc.get("filename"),
+            metadata=metadata,
+            content_type=content_type,
+            aliases=list(aliases) if isinstance(aliases, (list, tuple)) else None,
+            md5=md5 if isinstance(md5, str) else None,
+            sha256=sha256 if isinstance(sha256, str) else None,
+            extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        """The files document for this file, in the standard GridFS layout.
+
+        Fields that are None (or empty metadata) are left out, as other GridFS writers do;
+        a known content type is written top-level too, where MongoEngine and PyMongo's
+        GridOut read it. Unknown keys from ``extra`` come back unchanged.
+        """
+        doc: dict[str, Any] = {
+            "_id": self.file_id,
+            "length": self.length,
+            "chunkSize": self.chunk_size,
+        }
+        if self.upload_date is not None:
+            doc["uploadDate"] = self.upload_date
+        if self.filename is not None:
+            doc["filename"] = self.filename
+        metadata = dict(self.metadata)
+        if self.sha256 is not None:
+            metadata["sha256"] = self.sha256
+        if metadata:
+            doc["metadata"] = metadata
+        if self.content_type is not None:
+            doc["contentType"] = self.content_type
+        if self.aliases is not None:
+            doc["aliases"] = list(self.aliases)
+        if self.md5 is not None:
+            doc["md5"] = self.md5
+        doc.update(self.extra)
+        return doc

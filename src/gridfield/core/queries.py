@@ -1,0 +1,33 @@
+"""Filters on the files and chunks collections that treat a caller's file id as a value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .metadata import check_file_id
+
+__all__ = ["chunks_filter", "file_filter"]
+
+
+def file_filter(file_id: Any) -> dict[str, Any]:
+    """Filter on the files collection matching exactly ``file_id``."""
+    check_file_id(file_id)
+    return {"_id": {"$eq": file_id}}
+
+
+def chunks_filter(file_id: Any, first: int = 0, last: int | None = None) -> dict[str, Any]:
+    """Filter on the chunks collection: chunks ``first`` to ``last`` (inclusive) of ``file_id``.
+
+    ``last=None`` leaves the top open, so chunks beyond the file's end show up (and are
+    reported as extra by the read check).
+    """
+    check_file_id(file_id)
+    query: dict[str, Any] = {"files_id": {"$eq": file_id}}
+    bounds: dict[str, int] = {}
+    if first > 0:
+        bounds["$gte"] = first
+    if last is not None:
+        bounds["$lte"] = last
+    if bounds:
+        query["n"] = bounds
+    return query

@@ -1,0 +1,332 @@
+"""FileField and its proxy beyond the chapter's examples: errors, replace, reading, deletion."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from gridfield._async.connection import connect, disconnect
+from gridfield._async.document import Document
+from gridfield._async.fields import FileField
+from gridfield.core.errors import FileNotLoaded, GridFSError, NoFile
+from gridfield.plain_fields import (
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    ListField,
+    StringField,
+)
+
+DATA = bytes(range(256)) * 40  # 10 KiB
+
+
+class Caption(EmbeddedDocument):
+    text = StringField()
+    scan = FileField(chunk_size=1024)
+
+
+class Album(Document):
+    title = StringField()
+    cover = FileField(chunk_size=1024)
+    pages = ListField(FileField())
+    caption = EmbeddedDocumentField(Caption)
+    shared = FileField(delete_with_owner=False)
+    thumbs = FileField(collection_name="thumbs")
+
+
+@pytest.fixture
+async def db(async_client: Any, async_db: Any) -> AsyncIterator[Any]:
+    connect(db=async_db.name, client=async_client)
+    try:
+        yield async_db
+    finally:
+        disconnect()
+
+
+async def count(db: Any, bucket: str = "fs") -> tuple[int, int]:
+    files = await db[f"{bucket}.files"].count_documents({})
+    chunks = await db[f"{bucket}.chunks"].count_documents({})
+    return files, chunks
+
+
+# -- putting ---------------------------------------------------------------------------------
+
+
+async def test_put_on_a_field_holding_a_file_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album(title="a")
+    await album.cover.put(DATA)
+    before = await count(db)
+    with pytest.raises(GridFSError, match=r"Album\.cover already holds a file.*replace"):
+        await album.cover.put(b"other")
+    with pytest.raises(GridFSError, match="already holds a file"):
+        album.cover.new_file()
+    assert await count(db) == before
+    assert await album.cover.read() == DATA
+
+
+async def test_put_takes_metadata_and_filename(db: Any) -> None:
+    album = Album()
+    await album.cover.put(
+        io.BytesIO(DATA), filename="cover.bin", content_type="application/x-demo", owner="ann"
+    )
+    assert album.cover.filename == "cover.bin"
+    assert album.cover.length == len(DATA)
+    assert album.cover.metadata == {"owner": "ann", "content_type": "application/x-demo"}
+    raw = await db["fs.files"].find_one({"_id": album.cover.grid_id})
+    assert raw["metadata"]["owner"] == "ann"
+    assert raw["chunkSize"] == 1024  # the field's chunk size
+
+
+async def test_bad_metadata_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album()
+    with pytest.raises(ValueError, match=r"\$where"):
+        await album.cover.put(DATA, metadata={"$where": 1})
+    assert await count(db) == (0, 0)
+    assert not album.cover
+
+
+async def test_bad_data_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album()
+    for bad in (42, None, {"a": 1}, 1.5):
+        with pytest.raises(TypeError):
+            await album.cover.put(bad)
+    assert await count(db) == (0, 0)
+    assert not album.cover
+
+
+async def test_assigning_data_to_the_field_says_to_put(db: Any) -> None:
+    album = Album()
+    with pytest.raises(TypeError, match=r"doc\.cover\.put\(data\)"):
+        album.cover = b"bytes"
+    with pytest.raises(TypeError, match=r"put\(data\)"):
+        album.cover = io.BytesIO(b"file")
+    with pytest.raises(TypeError, match="not int"):
+        album.cover = 7
+    assert not album.cover
+    assert await count(db) == (0, 0)
+
+
+async def test_assigning_an_id_or_a_proxy_references_that_file(db: Any) -> None:
+    first = Album()
+    await first.cover.put(DATA)
+    await first.save()
+    second = Album(cover=first.cover.grid_id)
+    await second.save()
+    third = Album()
+    third.cover = first.cover
+    again = await Album.objects(id=second.id).first()
+    assert await again.cover.read() == DATA
+    assert third.cover.grid_id == first.cover.grid_id
+
+
+# -- attributes and reading ------------------------------------------------------------------
+
+
+async def test_attributes_before_load_name_what_to_await(db: Any) -> None:
+    album = Album()
+    await album.cover.put(DATA, content_type="image/png")
+    await album.save()
+    fetched = await Album.objects(id=album.id).first()
+    assert fetched.cover  # holds a file
+    with pytest.raises(FileNotLoaded, match=r"cover\.load\(\)"):
+        _ = fetched.cover.length
+    with pytest.raises(FileNotLoaded, match="not loaded"):
+        _ = fetched.cover.metadata
+    info = await fetched.cover.load()
+    assert info is not None
+    assert fetched.cover.length == len(DATA)
+    assert fetched.cover.content_type == "image/png"
+    assert fetched.cover.upload_date is not None
+
+
+async def test_empty_field(db: Any) -> None:
+    album = Album()
+    assert not album.cover
+    assert await album.cover.read() is None
+    assert await album.cover.load() is None
+    await album.cover.delete()  # nothing to do
+    with pytest.raises(FileNotLoaded, match="holds no file"):
+        _ = album.cover.length
+    chunks = [piece async for piece in album.cover]
+    assert chunks == []
+
+
+async def test_read_of_a_file_that_is_gone_raises_nofile(db: Any) -> None:
+    album = Album()
+    await album.cover.put(DATA)
+    await album.save()
+    await db["fs.files"].delete_many({})
+    fetched = await Album.objects(id=album.id).first()
+    with pytest.raises(NoFile):
+        await fetched.cover.read()
+
+
+async def test_seek_tell_read_readline_readchunk(db: Any) -> None:
+    text = b"".join(b"line %d\n" % i for i in range(600))
+    album = Album()
+    await album.cover.put(text)
+    assert await album.cover.read(10) == text[:10]
+    assert album.cover.tell() == 10
+    album.cover.seek(2000)
+    assert await album.cover.read(100) == text[2000:2100]
+    album.cover.seek(-50, 1)
+    assert await album.cover.read(50) == text[2050:2100]
+    album.cover.seek(-7, 2)
+    assert await album.cover.read() == text[-7:]
+    album.cover.seek(0)
+    assert await album.cover.readline() == b"line 0\n"
+    album.cover.seek(1020)  # a line across the 1024-byte chunk boundary
+    start = text.rfind(b"\n", 0, 1020) + 1
+    end = text.index(b"\n", 1020) + 1
+    assert await album.cover.readline() == text[1020:end]
+    assert start < 1020
+    album.cover.seek(1000)
+    assert await album.cover.readchunk() == text[1000:1024]
+    with pytest.raises(ValueError, match="negative"):
+        album.cover.seek(-1)
+
+
+async def test_iteration_yields_chunks(db: Any) -> None:
+    album = Album()
+    await album.cover.put(DATA)
+    pieces = [piece async for piece in album.cover]
+    assert b"".join(pieces) == DATA
+    assert [len(p) for p in pieces] == [1024] * 10 + [len(DATA) - 10240]
+
+
+# -- streaming -------------------------------------------------------------------------------
+
+
+async def test_error_inside_new_file_block_leaves_nothing(db: Any) -> None:
+    album = Album()
+    with pytest.raises(RuntimeError, match="boom"):
+        async with album.cover.new_file():
+            album.cover.write(DATA)
+            await album.cover.write(DATA)  # full chunks reach the server here
+            raise RuntimeError("boom")
+    assert await count(db) == (0, 0)
+    assert not album.cover
+
+
+async def test_write_starts_a_file_and_writelines(db: Any) -> None:
+    album = Album()
+    await album.cover.write(b"head,")
+    await album.cover.writelines([b"a,", "b,", b"c"])
+    await album.cover.close()
+    assert await album.cover.read() == b"head,a,b,c"
+
+
+# -- replace ---------------------------------------------------------------------------------
+
+
+async def test_replace_on_a_never_saved_document_deletes_the_old_file_at_once(db: Any) -> None:
+    album = Album()
+    await album.cover.put(DATA)
+    old = album.cover.grid_id
+    await album.cover.replace(b"new")
+    assert await db["fs.files"].count_documents({"_id": old}) == 0
+    assert await album.cover.read() == b"new"
+
+
+async def test_failed_replace_keeps_the_old_file(db: Any) -> None:
+    album = Album()
+    await album.cover.put(DATA)
+    await album.save()
+
+    def broken() -> Iterator[bytes]:
+        yield b"x" * 5000
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        await album.cover.replace(broken())
+    assert await count(db) == (1, 10)  # the old file, whole, and nothing of the new
+    assert await album.cover.read() == DATA
+    fetched = await Album.objects(id=album.id).first()
+    assert await fetched.cover.read() == DATA
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+async def test_collection_name_and_db_alias(db: Any, async_client: Any) -> None:
+    album = Album()
+    await album.thumbs.put(b"thumb")
+    assert await count(db, "thumbs") == (1, 1)
+    assert await count(db) == (0, 0)
+
+    other = async_client[db.name + "_other"]
+    connect(db=other.name, client=async_client, alias="elsewhere")
+    try:
+
+        class Elsewhere(Document):
+            photo = FileField(db_alias="elsewhere")
+
+        doc = Elsewhere()
+        await doc.photo.put(b"far away")
+        assert await other["fs.files"].count_documents({}) == 1
+        assert await count(db) == (0, 0)
+    finally:
+        disconnect("elsewhere")
+        await async_client.drop_database(other.name)
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FileField(chunk_size=0)
+    with pytest.raises(ValueError, match="positive"):
+        FileField(chunk_size=-5)
+
+
+# -- deleting documents deletes their files ---------------------------------------------------
+
+
+async def filled_album(title: str) -> Album:
+    album = Album(title=title, caption=Caption(text="c"))
+    await album.cover.put(b"cover " + title.encode())
+    await album.caption.scan.put(b"scan")
+    for i in range(2):
+        page = FileField().get_proxy_obj()
+        await page.put(b"page %d" % i)
+        album.pages.append(page)
+    await album.shared.put(b"shared")
+    await album.save()
+    return album
+
+
+async def test_document_delete_deletes_its_files_but_not_opted_out_ones(db: Any) -> None:
+    album = await filled_album("one")
+    shared = album.shared.grid_id
+    assert await db["fs.files"].count_documents({}) == 5
+    await album.delete()
+    assert await db["album"].count_documents({}) == 0
+    remaining = [doc["_id"] async for doc in db["fs.files"].find({})]
+    assert remaining == [shared]
+    assert await db["fs.chunks"].count_documents({"files_id": {"$ne": shared}}) == 0
+
+
+async def test_queryset_delete_deletes_the_files(db: Any) -> None:
+    await filled_album("one")
+    keep = await filled_album("two")
+    assert await Album.objects(title="one").delete() == 1
+    left = {doc["_id"] async for doc in db["fs.files"].find({})}
+    assert keep.cover.grid_id in left
+    assert keep.caption.scan.grid_id in left
+    assert len(left) == 4 + 1  # the kept album's four, and the other's opted-out one
+
+
+async def test_a_fetched_document_deletes_its_files_too(db: Any) -> None:
+    album = await filled_album("one")
+    fetched = await Album.objects(id=album.id).first()
+    await fetched.delete()
+    assert await db["fs.files"].count_documents({}) == 1  # the opted-out one
+    assert await db["fs.chunks"].count_documents({}) == 1
+
+
+def test_field_values_are_object_ids() -> None:
+    album = Album()
+    oid = ObjectId()
+    album.cover = oid
+    assert album.to_mongo()["cover"] == oid
