@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from importlib import metadata
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests"]
@@ -46,8 +50,33 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/marmot.py", *session.posargs)
 
 
+BENCH_VENV = Path(".nox/bench-venv")
+# Benchmark-only packages; never the package's own dependencies. mongomotor patches
+# MongoEngine on import, so they live in a venv of their own, not in .venv.
+BENCH_PACKAGES = ["mongomotor==0.17.3", "blinker<1.8", "matplotlib", "pyinstrument"]
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: see benchmarks/README.md."""
-    start_server(session)
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    """Benchmarks, in .nox/bench-venv: see benchmarks/README.md."""
+    python = str(BENCH_VENV / "bin" / "python")
+    # The same PyMongo as .venv, so the benchmarks measure the driver the tests use.
+    pins = [f"pymongo=={metadata.version('pymongo')}", *BENCH_PACKAGES]
+    wanted = Path("pyproject.toml").read_bytes() + " ".join(pins).encode()
+    stamp = BENCH_VENV / f".installed-{hashlib.sha256(wanted).hexdigest()[:16]}"
+    if not stamp.exists():
+        if not Path(python).exists():
+            session.run("python", "-m", "venv", str(BENCH_VENV))
+        session.run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip", external=True)
+        session.run(python, "-m", "pip", "install", "--quiet", "-e", ".[dev]", *pins, external=True)
+        for old in BENCH_VENV.glob(".installed-*"):
+            old.unlink()
+        stamp.touch()
+    uri = start_server(session)
+    args = list(session.posargs)
+    if "--uri" not in args:
+        args += ["--uri", uri]
+    command = "./dev bench" + (" -- " + " ".join(session.posargs) if session.posargs else "")
+    session.run(
+        python, "benchmarks/run.py", *args, external=True, env={"GRIDFIELD_BENCH_COMMAND": command}
+    )

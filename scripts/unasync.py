@@ -47,6 +47,8 @@ OUR_NAMES: dict[str, str] = {
     "AsyncFileStore": "FileStore",
     "AsyncFlush": "SyncFlush",
     "AsyncNewFile": "NewFile",
+    "AsyncQuerySet": "QuerySet",
+    "AsyncQuerySetManager": "QuerySetManager",
     "AsyncUploadStream": "UploadStream",
 }
 

@@ -33,7 +33,7 @@ class MongoenginePet(mongoengine.Document):
 def plain_mongoengine(mongo_uri: str) -> Iterator[Any]:
     """Only mongoengine.connect(...): no gridfield connect at all."""
     name = f"gridfield_dropin_{ObjectId()}"
-    mongoengine.connect(db=name, host=mongo_uri)
+    mongoengine.connect(db=name, host=mongo_uri, uuidRepresentation="standard")
     try:
         yield mongoengine.get_db()
     finally:

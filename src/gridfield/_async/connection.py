@@ -21,6 +21,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "wait_closed",
 ]
 
 
@@ -107,20 +108,39 @@ def disconnect(alias: str = DEFAULT_CONNECTION_NAME) -> None:
     """Forget ``alias``, closing its client if :func:`connect` built it; unknown aliases pass.
 
     A client the application passed in stays open: it is the application's to close.
-    PyMongo's async client closes with a coroutine; this plain call starts it on the
-    running event loop, or runs it to the end when no loop is running.
+    PyMongo's async client closes with a coroutine and only on the event loop it ran on:
+    this plain call starts that close on the running loop (:func:`wait_closed` waits for
+    it) and raises RuntimeError, changing nothing, when no loop is running.
     """
-    known = _connections.pop(alias, None)
+    known = _connections.get(alias)
     if known is None:
         return
+    if known.owns_client:
+        _close_client(known.client, alias=alias)
+    del _connections[alias]
     if known.shared_with_mongoengine:
         _unshare_with_mongoengine(alias, known.client)
-    if known.owns_client:
-        _close_client(known.client)
+
+
+async def wait_closed() -> None:
+    """Wait until the client closes that :func:`disconnect` started have finished."""
+    pending = list(_closing)
+    if pending:  # only PyMongo's async client has closes that outlive disconnect()
+        await asyncio.gather(*pending)
 
 
 def get_db(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
-    """The database handle registered under ``alias`` by :func:`connect`."""
+    """The database handle registered under ``alias`` by :func:`connect`.
+
+    In the sync API an alias that only ``mongoengine.connect()`` registered answers too,
+    so FileField works on plain MongoEngine documents.
+    """
+    known = _connections.get(alias)
+    if known is not None:
+        return known.db
+    theirs = _mongoengine_db(alias)
+    if theirs is not None:
+        return theirs
     return _lookup(alias).db
 
 
@@ -162,22 +182,24 @@ def _default_db_name(alias: str, host: str | None, client: Any) -> str:
     return name
 
 
-def _close_client(client: Any) -> None:
+def _close_client(client: Any, *, alias: str | None = None) -> None:
+    """Close a client connect() built; ``alias`` None: it never ran, so no loop is needed."""
     closing = client.close()
-    if not inspect.isawaitable(closing):
+    if not inspect.iscoroutine(closing):
         return
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        asyncio.run(_finish(closing))
-        return
-    task = loop.create_task(_finish(closing))
+        closing.close()  # a coroutine, never started: drop it without a warning
+        if alias is None:
+            return
+        raise RuntimeError(
+            f"disconnect({alias!r}): the client connect() built closes on the event loop "
+            "it ran on; call disconnect() while that loop runs (e.g. at the end of main())"
+        ) from None
+    task = loop.create_task(closing)
     _closing.add(task)
     task.add_done_callback(_closing.discard)
-
-
-async def _finish(closing: Any) -> None:
-    await closing
 
 
 # -- MongoEngine's registry ----------------------------------------------------------------
@@ -208,6 +230,15 @@ def _share_with_mongoengine(alias: str, client: Any, database: Any) -> bool:
     mongoengine_connection._connections[alias] = client
     mongoengine_connection._dbs[alias] = database
     return True
+
+
+def _mongoengine_db(alias: str) -> Any:
+    """MongoEngine's database for ``alias`` when it has one this twin can use, else None."""
+    if alias not in mongoengine_connection._connection_settings:
+        return None
+    database = mongoengine_connection.get_db(alias)
+    # MongoEngine only ever holds a sync MongoClient: the async twin cannot use it.
+    return database if isinstance(database.client, AsyncMongoClient) else None
 
 
 def _unshare_with_mongoengine(alias: str, client: Any) -> None:

@@ -8,14 +8,15 @@ from typing import Any, TypeVar
 
 import mongoengine
 from mongoengine import signals
-from mongoengine.base import BaseDocument
+from mongoengine.base import BaseDocument, ComplexBaseField
 from mongoengine.document import includes_cls
 from mongoengine.errors import InvalidDocumentError, OperationError, SaveConditionError
+from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .connection import DEFAULT_CONNECTION_NAME, get_db
-from .queryset import AsyncQuerySetManager
+from .queryset import AsyncQuerySetManager, with_subclasses
 
 __all__ = ["Document"]
 
@@ -30,6 +31,19 @@ AFTER_DELETE = "_after_owner_delete"
 _indexed: weakref.WeakKeyDictionary[Any, set[type[Any]]] = weakref.WeakKeyDictionary()
 
 
+def _not_available(name: str, *, on_class: bool = False) -> Any:
+    """A stand-in for a MongoEngine method that would reach MongoEngine's own connection."""
+
+    def refuse(self_or_cls: Any, *args: Any, **kwargs: Any) -> Any:
+        owner = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
+        raise NotImplementedError(
+            f"{owner.__name__}.{name}() is MongoEngine's and not available on gridfield "
+            "documents: use save(), delete(), reload(), ensure_indexes() or objects"
+        )
+
+    return classmethod(refuse) if on_class else refuse
+
+
 class Document(mongoengine.Document):  # type: ignore[misc]
     """A MongoEngine document whose reads and writes go through gridfield's connection.
 
@@ -42,6 +56,10 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     meta = {"abstract": True}
 
     objects = AsyncQuerySetManager()
+
+    # MongoEngine's own instance state, declared for the type checker
+    _created: bool
+    _changed_fields: list[str]
 
     # -- where the documents live ---------------------------------------------------------
 
@@ -126,12 +144,15 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         if validate:
             self.validate(clean=clean)
         id_field = self._meta["id_field"]
+        # MongoEngine tracks changes from a load or a save on: a document with no tracking
+        # (an id set after it was made) is new, whatever its _created says.
         created = (
-            force_insert or self._created or "_id" not in self.to_mongo(fields=[id_field])
+            force_insert
+            or self._created
+            or not hasattr(self, "_changed_fields")
+            or "_id" not in self.to_mongo(fields=[id_field])
         )
-        signals.pre_save_post_validation.send(
-            cls, document=self, created=created, **signal_kwargs
-        )
+        signals.pre_save_post_validation.send(cls, document=self, created=created, **signal_kwargs)
         doc = self.to_mongo()
         collection = await cls._writable_collection()
         try:
@@ -152,7 +173,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
     async def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
         if force_insert or "_id" not in doc:
-            return (await collection.insert_one(doc)).inserted_id
+            inserted = await collection.insert_one(doc)
+            return inserted.inserted_id
         # A new document with an id of its own takes the place of any stored one, as in
         # MongoEngine; $eq keeps an id value from being read as a query operator.
         await collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True)
@@ -191,16 +213,20 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         document naming a missing file. Files are deleted even when the document was
         already gone (or never saved).
         """
-        cls = type(self)
-        signal_kwargs = signal_kwargs or {}
-        signals.pre_delete.send(cls, document=self, **signal_kwargs)
+        self._before_delete(signal_kwargs)
         if self.pk is not None:
             try:
-                await cls._get_collection().delete_one(self._id_filter())
+                await type(self)._get_collection().delete_one({"_id": {"$eq": self._stored_id()}})
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
+        await self._after_delete(signal_kwargs)
+
+    def _before_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
+        signals.pre_delete.send(type(self), document=self, **(signal_kwargs or {}))
+
+    async def _after_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
         await self._run_file_hooks(AFTER_DELETE)
-        signals.post_delete.send(cls, document=self, **signal_kwargs)
+        signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -209,7 +235,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         cls = type(self)
         if self.pk is None:
             raise self.DoesNotExist(f"{cls.__name__} has no id: it was never saved")
-        found = cls.objects.filter(__raw__=self._id_filter())
+        found = cls.objects.filter(__raw__={"_id": {"$eq": self._stored_id()}})
         if fields:
             found = found.only(*fields)
         stored = await found.first()
@@ -219,14 +245,16 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             if not fields or name in fields:
                 setattr(self, name, self._reload(name, stored._data.get(name)))
         self._changed_fields = (
-            list(set(self._changed_fields) - set(fields)) if fields else stored._changed_fields
+            list(set(getattr(self, "_changed_fields", [])) - set(fields))
+            if fields
+            else stored._changed_fields
         )
         self._created = False
         return self
 
-    def _id_filter(self) -> dict[str, Any]:
-        field = self._fields[self._meta["id_field"]]
-        return {"_id": {"$eq": field.to_mongo(self.pk)}}
+    def _stored_id(self) -> Any:
+        """The id as stored in ``_id``; filters use it with ``$eq``, as a value, never a query."""
+        return self._fields[self._meta["id_field"]].to_mongo(self.pk)
 
     # -- fields that act on their owner's writes ------------------------------------------
 
@@ -247,6 +275,11 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         if failures:
             raise failures[0]
 
+    @classmethod
+    def _may_hold_files(cls) -> bool:
+        """Whether documents of this class could hold a value whose field has a delete hook."""
+        return any(_may_hold(klass, set()) for klass in with_subclasses(cls))
+
     # -- MongoEngine's own paths, which would reach MongoEngine's connection ---------------
 
     @property
@@ -256,16 +289,14 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__}.objects"
         )
 
-    def _not_in_gridfield(self_or_cls: Any, *args: Any, **kwargs: Any) -> Any:
-        owner = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
-        raise NotImplementedError(
-            f"{owner.__name__}: this MongoEngine method is not available on gridfield "
-            "documents; use save(), delete(), reload(), ensure_indexes() or objects"
-        )
-
-    update = modify = cascade_save = select_related = _not_in_gridfield
-    switch_db = switch_collection = _not_in_gridfield
-    create_index = compare_indexes = classmethod(_not_in_gridfield)
+    update = _not_available("update")
+    modify = _not_available("modify")
+    cascade_save = _not_available("cascade_save")
+    select_related = _not_available("select_related")
+    switch_db = _not_available("switch_db")
+    switch_collection = _not_available("switch_collection")
+    create_index = _not_available("create_index", on_class=True)
+    compare_indexes = _not_available("compare_indexes", on_class=True)
 
 
 def _file_fields_of(doc: Any) -> Iterator[tuple[Any, Any]]:
@@ -299,6 +330,26 @@ def _hooked_values(field: Any, value: Any) -> Iterator[tuple[Any, Any]]:
         inner = getattr(field, "field", None)
         for item in value.values():
             yield from _hooked_values(inner, item)
+
+
+def _may_hold(document: Any, seen: set[Any]) -> bool:
+    if document._dynamic:
+        return True  # any value may come in, embedded documents with files included
+    return any(_field_may_hold(field, seen) for field in document._fields.values())
+
+
+def _field_may_hold(field: Any, seen: set[Any]) -> bool:
+    if field is None or isinstance(field, GenericEmbeddedDocumentField):
+        return True  # an untyped container or any embedded document: anything may be inside
+    if callable(getattr(field, AFTER_DELETE, None)):
+        return True
+    if isinstance(field, EmbeddedDocumentField):
+        fresh = [kind for kind in with_subclasses(field.document_type) if kind not in seen]
+        seen.update(fresh)
+        return any(_may_hold(kind, seen) for kind in fresh)
+    if isinstance(field, ComplexBaseField):  # ListField, DictField, MapField...
+        return _field_may_hold(field.field, seen)
+    return False  # plain values, and references: other documents' files are theirs
 
 
 def _has_hooks(field: Any) -> bool:

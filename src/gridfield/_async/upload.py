@@ -64,6 +64,7 @@ class AsyncUploadStream:
         self._owns_id = file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
+        self._files_doc: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -121,11 +122,14 @@ class AsyncUploadStream:
         if last is not None:
             self._batcher.add([last])
         await self._send(self._batcher.drain())
-        info = self._describe()
         try:
+            info = self._describe()
+            doc = info.to_document()
             await self._store.ensure_indexes()
-            await self._store.files.insert_one(info.to_document())
+            self._files_doc = doc
+            await self._store.files.insert_one(doc)
         except DuplicateKeyError as exc:
+            self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
             raise FileExists(
                 f"file {self.file_id!r} already exists in {self._store.files.name}"
@@ -185,6 +189,13 @@ class AsyncUploadStream:
             return
         self._aborted = True
         self.closed = True
+        if self._files_doc is not None:
+            # The insert of the files document failed or was cancelled: it may have reached
+            # the server all the same. Only a document exactly like ours is removed.
+            doc, self._files_doc = self._files_doc, None
+            await self._store.files.delete_one(
+                {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
+            )
         if not self._sent_any:
             return
         query = chunks_filter(self.file_id)
@@ -228,6 +239,15 @@ def check_source(data: object) -> None:
             f"cannot store a text-mode file ({type(data).__name__}): open it in binary mode"
         )
     if readable:
+        return
+    if isinstance(data, (list, tuple)):
+        # A sequence at hand is checked whole, so a bad item fails before any write.
+        for i, item in enumerate(data):
+            if not isinstance(item, (bytes, bytearray, memoryview, str)):
+                raise TypeError(
+                    f"cannot store item {i} of the {type(data).__name__}: expected bytes-like"
+                    f" or str, not {type(item).__name__}"
+                )
         return
     # A mapping or a set iterates, but not over the file's bytes in order.
     unordered = isinstance(data, (Mapping, set, frozenset))

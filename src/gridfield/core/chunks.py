@@ -11,7 +11,7 @@ import bson
 from bson import ObjectId
 
 from .errors import CorruptFile
-from .metadata import FileInfo
+from .metadata import SNIFF_BYTES, FileInfo
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -86,12 +86,13 @@ class ChunkCutter:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Chunk]:
         """Take more bytes; return the chunk documents they complete (maybe none)."""
-        view = memoryview(as_bytes(data))
+        data = as_bytes(data)
+        view = memoryview(data)
         size = len(view)
         if not size:
             return []
-        if len(self.head) < 16:
-            self.head += bytes(view[: 16 - len(self.head)])
+        if len(self.head) < SNIFF_BYTES:
+            self.head += bytes(view[: SNIFF_BYTES - len(self.head)])
         if self._hash is not None:
             self._hash.update(view)
         self.length += size
@@ -104,6 +105,10 @@ class ChunkCutter:
                 return out
             out.append(self._chunk(bytes(self._tail)))
             self._tail.clear()
+        if start == 0 and size == self.chunk_size and isinstance(data, bytes):
+            # Exactly one chunk of immutable bytes (a file read chunk_size at a time): no copy.
+            out.append(self._chunk(data))
+            start = size
         while size - start >= self.chunk_size:
             out.append(self._chunk(bytes(view[start : start + self.chunk_size])))
             start += self.chunk_size

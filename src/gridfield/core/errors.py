@@ -40,8 +40,3 @@ class FileNotLoaded(GridFSError):
 
     The message says what to await (``load()`` or ``read()``) on which field.
     """
-
-
-class FileNotLoaded(GridFSError):
-    """A stored file's description was asked for before anything awaited has loaded it
-    (or the field holds no file)."""

@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
+    "SNIFF_BYTES",
     "FileInfo",
     "check_chunk_size",
     "check_file_id",
@@ -245,6 +246,15 @@ def _count(doc: Mapping[str, Any], key: str, file_id: Any) -> int:
     return value
 
 
+def _odd(key: str, value: Any) -> bool:
+    """A legacy field whose value FileInfo cannot hold: kept in ``extra`` as it is."""
+    if key in ("contentType", "md5"):
+        return not isinstance(value, str)
+    if key == "aliases":
+        return not isinstance(value, (list, tuple))
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class FileInfo:
     """What the files document says about one stored file."""
@@ -260,6 +270,9 @@ class FileInfo:
     md5: str | None = None
     sha256: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    top_content_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
+    """The top-level ``contentType`` as stored (where MongoEngine and PyMongo's GridOut read
+    it), kept apart so a document is written back as it was read."""
 
     @property
     def chunk_count(self) -> int:
@@ -294,6 +307,7 @@ class FileInfo:
             metadata=stored,
             content_type=content_type,
             sha256=sha256,
+            top_content_type=content_type,
         )
 
     @classmethod
@@ -308,9 +322,9 @@ class FileInfo:
             raise CorruptFile(f"file {file_id!r}: chunkSize {chunk_size} is not positive")
         raw_metadata = doc.get("metadata")
         metadata = dict(raw_metadata) if isinstance(raw_metadata, Mapping) else {}
+        top = doc.get("contentType")
         content_type = metadata.get("contentType")
         if not isinstance(content_type, str):
-            top = doc.get("contentType")
             content_type = top if isinstance(top, str) else None
         sha256 = metadata.get("sha256")
         aliases = doc.get("aliases")
@@ -326,15 +340,17 @@ class FileInfo:
             aliases=list(aliases) if isinstance(aliases, (list, tuple)) else None,
             md5=md5 if isinstance(md5, str) else None,
             sha256=sha256 if isinstance(sha256, str) else None,
-            extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS},
+            extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS or _odd(k, v)},
+            top_content_type=top if isinstance(top, str) else None,
         )
 
     def to_document(self) -> dict[str, Any]:
         """The files document for this file, in the standard GridFS layout.
 
-        Fields that are None (or empty metadata) are left out, as other GridFS writers do;
-        a known content type is written top-level too, where MongoEngine and PyMongo's
-        GridOut read it. Unknown keys from ``extra`` come back unchanged.
+        Fields that are None (or empty metadata) are left out, as other GridFS writers do.
+        The top-level ``contentType`` is written as it was read (a new upload has it there
+        and in ``metadata``); a content type found in neither place goes top-level.
+        Unknown keys from ``extra`` come back unchanged.
         """
         doc: dict[str, Any] = {
             "_id": self.file_id,
@@ -350,7 +366,9 @@ class FileInfo:
             metadata["sha256"] = self.sha256
         if metadata:
             doc["metadata"] = metadata
-        if self.content_type is not None:
+        if self.top_content_type is not None:
+            doc["contentType"] = self.top_content_type
+        elif self.content_type is not None and metadata.get("contentType") != self.content_type:
             doc["contentType"] = self.content_type
         if self.aliases is not None:
             doc["aliases"] = list(self.aliases)

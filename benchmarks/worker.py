@@ -1,0 +1,264 @@
+"""One system in a process of its own: answers the coordinator's requests, one JSON line each.
+
+    python benchmarks/worker.py SYSTEM URI DB serve
+    python benchmarks/worker.py SYSTEM URI DB memory-up SIZE
+    python benchmarks/worker.py SYSTEM URI DB memory-down SIZE FILE_ID_JSON
+
+`serve` reads requests on stdin and writes replies on the original stdout (anything a
+library prints goes to stderr). The memory modes measure once and print one reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from bson import json_util
+
+from probes import CommandCounter, MiB, PeakRSS, expected_slice, small_payload
+from systems import BY_KEY, System, resolve
+
+WARMUP_SMALL = 20  # small puts and reads per system before anything is measured
+WARMUP_SIZE = MiB
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class Worker:
+    def __init__(self, system: System, counter: CommandCounter) -> None:
+        self.system = system
+        self.counter = counter
+        self.keep: list[Any] = []  # files that stay across rounds (sentinel, ranged file)
+        self.ranged_file: Any = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _count(self, on: bool) -> None:
+        if on:
+            self.counter.reset()
+        self.counter.active = on
+
+    async def _clean(self) -> None:
+        await self.system.remove_all_but(self.keep)
+
+    # ------------------------------------------------------------------ requests
+
+    async def warmup(self) -> dict[str, Any]:
+        """Connections, imports, indexes and one pass over each operation: nothing measured."""
+        system = self.system
+        sentinel = await resolve(system.put_small(small_payload(0, 8 * 1024)))
+        self.keep.append(sentinel)
+        for i in range(1, WARMUP_SMALL + 1):
+            data = small_payload(i, 8 * 1024)
+            file_id = await resolve(system.put_small(data))
+            got = await resolve(system.read_small(file_id))
+            if bytes(got) != data:
+                raise RuntimeError(
+                    f"small file {file_id} read back {len(got)} bytes, wrong content"
+                )
+        file_id = await resolve(system.upload(WARMUP_SIZE))
+        got = await resolve(system.download(file_id))
+        if got != WARMUP_SIZE:
+            raise RuntimeError(f"{WARMUP_SIZE} bytes uploaded, {got} read back")
+        await self._clean()
+        return {}
+
+    async def large(self, size: int, count: int, download: bool = True) -> dict[str, Any]:
+        """`count` uploads of `size` bytes (timed together), then their downloads."""
+        system = self.system
+        reply: dict[str, Any] = {}
+        ids = []
+        gc.collect()
+        try:
+            self._count(True)
+            started = time.perf_counter()
+            for _ in range(count):
+                ids.append(await resolve(system.upload(size)))
+            reply["up_s"] = time.perf_counter() - started
+            reply["up_commands"] = self.counter.total / count
+        except Exception as exc:
+            reply["up_error"] = describe(exc)
+        finally:
+            self._count(False)
+        if download and ids and "up_error" not in reply:
+            gc.collect()
+            try:
+                self._count(True)
+                started = time.perf_counter()
+                for file_id in ids:
+                    got = await resolve(system.download(file_id))
+                    if got != size:
+                        raise RuntimeError(f"{size} bytes uploaded, {got} read back")
+                reply["down_s"] = time.perf_counter() - started
+                reply["down_commands"] = self.counter.total / count
+            except Exception as exc:
+                reply["down_error"] = describe(exc)
+            finally:
+                self._count(False)
+        await self._clean()
+        return reply
+
+    async def small(self, count: int, size: int, first: int) -> dict[str, Any]:
+        """`count` puts of distinct `size`-byte files, then `count` reads of them."""
+        system = self.system
+        payloads = [small_payload(first + i, size) for i in range(count)]
+        reply: dict[str, Any] = {}
+        ids = []
+        gc.collect()
+        try:
+            self._count(True)
+            started = time.perf_counter()
+            for data in payloads:
+                ids.append(await resolve(system.put_small(data)))
+            reply["put_s"] = time.perf_counter() - started
+            reply["put_commands"] = self.counter.total / count
+            reply["put_command_names"] = dict(self.counter.commands)
+        except Exception as exc:
+            reply["put_error"] = describe(exc)
+        finally:
+            self._count(False)
+        if "put_error" not in reply:
+            gc.collect()
+            got = []
+            try:
+                self._count(True)
+                started = time.perf_counter()
+                for file_id in ids:
+                    got.append(await resolve(system.read_small(file_id)))
+                reply["read_s"] = time.perf_counter() - started
+                reply["read_commands"] = self.counter.total / count
+                reply["read_command_names"] = dict(self.counter.commands)
+            except Exception as exc:
+                reply["read_error"] = describe(exc)
+            finally:
+                self._count(False)
+            if "read_error" not in reply and [bytes(g) for g in got] != payloads:
+                reply["read_error"] = "files read back differ from those stored"
+        await self._clean()
+        return reply
+
+    async def ranged_prepare(self, size: int) -> dict[str, Any]:
+        self.ranged_file = await resolve(self.system.upload(size))
+        self.keep.append(self.ranged_file)
+        return {}
+
+    async def ranged(self, offsets: list[int], length: int, time_cap: float) -> dict[str, Any]:
+        """Seek and read `length` bytes at each offset on one open stream, until `time_cap` s."""
+        system = self.system
+        await resolve(system.open_ranged(self.ranged_file))
+        results = []
+        gc.collect()
+        try:
+            self._count(True)
+            started = time.perf_counter()
+            deadline = started + time_cap
+            for offset in offsets:
+                results.append(await resolve(system.ranged_read(offset, length)))
+                if time.perf_counter() > deadline:
+                    break
+            elapsed = time.perf_counter() - started
+        finally:
+            self._count(False)
+            await resolve(system.close_ranged())
+        for offset, data in zip(offsets, results, strict=False):
+            if bytes(data) != expected_slice(offset, length):
+                raise RuntimeError(f"ranged read at {offset} returned wrong bytes")
+        return {
+            "reads": len(results),
+            "seconds": elapsed,
+            "commands": self.counter.total,
+            "chunk_docs": self.counter.chunk_docs,
+            "command_names": dict(self.counter.commands),
+        }
+
+    async def memory(self, direction: str, size: int, file_id: Any) -> dict[str, Any]:
+        """Peak RSS growth of one upload (or download) of `size` bytes in this fresh process."""
+        system = self.system
+        warm = await resolve(system.upload(WARMUP_SIZE))
+        await resolve(system.download(warm))
+        await self._clean()  # the warm-up file; a download keeps the file it reads
+        gc.collect()
+        reply: dict[str, Any] = {}
+        with PeakRSS() as peak:
+            started = time.perf_counter()
+            try:
+                if direction == "up":
+                    reply["file_id"] = await resolve(system.upload(size))
+                else:
+                    got = await resolve(system.download(file_id))
+                    if got != size:
+                        raise RuntimeError(f"{size} bytes stored, {got} read back")
+            except Exception as exc:
+                reply["error"] = describe(exc)
+            reply["seconds"] = time.perf_counter() - started
+        reply["growth"] = peak.growth
+        reply["baseline"] = peak.baseline
+        if direction == "down":
+            self.keep = []
+            await self._clean()
+        return reply
+
+
+def write_reply(out: Any, reply: dict[str, Any]) -> None:
+    out.write(json_util.dumps(reply) + "\n")
+    out.flush()
+
+
+async def serve(worker: Worker, out: Any) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        request = json_util.loads(line)
+        op = request.pop("op")
+        if op == "quit":
+            write_reply(out, {})
+            return
+        try:
+            reply = await getattr(worker, op)(**request)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            reply = {"error": describe(exc)}
+        write_reply(out, reply)
+
+
+async def main(argv: list[str]) -> int:
+    key, uri, db_name, mode, *rest = argv
+    # The protocol owns the real stdout; whatever a library prints goes to stderr.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout = sys.stderr
+    counter = CommandCounter()
+    system = BY_KEY[key](uri, db_name, counter)
+    try:
+        await resolve(system.setup())
+    except Exception as exc:
+        write_reply(out, {"available": False, "error": describe(exc)})
+        return 0
+    worker = Worker(system, counter)
+    try:
+        if mode == "serve":
+            write_reply(out, {"available": True, "versions": system.versions})
+            await serve(worker, out)
+        else:
+            direction = mode.removeprefix("memory-")
+            file_id = json_util.loads(rest[1])["id"] if len(rest) > 1 else None
+            if direction == "down":
+                worker.keep.append(file_id)
+            reply = await worker.memory(direction, int(rest[0]), file_id)
+            write_reply(out, reply)
+    finally:
+        await resolve(system.close())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -1,0 +1,250 @@
+# Generated from src/gridfield/_async/connection.py by scripts/unasync.py: do not edit.
+"""Database handles by alias: what connect() registers and documents and files look up."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import pymongo
+from mongoengine import connection as mongoengine_connection
+from mongoengine.connection import DEFAULT_CONNECTION_NAME, ConnectionFailure
+from pymongo import MongoClient
+from pymongo.errors import ConfigurationError
+from pymongo.uri_parser import parse_uri
+
+__all__ = [
+    "DEFAULT_CONNECTION_NAME",
+    "ConnectionFailure",
+    "connect",
+    "disconnect",
+    "get_client",
+    "get_db",
+    "wait_closed",
+]
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """One alias: its client, its database, and whether connect() built the client."""
+
+    client: Any
+    db: Any
+    owns_client: bool  # built by connect(), so disconnect() closes it
+    request: tuple[Any, ...]  # (db name, host, client options) when connect() built the client
+    shared_with_mongoengine: bool
+
+    def answers(self, name: str, host: str | None, client: Any, kwargs: dict[str, Any]) -> bool:
+        """Whether connect() asked the same again, so the same database is the answer."""
+        if client is not None:
+            return not self.owns_client and self.client is client and self.db.name == name
+        return self.owns_client and self.request == (name, host, kwargs)
+
+
+_connections: dict[str, _Connection] = {}
+
+# Closes of PyMongo async clients still running: held so the tasks are not collected early.
+_closing: set[asyncio.Future[Any]] = set()
+
+
+def connect(
+    db: str | None = None,
+    alias: str = DEFAULT_CONNECTION_NAME,
+    *,
+    host: str | None = None,
+    client: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Register a database under ``alias`` and return its handle.
+
+    Either ``host`` (a MongoDB URI; ``kwargs`` go to the client it builds, which
+    :func:`disconnect` later closes) or ``client`` (one the application already has and
+    keeps closing itself: PyMongo's client, or Motor's in the async API). With neither, a
+    client for ``localhost:27017`` is built. The database is ``db``, else the default
+    database named in the URI or the client, else :class:`ConnectionFailure` is raised.
+
+    Connecting an alias again with the same arguments returns the same database; with
+    different ones it raises :class:`ConnectionFailure`: :func:`disconnect` it first.
+    """
+    if client is not None and (host is not None or kwargs):
+        given = ["host"] if host is not None else []
+        raise TypeError(
+            f"connect(alias={alias!r}): client= takes a ready client; "
+            f"{', '.join(given + sorted(kwargs))} only apply when connect() builds one from host="
+        )
+    if client is not None and not _is_client(client):
+        raise TypeError(
+            f"connect(alias={alias!r}): client= wants a MongoDB client (PyMongo or Motor), "
+            f"not {type(client).__name__}"
+        )
+    name = db if db is not None else _default_db_name(alias, host, client)
+
+    known = _connections.get(alias)
+    if known is not None:
+        if known.answers(name, host, client, kwargs):
+            return known.db
+        raise ConnectionFailure(
+            f"alias {alias!r} is already connected to another client or database: "
+            f"call disconnect({alias!r}) first"
+        )
+
+    owns_client = client is None
+    if owns_client:
+        client = MongoClient(host, **kwargs)
+    try:
+        database = client[name]
+        shared = _share_with_mongoengine(alias, client, database)
+    except BaseException:
+        if owns_client:
+            _close_client(client)
+        raise
+    request = (name, host, kwargs) if owns_client else ()
+    _connections[alias] = _Connection(client, database, owns_client, request, shared)
+    return database
+
+
+def disconnect(alias: str = DEFAULT_CONNECTION_NAME) -> None:
+    """Forget ``alias``, closing its client if :func:`connect` built it; unknown aliases pass.
+
+    A client the application passed in stays open: it is the application's to close.
+    PyMongo's async client closes with a coroutine and only on the event loop it ran on:
+    this plain call starts that close on the running loop (:func:`wait_closed` waits for
+    it) and raises RuntimeError, changing nothing, when no loop is running.
+    """
+    known = _connections.get(alias)
+    if known is None:
+        return
+    if known.owns_client:
+        _close_client(known.client, alias=alias)
+    del _connections[alias]
+    if known.shared_with_mongoengine:
+        _unshare_with_mongoengine(alias, known.client)
+
+
+def wait_closed() -> None:
+    """Wait until the client closes that :func:`disconnect` started have finished."""
+    pending = list(_closing)
+    if pending:  # only PyMongo's async client has closes that outlive disconnect()
+        asyncio.gather(*pending)
+
+
+def get_db(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
+    """The database handle registered under ``alias`` by :func:`connect`.
+
+    In the sync API an alias that only ``mongoengine.connect()`` registered answers too,
+    so FileField works on plain MongoEngine documents.
+    """
+    known = _connections.get(alias)
+    if known is not None:
+        return known.db
+    theirs = _mongoengine_db(alias)
+    if theirs is not None:
+        return theirs
+    return _lookup(alias).db
+
+
+def get_client(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
+    """The client behind ``alias``."""
+    return _lookup(alias).client
+
+
+def _lookup(alias: str) -> _Connection:
+    try:
+        return _connections[alias]
+    except KeyError:
+        raise ConnectionFailure(
+            f"no database is connected under alias {alias!r}: call gridfield's "
+            f"connect(db=..., alias={alias!r}, host=... or client=...) first"
+        ) from None
+
+
+def _is_client(client: Any) -> bool:
+    # Looked up on the type: databases and collections answer any attribute name
+    # with a sub-collection, so a database passed by mistake would pass a hasattr test.
+    return callable(getattr(type(client), "list_database_names", None))
+
+
+def _default_db_name(alias: str, host: str | None, client: Any) -> str:
+    name: str | None = None
+    if client is not None:
+        try:
+            name = client.get_default_database().name
+        except ConfigurationError:
+            name = None
+    elif host is not None:
+        name = parse_uri(host)["database"]
+    if not name:
+        raise ConnectionFailure(
+            f"connect(alias={alias!r}): no database name: pass db=... "
+            "or name one in the URI (mongodb://host/dbname)"
+        )
+    return name
+
+
+def _close_client(client: Any, *, alias: str | None = None) -> None:
+    """Close a client connect() built; ``alias`` None: it never ran, so no loop is needed."""
+    closing = client.close()
+    if not inspect.iscoroutine(closing):
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        closing.close()  # a coroutine, never started: drop it without a warning
+        if alias is None:
+            return
+        raise RuntimeError(
+            f"disconnect({alias!r}): the client connect() built closes on the event loop "
+            "it ran on; call disconnect() while that loop runs (e.g. at the end of main())"
+        ) from None
+    task = loop.create_task(closing)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+# -- MongoEngine's registry ----------------------------------------------------------------
+# The one difference between the twins. A sync MongoClient is also handed to MongoEngine's
+# own registry under the same alias, so plain mongoengine.Document classes (and MongoEngine's
+# FileField) using that alias share the client. The test is on the client's type rather than
+# on a flag: only the generated sync twin is ever given a pymongo.MongoClient, and MongoEngine
+# can use nothing else.
+
+
+def _share_with_mongoengine(alias: str, client: Any, database: Any) -> bool:
+    """Register a sync client with MongoEngine too; False when there is nothing to do."""
+    if not isinstance(client, pymongo.MongoClient):
+        return False
+    theirs = mongoengine_connection._connection_settings.get(alias)
+    if theirs is not None:
+        if (
+            mongoengine_connection._connections.get(alias) is client
+            and theirs.get("name") == database.name
+        ):
+            return False  # MongoEngine's own connect() made it: leave it to MongoEngine
+        raise ConnectionFailure(
+            f"MongoEngine already has a connection under alias {alias!r}: "
+            f"call mongoengine.disconnect({alias!r}) first or pass client=its client"
+        )
+    # get_db() and get_connection() answer from these without building a client
+    mongoengine_connection._connection_settings[alias] = {"name": database.name, "host": None}
+    mongoengine_connection._connections[alias] = client
+    mongoengine_connection._dbs[alias] = database
+    return True
+
+
+def _mongoengine_db(alias: str) -> Any:
+    """MongoEngine's database for ``alias`` when it has one this twin can use, else None."""
+    if alias not in mongoengine_connection._connection_settings:
+        return None
+    database = mongoengine_connection.get_db(alias)
+    # MongoEngine only ever holds a sync MongoClient: the async twin cannot use it.
+    return database if isinstance(database.client, MongoClient) else None
+
+
+def _unshare_with_mongoengine(alias: str, client: Any) -> None:
+    if mongoengine_connection._connections.get(alias) is client:
+        # Taken out first so that MongoEngine's disconnect, which detaches the collections
+        # its documents cached, does not close a client that is not its own.
+        del mongoengine_connection._connections[alias]
+        mongoengine_connection.disconnect(alias)

@@ -1,0 +1,230 @@
+# Generated from src/gridfield/_async/download.py by scripts/unasync.py: do not edit.
+"""Reading a stored file back: a stream over its chunks, each checked as it comes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..core.chunks import (
+    DEFAULT_BATCH_BYTES,
+    ChunkCheck,
+    SequentialChecksum,
+    assemble,
+    chunk_span,
+    clamp_range,
+)
+from ..core.metadata import FileInfo
+from ..core.queries import chunks_filter
+
+if TYPE_CHECKING:
+    from .bucket import FileStore
+
+
+class DownloadStream:
+    """A read-only, seekable file object over one stored file.
+
+    Reads fetch only the chunks that cover the bytes asked for; iterating yields the
+    chunks from the current position, streaming (constant memory). Every chunk is checked:
+    a missing, extra, duplicated or wrongly sized one raises ``CorruptFile``; so does a
+    SHA-256 mismatch once the whole file has been read in order.
+    """
+
+    def __init__(self, store: FileStore, info: FileInfo) -> None:
+        self._store = store
+        self.info = info
+        self.closed = False
+        self._pos = 0
+        self._checksum = SequentialChecksum(info)
+        # The last chunk fetched, so small sequential reads do not fetch it again.
+        self._cached: tuple[int, bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
+
+    # -- what the files document says ----------------------------------------------------------
+
+    @property
+    def file_id(self) -> Any:
+        """The stored file's ``_id``."""
+        return self.info.file_id
+
+    @property
+    def length(self) -> int:
+        """The file's size in bytes."""
+        return self.info.length
+
+    @property
+    def chunk_size(self) -> int:
+        """Payload size of the file's chunks."""
+        return self.info.chunk_size
+
+    @property
+    def filename(self) -> str | None:
+        """The stored filename, if any."""
+        return self.info.filename
+
+    @property
+    def content_type(self) -> str | None:
+        """The stored content type, if any."""
+        return self.info.content_type
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The stored metadata document (empty if none)."""
+        return self.info.metadata
+
+    @property
+    def upload_date(self) -> datetime | None:
+        """When the file was stored."""
+        return self.info.upload_date
+
+    # -- position ------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError(f"download of file {self.file_id!r} is closed")
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Move to ``pos`` relative to the start (0), the current position (1) or the end (2)."""
+        self._check_open()
+        if whence == 0:
+            base = 0
+        elif whence == 1:
+            base = self._pos
+        elif whence == 2:
+            base = self.length
+        else:
+            raise ValueError(f"whence must be 0, 1 or 2, not {whence!r}")
+        if isinstance(pos, bool) or not isinstance(pos, int):
+            raise TypeError(f"seek position must be an int, not {type(pos).__name__}")
+        if base + pos < 0:
+            raise ValueError(f"seek to {base + pos}: a position cannot be negative")
+        self._pos = base + pos
+        return self._pos
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._pos
+
+    def seekable(self) -> bool:
+        """Always True."""
+        return True
+
+    def readable(self) -> bool:
+        """Always True."""
+        return True
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to ``size`` bytes (all the rest if negative) from the current position."""
+        self._check_open()
+        end = None if size is None or size < 0 else self._pos + size
+        data = self.read_range(self._pos, end)
+        self._pos += len(data)
+        return data
+
+    def read_range(self, start: int, end: int | None = None) -> bytes:
+        """The bytes ``[start, end)`` of the file, without moving the position."""
+        self._check_open()
+        start, end = clamp_range(start, end, self.length)
+        span = chunk_span(start, end, self.chunk_size)
+        if span is None:
+            if self.length == 0:
+                self._checksum.feed(0, b"")
+            return b""
+        last = None if end == self.length else span.last
+        parts = [data for _, data in self._chunks(span.first, last)]
+        return assemble(parts, span.skip, span.size)
+
+    def readchunk(self) -> bytes:
+        """The rest of the chunk at the current position (empty at the end)."""
+        if self._pos >= self.length:
+            self._check_open()
+            return b""
+        chunk_end = (self._pos // self.chunk_size + 1) * self.chunk_size
+        return self.read(min(chunk_end, self.length) - self._pos)
+
+    def readline(self, size: int = -1) -> bytes:
+        """Read up to and including the next newline (at most ``size`` bytes if given).
+
+        Scans a chunk at a time.
+        """
+        self._check_open()
+        limit = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        parts: list[bytes] = []
+        while self._pos < limit:
+            n = self._pos // self.chunk_size
+            base = n * self.chunk_size
+            data = self._chunk(n)
+            stop = min(len(data), limit - base)
+            newline = data.find(b"\n", self._pos - base, stop)
+            end = newline + 1 if newline >= 0 else stop
+            parts.append(data[self._pos - base : end])
+            self._pos = base + end
+            if newline >= 0:
+                break
+        return b"".join(parts)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Yield the file's chunk payloads from the current position (the first one trimmed)."""
+        self._check_open()
+        if self._pos >= self.length:
+            if self.length == 0:
+                self._checksum.feed(0, b"")
+            return
+        first = self._pos // self.chunk_size
+        skip = self._pos - first * self.chunk_size
+        for n, data in self._chunks(first, None):
+            piece = data[skip:] if skip else data
+            skip = 0
+            self._pos = n * self.chunk_size + len(data)
+            yield piece
+
+    def _chunk(self, n: int) -> bytes:
+        # Consumed to the end, so the chunk check runs its final step too.
+        (data,) = [data for _, data in self._chunks(n, n)]
+        return data
+
+    def _chunks(self, first: int, last: int | None) -> Iterator[tuple[int, bytes]]:
+        """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported)."""
+        if self._cached is not None and self._cached[0] == first:
+            yield self._cached
+            first += 1
+        check = ChunkCheck(self.info, first, last)
+        if check.done:
+            return
+        cursor = self._store.chunks.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
+        per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
+        if last is not None:
+            cursor = cursor.limit(last - first + 1)
+            per_batch = min(per_batch, last - first + 1)
+        cursor = cursor.batch_size(per_batch)
+        for doc in cursor:
+            data = check.accept(doc)
+            n = check.next - 1
+            self._checksum.feed(n * self.chunk_size, data)
+            self._cached = (n, data)
+            yield n, data
+        check.finish()
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the stream; reading afterwards raises ValueError."""
+        self.closed = True
+        self._cached = None
+
+    def __enter__(self) -> DownloadStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

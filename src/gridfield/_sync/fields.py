@@ -1,0 +1,118 @@
+# Generated from src/gridfield/_async/fields.py by scripts/unasync.py: do not edit.
+"""FileField: a document field that holds the id of a GridFS file and hands out its proxy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mongoengine.fields
+from bson import ObjectId
+
+from .proxy import GridFSProxy
+
+_ASSIGNED_DATA = (
+    "assigning {kind} to {owner}.{name} would store nothing by itself: "
+    "use `await doc.{name}.put(data)` (in the sync API, `doc.{name}.put(data)`)"
+)
+
+
+class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
+    """A GridFS file on a document: the document stores the file's ObjectId, as MongoEngine does.
+
+    ``FileField(db_alias="default", collection_name="fs", chunk_size=None,
+    delete_with_owner=True)``. With ``delete_with_owner`` the file is deleted after the
+    document that holds it is deleted (set it False to keep files shared with others).
+    """
+
+    proxy_class = GridFSProxy
+
+    def __init__(
+        self,
+        db_alias: str = "default",
+        collection_name: str = "fs",
+        *,
+        chunk_size: int | None = None,
+        delete_with_owner: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if chunk_size is not None and (
+            not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0
+        ):
+            raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+        super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
+        self.chunk_size = chunk_size
+        self.delete_with_owner = delete_with_owner
+
+    def get_proxy_obj(
+        self,
+        key: str | None = None,
+        instance: Any = None,
+        db_alias: str | None = None,
+        collection_name: str | None = None,
+        grid_id: Any = None,
+    ) -> GridFSProxy:
+        return self.proxy_class(
+            grid_id,
+            key=key,
+            instance=instance,
+            db_alias=db_alias or self.db_alias,
+            collection_name=collection_name or self.collection_name,
+            chunk_size=self.chunk_size,
+        )
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        if instance is None:
+            return self
+        proxy = instance._data.get(self.name)
+        if not isinstance(proxy, self.proxy_class):
+            proxy = self.get_proxy_obj(key=self.name, instance=instance, grid_id=proxy)
+            instance._data[self.name] = proxy
+        if not proxy.key:
+            proxy.key = self.name
+            proxy.instance = instance
+        return proxy
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        if value is None or isinstance(value, ObjectId):
+            value = self.get_proxy_obj(key=self.name, instance=instance, grid_id=value)
+        elif isinstance(value, self.proxy_class):
+            if value.key is None:
+                value.key, value.instance = self.name, instance
+        else:
+            if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
+                kind = "data" if not hasattr(value, "read") else "a file object"
+                raise TypeError(
+                    _ASSIGNED_DATA.format(kind=kind, owner=type(instance).__name__, name=self.name)
+                )
+            raise TypeError(
+                f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "
+                f"an ObjectId or a {self.proxy_class.__name__}, not {type(value).__name__}"
+            )
+        instance._data[self.name] = value
+        if getattr(instance, "_initialised", False):
+            instance._mark_as_changed(self.name)
+
+    def to_mongo(self, value: Any) -> Any:
+        if isinstance(value, self.proxy_class):
+            return value.grid_id
+        return value
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or isinstance(value, self.proxy_class):
+            return value
+        return self.get_proxy_obj(grid_id=value)
+
+    def validate(self, value: Any) -> None:
+        grid_id = value.grid_id if isinstance(value, self.proxy_class) else value
+        if grid_id is not None and not isinstance(grid_id, ObjectId):
+            self.error(f"a FileField holds a GridFS file id (ObjectId), not {grid_id!r}")
+
+    def _after_owner_delete(self, value: Any) -> None:
+        """Delete the file of a document that was just deleted."""
+        if self.delete_with_owner and isinstance(value, self.proxy_class) and value:
+            value._delete_file(value.grid_id)
+
+    def _after_owner_save(self, value: Any) -> None:
+        """Delete the files replaced since the last save, now that the document names the new one."""
+        if isinstance(value, self.proxy_class):
+            value._drop_stale()

@@ -1,0 +1,401 @@
+# Generated from src/gridfield/_async/proxy.py by scripts/unasync.py: do not edit.
+"""What ``doc.photo`` is: a handle on the GridFS file that a FileField holds."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from ..core.errors import FileNotLoaded, GridFSError, NoFile
+from ..core.metadata import FileInfo
+from ..core.twins import AwaitableSelf, SyncFlush
+from .bucket import DownloadStream, FileStore, UploadStream
+from .connection import get_db
+
+_HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
+
+
+class GridFSProxy:
+    """The file behind one FileField value: read it, stream into it, replace or delete it.
+
+    Getting ``doc.photo`` does no I/O; every call that reaches the server is awaited.
+    Attributes of the stored file (``length``, ``content_type``, ``metadata``...) are
+    there once something awaited has loaded it: ``put``, ``close``, ``read`` or ``load``.
+    """
+
+    def __init__(
+        self,
+        grid_id: Any = None,
+        *,
+        key: str | None = None,
+        instance: Any = None,
+        db_alias: str = "default",
+        collection_name: str = "fs",
+        chunk_size: int | None = None,
+    ) -> None:
+        self.grid_id = grid_id
+        self.key = key
+        self.instance = instance
+        self.db_alias = db_alias
+        self.collection_name = collection_name
+        self.chunk_size = chunk_size
+        self._store: FileStore | None = None
+        self._info: FileInfo | None = None
+        self._upload: UploadStream | None = None
+        self._reader: DownloadStream | None = None
+        self._pos = 0
+        # Files this field held before a replace(): deleted once the owner is saved.
+        self._stale_ids: list[Any] = []
+
+    # -- identity -------------------------------------------------------------------------
+
+    def __bool__(self) -> bool:
+        return self.grid_id is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GridFSProxy):
+            return NotImplemented
+        return (self.grid_id, self.collection_name, self.db_alias) == (
+            other.grid_id,
+            other.collection_name,
+            other.db_alias,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like MongoEngine's proxy
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.grid_id}>"
+
+    def __copy__(self) -> GridFSProxy:
+        twin = type(self)(
+            self.grid_id,
+            key=self.key,
+            instance=self.instance,
+            db_alias=self.db_alias,
+            collection_name=self.collection_name,
+            chunk_size=self.chunk_size,
+        )
+        twin._info = self._info
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
+        return copy.copy(self)
+
+    # -- where the file lives ---------------------------------------------------------------
+
+    @property
+    def store(self) -> FileStore:
+        """The file store of this field's database alias and bucket."""
+        if self._store is None:
+            kwargs = {} if self.chunk_size is None else {"chunk_size": self.chunk_size}
+            self._store = FileStore(get_db(self.db_alias), self.collection_name, **kwargs)
+        return self._store
+
+    def _where(self) -> str:
+        owner = type(self.instance).__name__ if self.instance is not None else "this proxy"
+        return f"{owner}.{self.key}" if self.key else owner
+
+    def _mark_as_changed(self) -> None:
+        if self.instance is not None and self.key:
+            self.instance._mark_as_changed(self.key)
+
+    def _adopt(self, info: FileInfo) -> None:
+        self.grid_id = info.file_id
+        self._info = info
+        self._reader = None
+        self._pos = 0
+        self._mark_as_changed()
+
+    # -- what is known about the stored file -------------------------------------------------
+
+    def load(self) -> FileInfo | None:
+        """Fetch the stored file's description; None for an empty field.
+
+        Raises NoFile when the field names a file that is gone.
+        """
+        if self.grid_id is None:
+            return None
+        self._info = self.store.get_info(self.grid_id)
+        return self._info
+
+    @property
+    def info(self) -> FileInfo:
+        """The loaded description of the stored file."""
+        if self._info is None or self._info.file_id != self.grid_id:
+            if self.grid_id is None:
+                raise FileNotLoaded(f"{self._where()} holds no file")
+            raise FileNotLoaded(
+                f"{self._where()}: the file is not loaded yet; "
+                f"await {self.key or 'proxy'}.load() (or read()) first"
+            )
+        return self._info
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """User metadata, with ``content_type`` added when the file has one."""
+        info = self.info
+        found = dict(info.metadata or {})
+        if info.content_type is not None:
+            found.setdefault("content_type", info.content_type)
+        return found
+
+    @property
+    def content_type(self) -> str | None:
+        return self.info.content_type
+
+    @property
+    def filename(self) -> str | None:
+        return self.info.filename
+
+    @property
+    def length(self) -> int:
+        return self.info.length
+
+    @property
+    def upload_date(self) -> datetime | None:
+        return self.info.upload_date
+
+    @property
+    def md5(self) -> str | None:
+        return self.info.md5
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _refuse_if_holding(self) -> None:
+        if self.grid_id is not None:
+            raise GridFSError(_HOLDS_A_FILE.format(where=self._where(), grid_id=self.grid_id))
+
+    def put(
+        self,
+        data: Any,
+        *,
+        content_type: str | None = None,
+        filename: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        encoding: str = "utf-8",
+        **more_metadata: Any,
+    ) -> Any:
+        """Store ``data`` (bytes, str, a binary file object or an iterable of bytes) as this
+        field's file and return its id. Keyword arguments beyond the named ones become
+        metadata. A field that already holds a file refuses, writing nothing."""
+        self._refuse_if_holding()
+        info = self.store.put(
+            data,
+            filename=filename,
+            content_type=content_type,
+            metadata={**(metadata or {}), **more_metadata},
+            encoding=encoding,
+        )
+        self._adopt(info)
+        return info.file_id
+
+    def new_file(
+        self,
+        *,
+        content_type: str | None = None,
+        filename: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **more_metadata: Any,
+    ) -> NewFile:
+        """Start a file to be written piece by piece with ``write`` and finished by ``close``.
+
+        The result may be awaited, or used as ``async with doc.photo.new_file():``, which
+        closes the file at the end of the block and aborts it (leaving nothing) on error.
+        """
+        self._refuse_if_holding()
+        if self._upload is not None:
+            raise GridFSError(f"{self._where()}: a new file is already being written")
+        self._upload = self.store.open_upload(
+            filename=filename,
+            content_type=content_type,
+            metadata={**(metadata or {}), **more_metadata},
+        )
+        return NewFile(self)
+
+    def _writable(self) -> UploadStream:
+        if self._upload is None:
+            self.new_file()
+        assert self._upload is not None
+        return self._upload
+
+    def write(self, data: bytes | bytearray | memoryview | str) -> SyncFlush:
+        """Add ``data`` to the file being written (one is started if none is)."""
+        stream = self._writable()
+        stream.buffer(data)
+        return SyncFlush(stream.flush)
+
+    def writelines(self, lines: Iterable[bytes | str]) -> SyncFlush:
+        """Add every piece of ``lines`` to the file being written."""
+        stream = self._writable()
+        for line in lines:
+            stream.buffer(line)
+        return SyncFlush(stream.flush)
+
+    def close(self) -> None:
+        """Finish the file being written: it becomes visible and this field holds it."""
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            self._adopt(upload.close())
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def abort(self) -> None:
+        """Give up the file being written, removing what was stored of it."""
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            upload.abort()
+
+    def replace(
+        self,
+        data: Any,
+        *,
+        content_type: str | None = None,
+        filename: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        encoding: str = "utf-8",
+        **more_metadata: Any,
+    ) -> Any:
+        """Store ``data`` as this field's new file, then let go of the old one.
+
+        The new file is written completely first; should that fail, the old file stays in
+        place and readable. The old file is deleted when the owning document is saved with
+        the new id, or at once when that document was never saved.
+        """
+        info = self.store.put(
+            data,
+            filename=filename,
+            content_type=content_type,
+            metadata={**(metadata or {}), **more_metadata},
+            encoding=encoding,
+        )
+        old = self.grid_id
+        self._adopt(info)
+        if old is not None and old != info.file_id:
+            self._stale_ids.append(old)
+            if not _saved_with_hooks(self.instance):
+                self._drop_stale()
+        return info.file_id
+
+    def _drop_stale(self) -> None:
+        """Delete the files this field held before a replace(); called after the owner's save."""
+        while self._stale_ids:
+            self._delete_file(self._stale_ids[0])
+            self._stale_ids.pop(0)
+
+    def _delete_file(self, grid_id: Any) -> None:
+        try:
+            self.store.delete(grid_id)
+        except NoFile:
+            pass  # already gone: the outcome asked for
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _open_reader(self) -> DownloadStream:
+        if self._reader is None or self._reader.file_id != self.grid_id:
+            self._reader = self.store.open_download(self.grid_id)
+            self._info = self._reader.info
+        self._reader.seek(self._pos)
+        return self._reader
+
+    def read(self, size: int = -1) -> bytes | None:
+        """Read up to ``size`` bytes (all when negative) from the current position.
+
+        None for an empty field; NoFile when the field names a file that is gone.
+        """
+        if self.grid_id is None:
+            return None
+        reader = self._open_reader()
+        data = reader.read(size)
+        self._pos = reader.tell()
+        return data
+
+    def readchunk(self) -> bytes | None:
+        """Read the rest of the current chunk."""
+        if self.grid_id is None:
+            return None
+        reader = self._open_reader()
+        data = reader.readchunk()
+        self._pos = reader.tell()
+        return data
+
+    def readline(self, size: int = -1) -> bytes | None:
+        """Read up to and including the next newline, a chunk at a time."""
+        if self.grid_id is None:
+            return None
+        reader = self._open_reader()
+        data = reader.readline(size)
+        self._pos = reader.tell()
+        return data
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        """Move the read position; seeking from the end (whence=2) needs the file loaded."""
+        if whence == 0:
+            target = pos
+        elif whence == 1:
+            target = self._pos + pos
+        elif whence == 2:
+            target = self.info.length + pos
+        else:
+            raise ValueError(f"whence must be 0, 1 or 2, not {whence!r}")
+        if target < 0:
+            raise ValueError(f"cannot seek to a negative position ({target})")
+        self._pos = target
+        return target
+
+    def tell(self) -> int:
+        """The read position."""
+        return self._pos
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Yield the file's chunks from the current position (nothing for an empty field)."""
+        if self.grid_id is None:
+            return
+        reader = self._open_reader()
+        for piece in reader:
+            self._pos += len(piece)
+            yield piece
+
+    # -- deleting -----------------------------------------------------------------------------
+
+    def delete(self) -> None:
+        """Delete the stored file; the field is then empty (save the document to record it).
+
+        A file already gone is not an error: the field ends empty either way.
+        """
+        if self.grid_id is None:
+            return
+        self._delete_file(self.grid_id)
+        self.grid_id = None
+        self._info = None
+        self._reader = None
+        self._pos = 0
+        self._mark_as_changed()
+
+
+class NewFile(AwaitableSelf):
+    """What ``new_file()`` returns: awaitable, and an async context manager over the upload."""
+
+    def __init__(self, proxy: GridFSProxy) -> None:
+        self.proxy = proxy
+
+    def __enter__(self) -> GridFSProxy:
+        return self.proxy
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.proxy.close()
+        else:
+            self.proxy.abort()
+
+
+def _saved_with_hooks(instance: Any) -> bool:
+    """Whether the document owning a proxy was saved and will tell its fields when saved again."""
+    top = instance
+    while top is not None and getattr(top, "_instance", None) is not None:
+        top = top._instance
+    return (
+        top is not None and getattr(top, "pk", None) is not None and hasattr(top, "_run_file_hooks")
+    )

@@ -1,0 +1,292 @@
+# Generated from src/gridfield/_async/upload.py by scripts/unasync.py: do not edit.
+"""Writing a file: chunks go in by batches as bytes arrive, the files document goes in last."""
+
+from __future__ import annotations
+
+import inspect
+import io
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
+from ..core.errors import FileExists
+from ..core.metadata import FileInfo, choose_content_type, upload_date
+from ..core.queries import chunks_filter
+
+if TYPE_CHECKING:
+    from .bucket import FileStore
+
+# Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
+# documents built ahead of their insert.
+_SLICE = 16 * 1024 * 1024
+
+
+class UploadStream:
+    """A write-only file object that stores what is written as one GridFS file.
+
+    Full chunks are inserted as batches fill up; ``close()`` writes the last chunk and then
+    the files document, so the file is visible only once complete. An error, a cancellation
+    or ``abort()`` removes the chunks already written.
+    """
+
+    def __init__(
+        self,
+        store: FileStore,
+        *,
+        file_id: Any,
+        filename: str | None,
+        content_type: str | None,
+        metadata: Mapping[str, Any],
+        chunk_size: int,
+        checksum: bool,
+        encoding: str,
+    ) -> None:
+        self._store = store
+        self.file_id: Any = ObjectId() if file_id is None else file_id
+        self.filename = filename
+        self.chunk_size = chunk_size
+        self.closed = False
+        self.info: FileInfo | None = None
+        """The stored file's description, once ``close()`` has written it."""
+        self._content_type = content_type
+        self._metadata = dict(metadata)
+        self.encoding = encoding
+        """How a written str is encoded."""
+        self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
+        self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
+        self._aborted = False
+        # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
+        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
+        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        self._owns_id = file_id is None
+        self._sent_ids: list[Any] = []
+        self._sent_any = False
+        self._files_doc: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
+
+    @property
+    def length(self) -> int:
+        """Bytes written so far."""
+        return self._cutter.length
+
+    def _check_open(self) -> None:
+        if self.closed:
+            state = "aborted" if self._aborted else "closed"
+            raise ValueError(f"upload of file {self.file_id!r} is {state}")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def buffer(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Append ``data`` to the upload without any I/O; ``write``, ``flush`` or ``close``
+        send it. A str is encoded with the upload's encoding."""
+        self._check_open()
+        if isinstance(data, str):
+            data = data.encode(self.encoding)
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            if inspect.iscoroutine(data):
+                data.close()
+            raise TypeError(
+                f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
+            )
+        self._batcher.add(self._cutter.feed(data))
+
+    def write(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Append ``data``, inserting the chunks it completes once a batch is full."""
+        self.buffer(data)
+        self._send(self._batcher.ready())
+
+    def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
+        """Write each item of ``lines`` in turn (no separators are added)."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Insert every full chunk written so far (a partial last chunk waits for more)."""
+        self._check_open()
+        self._send(self._batcher.drain())
+
+    def close(self) -> FileInfo:
+        """Insert the rest, then the files document; return the file's description.
+
+        Calling it again returns the same description.
+        """
+        if self.info is not None:
+            return self.info
+        self._check_open()
+        last = self._cutter.finish()
+        if last is not None:
+            self._batcher.add([last])
+        self._send(self._batcher.drain())
+        try:
+            info = self._describe()
+            doc = info.to_document()
+            self._store.ensure_indexes()
+            self._files_doc = doc
+            self._store.files.insert_one(doc)
+        except DuplicateKeyError as exc:
+            self._files_doc = None  # not ours: the file that was there first
+            self._abort_after(exc)
+            raise FileExists(
+                f"file {self.file_id!r} already exists in {self._store.files.name}"
+            ) from exc
+        except BaseException as exc:
+            self._abort_after(exc)
+            raise
+        self.info = info
+        self.closed = True
+        return info
+
+    def _describe(self) -> FileInfo:
+        explicit = self._content_type
+        if explicit is None and isinstance(self._metadata.get("contentType"), str):
+            explicit = self._metadata["contentType"]
+        return FileInfo.for_upload(
+            file_id=self.file_id,
+            length=self._cutter.length,
+            chunk_size=self.chunk_size,
+            upload_date=upload_date(self._store.db.codec_options),
+            filename=self.filename,
+            metadata=self._metadata,
+            content_type=choose_content_type(explicit, self.filename, self._cutter.head),
+            sha256=self._cutter.sha256(),
+        )
+
+    def _send(self, batches: list[list[dict[str, Any]]]) -> None:
+        if not batches:
+            return
+        try:
+            self._store.ensure_indexes()
+            for batch in batches:
+                if not self._owns_id:
+                    self._sent_ids.extend(doc["_id"] for doc in batch)
+                self._sent_any = True
+                self._store.chunks.insert_many(batch, ordered=True)
+                # Our chunk 0 is in: every chunk of this id is ours from now on.
+                self._owns_id = True
+                self._sent_ids = []
+        except BulkWriteError as exc:
+            self._abort_after(exc)
+            errors = exc.details.get("writeErrors") or [{}]
+            if errors[0].get("code") == 11000:
+                raise FileExists(
+                    f"file {self.file_id!r} already has chunks in {self._store.chunks.name}"
+                ) from exc
+            raise
+        except BaseException as exc:
+            self._abort_after(exc)
+            raise
+
+    # -- giving up ------------------------------------------------------------------------------
+
+    def abort(self) -> None:
+        """Remove the chunks written so far and close the upload; a no-op once closed."""
+        if self.closed:
+            return
+        self._aborted = True
+        self.closed = True
+        if self._files_doc is not None:
+            # The insert of the files document failed or was cancelled: it may have reached
+            # the server all the same. Only a document exactly like ours is removed.
+            doc, self._files_doc = self._files_doc, None
+            self._store.files.delete_one(
+                {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
+            )
+        if not self._sent_any:
+            return
+        query = chunks_filter(self.file_id)
+        if not self._owns_id:
+            query["_id"] = {"$in": self._sent_ids}
+        self._store.chunks.delete_many(query)
+
+    def _abort_after(self, error: BaseException) -> None:
+        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        try:
+            self.abort()
+        except Exception as cleanup:
+            note = getattr(error, "add_note", None)
+            if note is not None:
+                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+
+    # -- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> UploadStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self._abort_after(exc)
+        else:
+            self.close()
+
+
+def check_source(data: object) -> None:
+    """TypeError unless ``put`` can store ``data``; checked before anything is written."""
+    if isinstance(data, (bytes, bytearray, memoryview, str)):
+        return
+    readable = callable(getattr(data, "read", None))
+    if isinstance(data, io.TextIOBase) or (readable and "t" in str(getattr(data, "mode", ""))):
+        raise TypeError(
+            f"cannot store a text-mode file ({type(data).__name__}): open it in binary mode"
+        )
+    if readable:
+        return
+    if isinstance(data, (list, tuple)):
+        # A sequence at hand is checked whole, so a bad item fails before any write.
+        for i, item in enumerate(data):
+            if not isinstance(item, (bytes, bytearray, memoryview, str)):
+                raise TypeError(
+                    f"cannot store item {i} of the {type(data).__name__}: expected bytes-like"
+                    f" or str, not {type(item).__name__}"
+                )
+        return
+    # A mapping or a set iterates, but not over the file's bytes in order.
+    unordered = isinstance(data, (Mapping, set, frozenset))
+    if not unordered and (hasattr(data, "__iter__") or isinstance(data, Iterable)):
+        return
+    if inspect.iscoroutine(data):
+        data.close()
+    raise TypeError(
+        f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
+        " or an iterable of bytes"
+    )
+
+
+def write_source(stream: UploadStream, data: Any) -> None:
+    """Write all of ``data`` (as accepted by ``check_source``) to ``stream``."""
+    if isinstance(data, str):
+        data = data.encode(stream.encoding)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        view = memoryview(as_bytes(data))
+        for start in range(0, len(view), _SLICE):
+            stream.write(view[start : start + _SLICE])
+    elif callable(getattr(data, "read", None)):
+        while True:
+            block = data.read(stream.chunk_size)
+            if inspect.isawaitable(block):
+                block = block
+            if isinstance(block, str):
+                raise TypeError(
+                    f"cannot store a text-mode file ({type(data).__name__}): its read() "
+                    "returned str; open it in binary mode"
+                )
+            block = as_bytes(block, f"{type(data).__name__}.read() result")
+            if not block:
+                return
+            stream.write(block)
+    elif hasattr(data, "__iter__"):
+        for piece in data:
+            stream.write(piece)
+    else:
+        for piece in data:
+            stream.write(piece)

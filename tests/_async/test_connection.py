@@ -1,0 +1,201 @@
+"""connect(), disconnect() and get_db(): the registry of databases by alias."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import mongoengine
+import pymongo
+import pytest
+from mongoengine import connection as mongoengine_connection
+from pymongo.errors import InvalidOperation
+
+from gridfield._async.connection import (
+    ConnectionFailure,
+    connect,
+    disconnect,
+    get_client,
+    get_db,
+    wait_closed,
+)
+
+ALIAS = "gridfield-test-connection"
+
+
+def with_database(uri: str, name: str) -> str:
+    """The same server URI with ``name`` as its default database."""
+    return urlunsplit(urlsplit(uri)._replace(path=f"/{name}"))
+
+
+def without_database(uri: str) -> str:
+    return urlunsplit(urlsplit(uri)._replace(path="/"))
+
+
+class PlainConnectionNote(mongoengine.Document):
+    """A plain MongoEngine document on the alias gridfield connects (the sync twin shares it)."""
+
+    text = mongoengine.StringField()
+    meta = {"db_alias": ALIAS, "collection": "plain_notes"}
+
+
+async def test_connect_with_a_host_uri_builds_a_client_and_disconnect_closes_it(
+    mongo_uri: str, async_db: Any
+) -> None:
+    db = connect(db=async_db.name, alias=ALIAS, host=mongo_uri)
+    try:
+        assert db.name == async_db.name
+        assert get_db(ALIAS) is db
+        await db.notes.insert_one({"text": "hello"})
+        assert await async_db.notes.count_documents({"text": "hello"}) == 1
+        client = get_client(ALIAS)
+    finally:
+        disconnect(ALIAS)
+    await wait_closed()
+    with pytest.raises(InvalidOperation):
+        await client.admin.command("ping")
+
+
+async def test_the_database_name_comes_from_the_uri_when_not_given(mongo_uri: str) -> None:
+    db = connect(alias=ALIAS, host=with_database(mongo_uri, "gridfield_named_in_uri"))
+    try:
+        assert db.name == "gridfield_named_in_uri"
+    finally:
+        disconnect(ALIAS)
+    await wait_closed()
+
+
+async def test_no_database_name_anywhere_is_refused_before_building_a_client(
+    mongo_uri: str, async_client: Any
+) -> None:
+    with pytest.raises(ConnectionFailure, match=r"no database name: pass db="):
+        connect(alias=ALIAS, host=without_database(mongo_uri))
+    with pytest.raises(ConnectionFailure, match=r"no database name"):
+        # connect=False: the client is never opened, so it needs no closing
+        connect(alias=ALIAS, client=type(async_client)(without_database(mongo_uri), connect=False))
+    with pytest.raises(ConnectionFailure, match="no database is connected"):
+        get_db(ALIAS)
+
+
+async def test_connect_with_the_apps_client_leaves_it_open(
+    async_client: Any, async_db: Any
+) -> None:
+    db = connect(db=async_db.name, alias=ALIAS, client=async_client)
+    try:
+        assert get_client(ALIAS) is async_client
+        await db.notes.insert_one({"text": "mine"})
+        assert await async_db.notes.find_one({"text": "mine"}) is not None
+    finally:
+        disconnect(ALIAS)
+    await wait_closed()
+    assert (await async_client.admin.command("ping"))["ok"] == 1
+
+
+async def test_an_unknown_alias_says_to_call_connect() -> None:
+    with pytest.raises(ConnectionFailure, match=r"alias 'nowhere'.*connect\(db=\.\.\., alias="):
+        get_db("nowhere")
+    with pytest.raises(ConnectionFailure):
+        get_client("nowhere")
+    disconnect("nowhere")  # forgetting what was never there is not an error
+
+
+async def test_connecting_again_returns_the_same_database_or_refuses_a_different_one(
+    async_client: Any, async_db: Any
+) -> None:
+    db = connect(db=async_db.name, alias=ALIAS, client=async_client)
+    try:
+        assert connect(db=async_db.name, alias=ALIAS, client=async_client) is db
+        with pytest.raises(ConnectionFailure, match=r"already connected.*disconnect\("):
+            connect(db="gridfield_other", alias=ALIAS, client=async_client)
+        assert get_db(ALIAS) is db  # the refused call changed nothing
+    finally:
+        disconnect(ALIAS)
+
+
+async def test_misused_arguments_are_refused(
+    mongo_uri: str, async_client: Any, async_db: Any
+) -> None:
+    with pytest.raises(TypeError, match=r"client= takes a ready client; host"):
+        connect(db=async_db.name, alias=ALIAS, client=async_client, host=mongo_uri)
+    with pytest.raises(TypeError, match=r"tz_aware only apply"):
+        connect(db=async_db.name, alias=ALIAS, client=async_client, tz_aware=True)
+    with pytest.raises(TypeError, match="wants a MongoDB client"):
+        connect(db="x", alias=ALIAS, client=async_db)  # a database, not a client
+    with pytest.raises(ConnectionFailure):
+        get_db(ALIAS)
+
+
+async def test_host_options_reach_the_client_it_builds(mongo_uri: str, async_db: Any) -> None:
+    db = connect(db=async_db.name, alias=ALIAS, host=mongo_uri, tz_aware=True)
+    try:
+        await db.notes.insert_one({"text": "when"})
+        assert get_client(ALIAS).options.codec_options.tz_aware is True
+    finally:
+        disconnect(ALIAS)
+    await wait_closed()
+
+
+async def disconnect_in_a_loop(alias: str) -> None:
+    disconnect(alias)
+    await wait_closed()
+
+
+def test_disconnect_with_no_event_loop_running(mongo_uri: str) -> None:
+    # Nothing here reaches the server: the client connect() builds stays unopened.
+    connect(db="gridfield_unused", alias=ALIAS, host=mongo_uri)
+    client = get_client(ALIAS)
+    if inspect.iscoroutinefunction(client.close):
+        # PyMongo's async client closes only on its loop: refused, and nothing changes.
+        with pytest.raises(RuntimeError, match=r"disconnect\('gridfield-test-connection'\)"):
+            disconnect(ALIAS)
+        assert get_client(ALIAS) is client
+        asyncio.run(disconnect_in_a_loop(ALIAS))
+    else:
+        disconnect(ALIAS)  # the sync API closes at once
+        with pytest.raises(InvalidOperation):
+            client.admin.command("ping")
+
+
+async def test_mongoengine_shares_a_sync_client_under_the_same_alias(
+    async_client: Any, async_db: Any
+) -> None:
+    connect(db=async_db.name, alias=ALIAS, client=async_client)
+    shared = isinstance(async_client, pymongo.MongoClient)
+    try:
+        # Only the sync twin is handed a client MongoEngine can use.
+        assert (mongoengine_connection._connections.get(ALIAS) is async_client) == shared
+        if shared:
+            assert mongoengine.get_db(ALIAS).name == async_db.name
+            PlainConnectionNote(text="plain").save()
+            raw = await async_db.plain_notes.find_one({"text": "plain"})
+            assert raw is not None
+    finally:
+        disconnect(ALIAS)
+    assert ALIAS not in mongoengine_connection._connections
+    assert ALIAS not in mongoengine_connection._dbs
+    assert ALIAS not in mongoengine_connection._connection_settings
+    assert (await async_client.admin.command("ping"))["ok"] == 1  # the app's client stays open
+
+
+async def test_an_alias_mongoengine_already_uses_is_not_taken_over(
+    mongo_uri: str, async_client: Any, async_db: Any
+) -> None:
+    mongoengine_connection.register_connection(
+        ALIAS, db="gridfield_mongoengines", host=mongo_uri, uuidRepresentation="standard"
+    )
+    try:
+        if isinstance(async_client, pymongo.MongoClient):
+            with pytest.raises(ConnectionFailure, match="MongoEngine already has"):
+                connect(db=async_db.name, alias=ALIAS, client=async_client)
+            with pytest.raises(ConnectionFailure):
+                get_db(ALIAS)
+        else:
+            connect(db=async_db.name, alias=ALIAS, client=async_client)
+            disconnect(ALIAS)
+        assert mongoengine_connection._connection_settings[ALIAS]["name"] == (
+            "gridfield_mongoengines"
+        )
+    finally:
+        mongoengine.disconnect(ALIAS)

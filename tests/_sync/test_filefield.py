@@ -1,0 +1,338 @@
+# Generated from tests/_async/test_filefield.py by scripts/unasync.py: do not edit.
+"""FileField and its proxy beyond the chapter's examples: errors, replace, reading, deletion."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from gridfield._sync.connection import connect, disconnect
+from gridfield._sync.document import Document
+from gridfield._sync.fields import FileField
+from gridfield.core.errors import FileNotLoaded, GridFSError, NoFile
+from gridfield.plain_fields import (
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    ListField,
+    StringField,
+)
+
+DATA = bytes(range(256)) * 40  # 10 KiB
+
+
+class Caption(EmbeddedDocument):
+    text = StringField()
+    scan = FileField(chunk_size=1024)
+
+
+class Album(Document):
+    title = StringField()
+    cover = FileField(chunk_size=1024)
+    pages = ListField(FileField())
+    caption = EmbeddedDocumentField(Caption)
+    shared = FileField(delete_with_owner=False)
+    thumbs = FileField(collection_name="thumbs")
+
+
+@pytest.fixture
+def db(sync_client: Any, sync_db: Any) -> Iterator[Any]:
+    connect(db=sync_db.name, client=sync_client)
+    try:
+        yield sync_db
+    finally:
+        disconnect()
+
+
+def count(db: Any, bucket: str = "fs") -> tuple[int, int]:
+    files = db[f"{bucket}.files"].count_documents({})
+    chunks = db[f"{bucket}.chunks"].count_documents({})
+    return files, chunks
+
+
+# -- putting ---------------------------------------------------------------------------------
+
+
+def test_put_on_a_field_holding_a_file_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album(title="a")
+    album.cover.put(DATA)
+    before = count(db)
+    with pytest.raises(GridFSError, match=r"Album\.cover already holds a file.*replace"):
+        album.cover.put(b"other")
+    with pytest.raises(GridFSError, match="already holds a file"):
+        album.cover.new_file()
+    assert count(db) == before
+    assert album.cover.read() == DATA
+
+
+def test_put_takes_metadata_and_filename(db: Any) -> None:
+    album = Album()
+    album.cover.put(
+        io.BytesIO(DATA), filename="cover.bin", content_type="application/x-demo", owner="ann"
+    )
+    assert album.cover.filename == "cover.bin"
+    assert album.cover.length == len(DATA)
+    # the stored metadata (GridFS's contentType included), and content_type for the seed's reads
+    assert album.cover.metadata == {
+        "owner": "ann",
+        "contentType": "application/x-demo",
+        "content_type": "application/x-demo",
+    }
+    raw = db["fs.files"].find_one({"_id": album.cover.grid_id})
+    assert raw["metadata"]["owner"] == "ann"
+    assert raw["chunkSize"] == 1024  # the field's chunk size
+
+
+def test_bad_metadata_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album()
+    with pytest.raises(ValueError, match=r"\$where"):
+        album.cover.put(DATA, metadata={"$where": 1})
+    assert count(db) == (0, 0)
+    assert not album.cover
+
+
+def test_bad_data_is_refused_and_writes_nothing(db: Any) -> None:
+    album = Album()
+    for bad in (42, None, {"a": 1}, 1.5):
+        with pytest.raises(TypeError):
+            album.cover.put(bad)
+    assert count(db) == (0, 0)
+    assert not album.cover
+
+
+def test_assigning_data_to_the_field_says_to_put(db: Any) -> None:
+    album = Album()
+    with pytest.raises(TypeError, match=r"doc\.cover\.put\(data\)"):
+        album.cover = b"bytes"
+    with pytest.raises(TypeError, match=r"put\(data\)"):
+        album.cover = io.BytesIO(b"file")
+    with pytest.raises(TypeError, match="not int"):
+        album.cover = 7
+    assert not album.cover
+    assert count(db) == (0, 0)
+
+
+def test_assigning_an_id_or_a_proxy_references_that_file(db: Any) -> None:
+    first = Album()
+    first.cover.put(DATA)
+    first.save()
+    second = Album(cover=first.cover.grid_id)
+    second.save()
+    third = Album()
+    third.cover = first.cover
+    again = Album.objects(id=second.id).first()
+    assert again.cover.read() == DATA
+    assert third.cover.grid_id == first.cover.grid_id
+
+
+# -- attributes and reading ------------------------------------------------------------------
+
+
+def test_attributes_before_load_name_what_to_await(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA, content_type="image/png")
+    album.save()
+    fetched = Album.objects(id=album.id).first()
+    assert fetched.cover  # holds a file
+    with pytest.raises(FileNotLoaded, match=r"cover\.load\(\)"):
+        _ = fetched.cover.length
+    with pytest.raises(FileNotLoaded, match="not loaded"):
+        _ = fetched.cover.metadata
+    info = fetched.cover.load()
+    assert info is not None
+    assert fetched.cover.length == len(DATA)
+    assert fetched.cover.content_type == "image/png"
+    assert fetched.cover.upload_date is not None
+
+
+def test_empty_field(db: Any) -> None:
+    album = Album()
+    assert not album.cover
+    assert album.cover.read() is None
+    assert album.cover.load() is None
+    album.cover.delete()  # nothing to do
+    with pytest.raises(FileNotLoaded, match="holds no file"):
+        _ = album.cover.length
+    chunks = [piece for piece in album.cover]
+    assert chunks == []
+
+
+def test_read_of_a_file_that_is_gone_raises_nofile(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    album.save()
+    db["fs.files"].delete_many({})
+    fetched = Album.objects(id=album.id).first()
+    with pytest.raises(NoFile):
+        fetched.cover.read()
+
+
+def test_seek_tell_read_readline_readchunk(db: Any) -> None:
+    text = b"".join(b"line %d\n" % i for i in range(600))
+    album = Album()
+    album.cover.put(text)
+    assert album.cover.read(10) == text[:10]
+    assert album.cover.tell() == 10
+    album.cover.seek(2000)
+    assert album.cover.read(100) == text[2000:2100]
+    album.cover.seek(-50, 1)
+    assert album.cover.read(50) == text[2050:2100]
+    album.cover.seek(-7, 2)
+    assert album.cover.read() == text[-7:]
+    album.cover.seek(0)
+    assert album.cover.readline() == b"line 0\n"
+    album.cover.seek(1020)  # a line across the 1024-byte chunk boundary
+    start = text.rfind(b"\n", 0, 1020) + 1
+    end = text.index(b"\n", 1020) + 1
+    assert album.cover.readline() == text[1020:end]
+    assert start < 1020
+    album.cover.seek(1000)
+    assert album.cover.readchunk() == text[1000:1024]
+    with pytest.raises(ValueError, match="negative"):
+        album.cover.seek(-1)
+
+
+def test_iteration_yields_chunks(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    pieces = [piece for piece in album.cover]
+    assert b"".join(pieces) == DATA
+    assert [len(p) for p in pieces] == [1024] * 10
+
+
+# -- streaming -------------------------------------------------------------------------------
+
+
+def test_error_inside_new_file_block_leaves_nothing(db: Any) -> None:
+    album = Album()
+    with pytest.raises(RuntimeError, match="boom"):
+        with album.cover.new_file():
+            album.cover.write(DATA)
+            album.cover.write(DATA)  # full chunks reach the server here
+            raise RuntimeError("boom")
+    assert count(db) == (0, 0)
+    assert not album.cover
+
+
+def test_write_starts_a_file_and_writelines(db: Any) -> None:
+    album = Album()
+    album.cover.write(b"head,")
+    album.cover.writelines([b"a,", "b,", b"c"])
+    album.cover.close()
+    assert album.cover.read() == b"head,a,b,c"
+
+
+# -- replace ---------------------------------------------------------------------------------
+
+
+def test_replace_on_a_never_saved_document_deletes_the_old_file_at_once(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    old = album.cover.grid_id
+    album.cover.replace(b"new")
+    assert db["fs.files"].count_documents({"_id": old}) == 0
+    assert album.cover.read() == b"new"
+
+
+def test_failed_replace_keeps_the_old_file(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    album.save()
+
+    def broken() -> Iterator[bytes]:
+        yield b"x" * 5000
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        album.cover.replace(broken())
+    assert count(db) == (1, 10)  # the old file, whole, and nothing of the new
+    assert album.cover.read() == DATA
+    fetched = Album.objects(id=album.id).first()
+    assert fetched.cover.read() == DATA
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def test_collection_name_and_db_alias(db: Any, sync_client: Any) -> None:
+    album = Album()
+    album.thumbs.put(b"thumb")
+    assert count(db, "thumbs") == (1, 1)
+    assert count(db) == (0, 0)
+
+    other = sync_client[db.name + "_other"]
+    connect(db=other.name, client=sync_client, alias="elsewhere")
+    try:
+
+        class Elsewhere(Document):
+            photo = FileField(db_alias="elsewhere")
+
+        doc = Elsewhere()
+        doc.photo.put(b"far away")
+        assert other["fs.files"].count_documents({}) == 1
+        assert count(db) == (0, 0)
+    finally:
+        disconnect("elsewhere")
+        sync_client.drop_database(other.name)
+
+
+def test_chunk_size_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FileField(chunk_size=0)
+    with pytest.raises(ValueError, match="positive"):
+        FileField(chunk_size=-5)
+
+
+# -- deleting documents deletes their files ---------------------------------------------------
+
+
+def filled_album(title: str) -> Album:
+    album = Album(title=title, caption=Caption(text="c"))
+    album.cover.put(b"cover " + title.encode())
+    album.caption.scan.put(b"scan")
+    for i in range(2):
+        page = FileField().get_proxy_obj()
+        page.put(b"page %d" % i)
+        album.pages.append(page)
+    album.shared.put(b"shared")
+    album.save()
+    return album
+
+
+def test_document_delete_deletes_its_files_but_not_opted_out_ones(db: Any) -> None:
+    album = filled_album("one")
+    shared = album.shared.grid_id
+    assert db["fs.files"].count_documents({}) == 5
+    album.delete()
+    assert db["album"].count_documents({}) == 0
+    remaining = [doc["_id"] for doc in db["fs.files"].find({})]
+    assert remaining == [shared]
+    assert db["fs.chunks"].count_documents({"files_id": {"$ne": shared}}) == 0
+
+
+def test_queryset_delete_deletes_the_files(db: Any) -> None:
+    filled_album("one")
+    keep = filled_album("two")
+    assert Album.objects(title="one").delete() == 1
+    left = {doc["_id"] for doc in db["fs.files"].find({})}
+    assert keep.cover.grid_id in left
+    assert keep.caption.scan.grid_id in left
+    assert len(left) == 5 + 1  # the kept album's five, and the other's opted-out one
+
+
+def test_a_fetched_document_deletes_its_files_too(db: Any) -> None:
+    album = filled_album("one")
+    fetched = Album.objects(id=album.id).first()
+    fetched.delete()
+    assert db["fs.files"].count_documents({}) == 1  # the opted-out one
+    assert db["fs.chunks"].count_documents({}) == 1
+
+
+def test_field_values_are_object_ids() -> None:
+    album = Album()
+    oid = ObjectId()
+    album.cover = oid
+    assert album.to_mongo()["cover"] == oid

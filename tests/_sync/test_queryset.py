@@ -1,0 +1,267 @@
+# Generated from tests/_async/test_queryset.py by scripts/unasync.py: do not edit.
+"""Document.objects: filters, ordering, paging, projections, and what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mongoengine
+import pytest
+from mongoengine.errors import InvalidQueryError, LookUpError
+from mongoengine.queryset.visitor import Q
+
+from gridfield._sync import queryset as queryset_module
+from gridfield._sync.connection import get_db
+from gridfield._sync.document import Document
+from gridfield._sync.queryset import QuerySet
+from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, IntField, ListField
+from gridfield.plain_fields import StringField as PlainStringField
+
+ALIAS = "gridfield-test-queryset"
+
+# (value, stored documents still holding it) for every delete hook call
+deleted_values: list[tuple[Any, int]] = []
+
+
+class QsHookedField(PlainStringField):  # type: ignore[misc]
+    def _after_owner_delete(self, value: Any) -> None:
+        holders = get_db(ALIAS).qs_holders.count_documents({"den.label": value})
+        deleted_values.append((value, holders))
+
+
+class QsAnimal(Document):
+    genus = PlainStringField()
+    family = PlainStringField(db_field="fam")
+    age = IntField()
+    tags = ListField(PlainStringField())
+    meta = {"db_alias": ALIAS, "collection": "qs_animals"}
+
+
+class QsDen(EmbeddedDocument):
+    label = QsHookedField()
+
+
+class QsHolder(Document):
+    """Documents whose deletion must reach their fields' hooks."""
+
+    name = PlainStringField()
+    den = EmbeddedDocumentField(QsDen)
+    meta = {"db_alias": ALIAS, "collection": "qs_holders"}
+
+
+class QsOrdered(Document):
+    rank = IntField()
+    meta = {"db_alias": ALIAS, "collection": "qs_ordered", "ordering": ["-rank"]}
+
+
+class QsPet(Document):
+    name = PlainStringField()
+    meta = {"db_alias": ALIAS, "collection": "qs_pets", "allow_inheritance": True}
+
+
+class QsDog(QsPet):
+    bark = PlainStringField()
+
+
+ANIMALS = [
+    ("Marmota", "Sciuridae", 3, ["fat", "alpine"]),
+    ("Sciurus", "Sciuridae", 1, ["tree"]),
+    ("Castor", "Castoridae", 7, ["dam", "fat"]),
+    ("Vulpes", "Canidae", 5, []),
+]
+
+
+@pytest.fixture
+def db(connected: Callable[..., Any]) -> Any:
+    database = connected(ALIAS)
+    for genus, family, age, tags in ANIMALS:
+        QsAnimal(genus=genus, family=family, age=age, tags=tags).save()
+    deleted_values.clear()
+    return database
+
+
+def genera(animals: list[QsAnimal]) -> list[str]:
+    return [animal.genus for animal in animals]
+
+
+def test_the_seeds_retrieval_line(db: Any) -> None:
+    marmot = QsAnimal.objects(genus="Marmota").first()
+    assert marmot is not None
+    assert (marmot.genus, marmot.family, marmot.age) == ("Marmota", "Sciuridae", 3)
+    assert not marmot._created  # loaded: a later save updates
+
+
+def test_filters_use_mongoengines_query_keywords(db: Any) -> None:
+    by = QsAnimal.objects
+    assert sorted(genera(by(family="Sciuridae").to_list())) == ["Marmota", "Sciurus"]
+    assert sorted(genera(by.filter(age__gt=3).to_list())) == ["Castor", "Vulpes"]
+    assert sorted(genera(by(tags__in=["dam", "tree"]).to_list())) == ["Castor", "Sciurus"]
+    assert genera(by(family="Sciuridae").filter(age__lt=2).to_list()) == ["Sciurus"]
+    either = Q(age__lt=2) | Q(genus="Vulpes")
+    assert sorted(genera(by(either).to_list())) == ["Sciurus", "Vulpes"]
+    assert by(genus="Nothing").to_list() == []
+
+
+def test_a_bad_filter_is_refused_clearly(db: Any) -> None:
+    with pytest.raises(InvalidQueryError, match="is not a query"):
+        QsAnimal.objects({"genus": "Marmota"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidQueryError, match="no_such_field"):
+        QsAnimal.objects(no_such_field=1).first()
+
+
+def test_refining_returns_a_new_query_set(db: Any) -> None:
+    everyone = QsAnimal.objects
+    fat = everyone(tags="fat")
+    first_fat = fat.order_by("age").limit(1)
+    assert isinstance(first_fat, QuerySet)
+    assert len(everyone.to_list()) == 4
+    assert len(fat.to_list()) == 2
+    assert genera(first_fat.to_list()) == ["Marmota"]
+    only_genus = fat.only("genus")
+    assert (fat.order_by("age").first()).age == 3  # type: ignore[union-attr]
+    assert (only_genus.order_by("age").first()).age is None  # type: ignore[union-attr]
+    assert genera(everyone.all().order_by("genus").to_list())[0] == "Castor"
+
+
+def test_order_by_sorts_ascending_and_descending_on_stored_names(db: Any) -> None:
+    by_age = QsAnimal.objects.order_by("age").to_list()
+    assert genera(by_age) == ["Sciurus", "Marmota", "Vulpes", "Castor"]
+    oldest = QsAnimal.objects.order_by("-age").to_list()
+    assert genera(oldest) == ["Castor", "Vulpes", "Marmota", "Sciurus"]
+    # 'family' is stored as 'fam': sorting translates the name
+    by_family = QsAnimal.objects.order_by("+family", "-age").to_list()
+    assert genera(by_family) == ["Vulpes", "Castor", "Marmota", "Sciurus"]
+
+
+def test_meta_ordering_applies_until_order_by_clears_it(db: Any) -> None:
+    for rank in (2, 9, 5):
+        QsOrdered(rank=rank).save()
+    assert [d.rank for d in QsOrdered.objects.to_list()] == [9, 5, 2]
+    assert [d.rank for d in QsOrdered.objects.order_by("rank").to_list()] == [2, 5, 9]
+    assert sorted(d.rank for d in QsOrdered.objects.order_by().to_list()) == [2, 5, 9]
+
+
+def test_limit_and_skip_page_through_the_results(db: Any) -> None:
+    ordered = QsAnimal.objects.order_by("age")
+    assert genera(ordered.limit(2).to_list()) == ["Sciurus", "Marmota"]
+    assert genera(ordered.skip(1).limit(2).to_list()) == ["Marmota", "Vulpes"]
+    assert genera(ordered.skip(3).to_list()) == ["Castor"]
+    assert len(ordered.limit(0).to_list()) == 4  # 0: no limit, as in MongoDB
+    assert ordered.skip(10).to_list() == []
+
+
+def test_limit_and_skip_refuse_what_is_not_a_count(db: Any) -> None:
+    with pytest.raises(ValueError, match=r"limit\(\) takes a number >= 0, not -1"):
+        QsAnimal.objects.limit(-1)
+    with pytest.raises(TypeError, match=r"skip\(\) takes an int, not str"):
+        QsAnimal.objects.skip("2")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"limit\(\) takes an int, not bool"):
+        QsAnimal.objects.limit(True)
+
+
+def test_only_and_exclude_choose_the_loaded_fields(db: Any) -> None:
+    marmot = QsAnimal.objects(genus="Marmota").only("genus", "family").first()
+    assert marmot is not None
+    assert (marmot.genus, marmot.family, marmot.age, marmot.tags) == (
+        "Marmota",
+        "Sciuridae",
+        None,
+        [],
+    )
+    assert marmot.id is not None
+    marmot = QsAnimal.objects(genus="Marmota").exclude("family", "tags").first()
+    assert marmot is not None
+    assert (marmot.genus, marmot.family, marmot.age, marmot.tags) == ("Marmota", None, 3, [])
+    with pytest.raises(LookUpError):
+        QsAnimal.objects.only("no_such_field")
+
+
+def test_saving_a_partly_loaded_document_keeps_the_fields_not_loaded(db: Any) -> None:
+    marmot = QsAnimal.objects(genus="Marmota").only("age").first()
+    assert marmot is not None
+    marmot.age = 4
+    marmot.save()
+    raw = db.qs_animals.find_one({"_id": marmot.id})
+    assert (raw["genus"], raw["fam"], raw["age"], raw["tags"]) == (
+        "Marmota",
+        "Sciuridae",
+        4,
+        ["fat", "alpine"],
+    )
+
+
+def test_first_is_none_when_nothing_matches(db: Any) -> None:
+    assert QsAnimal.objects(genus="Nothing").first() is None
+    youngest = QsAnimal.objects.order_by("age").first()
+    assert youngest is not None and youngest.genus == "Sciurus"
+
+
+def test_get_returns_the_one_match_or_raises(db: Any) -> None:
+    castor = QsAnimal.objects.get(genus="Castor")
+    assert castor.age == 7
+    assert (QsAnimal.objects(family="Canidae").get()).genus == "Vulpes"
+    with pytest.raises(QsAnimal.DoesNotExist, match="QsAnimal matching query does not exist"):
+        QsAnimal.objects.get(genus="Nothing")
+    with pytest.raises(QsAnimal.MultipleObjectsReturned, match="2 or more QsAnimal"):
+        QsAnimal.objects.get(family="Sciuridae")
+    assert issubclass(QsAnimal.DoesNotExist, mongoengine.DoesNotExist)
+    assert issubclass(QsAnimal.MultipleObjectsReturned, mongoengine.MultipleObjectsReturned)
+
+
+def test_count_counts_the_matches(db: Any) -> None:
+    assert QsAnimal.objects.count() == 4
+    assert QsAnimal.objects(family="Sciuridae").count() == 2
+    paged = QsAnimal.objects.skip(1).limit(2)
+    assert paged.count() == 4  # as MongoEngine: limit and skip only when asked
+    assert paged.count(with_limit_and_skip=True) == 2
+    assert QsAnimal.objects.skip(3).count(with_limit_and_skip=True) == 1
+
+
+def test_to_list_and_async_for_give_documents(db: Any) -> None:
+    listed = QsAnimal.objects.order_by("genus").to_list()
+    iterated = [animal for animal in QsAnimal.objects.order_by("genus")]
+    assert all(isinstance(animal, QsAnimal) for animal in iterated)
+    assert genera(listed) == genera(iterated) == ["Castor", "Marmota", "Sciurus", "Vulpes"]
+    seen = []
+    for animal in QsAnimal.objects(age__gte=5).order_by("age"):
+        seen.append(animal.genus)
+    assert seen == ["Vulpes", "Castor"]
+
+
+def test_delete_deletes_the_matches_and_returns_how_many(db: Any) -> None:
+    assert QsAnimal.objects(family="Sciuridae").delete() == 2
+    assert sorted(genera(QsAnimal.objects.to_list())) == ["Castor", "Vulpes"]
+    assert QsAnimal.objects(genus="Nothing").delete() == 0
+
+
+def test_delete_respects_limit_skip_and_order(db: Any) -> None:
+    assert QsAnimal.objects.order_by("-age").skip(1).limit(2).delete() == 2
+    assert sorted(genera(QsAnimal.objects.to_list())) == ["Castor", "Sciurus"]
+
+
+def test_delete_hands_each_deleted_documents_values_to_its_hooks(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        QsHolder(name=f"h{n}", den=QsDen(label=f"den{n}")).save()
+    QsHolder(name="bare").save()
+    monkeypatch.setattr(queryset_module, "DELETE_BATCH", 2)  # several batches
+
+    assert QsHolder.objects(name__ne="h4").delete() == 5
+
+    assert sorted(deleted_values) == [("den0", 0), ("den1", 0), ("den2", 0), ("den3", 0)]
+    assert [h.name for h in QsHolder.objects.to_list()] == ["h4"]
+
+
+def test_a_subclass_queries_only_its_own_documents(db: Any) -> None:
+    QsPet(name="generic").save()
+    QsDog(name="rex", bark="woof").save()
+    assert sorted(p.name for p in QsPet.objects.to_list()) == ["generic", "rex"]
+    dogs = QsDog.objects.to_list()
+    assert [(type(d), d.name, d.bark) for d in dogs] == [(QsDog, "rex", "woof")]
+    rex = QsPet.objects.get(name="rex")
+    assert isinstance(rex, QsDog)
+    assert (QsDog.objects.only("name").first()).bark is None  # type: ignore[union-attr]
+    assert QsDog.objects.delete() == 1
+    assert [p.name for p in QsPet.objects.to_list()] == ["generic"]

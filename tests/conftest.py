@@ -1,0 +1,124 @@
+"""Fixtures handing every test a real MongoDB wire-protocol server and fresh databases on it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import mongoengine
+import pytest
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient, MongoClient
+from pymongo.database import Database
+
+REPO = Path(__file__).resolve().parent.parent
+MONGO_SERVER = REPO / "scripts" / "mongo-server"
+
+# A first run builds FerretDB from source (minutes on a cold machine); after that it is instant.
+SERVER_TIMEOUT = 1800
+
+ASYNC_DRIVERS = ["pymongo", "motor"]
+
+
+def fresh_db_name() -> str:
+    """A database name no other test uses."""
+    return f"gridfield_test_{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> str:
+    """The URI of the server scripts/mongo-server found or started; fails (never skips)."""
+    try:
+        done = subprocess.run(
+            [sys.executable, str(MONGO_SERVER)],
+            capture_output=True,
+            text=True,
+            timeout=SERVER_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(
+            f"{MONGO_SERVER} gave no URI within {SERVER_TIMEOUT} s:\n{exc.stderr or ''}",
+            pytrace=False,
+        )
+    uri = done.stdout.strip()
+    if done.returncode != 0 or not uri:
+        pytest.fail(
+            f"{MONGO_SERVER} exited with status {done.returncode} and no URI:\n{done.stderr}",
+            pytrace=False,
+        )
+    return uri
+
+
+@pytest.fixture(scope="session")
+def server_kind(mongo_uri: str) -> str:
+    """Which server runs: "ferretdb" when its buildInfo says FerretDB, else "mongodb"."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    try:
+        info = client.admin.command("buildInfo")
+    finally:
+        client.close()
+    return "ferretdb" if "ferretdbVersion" in info or "ferretdb" in info else "mongodb"
+
+
+@pytest.fixture(params=ASYNC_DRIVERS, ids=ASYNC_DRIVERS)
+async def async_client(request: pytest.FixtureRequest, mongo_uri: str) -> AsyncIterator[Any]:
+    """An async client: PyMongo's AsyncMongoClient, then Motor's AsyncIOMotorClient."""
+    if request.param == "pymongo":
+        client: Any = AsyncMongoClient(mongo_uri)
+        try:
+            yield client
+        finally:
+            await client.close()
+    else:
+        client = AsyncIOMotorClient(mongo_uri)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+@pytest.fixture
+async def async_db(async_client: Any) -> AsyncIterator[Any]:
+    """A fresh, uniquely named database on async_client, dropped afterwards."""
+    name = fresh_db_name()
+    try:
+        yield async_client[name]
+    finally:
+        await async_client.drop_database(name)
+
+
+@pytest.fixture
+def sync_client(mongo_uri: str) -> Iterator[MongoClient[dict[str, Any]]]:
+    """PyMongo's MongoClient on the test server."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def sync_db(sync_client: MongoClient[dict[str, Any]]) -> Iterator[Database[dict[str, Any]]]:
+    """A fresh, uniquely named database on sync_client, dropped afterwards."""
+    name = fresh_db_name()
+    try:
+        yield sync_client[name]
+    finally:
+        sync_client.drop_database(name)
+
+
+@pytest.fixture
+def mongoengine_connection(mongo_uri: str) -> Iterator[Database[dict[str, Any]]]:
+    """MongoEngine's default alias connected to a fresh database; yields that database."""
+    name = fresh_db_name()
+    mongoengine.connect(db=name, host=mongo_uri, alias="default")
+    try:
+        yield mongoengine.get_db("default")
+    finally:
+        mongoengine.get_connection("default").drop_database(name)
+        mongoengine.disconnect(alias="default")

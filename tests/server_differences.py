@@ -1,0 +1,36 @@
+"""Where FerretDB v1.24.2 (SQLite backend) differs from MongoDB's documented behaviour.
+
+Tests are written for MongoDB's behaviour. Where FerretDB differs, the test asks a helper
+here and checks FerretDB's actual behaviour instead, so a FerretDB change shows up as a
+failing test rather than going unnoticed. Only differences seen in this test suite are listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FERRETDB_DUPLICATE_KEY_DETAILS = (
+    "FerretDB's E11000 duplicate key error names only the collection: its errmsg has no "
+    "index name and no 'dup key', and the write error carries no keyPattern or keyValue, "
+    "all of which MongoDB reports."
+)
+
+
+def duplicate_key_details_complete(server_kind: str) -> bool:
+    """Whether a DuplicateKeyError from this server names the index and the key."""
+    return server_kind != "ferretdb"
+
+
+def check_duplicate_key_details(
+    details: dict[str, Any] | None, key_pattern: dict[str, int], server_kind: str
+) -> None:
+    """Assert a DuplicateKeyError's details are as this server documents them."""
+    assert details is not None
+    assert details.get("code") == 11000, details
+    if duplicate_key_details_complete(server_kind):
+        assert details.get("keyPattern") == key_pattern, details
+        assert "dup key" in details.get("errmsg", ""), details
+    else:
+        # FerretDB: see FERRETDB_DUPLICATE_KEY_DETAILS.
+        assert "keyPattern" not in details, (FERRETDB_DUPLICATE_KEY_DETAILS, details)
+        assert "keyValue" not in details, (FERRETDB_DUPLICATE_KEY_DETAILS, details)
