@@ -116,7 +116,9 @@ def sync_db(sync_client: MongoClient[dict[str, Any]]) -> Iterator[Database[dict[
 def mongoengine_connection(mongo_uri: str) -> Iterator[Database[dict[str, Any]]]:
     """MongoEngine's default alias connected to a fresh database; yields that database."""
     name = fresh_db_name()
-    mongoengine.connect(db=name, host=mongo_uri, alias="default")
+    # "standard" is what the GridFS spec and other drivers use for UUIDs; MongoEngine's
+    # default ("pythonLegacy") only exists for old data and warns.
+    mongoengine.connect(db=name, host=mongo_uri, alias="default", uuidRepresentation="standard")
     try:
         yield mongoengine.get_db("default")
     finally:

@@ -34,3 +34,11 @@ def check_duplicate_key_details(
         # FerretDB: see FERRETDB_DUPLICATE_KEY_DETAILS.
         assert "keyPattern" not in details, (FERRETDB_DUPLICATE_KEY_DETAILS, details)
         assert "keyValue" not in details, (FERRETDB_DUPLICATE_KEY_DETAILS, details)
+
+
+FERRETDB_NO_FILTER_PUSHDOWN = (
+    "FerretDB on SQLite does not push filters, sorts or limits on files_id and n down to "
+    "SQLite (explain: filterPushdown False, plan SCAN): every chunks query reads every chunk "
+    "of every file in the collection, so it costs time in proportion to all the data stored. "
+    "Results are correct; only speed differs. Keep the data in a test's database small."
+)

@@ -1,4 +1,4 @@
-"""The test server is real: GridFS files round-trip and cross between PyMongo, Motor, MongoEngine."""
+"""The test server is real: GridFS files round-trip between PyMongo, Motor and MongoEngine."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ CONTENT_TYPE = "application/octet-stream"
 CHUNK_KEY = {"files_id": 1, "n": 1}
 
 # (offset, size) pairs: inside one chunk, across one and several chunk boundaries, at the
-# very end, past the end, and "the rest" (size -1).
+# very end, past the end, and "the rest" (size -1). Each seek costs a chunks query, which
+# FerretDB answers by scanning the whole collection (FERRETDB_NO_FILTER_PUSHDOWN): keep it short.
 RANGED_READS = [
     (0, 1),
     (0, CHUNK),
@@ -45,7 +46,7 @@ RANGED_READS = [
 class Stored(mongoengine.Document):
     """A MongoEngine document holding one file."""
 
-    meta = {"collection": "baseline_stored"}  # noqa: RUF012
+    meta = {"collection": "baseline_stored"}
     name = mongoengine.StringField()
     file = mongoengine.FileField()
 
@@ -54,7 +55,8 @@ def assert_same(got: bytes, want: bytes, where: str) -> None:
     """Compare without pytest diffing megabytes: report the length and first differing byte."""
     if got == want:
         return
-    first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    shorter = min(len(got), len(want))
+    first = next((i for i in range(shorter) if got[i] != want[i]), shorter)
     pytest.fail(f"{where}: got {len(got)} bytes, want {len(want)}; first difference at {first}")
 
 
@@ -202,7 +204,6 @@ def test_mongoengine_filefield_round_trip(mongoengine_connection: Any, server_ki
     assert isinstance(doc.file.grid_id, ObjectId)
     assert db.baseline_stored.find_one({"_id": doc.id})["file"] == doc.file.grid_id
     assert_same(doc.file.read(), DATA, "FileField read()")
-    assert doc.file.content_type == CONTENT_TYPE
     assert doc.file.length == len(DATA)
 
     again = Stored.objects.get(id=doc.id)
@@ -211,6 +212,7 @@ def test_mongoengine_filefield_round_trip(mongoengine_connection: Any, server_ki
     files_doc = db.fs.files.find_one({"_id": doc.file.grid_id})
     chunks = list(db.fs.chunks.find({"files_id": doc.file.grid_id}).sort("n", 1))
     assert_stored_shape(files_doc, chunks)
+    assert files_doc["contentType"] == CONTENT_TYPE
     assert_unique_chunk_index(db.fs.chunks.index_information())
     with pytest.raises(DuplicateKeyError) as caught:
         db.fs.chunks.insert_one({"files_id": doc.file.grid_id, "n": 0, "data": b"again"})

@@ -81,9 +81,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
                 kind = "data" if not hasattr(value, "read") else "a file object"
                 raise TypeError(
-                    _ASSIGNED_DATA.format(
-                        kind=kind, owner=type(instance).__name__, name=self.name
-                    )
+                    _ASSIGNED_DATA.format(kind=kind, owner=type(instance).__name__, name=self.name)
                 )
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "

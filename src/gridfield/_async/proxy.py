@@ -396,7 +396,5 @@ def _saved_with_hooks(instance: Any) -> bool:
     while top is not None and getattr(top, "_instance", None) is not None:
         top = top._instance
     return (
-        top is not None
-        and getattr(top, "pk", None) is not None
-        and hasattr(top, "_run_file_hooks")
+        top is not None and getattr(top, "pk", None) is not None and hasattr(top, "_run_file_hooks")
     )
