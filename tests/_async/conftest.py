@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from mongoengine.base import _document_registry
 
 from gridfield._async.connection import connect, disconnect
 
@@ -27,3 +28,17 @@ def connected(async_client: Any, async_db: Any) -> Iterator[Callable[..., Any]]:
     yield connect_as
     for alias in aliases:
         disconnect(alias)
+
+
+@pytest.fixture(autouse=True)
+def own_document_classes(request: pytest.FixtureRequest) -> None:
+    """Make MongoEngine's class registry name this module's document classes.
+
+    Both twins define test documents with the same class names, and MongoEngine looks
+    classes up by name when it loads a subclass (``_cls``): the twin imported last would
+    win in a run of both.
+    """
+    for value in vars(request.module).values():
+        name = getattr(value, "_class_name", None)
+        if isinstance(value, type) and isinstance(name, str) and name in _document_registry:
+            _document_registry[name] = value
