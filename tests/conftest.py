@@ -41,8 +41,12 @@ def mongo_uri() -> str:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
+        # On timeout the captured output can be bytes even with text=True.
+        stderr = (
+            exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        )
         pytest.fail(
-            f"{MONGO_SERVER} gave no URI within {SERVER_TIMEOUT} s:\n{exc.stderr or ''}",
+            f"{MONGO_SERVER} gave no URI within {SERVER_TIMEOUT} s:\n{stderr or ''}",
             pytrace=False,
         )
     uri = done.stdout.strip()
