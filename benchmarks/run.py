@@ -45,26 +45,34 @@ class Plan:
     large: tuple[tuple[int, int], ...]  # (file size, files per sample)
     small_total: int  # puts (and reads) per system, spread over the rounds
     small_size: int
+    small_group: int  # files put, read back and removed together (see worker.small)
     ranged_file: int
     ranged_total: int  # reads per system, spread over the rounds
     ranged_length: int
     ranged_cap: float  # seconds a system may spend on one round of ranged reads
     memory_size: int
     memory_rounds: int
+    memory_cap: float  # seconds a streaming download may take in the memory measure
+    slow_rate: float = 4.0  # MiB/s: a large download slower than this is stopped (min 10 s)
+
+    def down_cap(self, size: int, count: int) -> float:
+        return max(10.0, size * count / MiB / self.slow_rate)
 
     @classmethod
     def full(cls) -> Plan:
         return cls(
             rounds=5,
-            large=((1 * MiB, 8), (16 * MiB, 1), (128 * MiB, 1)),
+            large=((1 * MiB, 4), (16 * MiB, 1), (128 * MiB, 1)),
             small_total=2000,
             small_size=8 * KiB,
+            small_group=5,
             ranged_file=64 * MiB,
             ranged_total=1000,
             ranged_length=64 * KiB,
-            ranged_cap=8.0,
+            ranged_cap=4.0,
             memory_size=256 * MiB,
             memory_rounds=1,
+            memory_cap=40.0,
         )
 
     @classmethod
@@ -74,12 +82,14 @@ class Plan:
             large=((1 * MiB, 2), (8 * MiB, 1)),
             small_total=100,
             small_size=8 * KiB,
+            small_group=5,
             ranged_file=16 * MiB,
             ranged_total=60,
             ranged_length=64 * KiB,
             ranged_cap=2.0,
             memory_size=32 * MiB,
             memory_rounds=1,
+            memory_cap=10.0,
         )
 
 
@@ -352,7 +362,12 @@ class Run:
                     if "up_error" in row:
                         continue
                     reply = self.ask(
-                        key, "large", size=size, count=count, download=key not in no_download
+                        key,
+                        "large",
+                        size=size,
+                        count=count,
+                        download=key not in no_download,
+                        down_cap=self.plan.down_cap(size, count),
                     )
                     if reply is None:
                         continue
@@ -365,9 +380,16 @@ class Run:
                         row["up_error"] = reply.get("up_error") or reply["error"]
                         text.append(f"up FAILED {row['up_error']}")
                     if "down_s" in reply:
-                        row["down"].append(size * count / MiB / reply["down_s"])
+                        row["down"].append(reply["down_bytes"] / MiB / reply["down_s"])
                         row["down_commands"] = reply["down_commands"]
                         text.append(f"down {row['down'][-1]:.1f} MiB/s")
+                    if reply.get("down_partial"):
+                        row["down_partial"] = (
+                            f"stopped after {reply['down_s']:.0f} s with "
+                            f"{reply['down_bytes'] / MiB:.0f} of {size * count // MiB} MiB read"
+                        )
+                        no_download.add(key)
+                        text.append(row["down_partial"])
                     if "down_error" in reply:
                         row["down_error"] = reply["down_error"]
                         no_download.add(key)
@@ -387,7 +409,12 @@ class Run:
                     continue
                 first = 1000 + round_no * per_round
                 reply = self.ask(
-                    key, "small", count=per_round, size=self.plan.small_size, first=first
+                    key,
+                    "small",
+                    count=per_round,
+                    size=self.plan.small_size,
+                    first=first,
+                    group=self.plan.small_group,
                 )
                 if reply is None:
                     continue
@@ -462,30 +489,58 @@ class Run:
         size = self.plan.memory_size
         table = self.results["memory"]
         table["size"] = size
+        table["cap"] = self.plan.memory_cap
         keys = [k for k in self.keys if self.system_entry(k).get("available")]
         keys = [k for k in keys if "memory" in BY_KEY[k].measures]
+        failed_before = {
+            key: f"{int(at) // MiB} MiB"
+            for at, rows in self.results["large"].items()
+            for key, row in rows.items()
+            if "down_error" in row and int(at) <= size
+        }
+        cap = str(self.plan.memory_cap)
         for _ in range(self.plan.memory_rounds):
             for key in keys:
                 row = table.setdefault(key, {"up": [], "down": []})
-                up = run_once(key, self.uri, self.db_name, self.log_dir, "memory-up", str(size))
+                up = run_once(
+                    key, self.uri, self.db_name, self.log_dir, "memory-up", str(size), cap
+                )
                 if "error" in up:
                     row["up_error"] = up["error"]
                     say(f"memory {key}: upload FAILED {up['error']}")
                     continue
                 row["up"].append(up["growth"] / MiB)
+                text = f"memory {key}: up +{row['up'][-1]:.1f} MiB"
+                if key in failed_before:
+                    row["down_skipped"] = (
+                        f"not run: its {failed_before[key]} download failed (see below)"
+                    )
+                    say(f"{text}, down {row['down_skipped']}")
+                    continue
                 file_arg = json_util.dumps({"id": up["file_id"]})
                 down = run_once(
-                    key, self.uri, self.db_name, self.log_dir, "memory-down", str(size), file_arg
+                    key,
+                    self.uri,
+                    self.db_name,
+                    self.log_dir,
+                    "memory-down",
+                    str(size),
+                    cap,
+                    file_arg,
                 )
                 if "error" in down:
                     row["down_error"] = down["error"]
+                    text += f", down FAILED {down['error']}"
                 if "growth" in down:
                     row["down"].append(down["growth"] / MiB)
-                say(
-                    f"memory {key}: up +{row['up'][-1]:.1f} MiB, "
-                    + (f"down FAILED {down['error']}" if "error" in down else "")
-                    + (f" down +{down['growth'] / MiB:.1f} MiB" if "growth" in down else "")
-                )
+                    text += f", down +{down['growth'] / MiB:.1f} MiB"
+                if down.get("bytes", size) < size and "error" not in down:
+                    row["down_partial"] = (
+                        f"stopped after {down['seconds']:.0f} s with "
+                        f"{down['bytes'] / MiB:.0f} of {size // MiB} MiB read"
+                    )
+                    text += f" ({row['down_partial']})"
+                say(text)
 
 
 # --------------------------------------------------------------------------- main

@@ -8,6 +8,8 @@ be coroutines; the worker awaits whatever is awaitable.
 from __future__ import annotations
 
 import inspect
+import math
+import time
 from typing import Any, ClassVar
 
 from bson import ObjectId
@@ -64,8 +66,11 @@ class System:
         """Stream `size` bytes of benchmark data in; return the new file's id."""
         raise NotImplementedError
 
-    def download(self, file_id: Any) -> Any:
-        """Stream the file out; return the number of bytes read."""
+    def download(self, file_id: Any, deadline: float = math.inf) -> Any:
+        """Stream the file out; return the number of bytes read.
+
+        A streaming reader stops once `deadline` (a `time.perf_counter()` value) has passed.
+        """
         raise NotImplementedError
 
     def put_small(self, data: bytes) -> Any:
@@ -132,7 +137,7 @@ class GridfieldAsyncStore(System):
         info = await stream.close()
         return info.file_id
 
-    async def download(self, file_id: Any) -> int:
+    async def download(self, file_id: Any, deadline: float = math.inf) -> int:
         stream = await self.store.open_download(file_id)
         total = 0
         while True:
@@ -140,6 +145,8 @@ class GridfieldAsyncStore(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         await stream.close()
         return total
 
@@ -208,7 +215,7 @@ class GridfieldSyncStore(System):
             raise
         return stream.close().file_id
 
-    def download(self, file_id: Any) -> int:
+    def download(self, file_id: Any, deadline: float = math.inf) -> int:
         stream = self.store.open_download(file_id)
         total = 0
         while True:
@@ -216,6 +223,8 @@ class GridfieldSyncStore(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         stream.close()
         return total
 
@@ -294,7 +303,7 @@ class GridfieldAsyncField(System):
         await doc.data.put(PieceReader(size), filename=FILENAME)
         return _proxy_file_id(doc.data)
 
-    async def download(self, file_id: Any) -> int:
+    async def download(self, file_id: Any, deadline: float = math.inf) -> int:
         proxy = self._loaded(file_id).data
         if not _accepts_size(proxy.read):
             return len(await proxy.read())
@@ -304,6 +313,8 @@ class GridfieldAsyncField(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         return total
 
     async def put_small(self, data: bytes) -> Any:
@@ -358,7 +369,7 @@ class GridfieldSyncField(System):
         doc.data.put(PieceReader(size), filename=FILENAME)
         return _proxy_file_id(doc.data)
 
-    def download(self, file_id: Any) -> int:
+    def download(self, file_id: Any, deadline: float = math.inf) -> int:
         proxy = self._loaded(file_id).data
         if not _accepts_size(proxy.read):
             return len(proxy.read())
@@ -368,6 +379,8 @@ class GridfieldSyncField(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         return total
 
     def put_small(self, data: bytes) -> Any:
@@ -408,7 +421,7 @@ class PyMongoBucket(System):
         stream.close()
         return stream._id
 
-    def download(self, file_id: Any) -> int:
+    def download(self, file_id: Any, deadline: float = math.inf) -> int:
         stream = self.fs.open_download_stream(file_id)
         total = 0
         while True:
@@ -416,6 +429,8 @@ class PyMongoBucket(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         stream.close()
         return total
 
@@ -471,7 +486,7 @@ class PyMongoAsyncBucket(System):
         await stream.close()
         return stream._id
 
-    async def download(self, file_id: Any) -> int:
+    async def download(self, file_id: Any, deadline: float = math.inf) -> int:
         stream = await resolve(self.fs.open_download_stream(file_id))
         total = 0
         while True:
@@ -479,6 +494,8 @@ class PyMongoAsyncBucket(System):
             if not data:
                 break
             total += len(data)
+            if time.perf_counter() > deadline:
+                break
         await resolve(stream.close())
         return total
 
@@ -563,7 +580,7 @@ class MongoEngineField(System):
         doc.data.put(PieceReader(size), filename=FILENAME)
         return doc.data.grid_id
 
-    def download(self, file_id: Any) -> int:
+    def download(self, file_id: Any, deadline: float = math.inf) -> int:
         return len(self._loaded(file_id).data.read())
 
     def put_small(self, data: bytes) -> Any:
@@ -612,7 +629,7 @@ class MongomotorField(System):
         await doc.data.put(PieceReader(size), filename=FILENAME)
         return doc.data.grid_id
 
-    async def download(self, file_id: Any) -> int:
+    async def download(self, file_id: Any, deadline: float = math.inf) -> int:
         data = await self._loaded(file_id).data.read()
         if data is None:  # mongomotor answers None when the file cannot be fetched
             raise RuntimeError(f"mongomotor read() returned None for file {file_id}")
@@ -676,9 +693,15 @@ class FloorSync(System):
             self.chunks.insert_many(batch)
         return file_id
 
-    def download(self, file_id: Any) -> int:
+    def download(self, file_id: Any, deadline: float = math.inf) -> int:
         cursor = self.chunks.find({"files_id": file_id}).sort("n", 1).batch_size(FLOOR_READ_BATCH)
-        return sum(len(doc["data"]) for doc in cursor)
+        total = 0
+        for doc in cursor:
+            total += len(doc["data"])
+            if time.perf_counter() > deadline:
+                break
+        cursor.close()
+        return total
 
     def put_small(self, data: bytes) -> Any:
         file_id = ObjectId()
@@ -713,11 +736,14 @@ class FloorAsync(System):
             await self.chunks.insert_many(batch)
         return file_id
 
-    async def download(self, file_id: Any) -> int:
+    async def download(self, file_id: Any, deadline: float = math.inf) -> int:
         cursor = self.chunks.find({"files_id": file_id}).sort("n", 1).batch_size(FLOOR_READ_BATCH)
         total = 0
         async for doc in cursor:
             total += len(doc["data"])
+            if time.perf_counter() > deadline:
+                break
+        await cursor.close()
         return total
 
     async def put_small(self, data: bytes) -> Any:

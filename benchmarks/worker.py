@@ -1,8 +1,8 @@
 """One system in a process of its own: answers the coordinator's requests, one JSON line each.
 
     python benchmarks/worker.py SYSTEM URI DB serve
-    python benchmarks/worker.py SYSTEM URI DB memory-up SIZE
-    python benchmarks/worker.py SYSTEM URI DB memory-down SIZE FILE_ID_JSON
+    python benchmarks/worker.py SYSTEM URI DB memory-up SIZE CAP
+    python benchmarks/worker.py SYSTEM URI DB memory-down SIZE CAP FILE_ID_JSON
 
 `serve` reads requests on stdin and writes replies on the original stdout (anything a
 library prints goes to stderr). The memory modes measure once and print one reply.
@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import os
 import sys
 import time
 import traceback
+from collections import Counter
 from typing import Any
 
 from bson import json_util
@@ -71,8 +73,13 @@ class Worker:
         await self._clean()
         return {}
 
-    async def large(self, size: int, count: int, download: bool = True) -> dict[str, Any]:
-        """`count` uploads of `size` bytes (timed together), then their downloads."""
+    async def large(
+        self, size: int, count: int, download: bool = True, down_cap: float = math.inf
+    ) -> dict[str, Any]:
+        """`count` uploads of `size` bytes (timed together), then their downloads.
+
+        Downloads stop after `down_cap` seconds in all; the reply then says how far they got.
+        """
         system = self.system
         reply: dict[str, Any] = {}
         ids = []
@@ -93,11 +100,18 @@ class Worker:
             try:
                 self._count(True)
                 started = time.perf_counter()
+                deadline = started + down_cap
+                done = 0
                 for file_id in ids:
-                    got = await resolve(system.download(file_id))
+                    got = await resolve(system.download(file_id, deadline))
+                    done += got
                     if got != size:
+                        if time.perf_counter() > deadline:
+                            reply["down_partial"] = True
+                            break
                         raise RuntimeError(f"{size} bytes uploaded, {got} read back")
                 reply["down_s"] = time.perf_counter() - started
+                reply["down_bytes"] = done
                 reply["down_commands"] = self.counter.total / count
             except Exception as exc:
                 reply["down_error"] = describe(exc)
@@ -106,44 +120,56 @@ class Worker:
         await self._clean()
         return reply
 
-    async def small(self, count: int, size: int, first: int) -> dict[str, Any]:
-        """`count` puts of distinct `size`-byte files, then `count` reads of them."""
+    async def small(self, count: int, size: int, first: int, group: int) -> dict[str, Any]:
+        """`count` puts of distinct `size`-byte files and `count` reads of them.
+
+        They go by groups: `group` puts, then `group` reads, then (untimed) removal, so the
+        bucket never holds more than `group` files besides the sentinel.
+        """
         system = self.system
-        payloads = [small_payload(first + i, size) for i in range(count)]
-        reply: dict[str, Any] = {}
-        ids = []
-        gc.collect()
-        try:
-            self._count(True)
-            started = time.perf_counter()
-            for data in payloads:
-                ids.append(await resolve(system.put_small(data)))
-            reply["put_s"] = time.perf_counter() - started
-            reply["put_commands"] = self.counter.total / count
-            reply["put_command_names"] = dict(self.counter.commands)
-        except Exception as exc:
-            reply["put_error"] = describe(exc)
-        finally:
-            self._count(False)
-        if "put_error" not in reply:
-            gc.collect()
+        put_s = read_s = 0.0
+        put_commands: Counter[str] = Counter()
+        read_commands: Counter[str] = Counter()
+        done = 0
+        while done < count:
+            payloads = [small_payload(first + done + i, size) for i in range(group)]
+            done += group
+            ids = []
+            try:
+                self._count(True)
+                started = time.perf_counter()
+                for data in payloads:
+                    ids.append(await resolve(system.put_small(data)))
+                put_s += time.perf_counter() - started
+                put_commands += self.counter.commands
+            except Exception as exc:
+                return {"put_error": describe(exc)}
+            finally:
+                self._count(False)
             got = []
             try:
                 self._count(True)
                 started = time.perf_counter()
                 for file_id in ids:
                     got.append(await resolve(system.read_small(file_id)))
-                reply["read_s"] = time.perf_counter() - started
-                reply["read_commands"] = self.counter.total / count
-                reply["read_command_names"] = dict(self.counter.commands)
+                read_s += time.perf_counter() - started
+                read_commands += self.counter.commands
             except Exception as exc:
-                reply["read_error"] = describe(exc)
+                return {"read_error": describe(exc)}
             finally:
                 self._count(False)
-            if "read_error" not in reply and [bytes(g) for g in got] != payloads:
-                reply["read_error"] = "files read back differ from those stored"
-        await self._clean()
-        return reply
+            if [bytes(g) for g in got] != payloads:
+                return {"read_error": "files read back differ from those stored"}
+            await self._clean()
+        return {
+            "put_s": put_s,
+            "read_s": read_s,
+            "put_commands": sum(put_commands.values()) / done,
+            "read_commands": sum(read_commands.values()) / done,
+            "put_command_names": {k: v / done for k, v in put_commands.items()},
+            "read_command_names": {k: v / done for k, v in read_commands.items()},
+            "count": done,
+        }
 
     async def ranged_prepare(self, size: int) -> dict[str, Any]:
         self.ranged_file = await resolve(self.system.upload(size))
@@ -179,8 +205,13 @@ class Worker:
             "command_names": dict(self.counter.commands),
         }
 
-    async def memory(self, direction: str, size: int, file_id: Any) -> dict[str, Any]:
-        """Peak RSS growth of one upload (or download) of `size` bytes in this fresh process."""
+    async def memory(
+        self, direction: str, size: int, file_id: Any, cap: float = math.inf
+    ) -> dict[str, Any]:
+        """Peak RSS growth of one upload (or download) of `size` bytes in this fresh process.
+
+        A streaming download stops after `cap` seconds; the reply says how far it got.
+        """
         system = self.system
         warm = await resolve(system.upload(WARMUP_SIZE))
         await resolve(system.download(warm))
@@ -193,8 +224,9 @@ class Worker:
                 if direction == "up":
                     reply["file_id"] = await resolve(system.upload(size))
                 else:
-                    got = await resolve(system.download(file_id))
-                    if got != size:
+                    got = await resolve(system.download(file_id, started + cap))
+                    reply["bytes"] = got
+                    if got != size and time.perf_counter() <= started + cap:
                         raise RuntimeError(f"{size} bytes stored, {got} read back")
             except Exception as exc:
                 reply["error"] = describe(exc)
@@ -250,10 +282,11 @@ async def main(argv: list[str]) -> int:
             await serve(worker, out)
         else:
             direction = mode.removeprefix("memory-")
-            file_id = json_util.loads(rest[1])["id"] if len(rest) > 1 else None
+            size, cap = int(rest[0]), float(rest[1])
+            file_id = json_util.loads(rest[2])["id"] if len(rest) > 2 else None
             if direction == "down":
                 worker.keep.append(file_id)
-            reply = await worker.memory(direction, int(rest[0]), file_id)
+            reply = await worker.memory(direction, size, file_id, cap)
             write_reply(out, reply)
     finally:
         await resolve(system.close())

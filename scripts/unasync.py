@@ -50,6 +50,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncUploadStream": "UploadStream",
+    "to_completion": "completed",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.
@@ -68,6 +69,7 @@ DRIVER_NAMES: dict[str, str] = {
     "AsyncIOMotorDatabase": "Database",
     "AsyncIOMotorGridFSBucket": "GridFSBucket",
     # builtins and contextlib
+    "aclose": "close",
     "aclosing": "closing",
     "aiter": "iter",
     "anext": "next",

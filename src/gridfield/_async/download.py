@@ -39,6 +39,12 @@ class AsyncDownloadStream:
         self._checksum = SequentialChecksum(info)
         # The last chunk fetched, so small sequential reads do not fetch it again.
         self._cached: tuple[int, bytes] | None = None
+        # Reads in order share one forward cursor (as PyMongo's GridOut does), so a file read
+        # a piece at a time costs one query, not one per read. A read after a seek elsewhere
+        # fetches exactly the chunks it covers instead.
+        self._ahead: AsyncIterator[tuple[int, bytes]] | None = None
+        self._ahead_next = 0  # the chunk the forward cursor yields next
+        self._read_end = 0  # where the last read stopped: a read starting here is in order
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -122,9 +128,51 @@ class AsyncDownloadStream:
         """Read up to ``size`` bytes (all the rest if negative) from the current position."""
         self._check_open()
         end = None if size is None or size < 0 else self._pos + size
-        data = await self.read_range(self._pos, end)
+        if self._pos != self._read_end:
+            data = await self.read_range(self._pos, end)
+        else:
+            data = await self._read_in_order(self._pos, end)
         self._pos += len(data)
+        self._read_end = self._pos
         return data
+
+    async def _read_in_order(self, start: int, end: int | None) -> bytes:
+        start, end = clamp_range(start, end, self.length)
+        span = chunk_span(start, end, self.chunk_size)
+        if span is None:
+            if self.length == 0:
+                self._checksum.feed(0, b"")
+            return b""
+        parts = []
+        n = span.first
+        while n <= span.last:
+            parts.append(await self._chunk_in_order(n))
+            n += 1
+        if end == self.length:
+            await self._finish_ahead()  # the check for extra chunks past the end
+        return assemble(parts, span.skip, span.size)
+
+    async def _chunk_in_order(self, n: int) -> bytes:
+        """Chunk ``n`` from the chunk in hand or the forward cursor (opened there if need be)."""
+        if self._cached is not None and self._cached[0] == n:
+            return self._cached[1]
+        if self._ahead is None or self._ahead_next != n:
+            await self._drop_ahead()
+            self._ahead = self._chunks(n, None)
+        got, data = await anext(self._ahead)
+        self._ahead_next = got + 1
+        return data
+
+    async def _finish_ahead(self) -> None:
+        if self._ahead is not None:
+            async for _ in self._ahead:
+                pass  # nothing is left in a sound file; the chunk check reports what is
+            self._ahead = None
+
+    async def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            await ahead.aclose()  # type: ignore[attr-defined]
 
     async def read_range(self, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of the file, without moving the position."""
@@ -154,11 +202,13 @@ class AsyncDownloadStream:
         """
         self._check_open()
         limit = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        in_order = self._pos == self._read_end
         parts: list[bytes] = []
         while self._pos < limit:
             n = self._pos // self.chunk_size
             base = n * self.chunk_size
-            data = await self._chunk(n)
+            data = await (self._chunk_in_order(n) if in_order else self._chunk(n))
+            in_order = True  # the next chunk of a line follows this one
             stop = min(len(data), limit - base)
             newline = data.find(b"\n", self._pos - base, stop)
             end = newline + 1 if newline >= 0 else stop
@@ -166,6 +216,7 @@ class AsyncDownloadStream:
             self._pos = base + end
             if newline >= 0:
                 break
+        self._read_end = self._pos
         return b"".join(parts)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -202,12 +253,15 @@ class AsyncDownloadStream:
             cursor = cursor.limit(last - first + 1)
             per_batch = min(per_batch, last - first + 1)
         cursor = cursor.batch_size(per_batch)
-        async for doc in cursor:
-            data = check.accept(doc)
-            n = check.next - 1
-            self._checksum.feed(n * self.chunk_size, data)
-            self._cached = (n, data)
-            yield n, data
+        try:
+            async for doc in cursor:
+                data = check.accept(doc)
+                n = check.next - 1
+                self._checksum.feed(n * self.chunk_size, data)
+                self._cached = (n, data)
+                yield n, data
+        finally:
+            await cursor.close()  # at once, not when collected, when a reader stops early
         check.finish()
 
     # -- closing -------------------------------------------------------------------------------
@@ -216,6 +270,7 @@ class AsyncDownloadStream:
         """Close the stream; reading afterwards raises ValueError."""
         self.closed = True
         self._cached = None
+        await self._drop_ahead()
 
     async def __aenter__(self) -> AsyncDownloadStream:
         return self

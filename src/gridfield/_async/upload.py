@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from ..cancellation import to_completion
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -127,7 +128,7 @@ class AsyncUploadStream:
             doc = info.to_document()
             await self._store.ensure_indexes()
             self._files_doc = doc
-            await self._store.files.insert_one(doc)
+            await to_completion(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
@@ -165,7 +166,7 @@ class AsyncUploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                await self._store.chunks.insert_many(batch, ordered=True)
+                await to_completion(self._store.chunks.insert_many(batch, ordered=True))
                 # Our chunk 0 is in: every chunk of this id is ours from now on.
                 self._owns_id = True
                 self._sent_ids = []

@@ -113,6 +113,6 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             value._delete_file(value.grid_id)
 
     def _after_owner_save(self, value: Any) -> None:
-        """Delete the files replaced since the last save, now that the document names the new one."""
+        """Delete the files replaced since the last save: the document now names the new one."""
         if isinstance(value, self.proxy_class):
             value._drop_stale()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from ..cancellation import completed
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -128,7 +129,7 @@ class UploadStream:
             doc = info.to_document()
             self._store.ensure_indexes()
             self._files_doc = doc
-            self._store.files.insert_one(doc)
+            completed(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
@@ -166,7 +167,7 @@ class UploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                self._store.chunks.insert_many(batch, ordered=True)
+                completed(self._store.chunks.insert_many(batch, ordered=True))
                 # Our chunk 0 is in: every chunk of this id is ours from now on.
                 self._owns_id = True
                 self._sent_ids = []

@@ -28,8 +28,9 @@ __all__ = [
     "clamp_range",
 ]
 
-DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
-"""Most payload bytes per insert; far under the server's 48 MB message, which a batch must fit."""
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+"""Most payload bytes per insert or read batch: few round trips, and memory stays bounded
+(an insert holds its batch about three times over: the documents, their BSON, the message)."""
 
 DEFAULT_BATCH_COUNT = 1000
 """Most chunk documents per insert."""

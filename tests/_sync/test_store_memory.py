@@ -1,0 +1,92 @@
+# Generated from tests/_async/test_store_memory.py by scripts/unasync.py: do not edit.
+"""Streaming a large file up and down keeps memory flat."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import threading
+import uuid
+from typing import Any
+
+import psutil
+from pymongo import MongoClient
+
+from gridfield._sync.bucket import FileStore
+
+MIB = 1024 * 1024
+FILE_SIZE = 128 * MIB
+PIECE = MIB
+# Generous: the file is twice this size, so holding it whole fails clearly.
+MAX_GROWTH = 64 * MIB
+
+
+class PeakRss:
+    """Samples this process's resident set size in a background thread; tracks the peak."""
+
+    def __init__(self, every: float = 0.002) -> None:
+        self._process = psutil.Process()
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.baseline = 0
+        self.peak = 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._every):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        gc.collect()
+        self.baseline = self.peak = self._process.memory_info().rss
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.baseline
+
+
+def pieces(digest: Any) -> Any:
+    """The file's bytes, one MiB at a time, never all at once; feeds ``digest`` on the way."""
+    for i in range(FILE_SIZE // PIECE):
+        piece = i.to_bytes(4, "big") * (PIECE // 4)
+        digest.update(piece)
+        yield piece
+
+
+def test_streaming_128_mib_up_and_down_keeps_memory_flat(mongo_uri: str) -> None:
+    # One client flavour is enough to measure memory, and 128 MiB each way is slow on FerretDB,
+    # so this test makes its own PyMongo client instead of running once per async driver.
+    client = MongoClient(mongo_uri)
+    name = f"gridfield_test_{uuid.uuid4().hex}"
+    try:
+        store = FileStore(client[name])
+        store.ensure_indexes()
+        written = hashlib.sha256()
+        with PeakRss() as up:
+            with store.open_upload(filename="big.bin") as upload:
+                for piece in pieces(written):
+                    upload.write(piece)
+        assert upload.info is not None
+        assert upload.info.length == FILE_SIZE
+        assert up.growth < MAX_GROWTH, f"upload grew RSS by {up.growth / MIB:.1f} MiB"
+
+        read = hashlib.sha256()
+        total = 0
+        with PeakRss() as down:
+            with store.open_download(upload.file_id) as stream:
+                for chunk in stream:
+                    read.update(chunk)
+                    total += len(chunk)
+        assert total == FILE_SIZE
+        assert read.hexdigest() == written.hexdigest()
+        assert down.growth < MAX_GROWTH, f"download grew RSS by {down.growth / MIB:.1f} MiB"
+    finally:
+        client.drop_database(name)
+        client.close()
