@@ -336,3 +336,14 @@ def test_field_values_are_object_ids() -> None:
     oid = ObjectId()
     album.cover = oid
     assert album.to_mongo()["cover"] == oid
+
+
+def test_replace_in_an_embedded_document_waits_for_the_owners_save(db: Any) -> None:
+    album = filled_album("embedded")
+    old = album.caption.scan.grid_id
+    album.caption.scan.replace(b"new scan")
+    assert db["fs.files"].count_documents({"_id": old}) == 1  # still named by the stored doc
+    album.save()
+    assert db["fs.files"].count_documents({"_id": old}) == 0
+    fetched = Album.objects(id=album.id).first()
+    assert fetched.caption.scan.read() == b"new scan"
