@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.chunks import (
     DEFAULT_BATCH_BYTES,
     ChunkCheck,
+    ChunkSpan,
     SequentialChecksum,
     assemble,
     chunk_span,
@@ -137,12 +138,17 @@ class DownloadStream:
         self._read_end = self._pos
         return data
 
-    def _read_in_order(self, start: int, end: int | None) -> bytes:
+    def _span(self, start: int, end: int | None) -> tuple[ChunkSpan | None, int]:
+        """The chunks covering ``[start, end)`` (None if empty) and the clamped end."""
         start, end = clamp_range(start, end, self.length)
         span = chunk_span(start, end, self.chunk_size)
+        if span is None and self.length == 0:
+            self._checksum.feed(0, b"")  # an empty file is read whole by any read
+        return span, end
+
+    def _read_in_order(self, start: int, end: int | None) -> bytes:
+        span, end = self._span(start, end)
         if span is None:
-            if self.length == 0:
-                self._checksum.feed(0, b"")
             return b""
         parts = []
         n = span.first
@@ -178,11 +184,8 @@ class DownloadStream:
     def read_range(self, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of the file, without moving the position."""
         self._check_open()
-        start, end = clamp_range(start, end, self.length)
-        span = chunk_span(start, end, self.chunk_size)
+        span, end = self._span(start, end)
         if span is None:
-            if self.length == 0:
-                self._checksum.feed(0, b"")
             return b""
         last = None if end == self.length else span.last
         parts = [data for _, data in self._chunks(span.first, last)]

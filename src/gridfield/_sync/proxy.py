@@ -181,15 +181,26 @@ class GridFSProxy:
         field's file and return its id. Keyword arguments beyond the named ones become
         metadata. A field that already holds a file refuses, writing nothing."""
         self._refuse_if_holding()
-        info = self.store.put(
+        info = self._store_file(data, content_type, filename, metadata, encoding, more_metadata)
+        self._adopt(info)
+        return info.file_id
+
+    def _store_file(
+        self,
+        data: Any,
+        content_type: str | None,
+        filename: str | None,
+        metadata: Mapping[str, Any] | None,
+        encoding: str,
+        more_metadata: Mapping[str, Any],
+    ) -> FileInfo:
+        return self.store.put(
             data,
             filename=filename,
             content_type=content_type,
             metadata={**(metadata or {}), **more_metadata},
             encoding=encoding,
         )
-        self._adopt(info)
-        return info.file_id
 
     def new_file(
         self,
@@ -264,13 +275,7 @@ class GridFSProxy:
         place and readable. The old file is deleted when the owning document is saved with
         the new id, or at once when that document was never saved.
         """
-        info = self.store.put(
-            data,
-            filename=filename,
-            content_type=content_type,
-            metadata={**(metadata or {}), **more_metadata},
-            encoding=encoding,
-        )
+        info = self._store_file(data, content_type, filename, metadata, encoding, more_metadata)
         old = self.grid_id
         self._adopt(info)
         if old is not None and old != info.file_id:
