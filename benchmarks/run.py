@@ -69,7 +69,7 @@ class Plan:
             ranged_file=64 * MiB,
             ranged_total=1000,
             ranged_length=64 * KiB,
-            ranged_cap=4.0,
+            ranged_cap=3.0,
             memory_size=256 * MiB,
             memory_rounds=1,
             memory_cap=40.0,
@@ -375,6 +375,9 @@ class Run:
                     if "up_s" in reply:
                         row["up"].append(size * count / MiB / reply["up_s"])
                         row["up_commands"] = reply["up_commands"]
+                        row.setdefault("up_cpu", []).append(
+                            reply["up_cpu"] * 1000 / (size * count / MiB)
+                        )
                         text.append(f"up {row['up'][-1]:.1f} MiB/s")
                     if "up_error" in reply or "error" in reply:
                         row["up_error"] = reply.get("up_error") or reply["error"]
@@ -382,6 +385,9 @@ class Run:
                     if "down_s" in reply:
                         row["down"].append(reply["down_bytes"] / MiB / reply["down_s"])
                         row["down_commands"] = reply["down_commands"]
+                        row.setdefault("down_cpu", []).append(
+                            reply["down_cpu"] * 1000 / (reply["down_bytes"] / MiB)
+                        )
                         text.append(f"down {row['down'][-1]:.1f} MiB/s")
                     if reply.get("down_partial"):
                         row["down_partial"] = (
@@ -422,6 +428,9 @@ class Run:
                 for op in ("put", "read"):
                     if f"{op}_s" in reply:
                         row[op].append(per_round / reply[f"{op}_s"])
+                        row.setdefault(f"{op}_cpu", []).append(
+                            reply[f"{op}_cpu"] * 1000 / per_round
+                        )
                         row[f"{op}_commands"] = reply[f"{op}_commands"]
                         row[f"{op}_command_names"] = reply[f"{op}_command_names"]
                         text.append(f"{op} {row[op][-1]:.0f}/s ({reply[f'{op}_commands']:.2f} cmd)")

@@ -22,7 +22,7 @@ from typing import Any
 
 from bson import json_util
 
-from probes import CommandCounter, MiB, PeakRSS, expected_slice, small_payload
+from probes import CommandCounter, KiB, MiB, PeakRSS, expected_slice, small_payload
 from systems import BY_KEY, System, resolve
 
 WARMUP_SMALL = 20  # small puts and reads per system before anything is measured
@@ -39,6 +39,7 @@ class Worker:
         self.system = system
         self.counter = counter
         self.keep: list[Any] = []  # files that stay across rounds (sentinel, ranged file)
+        self.sentinel: Any = None
         self.ranged_file: Any = None
 
     # ------------------------------------------------------------------ helpers
@@ -49,15 +50,24 @@ class Worker:
         self.counter.active = on
 
     async def _clean(self) -> None:
-        await self.system.remove_all_but(self.keep)
+        """Remove the files of the last measurement; keep the sentinel and the ranged file."""
+        if self.keep == [self.sentinel]:
+            # Cheaper than deleting on FerretDB; the sentinel goes back in afterwards.
+            await self.system.reset()
+            self.sentinel = await resolve(self.system.put_small(small_payload(0, 8 * KiB)))
+            self.keep = [self.sentinel]
+        else:
+            await self.system.remove_all_but(self.keep)
 
     # ------------------------------------------------------------------ requests
 
     async def warmup(self) -> dict[str, Any]:
         """Connections, imports, indexes and one pass over each operation: nothing measured."""
         system = self.system
-        sentinel = await resolve(system.put_small(small_payload(0, 8 * 1024)))
-        self.keep.append(sentinel)
+        # The sentinel stays in the bucket, so no upload finds its files collection empty
+        # (PyMongo's gridfs lists the indexes then, and only then).
+        self.sentinel = await resolve(system.put_small(small_payload(0, 8 * KiB)))
+        self.keep = [self.sentinel]
         for i in range(1, WARMUP_SMALL + 1):
             data = small_payload(i, 8 * 1024)
             file_id = await resolve(system.put_small(data))
@@ -86,10 +96,12 @@ class Worker:
         gc.collect()
         try:
             self._count(True)
+            cpu = time.process_time()
             started = time.perf_counter()
             for _ in range(count):
                 ids.append(await resolve(system.upload(size)))
             reply["up_s"] = time.perf_counter() - started
+            reply["up_cpu"] = time.process_time() - cpu
             reply["up_commands"] = self.counter.total / count
         except Exception as exc:
             reply["up_error"] = describe(exc)
@@ -99,6 +111,7 @@ class Worker:
             gc.collect()
             try:
                 self._count(True)
+                cpu = time.process_time()
                 started = time.perf_counter()
                 deadline = started + down_cap
                 done = 0
@@ -111,6 +124,7 @@ class Worker:
                             break
                         raise RuntimeError(f"{size} bytes uploaded, {got} read back")
                 reply["down_s"] = time.perf_counter() - started
+                reply["down_cpu"] = time.process_time() - cpu
                 reply["down_bytes"] = done
                 reply["down_commands"] = self.counter.total / count
             except Exception as exc:
@@ -127,7 +141,7 @@ class Worker:
         bucket never holds more than `group` files besides the sentinel.
         """
         system = self.system
-        put_s = read_s = 0.0
+        put_s = read_s = put_cpu = read_cpu = 0.0
         put_commands: Counter[str] = Counter()
         read_commands: Counter[str] = Counter()
         done = 0
@@ -137,10 +151,12 @@ class Worker:
             ids = []
             try:
                 self._count(True)
+                cpu = time.process_time()
                 started = time.perf_counter()
                 for data in payloads:
                     ids.append(await resolve(system.put_small(data)))
                 put_s += time.perf_counter() - started
+                put_cpu += time.process_time() - cpu
                 put_commands += self.counter.commands
             except Exception as exc:
                 return {"put_error": describe(exc)}
@@ -149,10 +165,12 @@ class Worker:
             got = []
             try:
                 self._count(True)
+                cpu = time.process_time()
                 started = time.perf_counter()
                 for file_id in ids:
                     got.append(await resolve(system.read_small(file_id)))
                 read_s += time.perf_counter() - started
+                read_cpu += time.process_time() - cpu
                 read_commands += self.counter.commands
             except Exception as exc:
                 return {"read_error": describe(exc)}
@@ -160,10 +178,12 @@ class Worker:
                 self._count(False)
             if [bytes(g) for g in got] != payloads:
                 return {"read_error": "files read back differ from those stored"}
-            await self._clean()
+            await system.remove_all_but(self.keep)  # a handful of small files: a delete is cheap
         return {
             "put_s": put_s,
             "read_s": read_s,
+            "put_cpu": put_cpu,
+            "read_cpu": read_cpu,
             "put_commands": sum(put_commands.values()) / done,
             "read_commands": sum(read_commands.values()) / done,
             "put_command_names": {k: v / done for k, v in put_commands.items()},
@@ -213,9 +233,6 @@ class Worker:
         A streaming download stops after `cap` seconds; the reply says how far it got.
         """
         system = self.system
-        warm = await resolve(system.upload(WARMUP_SIZE))
-        await resolve(system.download(warm))
-        await self._clean()  # the warm-up file; a download keeps the file it reads
         gc.collect()
         reply: dict[str, Any] = {}
         with PeakRSS() as peak:
@@ -233,10 +250,30 @@ class Worker:
             reply["seconds"] = time.perf_counter() - started
         reply["growth"] = peak.growth
         reply["baseline"] = peak.baseline
-        if direction == "down":
-            self.keep = []
-            await self._clean()
+        if direction == "down" or "error" in reply:
+            await system.reset()
         return reply
+
+
+async def warm_up_elsewhere(key: str, uri: str, db_name: str) -> None:
+    """Run each operation once through a throwaway instance of the system on a database of
+    its own, so imports and first-use allocations are done before memory is measured (on
+    FerretDB, a warm-up read in the measured bucket would scan the big file's chunks)."""
+    from pymongo import MongoClient
+
+    warm_db = f"{db_name}_warm_{key.replace('-', '_')}"
+    system = BY_KEY[key](uri, warm_db, CommandCounter())
+    await resolve(system.setup())
+    try:
+        file_id = await resolve(system.upload(WARMUP_SIZE))
+        await resolve(system.download(file_id))
+        file_id = await resolve(system.put_small(small_payload(0, 8 * KiB)))
+        await resolve(system.read_small(file_id))
+    finally:
+        await resolve(system.close())
+        client: Any = MongoClient(uri)
+        client.drop_database(warm_db)
+        client.close()
 
 
 def write_reply(out: Any, reply: dict[str, Any]) -> None:
@@ -271,7 +308,11 @@ async def main(argv: list[str]) -> int:
     counter = CommandCounter()
     system = BY_KEY[key](uri, db_name, counter)
     try:
+        if mode != "serve":
+            await warm_up_elsewhere(key, uri, db_name)
         await resolve(system.setup())
+        # Connect now: the first operation should not pay for it.
+        await resolve(system.files.find_one({"_id": "no such file"}))
     except Exception as exc:
         write_reply(out, {"available": False, "error": describe(exc)})
         return 0
@@ -284,8 +325,6 @@ async def main(argv: list[str]) -> int:
             direction = mode.removeprefix("memory-")
             size, cap = int(rest[0]), float(rest[1])
             file_id = json_util.loads(rest[2])["id"] if len(rest) > 2 else None
-            if direction == "down":
-                worker.keep.append(file_id)
             reply = await worker.memory(direction, size, file_id, cap)
             write_reply(out, reply)
     finally:

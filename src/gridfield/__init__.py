@@ -13,7 +13,7 @@ The same API without ``await`` lives in :mod:`gridfield.sync`.
 """
 
 from ._async.bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
-from ._async.connection import connect, disconnect, get_db
+from ._async.connection import connect, disconnect, get_client, get_db, wait_closed
 from ._async.document import Document
 from ._async.fields import FileField
 from ._async.proxy import GridFSProxy
@@ -37,6 +37,8 @@ __all__ = [
     "NoFile",
     "connect",
     "disconnect",
+    "get_client",
     "get_db",
+    "wait_closed",
     *_plain_fields,
 ]

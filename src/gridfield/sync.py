@@ -5,7 +5,7 @@ own on a plain ``mongoengine.Document`` after ``mongoengine.connect(...)``.
 """
 
 from ._sync.bucket import DownloadStream, FileStore, UploadStream
-from ._sync.connection import connect, disconnect, get_db
+from ._sync.connection import connect, disconnect, get_client, get_db, wait_closed
 from ._sync.document import Document
 from ._sync.fields import FileField
 from ._sync.proxy import GridFSProxy
@@ -29,6 +29,8 @@ __all__ = [
     "UploadStream",
     "connect",
     "disconnect",
+    "get_client",
     "get_db",
+    "wait_closed",
     *_plain_fields,
 ]
