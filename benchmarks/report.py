@@ -280,7 +280,11 @@ class Report:
         large = self.r.get("large", {})
         if not large:
             return
-        self.add("## Large files", "", "Throughput in MiB/s.", "")
+        per_sample = ", ".join(
+            f"{count} file{'s' if count > 1 else ''} of {size // MiB} MiB"
+            for size, count in self.meta["plan"]["large"]
+        )
+        self.add("## Large files", "", f"Throughput in MiB/s; one sample is {per_sample}.", "")
         for size, table in large.items():
             ref = table.get(REFERENCE, {})
             ref_up, ref_down = median(ref.get("up", [])), median(ref.get("down", []))
@@ -396,10 +400,11 @@ class Report:
             f"## Memory ({memory['size'] // MiB} MiB streamed up, then down)",
             "",
             "Peak growth of the resident set size over the operation, sampled every 2 ms by a "
-            "thread, in a fresh process per system and direction (after a 1 MiB warm-up). "
-            f"A streaming download is stopped after {memory.get('cap', 0):.0f} s [2]: its "
-            "peak is then that of the part read, which for a constant-memory reader is the "
-            "whole story.",
+            "thread, in a fresh process per system and direction, after each operation has "
+            "run once through a throwaway instance of the system on another database (so "
+            "imports and first-use allocations are not counted). A streaming download would "
+            f"be stopped after {memory.get('cap', 0):.0f} s [2]; the peak is then that of "
+            "the part read.",
             "",
             "| system | upload: peak RSS growth MiB | download: peak RSS growth MiB |",
             "|---|---|---|",
@@ -553,7 +558,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax.invert_yaxis()
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(unit, fontsize=8)
-        ax.legend(fontsize=8, loc="best")
+        if len(names) > 1:  # below the axis: never over a bar
+            ax.legend(
+                fontsize=8, loc="upper right", bbox_to_anchor=(1.0, -0.09), ncol=2, frameon=False
+            )
         ax.margins(x=0.18)
 
     large = results.get("large", {})
@@ -578,13 +586,20 @@ def chart(results: dict[str, Any], path: Path) -> None:
         rows = {k: {"chunk docs per read": v["chunk_docs"] / v["reads"]} for k, v in ranged.items()}
         length_kib = results["ranged"]["length"] // 1024
         ax = axes[1][0]
-        bars(ax, rows, f"Ranged reads of {length_kib} KiB: chunks fetched (lower is better)", "")
+        bars(ax, rows, f"Ranged reads of {length_kib} KiB: chunk documents fetched per read", "")
         ax.set_xscale("log")
         covered = sum(v["covered"] for v in ranged.values()) / sum(
             v["reads"] for v in ranged.values()
         )
         ax.axvline(covered, color="grey", linestyle="--", linewidth=0.8)
-        ax.text(covered, -0.6, " chunks covered", fontsize=7, color="grey")
+        ax.text(
+            covered,
+            0.01,
+            " chunks covered",
+            fontsize=7,
+            color="grey",
+            transform=ax.get_xaxis_transform(),
+        )
     memory = {k: v for k, v in results.get("memory", {}).items() if isinstance(v, dict)}
     if memory:
         rows = {
@@ -596,9 +611,16 @@ def chart(results: dict[str, Any], path: Path) -> None:
         }
         size_mib = results["memory"]["size"] // MiB
         ax = axes[1][1]
-        bars(ax, rows, f"Peak RSS growth streaming {size_mib} MiB (lower is better)", "MiB")
+        bars(ax, rows, f"Peak RSS growth streaming {size_mib} MiB", "MiB")
         ax.axvline(MEMORY_LIMIT_MIB, color="grey", linestyle="--", linewidth=0.8)
-        ax.text(MEMORY_LIMIT_MIB, -0.6, f" {MEMORY_LIMIT_MIB} MiB", fontsize=7, color="grey")
+        ax.text(
+            MEMORY_LIMIT_MIB,
+            0.01,
+            f" {MEMORY_LIMIT_MIB} MiB",
+            fontsize=7,
+            color="grey",
+            transform=ax.get_xaxis_transform(),
+        )
     for ax in axes.flat:
         if not ax.has_data():
             ax.set_visible(False)
@@ -610,7 +632,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     )
     fig.suptitle(f"gridfield benchmarks against {where}, {results['meta']['date']}", fontsize=12)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -521,9 +521,7 @@ class Run:
                 row["up"].append(up["growth"] / MiB)
                 text = f"memory {key}: up +{row['up'][-1]:.1f} MiB"
                 if key in failed_before:
-                    row["down_skipped"] = (
-                        f"not run: its {failed_before[key]} download failed (see below)"
-                    )
+                    row["down_skipped"] = f"not run: its {failed_before[key]} download failed [1]"
                     say(f"{text}, down {row['down_skipped']}")
                     continue
                 file_arg = json_util.dumps({"id": up["file_id"]})
