@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,12 +38,8 @@ class Album(Document):
 
 
 @pytest.fixture
-async def db(async_client: Any, async_db: Any) -> AsyncIterator[Any]:
-    connect(db=async_db.name, client=async_client)
-    try:
-        yield async_db
-    finally:
-        disconnect()
+def db(connected: Callable[..., Any]) -> Any:
+    return connected()
 
 
 async def count(db: Any, bucket: str = "fs") -> tuple[int, int]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gridfield._async.connection import connect, disconnect
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield.plain_fields import StringField
@@ -25,13 +24,9 @@ class Animal(Document):
 
 
 @pytest.fixture
-async def animals(async_client: Any, async_db: Any) -> AsyncIterator[Any]:
+def animals(connected: Callable[..., Any]) -> Any:
     """The default alias on a fresh database, as an app's ``connect()`` would make it."""
-    connect(db=async_db.name, client=async_client)
-    try:
-        yield async_db
-    finally:
-        disconnect()
+    return connected()
 
 
 @pytest.fixture

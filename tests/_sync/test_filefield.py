@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -39,12 +39,8 @@ class Album(Document):
 
 
 @pytest.fixture
-def db(sync_client: Any, sync_db: Any) -> Iterator[Any]:
-    connect(db=sync_db.name, client=sync_client)
-    try:
-        yield sync_db
-    finally:
-        disconnect()
+def db(connected: Callable[..., Any]) -> Any:
+    return connected()
 
 
 def count(db: Any, bucket: str = "fs") -> tuple[int, int]:

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield.plain_fields import StringField
@@ -26,13 +25,9 @@ class Animal(Document):
 
 
 @pytest.fixture
-def animals(sync_client: Any, sync_db: Any) -> Iterator[Any]:
+def animals(connected: Callable[..., Any]) -> Any:
     """The default alias on a fresh database, as an app's ``connect()`` would make it."""
-    connect(db=sync_db.name, client=sync_client)
-    try:
-        yield sync_db
-    finally:
-        disconnect()
+    return connected()
 
 
 @pytest.fixture
