@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -16,14 +15,14 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
-from ..core.metadata import FileInfo
+from ..core.metadata import DescribedFile, FileInfo
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
     from .bucket import AsyncFileStore
 
 
-class AsyncDownloadStream:
+class AsyncDownloadStream(DescribedFile):
     """A read-only, seekable file object over one stored file.
 
     Reads fetch only the chunks that cover the bytes asked for; iterating yields the
@@ -52,15 +51,13 @@ class AsyncDownloadStream:
 
     # -- what the files document says ----------------------------------------------------------
 
+    def _file_info(self) -> FileInfo:
+        return self.info
+
     @property
     def file_id(self) -> Any:
         """The stored file's ``_id``."""
         return self.info.file_id
-
-    @property
-    def length(self) -> int:
-        """The file's size in bytes."""
-        return self.info.length
 
     @property
     def chunk_size(self) -> int:
@@ -68,24 +65,9 @@ class AsyncDownloadStream:
         return self.info.chunk_size
 
     @property
-    def filename(self) -> str | None:
-        """The stored filename, if any."""
-        return self.info.filename
-
-    @property
-    def content_type(self) -> str | None:
-        """The stored content type, if any."""
-        return self.info.content_type
-
-    @property
     def metadata(self) -> dict[str, Any]:
         """The stored metadata document (empty if none)."""
         return self.info.metadata
-
-    @property
-    def upload_date(self) -> datetime | None:
-        """When the file was stored."""
-        return self.info.upload_date
 
     # -- position ------------------------------------------------------------------------------
 

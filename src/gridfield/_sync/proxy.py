@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
 from typing import Any
 
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
-from ..core.metadata import FileInfo
+from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AwaitableSelf, SyncFlush
 from .bucket import DownloadStream, FileStore, UploadStream
 from .connection import get_db
@@ -17,7 +16,7 @@ from .connection import get_db
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 
 
-class GridFSProxy:
+class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
     Getting ``doc.photo`` does no I/O; every call that reaches the server is awaited.
@@ -132,6 +131,9 @@ class GridFSProxy:
             )
         return self._info
 
+    def _file_info(self) -> FileInfo:
+        return self.info
+
     @property
     def metadata(self) -> dict[str, Any]:
         """User metadata, with ``content_type`` added when the file has one."""
@@ -140,26 +142,6 @@ class GridFSProxy:
         if info.content_type is not None:
             found.setdefault("content_type", info.content_type)
         return found
-
-    @property
-    def content_type(self) -> str | None:
-        return self.info.content_type
-
-    @property
-    def filename(self) -> str | None:
-        return self.info.filename
-
-    @property
-    def length(self) -> int:
-        return self.info.length
-
-    @property
-    def upload_date(self) -> datetime | None:
-        return self.info.upload_date
-
-    @property
-    def md5(self) -> str | None:
-        return self.info.md5
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
     "SNIFF_BYTES",
+    "DescribedFile",
     "FileInfo",
     "check_chunk_size",
     "check_file_id",
@@ -376,3 +377,38 @@ class FileInfo:
             doc["md5"] = self.md5
         doc.update(self.extra)
         return doc
+
+
+class DescribedFile:
+    """Attributes of a stored file read from its :class:`FileInfo`, for the classes that hold one.
+
+    A subclass provides ``_file_info()``, which may raise while it has none yet.
+    """
+
+    def _file_info(self) -> FileInfo:
+        raise NotImplementedError
+
+    @property
+    def filename(self) -> str | None:
+        """The stored filename, if any."""
+        return self._file_info().filename
+
+    @property
+    def content_type(self) -> str | None:
+        """The stored content type, if any."""
+        return self._file_info().content_type
+
+    @property
+    def length(self) -> int:
+        """The file's size in bytes."""
+        return self._file_info().length
+
+    @property
+    def upload_date(self) -> datetime | None:
+        """When the file was stored."""
+        return self._file_info().upload_date
+
+    @property
+    def md5(self) -> str | None:
+        """The MD5 an older writer left, if any."""
+        return self._file_info().md5
