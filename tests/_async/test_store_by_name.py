@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import NoFile
 
 CHUNK = 4

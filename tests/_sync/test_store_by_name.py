@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import NoFile
 
 CHUNK = 4
