@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from benchmarks.rss import PeakRSS
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 
 MIB = 1024 * 1024
 FILE_SIZE = 128 * MIB

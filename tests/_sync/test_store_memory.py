@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from benchmarks.rss import PeakRSS
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 
 MIB = 1024 * 1024
 FILE_SIZE = 128 * MIB
