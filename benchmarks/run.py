@@ -6,7 +6,8 @@
 
 Each system runs in a worker process of its own; the coordinator interleaves them
 (A B C ... A B C ...) round after round, after a warm-up. Memory is measured in a fresh
-process per system and direction. The server is --uri or $MONGODB_URI (`./dev bench` exports it).
+process per system and direction. The server is --uri, $MONGODB_URI (`./dev bench` exports
+it), or else `python -m scripts.mongo_server`.
 """
 
 from __future__ import annotations
@@ -175,13 +176,21 @@ def run_once(key: str, uri: str, db_name: str, log_dir: Path, *args: str) -> dic
 
 
 def server_uri(given: str | None) -> str:
+    """--uri, else $MONGODB_URI (`./dev bench` exports it), else what the server script prints."""
     uri = given or os.environ.get("MONGODB_URI", "").strip()
-    if not uri:
-        raise SystemExit(
-            "no server: run `./dev bench`, or pass --uri, or set MONGODB_URI "
-            "(`export MONGODB_URI=$(python -m scripts.mongo_server)` from the repository root)"
-        )
-    return uri
+    if uri:
+        return uri
+    # Run alone (profile_op.py, say): the script prints the URI and nothing else on stdout.
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.mongo_server"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit("no server: see the server script's error above")
+    return done.stdout.strip()
 
 
 def cpu_model() -> str:
@@ -553,7 +562,9 @@ class Run:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: small sizes, 2 rounds")
-    parser.add_argument("--uri", help="server URI (default: $MONGODB_URI)")
+    parser.add_argument(
+        "--uri", help="server URI (default: $MONGODB_URI, else python -m scripts.mongo_server)"
+    )
     parser.add_argument(
         "--systems", help="comma-separated system keys (default: all): " + ", ".join(BY_KEY)
     )
