@@ -90,7 +90,7 @@ class UploadStream:
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
-            if inspect.iscoroutine(data):
+            if inspect.iscoroutine(data):  # the caller's, passed by mistake: refused quietly
                 data.close()
             raise TypeError(
                 f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
@@ -255,7 +255,7 @@ def check_source(data: object) -> None:
     unordered = isinstance(data, (Mapping, set, frozenset))
     if not unordered and sync_iterable(data):
         return
-    if inspect.iscoroutine(data):
+    if inspect.iscoroutine(data):  # the caller's, passed by mistake: no "never awaited" warning
         data.close()
     raise TypeError(
         f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
