@@ -89,7 +89,7 @@ class AsyncUploadStream:
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
-            if inspect.iscoroutine(data):  # the caller's, passed by mistake: refused quietly
+            if inspect.iscoroutine(data):  # a caller's mistake: no "never awaited" warning on top
                 data.close()
             raise TypeError(
                 f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
