@@ -98,7 +98,7 @@ def connect(
         unshare = share_nothing_with_mongoengine(alias, client, database)
     except BaseException:
         if owns_client:
-            start_closing(client, None)  # it never ran: no loop needed
+            start_closing(client, None)  # None: it never ran, so it needs no loop to close
         raise
     request = (name, host, kwargs) if owns_client else ()
     _connections[alias] = _Connection(client, database, owns_client, request, unshare)

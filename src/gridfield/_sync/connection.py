@@ -99,7 +99,7 @@ def connect(
         unshare = share_with_mongoengine(alias, client, database)
     except BaseException:
         if owns_client:
-            close_now(client, None)  # it never ran: no loop needed
+            close_now(client, None)  # None: it never ran, so it needs no loop to close
         raise
     request = (name, host, kwargs) if owns_client else ()
     _connections[alias] = _Connection(client, database, owns_client, request, unshare)
