@@ -17,6 +17,7 @@ from ..core.chunks import (
     clamp_range,
 )
 from ..core.metadata import DescribedFile, FileInfo
+from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
@@ -32,11 +33,14 @@ class DownloadStream(DescribedFile):
     SHA-256 mismatch once the whole file has been read in order.
     """
 
-    def __init__(self, store: FileStore, info: FileInfo) -> None:
+    def __init__(
+        self, store: FileStore, info: FileInfo, position: ReadPosition | None = None
+    ) -> None:
         self._store = store
         self.info = info
         self.closed = False
-        self._pos = 0
+        self.position = ReadPosition() if position is None else position
+        """Where the next read starts; a proxy hands in its own, so the two share it."""
         self._checksum = SequentialChecksum(info)
         # The last chunk fetched, so small sequential reads do not fetch it again.
         self._cached: tuple[int, bytes] | None = None
@@ -76,23 +80,18 @@ class DownloadStream(DescribedFile):
         if self.closed:
             raise ValueError(f"download of file {self.file_id!r} is closed")
 
+    @property
+    def _pos(self) -> int:
+        return self.position.offset
+
+    @_pos.setter
+    def _pos(self, offset: int) -> None:
+        self.position.offset = offset
+
     def seek(self, pos: int, whence: int = 0) -> int:
         """Move to ``pos`` relative to the start (0), the current position (1) or the end (2)."""
         self._check_open()
-        if whence == 0:
-            base = 0
-        elif whence == 1:
-            base = self._pos
-        elif whence == 2:
-            base = self.length
-        else:
-            raise ValueError(f"whence must be 0, 1 or 2, not {whence!r}")
-        if isinstance(pos, bool) or not isinstance(pos, int):
-            raise TypeError(f"seek position must be an int, not {type(pos).__name__}")
-        if base + pos < 0:
-            raise ValueError(f"seek to {base + pos}: a position cannot be negative")
-        self._pos = base + pos
-        return self._pos
+        return self.position.seek(pos, whence, lambda: self.length)
 
     def tell(self) -> int:
         """The current position."""
@@ -110,8 +109,9 @@ class DownloadStream(DescribedFile):
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all the rest if negative) from the current position."""
+        size = check_read_size(size)
         self._check_open()
-        end = None if size is None or size < 0 else self._pos + size
+        end = None if size < 0 else self._pos + size
         if self._pos != self._read_end:
             data = self.read_range(self._pos, end)
         else:
@@ -186,8 +186,9 @@ class DownloadStream(DescribedFile):
 
         Scans a chunk at a time.
         """
+        size = check_read_size(size, "readline")
         self._check_open()
-        limit = self.length if size is None or size < 0 else min(self.length, self._pos + size)
+        limit = self.length if size < 0 else min(self.length, self._pos + size)
         in_order = self._pos == self._read_end
         parts: list[bytes] = []
         while self._pos < limit:
