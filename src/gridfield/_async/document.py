@@ -286,4 +286,3 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     switch_collection = _not_available("switch_collection")
     create_index = _not_available("create_index", on_class=True)
     compare_indexes = _not_available("compare_indexes", on_class=True)
-

@@ -156,9 +156,7 @@ class AsyncQuerySet(Generic[D]):
         """
         document = self._document
         collection = document._get_collection()
-        if not (
-            self._limit or self._skip or may_hold_files(document) or signals_delete(document)
-        ):
+        if not (self._limit or self._skip or may_hold_files(document) or signals_delete(document)):
             return await _delete_matching(collection, self._query(), document)
         deleted = 0
         batch: list[D] = []
