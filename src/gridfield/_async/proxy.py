@@ -10,9 +10,9 @@ from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.twins import AsyncFlush, AwaitableSelf
-from .bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from .connection import get_db
 from .document import Document
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 
