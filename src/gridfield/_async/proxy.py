@@ -273,10 +273,11 @@ class GridFSProxy(DescribedFile):
         if old is not None and old != info.file_id:
             self._stale_ids.append(old)
             if not _saved_by_gridfield(self.instance):
-                await self._drop_stale()
+                await self.after_owner_save()
         return info.file_id
 
-    async def _drop_stale(self) -> None:
+    async def after_owner_save(self) -> None:
+        """Delete the files replaced since the last save: the document now names the new one."""
         while self._stale_ids:
             await self._delete_file(self._stale_ids[0])
             self._stale_ids.pop(0)
@@ -351,11 +352,7 @@ class GridFSProxy(DescribedFile):
         self._position = ReadPosition()
         self._mark_as_changed()
 
-    # -- the owner's save and delete (the FileHolder protocol of gridfield.odm) ----------------
-
-    async def after_owner_save(self) -> None:
-        """Delete the files replaced since the last save: the document now names the new one."""
-        await self._drop_stale()
+    # -- the rest of the FileHolder protocol (gridfield.odm); after_owner_save is above -----
 
     async def after_owner_delete(self) -> None:
         """Delete the file of a document that was just deleted, unless the field opted out."""
