@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
 
+# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
+# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
+_IDS_PER_DELETE = 50_000
+
 
 class AsyncUploadStream:
     """A write-only file object that stores what is written as one GridFS file.
@@ -60,8 +64,9 @@ class AsyncUploadStream:
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
-        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
-        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
+        # index that would keep our chunks apart from its may be missing (a dropped bucket,
+        # an index made by another tool): then only the chunks we sent, by their _id.
         self._owns_id = file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
@@ -126,7 +131,7 @@ class AsyncUploadStream:
         try:
             info = self._describe()
             doc = info.to_document()
-            await self._store.ensure_indexes()
+            await self._store._ensure_indexes_once()
             self._files_doc = doc
             await to_completion(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
@@ -161,15 +166,12 @@ class AsyncUploadStream:
         if not batches:
             return
         try:
-            await self._store.ensure_indexes()
+            await self._store._ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
                 await to_completion(self._store.chunks.insert_many(batch, ordered=True))
-                # Our chunk 0 is in: every chunk of this id is ours from now on.
-                self._owns_id = True
-                self._sent_ids = []
         except BulkWriteError as exc:
             await self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -199,10 +201,13 @@ class AsyncUploadStream:
             )
         if not self._sent_any:
             return
-        query = chunks_filter(self.file_id)
-        if not self._owns_id:
-            query["_id"] = {"$in": self._sent_ids}
-        await self._store.chunks.delete_many(query)
+        if self._owns_id:
+            await self._store.chunks.delete_many(chunks_filter(self.file_id))
+            return
+        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
+            query = chunks_filter(self.file_id)
+            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
+            await self._store.chunks.delete_many(query)
 
     async def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import codecs
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -26,21 +27,38 @@ from .upload import UploadStream, check_source, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream"]
 
-# (database name, bucket) pairs whose indexes are known to exist, per client. Concurrent
-# first uploads may each create them: createIndexes is idempotent, so no lock is needed;
-# a pair is recorded only once its indexes are in.
-_INDEXED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+# When the indexes of a (database name, bucket) pair were last made, per client object.
+# Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
+# later must not trust what another saw. The cache only saves round trips: no upload's
+# correctness depends on the indexes (an upload's clean-up removes only chunks it inserted),
+# so an entry older than _INDEX_RECHECK seconds is checked again, which brings the indexes
+# back after a bucket or database was dropped behind a live client.
+_INDEXED: dict[int, tuple[weakref.ref[Any], dict[tuple[str, str], float]]] = {}
+_INDEX_RECHECK = 30.0
 
 # createIndexes codes for "an index on these keys exists already, with other options or
 # another name" (made by another tool): the lookups it serves are there, so it will do.
 _INDEX_EXISTS_CODES = frozenset({85, 86})
 
 
-def _indexed(client: Any) -> set[tuple[str, str]] | None:
+def _forget(key: int, dead: weakref.ref[Any]) -> None:
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0] is dead:  # not a newer client given the same id
+        del _INDEXED[key]
+
+
+def _indexed(client: Any) -> dict[tuple[str, str], float] | None:
+    key = id(client)
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0]() is client:
+        return entry[1]
     try:
-        return _INDEXED.setdefault(client, set())
+        ref = weakref.ref(client, lambda dead: _forget(key, dead))
     except TypeError:  # a client that cannot be weakly referenced: no cache
         return None
+    made: dict[tuple[str, str], float] = {}
+    _INDEXED[key] = (ref, made)
+    return made
 
 
 def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) -> None:
@@ -72,15 +90,20 @@ class FileStore:
 
     def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes, once per client, database and bucket."""
-        done = _indexed(self.db.client)
-        key = (self.db.name, self.collection_name)
-        if done is not None and key in done:
-            return
+        indexes (idempotent; an index on the same keys made by another tool will do)."""
         _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        if done is not None:
-            done.add(key)
+
+    def _ensure_indexes_once(self) -> None:
+        """``ensure_indexes`` unless this client made them in the last few seconds."""
+        made = _indexed(self.db.client)
+        key = (self.db.name, self.collection_name)
+        now = time.monotonic()
+        if made is not None and now - made.get(key, -_INDEX_RECHECK) < _INDEX_RECHECK:
+            return
+        self.ensure_indexes()
+        if made is not None:
+            made[key] = now
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
 
+# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
+# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
+_IDS_PER_DELETE = 50_000
+
 
 class UploadStream:
     """A write-only file object that stores what is written as one GridFS file.
@@ -61,8 +65,9 @@ class UploadStream:
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
-        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
-        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
+        # index that would keep our chunks apart from its may be missing (a dropped bucket,
+        # an index made by another tool): then only the chunks we sent, by their _id.
         self._owns_id = file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
@@ -127,7 +132,7 @@ class UploadStream:
         try:
             info = self._describe()
             doc = info.to_document()
-            self._store.ensure_indexes()
+            self._store._ensure_indexes_once()
             self._files_doc = doc
             completed(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
@@ -162,15 +167,12 @@ class UploadStream:
         if not batches:
             return
         try:
-            self._store.ensure_indexes()
+            self._store._ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
                 completed(self._store.chunks.insert_many(batch, ordered=True))
-                # Our chunk 0 is in: every chunk of this id is ours from now on.
-                self._owns_id = True
-                self._sent_ids = []
         except BulkWriteError as exc:
             self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -200,10 +202,13 @@ class UploadStream:
             )
         if not self._sent_any:
             return
-        query = chunks_filter(self.file_id)
-        if not self._owns_id:
-            query["_id"] = {"$in": self._sent_ids}
-        self._store.chunks.delete_many(query)
+        if self._owns_id:
+            self._store.chunks.delete_many(chunks_filter(self.file_id))
+            return
+        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
+            query = chunks_filter(self.file_id)
+            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
+            self._store.chunks.delete_many(query)
 
     def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``."""
