@@ -15,6 +15,8 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
+from tests.tcp_proxy import TcpProxy
+
 REPO = Path(__file__).resolve().parent.parent
 MONGO_SERVER = REPO / "scripts" / "mongo-server"
 
@@ -128,3 +130,10 @@ def mongoengine_connection(mongo_uri: str) -> Iterator[Database[dict[str, Any]]]
     finally:
         mongoengine.get_connection("default").drop_database(name)
         mongoengine.disconnect(alias="default")
+
+
+@pytest.fixture
+def tcp_proxy(mongo_uri: str) -> Iterator[TcpProxy]:
+    """A loopback proxy to the test server that can cut or stall what goes through it."""
+    with TcpProxy(mongo_uri) as proxy:
+        yield proxy

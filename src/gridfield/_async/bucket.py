@@ -89,20 +89,23 @@ class AsyncFileStore:
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes (idempotent; an index on the same keys made by another tool will do)."""
+        indexes (idempotent; an index on the same keys made by another tool will do).
+
+        Uploads call it themselves, at most every 30 seconds per client and bucket; call it
+        after dropping a bucket to have the indexes back at once.
+        """
         await _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         await _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
+        made = _indexed(self.db.client)
+        if made is not None:
+            made[(self.db.name, self.collection_name)] = time.monotonic()
 
     async def _ensure_indexes_once(self) -> None:
         """``ensure_indexes`` unless this client made them in the last few seconds."""
         made = _indexed(self.db.client)
-        key = (self.db.name, self.collection_name)
-        now = time.monotonic()
-        if made is not None and now - made.get(key, -_INDEX_RECHECK) < _INDEX_RECHECK:
-            return
-        await self.ensure_indexes()
-        if made is not None:
-            made[key] = now
+        since = made.get((self.db.name, self.collection_name)) if made is not None else None
+        if since is None or time.monotonic() - since >= _INDEX_RECHECK:
+            await self.ensure_indexes()
 
     # -- writing ------------------------------------------------------------------------------
 
