@@ -14,7 +14,7 @@ from bson import ObjectId
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import CorruptFile
 from tests.corruptions import KINDS, acceptable, damaged
 

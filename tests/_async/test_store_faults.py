@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from gridfield._async import download
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from tests.tcp_proxy import TcpProxy
 
 CHUNK = 1024

@@ -15,7 +15,7 @@ from bson import ObjectId
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import CorruptFile
 from tests.corruptions import KINDS, acceptable, damaged
 

@@ -13,7 +13,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from gridfield._sync import download
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from tests.tcp_proxy import TcpProxy
 
 CHUNK = 1024
