@@ -76,9 +76,7 @@ def damaged(file_id: Any, data: bytes, chunk_size: int, kind: str, target: int) 
     elif kind == "stored_in_reverse":
         chunks.reverse()
     elif kind == "extra_past_end":
-        chunks.append(
-            {"_id": ObjectId(), "files_id": file_id, "n": len(chunks), "data": b"extra"}
-        )
+        chunks.append({"_id": ObjectId(), "files_id": file_id, "n": len(chunks), "data": b"extra"})
     elif kind == "length_plus_one":
         length += 1
     elif kind == "length_minus_one":

@@ -117,7 +117,9 @@ class TcpProxy:
             writer.transport.abort()  # a reset, as a dropped network or a dead peer gives
         self._writers.clear()
 
-    async def _arm(self, nbytes: int, direction: Direction, action: Literal["cut", "stall"]) -> None:
+    async def _arm(
+        self, nbytes: int, direction: Direction, action: Literal["cut", "stall"]
+    ) -> None:
         self._budget = {"up": None, "down": None}
         self._budget[direction] = nbytes
         self._on_budget = action
@@ -130,7 +132,9 @@ class TcpProxy:
         else:
             self._flowing.clear()
 
-    async def _serve(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
         try:
             server_reader, server = await asyncio.open_connection(*self._target)
         except OSError:

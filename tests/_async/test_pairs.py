@@ -22,7 +22,9 @@ async def test_a_write_let_finish_hands_back_its_result() -> None:
     async def insert() -> str:
         return "inserted"
 
-    assert await finish_despite_cancel(insert()) == "inserted"
+    in_flight: set[object] = set()
+    assert await finish_despite_cancel(insert(), in_flight) == "inserted"
+    assert not in_flight
 
 
 class Reader:

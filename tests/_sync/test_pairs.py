@@ -23,7 +23,9 @@ def test_a_write_let_finish_hands_back_its_result() -> None:
     def insert() -> str:
         return "inserted"
 
-    assert finish(insert()) == "inserted"
+    in_flight: set[object] = set()
+    assert finish(insert(), in_flight) == "inserted"
+    assert not in_flight
 
 
 class Reader:

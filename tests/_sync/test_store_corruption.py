@@ -72,9 +72,16 @@ def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
     ]
 
 
-def outcome(read: Callable[[], Awaitable[bytes]]) -> bytes | CorruptFile:
+def seek_and_read(store: FileStore, file_id: Any, start: int, end: int | None) -> bytes:
+    stream = store.open_download(file_id)
+    stream.seek(start)
+    return stream.read(-1 if end is None else max(end - start, 0))
+
+
+def outcome(read: Callable[..., Awaitable[bytes]], *args: Any) -> bytes | CorruptFile:
+    """What ``read(*args)`` gives: its bytes, or the CorruptFile it raised."""
     try:
-        return read()
+        return read(*args)
     except CorruptFile as exc:
         return exc
 
@@ -124,28 +131,16 @@ def test_a_damaged_file_reads_right_or_fails(
     sound = kind in ("none", "stored_in_reverse")
 
     for name, read in whole_reads(sizes):
-        got = outcome(lambda: read(store, file_id))
+        got = outcome(read, store, file_id)
         assert got == data or isinstance(got, CorruptFile), (name, kind, got)
         assert (got == data) == sound, (name, kind, got)
 
     for start, end in ranges:
-        got = outcome(lambda: store.read_range(file_id, start, end))
-        what = (f"read_range({start}, {end})", kind, got)
-        assert isinstance(got, CorruptFile) or acceptable(got, data, stored_length, start, end), (
-            what
-        )
-        if sound:
-            assert got == data[start:end], what
-
-        def seek_and_read() -> bytes:
-            stream = store.open_download(file_id)
-            stream.seek(start)
-            return stream.read(-1 if end is None else max(end - start, 0))
-
-        got = outcome(seek_and_read)
-        what = (f"seek({start}) then read", kind, got)
-        assert isinstance(got, CorruptFile) or acceptable(got, data, stored_length, start, end), (
-            what
-        )
-        if sound:
-            assert got == data[start:end], what
+        for name, got in (
+            (f"read_range({start}, {end})", outcome(store.read_range, file_id, start, end)),
+            (f"seek({start}) then read", outcome(seek_and_read, store, file_id, start, end)),
+        ):
+            right = acceptable(got, data, stored_length, start, end)
+            assert isinstance(got, CorruptFile) or right, (name, kind, got)
+            if sound:
+                assert got == data[start:end], (name, kind, got)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .._twins import CLEANUP_TIMEOUT, carry_on_despite_cancel, wait_for_background_work
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
 from ..core.metadata import (
@@ -24,7 +25,7 @@ from ..core.queries import chunks_filter, file_filter
 from .download import AsyncDownloadStream
 from .upload import AsyncUploadStream, check_source, write_source
 
-__all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream"]
+__all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
 
 # When the indexes of a (database name, bucket) pair were last made, per client object.
 # Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
@@ -66,6 +67,17 @@ async def _create_index(collection: Any, keys: list[tuple[str, int]], **options:
     except OperationFailure as exc:
         if exc.code not in _INDEX_EXISTS_CODES:
             raise
+
+
+async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
+    deletes left running in the background, for example before the event loop ends.
+
+    A cancelled caller returns promptly and never waits on a stalled server; the removal of
+    what it wrote goes on without it. In the sync API nothing is left running: this returns
+    at once.
+    """
+    await wait_for_background_work(timeout)
 
 
 class AsyncFileStore:
@@ -252,10 +264,15 @@ class AsyncFileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        # Both deletes run to their end even if the caller is cancelled between them: a
+        # files document gone with its chunks left would be chunks no one can reach.
+        if not await carry_on_despite_cancel(self._delete(file_id)):
+            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    async def _delete(self, file_id: Any) -> bool:
         result = await self.files.delete_one(file_filter(file_id))
         await self.chunks.delete_many(chunks_filter(file_id))
-        if result.deleted_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        return bool(result.deleted_count)
 
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

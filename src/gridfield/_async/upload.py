@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .._twins import any_iterable, finish_despite_cancel, pieces_of_any, read_any_file
+from .._twins import (
+    any_iterable,
+    clean_up,
+    finish_despite_cancel,
+    pieces_of_any,
+    read_any_file,
+    wait_in_flight,
+)
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -71,6 +78,8 @@ class AsyncUploadStream:
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
+        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        self._in_flight: set[Any] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -133,7 +142,7 @@ class AsyncUploadStream:
             doc = info.to_document()
             await self._store._ensure_indexes_once()
             self._files_doc = doc
-            await finish_despite_cancel(self._store.files.insert_one(doc))
+            await finish_despite_cancel(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
@@ -171,7 +180,8 @@ class AsyncUploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                await finish_despite_cancel(self._store.chunks.insert_many(batch, ordered=True))
+                insert = self._store.chunks.insert_many(batch, ordered=True)
+                await finish_despite_cancel(insert, self._in_flight)
         except BulkWriteError as exc:
             await self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -192,6 +202,8 @@ class AsyncUploadStream:
             return
         self._aborted = True
         self.closed = True
+        # A write that a cancellation left running could land after the deletes below.
+        await wait_in_flight(self._in_flight)
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
@@ -210,13 +222,21 @@ class AsyncUploadStream:
             await self._store.chunks.delete_many(query)
 
     async def _abort_after(self, error: BaseException) -> None:
-        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        """Abort because of ``error``; a failing clean-up must not hide ``error``.
+
+        The clean-up runs on its own: the caller waits for it only briefly, and a
+        cancellation (even one delivered again and again) does not stop it halfway.
+        """
         try:
-            await self.abort()
+            await clean_up(self.abort())
+        except TimeoutError as late:
+            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            note = getattr(error, "add_note", None)
-            if note is not None:
-                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+            _note(
+                error,
+                f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
+                " they stay until the bucket check finds them",
+            )
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -233,6 +253,12 @@ class AsyncUploadStream:
             await self._abort_after(exc)
         else:
             await self.close()
+
+
+def _note(error: BaseException, text: str) -> None:
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(text)
 
 
 def check_source(data: object) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .._twins import CLEANUP_TIMEOUT, carried, no_background_work
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
 from ..core.metadata import (
@@ -25,7 +26,7 @@ from ..core.queries import chunks_filter, file_filter
 from .download import DownloadStream
 from .upload import UploadStream, check_source, write_source
 
-__all__ = ["DownloadStream", "FileStore", "UploadStream"]
+__all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
 
 # When the indexes of a (database name, bucket) pair were last made, per client object.
 # Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
@@ -67,6 +68,17 @@ def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) 
     except OperationFailure as exc:
         if exc.code not in _INDEX_EXISTS_CODES:
             raise
+
+
+def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
+    deletes left running in the background, for example before the event loop ends.
+
+    A cancelled caller returns promptly and never waits on a stalled server; the removal of
+    what it wrote goes on without it. In the sync API nothing is left running: this returns
+    at once.
+    """
+    no_background_work(timeout)
 
 
 class FileStore:
@@ -253,10 +265,15 @@ class FileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        # Both deletes run to their end even if the caller is cancelled between them: a
+        # files document gone with its chunks left would be chunks no one can reach.
+        if not carried(self._delete(file_id)):
+            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    def _delete(self, file_id: Any) -> bool:
         result = self.files.delete_one(file_filter(file_id))
         self.chunks.delete_many(chunks_filter(file_id))
-        if result.deleted_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        return bool(result.deleted_count)
 
     def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .._twins import finish, pieces_of, read_file, sync_iterable
+from .._twins import (
+    clean_up_now,
+    finish,
+    nothing_in_flight,
+    pieces_of,
+    read_file,
+    sync_iterable,
+)
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -72,6 +79,8 @@ class UploadStream:
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
+        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        self._in_flight: set[Any] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -134,7 +143,7 @@ class UploadStream:
             doc = info.to_document()
             self._store._ensure_indexes_once()
             self._files_doc = doc
-            finish(self._store.files.insert_one(doc))
+            finish(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
@@ -172,7 +181,8 @@ class UploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                finish(self._store.chunks.insert_many(batch, ordered=True))
+                insert = self._store.chunks.insert_many(batch, ordered=True)
+                finish(insert, self._in_flight)
         except BulkWriteError as exc:
             self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -193,6 +203,8 @@ class UploadStream:
             return
         self._aborted = True
         self.closed = True
+        # A write that a cancellation left running could land after the deletes below.
+        nothing_in_flight(self._in_flight)
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
@@ -211,13 +223,21 @@ class UploadStream:
             self._store.chunks.delete_many(query)
 
     def _abort_after(self, error: BaseException) -> None:
-        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        """Abort because of ``error``; a failing clean-up must not hide ``error``.
+
+        The clean-up runs on its own: the caller waits for it only briefly, and a
+        cancellation (even one delivered again and again) does not stop it halfway.
+        """
         try:
-            self.abort()
+            clean_up_now(self.abort())
+        except TimeoutError as late:
+            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            note = getattr(error, "add_note", None)
-            if note is not None:
-                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+            _note(
+                error,
+                f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
+                " they stay until the bucket check finds them",
+            )
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -234,6 +254,12 @@ class UploadStream:
             self._abort_after(exc)
         else:
             self.close()
+
+
+def _note(error: BaseException, text: str) -> None:
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(text)
 
 
 def check_source(data: object) -> None:

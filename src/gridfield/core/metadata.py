@@ -65,6 +65,7 @@ def _our_sha256(value: object) -> str | None:
     digest = value["sha256"]
     return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
 
+
 # Only Python's built-in table (plus what it lacks): the guess must not depend on the
 # machine's /etc/mime.types.
 _MIME = mimetypes.MimeTypes()
