@@ -15,6 +15,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
+from tests.private_server import PrivateServer
 from tests.tcp_proxy import TcpProxy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,3 +138,14 @@ def tcp_proxy(mongo_uri: str) -> Iterator[TcpProxy]:
     """A loopback proxy to the test server that can cut or stall what goes through it."""
     with TcpProxy(mongo_uri) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def private_server(tmp_path: Path) -> Iterator[PrivateServer]:
+    """A started server process of the test's own, which it may kill and restart."""
+    server = PrivateServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
