@@ -445,10 +445,10 @@ def test_a_read_size_that_is_not_an_int_is_named(sync_db: Any, size: Any) -> Non
     store = FileStore(sync_db)
     store.put(b"line\nline\n", file_id="f")
     stream = store.open_download("f")
-    with pytest.raises(TypeError, match=r"^read size must be an int or None, not "):
+    with pytest.raises(TypeError, match=r"^read\(\): size must be an int, not "):
         stream.read(size)
-    with pytest.raises(TypeError, match=r"^readline size must be an int or None, not "):
+    with pytest.raises(TypeError, match=r"^readline\(\): size must be an int, not "):
         stream.readline(size)
-    with pytest.raises(TypeError, match=r"^seek position must be an int, not "):
+    with pytest.raises(TypeError, match=r"^seek\(\): pos must be an int, not "):
         stream.seek(size)
     assert stream.read() == b"line\nline\n"  # nothing moved
