@@ -9,36 +9,23 @@ data in the test's temporary folder (kept across a restart).
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-FERRETDB_VERSION = "v1.24.2"  # the one scripts/mongo-server builds
+from scripts.mongo_server import ferretdb
+from scripts.mongo_server.places import State, cache_dir
+from scripts.mongo_server.processes import free_port
+from scripts.mongo_server.server import mongod_command
+
 START_TIMEOUT = 30.0  # seconds a started server gets to answer a ping
-
-
-def _cache_dir() -> Path:
-    explicit = os.environ.get("GRIDFIELD_CACHE")
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return (Path(xdg).expanduser() / "gridfield").resolve()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateServer:
@@ -46,40 +33,21 @@ class PrivateServer:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._log = folder / "server.log"
+        state = State(folder)  # its data and state folders, under the test's own folder
+        state.reset()
         mongod = shutil.which("mongod")
-        ferretdb = _cache_dir() / f"ferretdb-{FERRETDB_VERSION}" / "bin" / "ferretdb"
+        binary = ferretdb.binary_path(cache_dir())
         if mongod is not None:
-            data = folder / "mongod-data"
-            data.mkdir(exist_ok=True)
-            self.command = [
-                mongod,
-                f"--dbpath={data}",
-                "--bind_ip=127.0.0.1",
-                f"--port={self.port}",
-                "--nounixsocket",
-            ]
-        elif ferretdb.is_file():
-            state = folder / "ferretdb-state"
-            data = folder / "ferretdb-data"
-            state.mkdir(exist_ok=True)
-            data.mkdir(exist_ok=True)
-            self.command = [
-                str(ferretdb),
-                "--handler=sqlite",
-                f"--sqlite-url=file:{quote(str(data))}/",
-                f"--listen-addr=127.0.0.1:{self.port}",
-                f"--state-dir={state}",
-                "--debug-addr=-",
-                "--telemetry=disable",
-                "--log-level=ERROR",
-            ]
+            self.command = mongod_command(mongod, state, self.port)
+        elif binary.is_file():
+            self.command = ferretdb.command(binary, state, self.port)
         else:
             pytest.fail(
                 "this test kills a server of its own, and found none to start: no mongod on"
-                f" PATH and no FerretDB built at {ferretdb} (scripts/mongo-server builds it)",
+                f" PATH and no FerretDB built at {binary} (scripts/mongo-server builds it)",
                 pytrace=False,
             )
 
