@@ -81,13 +81,13 @@ def nothing_in_flight(in_flight: set[Any]) -> None:
     """Sync twin of ``wait_in_flight``: no write outlives its call."""
 
 
-async def clean_up(work: Awaitable[None]) -> None:
-    """Run the clean-up ``work`` in a task of its own and wait up to CLEANUP_GRACE for it.
+async def clean_up(work: Callable[[], Awaitable[None]]) -> None:
+    """Run the clean-up ``work()`` in a task of its own and wait up to CLEANUP_GRACE for it.
 
     Its error, if it ends in time, is raised here. If it runs longer, TimeoutError says it
     goes on in the background; a cancellation of the caller leaves it running too.
     """
-    task = _detach(work)
+    task = _detach(work())
     done, _ = await asyncio.wait([task], timeout=CLEANUP_GRACE)
     if not done:
         raise TimeoutError(
@@ -97,9 +97,9 @@ async def clean_up(work: Awaitable[None]) -> None:
     task.result()
 
 
-def clean_up_now(result: None) -> None:
-    """Sync twin of ``clean_up``: the clean-up has run when the call returns."""
-    return result
+def clean_up_now(work: Callable[[], None]) -> None:
+    """Sync twin of ``clean_up``: run ``work()`` here, to its end."""
+    work()
 
 
 async def carry_on_despite_cancel(work: Awaitable[_T]) -> _T:

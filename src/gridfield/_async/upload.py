@@ -228,7 +228,7 @@ class AsyncUploadStream:
         cancellation (even one delivered again and again) does not stop it halfway.
         """
         try:
-            await clean_up(self.abort())
+            await clean_up(self.abort)
         except TimeoutError as late:
             _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:

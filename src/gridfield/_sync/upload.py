@@ -229,7 +229,7 @@ class UploadStream:
         cancellation (even one delivered again and again) does not stop it halfway.
         """
         try:
-            clean_up_now(self.abort())
+            clean_up_now(self.abort)
         except TimeoutError as late:
             _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
