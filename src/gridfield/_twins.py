@@ -81,14 +81,17 @@ def nothing_in_flight(in_flight: set[Any]) -> None:
     """Sync twin of ``wait_in_flight``: no write outlives its call."""
 
 
-async def clean_up(work: Callable[[], Awaitable[None]]) -> None:
-    """Run the clean-up ``work()`` in a task of its own and wait up to CLEANUP_GRACE for it.
+async def clean_up(work: Callable[[], Awaitable[None]], cause: BaseException) -> None:
+    """Run the clean-up ``work()`` after ``cause`` in a task of its own, and wait for it.
 
-    Its error, if it ends in time, is raised here. If it runs longer, TimeoutError says it
-    goes on in the background; a cancellation of the caller leaves it running too.
+    A caller that failed waits for the clean-up to end (within CLEANUP_TIMEOUT) and gets its
+    error raised here. A cancelled caller waits at most CLEANUP_GRACE: if the clean-up runs
+    longer, TimeoutError says it goes on in the background. A cancellation arriving while the
+    caller waits never stops the clean-up.
     """
     task = _detach(work())
-    done, _ = await asyncio.wait([task], timeout=CLEANUP_GRACE)
+    grace = CLEANUP_GRACE if isinstance(cause, asyncio.CancelledError) else None
+    done, _ = await asyncio.wait([task], timeout=grace)
     if not done:
         raise TimeoutError(
             f"still running after {CLEANUP_GRACE} s; it goes on in the background for up to"
@@ -97,7 +100,7 @@ async def clean_up(work: Callable[[], Awaitable[None]]) -> None:
     task.result()
 
 
-def clean_up_now(work: Callable[[], None]) -> None:
+def clean_up_now(work: Callable[[], None], cause: BaseException) -> None:
     """Sync twin of ``clean_up``: run ``work()`` here, to its end."""
     work()
 

@@ -43,7 +43,7 @@ async def test_a_clean_up_runs_and_raises_what_it_raised() -> None:
         raise ValueError("the server said no")
 
     with pytest.raises(ValueError, match="the server said no"):
-        await clean_up(remove)
+        await clean_up(remove, RuntimeError("the upload failed"))
     assert ran == ["removed"]
     await wait_in_flight(set())  # nothing in flight: returns at once
 

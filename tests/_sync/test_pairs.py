@@ -44,7 +44,7 @@ def test_a_clean_up_runs_and_raises_what_it_raised() -> None:
         raise ValueError("the server said no")
 
     with pytest.raises(ValueError, match="the server said no"):
-        clean_up_now(remove)
+        clean_up_now(remove, RuntimeError("the upload failed"))
     assert ran == ["removed"]
     nothing_in_flight(set())  # nothing in flight: returns at once
 

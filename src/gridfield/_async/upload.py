@@ -224,11 +224,11 @@ class AsyncUploadStream:
     async def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``.
 
-        The clean-up runs on its own: the caller waits for it only briefly, and a
-        cancellation (even one delivered again and again) does not stop it halfway.
+        The clean-up runs in a task of its own, so a cancellation (even one delivered again
+        and again) does not stop it halfway; a cancelled caller waits for it only briefly.
         """
         try:
-            await clean_up(self.abort)
+            await clean_up(self.abort, error)
         except TimeoutError as late:
             _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
