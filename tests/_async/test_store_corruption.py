@@ -14,12 +14,14 @@ from bson import ObjectId
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gridfield._async.proxy import GridFSProxy
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import CorruptFile
 from tests.corruptions import KINDS, acceptable, damaged
 
 CHUNK = 5
 BUCKET = "damaged"
+ALIAS = "damaged-files"
 
 Read = Callable[[AsyncFileStore, Any], Awaitable[bytes]]
 
@@ -60,6 +62,37 @@ async def iterate(store: AsyncFileStore, file_id: Any) -> bytes:
     return b"".join([piece async for piece in stream])
 
 
+def field_value(file_id: Any) -> GridFSProxy:
+    """What a FileField holding the file gives (the proxy reads through a download stream)."""
+    return GridFSProxy(file_id, db_alias=ALIAS, collection_name=BUCKET)
+
+
+async def field_read(store: AsyncFileStore, file_id: Any) -> bytes:
+    return await field_value(file_id).read() or b""
+
+
+async def field_pieces(store: AsyncFileStore, file_id: Any) -> bytes:
+    proxy = field_value(file_id)
+    parts = []
+    while piece := await proxy.readchunk():
+        parts.append(piece)
+    while line := await proxy.readline():  # nothing left: the end is checked here too
+        parts.append(line)
+    return b"".join(parts)
+
+
+async def field_iterate(store: AsyncFileStore, file_id: Any) -> bytes:
+    return b"".join([piece async for piece in field_value(file_id)])
+
+
+async def field_seek_and_read(
+    store: AsyncFileStore, file_id: Any, start: int, end: int | None
+) -> bytes:
+    proxy = field_value(file_id)
+    proxy.seek(start)
+    return await proxy.read(-1 if end is None else max(end - start, 0)) or b""
+
+
 async def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
     """Each way to read a whole file, in pieces of the sizes given."""
     return [
@@ -68,6 +101,9 @@ async def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
         ("readchunk() to the end", read_chunks),
         ("readline() to the end", read_lines),
         ("async for", iterate),
+        ("the field's read()", field_read),
+        ("the field's readchunk() to the end", field_pieces),
+        ("async for over the field", field_iterate),
     ]
 
 
@@ -114,12 +150,14 @@ def each_kind(test: Any) -> Any:
 @each_kind
 async def test_a_damaged_file_reads_right_or_fails(
     async_db: Any,
+    connected: Callable[..., Any],
     data: bytes,
     kind: str,
     target: int,
     sizes: list[int],
     ranges: list[tuple[int, int | None]],
 ) -> None:
+    connected(ALIAS)  # the same database again for each example: connect() allows it
     file_id = ObjectId()
     file = damaged(file_id, data, CHUNK, kind, target)
     store = AsyncFileStore(async_db, BUCKET)
@@ -138,6 +176,10 @@ async def test_a_damaged_file_reads_right_or_fails(
         for name, got in (
             (f"read_range({start}, {end})", await outcome(store.read_range, file_id, start, end)),
             (f"seek({start}) then read", await outcome(seek_and_read, store, file_id, start, end)),
+            (
+                f"the field's seek({start}) then read",
+                await outcome(field_seek_and_read, store, file_id, start, end),
+            ),
         ):
             right = acceptable(got, data, stored_length, start, end)
             assert isinstance(got, CorruptFile) or right, (name, kind, got)

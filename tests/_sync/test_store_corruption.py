@@ -15,12 +15,14 @@ from bson import ObjectId
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gridfield._sync.proxy import GridFSProxy
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import CorruptFile
 from tests.corruptions import KINDS, acceptable, damaged
 
 CHUNK = 5
 BUCKET = "damaged"
+ALIAS = "damaged-files"
 
 Read = Callable[[FileStore, Any], Awaitable[bytes]]
 
@@ -61,6 +63,35 @@ def iterate(store: FileStore, file_id: Any) -> bytes:
     return b"".join([piece for piece in stream])
 
 
+def field_value(file_id: Any) -> GridFSProxy:
+    """What a FileField holding the file gives (the proxy reads through a download stream)."""
+    return GridFSProxy(file_id, db_alias=ALIAS, collection_name=BUCKET)
+
+
+def field_read(store: FileStore, file_id: Any) -> bytes:
+    return field_value(file_id).read() or b""
+
+
+def field_pieces(store: FileStore, file_id: Any) -> bytes:
+    proxy = field_value(file_id)
+    parts = []
+    while piece := proxy.readchunk():
+        parts.append(piece)
+    while line := proxy.readline():  # nothing left: the end is checked here too
+        parts.append(line)
+    return b"".join(parts)
+
+
+def field_iterate(store: FileStore, file_id: Any) -> bytes:
+    return b"".join([piece for piece in field_value(file_id)])
+
+
+def field_seek_and_read(store: FileStore, file_id: Any, start: int, end: int | None) -> bytes:
+    proxy = field_value(file_id)
+    proxy.seek(start)
+    return proxy.read(-1 if end is None else max(end - start, 0)) or b""
+
+
 def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
     """Each way to read a whole file, in pieces of the sizes given."""
     return [
@@ -69,6 +100,9 @@ def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
         ("readchunk() to the end", read_chunks),
         ("readline() to the end", read_lines),
         ("async for", iterate),
+        ("the field's read()", field_read),
+        ("the field's readchunk() to the end", field_pieces),
+        ("async for over the field", field_iterate),
     ]
 
 
@@ -115,12 +149,14 @@ def each_kind(test: Any) -> Any:
 @each_kind
 def test_a_damaged_file_reads_right_or_fails(
     sync_db: Any,
+    connected: Callable[..., Any],
     data: bytes,
     kind: str,
     target: int,
     sizes: list[int],
     ranges: list[tuple[int, int | None]],
 ) -> None:
+    connected(ALIAS)  # the same database again for each example: connect() allows it
     file_id = ObjectId()
     file = damaged(file_id, data, CHUNK, kind, target)
     store = FileStore(sync_db, BUCKET)
@@ -139,6 +175,10 @@ def test_a_damaged_file_reads_right_or_fails(
         for name, got in (
             (f"read_range({start}, {end})", outcome(store.read_range, file_id, start, end)),
             (f"seek({start}) then read", outcome(seek_and_read, store, file_id, start, end)),
+            (
+                f"the field's seek({start}) then read",
+                outcome(field_seek_and_read, store, file_id, start, end),
+            ),
         ):
             right = acceptable(got, data, stored_length, start, end)
             assert isinstance(got, CorruptFile) or right, (name, kind, got)
