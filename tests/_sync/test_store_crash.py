@@ -6,6 +6,7 @@ left when the server is back (on a server process of the test's own: tests/priva
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -59,6 +60,10 @@ def test_a_server_killed_mid_upload_leaves_exactly_the_chunks_it_took(
         db = client.crash
         assert db["fs.files"].count_documents({"_id": "crashed"}) == 0  # never visible
         assert orphan_chunks(db) == [("crashed", n) for n in range(BATCH)]
+        # The bucket check finds exactly these, and nothing else amiss.
+        report = FileStore(db).check(grace=timedelta(0))
+        assert [(o.files_id, o.chunks) for o in report.orphan_chunks] == [("crashed", BATCH)]
+        assert report.damaged_files == []
         assert FileStore(db).get("kept") == b"a file stored before the crash"
     finally:
         client.close()

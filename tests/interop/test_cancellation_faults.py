@@ -11,6 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -38,10 +39,15 @@ async def pieces(data: bytes, size: int = 16 * CHUNK) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
-async def orphan_chunks(db: Any, bucket: str = "fs") -> int:
-    """Chunks whose files document does not exist."""
-    ids = {doc["_id"] async for doc in db[f"{bucket}.files"].find({}, {"_id": 1})}
-    return await db[f"{bucket}.chunks"].count_documents({"files_id": {"$nin": list(ids)}})
+async def orphan_chunks(db: Any) -> int:
+    """Chunks whose files document does not exist, counted directly; the bucket check must
+    agree."""
+    ids = {doc["_id"] async for doc in db["fs.files"].find({}, {"_id": 1})}
+    count = await db["fs.chunks"].count_documents({"files_id": {"$nin": list(ids)}})
+    report = await AsyncFileStore(db).check(grace=timedelta(0))
+    assert sum(orphans.chunks for orphans in report.orphan_chunks) == count, report
+    assert report.damaged_files == [], report
+    return count
 
 
 async def cancelled(mode: str, delay: float, operation: Callable[[], Awaitable[Any]]) -> bool:
