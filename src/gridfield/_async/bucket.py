@@ -15,6 +15,7 @@ from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
+    check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
@@ -93,11 +94,14 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         checksum: bool = False,
         encoding: str = "utf-8",
+        extra: Mapping[str, Any] | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
-        metadata key at fault) before any I/O.
+        metadata key at fault) before any I/O. ``extra`` holds fields to store top-level in
+        the files document, where MongoEngine and PyMongo's legacy API put ``put()``'s extra
+        keywords.
         """
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
@@ -108,6 +112,7 @@ class AsyncFileStore:
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
             chunk_size=size,
@@ -115,6 +120,7 @@ class AsyncFileStore:
             metadata=stored,
             content_type=content_type,
             codec_options=options,
+            extra=top_level,
         )
         return AsyncUploadStream(
             self,
@@ -125,6 +131,7 @@ class AsyncFileStore:
             chunk_size=size,
             checksum=bool(checksum),
             encoding=encoding,
+            extra=top_level,
         )
 
     async def put(
@@ -138,6 +145,7 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         encoding: str = "utf-8",
         checksum: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -155,6 +163,7 @@ class AsyncFileStore:
             chunk_size=chunk_size,
             checksum=checksum,
             encoding=encoding,
+            extra=extra,
         )
         async with stream:
             await write_source(stream, data)

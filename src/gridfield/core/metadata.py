@@ -22,6 +22,7 @@ __all__ = [
     "DescribedFile",
     "FileInfo",
     "check_chunk_size",
+    "check_extra_fields",
     "check_file_id",
     "check_files_document",
     "check_metadata",
@@ -46,6 +47,10 @@ _KNOWN_KEYS = frozenset(
     {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
     | {"aliases", "md5"}
 )
+
+# Top-level keys no put() keyword may set: GridFS's own fields, and the key that holds
+# gridfield's bookkeeping.
+RESERVED_FIELDS = _KNOWN_KEYS | {"gridfield"}
 
 # Only Python's built-in table (plus what it lacks): the guess must not depend on the
 # machine's /etc/mime.types.
@@ -192,6 +197,32 @@ def check_metadata(
     return result
 
 
+def check_extra_fields(
+    extra: Mapping[str, Any] | None, codec_options: CodecOptions[Any] | None = None
+) -> dict[str, Any]:
+    """Return the extra top-level fields of a files document (``put(author="...")``, as
+    MongoEngine and PyMongo's legacy API store them) once storable; ValueError otherwise.
+
+    A key may not be one of GridFS's own fields (``length``, ``metadata``...) nor
+    ``gridfield`` (ours); the rules of :func:`check_metadata` apply to the rest.
+    """
+    if not extra:
+        return {}
+    for key in extra:
+        if key in RESERVED_FIELDS:
+            raise ValueError(
+                f"put() keyword {key!r} names a field GridFS or gridfield keeps for itself: "
+                "pass it under another name, or inside metadata={...}"
+            )
+    _check_keys(extra, "put() keyword")
+    options = codec_options if codec_options is not None else CodecOptions()
+    result = dict(extra)
+    if not _encodes(result, options):
+        where = _find_unencodable(result, "put() keyword", options)
+        raise ValueError(f"{where}: value cannot be stored as BSON")
+    return result
+
+
 def check_files_document(
     *,
     file_id: Any,
@@ -200,6 +231,7 @@ def check_files_document(
     metadata: Mapping[str, Any],
     content_type: str | None,
     codec_options: CodecOptions[Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """ValueError unless the files document of such an upload stays within the BSON size limit.
 
@@ -215,6 +247,7 @@ def check_files_document(
         metadata=metadata,
         content_type=content_type if content_type is not None else "x" * 127,
         sha256="0" * 64,
+        extra=extra,
     ).to_document()
     options = codec_options if codec_options is not None else CodecOptions()
     try:
@@ -292,8 +325,10 @@ class FileInfo:
         metadata: Mapping[str, Any],
         content_type: str | None,
         sha256: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
-        """The FileInfo of a file being written: content type and checksum go in its metadata."""
+        """The FileInfo of a file being written: content type and checksum go in its metadata,
+        ``extra`` fields top-level."""
         stored = dict(metadata)
         if content_type is not None:
             stored["contentType"] = content_type
@@ -308,6 +343,7 @@ class FileInfo:
             metadata=stored,
             content_type=content_type,
             sha256=sha256,
+            extra=dict(extra or {}),
             top_content_type=content_type,
         )
 
