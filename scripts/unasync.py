@@ -50,6 +50,9 @@ OUR_NAMES: dict[str, str] = {
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncUploadStream": "UploadStream",
+    "refuse_unloaded": "load_now",
+    "refuse_upload_outside_save": "upload_now",
+    "run_off_loop": "run_here",
     "to_completion": "completed",
 }
 

@@ -16,6 +16,7 @@ from ._async.bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStrea
 from ._async.connection import connect, disconnect, get_client, get_db, wait_closed
 from ._async.document import Document
 from ._async.fields import FileField
+from ._async.image_field import ImageField, ImageGridFsProxy
 from ._async.proxy import GridFSProxy
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
@@ -34,6 +35,8 @@ __all__ = [
     "FileNotLoaded",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "NoFile",
     "connect",
     "disconnect",

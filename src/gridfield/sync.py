@@ -8,6 +8,7 @@ from ._sync.bucket import DownloadStream, FileStore, UploadStream
 from ._sync.connection import connect, disconnect, get_client, get_db, wait_closed
 from ._sync.document import Document
 from ._sync.fields import FileField
+from ._sync.image_field import ImageField, ImageGridFsProxy
 from ._sync.proxy import GridFSProxy
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
@@ -25,6 +26,8 @@ __all__ = [
     "FileStore",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "NoFile",
     "UploadStream",
     "connect",

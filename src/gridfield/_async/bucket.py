@@ -200,6 +200,12 @@ class AsyncFileStore:
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
 
+    async def list(self) -> list[str]:
+        """The distinct filenames of the stored files (files without one are left out), as
+        PyMongo's ``GridFS.list()`` answers."""
+        names = await self.files.distinct("filename", {"filename": {"$type": "string"}})
+        return sorted(names)
+
     def find(
         self,
         filter: Mapping[str, Any] | None = None,

@@ -23,6 +23,8 @@ __all__ = ["Document"]
 _D = TypeVar("_D", bound="Document")
 
 # What a field defines to hear about its owner's writes (FileField deletes files with them).
+BEFORE_SAVE = "_before_owner_save"
+SAVE_FAILED = "_owner_save_failed"
 AFTER_SAVE = "_after_owner_save"
 AFTER_DELETE = "_after_owner_delete"
 
@@ -153,17 +155,25 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             or "_id" not in self.to_mongo(fields=[id_field])
         )
         signals.pre_save_post_validation.send(cls, document=self, created=created, **signal_kwargs)
-        doc = self.to_mongo()
-        collection = await cls._writable_collection()
+        # Files assigned to fields are stored first; should the document's write fail,
+        # they are removed again, so no file is left that nothing names.
         try:
+            await self._run_file_hooks(BEFORE_SAVE)
+            doc = self.to_mongo()
+            collection = await cls._writable_collection()
             if created:
                 object_id = await self._insert(collection, doc, force_insert)
             else:
                 object_id = await self._update(collection, doc["_id"], save_condition)
-        except DuplicateKeyError as err:
-            raise NotUniqueError(f"Tried to save duplicate unique keys ({err})") from err
-        except OperationFailure as err:
-            raise OperationError(f"Could not save document ({err})") from err
+        except BaseException as failure:
+            await self._run_file_hooks(SAVE_FAILED)
+            if isinstance(failure, DuplicateKeyError):
+                raise NotUniqueError(
+                    f"Tried to save duplicate unique keys ({failure})"
+                ) from failure
+            if isinstance(failure, OperationFailure):
+                raise OperationError(f"Could not save document ({failure})") from failure
+            raise
         self[id_field] = self._fields[id_field].to_python(object_id)
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
@@ -259,7 +269,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     # -- fields that act on their owner's writes ------------------------------------------
 
     async def _run_file_hooks(self, hook: str) -> None:
-        """Call ``hook`` (AFTER_SAVE or AFTER_DELETE) on each field value that defines it.
+        """Call ``hook`` (BEFORE_SAVE, SAVE_FAILED, AFTER_SAVE, AFTER_DELETE) on each field
+        value whose field defines it.
 
         Every hook runs even when one fails; then the first failure is raised.
         """

@@ -9,11 +9,6 @@ from bson import ObjectId
 
 from .proxy import GridFSProxy
 
-_ASSIGNED_DATA = (
-    "assigning {kind} to {owner}.{name} would store nothing by itself: "
-    "use `await doc.{name}.put(data)` (in the sync API, `doc.{name}.put(data)`)"
-)
-
 
 class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     """A GridFS file on a document: the document stores the file's ObjectId, as MongoEngine does.
@@ -77,12 +72,16 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         elif isinstance(value, self.proxy_class):
             if value.key is None:
                 value.key, value.instance = self.name, instance
+        elif isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
+            # doc.photo = data: stored at the document's save, as MongoEngine stores it
+            # (MongoEngine at once). The file held so far goes once the new one is saved.
+            data = value
+            current = self.__get__(instance, type(instance))
+            value = self.get_proxy_obj(key=self.name, instance=instance)
+            value.take_place_of(current)
+            instance._data[self.name] = value
+            value.stage(data)
         else:
-            if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
-                kind = "data" if not hasattr(value, "read") else "a file object"
-                raise TypeError(
-                    _ASSIGNED_DATA.format(kind=kind, owner=type(instance).__name__, name=self.name)
-                )
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "
                 f"an ObjectId or a {self.proxy_class.__name__}, not {type(value).__name__}"
@@ -111,7 +110,17 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         if self.delete_with_owner and isinstance(value, self.proxy_class) and value:
             await value._delete_file(value.grid_id)
 
+    async def _before_owner_save(self, value: Any) -> None:
+        """Store the data assigned to the field: files first, then the document naming them."""
+        if isinstance(value, self.proxy_class):
+            await value.before_owner_save()
+
+    async def _owner_save_failed(self, value: Any) -> None:
+        """Remove what ``_before_owner_save`` stored: the document does not name it."""
+        if isinstance(value, self.proxy_class):
+            await value.owner_save_failed()
+
     async def _after_owner_save(self, value: Any) -> None:
         """Delete the files replaced since the last save: the document now names the new one."""
         if isinstance(value, self.proxy_class):
-            await value._drop_stale()
+            await value.after_owner_save()

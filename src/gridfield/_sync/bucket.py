@@ -16,6 +16,7 @@ from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
+    check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
@@ -94,11 +95,14 @@ class FileStore:
         chunk_size: int | None = None,
         checksum: bool = False,
         encoding: str = "utf-8",
+        extra: Mapping[str, Any] | None = None,
     ) -> UploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
-        metadata key at fault) before any I/O.
+        metadata key at fault) before any I/O. ``extra`` holds fields to store top-level in
+        the files document, where MongoEngine and PyMongo's legacy API put ``put()``'s extra
+        keywords.
         """
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
@@ -109,6 +113,7 @@ class FileStore:
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
             chunk_size=size,
@@ -116,6 +121,7 @@ class FileStore:
             metadata=stored,
             content_type=content_type,
             codec_options=options,
+            extra=top_level,
         )
         return UploadStream(
             self,
@@ -126,6 +132,7 @@ class FileStore:
             chunk_size=size,
             checksum=bool(checksum),
             encoding=encoding,
+            extra=top_level,
         )
 
     def put(
@@ -139,6 +146,7 @@ class FileStore:
         chunk_size: int | None = None,
         encoding: str = "utf-8",
         checksum: bool = False,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -156,6 +164,7 @@ class FileStore:
             chunk_size=chunk_size,
             checksum=checksum,
             encoding=encoding,
+            extra=extra,
         )
         with stream:
             write_source(stream, data)
@@ -191,6 +200,12 @@ class FileStore:
         """Whether a files document has this id."""
         doc = self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
+
+    def list(self) -> list[str]:
+        """The distinct filenames of the stored files (files without one are left out), as
+        PyMongo's ``GridFS.list()`` answers."""
+        names = self.files.distinct("filename", {"filename": {"$type": "string"}})
+        return sorted(names)
 
     def find(
         self,

@@ -24,6 +24,8 @@ __all__ = ["Document"]
 _D = TypeVar("_D", bound="Document")
 
 # What a field defines to hear about its owner's writes (FileField deletes files with them).
+BEFORE_SAVE = "_before_owner_save"
+SAVE_FAILED = "_owner_save_failed"
 AFTER_SAVE = "_after_owner_save"
 AFTER_DELETE = "_after_owner_delete"
 
@@ -154,17 +156,25 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             or "_id" not in self.to_mongo(fields=[id_field])
         )
         signals.pre_save_post_validation.send(cls, document=self, created=created, **signal_kwargs)
-        doc = self.to_mongo()
-        collection = cls._writable_collection()
+        # Files assigned to fields are stored first; should the document's write fail,
+        # they are removed again, so no file is left that nothing names.
         try:
+            self._run_file_hooks(BEFORE_SAVE)
+            doc = self.to_mongo()
+            collection = cls._writable_collection()
             if created:
                 object_id = self._insert(collection, doc, force_insert)
             else:
                 object_id = self._update(collection, doc["_id"], save_condition)
-        except DuplicateKeyError as err:
-            raise NotUniqueError(f"Tried to save duplicate unique keys ({err})") from err
-        except OperationFailure as err:
-            raise OperationError(f"Could not save document ({err})") from err
+        except BaseException as failure:
+            self._run_file_hooks(SAVE_FAILED)
+            if isinstance(failure, DuplicateKeyError):
+                raise NotUniqueError(
+                    f"Tried to save duplicate unique keys ({failure})"
+                ) from failure
+            if isinstance(failure, OperationFailure):
+                raise OperationError(f"Could not save document ({failure})") from failure
+            raise
         self[id_field] = self._fields[id_field].to_python(object_id)
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
@@ -260,7 +270,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     # -- fields that act on their owner's writes ------------------------------------------
 
     def _run_file_hooks(self, hook: str) -> None:
-        """Call ``hook`` (AFTER_SAVE or AFTER_DELETE) on each field value that defines it.
+        """Call ``hook`` (BEFORE_SAVE, SAVE_FAILED, AFTER_SAVE, AFTER_DELETE) on each field
+        value whose field defines it.
 
         Every hook runs even when one fails; then the first failure is raised.
         """

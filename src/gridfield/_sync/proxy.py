@@ -7,6 +7,7 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .._twins import load_now, upload_now
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AwaitableSelf, SyncFlush
@@ -14,6 +15,29 @@ from .bucket import DownloadStream, FileStore, UploadStream
 from .connection import get_db
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
+_STAGED = "{where}: the assigned file is stored when the document is saved; save() it first"
+
+# Attributes that are the proxy's own: never looked up in the stored file.
+_OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name", "chunk_size"})
+
+
+class _Staged:
+    """Data assigned to a field (``doc.photo = data``), to be stored when the owner is saved."""
+
+    __slots__ = ("data", "replaced", "start")
+
+    def __init__(self, data: Any, replaced: Any) -> None:
+        self.data = data
+        self.replaced = replaced  # the file the field held before: deleted after the save
+        # Where a seekable file object was, so that a failed save can be retried.
+        try:
+            self.start: int | None = data.tell() if hasattr(data, "read") else None
+        except Exception:
+            self.start = None
+
+    def rewind(self) -> None:
+        if self.start is not None:
+            self.data.seek(self.start)
 
 
 class GridFSProxy(DescribedFile):
@@ -47,11 +71,16 @@ class GridFSProxy(DescribedFile):
         self._pos = 0
         # Files this field held before a replace(): deleted once the owner is saved.
         self._stale_ids: list[Any] = []
+        # Data assigned to the field, stored at the owner's save; and the file so stored,
+        # removed again should the owner's save fail.
+        self._staged: _Staged | None = None
+        self._stored_for_save: Any = None
+        self._replaces: Any = None
 
     # -- identity -------------------------------------------------------------------------
 
     def __bool__(self) -> bool:
-        return self.grid_id is not None
+        return self.grid_id is not None or self._staged is not None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GridFSProxy):
@@ -67,22 +96,64 @@ class GridFSProxy(DescribedFile):
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.grid_id}>"
 
+    def __str__(self) -> str:
+        """``<GridFSProxy: FILENAME (ID)>``, as MongoEngine prints it."""
+        if self.grid_id is None:
+            filename: Any = "<no file>"
+        else:
+            try:
+                filename = self.info.filename
+            except FileNotLoaded:
+                filename = "<not loaded>"
+            except NoFile:
+                filename = "<no file>"
+        return f"<{type(self).__name__}: {filename} ({self.grid_id})>"
+
+    def __getattr__(self, name: str) -> Any:
+        """A top-level field of the stored file that gridfield does not name (``put()``'s
+        extra keywords, ``width`` of an image...), as MongoEngine reads it."""
+        if name.startswith("_") or name in _OWN:
+            raise AttributeError(name)
+        if self.grid_id is None:
+            raise AttributeError(f"{self._where()} holds no file, so no {name!r}")
+        try:
+            extra = self.info.extra
+        except NoFile as exc:
+            raise AttributeError(f"{self._where()}: {exc}") from exc
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{self._where()}: the stored file has no attribute {name!r}")
+
     def __copy__(self) -> GridFSProxy:
-        twin = type(self)(
-            self.grid_id,
-            key=self.key,
-            instance=self.instance,
-            db_alias=self.db_alias,
-            collection_name=self.collection_name,
-            chunk_size=self.chunk_size,
-        )
-        twin._info = self._info
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        # The same file, without this proxy's open streams or pending deletions.
+        twin._store = None
+        twin._upload = None
+        twin._reader = None
+        twin._pos = 0
+        twin._stale_ids = []
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
         return copy.copy(self)
 
     # -- where the file lives ---------------------------------------------------------------
+
+    @property
+    def fs(self) -> FileStore:
+        """The file store (MongoEngine's name for it): ``list()``, ``exists()``, ``find()``..."""
+        return self.store
+
+    @property
+    def newfile(self) -> UploadStream | None:
+        """The upload ``new_file()`` started and ``close()`` has not finished, if any."""
+        return self._upload
+
+    @property
+    def gridout(self) -> DownloadStream | None:
+        """The download stream reads go through, once one is open."""
+        return self._reader
 
     @property
     def store(self) -> FileStore:
@@ -119,17 +190,38 @@ class GridFSProxy(DescribedFile):
         self._info = self.store.get_info(self.grid_id)
         return self._info
 
+    def _fetch_info(self) -> FileInfo:
+        return self.store.get_info(self.grid_id)
+
     @property
     def info(self) -> FileInfo:
-        """The loaded description of the stored file."""
+        """The description of the stored file (the async API: once loaded; the sync API
+        loads it on first access, as MongoEngine does)."""
         if self._info is None or self._info.file_id != self.grid_id:
             if self.grid_id is None:
                 raise FileNotLoaded(f"{self._where()} holds no file")
-            raise FileNotLoaded(
+            self._info = load_now(
+                self._fetch_info,
                 f"{self._where()}: the file is not loaded yet; "
-                f"await {self.key or 'proxy'}.load() (or read()) first"
+                f"await {self.key or 'proxy'}.load() (or read()) first",
             )
         return self._info
+
+    def get(self, grid_id: Any = None) -> DownloadStream | None:
+        """The stored file, opened for reading (``length``, ``read()``... as MongoEngine's
+        ``get()`` returns); None for an empty field. ``grid_id`` makes this proxy hold that
+        file first.
+
+        Unlike MongoEngine, a file that is gone raises NoFile instead of answering None.
+        """
+        if grid_id is not None:
+            self.grid_id = grid_id
+        self._refuse_if_staged()
+        if self.grid_id is None:
+            return None
+        stream = self.store.open_download(self.grid_id)
+        self._info = stream.info
+        return stream
 
     def _file_info(self) -> FileInfo:
         return self.info
@@ -148,6 +240,11 @@ class GridFSProxy(DescribedFile):
     def _refuse_if_holding(self) -> None:
         if self.grid_id is not None:
             raise GridFSError(_HOLDS_A_FILE.format(where=self._where(), grid_id=self.grid_id))
+        self._refuse_if_staged()
+
+    def _refuse_if_staged(self) -> None:
+        if self._staged is not None:
+            raise GridFSError(_STAGED.format(where=self._where()))
 
     def put(
         self,
@@ -160,8 +257,10 @@ class GridFSProxy(DescribedFile):
         **more_metadata: Any,
     ) -> Any:
         """Store ``data`` (bytes, str, a binary file object or an iterable of bytes) as this
-        field's file and return its id. Keyword arguments beyond the named ones become
-        metadata. A field that already holds a file refuses, writing nothing."""
+        field's file and return its id. Keyword arguments beyond the named ones are stored
+        top-level in the files document, as MongoEngine and PyMongo store them, and read back
+        as attributes (``doc.photo.author``); ``metadata`` is GridFS's metadata subdocument.
+        A field that already holds a file refuses, writing nothing."""
         self._refuse_if_holding()
         info = self._store_file(data, content_type, filename, metadata, encoding, more_metadata)
         self._adopt(info)
@@ -180,8 +279,9 @@ class GridFSProxy(DescribedFile):
             data,
             filename=filename,
             content_type=content_type,
-            metadata={**(metadata or {}), **more_metadata},
+            metadata=metadata,
             encoding=encoding,
+            extra=more_metadata,
         )
 
     def new_file(
@@ -203,7 +303,8 @@ class GridFSProxy(DescribedFile):
         self._upload = self.store.open_upload(
             filename=filename,
             content_type=content_type,
-            metadata={**(metadata or {}), **more_metadata},
+            metadata=metadata,
+            extra=more_metadata,
         )
         return NewFile(self)
 
@@ -257,6 +358,7 @@ class GridFSProxy(DescribedFile):
         place and readable. The old file is deleted when the owning document is saved with
         the new id, or at once when that document was never saved.
         """
+        self._refuse_if_staged()
         info = self._store_file(data, content_type, filename, metadata, encoding, more_metadata)
         old = self.grid_id
         self._adopt(info)
@@ -265,6 +367,77 @@ class GridFSProxy(DescribedFile):
             if not _saved_with_hooks(self.instance):
                 self._drop_stale()
         return info.file_id
+
+    # -- assignment: staged now, stored at the owner's save ------------------------------------
+
+    def take_place_of(self, previous: GridFSProxy) -> None:
+        """Become the field's value instead of ``previous``, taking over what it was to delete
+        after the next save and the file it held (deleted once this one is saved)."""
+        self._stale_ids = previous._stale_ids
+        staged = previous._staged
+        self._replaces = staged.replaced if staged is not None else previous.grid_id
+
+    def stage(self, data: Any) -> None:
+        """Hold ``data`` (assigned to the field) to be stored when the owning document is
+        saved, the file held so far (``replaced``) to be deleted after that save.
+
+        A document that does not store its files at save (a plain ``mongoengine.Document``)
+        gets the file stored at once in the sync API, as MongoEngine does; in the async API
+        that is a TypeError, as an assignment cannot be awaited.
+        """
+        replaced = self._replaces if self._replaces is not None else self.grid_id
+        self._staged = _Staged(data, replaced)
+        self.grid_id = None
+        self._info = None
+        self._reader = None
+        self._pos = 0
+        if _stores_files_at_save(self.instance):
+            return
+        try:
+            upload_now(
+                self._store_staged_now,
+                f"{self._where()}: assigning data stores it when a gridfield Document is "
+                f"saved; on this document use `await {self.key or 'proxy'}.put(data)`",
+            )
+        except BaseException:
+            self._staged = None
+            self.grid_id = replaced
+            raise
+
+    def _store_staged_now(self) -> None:
+        self.before_owner_save()
+        self.after_owner_save()
+
+    def before_owner_save(self) -> None:
+        """Store the data assigned to the field: files go before the document that names them."""
+        staged = self._staged
+        if staged is None or self._stored_for_save is not None:
+            return
+        info = self._store_file(staged.data, None, None, None, "utf-8", {})
+        self._stored_for_save = info.file_id
+        self.grid_id = info.file_id
+        self._info = info
+        self._reader = None
+        self._pos = 0
+
+    def owner_save_failed(self) -> None:
+        """The owner's save failed after ``before_owner_save``: remove the file stored for it,
+        keep the assigned data for the next save and the old file in place."""
+        stored, self._stored_for_save = self._stored_for_save, None
+        if stored is None or self._staged is None:
+            return
+        self.grid_id = self._staged.replaced
+        self._info = None
+        self._staged.rewind()
+        self._delete_file(stored)
+
+    def after_owner_save(self) -> None:
+        """The owner is saved: the assigned file is its file now; the files it replaced go."""
+        staged, self._staged = self._staged, None
+        self._stored_for_save = None
+        if staged is not None and staged.replaced is not None and staged.replaced != self.grid_id:
+            self._stale_ids.append(staged.replaced)
+        self._drop_stale()
 
     def _drop_stale(self) -> None:
         """Delete the files this field held before a replace(); called after the owner's save."""
@@ -281,6 +454,7 @@ class GridFSProxy(DescribedFile):
     # -- reading ------------------------------------------------------------------------------
 
     def _open_reader(self) -> DownloadStream:
+        self._refuse_if_staged()
         if self._reader is None or self._reader.file_id != self.grid_id:
             self._reader = self.store.open_download(self.grid_id)
             self._info = self._reader.info
@@ -292,6 +466,7 @@ class GridFSProxy(DescribedFile):
 
         None for an empty field; NoFile when the field names a file that is gone.
         """
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         reader = self._open_reader()
@@ -301,6 +476,7 @@ class GridFSProxy(DescribedFile):
 
     def readchunk(self) -> bytes | None:
         """Read the rest of the current chunk."""
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         reader = self._open_reader()
@@ -310,6 +486,7 @@ class GridFSProxy(DescribedFile):
 
     def readline(self, size: int = -1) -> bytes | None:
         """Read up to and including the next newline, a chunk at a time."""
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         reader = self._open_reader()
@@ -376,6 +553,14 @@ class NewFile(AwaitableSelf):
             self.proxy.close()
         else:
             self.proxy.abort()
+
+
+def _stores_files_at_save(instance: Any) -> bool:
+    """Whether the document owning a proxy stores assigned files when it is saved."""
+    top = instance
+    while top is not None and getattr(top, "_instance", None) is not None:
+        top = top._instance
+    return top is not None and hasattr(top, "_run_file_hooks")
 
 
 def _saved_with_hooks(instance: Any) -> bool:

@@ -45,6 +45,7 @@ class UploadStream:
         chunk_size: int,
         checksum: bool,
         encoding: str,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -55,6 +56,7 @@ class UploadStream:
         """The stored file's description, once ``close()`` has written it."""
         self._content_type = content_type
         self._metadata = dict(metadata)
+        self._extra = dict(extra or {})
         self.encoding = encoding
         """How a written str is encoded."""
         self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
@@ -156,6 +158,7 @@ class UploadStream:
             metadata=self._metadata,
             content_type=choose_content_type(explicit, self.filename, self._cutter.head),
             sha256=self._cutter.sha256(),
+            extra=self._extra,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
