@@ -10,8 +10,8 @@ from .._twins import refuse_unloaded, refuse_upload_outside_save
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AsyncFlush, AwaitableSelf
-from .bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from .connection import get_db
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 _STAGED = "{where}: the assigned file is stored when the document is saved; save() it first"

@@ -11,8 +11,8 @@ from .._twins import load_now, upload_now
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AwaitableSelf, SyncFlush
-from .bucket import DownloadStream, FileStore, UploadStream
 from .connection import get_db
+from .store import DownloadStream, FileStore, UploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 _STAGED = "{where}: the assigned file is stored when the document is saved; save() it first"
