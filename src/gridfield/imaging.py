@@ -18,8 +18,10 @@ from .core.images import (
     bounded_size,
     centre_crop,
     content_type_for_format,
+    decode_size,
     main_image_size,
     orientation_steps,
+    oriented_size,
     save_mode,
 )
 
@@ -124,29 +126,46 @@ def process_image(
 ) -> ProcessedImage:
     """Decode ``data``, make it upright, bound it by ``spec.size`` and render its variants.
 
-    InvalidImage (naming ``where``, the field) when Pillow cannot read the bytes.
+    The variants are made from the stored image, as MongoEngine makes its thumbnail. An image
+    that needs no change is stored as given (no lossy re-encoding); a JPEG is decoded straight
+    to the smallest size the results need. InvalidImage (naming ``where``, the field) when
+    Pillow cannot read the bytes.
     """
     Image = _pillow()
     try:
         img = Image.open(io.BytesIO(data))
-        img.load()
+        orientation = img.getexif().get(_ORIENTATION)
     except Exception as exc:
         raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
     image_format = img.format or "PNG"
-    source = img
+    stored_size = img.size
+    size = oriented_size(stored_size, orientation)
+    main_target = main_image_size(size, spec.size)
+    unchanged = main_target is None and not orientation_steps(orientation) and not progressive
+    main_size = main_target or size
+    variant_sizes = {v.name: bounded_size(main_size, v.size) for v in spec.renditions()}
+    if main_target is not None:
+        wanted = decode_size(size, [main_target])
+    elif unchanged:
+        wanted = decode_size(size, variant_sizes.values())
+    else:
+        wanted = None  # the whole image is stored anew
+    if wanted is not None and image_format == "JPEG":
+        img.draft(None, oriented_size(wanted, orientation))
+    try:
+        img.load()
+    except Exception as exc:
+        raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
     img = _upright(img)
-    target = main_image_size(img.size, spec.size)
-    if target is not None and spec.size is not None:
-        img = _fit(img, spec.size, target)
+    if main_target is not None and spec.size is not None:
+        img = _fit(img, spec.size, main_target)
     variants = {}
     for variant in spec.renditions():
-        size = bounded_size(img.size, variant.size)
-        small = _fit(img, variant.size, size) if size != img.size else img
+        target = variant_sizes[variant.name]
+        small = img if target == img.size else _fit(img, variant.size, target)
         variants[variant.name] = _encode(small, variant.format or image_format, progressive)
-    if img is source and not progressive:
-        # Nothing to change: the bytes given are stored as they are, without a lossy re-encode.
-        width, height = img.size
-        main = Rendition(data, width, height, image_format, content_type_for_format(image_format))
+    if unchanged:
+        main = Rendition(data, *size, image_format, content_type_for_format(image_format))
     else:
         main = _encode(img, image_format, progressive)
     return ProcessedImage(main, variants)

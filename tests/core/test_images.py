@@ -13,6 +13,7 @@ from gridfield.core.images import (
     bounded_size,
     centre_crop,
     content_type_for_format,
+    decode_size,
     main_image_size,
     orientation_steps,
     oriented_size,
@@ -141,3 +142,21 @@ def test_content_types_and_save_modes() -> None:
     assert save_mode("LA", "JPEG") == "L"
     assert save_mode("RGB", "JPEG") is None
     assert save_mode("RGBA", "PNG") is None
+
+
+@FEW
+@given(sizes, st.lists(sizes, max_size=4))
+def test_every_target_can_be_cut_from_the_decode_size(
+    source: tuple[int, int], targets: list[tuple[int, int]]
+) -> None:
+    found = decode_size(source, targets)
+    if found is None:
+        # Only when some target needs the whole source (or there is none).
+        assert not targets or any(w >= source[0] or h >= source[1] for w, h in targets)
+        return
+    width, height = found
+    assert 1 <= width <= source[0] and 1 <= height <= source[1]
+    for w, h in targets:
+        # A centre crop of the target's aspect from the decoded size covers the target.
+        left, top, right, bottom = centre_crop(found, (w, h))
+        assert right - left >= w - 1 and bottom - top >= h - 1

@@ -13,8 +13,9 @@ The sizing rules are MongoEngine's ImageField's, so both libraries store the sam
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "bounded_size",
     "centre_crop",
     "content_type_for_format",
+    "decode_size",
     "main_image_size",
     "orientation_steps",
     "oriented_size",
@@ -182,6 +184,22 @@ def centre_crop(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, 
     crop_h = max(1, min(height, round(width * want_h / want_w)))
     top = (height - crop_h) // 2
     return 0, top, width, top + crop_h
+
+
+def decode_size(
+    source: tuple[int, int], targets: Iterable[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """The smallest size, with ``source``'s aspect, from which every target can be cut
+    (centre-cropped when forced) without enlarging; None when that is the source itself.
+
+    A JPEG decoder can decode straight to a fraction of the full size: asking it for this
+    size spares decoding pixels that resizing would throw away.
+    """
+    width, height = source
+    scale = max((max(w / width, h / height) for w, h in targets), default=1.0)
+    if scale >= 1:
+        return None
+    return min(width, math.ceil(width * scale)), min(height, math.ceil(height * scale))
 
 
 def orientation_steps(orientation: object) -> tuple[str, ...]:
