@@ -244,3 +244,26 @@ def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(db: Any) -> 
         OurPicture(name="bad", image=b"not an image either")
     assert counts(db, "images") == (0, 0)
     assert not pic.image
+
+
+class SyncCard(gridfield.sync.Document):
+    scan = gridfield.sync.FileField()
+
+
+def test_sync_gridfield_documents_load_attributes_lazily_too(mongo_uri: str, finds: Finds) -> None:
+    name = f"gridfield_contract_{ObjectId()}"
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, event_listeners=[finds])
+    gridfield.sync.connect(db=name, client=client)
+    try:
+        card = SyncCard(scan=b"assigned")
+        card.save()
+        again = SyncCard.objects(id=card.id).first()
+        assert again is not None
+        finds.count = 0
+        assert (again.scan.length, again.scan.content_type, again.scan.filename) == (8, None, None)
+        assert str(again.scan) == f"<GridFSProxy: None ({again.scan.grid_id})>"
+        assert finds.count == 1
+    finally:
+        gridfield.sync.disconnect()
+        client.drop_database(name)
+        client.close()
