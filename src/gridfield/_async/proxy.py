@@ -17,7 +17,7 @@ _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace()
 _STAGED = "{where}: the assigned file is stored when the document is saved; save() it first"
 
 # Attributes that are the proxy's own: never looked up in the stored file.
-_OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name", "chunk_size"})
+_OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name"})
 
 
 class _Staged:
@@ -62,7 +62,8 @@ class GridFSProxy(DescribedFile):
         self.instance = instance
         self.db_alias = db_alias
         self.collection_name = collection_name
-        self.chunk_size = chunk_size
+        self.upload_chunk_size = chunk_size
+        """The chunk size of files this proxy writes (None: the store's default)."""
         self._store: AsyncFileStore | None = None
         self._info: FileInfo | None = None
         self._upload: AsyncUploadStream | None = None
@@ -140,6 +141,14 @@ class GridFSProxy(DescribedFile):
     # -- where the file lives ---------------------------------------------------------------
 
     @property
+    def chunk_size(self) -> int | None:
+        """The stored file's chunk size (as MongoEngine reads it); for an empty field, the
+        chunk size it will write with (None: the store's default)."""
+        if self.grid_id is None:
+            return self.upload_chunk_size
+        return self.info.chunk_size
+
+    @property
     def fs(self) -> AsyncFileStore:
         """The file store (MongoEngine's name for it): ``list()``, ``exists()``, ``find()``..."""
         return self.store
@@ -158,7 +167,8 @@ class GridFSProxy(DescribedFile):
     def store(self) -> AsyncFileStore:
         """The file store of this field's database alias and bucket."""
         if self._store is None:
-            kwargs = {} if self.chunk_size is None else {"chunk_size": self.chunk_size}
+            size = self.upload_chunk_size
+            kwargs = {} if size is None else {"chunk_size": size}
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 
