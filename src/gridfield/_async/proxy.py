@@ -6,10 +6,15 @@ import copy
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from .._twins import refuse_unloaded, refuse_upload_outside_save
+from .._twins import (
+    AwaitableSelf,
+    FlushOnAwait,
+    awaited_call,
+    refuse_unloaded,
+    refuse_upload_outside_save,
+)
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
-from ..core.twins import AsyncFlush, AwaitableSelf
 from .connection import get_db
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
@@ -42,9 +47,9 @@ class _Staged:
 class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
-    Getting ``doc.photo`` does no I/O; every call that reaches the server is awaited.
-    Attributes of the stored file (``length``, ``content_type``, ``metadata``...) are
-    there once something awaited has loaded it: ``put``, ``close``, ``read`` or ``load``.
+    Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
+    stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
+    loaded it: ``put``, ``close``, ``read`` or ``load``.
     """
 
     def __init__(
@@ -209,10 +214,10 @@ class GridFSProxy(DescribedFile):
         if self._info is None or self._info.file_id != self.grid_id:
             if self.grid_id is None:
                 raise FileNotLoaded(f"{self._where()} holds no file")
+            load = awaited_call(f"{self.key or 'proxy'}.load()")
             self._info = refuse_unloaded(
                 self._fetch_info,
-                f"{self._where()}: the file is not loaded yet; "
-                f"await {self.key or 'proxy'}.load() (or read()) first",
+                f"{self._where()}: the file is not loaded yet; {load} (or read()) first",
             )
         return self._info
 
@@ -305,8 +310,8 @@ class GridFSProxy(DescribedFile):
     ) -> AsyncNewFile:
         """Start a file to be written piece by piece with ``write`` and finished by ``close``.
 
-        The result may be awaited, or used as ``async with doc.photo.new_file():``, which
-        closes the file at the end of the block and aborts it (leaving nothing) on error.
+        Used as a context manager, the result closes the file at the end of the block and
+        aborts it (leaving nothing) on error; the async API also lets it be awaited.
         """
         self._refuse_if_holding()
         if self._upload is not None:
@@ -325,18 +330,18 @@ class GridFSProxy(DescribedFile):
         assert self._upload is not None
         return self._upload
 
-    def write(self, data: bytes | bytearray | memoryview | str) -> AsyncFlush:
+    def write(self, data: bytes | bytearray | memoryview | str) -> FlushOnAwait:
         """Add ``data`` to the file being written (one is started if none is)."""
         stream = self._writable()
         stream.buffer(data)
-        return AsyncFlush(stream.flush)
+        return FlushOnAwait(stream.flush)
 
-    def writelines(self, lines: Iterable[bytes | str]) -> AsyncFlush:
+    def writelines(self, lines: Iterable[bytes | str]) -> FlushOnAwait:
         """Add every piece of ``lines`` to the file being written."""
         stream = self._writable()
         for line in lines:
             stream.buffer(line)
-        return AsyncFlush(stream.flush)
+        return FlushOnAwait(stream.flush)
 
     async def close(self) -> None:
         """Finish the file being written: it becomes visible and this field holds it."""
@@ -406,11 +411,12 @@ class GridFSProxy(DescribedFile):
         self._pos = 0
         if _stores_files_at_save(self.instance):
             return
+        put = awaited_call(f"{self.key or 'proxy'}.put(data)")
         try:
             refuse_upload_outside_save(
                 self._store_staged_now,
                 f"{self._where()}: assigning data stores it when a gridfield Document is "
-                f"saved; on this document use `await {self.key or 'proxy'}.put(data)`",
+                f"saved; on this document use `{put}`",
             )
         except BaseException:
             self._staged = None
@@ -553,7 +559,7 @@ class GridFSProxy(DescribedFile):
 
 
 class AsyncNewFile(AwaitableSelf):
-    """What ``new_file()`` returns: awaitable, and an async context manager over the upload."""
+    """What ``new_file()`` returns: a context manager over the upload (async: also awaitable)."""
 
     def __init__(self, proxy: GridFSProxy) -> None:
         self.proxy = proxy
