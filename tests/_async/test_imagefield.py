@@ -109,6 +109,17 @@ async def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(
     assert await db["photo"].count_documents({}) == 0
 
 
+async def test_a_bad_image_among_good_ones_fails_the_save_and_stores_nothing(db: Any) -> None:
+    photo = Photo(name="mixed", image=picture((300, 300)), plain=b"no image")
+    with pytest.raises(ValidationError, match=r"Photo\.plain"):
+        await photo.save()
+    assert await count(db) == 0  # the good image and its variants were removed again
+    assert await db["photo"].count_documents({}) == 0
+    photo.plain = picture((20, 20))
+    await photo.save()  # the assigned image is still there to store
+    assert await count(db) == 5
+
+
 async def test_a_failure_after_the_variants_leaves_no_file(db: Any) -> None:
     photo = Photo()
     with pytest.raises(ValueError, match="cannot be stored as BSON"):

@@ -108,6 +108,17 @@ def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(db: Any, bad
     assert db["photo"].count_documents({}) == 0
 
 
+def test_a_bad_image_among_good_ones_fails_the_save_and_stores_nothing(db: Any) -> None:
+    photo = Photo(name="mixed", image=picture((300, 300)), plain=b"no image")
+    with pytest.raises(ValidationError, match=r"Photo\.plain"):
+        photo.save()
+    assert count(db) == 0  # the good image and its variants were removed again
+    assert db["photo"].count_documents({}) == 0
+    photo.plain = picture((20, 20))
+    photo.save()  # the assigned image is still there to store
+    assert count(db) == 5
+
+
 def test_a_failure_after_the_variants_leaves_no_file(db: Any) -> None:
     photo = Photo()
     with pytest.raises(ValueError, match="cannot be stored as BSON"):
