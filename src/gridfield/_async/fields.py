@@ -7,6 +7,7 @@ from typing import Any
 import mongoengine.fields
 from bson import ObjectId
 
+from ..core.metadata import check_chunk_size
 from .proxy import GridFSProxy
 
 
@@ -19,6 +20,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     """
 
     proxy_class = GridFSProxy
+    holds_files = True
+    """Its values are FileHolders (``gridfield.odm``): the owner's save and delete reach them."""
 
     def __init__(
         self,
@@ -29,10 +32,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         delete_with_owner: bool = True,
         **kwargs: Any,
     ) -> None:
-        if chunk_size is not None and (
-            not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0
-        ):
-            raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+        if chunk_size is not None:
+            check_chunk_size(chunk_size)
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
         self.delete_with_owner = delete_with_owner
@@ -52,6 +53,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             db_alias=db_alias or self.db_alias,
             collection_name=collection_name or self.collection_name,
             chunk_size=self.chunk_size,
+            delete_with_owner=self.delete_with_owner,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:
@@ -72,6 +74,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         elif isinstance(value, self.proxy_class):
             if value.key is None:
                 value.key, value.instance = self.name, instance
+            value.delete_with_owner = self.delete_with_owner  # the field it is in decides
         elif isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
             # doc.photo = data: stored at the document's save, as MongoEngine stores it
             # (MongoEngine at once). The file held so far goes once the new one is saved.
@@ -104,23 +107,3 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         grid_id = value.grid_id if isinstance(value, self.proxy_class) else value
         if grid_id is not None and not isinstance(grid_id, ObjectId):
             self.error(f"a FileField holds a GridFS file id (ObjectId), not {grid_id!r}")
-
-    async def _after_owner_delete(self, value: Any) -> None:
-        """Delete the file of a document that was just deleted."""
-        if self.delete_with_owner and isinstance(value, self.proxy_class) and value:
-            await value._delete_file(value.grid_id)
-
-    async def _before_owner_save(self, value: Any) -> None:
-        """Store the data assigned to the field: files first, then the document naming them."""
-        if isinstance(value, self.proxy_class):
-            await value.before_owner_save()
-
-    async def _owner_save_failed(self, value: Any) -> None:
-        """Remove what ``_before_owner_save`` stored: the document does not name it."""
-        if isinstance(value, self.proxy_class):
-            await value.owner_save_failed()
-
-    async def _after_owner_save(self, value: Any) -> None:
-        """Delete the files replaced since the last save: the document now names the new one."""
-        if isinstance(value, self.proxy_class):
-            await value.after_owner_save()

@@ -146,6 +146,14 @@ class ImageGridFsProxy(GridFSProxy):
 
     # -- deleting ---------------------------------------------------------------------------------
 
+    def held_file_ids(self) -> list[Any]:
+        """The image, and its thumbnail and variants once its description is loaded (the ids
+        of those are in it: naming them takes no I/O)."""
+        held = super().held_file_ids()
+        if held and self._info is not None and self._info.file_id == self.grid_id:
+            held.extend(_variant_ids_of(self._info).values())
+        return held
+
     async def _delete_file(self, grid_id: Any) -> None:
         """Delete an image and its thumbnail and variants: the image first, so no image is
         ever left naming a missing thumbnail."""
