@@ -42,7 +42,8 @@ class FileHolder(Protocol):
     ``after_owner_delete()`` once it is deleted, on every such value it holds (top-level,
     embedded, in lists and dicts). In the async API these are coroutines and are awaited; in
     the sync API they are plain methods. ``held_file_ids()`` names the stored files the value
-    refers to, without I/O. The field holding such values sets ``holds_files = True`` (see ``holds_files``).
+    refers to, without I/O. The field holding such values sets ``holds_files = True`` (see
+    ``holds_files``).
     """
 
     def before_owner_save(self) -> Any:
