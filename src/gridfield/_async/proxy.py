@@ -50,9 +50,11 @@ class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
     Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
-    stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
-    loaded it: ``put``, ``close``, ``read`` or ``load``. A ``FileHolder`` (``gridfield.odm``):
-    its owner's save and delete reach its files.
+    stored file (``length``, ``content_type``, ``metadata``, and the top-level fields other
+    writers add, such as ``put()``'s extra keywords) are there once a method has loaded it:
+    ``put``, ``close``, ``read`` or ``load``; the sync API loads them on first access, as
+    MongoEngine does. A ``FileHolder`` (``gridfield.odm``): its owner's save and delete reach
+    its files, and data assigned to the field is stored by the owner's save.
     """
 
     def __init__(
