@@ -159,6 +159,7 @@ def test_extra_keywords_read_the_same_through_either_library(
     assert got.read() == b"payload"
     assert (got.author, got.content_type, got.filename, got.length) == ("ann", "text/plain", "p", 7)
     assert gridfs.GridFS(db).get(doc.the_file.grid_id).author == "ann"
+    assert got.get().author == "ann"  # what get() returns reads them too
 
 
 # -- what MongoEngine's GridFSProxy answers ------------------------------------------------------
