@@ -28,7 +28,14 @@ from .core.images import (
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-__all__ = ["ImageSpec", "InvalidImage", "ProcessedImage", "Rendition", "process_image"]
+__all__ = [
+    "ImageSpec",
+    "InvalidImage",
+    "ProcessedImage",
+    "Rendition",
+    "identify_image",
+    "process_image",
+]
 
 # EXIF tag of the orientation.
 _ORIENTATION = 0x0112
@@ -119,6 +126,17 @@ def _encode(img: Image, image_format: str, progressive: bool) -> Rendition:
     return Rendition(
         out.getvalue(), width, height, image_format, content_type_for_format(image_format)
     )
+
+
+def identify_image(data: bytes, where: str) -> str:
+    """The format of the image in ``data``, from its header alone (cheap: no pixel is
+    decoded); InvalidImage naming ``where`` when Pillow does not recognise it."""
+    Image = _pillow()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return str(img.format or "")
+    except Exception as exc:
+        raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
 
 
 def process_image(

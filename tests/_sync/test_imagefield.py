@@ -87,6 +87,23 @@ def test_an_image_within_bounds_is_stored_unchanged(db: Any) -> None:
     assert raw["thumbnail_id"] is None  # as MongoEngine stores an image with no thumbnail
 
 
+class Reader:
+    """A file object whose read() is awaited in the async API (as aiofiles' is)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def test_an_image_is_read_from_a_file_object(db: Any) -> None:
+    photo = Photo()
+    photo.plain.put(Reader(picture((30, 20))))
+    assert photo.plain.size == (30, 20)
+
+
 def test_an_assigned_image_is_processed_and_stored_at_save(db: Any) -> None:
     photo = Photo(name="a", image=picture((300, 300)))
     assert count(db) == 0
@@ -101,7 +118,10 @@ def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(db: Any, bad
     with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
         photo.image.put(bad)
     assert not photo.image
-    photo.image = bad
+    with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
+        photo.image = bad  # refused at once: its header is no image's
+    assert not photo.image
+    photo.image = io.BytesIO(bad)  # a file object is read at the save
     with pytest.raises(ValidationError, match=r"Photo\.image"):
         photo.save()
     assert count(db) == 0
@@ -109,7 +129,7 @@ def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(db: Any, bad
 
 
 def test_a_bad_image_among_good_ones_fails_the_save_and_stores_nothing(db: Any) -> None:
-    photo = Photo(name="mixed", image=picture((300, 300)), plain=b"no image")
+    photo = Photo(name="mixed", image=picture((300, 300)), plain=io.BytesIO(b"no image"))
     with pytest.raises(ValidationError, match=r"Photo\.plain"):
         photo.save()
     assert count(db) == 0  # the good image and its variants were removed again

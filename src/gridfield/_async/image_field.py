@@ -13,11 +13,18 @@ from typing import Any
 
 from mongoengine.errors import ValidationError
 
-from .._twins import run_off_loop
+from .._twins import read_any_file, run_off_loop
 from ..core.errors import NoFile
 from ..core.images import THUMBNAIL, parse_size, parse_variants
 from ..core.metadata import FileInfo
-from ..imaging import ImageSpec, InvalidImage, ProcessedImage, Rendition, process_image
+from ..imaging import (
+    ImageSpec,
+    InvalidImage,
+    ProcessedImage,
+    Rendition,
+    identify_image,
+    process_image,
+)
 from .fields import FileField
 from .proxy import GridFSProxy
 
@@ -74,6 +81,16 @@ class ImageGridFsProxy(GridFSProxy):
 
     # -- writing ----------------------------------------------------------------------------------
 
+    def stage(self, data: Any) -> None:
+        """Hold an assigned image for the owner's save; bytes that are no image are refused
+        now (only their header is read), naming the field, as MongoEngine refuses them."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                identify_image(bytes(data), self._where())
+            except InvalidImage as exc:
+                raise ValidationError(str(exc), field_name=self.key) from None
+        super().stage(data)
+
     def write(self, data: Any) -> Any:
         """Images are stored whole: ``put`` them (as MongoEngine's ImageField wants)."""
         raise RuntimeError('Please use "put" method instead')
@@ -95,7 +112,7 @@ class ImageGridFsProxy(GridFSProxy):
         encoding: str,
         more_metadata: Mapping[str, Any],
     ) -> FileInfo:
-        raw = _image_bytes(data, self._where())
+        raw = await _image_bytes(data, self._where())
         progressive = more_metadata.get("progressive") is True
         try:
             image = await run_off_loop(_process, raw, self.image_spec, self._where(), progressive)
@@ -227,17 +244,16 @@ def _variant_ids_of(info: FileInfo) -> dict[str, Any]:
     return found
 
 
-def _image_bytes(data: Any, where: str) -> bytes:
+async def _image_bytes(data: Any, where: str) -> bytes:
     """The bytes of an image handed to ``put``: bytes-like, or a binary file object."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
-    read = getattr(data, "read", None)
-    if callable(read):
-        found = read()
+    if callable(getattr(data, "read", None)):
+        found = await read_any_file(data, -1)
         if isinstance(found, (bytes, bytearray, memoryview)):
             return bytes(found)
     raise TypeError(
-        f"{where}: an image is given as bytes or a binary file object with a sync read(), "
+        f"{where}: an image is given as bytes or a binary file object, "
         f"not {type(data).__name__}"
     )
 

@@ -14,11 +14,18 @@ from typing import Any
 
 from mongoengine.errors import ValidationError
 
-from .._twins import run_here
+from .._twins import read_file, run_here
 from ..core.errors import NoFile
 from ..core.images import THUMBNAIL, parse_size, parse_variants
 from ..core.metadata import FileInfo
-from ..imaging import ImageSpec, InvalidImage, ProcessedImage, Rendition, process_image
+from ..imaging import (
+    ImageSpec,
+    InvalidImage,
+    ProcessedImage,
+    Rendition,
+    identify_image,
+    process_image,
+)
 from .fields import FileField
 from .proxy import GridFSProxy
 
@@ -74,6 +81,16 @@ class ImageGridFsProxy(GridFSProxy):
         return GridFSProxy(grid_id, db_alias=self.db_alias, collection_name=self.collection_name)
 
     # -- writing ----------------------------------------------------------------------------------
+
+    def stage(self, data: Any) -> None:
+        """Hold an assigned image for the owner's save; bytes that are no image are refused
+        now (only their header is read), naming the field, as MongoEngine refuses them."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                identify_image(bytes(data), self._where())
+            except InvalidImage as exc:
+                raise ValidationError(str(exc), field_name=self.key) from None
+        super().stage(data)
 
     def write(self, data: Any) -> Any:
         """Images are stored whole: ``put`` them (as MongoEngine's ImageField wants)."""
@@ -232,14 +249,12 @@ def _image_bytes(data: Any, where: str) -> bytes:
     """The bytes of an image handed to ``put``: bytes-like, or a binary file object."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
-    read = getattr(data, "read", None)
-    if callable(read):
-        found = read()
+    if callable(getattr(data, "read", None)):
+        found = read_file(data, -1)
         if isinstance(found, (bytes, bytearray, memoryview)):
             return bytes(found)
     raise TypeError(
-        f"{where}: an image is given as bytes or a binary file object with a sync read(), "
-        f"not {type(data).__name__}"
+        f"{where}: an image is given as bytes or a binary file object, not {type(data).__name__}"
     )
 
 
