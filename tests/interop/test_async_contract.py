@@ -21,6 +21,7 @@ from gridfield.core.errors import FileNotLoaded
 LARGE = (6000, 4000)
 TICK = 0.005  # the ticker asks the loop for a turn every 5 ms
 MAX_LAG = 0.050  # a turn may come at most 50 ms late while the image is processed
+ATTEMPTS = 3
 
 
 class Card(gridfield.Document):
@@ -87,25 +88,42 @@ async def ticker(lags: list[float], stop: asyncio.Event) -> None:
         lags.append(time.perf_counter() - asked - TICK)
 
 
-async def test_the_loop_keeps_answering_while_a_large_image_is_processed(
-    db: Any, large_jpeg: bytes, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def lags_while_processing(large_jpeg: bytes) -> list[float]:
+    """How late each turn the ticker asked for came while one large image was put."""
     card = Card(name="large")
     lags: list[float] = []
     stop = asyncio.Event()
     ticking = asyncio.create_task(ticker(lags, stop))
     await asyncio.sleep(TICK * 4)
+    lags.clear()
     try:
         await card.photo.put(large_jpeg)
     finally:
         stop.set()
         await ticking
     assert card.photo.size == (1920, 1280)
-    # Enough turns were asked for to see a stall: processing takes far longer than a tick.
-    assert len(lags) > 10
+    await card.photo.delete()
+    return lags
+
+
+async def test_the_loop_keeps_answering_while_a_large_image_is_processed(
+    db: Any, large_jpeg: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Decoding, resizing and encoding take hundreds of milliseconds: done on the loop, they
+    # would delay one turn by all of that, in every attempt. On a machine shared with other
+    # work the scheduler alone can delay a turn by tens of milliseconds now and then, so the
+    # bound must hold in one of three attempts, not in each.
+    worst: list[float] = []
+    for _ in range(ATTEMPTS):
+        lags = await lags_while_processing(large_jpeg)
+        # Enough turns were asked for to see a stall: processing takes far longer than a tick.
+        assert len(lags) > 10
+        worst.append(max(lags))
+        if worst[-1] < MAX_LAG:
+            break
     with capsys.disabled():
         print(
             f"\nevent-loop lag while a {LARGE[0]}x{LARGE[1]} JPEG was processed: "
-            f"max {max(lags) * 1000:.1f} ms over {len(lags)} turns"
+            f"max {', then '.join(f'{lag * 1000:.1f} ms' for lag in worst)}"
         )
-    assert max(lags) < MAX_LAG
+    assert min(worst) < MAX_LAG
