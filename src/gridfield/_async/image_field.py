@@ -253,8 +253,7 @@ async def _image_bytes(data: Any, where: str) -> bytes:
         if isinstance(found, (bytes, bytearray, memoryview)):
             return bytes(found)
     raise TypeError(
-        f"{where}: an image is given as bytes or a binary file object, "
-        f"not {type(data).__name__}"
+        f"{where}: an image is given as bytes or a binary file object, not {type(data).__name__}"
     )
 
 
