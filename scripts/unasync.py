@@ -43,6 +43,7 @@ OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
     "async_db": "sync_db",
+    "await_aggregate": "run_aggregate",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
     "AsyncFlush": "SyncFlush",

@@ -52,3 +52,18 @@ FERRETDB_UNCAPPED_GETMORE = (
     "GridFSBucket, Motor and MongoEngine, read such files with the default batch size; "
     "gridfield's reads ask for batches bounded in bytes and are not affected."
 )
+
+
+FERRETDB_NO_POSITIONAL_UPDATE = (
+    "FerretDB v1.24.2 does not implement the positional operator of updates ($, MongoEngine's "
+    "S: set__legs__S__length=...): the update fails with code 28, \"Cannot create field '$' in "
+    'element ...", and changes nothing. MongoDB updates the first matched array element.'
+)
+
+# What the user sees on FerretDB, raised by gridfield as MongoEngine's OperationError
+POSITIONAL_UPDATE_ERROR = r"Update failed \(Cannot create field '\$'"
+
+
+def positional_update_supported(server_kind: str) -> bool:
+    """Whether this server applies positional ($) updates; see FERRETDB_NO_POSITIONAL_UPDATE."""
+    return server_kind != "ferretdb"

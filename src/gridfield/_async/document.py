@@ -10,7 +10,12 @@ import mongoengine
 from mongoengine import signals
 from mongoengine.base import BaseDocument, ComplexBaseField
 from mongoengine.document import includes_cls
-from mongoengine.errors import InvalidDocumentError, OperationError, SaveConditionError
+from mongoengine.errors import (
+    InvalidDocumentError,
+    InvalidQueryError,
+    OperationError,
+    SaveConditionError,
+)
 from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -133,8 +138,9 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         A loaded document is updated with ``$set``/``$unset`` of the fields changed since it
         was loaded or saved, so fields others wrote meanwhile survive. ``save_condition``
         (MongoEngine query keywords) makes the update conditional: SaveConditionError if the
-        stored document does not match. Updating a document deleted since it was loaded
-        raises ``DoesNotExist`` instead of storing part of it.
+        stored document does not match. A document deleted since it was loaded is stored
+        again, as MongoEngine's ``save()`` does (an upsert), and whole, where MongoEngine
+        would store only the changed fields; ``post_save`` then says ``created=True``.
         """
         cls = type(self)
         if self._meta.get("abstract"):
@@ -159,7 +165,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             if created:
                 object_id = await self._insert(collection, doc, force_insert)
             else:
-                object_id = await self._update(collection, doc["_id"], save_condition)
+                object_id, created = await self._update(collection, doc, save_condition)
         except DuplicateKeyError as err:
             raise NotUniqueError(f"Tried to save duplicate unique keys ({err})") from err
         except OperationFailure as err:
@@ -181,8 +187,10 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         return doc["_id"]
 
     async def _update(
-        self, collection: Any, object_id: Any, save_condition: dict[str, Any] | None
-    ) -> Any:
+        self, collection: Any, doc: dict[str, Any], save_condition: dict[str, Any] | None
+    ) -> tuple[Any, bool]:
+        """Send the changes; return the id and whether the document had to be stored anew."""
+        object_id = doc["_id"]
         sets, unsets = self._delta()
         update: dict[str, Any] = {}
         if sets:
@@ -190,21 +198,22 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         if unsets:
             update["$unset"] = unsets
         if not update:
-            return object_id
+            return object_id, False
         where = transform.query(type(self), **save_condition) if save_condition else {}
         where["_id"] = {"$eq": object_id}
         result = await collection.update_one(where, update)
-        if result.matched_count == 0:
-            if save_condition is not None:
-                raise SaveConditionError(
-                    f"{type(self).__name__} {object_id}: not saved, the stored document "
-                    f"does not match the save condition {save_condition!r}"
-                )
-            raise self.DoesNotExist(
-                f"{type(self).__name__} {object_id}: not saved, no stored document has this "
-                "id (deleted since it was loaded?); save(force_insert=True) stores it anew"
+        if result.matched_count:
+            return object_id, False
+        if save_condition is not None:
+            raise SaveConditionError(
+                f"{type(self).__name__} {object_id}: not saved, the stored document "
+                f"does not match the save condition {save_condition!r}"
             )
-        return object_id
+        # Deleted meanwhile: MongoEngine's save() upserts, which stores only the changed
+        # fields; this stores the whole document instead (a concurrent insert of the same id
+        # wins, and this save raises NotUniqueError).
+        await collection.insert_one(doc)
+        return object_id, True
 
     async def delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
         """Delete the stored document, then the files its fields hold.
@@ -227,6 +236,59 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     async def _after_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
         await self._run_file_hooks(AFTER_DELETE)
         signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
+
+    async def _release_files(self) -> None:
+        """Let go of the files this document holds (it is gone from the database)."""
+        await self._run_file_hooks(AFTER_DELETE)
+
+    # -- updating in place ----------------------------------------------------------------
+
+    async def update(self, **kwargs: Any) -> Any:
+        """Apply MongoEngine update keywords to this stored document; return how many matched.
+
+        ``await marmot.update(inc__age=1, push__tags="fat")``. The instance is not
+        refreshed (``reload()`` does that, or use ``modify``). OperationError for a document
+        never saved, unless ``upsert=True``.
+        """
+        cls = type(self)
+        if self.pk is None:
+            if not kwargs.get("upsert", False):
+                raise OperationError(f"{cls.__name__}: cannot update a document not yet saved")
+            query = self.to_mongo()
+            query.pop("_cls", None)
+            return await cls.objects.filter(__raw__=query).update_one(**kwargs)
+        return await cls.objects.filter(__raw__=self._id_query()).update_one(**kwargs)
+
+    async def modify(self, query: Any = None, **update: Any) -> bool:
+        """Update this stored document if it also matches ``query``; refresh it from the result.
+
+        Returns whether a document matched (and was changed). ``query`` is a dict of
+        MongoEngine keywords or a ``Q``; it may name this document's id, no other.
+        """
+        cls = type(self)
+        if self.pk is None:
+            raise InvalidDocumentError("The document does not have a primary key.")
+        id_field = self._meta["id_field"]
+        query = {} if query is None else query
+        conditions = dict(query) if isinstance(query, dict) else {}
+        if id_field in conditions and conditions[id_field] != self.pk:
+            raise InvalidQueryError(
+                "Invalid document modify query: it must modify only this document."
+            )
+        conditions.pop(id_field, None)
+        found = cls.objects.filter(__raw__=self._id_query())
+        found = found.filter(**conditions) if isinstance(query, dict) else found.filter(query)
+        updated = await found.modify(new=True, **update)
+        if updated is None:
+            return False
+        for name in self._fields_ordered:
+            setattr(self, name, self._reload(name, updated._data.get(name)))
+        self._changed_fields = updated._changed_fields
+        self._created = False
+        return True
+
+    def _id_query(self) -> dict[str, Any]:
+        return {"_id": {"$eq": self._stored_id()}}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -289,8 +351,6 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__}.objects"
         )
 
-    update = _not_available("update")
-    modify = _not_available("modify")
     cascade_save = _not_available("cascade_save")
     select_related = _not_available("select_related")
     switch_db = _not_available("switch_db")
@@ -330,6 +390,41 @@ def _hooked_values(field: Any, value: Any) -> Iterator[tuple[Any, Any]]:
         inner = getattr(field, "field", None)
         for item in value.values():
             yield from _hooked_values(inner, item)
+
+
+def held_file_values(doc: Any) -> list[tuple[Any, Any]]:
+    """(field, value) of each value in ``doc`` that holds a file now (a FileField's proxy...)."""
+    return [(field, value) for field, value in _file_fields_of(doc) if value]
+
+
+def file_key(value: Any) -> Any:
+    """What identifies the file a value holds: a proxy's file id, else the value itself."""
+    return getattr(value, "grid_id", value)
+
+
+def file_holding_paths(document: type[Any], mongo_update: Any) -> list[str]:
+    """The stored top-level fields an update document writes that may hold files.
+
+    An update replacing or removing such a field may release files; other fields are not
+    read back around the update. An aggregation pipeline may write anything.
+    """
+    by_db_name = {
+        field.db_field: field
+        for kind in with_subclasses(document)
+        for field in kind._fields.values()
+    }
+    if not isinstance(mongo_update, dict):
+        return sorted(name for name, f in by_db_name.items() if _field_may_hold(f, set()))
+    paths: set[str] = set()
+    for operand in mongo_update.values():
+        for path in operand if isinstance(operand, dict) else ():
+            top = path.split(".", 1)[0]
+            field = by_db_name.get(top)
+            if (field is None and document._dynamic) or (
+                field is not None and _field_may_hold(field, set())
+            ):
+                paths.add(top)
+    return sorted(paths)
 
 
 def _may_hold(document: Any, seen: set[Any]) -> bool:

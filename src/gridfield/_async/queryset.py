@@ -9,9 +9,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pymongo
 from mongoengine import signals
 from mongoengine.errors import InvalidQueryError, LookUpError, OperationError
+from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
+
+from .._twins import await_aggregate
+from .updates import run_modify, run_update
 
 if TYPE_CHECKING:
     from .document import Document
@@ -49,6 +53,8 @@ class AsyncQuerySet(Generic[D]):
         self._loaded_fields = QueryFieldList(
             always_include=["_cls"] if _inherits(document) else None
         )
+        self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
+        self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
 
     # -- refining -------------------------------------------------------------------------
 
@@ -98,11 +104,49 @@ class AsyncQuerySet(Generic[D]):
         """Load every field but ``fields``."""
         return self._load_fields(fields, QueryFieldList.EXCLUDE)
 
+    def hint(self, index: Any = None) -> AsyncQuerySet[D]:
+        """Tell the server which index to use (a name, or a list of (field, direction))."""
+        return self._option("hint", index)
+
+    def batch_size(self, size: int) -> AsyncQuerySet[D]:
+        """Fetch ``size`` documents per round trip while iterating."""
+        return self._option("batch_size", _whole_number("batch_size", size))
+
+    def max_time_ms(self, ms: int | None) -> AsyncQuerySet[D]:
+        """Let the server stop the query after ``ms`` milliseconds (ExecutionTimeout)."""
+        return self._option("max_time_ms", ms)
+
+    def collation(self, collation: Any = None) -> AsyncQuerySet[D]:
+        """Compare strings by ``collation`` (a dict or ``pymongo.collation.Collation``)."""
+        return self._option("collation", collation)
+
+    def comment(self, text: str) -> AsyncQuerySet[D]:
+        """Attach ``text`` to the query, for the server's logs and profiler."""
+        return self._option("comment", text)
+
+    def no_cache(self) -> AsyncQuerySet[D]:
+        """This query set: it never keeps the documents it hands out.
+
+        Iteration already streams in batches (see ``batch_size``) in bounded memory;
+        kept for MongoEngine's name.
+        """
+        return self._clone()
+
+    def scalar(self, *fields: str) -> AsyncQuerySet[Any]:
+        """Yield the values of ``fields`` instead of documents: a value for one field, else a
+        tuple (``None`` where a document has no value)."""
+        scalars: AsyncQuerySet[Any] = self.only(*fields)
+        scalars._scalar = fields
+        return scalars
+
+    values_list = scalar
+
     # -- results --------------------------------------------------------------------------
 
     async def __aiter__(self) -> AsyncIterator[D]:
         async for son in self._cursor():
-            yield self._document._from_son(son)
+            doc = self._document._from_son(son)
+            yield self._scalar_of(doc) if self._scalar else doc
 
     async def to_list(self) -> list[D]:
         """All the matching documents."""
@@ -128,9 +172,94 @@ class AsyncQuerySet(Generic[D]):
             )
         return found[0]
 
+    async def with_id(self, object_id: Any) -> D | None:
+        """The document with this id, or None; InvalidQueryError once filtered."""
+        if self._filter:
+            raise InvalidQueryError("Cannot use a filter whilst using `with_id`")
+        return await self.filter(pk=object_id).first()
+
+    async def exists(self) -> bool:
+        """Whether any document matches (one id is fetched, nothing else)."""
+        found = self._document._get_collection().find(self._query(), {"_id": 1}, **self._find())
+        async for _ in found.limit(1):
+            return True
+        return False
+
+    async def in_bulk(self, object_ids: Iterable[Any]) -> dict[Any, Any]:
+        """The documents with these ids, by id (filters aside, as MongoEngine's ``in_bulk``)."""
+        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        found = self._document._get_collection().find(
+            {"_id": {"$in": list(object_ids)}}, projection, **self._find()
+        )
+        by_id: dict[Any, Any] = {}
+        async for son in found:
+            doc = self._document._from_son(son)
+            by_id[son["_id"]] = self._scalar_of(doc) if self._scalar else doc
+        return by_id
+
+    async def distinct(self, field: str) -> list[Any]:
+        """The distinct values of ``field`` among the matching documents (limit, skip and
+        ordering aside, as the server's ``distinct``); embedded documents come back as such."""
+        try:
+            path = _db_paths(self._document, [field])[0]
+        except LookUpError:
+            path = field.replace("__", ".")  # not declared (dynamic): asked as given
+        options = {k: v for k, v in self._find().items() if k in ("collation", "comment")}
+        if "max_time_ms" in self._options:
+            options["maxTimeMS"] = self._options["max_time_ms"]
+        values: list[Any] = await self._document._get_collection().distinct(
+            path, self._query(), **options
+        )
+        embedded = _embedded_type(self._document, field)
+        if embedded is None:
+            return values
+        return [embedded._from_son(v) if isinstance(v, dict) else v for v in values]
+
+    def aggregate(self, pipeline: list[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
+        """Run ``pipeline`` on the matching documents; iterate the results (``async for``).
+
+        The query set's filter, ordering, skip, limit and projection come first, as in
+        MongoEngine; ``options`` go to the server's ``aggregate`` (``allowDiskUse``...).
+        """
+        return self._aggregate(list(pipeline), options)
+
+    async def _aggregate(
+        self, pipeline: list[Any], options: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        stages: list[Any] = [{"$match": self._query()}]
+        ordering = self._sort()
+        if ordering:
+            stages.append({"$sort": dict(ordering)})
+        if self._skip:
+            stages.append({"$skip": self._skip})
+        if self._limit:
+            stages.append({"$limit": self._limit})
+        if self._loaded_fields:
+            stages.append({"$project": self._loaded_fields.as_dict()})
+        for name in ("collation", "comment", "hint", "batch_size"):
+            if name in self._options:
+                options.setdefault(_AGGREGATE_OPTION[name], self._options[name])
+        if "max_time_ms" in self._options:
+            options.setdefault("maxTimeMS", self._options["max_time_ms"])
+        collection = self._document._get_collection()
+        cursor = await await_aggregate(collection, stages + pipeline, **options)
+        async for result in cursor:
+            yield result
+
+    async def explain(self) -> dict[str, Any]:
+        """The server's plan for this query (its ``explain`` output)."""
+        plan: dict[str, Any] = await self._cursor().explain()
+        return plan
+
     async def count(self, with_limit_and_skip: bool = False) -> int:
         """How many documents match (counting limit and skip only when asked, as MongoEngine)."""
-        options: dict[str, int] = {}
+        options: dict[str, Any] = {
+            name: self._options[name]
+            for name in ("hint", "collation", "comment")
+            if name in self._options
+        }
+        if self._options.get("max_time_ms") is not None:
+            options["maxTimeMS"] = self._options["max_time_ms"]
         if with_limit_and_skip and self._skip:
             options["skip"] = self._skip
         if with_limit_and_skip and self._limit:
@@ -163,7 +292,110 @@ class AsyncQuerySet(Generic[D]):
             deleted += await _delete_batch(collection, batch)
         return deleted
 
+    # -- updates --------------------------------------------------------------------------
+
+    async def update(
+        self,
+        upsert: bool = False,
+        multi: bool = True,
+        write_concern: dict[str, Any] | None = None,
+        full_result: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> Any:
+        """Update every matching document with MongoEngine's update keywords.
+
+        ``await Animal.objects(genus="Marmota").update(inc__age=1, push__tags="fat")``.
+        Returns how many documents matched (or pymongo's UpdateResult with
+        ``full_result``). Files a FileField no longer holds afterwards are deleted
+        (unless its ``delete_with_owner`` is False).
+        """
+        result = await run_update(
+            self,
+            update,
+            upsert=upsert,
+            multi=multi,
+            write_concern=write_concern,
+            array_filters=array_filters,
+        )
+        if full_result:
+            return result
+        return result.raw_result["n"] if result.raw_result else result.matched_count
+
+    async def update_one(
+        self,
+        upsert: bool = False,
+        write_concern: dict[str, Any] | None = None,
+        full_result: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> Any:
+        """``update`` of the first matching document only."""
+        return await self.update(
+            upsert=upsert,
+            multi=False,
+            write_concern=write_concern,
+            full_result=full_result,
+            array_filters=array_filters,
+            **update,
+        )
+
+    async def upsert_one(self, write_concern: dict[str, Any] | None = None, **update: Any) -> D:
+        """Update the first matching document, or insert one; return it as now stored."""
+        result = await self.update(
+            multi=False, upsert=True, write_concern=write_concern, full_result=True, **update
+        )
+        if result.upserted_id is None:
+            return await self.get()
+        found = await self._document.objects.with_id(result.upserted_id)
+        if found is None:  # deleted again meanwhile
+            raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
+        return found
+
+    async def modify(
+        self,
+        upsert: bool = False,
+        remove: bool = False,
+        new: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> D | None:
+        """Update (or with ``remove``, delete) the first matching document, atomically.
+
+        Returns the document as it was before, or after with ``new=True``; None when
+        nothing matched (or when upserting without ``new``).
+        """
+        found: D | None = await run_modify(
+            self, update, upsert=upsert, remove=remove, new=new, array_filters=array_filters
+        )
+        return found
+
     # -- internals ------------------------------------------------------------------------
+
+    def _option(self, name: str, value: Any) -> AsyncQuerySet[D]:
+        changed = self._clone()
+        changed._options = {**self._options, name: value}
+        return changed
+
+    def _find(self) -> dict[str, Any]:
+        """Keyword arguments of ``find`` for the cursor options set on this query set."""
+        return dict(self._options)
+
+    def _sort(self) -> list[tuple[str, int]]:
+        if self._ordering is not None:
+            return self._ordering
+        return _sort_spec(self._document, self._document._meta.get("ordering") or ())
+
+    def _read_options(self) -> dict[str, Any]:
+        """Sort and projection for ``find_one_and_update``/``find_one_and_delete``."""
+        options: dict[str, Any] = {"sort": self._sort() or None}
+        if self._loaded_fields:
+            options["projection"] = self._loaded_fields.as_dict()
+        return options
+
+    def _scalar_of(self, doc: Any) -> Any:
+        values = tuple(_value_at(doc, name) for name in self._scalar)
+        return values[0] if len(values) == 1 else values
 
     def _clone(self) -> AsyncQuerySet[D]:
         twin = copy.copy(self)
@@ -192,10 +424,9 @@ class AsyncQuerySet(Generic[D]):
 
     def _cursor(self) -> Any:
         projection = self._loaded_fields.as_dict() if self._loaded_fields else None
-        cursor = self._document._get_collection().find(self._query(), projection)
-        ordering = self._ordering
-        if ordering is None:
-            ordering = _sort_spec(self._document, self._document._meta.get("ordering") or ())
+        collection = self._document._get_collection()
+        cursor = collection.find(self._query(), projection, **self._find())
+        ordering = self._sort()
         if ordering:
             cursor = cursor.sort(ordering)
         if self._skip:
@@ -222,6 +453,40 @@ async def _delete_matching(collection: Any, query: dict[str, Any], document: typ
         raise OperationError(f"Could not delete {document.__name__} documents ({err})") from err
     deleted: int = result.deleted_count
     return deleted
+
+
+# Our option names -> the server's aggregate option names
+_AGGREGATE_OPTION = {
+    "collation": "collation",
+    "comment": "comment",
+    "hint": "hint",
+    "batch_size": "batchSize",
+}
+
+
+def _value_at(doc: Any, name: str) -> Any:
+    """The value of ``name`` (``a__b`` or ``a.b`` into embedded documents) in ``doc``."""
+    value = doc
+    for part in name.replace("__", ".").split("."):
+        if value is None:
+            return None
+        value = getattr(value, part, None)
+    return value
+
+
+def _embedded_type(document: type[Any], field: str) -> Any:
+    """The embedded document class a (dotted) field holds, or None."""
+    try:
+        found = document._lookup_field(field.replace("__", ".").split("."))
+    except LookUpError:
+        return None
+    last = found[-1] if found else None
+    inner = getattr(last, "field", None) or last  # a list of embedded documents
+    return (
+        getattr(inner, "document_type", None)
+        if isinstance(inner, (EmbeddedDocumentField, GenericEmbeddedDocumentField))
+        else None
+    )
 
 
 def _inherits(document: type[Any]) -> bool:

@@ -1,0 +1,174 @@
+# Generated from src/gridfield/_async/updates.py by scripts/unasync.py: do not edit.
+"""Atomic updates of stored documents: MongoEngine's update keywords, run on our connection.
+
+The keywords (``set__name=...``, ``inc__age=1``, ``push__tags=...``, ``S`` positional) are
+turned into an update document by MongoEngine's own ``transform.update``; this module sends
+it, and keeps files consistent: when an update replaces or removes a value that holds files,
+the files the documents no longer hold are deleted once the update succeeded (fields that
+opted out with ``delete_with_owner=False`` keep theirs).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mongoengine.errors import NotUniqueError, OperationError
+from mongoengine.queryset import transform
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.write_concern import WriteConcern
+
+from . import document as _documents  # a module: documents import query sets, which import us
+
+if TYPE_CHECKING:
+    from .queryset import QuerySet
+
+
+def update_document(document: type[Any], update: dict[str, Any]) -> Any:
+    """The server's update document for MongoEngine update keywords (their own translation).
+
+    An unknown field or operator raises MongoEngine's ``InvalidQueryError``/``LookUpError``
+    here, before anything is sent.
+    """
+    if "__raw__" in update and isinstance(update["__raw__"], list):
+        return [transform.update(document, __raw__=stage) for stage in update["__raw__"]]
+    return transform.update(document, **update)
+
+
+def run_update(
+    queryset: QuerySet[Any],
+    update: dict[str, Any],
+    *,
+    upsert: bool,
+    multi: bool,
+    write_concern: dict[str, Any] | None,
+    array_filters: list[Any] | None,
+) -> Any:
+    """Send an update to the documents ``queryset`` matches; return pymongo's UpdateResult."""
+    document = queryset._document
+    if not update and not upsert:
+        raise OperationError("No update parameters, would remove data")
+    mongo_update = update_document(document, update)
+    query = queryset._query()
+    if upsert and "_cls" in query and isinstance(mongo_update, dict):
+        # an upserted document must say its class, as MongoEngine's upserts do
+        mongo_update.setdefault("$set", {})["_cls"] = document._class_name
+    collection = _with_concern(document._get_collection(), write_concern)
+    paths = _documents.file_holding_paths(document, mongo_update)
+    before = _held_files(document, collection, query, paths, multi)
+    send = collection.update_many if multi else collection.update_one
+    try:
+        result = send(query, mongo_update, upsert=upsert, array_filters=array_filters)
+    except DuplicateKeyError as err:
+        raise NotUniqueError(f"Update failed ({err})") from err
+    except OperationFailure as err:
+        raise OperationError(f"Update failed ({err})") from err
+    _drop_released_files(document, collection, paths, before)
+    return result
+
+
+def run_modify(
+    queryset: QuerySet[Any],
+    update: dict[str, Any],
+    *,
+    upsert: bool,
+    remove: bool,
+    new: bool,
+    array_filters: list[Any] | None,
+) -> Any:
+    """``findAndModify`` on the first document ``queryset`` matches; the document or None."""
+    document = queryset._document
+    if remove and new:
+        raise OperationError("Conflicting parameters: remove and new")
+    if not update and not upsert and not remove:
+        raise OperationError("No update parameters, must either update or remove")
+    collection = document._get_collection()
+    options = queryset._read_options()
+    if remove:
+        try:
+            son = collection.find_one_and_delete(queryset._query(), **options)
+        except OperationFailure as err:
+            raise OperationError(f"Delete failed ({err})") from err
+        if son is None:
+            return None
+        removed = document._from_son(son)
+        removed._release_files()  # MongoEngine sends no signal here; files still go
+        return removed
+    mongo_update = update_document(document, update)
+    paths = _documents.file_holding_paths(document, mongo_update)
+    before = _held_files(document, collection, queryset._query(), paths, False, options)
+    query = queryset._query()
+    if before:
+        # the document whose files were read is the one updated
+        query = {"$and": [query, {"_id": {"$in": list(before)}}]}
+    try:
+        son = collection.find_one_and_update(
+            query,
+            mongo_update,
+            upsert=upsert,
+            return_document=ReturnDocument.AFTER if new else ReturnDocument.BEFORE,
+            array_filters=array_filters,
+            **options,
+        )
+    except DuplicateKeyError as err:
+        raise NotUniqueError(f"Update failed ({err})") from err
+    except OperationFailure as err:
+        raise OperationError(f"Update failed ({err})") from err
+    _drop_released_files(document, collection, paths, before)
+    return None if son is None else document._from_son(son)
+
+
+def _with_concern(collection: Any, write_concern: dict[str, Any] | None) -> Any:
+    if not write_concern:
+        return collection
+    return collection.with_options(write_concern=WriteConcern(**write_concern))
+
+
+def _held_files(
+    document: type[Any],
+    collection: Any,
+    query: dict[str, Any],
+    paths: list[str],
+    multi: bool,
+    options: dict[str, Any] | None = None,
+) -> dict[Any, list[tuple[Any, Any]]]:
+    """For each matching document: (field, value) of what holds files under ``paths``."""
+    if not paths:
+        return {}
+    projection = dict.fromkeys(paths, 1)
+    if "_cls" in document._fields or document._meta.get("allow_inheritance"):
+        projection["_cls"] = 1
+    cursor = collection.find(query, projection)
+    if options and options.get("sort"):
+        cursor = cursor.sort(options["sort"])
+    if not multi:
+        cursor = cursor.limit(1)
+    held = _documents.held_file_values
+    return {son["_id"]: held(document._from_son(son)) for son in cursor}
+
+
+def _drop_released_files(
+    document: type[Any],
+    collection: Any,
+    paths: list[str],
+    before: dict[Any, list[tuple[Any, Any]]],
+) -> None:
+    """Delete the files the updated documents held before and hold no longer."""
+    if not before:
+        return
+    projection = dict.fromkeys(paths, 1)
+    still: set[Any] = set()
+    for son in collection.find({"_id": {"$in": list(before)}}, projection):
+        held = _documents.held_file_values(document._from_son(son))
+        still.update(_documents.file_key(value) for _, value in held)
+    failures: list[Exception] = []
+    for held in before.values():
+        for field, value in held:
+            if _documents.file_key(value) in still:
+                continue
+            try:
+                field._after_owner_delete(value)
+            except Exception as err:  # every released file is tried; the first error is raised
+                failures.append(err)
+    if failures:
+        raise failures[0]
