@@ -67,3 +67,18 @@ POSITIONAL_UPDATE_ERROR = r"Update failed \(Cannot create field '\$'"
 def positional_update_supported(server_kind: str) -> bool:
     """Whether this server applies positional ($) updates; see FERRETDB_NO_POSITIONAL_UPDATE."""
     return server_kind != "ferretdb"
+
+
+FERRETDB_NO_COLLATION = (
+    "FerretDB v1.24.2 refuses a query with a collation (code 238, NotImplemented: "
+    "'support for field \"collation\" ... is not implemented yet'); MongoDB compares strings "
+    "by the collation's rules (strength 2: case-insensitive)."
+)
+
+# What the user sees on FerretDB: PyMongo's OperationFailure, from the server
+COLLATION_ERROR = r'support for field "collation" .* is not implemented yet'
+
+
+def collation_supported(server_kind: str) -> bool:
+    """Whether this server honours collations; see FERRETDB_NO_COLLATION."""
+    return server_kind != "ferretdb"
