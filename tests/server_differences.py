@@ -82,3 +82,19 @@ COLLATION_ERROR = r'support for field "collation" .* is not implemented yet'
 def collation_supported(server_kind: str) -> bool:
     """Whether this server honours collations; see FERRETDB_NO_COLLATION."""
     return server_kind != "ferretdb"
+
+
+FERRETDB_NO_DBREF = (
+    'FerretDB v1.24.2 refuses to store a DBRef ({$ref, $id}): \'invalid key: "$ref" (key '
+    "must not start with '$' sign)', code 2. MongoDB stores DBRefs, which MongoEngine's "
+    "GenericReferenceField (and ReferenceField(dbref=True)) write; such documents cannot be "
+    "saved on FerretDB. ReferenceField's default (the id alone) is not affected."
+)
+
+# What the user sees on FerretDB: gridfield's save() raises MongoEngine's OperationError
+DBREF_ERROR = r'Could not save document \(invalid key: "\$ref"'
+
+
+def dbrefs_supported(server_kind: str) -> bool:
+    """Whether this server stores DBRefs; see FERRETDB_NO_DBREF."""
+    return server_kind != "ferretdb"

@@ -16,6 +16,12 @@ from ._async.connection import connect, disconnect, get_client, get_db, wait_clo
 from ._async.document import Document
 from ._async.fields import FileField
 from ._async.proxy import GridFSProxy
+from ._async.references import (
+    GenericReferenceField,
+    LazyReferenceField,
+    Reference,
+    ReferenceField,
+)
 from ._async.store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
@@ -32,9 +38,13 @@ __all__ = [
     "FileField",
     "FileInfo",
     "FileNotLoaded",
+    "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
+    "LazyReferenceField",
     "NoFile",
+    "Reference",
+    "ReferenceField",
     "connect",
     "disconnect",
     "get_client",

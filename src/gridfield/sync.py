@@ -8,6 +8,12 @@ from ._sync.connection import connect, disconnect, get_client, get_db, wait_clos
 from ._sync.document import Document
 from ._sync.fields import FileField
 from ._sync.proxy import GridFSProxy
+from ._sync.references import (
+    GenericReferenceField,
+    LazyReferenceField,
+    Reference,
+    ReferenceField,
+)
 from ._sync.store import DownloadStream, FileStore, UploadStream
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
@@ -23,9 +29,13 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileStore",
+    "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
+    "LazyReferenceField",
     "NoFile",
+    "Reference",
+    "ReferenceField",
     "UploadStream",
     "connect",
     "disconnect",

@@ -22,6 +22,13 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .queryset import AsyncQuerySetManager, with_subclasses
+from .references import (
+    apply_delete_rules,
+    has_delete_rules,
+    load_references,
+    no_loading_on_access,
+    refuse_denied_deletes,
+)
 
 __all__ = ["Document"]
 
@@ -65,6 +72,10 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     # MongoEngine's own instance state, declared for the type checker
     _created: bool
     _changed_fields: list[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        no_loading_on_access(cls)  # reading an attribute never waits for the server
 
     # -- where the documents live ---------------------------------------------------------
 
@@ -220,14 +231,22 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
         The document goes first: a failure in between leaves an orphan file, never a
         document naming a missing file. Files are deleted even when the document was
-        already gone (or never saved).
+        already gone (or never saved). The ``reverse_delete_rule`` of references to it
+        apply: DENY is checked before anything is deleted; CASCADE (with the cascaded
+        documents' files), NULLIFY and PULL are applied once it is gone.
         """
+        cls = type(self)
         self._before_delete(signal_kwargs)
+        rules = self.pk is not None and has_delete_rules(cls)
+        if rules:
+            await refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                await type(self)._get_collection().delete_one({"_id": {"$eq": self._stored_id()}})
+                await cls._get_collection().delete_one({"_id": {"$eq": self._stored_id()}})
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
+        if rules:
+            await apply_delete_rules(cls, [self.pk])
         await self._after_delete(signal_kwargs)
 
     def _before_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
@@ -286,6 +305,17 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         self._changed_fields = updated._changed_fields
         self._created = False
         return True
+
+    # -- references -----------------------------------------------------------------------
+
+    async def fetch(self: _D, force: bool = False) -> _D:
+        """This document: a loaded reference's ``fetch()`` (see ``Reference.fetch``)."""
+        return self
+
+    async def select_related(self: _D, max_depth: int = 1) -> _D:
+        """Load the documents this one refers to (one query per referenced class)."""
+        await load_references([self])
+        return self
 
     def _id_query(self) -> dict[str, Any]:
         return {"_id": {"$eq": self._stored_id()}}
@@ -352,7 +382,6 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         )
 
     cascade_save = _not_available("cascade_save")
-    select_related = _not_available("select_related")
     switch_db = _not_available("switch_db")
     switch_collection = _not_available("switch_collection")
     create_index = _not_available("create_index", on_class=True)

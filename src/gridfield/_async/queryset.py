@@ -15,6 +15,12 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import await_aggregate
+from .references import (
+    apply_delete_rules,
+    has_delete_rules,
+    load_references,
+    refuse_denied_deletes,
+)
 from .updates import run_modify, run_update
 
 if TYPE_CHECKING:
@@ -26,6 +32,9 @@ D = TypeVar("D", bound="Document")
 
 # Documents fetched, deleted and handed to their fields' hooks at a time by delete().
 DELETE_BATCH = 500
+
+# Documents whose references select_related() loads together (one query per class each time).
+RELATED_BATCH = 1000
 
 
 class AsyncQuerySetManager:
@@ -55,6 +64,7 @@ class AsyncQuerySet(Generic[D]):
         )
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
+        self._related = False  # select_related(): load referenced documents
 
     # -- refining -------------------------------------------------------------------------
 
@@ -141,9 +151,29 @@ class AsyncQuerySet(Generic[D]):
 
     values_list = scalar
 
+    def select_related(self, max_depth: int = 1) -> AsyncQuerySet[D]:
+        """Load the documents the results refer to along with them: one query per
+        referenced class for each ``RELATED_BATCH`` results, never one per reference."""
+        related = self._clone()
+        related._related = True
+        return related
+
     # -- results --------------------------------------------------------------------------
 
     async def __aiter__(self) -> AsyncIterator[D]:
+        if self._related and not self._scalar:
+            batch: list[D] = []
+            async for son in self._cursor():
+                batch.append(self._document._from_son(son))
+                if len(batch) == RELATED_BATCH:
+                    await load_references(batch)
+                    for doc in batch:
+                        yield doc
+                    batch = []
+            await load_references(batch)
+            for doc in batch:
+                yield doc
+            return
         async for son in self._cursor():
             doc = self._document._from_son(son)
             yield self._scalar_of(doc) if self._scalar else doc
@@ -277,8 +307,16 @@ class AsyncQuerySet(Generic[D]):
         """
         document = self._document
         collection = document._get_collection()
+        rules = has_delete_rules(document)
+        if rules:
+            ids = [son["_id"] async for son in self._cursor_of({"_id": 1})]
+            await refuse_denied_deletes(document, ids)  # before anything is deleted
         if not (
-            self._limit or self._skip or document._may_hold_files() or _signals_delete(document)
+            self._limit
+            or self._skip
+            or rules
+            or document._may_hold_files()
+            or _signals_delete(document)
         ):
             return await _delete_matching(collection, self._query(), document)
         deleted = 0
@@ -423,7 +461,9 @@ class AsyncQuerySet(Generic[D]):
         return query
 
     def _cursor(self) -> Any:
-        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
+
+    def _cursor_of(self, projection: dict[str, Any] | None) -> Any:
         collection = self._document._get_collection()
         cursor = collection.find(self._query(), projection, **self._find())
         ordering = self._sort()
@@ -441,6 +481,8 @@ async def _delete_batch(collection: Any, batch: list[D]) -> int:
         doc._before_delete()
     ids = {"_id": {"$in": [doc._stored_id() for doc in batch]}}
     deleted = await _delete_matching(collection, ids, type(batch[0]))
+    if has_delete_rules(type(batch[0])):
+        await apply_delete_rules(type(batch[0]), [doc.pk for doc in batch])
     for doc in batch:
         await doc._after_delete()
     return deleted

@@ -16,6 +16,12 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import run_aggregate
+from .references import (
+    apply_delete_rules,
+    has_delete_rules,
+    load_references,
+    refuse_denied_deletes,
+)
 from .updates import run_modify, run_update
 
 if TYPE_CHECKING:
@@ -27,6 +33,9 @@ D = TypeVar("D", bound="Document")
 
 # Documents fetched, deleted and handed to their fields' hooks at a time by delete().
 DELETE_BATCH = 500
+
+# Documents whose references select_related() loads together (one query per class each time).
+RELATED_BATCH = 1000
 
 
 class QuerySetManager:
@@ -56,6 +65,7 @@ class QuerySet(Generic[D]):
         )
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
+        self._related = False  # select_related(): load referenced documents
 
     # -- refining -------------------------------------------------------------------------
 
@@ -142,9 +152,29 @@ class QuerySet(Generic[D]):
 
     values_list = scalar
 
+    def select_related(self, max_depth: int = 1) -> QuerySet[D]:
+        """Load the documents the results refer to along with them: one query per
+        referenced class for each ``RELATED_BATCH`` results, never one per reference."""
+        related = self._clone()
+        related._related = True
+        return related
+
     # -- results --------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[D]:
+        if self._related and not self._scalar:
+            batch: list[D] = []
+            for son in self._cursor():
+                batch.append(self._document._from_son(son))
+                if len(batch) == RELATED_BATCH:
+                    load_references(batch)
+                    for doc in batch:
+                        yield doc
+                    batch = []
+            load_references(batch)
+            for doc in batch:
+                yield doc
+            return
         for son in self._cursor():
             doc = self._document._from_son(son)
             yield self._scalar_of(doc) if self._scalar else doc
@@ -276,8 +306,16 @@ class QuerySet(Generic[D]):
         """
         document = self._document
         collection = document._get_collection()
+        rules = has_delete_rules(document)
+        if rules:
+            ids = [son["_id"] for son in self._cursor_of({"_id": 1})]
+            refuse_denied_deletes(document, ids)  # before anything is deleted
         if not (
-            self._limit or self._skip or document._may_hold_files() or _signals_delete(document)
+            self._limit
+            or self._skip
+            or rules
+            or document._may_hold_files()
+            or _signals_delete(document)
         ):
             return _delete_matching(collection, self._query(), document)
         deleted = 0
@@ -422,7 +460,9 @@ class QuerySet(Generic[D]):
         return query
 
     def _cursor(self) -> Any:
-        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
+
+    def _cursor_of(self, projection: dict[str, Any] | None) -> Any:
         collection = self._document._get_collection()
         cursor = collection.find(self._query(), projection, **self._find())
         ordering = self._sort()
@@ -440,6 +480,8 @@ def _delete_batch(collection: Any, batch: list[D]) -> int:
         doc._before_delete()
     ids = {"_id": {"$in": [doc._stored_id() for doc in batch]}}
     deleted = _delete_matching(collection, ids, type(batch[0]))
+    if has_delete_rules(type(batch[0])):
+        apply_delete_rules(type(batch[0]), [doc.pk for doc in batch])
     for doc in batch:
         doc._after_delete()
     return deleted
