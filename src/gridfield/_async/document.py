@@ -38,9 +38,9 @@ _D = TypeVar("_D", bound="Document")
 AFTER_SAVE = "_after_owner_save"
 AFTER_DELETE = "_after_owner_delete"
 
-# Database handle -> document classes whose indexes were ensured there (once per class per
-# connection, as MongoEngine does on a class's first use of its collection).
-_indexed: weakref.WeakKeyDictionary[Any, set[type[Any]]] = weakref.WeakKeyDictionary()
+# Database handle -> (document class, collection name) whose indexes were ensured there (once
+# per class and collection per connection, as MongoEngine does on a class's first use of it).
+_indexed: weakref.WeakKeyDictionary[Any, set[tuple[type[Any], str]]] = weakref.WeakKeyDictionary()
 
 
 def _not_available(name: str, *, on_class: bool = False) -> Any:
@@ -95,7 +95,10 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         """Create the indexes ``meta`` declares (``indexes``, unique fields, ``_cls``)."""
         if cls._meta.get("abstract"):
             return
-        collection = cls._get_collection()
+        await cls._ensure_indexes_on(cls._get_collection())
+
+    @classmethod
+    async def _ensure_indexes_on(cls, collection: Any) -> None:
         options = dict(cls._meta.get("index_opts") or {})
         options.pop("cls", None)  # a MongoEngine-only key, not an index option
         if cls._meta.get("index_background"):
@@ -115,21 +118,52 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             await collection.create_index("_cls", **options)
 
     @classmethod
-    async def _writable_collection(cls) -> Any:
-        collection = cls._get_collection()
+    async def _writable_collection(cls, collection: Any = None) -> Any:
+        """``collection`` (default: the class's own), its indexes ensured on first use."""
+        collection = cls._get_collection() if collection is None else collection
         wanted = cls._meta["index_specs"] or cls._meta.get("allow_inheritance")
         if wanted and cls._meta.get("auto_create_index", True):
-            done = _indexed.setdefault(cls._get_db(), set())
-            if cls not in done:
-                await cls.ensure_indexes()
-                done.add(cls)
+            done = _indexed.setdefault(collection.database, set())
+            if (cls, collection.name) not in done:
+                await cls._ensure_indexes_on(collection)
+                done.add((cls, collection.name))
         return collection
 
     @classmethod
     async def drop_collection(cls) -> None:
         """Drop this document's whole collection."""
-        await cls._get_collection().drop()
-        _indexed.get(cls._get_db(), set()).discard(cls)
+        collection = cls._get_collection()
+        await collection.drop()
+        _indexed.get(collection.database, set()).discard((cls, collection.name))
+
+    # -- another database or collection for one document -----------------------------------
+
+    # (alias, collection name) this document was switched to; None: the class's own
+    _switched: tuple[str | None, str | None] = (None, None)
+
+    def switch_db(self: _D, db_alias: str, keep_created: bool = True) -> _D:
+        """Save, delete, reload and update this document in the database under ``db_alias``.
+
+        Only this instance moves (safe with concurrent tasks, unlike MongoEngine's
+        class-wide ``switch_db`` context manager). ``keep_created=False`` makes the next
+        save an insert.
+        """
+        self._switched = (db_alias, self._switched[1])
+        if not keep_created:
+            self._created = True
+        return self
+
+    def switch_collection(self: _D, collection_name: str, keep_created: bool = True) -> _D:
+        """As ``switch_db``, for another collection of the same database."""
+        self._switched = (self._switched[0], collection_name)
+        if not keep_created:
+            self._created = True
+        return self
+
+    def _objects_here(self) -> Any:
+        """``objects`` of this document's class, where this document lives."""
+        alias, name = self._switched
+        return type(self).objects._placed(alias, name)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -171,7 +205,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         )
         signals.pre_save_post_validation.send(cls, document=self, created=created, **signal_kwargs)
         doc = self.to_mongo()
-        collection = await cls._writable_collection()
+        collection = await cls._writable_collection(self._objects_here()._collection())
         try:
             if created:
                 object_id = await self._insert(collection, doc, force_insert)
@@ -242,7 +276,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             await refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                await cls._get_collection().delete_one({"_id": {"$eq": self._stored_id()}})
+                await self._objects_here()._collection().delete_one(self._id_query())
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
         if rules:
@@ -275,8 +309,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
                 raise OperationError(f"{cls.__name__}: cannot update a document not yet saved")
             query = self.to_mongo()
             query.pop("_cls", None)
-            return await cls.objects.filter(__raw__=query).update_one(**kwargs)
-        return await cls.objects.filter(__raw__=self._id_query()).update_one(**kwargs)
+            return await self._objects_here().filter(__raw__=query).update_one(**kwargs)
+        return await self._objects_here().filter(__raw__=self._id_query()).update_one(**kwargs)
 
     async def modify(self, query: Any = None, **update: Any) -> bool:
         """Update this stored document if it also matches ``query``; refresh it from the result.
@@ -284,7 +318,6 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         Returns whether a document matched (and was changed). ``query`` is a dict of
         MongoEngine keywords or a ``Q``; it may name this document's id, no other.
         """
-        cls = type(self)
         if self.pk is None:
             raise InvalidDocumentError("The document does not have a primary key.")
         id_field = self._meta["id_field"]
@@ -295,7 +328,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
                 "Invalid document modify query: it must modify only this document."
             )
         conditions.pop(id_field, None)
-        found = cls.objects.filter(__raw__=self._id_query())
+        found = self._objects_here().filter(__raw__=self._id_query())
         found = found.filter(**conditions) if isinstance(query, dict) else found.filter(query)
         updated = await found.modify(new=True, **update)
         if updated is None:
@@ -327,7 +360,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         cls = type(self)
         if self.pk is None:
             raise self.DoesNotExist(f"{cls.__name__} has no id: it was never saved")
-        found = cls.objects.filter(__raw__={"_id": {"$eq": self._stored_id()}})
+        found = self._objects_here().filter(__raw__=self._id_query())
         if fields:
             found = found.only(*fields)
         stored = await found.first()
@@ -382,8 +415,6 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         )
 
     cascade_save = _not_available("cascade_save")
-    switch_db = _not_available("switch_db")
-    switch_collection = _not_available("switch_collection")
     create_index = _not_available("create_index", on_class=True)
     compare_indexes = _not_available("compare_indexes", on_class=True)
 

@@ -15,6 +15,7 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import await_aggregate
+from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .references import (
     apply_delete_rules,
     has_delete_rules,
@@ -65,6 +66,8 @@ class AsyncQuerySet(Generic[D]):
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
         self._related = False  # select_related(): load referenced documents
+        self._alias: str | None = None  # using(): another connection than the class's
+        self._collection_name: str | None = None  # a document's switch_collection()
 
     # -- refining -------------------------------------------------------------------------
 
@@ -151,6 +154,10 @@ class AsyncQuerySet(Generic[D]):
 
     values_list = scalar
 
+    def using(self, alias: str) -> AsyncQuerySet[D]:
+        """The same query on the database connected under ``alias``."""
+        return self._placed(alias, self._collection_name)
+
     def select_related(self, max_depth: int = 1) -> AsyncQuerySet[D]:
         """Load the documents the results refer to along with them: one query per
         referenced class for each ``RELATED_BATCH`` results, never one per reference."""
@@ -210,7 +217,7 @@ class AsyncQuerySet(Generic[D]):
 
     async def exists(self) -> bool:
         """Whether any document matches (one id is fetched, nothing else)."""
-        found = self._document._get_collection().find(self._query(), {"_id": 1}, **self._find())
+        found = self._collection().find(self._query(), {"_id": 1}, **self._find())
         async for _ in found.limit(1):
             return True
         return False
@@ -218,7 +225,7 @@ class AsyncQuerySet(Generic[D]):
     async def in_bulk(self, object_ids: Iterable[Any]) -> dict[Any, Any]:
         """The documents with these ids, by id (filters aside, as MongoEngine's ``in_bulk``)."""
         projection = self._loaded_fields.as_dict() if self._loaded_fields else None
-        found = self._document._get_collection().find(
+        found = self._collection().find(
             {"_id": {"$in": list(object_ids)}}, projection, **self._find()
         )
         by_id: dict[Any, Any] = {}
@@ -237,9 +244,7 @@ class AsyncQuerySet(Generic[D]):
         options = {k: v for k, v in self._find().items() if k in ("collation", "comment")}
         if "max_time_ms" in self._options:
             options["maxTimeMS"] = self._options["max_time_ms"]
-        values: list[Any] = await self._document._get_collection().distinct(
-            path, self._query(), **options
-        )
+        values: list[Any] = await self._collection().distinct(path, self._query(), **options)
         embedded = _embedded_type(self._document, field)
         if embedded is None:
             return values
@@ -271,7 +276,7 @@ class AsyncQuerySet(Generic[D]):
                 options.setdefault(_AGGREGATE_OPTION[name], self._options[name])
         if "max_time_ms" in self._options:
             options.setdefault("maxTimeMS", self._options["max_time_ms"])
-        collection = self._document._get_collection()
+        collection = self._collection()
         cursor = await await_aggregate(collection, stages + pipeline, **options)
         async for result in cursor:
             yield result
@@ -294,7 +299,7 @@ class AsyncQuerySet(Generic[D]):
             options["skip"] = self._skip
         if with_limit_and_skip and self._limit:
             options["limit"] = self._limit
-        collection = self._document._get_collection()
+        collection = self._collection()
         count: int = await collection.count_documents(self._query(), **options)
         return count
 
@@ -306,7 +311,7 @@ class AsyncQuerySet(Generic[D]):
         otherwise one ``delete_many`` does it.
         """
         document = self._document
-        collection = document._get_collection()
+        collection = self._collection()
         rules = has_delete_rules(document)
         if rules:
             ids = [son["_id"] async for son in self._cursor_of({"_id": 1})]
@@ -385,7 +390,8 @@ class AsyncQuerySet(Generic[D]):
         )
         if result.upserted_id is None:
             return await self.get()
-        found = await self._document.objects.with_id(result.upserted_id)
+        everywhere = type(self)(self._document)._placed(self._alias, self._collection_name)
+        found = await everywhere.with_id(result.upserted_id)
         if found is None:  # deleted again meanwhile
             raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
         return found
@@ -409,6 +415,19 @@ class AsyncQuerySet(Generic[D]):
         return found
 
     # -- internals ------------------------------------------------------------------------
+
+    def _placed(self, alias: str | None, collection_name: str | None) -> AsyncQuerySet[D]:
+        placed = self._clone()
+        placed._alias, placed._collection_name = alias, collection_name
+        return placed
+
+    def _collection(self) -> Any:
+        """The collection this query set reads and writes."""
+        document = self._document
+        if self._alias is None and self._collection_name is None:
+            return document._get_collection()
+        alias = self._alias or document._meta.get("db_alias", DEFAULT_CONNECTION_NAME)
+        return get_db(alias)[self._collection_name or document._get_collection_name()]
 
     def _option(self, name: str, value: Any) -> AsyncQuerySet[D]:
         changed = self._clone()
@@ -464,7 +483,7 @@ class AsyncQuerySet(Generic[D]):
         return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
 
     def _cursor_of(self, projection: dict[str, Any] | None) -> Any:
-        collection = self._document._get_collection()
+        collection = self._collection()
         cursor = collection.find(self._query(), projection, **self._find())
         ordering = self._sort()
         if ordering:

@@ -52,7 +52,7 @@ async def run_update(
     if upsert and "_cls" in query and isinstance(mongo_update, dict):
         # an upserted document must say its class, as MongoEngine's upserts do
         mongo_update.setdefault("$set", {})["_cls"] = document._class_name
-    collection = _with_concern(document._get_collection(), write_concern)
+    collection = _with_concern(queryset._collection(), write_concern)
     paths = _documents.file_holding_paths(document, mongo_update)
     before = await _held_files(document, collection, query, paths, multi)
     send = collection.update_many if multi else collection.update_one
@@ -81,7 +81,7 @@ async def run_modify(
         raise OperationError("Conflicting parameters: remove and new")
     if not update and not upsert and not remove:
         raise OperationError("No update parameters, must either update or remove")
-    collection = document._get_collection()
+    collection = queryset._collection()
     options = queryset._read_options()
     if remove:
         try:

@@ -16,6 +16,7 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import run_aggregate
+from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .references import (
     apply_delete_rules,
     has_delete_rules,
@@ -66,6 +67,8 @@ class QuerySet(Generic[D]):
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
         self._related = False  # select_related(): load referenced documents
+        self._alias: str | None = None  # using(): another connection than the class's
+        self._collection_name: str | None = None  # a document's switch_collection()
 
     # -- refining -------------------------------------------------------------------------
 
@@ -152,6 +155,10 @@ class QuerySet(Generic[D]):
 
     values_list = scalar
 
+    def using(self, alias: str) -> QuerySet[D]:
+        """The same query on the database connected under ``alias``."""
+        return self._placed(alias, self._collection_name)
+
     def select_related(self, max_depth: int = 1) -> QuerySet[D]:
         """Load the documents the results refer to along with them: one query per
         referenced class for each ``RELATED_BATCH`` results, never one per reference."""
@@ -211,7 +218,7 @@ class QuerySet(Generic[D]):
 
     def exists(self) -> bool:
         """Whether any document matches (one id is fetched, nothing else)."""
-        found = self._document._get_collection().find(self._query(), {"_id": 1}, **self._find())
+        found = self._collection().find(self._query(), {"_id": 1}, **self._find())
         for _ in found.limit(1):
             return True
         return False
@@ -219,7 +226,7 @@ class QuerySet(Generic[D]):
     def in_bulk(self, object_ids: Iterable[Any]) -> dict[Any, Any]:
         """The documents with these ids, by id (filters aside, as MongoEngine's ``in_bulk``)."""
         projection = self._loaded_fields.as_dict() if self._loaded_fields else None
-        found = self._document._get_collection().find(
+        found = self._collection().find(
             {"_id": {"$in": list(object_ids)}}, projection, **self._find()
         )
         by_id: dict[Any, Any] = {}
@@ -238,9 +245,7 @@ class QuerySet(Generic[D]):
         options = {k: v for k, v in self._find().items() if k in ("collation", "comment")}
         if "max_time_ms" in self._options:
             options["maxTimeMS"] = self._options["max_time_ms"]
-        values: list[Any] = self._document._get_collection().distinct(
-            path, self._query(), **options
-        )
+        values: list[Any] = self._collection().distinct(path, self._query(), **options)
         embedded = _embedded_type(self._document, field)
         if embedded is None:
             return values
@@ -270,7 +275,7 @@ class QuerySet(Generic[D]):
                 options.setdefault(_AGGREGATE_OPTION[name], self._options[name])
         if "max_time_ms" in self._options:
             options.setdefault("maxTimeMS", self._options["max_time_ms"])
-        collection = self._document._get_collection()
+        collection = self._collection()
         cursor = run_aggregate(collection, stages + pipeline, **options)
         for result in cursor:
             yield result
@@ -293,7 +298,7 @@ class QuerySet(Generic[D]):
             options["skip"] = self._skip
         if with_limit_and_skip and self._limit:
             options["limit"] = self._limit
-        collection = self._document._get_collection()
+        collection = self._collection()
         count: int = collection.count_documents(self._query(), **options)
         return count
 
@@ -305,7 +310,7 @@ class QuerySet(Generic[D]):
         otherwise one ``delete_many`` does it.
         """
         document = self._document
-        collection = document._get_collection()
+        collection = self._collection()
         rules = has_delete_rules(document)
         if rules:
             ids = [son["_id"] for son in self._cursor_of({"_id": 1})]
@@ -384,7 +389,8 @@ class QuerySet(Generic[D]):
         )
         if result.upserted_id is None:
             return self.get()
-        found = self._document.objects.with_id(result.upserted_id)
+        everywhere = type(self)(self._document)._placed(self._alias, self._collection_name)
+        found = everywhere.with_id(result.upserted_id)
         if found is None:  # deleted again meanwhile
             raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
         return found
@@ -408,6 +414,19 @@ class QuerySet(Generic[D]):
         return found
 
     # -- internals ------------------------------------------------------------------------
+
+    def _placed(self, alias: str | None, collection_name: str | None) -> QuerySet[D]:
+        placed = self._clone()
+        placed._alias, placed._collection_name = alias, collection_name
+        return placed
+
+    def _collection(self) -> Any:
+        """The collection this query set reads and writes."""
+        document = self._document
+        if self._alias is None and self._collection_name is None:
+            return document._get_collection()
+        alias = self._alias or document._meta.get("db_alias", DEFAULT_CONNECTION_NAME)
+        return get_db(alias)[self._collection_name or document._get_collection_name()]
 
     def _option(self, name: str, value: Any) -> QuerySet[D]:
         changed = self._clone()
@@ -463,7 +482,7 @@ class QuerySet(Generic[D]):
         return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
 
     def _cursor_of(self, projection: dict[str, Any] | None) -> Any:
-        collection = self._document._get_collection()
+        collection = self._collection()
         cursor = collection.find(self._query(), projection, **self._find())
         ordering = self._sort()
         if ordering:
