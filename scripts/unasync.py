@@ -44,6 +44,8 @@ OUR_NAMES: dict[str, str] = {
     "async_client": "sync_client",
     "async_db": "sync_db",
     "await_aggregate": "run_aggregate",
+    "await_session": "run_session",
+    "await_transaction_start": "run_transaction_start",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
     "AsyncFlush": "SyncFlush",

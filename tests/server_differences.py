@@ -98,3 +98,17 @@ DBREF_ERROR = r'Could not save document \(invalid key: "\$ref"'
 def dbrefs_supported(server_kind: str) -> bool:
     """Whether this server stores DBRefs; see FERRETDB_NO_DBREF."""
     return server_kind != "ferretdb"
+
+
+FERRETDB_NO_TRANSACTIONS = (
+    "FerretDB v1.24.2 has no transactions: its hello reply names no replica set, and a "
+    "command carrying startTransaction fails with 'unknown field \"startTransaction\"'. "
+    "MongoDB runs transactions on replica sets and sharded clusters (not on a standalone "
+    "mongod either); gridfield's transaction() refuses up front on such servers."
+)
+
+
+def transactions_supported(hello: dict[str, Any]) -> bool:
+    """Whether the server that gave this hello reply runs transactions (a replica set member
+    or a mongos); see FERRETDB_NO_TRANSACTIONS."""
+    return "setName" in hello or hello.get("msg") == "isdbgrid"

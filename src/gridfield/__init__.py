@@ -23,6 +23,7 @@ from ._async.references import (
     ReferenceField,
 )
 from ._async.store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
+from ._async.transactions import transaction
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
 from .plain_fields import *  # noqa: F403
@@ -49,6 +50,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "transaction",
     "wait_closed",
     *_plain_fields,
 ]

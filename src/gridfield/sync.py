@@ -15,6 +15,7 @@ from ._sync.references import (
     ReferenceField,
 )
 from ._sync.store import DownloadStream, FileStore, UploadStream
+from ._sync.transactions import transaction
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
 from .plain_fields import *  # noqa: F403
@@ -41,6 +42,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "transaction",
     "wait_closed",
     *_plain_fields,
 ]

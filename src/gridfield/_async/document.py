@@ -29,6 +29,7 @@ from .references import (
     no_loading_on_access,
     refuse_denied_deletes,
 )
+from .transactions import in_session
 
 __all__ = ["Document"]
 
@@ -224,11 +225,11 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
     async def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
         if force_insert or "_id" not in doc:
-            inserted = await collection.insert_one(doc)
+            inserted = await collection.insert_one(doc, **in_session())
             return inserted.inserted_id
         # A new document with an id of its own takes the place of any stored one, as in
         # MongoEngine; $eq keeps an id value from being read as a query operator.
-        await collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True)
+        await collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True, **in_session())
         return doc["_id"]
 
     async def _update(
@@ -246,7 +247,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             return object_id, False
         where = transform.query(type(self), **save_condition) if save_condition else {}
         where["_id"] = {"$eq": object_id}
-        result = await collection.update_one(where, update)
+        result = await collection.update_one(where, update, **in_session())
         if result.matched_count:
             return object_id, False
         if save_condition is not None:
@@ -257,7 +258,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         # Deleted meanwhile: MongoEngine's save() upserts, which stores only the changed
         # fields; this stores the whole document instead (a concurrent insert of the same id
         # wins, and this save raises NotUniqueError).
-        await collection.insert_one(doc)
+        await collection.insert_one(doc, **in_session())
         return object_id, True
 
     async def delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
@@ -276,7 +277,9 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             await refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                await self._objects_here()._collection().delete_one(self._id_query())
+                await (
+                    self._objects_here()._collection().delete_one(self._id_query(), **in_session())
+                )
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
         if rules:
@@ -299,7 +302,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     async def update(self, **kwargs: Any) -> Any:
         """Apply MongoEngine update keywords to this stored document; return how many matched.
 
-        ``await marmot.update(inc__age=1, push__tags="fat")``. The instance is not
+        ``marmot.update(inc__age=1, push__tags="fat")``. The instance is not
         refreshed (``reload()`` does that, or use ``modify``). OperationError for a document
         never saved, unless ``upsert=True``.
         """

@@ -4,7 +4,7 @@ MongoEngine's ``ReferenceField`` loads the referenced document when the attribut
 which would be I/O inside a plain attribute access. Here reading ``doc.owner`` does no I/O:
 it gives the referenced document when it is already loaded (assigned, or brought in by
 ``select_related()``), else a ``Reference``, whose ``fetch()`` loads it (awaited in the
-async API). A loaded document's ``fetch()`` returns itself, so ``await doc.owner.fetch()``
+async API). A loaded document's ``fetch()`` returns itself, so ``doc.owner.fetch()``
 works either way.
 """
 
@@ -30,7 +30,7 @@ __all__ = [
 
 
 class Reference(LazyReference):  # type: ignore[misc]
-    """A stored reference to a document that is not loaded: ``await ref.fetch()`` loads it.
+    """A stored reference to a document that is not loaded: ``ref.fetch()`` loads it.
 
     ``ref.pk`` (and ``ref.id``) is the referenced document's id; ``ref.document_type``
     its class. A DBRef, so it is stored and compared as MongoEngine's references are.
@@ -77,7 +77,7 @@ class ReferenceField(mongoengine.fields.ReferenceField):  # type: ignore[misc]
     """MongoEngine's ``ReferenceField``, which never loads the document on attribute access.
 
     ``doc.owner`` is the referenced document once loaded, else a ``Reference``:
-    ``await doc.owner.fetch()``, or ``objects.select_related()`` for many at once.
+    ``doc.owner.fetch()``, or ``objects.select_related()`` for many at once.
     ``reverse_delete_rule`` (CASCADE, NULLIFY, PULL, DENY) is honoured on delete.
     """
 

@@ -17,7 +17,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
-from . import document as _documents  # a module: documents import query sets, which import us
+from . import document as _documents
+from .transactions import in_session  # a module: documents import query sets, which import us
 
 if TYPE_CHECKING:
     from .queryset import AsyncQuerySet
@@ -57,7 +58,9 @@ async def run_update(
     before = await _held_files(document, collection, query, paths, multi)
     send = collection.update_many if multi else collection.update_one
     try:
-        result = await send(query, mongo_update, upsert=upsert, array_filters=array_filters)
+        result = await send(
+            query, mongo_update, upsert=upsert, array_filters=array_filters, **in_session()
+        )
     except DuplicateKeyError as err:
         raise NotUniqueError(f"Update failed ({err})") from err
     except OperationFailure as err:
@@ -85,7 +88,7 @@ async def run_modify(
     options = queryset._read_options()
     if remove:
         try:
-            son = await collection.find_one_and_delete(queryset._query(), **options)
+            son = await collection.find_one_and_delete(queryset._query(), **options, **in_session())
         except OperationFailure as err:
             raise OperationError(f"Delete failed ({err})") from err
         if son is None:
@@ -108,6 +111,7 @@ async def run_modify(
             return_document=ReturnDocument.AFTER if new else ReturnDocument.BEFORE,
             array_filters=array_filters,
             **options,
+            **in_session(),
         )
     except DuplicateKeyError as err:
         raise NotUniqueError(f"Update failed ({err})") from err
@@ -137,7 +141,7 @@ async def _held_files(
     projection = dict.fromkeys(paths, 1)
     if "_cls" in document._fields or document._meta.get("allow_inheritance"):
         projection["_cls"] = 1
-    cursor = collection.find(query, projection)
+    cursor = collection.find(query, projection, **in_session())
     if options and options.get("sort"):
         cursor = cursor.sort(options["sort"])
     if not multi:
@@ -157,7 +161,7 @@ async def _drop_released_files(
         return
     projection = dict.fromkeys(paths, 1)
     still: set[Any] = set()
-    async for son in collection.find({"_id": {"$in": list(before)}}, projection):
+    async for son in collection.find({"_id": {"$in": list(before)}}, projection, **in_session()):
         held = _documents.held_file_values(document._from_son(son))
         still.update(_documents.file_key(value) for _, value in held)
     failures: list[Exception] = []

@@ -30,6 +30,7 @@ from .references import (
     no_loading_on_access,
     refuse_denied_deletes,
 )
+from .transactions import in_session
 
 __all__ = ["Document"]
 
@@ -225,11 +226,11 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
     def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
         if force_insert or "_id" not in doc:
-            inserted = collection.insert_one(doc)
+            inserted = collection.insert_one(doc, **in_session())
             return inserted.inserted_id
         # A new document with an id of its own takes the place of any stored one, as in
         # MongoEngine; $eq keeps an id value from being read as a query operator.
-        collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True)
+        collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True, **in_session())
         return doc["_id"]
 
     def _update(
@@ -247,7 +248,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             return object_id, False
         where = transform.query(type(self), **save_condition) if save_condition else {}
         where["_id"] = {"$eq": object_id}
-        result = collection.update_one(where, update)
+        result = collection.update_one(where, update, **in_session())
         if result.matched_count:
             return object_id, False
         if save_condition is not None:
@@ -258,7 +259,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         # Deleted meanwhile: MongoEngine's save() upserts, which stores only the changed
         # fields; this stores the whole document instead (a concurrent insert of the same id
         # wins, and this save raises NotUniqueError).
-        collection.insert_one(doc)
+        collection.insert_one(doc, **in_session())
         return object_id, True
 
     def delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
@@ -277,7 +278,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                self._objects_here()._collection().delete_one(self._id_query())
+                (self._objects_here()._collection().delete_one(self._id_query(), **in_session()))
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
         if rules:
@@ -300,7 +301,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     def update(self, **kwargs: Any) -> Any:
         """Apply MongoEngine update keywords to this stored document; return how many matched.
 
-        ``await marmot.update(inc__age=1, push__tags="fat")``. The instance is not
+        ``marmot.update(inc__age=1, push__tags="fat")``. The instance is not
         refreshed (``reload()`` does that, or use ``modify``). OperationError for a document
         never saved, unless ``upsert=True``.
         """

@@ -23,6 +23,7 @@ from .references import (
     load_references,
     refuse_denied_deletes,
 )
+from .transactions import in_session
 from .updates import run_modify, run_update
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ class QuerySet(Generic[D]):
         if "max_time_ms" in self._options:
             options.setdefault("maxTimeMS", self._options["max_time_ms"])
         collection = self._collection()
-        cursor = run_aggregate(collection, stages + pipeline, **options)
+        cursor = run_aggregate(collection, stages + pipeline, **options, **in_session())
         for result in cursor:
             yield result
 
@@ -299,7 +300,7 @@ class QuerySet(Generic[D]):
         if with_limit_and_skip and self._limit:
             options["limit"] = self._limit
         collection = self._collection()
-        count: int = collection.count_documents(self._query(), **options)
+        count: int = collection.count_documents(self._query(), **options, **in_session())
         return count
 
     def delete(self) -> int:
@@ -347,7 +348,7 @@ class QuerySet(Generic[D]):
     ) -> Any:
         """Update every matching document with MongoEngine's update keywords.
 
-        ``await Animal.objects(genus="Marmota").update(inc__age=1, push__tags="fat")``.
+        ``Animal.objects(genus="Marmota").update(inc__age=1, push__tags="fat")``.
         Returns how many documents matched (or pymongo's UpdateResult with
         ``full_result``). Files a FileField no longer holds afterwards are deleted
         (unless its ``delete_with_owner`` is False).
@@ -434,8 +435,8 @@ class QuerySet(Generic[D]):
         return changed
 
     def _find(self) -> dict[str, Any]:
-        """Keyword arguments of ``find`` for the cursor options set on this query set."""
-        return dict(self._options)
+        """Keyword arguments of ``find``: the cursor options set, the transaction's session."""
+        return {**self._options, **in_session()}
 
     def _sort(self) -> list[tuple[str, int]]:
         if self._ordering is not None:
@@ -508,7 +509,7 @@ def _delete_batch(collection: Any, batch: list[D]) -> int:
 
 def _delete_matching(collection: Any, query: dict[str, Any], document: type[Any]) -> int:
     try:
-        result = collection.delete_many(query)
+        result = collection.delete_many(query, **in_session())
     except OperationFailure as err:
         raise OperationError(f"Could not delete {document.__name__} documents ({err})") from err
     deleted: int = result.deleted_count

@@ -18,7 +18,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
-from . import document as _documents  # a module: documents import query sets, which import us
+from . import document as _documents
+from .transactions import in_session  # a module: documents import query sets, which import us
 
 if TYPE_CHECKING:
     from .queryset import QuerySet
@@ -58,7 +59,9 @@ def run_update(
     before = _held_files(document, collection, query, paths, multi)
     send = collection.update_many if multi else collection.update_one
     try:
-        result = send(query, mongo_update, upsert=upsert, array_filters=array_filters)
+        result = send(
+            query, mongo_update, upsert=upsert, array_filters=array_filters, **in_session()
+        )
     except DuplicateKeyError as err:
         raise NotUniqueError(f"Update failed ({err})") from err
     except OperationFailure as err:
@@ -86,7 +89,7 @@ def run_modify(
     options = queryset._read_options()
     if remove:
         try:
-            son = collection.find_one_and_delete(queryset._query(), **options)
+            son = collection.find_one_and_delete(queryset._query(), **options, **in_session())
         except OperationFailure as err:
             raise OperationError(f"Delete failed ({err})") from err
         if son is None:
@@ -109,6 +112,7 @@ def run_modify(
             return_document=ReturnDocument.AFTER if new else ReturnDocument.BEFORE,
             array_filters=array_filters,
             **options,
+            **in_session(),
         )
     except DuplicateKeyError as err:
         raise NotUniqueError(f"Update failed ({err})") from err
@@ -138,7 +142,7 @@ def _held_files(
     projection = dict.fromkeys(paths, 1)
     if "_cls" in document._fields or document._meta.get("allow_inheritance"):
         projection["_cls"] = 1
-    cursor = collection.find(query, projection)
+    cursor = collection.find(query, projection, **in_session())
     if options and options.get("sort"):
         cursor = cursor.sort(options["sort"])
     if not multi:
@@ -158,7 +162,7 @@ def _drop_released_files(
         return
     projection = dict.fromkeys(paths, 1)
     still: set[Any] = set()
-    for son in collection.find({"_id": {"$in": list(before)}}, projection):
+    for son in collection.find({"_id": {"$in": list(before)}}, projection, **in_session()):
         held = _documents.held_file_values(document._from_son(son))
         still.update(_documents.file_key(value) for _, value in held)
     failures: list[Exception] = []
