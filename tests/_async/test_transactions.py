@@ -42,7 +42,7 @@ async def test_writes_in_a_transaction_commit_together(db: Any) -> None:
     if not await has_transactions(db):
         # MongoDB's behaviour is checked where the server allows; here, the error a user
         # gets, before anything is written
-        with pytest.raises(OperationError, match="transactions need a replica set.*standalone"):
+        with pytest.raises(OperationError, match=r"transactions need a replica set.*standalone"):
             async with transaction(ALIAS):
                 await TxAccount(name="ann", balance=1).save()
         assert await balances(db) == {}
