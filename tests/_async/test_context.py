@@ -11,6 +11,7 @@ from mongoengine.errors import NotUniqueError
 
 from gridfield._async.connection import connect, disconnect
 from gridfield._async.document import Document
+from gridfield._async.references import ReferenceField
 from gridfield.plain_fields import IntField, StringField
 from tests.conftest import fresh_db_name
 
@@ -147,3 +148,43 @@ async def test_mongoengines_signals_are_sent_around_saves_and_deletes(
         ("pre_delete", "Castor"),
         ("post_delete", "Castor"),
     ]
+
+
+async def test_create_index_and_compare_indexes(dbs: tuple[Any, Any]) -> None:
+    main, _ = dbs
+    await CxAnimal(genus="a").save()  # the declared indexes, made on first write
+    assert await CxAnimal.compare_indexes() == {"missing": [], "extra": []}
+    name = await CxAnimal.create_index(["genus", "-age"], name="extra_one")
+    assert name == "extra_one"
+    info = await main.cx_animals.index_information()
+    assert info["extra_one"]["key"] == [("genus", 1), ("age", -1)]
+    assert await CxAnimal.compare_indexes() == {
+        "missing": [],
+        "extra": [[("genus", 1), ("age", -1)]],
+    }
+    await main.cx_animals.drop_index("by_age")
+    assert (await CxAnimal.compare_indexes())["missing"] == [[("age", 1)]]
+
+
+class CxKeeper(Document):
+    name = StringField()
+    meta = {"db_alias": ALIAS, "collection": "cx_keepers"}
+
+
+class CxPen(Document):
+    keeper = ReferenceField(CxKeeper)
+    meta = {"db_alias": ALIAS, "collection": "cx_pens"}
+
+
+async def test_cascade_saves_the_changed_documents_references_hold(dbs: tuple[Any, Any]) -> None:
+    main, _ = dbs
+    keeper = await CxKeeper(name="ann").save()
+    pen = await CxPen(keeper=keeper).save()
+    keeper.name = "anna"
+    await pen.save()  # no cascade: the keeper's change stays unsaved
+    assert (await main.cx_keepers.find_one({}))["name"] == "ann"
+    await pen.save(cascade=True)
+    assert (await main.cx_keepers.find_one({}))["name"] == "anna"
+    keeper.name = "annie"
+    await pen.cascade_save()
+    assert (await main.cx_keepers.find_one({}))["name"] == "annie"

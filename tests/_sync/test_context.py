@@ -12,6 +12,7 @@ from mongoengine.errors import NotUniqueError
 
 from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
+from gridfield._sync.references import ReferenceField
 from gridfield.plain_fields import IntField, StringField
 from tests.conftest import fresh_db_name
 
@@ -148,3 +149,43 @@ def test_mongoengines_signals_are_sent_around_saves_and_deletes(
         ("pre_delete", "Castor"),
         ("post_delete", "Castor"),
     ]
+
+
+def test_create_index_and_compare_indexes(dbs: tuple[Any, Any]) -> None:
+    main, _ = dbs
+    CxAnimal(genus="a").save()  # the declared indexes, made on first write
+    assert CxAnimal.compare_indexes() == {"missing": [], "extra": []}
+    name = CxAnimal.create_index(["genus", "-age"], name="extra_one")
+    assert name == "extra_one"
+    info = main.cx_animals.index_information()
+    assert info["extra_one"]["key"] == [("genus", 1), ("age", -1)]
+    assert CxAnimal.compare_indexes() == {
+        "missing": [],
+        "extra": [[("genus", 1), ("age", -1)]],
+    }
+    main.cx_animals.drop_index("by_age")
+    assert (CxAnimal.compare_indexes())["missing"] == [[("age", 1)]]
+
+
+class CxKeeper(Document):
+    name = StringField()
+    meta = {"db_alias": ALIAS, "collection": "cx_keepers"}
+
+
+class CxPen(Document):
+    keeper = ReferenceField(CxKeeper)
+    meta = {"db_alias": ALIAS, "collection": "cx_pens"}
+
+
+def test_cascade_saves_the_changed_documents_references_hold(dbs: tuple[Any, Any]) -> None:
+    main, _ = dbs
+    keeper = CxKeeper(name="ann").save()
+    pen = CxPen(keeper=keeper).save()
+    keeper.name = "anna"
+    pen.save()  # no cascade: the keeper's change stays unsaved
+    assert (main.cx_keepers.find_one({}))["name"] == "ann"
+    pen.save(cascade=True)
+    assert (main.cx_keepers.find_one({}))["name"] == "anna"
+    keeper.name = "annie"
+    pen.cascade_save()
+    assert (main.cx_keepers.find_one({}))["name"] == "annie"

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import mongoengine
 from mongoengine import signals
 from mongoengine.base import BaseDocument, ComplexBaseField
-from mongoengine.document import includes_cls
 from mongoengine.errors import (
     InvalidDocumentError,
     InvalidQueryError,
@@ -22,10 +20,12 @@ from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from .connection import DEFAULT_CONNECTION_NAME, get_db
+from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once
 from .queryset import QuerySetManager, with_subclasses
 from .references import (
     apply_delete_rules,
     has_delete_rules,
+    holds_references,
     load_references,
     no_loading_on_access,
     refuse_denied_deletes,
@@ -39,23 +39,6 @@ _D = TypeVar("_D", bound="Document")
 # What a field defines to hear about its owner's writes (FileField deletes files with them).
 AFTER_SAVE = "_after_owner_save"
 AFTER_DELETE = "_after_owner_delete"
-
-# Database handle -> (document class, collection name) whose indexes were ensured there (once
-# per class and collection per connection, as MongoEngine does on a class's first use of it).
-_indexed: weakref.WeakKeyDictionary[Any, set[tuple[type[Any], str]]] = weakref.WeakKeyDictionary()
-
-
-def _not_available(name: str, *, on_class: bool = False) -> Any:
-    """A stand-in for a MongoEngine method that would reach MongoEngine's own connection."""
-
-    def refuse(self_or_cls: Any, *args: Any, **kwargs: Any) -> Any:
-        owner = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
-        raise NotImplementedError(
-            f"{owner.__name__}.{name}() is MongoEngine's and not available on gridfield "
-            "documents: use save(), delete(), reload(), ensure_indexes() or objects"
-        )
-
-    return classmethod(refuse) if on_class else refuse
 
 
 class Document(mongoengine.Document):  # type: ignore[misc]
@@ -95,48 +78,30 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     @classmethod
     def ensure_indexes(cls) -> None:
         """Create the indexes ``meta`` declares (``indexes``, unique fields, ``_cls``)."""
-        if cls._meta.get("abstract"):
-            return
-        cls._ensure_indexes_on(cls._get_collection())
+        if not cls._meta.get("abstract"):
+            ensure_indexes_on(cls, cls._get_collection())
 
     @classmethod
-    def _ensure_indexes_on(cls, collection: Any) -> None:
-        options = dict(cls._meta.get("index_opts") or {})
-        options.pop("cls", None)  # a MongoEngine-only key, not an index option
-        if cls._meta.get("index_background"):
-            options["background"] = True
-        cls_indexed = False
-        for spec in cls._meta["index_specs"]:
-            spec = dict(spec)
-            fields = spec.pop("fields")
-            spec.pop("cls", None)
-            cls_indexed = cls_indexed or includes_cls(fields)
-            collection.create_index(fields, **{**options, **spec})
-        if (
-            cls._meta.get("allow_inheritance")
-            and cls._meta.get("index_cls", True)
-            and not cls_indexed
-        ):
-            collection.create_index("_cls", **options)
+    def create_index(cls, keys: Any, background: bool = False, **kwargs: Any) -> str:
+        """Create one index (MongoEngine's notation: ``"-age"``, ``["genus", "-age"]``)."""
+        return create_index(cls, keys, background, **kwargs)
+
+    @classmethod
+    def compare_indexes(cls) -> dict[str, list[Any]]:
+        """``{"missing": [...], "extra": [...]}``: declared indexes against the collection's."""
+        return compare_indexes(cls)
 
     @classmethod
     def _writable_collection(cls, collection: Any = None) -> Any:
         """``collection`` (default: the class's own), its indexes ensured on first use."""
-        collection = cls._get_collection() if collection is None else collection
-        wanted = cls._meta["index_specs"] or cls._meta.get("allow_inheritance")
-        if wanted and cls._meta.get("auto_create_index", True):
-            done = _indexed.setdefault(collection.database, set())
-            if (cls, collection.name) not in done:
-                cls._ensure_indexes_on(collection)
-                done.add((cls, collection.name))
-        return collection
+        return indexed_once(cls, cls._get_collection() if collection is None else collection)
 
     @classmethod
     def drop_collection(cls) -> None:
         """Drop this document's whole collection."""
         collection = cls._get_collection()
         collection.drop()
-        _indexed.get(collection.database, set()).discard((cls, collection.name))
+        forget_indexes(cls, collection)
 
     # -- another database or collection for one document -----------------------------------
 
@@ -177,6 +142,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         force_insert: bool = False,
         save_condition: dict[str, Any] | None = None,
         signal_kwargs: dict[str, Any] | None = None,
+        cascade: bool | None = None,
     ) -> _D:
         """Store the document and return it: inserted when new, else only its changes are sent.
 
@@ -188,6 +154,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         stored document does not match. A document deleted since it was loaded is stored
         again, as MongoEngine's ``save()`` does (an upsert), and whole, where MongoEngine
         would store only the changed fields; ``post_save`` then says ``created=True``.
+        With ``cascade`` (or ``meta['cascade']``) the loaded documents its references hold
+        are saved too when they have changes (``cascade_save``).
         """
         cls = type(self)
         if self._meta.get("abstract"):
@@ -218,6 +186,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         except OperationFailure as err:
             raise OperationError(f"Could not save document ({err})") from err
         self[id_field] = self._fields[id_field].to_python(object_id)
+        if cascade if cascade is not None else self._meta.get("cascade", False):
+            self.cascade_save(validate=validate, clean=clean)
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
         self._created = False
@@ -343,6 +313,13 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
     # -- references -----------------------------------------------------------------------
 
+    def cascade_save(self, **kwargs: Any) -> None:
+        """Save the loaded documents this one's reference fields hold that have changes."""
+        for name, field in self._fields.items():
+            ref = self._data.get(name)
+            if holds_references(field) and isinstance(ref, Document) and ref._get_changed_fields():
+                ref.save(**kwargs)
+
     def fetch(self: _D, force: bool = False) -> _D:
         """This document: a loaded reference's ``fetch()`` (see ``Reference.fetch``)."""
         return self
@@ -415,10 +392,6 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__} is a gridfield document: query it with "
             f"{type(self).__name__}.objects"
         )
-
-    cascade_save = _not_available("cascade_save")
-    create_index = _not_available("create_index", on_class=True)
-    compare_indexes = _not_available("compare_indexes", on_class=True)
 
 
 def _file_fields_of(doc: Any) -> Iterator[tuple[Any, Any]]:
