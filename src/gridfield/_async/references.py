@@ -150,10 +150,12 @@ def holds_references(field: Any) -> bool:
 def no_loading_on_access(document: type[Any]) -> None:
     """Turn off MongoEngine's loading of references on attribute access for ``document``.
 
-    A list or dict of references would otherwise load them all when read.
+    A list or dict of references would otherwise load them all when read, and so would
+    MongoEngine's own reference fields used on our documents (they then give the stored
+    DBRef; gridfield's give a ``Reference``).
     """
     for field in document._fields.values():
-        if isinstance(field, ComplexBaseField) and holds_references(field):
+        if holds_references(field):
             field.set_auto_dereferencing(False)
 
 

@@ -18,8 +18,9 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
+# the module, not its names: documents import query sets, which import this module
 from . import document as _documents
-from .transactions import in_session  # a module: documents import query sets, which import us
+from .transactions import in_session
 
 if TYPE_CHECKING:
     from .queryset import QuerySet
@@ -57,6 +58,9 @@ def run_update(
     collection = _with_concern(queryset._collection(), write_concern)
     paths = _documents.file_holding_paths(document, mongo_update)
     before = _held_files(document, collection, query, paths, multi)
+    if before and not multi:
+        # the document whose files were read is the one updated
+        query = {"$and": [query, {"_id": {"$in": list(before)}}]}
     send = collection.update_many if multi else collection.update_one
     try:
         result = send(
