@@ -13,7 +13,8 @@ from gridfield._async.connection import connect, disconnect
 from gridfield._async.document import Document
 from gridfield._async.references import ReferenceField
 from gridfield.plain_fields import IntField, StringField
-from tests.conftest import fresh_db_name
+
+from ..conftest import fresh_db_name
 
 ALIAS = "gridfield-test-context"
 ARCHIVE = "gridfield-test-context-archive"

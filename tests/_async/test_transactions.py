@@ -11,7 +11,8 @@ from mongoengine.errors import OperationError
 from gridfield._async.document import Document
 from gridfield._async.transactions import in_session, transaction
 from gridfield.plain_fields import IntField, StringField
-from tests.server_differences import transactions_supported
+
+from ..server_differences import transactions_supported
 
 ALIAS = "gridfield-test-transactions"
 

@@ -19,7 +19,8 @@ from gridfield.plain_fields import (
     ListField,
     StringField,
 )
-from tests.server_differences import POSITIONAL_UPDATE_ERROR, positional_update_supported
+
+from ..server_differences import POSITIONAL_UPDATE_ERROR, positional_update_supported
 
 ALIAS = "gridfield-test-updates"
 

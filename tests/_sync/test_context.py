@@ -14,7 +14,8 @@ from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
 from gridfield._sync.references import ReferenceField
 from gridfield.plain_fields import IntField, StringField
-from tests.conftest import fresh_db_name
+
+from ..conftest import fresh_db_name
 
 ALIAS = "gridfield-test-context"
 ARCHIVE = "gridfield-test-context-archive"

@@ -23,8 +23,9 @@ from gridfield.plain_fields import (
     ListField,
     StringField,
 )
-from tests.commands import Commands
-from tests.server_differences import COLLATION_ERROR, collation_supported
+
+from ..commands import Commands
+from ..server_differences import COLLATION_ERROR, collation_supported
 
 ALIAS = "gridfield-test-reading"
 

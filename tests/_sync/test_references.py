@@ -29,8 +29,9 @@ from gridfield.plain_fields import (
     ListField,
     StringField,
 )
-from tests.commands import Commands
-from tests.server_differences import DBREF_ERROR, dbrefs_supported
+
+from ..commands import Commands
+from ..server_differences import DBREF_ERROR, dbrefs_supported
 
 ALIAS = "gridfield-test-references"
 
