@@ -152,3 +152,59 @@ def test_saving_a_document_deleted_meanwhile_stores_it_again(both: tuple[Any, An
         "legs": [],
         "fam": "Sciuridae",
     }
+
+
+def reference_classes(base: type[Any], reference: type[Any], prefix: str) -> tuple[Any, ...]:
+    """A zoo, and keepers referring to it under CASCADE, NULLIFY and PULL, on ``base``."""
+    meta = {} if base is mongoengine.Document else {"db_alias": OURS}
+    zoo = type(
+        f"{prefix}Zoo", (base,), {"name": StringField(), "meta": {**meta, "collection": "zoos"}}
+    )
+    keeper = type(
+        f"{prefix}Keeper",
+        (base,),
+        {
+            "name": StringField(),
+            "cascade": reference(zoo, reverse_delete_rule=mongoengine.CASCADE),
+            "nullify": reference(zoo, reverse_delete_rule=mongoengine.NULLIFY),
+            "pull": ListField(reference(zoo, reverse_delete_rule=mongoengine.PULL)),
+            "meta": {**meta, "collection": "keepers"},
+        },
+    )
+    return zoo, keeper
+
+
+XcZooTheirs, XcKeeperTheirs = reference_classes(
+    mongoengine.Document, mongoengine.ReferenceField, "XcT"
+)
+XcZooOurs, XcKeeperOurs = reference_classes(
+    gridfield.sync.Document, gridfield.sync.ReferenceField, "XcO"
+)
+
+
+def test_reverse_delete_rules(both: tuple[Any, Any]) -> None:
+    """Deleting referenced documents does the same to what refers to them."""
+    zoo_ids = [ObjectId() for _ in range(3)]
+    keeper_ids = [ObjectId() for _ in range(4)]
+    stored = []
+    for zoo_cls, keeper_cls, animals in zip(
+        (XcZooTheirs, XcZooOurs), (XcKeeperTheirs, XcKeeperOurs), both, strict=True
+    ):
+        zoos = [zoo_cls(id=i, name=f"z{n}").save() for n, i in enumerate(zoo_ids)]
+        keeper_cls(id=keeper_ids[0], name="a", cascade=zoos[0]).save()
+        keeper_cls(id=keeper_ids[1], name="b", nullify=zoos[0], pull=zoos).save()
+        keeper_cls(id=keeper_ids[2], name="c", cascade=zoos[1], nullify=zoos[2]).save()
+        keeper_cls(id=keeper_ids[3], name="d", pull=[zoos[2], zoos[0]]).save()
+        zoos[0].delete()
+        zoo_cls.objects(name__in=["z1", "z2"]).delete()
+        database = animals.database
+        stored.append(
+            (
+                list(database.zoos.find({}).sort("_id", 1)),
+                list(database.keepers.find({}).sort("_id", 1)),
+            )
+        )
+    theirs, ours = stored
+    assert ours == theirs
+    assert theirs[0] == []
+    assert [k["name"] for k in theirs[1]] == ["b", "d"]
