@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import mongoengine
 from mongoengine import signals
-from mongoengine.base import BaseDocument, ComplexBaseField
 from mongoengine.errors import (
     InvalidDocumentError,
     InvalidQueryError,
     OperationError,
     SaveConditionError,
 )
-from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from ..odm import file_holders
 from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once
-from .queryset import AsyncQuerySetManager, with_subclasses
+from .queryset import AsyncQuerySetManager
 from .references import (
     apply_delete_rules,
     has_delete_rules,
@@ -34,10 +32,6 @@ from .transactions import in_session
 __all__ = ["Document"]
 
 _D = TypeVar("_D", bound="Document")
-
-# What a field defines to hear about its owner's writes (FileField deletes files with them).
-AFTER_SAVE = "_after_owner_save"
-AFTER_DELETE = "_after_owner_delete"
 
 
 class Document(mongoengine.Document):  # type: ignore[misc]
@@ -190,7 +184,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
         self._created = False
-        await self._run_file_hooks(AFTER_SAVE)
+        await self._tell_file_holders(deleted=False)
         return self
 
     async def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
@@ -260,12 +254,12 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         signals.pre_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
     async def _after_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
-        await self._run_file_hooks(AFTER_DELETE)
+        await self._tell_file_holders(deleted=True)
         signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
     async def _release_files(self) -> None:
         """Let go of the files this document holds (it is gone from the database)."""
-        await self._run_file_hooks(AFTER_DELETE)
+        await self._tell_file_holders(deleted=True)
 
     # -- updating in place ----------------------------------------------------------------
 
@@ -361,29 +355,24 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         """The id as stored in ``_id``; filters use it with ``$eq``, as a value, never a query."""
         return self._fields[self._meta["id_field"]].to_mongo(self.pk)
 
-    # -- fields that act on their owner's writes ------------------------------------------
+    # -- values that hold files ----------------------------------------------------------
 
-    async def _run_file_hooks(self, hook: str) -> None:
-        """Call ``hook`` (AFTER_SAVE or AFTER_DELETE) on each field value that defines it.
+    async def _tell_file_holders(self, *, deleted: bool) -> None:
+        """Hand this save or delete to every FileHolder the document holds (see gridfield.odm).
 
-        Every hook runs even when one fails; then the first failure is raised.
+        Every holder hears of it even when one fails; then the first failure is raised.
         """
         failures: list[Exception] = []
-        for field, value in _file_fields_of(self):
-            method = getattr(field, hook, None)
-            if method is None:
-                continue
+        for holder in list(file_holders(self)):
             try:
-                await method(value)
+                if deleted:
+                    await holder.after_owner_delete()
+                else:
+                    await holder.after_owner_save()
             except Exception as err:
                 failures.append(err)
         if failures:
             raise failures[0]
-
-    @classmethod
-    def _may_hold_files(cls) -> bool:
-        """Whether documents of this class could hold a value whose field has a delete hook."""
-        return any(_may_hold(klass, set()) for klass in with_subclasses(cls))
 
     # -- MongoEngine's own paths, which would reach MongoEngine's connection ---------------
 
@@ -393,97 +382,3 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__} is a gridfield document: query it with "
             f"{type(self).__name__}.objects"
         )
-
-
-def _file_fields_of(doc: Any) -> Iterator[tuple[Any, Any]]:
-    """(field, value) for every value in ``doc`` whose field defines an owner hook.
-
-    Walks the document's fields, embedded documents, and lists and dicts of either;
-    never follows references to other stored documents.
-    """
-    fields = {**doc._fields, **getattr(doc, "_dynamic_fields", {})}
-    for name, field in fields.items():
-        if _has_hooks(field):
-            value = getattr(doc, name)  # the field's own view of its value (a proxy)
-            if value is not None:
-                yield field, value
-        else:
-            yield from _hooked_values(field, doc._data.get(name))
-
-
-def _hooked_values(field: Any, value: Any) -> Iterator[tuple[Any, Any]]:
-    if value is None:
-        return
-    if _has_hooks(field):
-        yield field, value
-    elif isinstance(value, BaseDocument) and not isinstance(value, mongoengine.Document):
-        yield from _file_fields_of(value)
-    elif isinstance(value, (list, tuple)):
-        inner = getattr(field, "field", None)
-        for item in value:
-            yield from _hooked_values(inner, item)
-    elif isinstance(value, dict):
-        inner = getattr(field, "field", None)
-        for item in value.values():
-            yield from _hooked_values(inner, item)
-
-
-def held_file_values(doc: Any) -> list[tuple[Any, Any]]:
-    """(field, value) of each value in ``doc`` that holds a file now (a FileField's proxy...)."""
-    return [(field, value) for field, value in _file_fields_of(doc) if value]
-
-
-def file_key(value: Any) -> Any:
-    """What identifies the file a value holds: a proxy's file id, else the value itself."""
-    return getattr(value, "grid_id", value)
-
-
-def file_holding_paths(document: type[Any], mongo_update: Any) -> list[str]:
-    """The stored top-level fields an update document writes that may hold files.
-
-    An update replacing or removing such a field may release files; other fields are not
-    read back around the update. An aggregation pipeline may write anything.
-    """
-    by_db_name = {
-        field.db_field: field
-        for kind in with_subclasses(document)
-        for field in kind._fields.values()
-    }
-    if not isinstance(mongo_update, dict):
-        return sorted(name for name, f in by_db_name.items() if _field_may_hold(f, set()))
-    paths: set[str] = set()
-    for operand in mongo_update.values():
-        for path in operand if isinstance(operand, dict) else ():
-            top = path.split(".", 1)[0]
-            field = by_db_name.get(top)
-            if (field is None and document._dynamic) or (
-                field is not None and _field_may_hold(field, set())
-            ):
-                paths.add(top)
-    return sorted(paths)
-
-
-def _may_hold(document: Any, seen: set[Any]) -> bool:
-    if document._dynamic:
-        return True  # any value may come in, embedded documents with files included
-    return any(_field_may_hold(field, seen) for field in document._fields.values())
-
-
-def _field_may_hold(field: Any, seen: set[Any]) -> bool:
-    if field is None or isinstance(field, GenericEmbeddedDocumentField):
-        return True  # an untyped container or any embedded document: anything may be inside
-    if callable(getattr(field, AFTER_DELETE, None)):
-        return True
-    if isinstance(field, EmbeddedDocumentField):
-        fresh = [kind for kind in with_subclasses(field.document_type) if kind not in seen]
-        seen.update(fresh)
-        return any(_may_hold(kind, seen) for kind in fresh)
-    if isinstance(field, ComplexBaseField):  # ListField, DictField, MapField...
-        return _field_may_hold(field.field, seen)
-    return False  # plain values, and references: other documents' files are theirs
-
-
-def _has_hooks(field: Any) -> bool:
-    return callable(getattr(field, AFTER_DELETE, None)) or callable(
-        getattr(field, AFTER_SAVE, None)
-    )

@@ -6,15 +6,23 @@ import copy
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import pymongo
-from mongoengine import signals
 from mongoengine.errors import InvalidQueryError, LookUpError, OperationError
-from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import await_aggregate
+from ..odm import (
+    class_query,
+    db_paths,
+    embedded_type,
+    inherits,
+    may_hold_files,
+    signals_delete,
+    sort_spec,
+    value_at,
+    whole_number,
+)
 from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .references import (
     apply_delete_rules,
@@ -62,7 +70,7 @@ class AsyncQuerySet(Generic[D]):
         self._limit: int | None = None
         self._skip: int | None = None
         self._loaded_fields = QueryFieldList(
-            always_include=["_cls"] if _inherits(document) else None
+            always_include=["_cls"] if inherits(document) else None
         )
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
@@ -95,19 +103,19 @@ class AsyncQuerySet(Generic[D]):
     def order_by(self, *keys: str) -> AsyncQuerySet[D]:
         """Sort by ``keys`` (``'-field'`` descending); no keys clears any ordering."""
         ordered = self._clone()
-        ordered._ordering = _sort_spec(self._document, keys)
+        ordered._ordering = sort_spec(self._document, keys)
         return ordered
 
     def limit(self, n: int) -> AsyncQuerySet[D]:
         """At most ``n`` documents (0: no limit)."""
         limited = self._clone()
-        limited._limit = _whole_number("limit", n)
+        limited._limit = whole_number("limit", n)
         return limited
 
     def skip(self, n: int) -> AsyncQuerySet[D]:
         """Leave out the first ``n`` documents."""
         skipped = self._clone()
-        skipped._skip = _whole_number("skip", n)
+        skipped._skip = whole_number("skip", n)
         return skipped
 
     def only(self, *fields: str) -> AsyncQuerySet[D]:
@@ -124,7 +132,7 @@ class AsyncQuerySet(Generic[D]):
 
     def batch_size(self, size: int) -> AsyncQuerySet[D]:
         """Fetch ``size`` documents per round trip while iterating."""
-        return self._option("batch_size", _whole_number("batch_size", size))
+        return self._option("batch_size", whole_number("batch_size", size))
 
     def max_time_ms(self, ms: int | None) -> AsyncQuerySet[D]:
         """Let the server stop the query after ``ms`` milliseconds (ExecutionTimeout)."""
@@ -239,14 +247,14 @@ class AsyncQuerySet(Generic[D]):
         """The distinct values of ``field`` among the matching documents (limit, skip and
         ordering aside, as the server's ``distinct``); embedded documents come back as such."""
         try:
-            path = _db_paths(self._document, [field])[0]
+            path = db_paths(self._document, [field])[0]
         except LookUpError:
             path = field.replace("__", ".")  # not declared (dynamic): asked as given
         options = {k: v for k, v in self._find().items() if k in ("collation", "comment")}
         if "max_time_ms" in self._options:
             options["maxTimeMS"] = self._options["max_time_ms"]
         values: list[Any] = await self._collection().distinct(path, self._query(), **options)
-        embedded = _embedded_type(self._document, field)
+        embedded = embedded_type(self._document, field)
         if embedded is None:
             return values
         return [embedded._from_son(v) if isinstance(v, dict) else v for v in values]
@@ -321,8 +329,8 @@ class AsyncQuerySet(Generic[D]):
             self._limit
             or self._skip
             or rules
-            or document._may_hold_files()
-            or _signals_delete(document)
+            or may_hold_files(document)
+            or signals_delete(document)
         ):
             return await _delete_matching(collection, self._query(), document)
         deleted = 0
@@ -442,7 +450,7 @@ class AsyncQuerySet(Generic[D]):
     def _sort(self) -> list[tuple[str, int]]:
         if self._ordering is not None:
             return self._ordering
-        return _sort_spec(self._document, self._document._meta.get("ordering") or ())
+        return sort_spec(self._document, self._document._meta.get("ordering") or ())
 
     def _read_options(self) -> dict[str, Any]:
         """Sort and projection for ``find_one_and_update``/``find_one_and_delete``."""
@@ -452,7 +460,7 @@ class AsyncQuerySet(Generic[D]):
         return options
 
     def _scalar_of(self, doc: Any) -> Any:
-        values = tuple(_value_at(doc, name) for name in self._scalar)
+        values = tuple(value_at(doc, name) for name in self._scalar)
         return values[0] if len(values) == 1 else values
 
     def _clone(self) -> AsyncQuerySet[D]:
@@ -463,22 +471,14 @@ class AsyncQuerySet(Generic[D]):
 
     def _load_fields(self, fields: Iterable[str], value: int) -> AsyncQuerySet[D]:
         loading = self._clone()
-        paths = _db_paths(self._document, fields)
+        paths = db_paths(self._document, fields)
         loading._loaded_fields += QueryFieldList(
             paths, value=value, _only_called=value == QueryFieldList.ONLY
         )
         return loading
 
     def _query(self) -> dict[str, Any]:
-        query: dict[str, Any] = self._filter.to_query(self._document)
-        if _inherits(self._document):
-            names = list(self._document._subclasses)
-            by_class = {"_cls": names[0] if len(names) == 1 else {"$in": names}}
-            if "_cls" in query:
-                query = {"$and": [by_class, query]}
-            else:
-                query.update(by_class)
-        return query
+        return class_query(self._document, self._filter.to_query(self._document))
 
     def _cursor(self) -> Any:
         return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
@@ -524,96 +524,3 @@ _AGGREGATE_OPTION = {
     "hint": "hint",
     "batch_size": "batchSize",
 }
-
-
-def _value_at(doc: Any, name: str) -> Any:
-    """The value of ``name`` (``a__b`` or ``a.b`` into embedded documents) in ``doc``."""
-    value = doc
-    for part in name.replace("__", ".").split("."):
-        if value is None:
-            return None
-        value = getattr(value, part, None)
-    return value
-
-
-def _embedded_type(document: type[Any], field: str) -> Any:
-    """The embedded document class a (dotted) field holds, or None."""
-    try:
-        found = document._lookup_field(field.replace("__", ".").split("."))
-    except LookUpError:
-        return None
-    last = found[-1] if found else None
-    inner = getattr(last, "field", None) or last  # a list of embedded documents
-    return (
-        getattr(inner, "document_type", None)
-        if isinstance(inner, (EmbeddedDocumentField, GenericEmbeddedDocumentField))
-        else None
-    )
-
-
-def _inherits(document: type[Any]) -> bool:
-    return document._meta.get("allow_inheritance") is True
-
-
-def _signals_delete(document: type[Any]) -> bool:
-    return bool(
-        signals.signals_available
-        and (
-            signals.pre_delete.has_receivers_for(document)
-            or signals.post_delete.has_receivers_for(document)
-        )
-    )
-
-
-def _whole_number(method: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{method}() takes an int, not {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"{method}() takes a number >= 0, not {n}")
-    return n
-
-
-def _sort_spec(document: type[Any], keys: Iterable[str]) -> list[tuple[str, int]]:
-    spec = []
-    for key in keys:
-        if not key:
-            continue
-        direction = pymongo.DESCENDING if key[0] == "-" else pymongo.ASCENDING
-        name = key[1:] if key[0] in "+-" else key
-        name = name.replace("__", ".")
-        try:
-            name = document._translate_field_name(name)
-        except LookUpError:
-            pass  # not a declared field (dynamic, or a stored name): sorted by it as given
-        spec.append((name, direction))
-    return spec
-
-
-def _db_paths(document: type[Any], fields: Iterable[str]) -> list[str]:
-    """Stored (db_field) paths of ``fields``, looked up on subclasses too when they exist."""
-    candidates = with_subclasses(document)
-    paths = []
-    for field in fields:
-        parts = field.replace("__", ".").split(".")
-        for n, candidate in enumerate(candidates, 1):
-            try:
-                found = candidate._lookup_field(parts)
-            except LookUpError:
-                if n == len(candidates):
-                    raise
-                continue
-            paths.append(".".join(p if isinstance(p, str) else p.db_field for p in found))
-            break
-    return paths
-
-
-def with_subclasses(document: type[Any]) -> list[type[Any]]:
-    """``document`` and every class below it.
-
-    Found by Python's own subclass links rather than MongoEngine's registry by class name,
-    where two classes of one name (in the async and the sync API, say) would be confused.
-    """
-    found = [document]
-    for subclass in document.__subclasses__():
-        found += with_subclasses(subclass)
-    return found

@@ -17,8 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
-# the module, not its names: documents import query sets, which import this module
-from . import document as _documents
+from ..odm import FileHolder, file_holders, file_holding_paths
 from .transactions import in_session
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ async def run_update(
         # an upserted document must say its class, as MongoEngine's upserts do
         mongo_update.setdefault("$set", {})["_cls"] = document._class_name
     collection = _with_concern(queryset._collection(), write_concern)
-    paths = _documents.file_holding_paths(document, mongo_update)
+    paths = file_holding_paths(document, mongo_update)
     before = await _held_files(document, collection, query, paths, multi)
     if before and not multi:
         # the document whose files were read is the one updated
@@ -101,7 +100,7 @@ async def run_modify(
         await removed._release_files()  # MongoEngine sends no signal here; files still go
         return removed
     mongo_update = update_document(document, update)
-    paths = _documents.file_holding_paths(document, mongo_update)
+    paths = file_holding_paths(document, mongo_update)
     before = await _held_files(document, collection, queryset._query(), paths, False, options)
     query = queryset._query()
     if before:
@@ -138,44 +137,50 @@ async def _held_files(
     paths: list[str],
     multi: bool,
     options: dict[str, Any] | None = None,
-) -> dict[Any, list[tuple[Any, Any]]]:
-    """For each matching document: (field, value) of what holds files under ``paths``."""
+) -> dict[Any, list[FileHolder]]:
+    """For each matching document: the values holding files under ``paths``."""
     if not paths:
         return {}
     projection = dict.fromkeys(paths, 1)
-    if "_cls" in document._fields or document._meta.get("allow_inheritance"):
+    if document._meta.get("allow_inheritance"):
         projection["_cls"] = 1
     cursor = collection.find(query, projection, **in_session())
     if options and options.get("sort"):
         cursor = cursor.sort(options["sort"])
     if not multi:
         cursor = cursor.limit(1)
-    held = _documents.held_file_values
-    return {son["_id"]: held(document._from_son(son)) async for son in cursor}
+    return {son["_id"]: list(file_holders(document._from_son(son))) async for son in cursor}
 
 
 async def _drop_released_files(
     document: type[Any],
     collection: Any,
     paths: list[str],
-    before: dict[Any, list[tuple[Any, Any]]],
+    before: dict[Any, list[FileHolder]],
 ) -> None:
-    """Delete the files the updated documents held before and hold no longer."""
+    """Let go of the files the updated documents held before and hold no longer.
+
+    Each value that held such a file hears ``after_owner_delete()``, as when its owner is
+    deleted: a FileField's proxy deletes its file unless the field keeps files
+    (``delete_with_owner=False``). Every value hears it even when one fails; then the
+    first failure is raised.
+    """
     if not before:
         return
     projection = dict.fromkeys(paths, 1)
     still: set[Any] = set()
     async for son in collection.find({"_id": {"$in": list(before)}}, projection, **in_session()):
-        held = _documents.held_file_values(document._from_son(son))
-        still.update(_documents.file_key(value) for _, value in held)
+        for holder in file_holders(document._from_son(son)):
+            still.update(holder.held_file_ids())
     failures: list[Exception] = []
-    for held in before.values():
-        for field, value in held:
-            if _documents.file_key(value) in still:
+    for holders in before.values():
+        for holder in holders:
+            held = holder.held_file_ids()
+            if not held or set(held) <= still:
                 continue
             try:
-                await field._after_owner_delete(value)
-            except Exception as err:  # every released file is tried; the first error is raised
+                await holder.after_owner_delete()
+            except Exception as err:
                 failures.append(err)
     if failures:
         raise failures[0]

@@ -8,6 +8,8 @@ from typing import Any
 
 from mongoengine.document import includes_cls
 
+from ..odm import index_differences
+
 # Database handle -> (document class, collection name) whose indexes were ensured there (once
 # per class and collection per connection, as MongoEngine does on a class's first use of it).
 _indexed: weakref.WeakKeyDictionary[Any, set[tuple[type[Any], str]]] = weakref.WeakKeyDictionary()
@@ -65,22 +67,3 @@ def compare_indexes(document: type[Any]) -> dict[str, list[Any]]:
     and the collection's indexes not declared."""
     information = document._get_collection().index_information()
     return index_differences(document.list_indexes(), list(information.values()))
-
-
-def index_differences(required: list[Any], information: list[dict[str, Any]]) -> dict[str, Any]:
-    """{"missing": [...], "extra": [...]} between declared keys and the server's index info."""
-    existing = []
-    for info in information:
-        if "_fts" in info["key"][0]:  # a text index: its fields are its weights' keys
-            kind = info["key"][0][1]
-            existing.append([(key, kind) for key in info.get("weights", {})])
-        else:
-            existing.append(info["key"])
-    missing = [index for index in required if index not in existing]
-    extra = [index for index in existing if index not in required]
-    # an index that includes _cls makes a separate {_cls: 1} index needless
-    if [("_cls", 1)] in missing and any(
-        includes_cls(index) and index not in extra for index in existing
-    ):
-        missing.remove([("_cls", 1)])
-    return {"missing": missing, "extra": extra}
