@@ -18,6 +18,7 @@ from mongoengine.errors import LookUpError
 from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 
 __all__ = [
+    "AGGREGATE_OPTIONS",
     "FileHolder",
     "class_query",
     "db_paths",
@@ -28,9 +29,12 @@ __all__ = [
     "index_differences",
     "inherits",
     "may_hold_files",
+    "query_stages",
     "referenced_file_ids",
+    "server_options",
     "signals_delete",
     "sort_spec",
+    "stored_path",
     "value_at",
     "whole_number",
     "with_subclasses",
@@ -277,3 +281,55 @@ def index_differences(required: list[Any], information: list[dict[str, Any]]) ->
     ):
         missing.remove([("_cls", 1)])
     return {"missing": missing, "extra": extra}
+
+
+# A query set's cursor options (our names) and the server's names for them
+_SERVER_NAMES = {
+    "batch_size": "batchSize",
+    "collation": "collation",
+    "comment": "comment",
+    "hint": "hint",
+    "max_time_ms": "maxTimeMS",
+}
+
+# The cursor options an aggregation takes
+AGGREGATE_OPTIONS = ("batch_size", "collation", "comment", "hint", "max_time_ms")
+
+
+def server_options(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """Those of a query set's cursor ``options`` among ``names``, under the server's names
+    (for commands that take them as keywords: count, distinct, aggregate)."""
+    return {
+        _SERVER_NAMES[name]: options[name]
+        for name in names
+        if name in options and options[name] is not None
+    }
+
+
+def query_stages(
+    query: dict[str, Any],
+    sort: list[tuple[str, int]],
+    skip: int | None,
+    limit: int | None,
+    projection: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The aggregation stages that select what a query set would: match, sort, skip, limit,
+    project, in MongoEngine's order."""
+    stages: list[dict[str, Any]] = [{"$match": query}]
+    if sort:
+        stages.append({"$sort": dict(sort)})
+    if skip:
+        stages.append({"$skip": skip})
+    if limit:
+        stages.append({"$limit": limit})
+    if projection:
+        stages.append({"$project": projection})
+    return stages
+
+
+def stored_path(document: type[Any], field: str) -> str:
+    """The stored (db_field) path of ``field``; an undeclared one (dynamic) as given."""
+    try:
+        return db_paths(document, [field])[0]
+    except LookUpError:
+        return field.replace("__", ".")

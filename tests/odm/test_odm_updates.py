@@ -10,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mongoengine.queryset import transform
 
-from gridfield.odm import embedded_type, file_holding_paths, index_differences, value_at
+from gridfield.odm import (
+    AGGREGATE_OPTIONS,
+    embedded_type,
+    file_holding_paths,
+    index_differences,
+    query_stages,
+    server_options,
+    stored_path,
+    value_at,
+)
 from gridfield.sync import FileField
 
 
@@ -87,3 +96,30 @@ def test_index_differences_follow_mongoengines_rule() -> None:
     # a declared index that starts with _cls makes a separate {_cls: 1} needless
     declared = [*required, [("_cls", 1), ("age", -1)]]
     assert index_differences(declared, info)["missing"] == [[("name", 1)]]
+
+
+def test_query_stages_select_what_the_query_set_would() -> None:
+    assert query_stages({"a": 1}, [], None, None, None) == [{"$match": {"a": 1}}]
+    assert query_stages({}, [("t", -1)], 2, 5, {"t": 1}) == [
+        {"$match": {}},
+        {"$sort": {"t": -1}},
+        {"$skip": 2},
+        {"$limit": 5},
+        {"$project": {"t": 1}},
+    ]
+
+
+def test_server_options_use_the_servers_names() -> None:
+    options = {"max_time_ms": 50, "batch_size": 10, "hint": None, "comment": "c"}
+    assert server_options(options, AGGREGATE_OPTIONS) == {
+        "maxTimeMS": 50,
+        "batchSize": 10,
+        "comment": "c",
+    }
+    assert server_options(options, ("comment",)) == {"comment": "c"}
+
+
+def test_stored_path_of_declared_and_undeclared_fields() -> None:
+    assert stored_path(UpAlbum, "title") == "t"
+    assert stored_path(UpAlbum, "scan__note") == "scan.note"
+    assert stored_path(UpLoose, "some__thing") == "some.thing"

@@ -6,20 +6,24 @@ import copy
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from mongoengine.errors import InvalidQueryError, LookUpError, OperationError
+from mongoengine.errors import InvalidQueryError, OperationError
 from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import await_aggregate
 from ..odm import (
+    AGGREGATE_OPTIONS,
     class_query,
     db_paths,
     embedded_type,
     inherits,
     may_hold_files,
+    query_stages,
+    server_options,
     signals_delete,
     sort_spec,
+    stored_path,
     value_at,
     whole_number,
 )
@@ -246,47 +250,27 @@ class AsyncQuerySet(Generic[D]):
     async def distinct(self, field: str) -> list[Any]:
         """The distinct values of ``field`` among the matching documents (limit, skip and
         ordering aside, as the server's ``distinct``); embedded documents come back as such."""
-        try:
-            path = db_paths(self._document, [field])[0]
-        except LookUpError:
-            path = field.replace("__", ".")  # not declared (dynamic): asked as given
-        options = {k: v for k, v in self._find().items() if k in ("collation", "comment")}
-        if "max_time_ms" in self._options:
-            options["maxTimeMS"] = self._options["max_time_ms"]
-        values: list[Any] = await self._collection().distinct(path, self._query(), **options)
+        options = server_options(self._options, ("collation", "comment", "max_time_ms"))
+        values: list[Any] = await self._collection().distinct(
+            stored_path(self._document, field), self._query(), **options, **in_session()
+        )
         embedded = embedded_type(self._document, field)
         if embedded is None:
             return values
         return [embedded._from_son(v) if isinstance(v, dict) else v for v in values]
 
-    def aggregate(self, pipeline: list[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
-        """Run ``pipeline`` on the matching documents; iterate the results (``async for``).
+    async def aggregate(self, pipeline: list[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
+        """Run ``pipeline`` on the matching documents; iterate the results.
 
         The query set's filter, ordering, skip, limit and projection come first, as in
         MongoEngine; ``options`` go to the server's ``aggregate`` (``allowDiskUse``...).
         """
-        return self._aggregate(list(pipeline), options)
-
-    async def _aggregate(
-        self, pipeline: list[Any], options: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
-        stages: list[Any] = [{"$match": self._query()}]
-        ordering = self._sort()
-        if ordering:
-            stages.append({"$sort": dict(ordering)})
-        if self._skip:
-            stages.append({"$skip": self._skip})
-        if self._limit:
-            stages.append({"$limit": self._limit})
-        if self._loaded_fields:
-            stages.append({"$project": self._loaded_fields.as_dict()})
-        for name in ("collation", "comment", "hint", "batch_size"):
-            if name in self._options:
-                options.setdefault(_AGGREGATE_OPTION[name], self._options[name])
-        if "max_time_ms" in self._options:
-            options.setdefault("maxTimeMS", self._options["max_time_ms"])
-        collection = self._collection()
-        cursor = await await_aggregate(collection, stages + pipeline, **options, **in_session())
+        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        stages = query_stages(self._query(), self._sort(), self._skip, self._limit, projection)
+        options = {**server_options(self._options, AGGREGATE_OPTIONS), **options}
+        cursor = await await_aggregate(
+            self._collection(), [*stages, *pipeline], **options, **in_session()
+        )
         async for result in cursor:
             yield result
 
@@ -297,13 +281,7 @@ class AsyncQuerySet(Generic[D]):
 
     async def count(self, with_limit_and_skip: bool = False) -> int:
         """How many documents match (counting limit and skip only when asked, as MongoEngine)."""
-        options: dict[str, Any] = {
-            name: self._options[name]
-            for name in ("hint", "collation", "comment")
-            if name in self._options
-        }
-        if self._options.get("max_time_ms") is not None:
-            options["maxTimeMS"] = self._options["max_time_ms"]
+        options = server_options(self._options, ("hint", "collation", "comment", "max_time_ms"))
         if with_limit_and_skip and self._skip:
             options["skip"] = self._skip
         if with_limit_and_skip and self._limit:
@@ -515,12 +493,3 @@ async def _delete_matching(collection: Any, query: dict[str, Any], document: typ
         raise OperationError(f"Could not delete {document.__name__} documents ({err})") from err
     deleted: int = result.deleted_count
     return deleted
-
-
-# Our option names -> the server's aggregate option names
-_AGGREGATE_OPTION = {
-    "collation": "collation",
-    "comment": "comment",
-    "hint": "hint",
-    "batch_size": "batchSize",
-}
