@@ -35,7 +35,7 @@ from .references import (
     refuse_denied_deletes,
 )
 from .transactions import in_session
-from .updates import run_modify, run_update
+from .updates import QuerySetUpdates
 
 if TYPE_CHECKING:
     from .document import Document
@@ -58,7 +58,7 @@ class AsyncQuerySetManager:
         return AsyncQuerySet(owner)
 
 
-class AsyncQuerySet(Generic[D]):
+class AsyncQuerySet(QuerySetUpdates, Generic[D]):
     """A query over one document class; each refining method returns a new query set.
 
     Filters are MongoEngine's keywords (``genus='Marmota'``, ``age__gt=3``,
@@ -321,85 +321,6 @@ class AsyncQuerySet(Generic[D]):
         if batch:
             deleted += await _delete_batch(collection, batch)
         return deleted
-
-    # -- updates --------------------------------------------------------------------------
-
-    async def update(
-        self,
-        upsert: bool = False,
-        multi: bool = True,
-        write_concern: dict[str, Any] | None = None,
-        full_result: bool = False,
-        array_filters: list[Any] | None = None,
-        **update: Any,
-    ) -> Any:
-        """Update every matching document with MongoEngine's update keywords.
-
-        ``Animal.objects(genus="Marmota").update(inc__age=1, push__tags="fat")``.
-        Returns how many documents matched (or pymongo's UpdateResult with
-        ``full_result``). Files a FileField no longer holds afterwards are deleted
-        (unless its ``delete_with_owner`` is False).
-        """
-        result = await run_update(
-            self,
-            update,
-            upsert=upsert,
-            multi=multi,
-            write_concern=write_concern,
-            array_filters=array_filters,
-        )
-        if full_result:
-            return result
-        return result.raw_result["n"] if result.raw_result else result.matched_count
-
-    async def update_one(
-        self,
-        upsert: bool = False,
-        write_concern: dict[str, Any] | None = None,
-        full_result: bool = False,
-        array_filters: list[Any] | None = None,
-        **update: Any,
-    ) -> Any:
-        """``update`` of the first matching document only."""
-        return await self.update(
-            upsert=upsert,
-            multi=False,
-            write_concern=write_concern,
-            full_result=full_result,
-            array_filters=array_filters,
-            **update,
-        )
-
-    async def upsert_one(self, write_concern: dict[str, Any] | None = None, **update: Any) -> D:
-        """Update the first matching document, or insert one; return it as now stored."""
-        result = await self.update(
-            multi=False, upsert=True, write_concern=write_concern, full_result=True, **update
-        )
-        if result.upserted_id is None:
-            return await self.get()
-        everywhere = type(self)(self._document)._placed(self._alias, self._collection_name)
-        found = await everywhere.with_id(result.upserted_id)
-        if found is None:  # deleted again meanwhile
-            raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
-        return found
-
-    async def modify(
-        self,
-        upsert: bool = False,
-        remove: bool = False,
-        new: bool = False,
-        array_filters: list[Any] | None = None,
-        **update: Any,
-    ) -> D | None:
-        """Update (or with ``remove``, delete) the first matching document, atomically.
-
-        Returns the document as it was before, or after with ``new=True``; None when
-        nothing matched (or when upserting without ``new``).
-        """
-        found: D | None = await run_modify(
-            self, update, upsert=upsert, remove=remove, new=new, array_filters=array_filters
-        )
-        return found
 
     # -- internals ------------------------------------------------------------------------
 

@@ -24,6 +24,89 @@ if TYPE_CHECKING:
     from .queryset import AsyncQuerySet
 
 
+class QuerySetUpdates:
+    """The update methods of a query set (``Document.objects``), MongoEngine's names and
+    arguments; mixed into the query set class."""
+
+    async def update(
+        self: Any,
+        upsert: bool = False,
+        multi: bool = True,
+        write_concern: dict[str, Any] | None = None,
+        full_result: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> Any:
+        """Update every matching document with MongoEngine's update keywords.
+
+        ``Animal.objects(genus="Marmota").update(inc__age=1, push__tags="fat")``.
+        Returns how many documents matched (or pymongo's UpdateResult with
+        ``full_result``). Files a FileField no longer holds afterwards are deleted
+        (unless its ``delete_with_owner`` is False).
+        """
+        result = await run_update(
+            self,
+            update,
+            upsert=upsert,
+            multi=multi,
+            write_concern=write_concern,
+            array_filters=array_filters,
+        )
+        if full_result:
+            return result
+        return result.raw_result["n"] if result.raw_result else result.matched_count
+
+    async def update_one(
+        self: Any,
+        upsert: bool = False,
+        write_concern: dict[str, Any] | None = None,
+        full_result: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> Any:
+        """``update`` of the first matching document only."""
+        return await self.update(
+            upsert=upsert,
+            multi=False,
+            write_concern=write_concern,
+            full_result=full_result,
+            array_filters=array_filters,
+            **update,
+        )
+
+    async def upsert_one(
+        self: Any, write_concern: dict[str, Any] | None = None, **update: Any
+    ) -> Any:
+        """Update the first matching document, or insert one; return it as now stored."""
+        result = await self.update(
+            multi=False, upsert=True, write_concern=write_concern, full_result=True, **update
+        )
+        if result.upserted_id is None:
+            return await self.get()
+        everywhere = type(self)(self._document)._placed(self._alias, self._collection_name)
+        found = await everywhere.with_id(result.upserted_id)
+        if found is None:  # deleted again meanwhile
+            raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
+        return found
+
+    async def modify(
+        self: Any,
+        upsert: bool = False,
+        remove: bool = False,
+        new: bool = False,
+        array_filters: list[Any] | None = None,
+        **update: Any,
+    ) -> Any:
+        """Update (or with ``remove``, delete) the first matching document, atomically.
+
+        Returns the document as it was before, or after with ``new=True``; None when
+        nothing matched (or when upserting without ``new``).
+        """
+        return await run_modify(
+            self, update, upsert=upsert, remove=remove, new=new, array_filters=array_filters
+        )
+
+
 def update_document(document: type[Any], update: dict[str, Any]) -> Any:
     """The server's update document for MongoEngine update keywords (their own translation).
 
