@@ -112,3 +112,18 @@ def transactions_supported(hello: dict[str, Any]) -> bool:
     """Whether the server that gave this hello reply runs transactions (a replica set member
     or a mongos); see FERRETDB_NO_TRANSACTIONS."""
     return "setName" in hello or hello.get("msg") == "isdbgrid"
+
+
+FERRETDB_NO_ARRAY_FILTERS = (
+    "FerretDB v1.24.2 refuses updates with arrayFilters (code 238, NotImplemented: 'support "
+    'for field "arrayFilters" ... is not implemented yet\'); MongoDB updates the array '
+    "elements the filters match."
+)
+
+# What the user sees on FerretDB, raised by gridfield as MongoEngine's OperationError
+ARRAY_FILTERS_ERROR = r'Update failed \(.*support for field "arrayFilters"'
+
+
+def array_filters_supported(server_kind: str) -> bool:
+    """Whether this server applies arrayFilters; see FERRETDB_NO_ARRAY_FILTERS."""
+    return server_kind != "ferretdb"

@@ -20,7 +20,12 @@ from gridfield.plain_fields import (
     StringField,
 )
 
-from ..server_differences import POSITIONAL_UPDATE_ERROR, positional_update_supported
+from ..server_differences import (
+    ARRAY_FILTERS_ERROR,
+    POSITIONAL_UPDATE_ERROR,
+    array_filters_supported,
+    positional_update_supported,
+)
 
 ALIAS = "gridfield-test-updates"
 
@@ -127,6 +132,34 @@ async def test_positional_updates_reach_the_matched_array_element(
     await matched.update(set__legs__S__length=9)
     raw = await db.up_animals.find_one({"_id": marmot.id})
     assert raw["legs"] == [{"side": "left", "length": 1}, {"side": "right", "length": 9}]
+
+
+async def test_array_filters_pick_the_elements_to_update(db: Any, server_kind: str) -> None:
+    marmot = await UpAnimal(genus="Marmota", tags=["a", "bb", "ccc"]).save()
+    matched = UpAnimal.objects(id=marmot.id)
+    filters = [{"long": {"$in": ["bb", "ccc"]}}]
+    change = {"__raw__": {"$set": {"tags.$[long]": "x"}}, "array_filters": filters}
+    if not array_filters_supported(server_kind):
+        with pytest.raises(OperationError, match=ARRAY_FILTERS_ERROR):
+            await matched.update(**change)
+        with pytest.raises(OperationError, match=ARRAY_FILTERS_ERROR):
+            await matched.modify(**change)
+        assert (await db.up_animals.find_one({"_id": marmot.id}))["tags"] == ["a", "bb", "ccc"]
+        return
+    await matched.update(**change)
+    assert (await db.up_animals.find_one({"_id": marmot.id}))["tags"] == ["a", "x", "x"]
+    found = await matched.modify(new=True, **{**change, "array_filters": [{"long": "a"}]})
+    assert found is not None and found.tags == ["x", "x", "x"]
+
+
+async def test_a_write_concern_is_passed_on(db: Any) -> None:
+    await three(db)
+    result = await UpAnimal.objects(genus="Sciurus").update(
+        set__age=2, write_concern={"w": 1}, full_result=True
+    )
+    assert result.acknowledged and result.matched_count == 1
+    assert await UpAnimal.objects(genus="Sciurus").update(set__age=3, write_concern={"w": 1}) == 1
+    assert (await db.up_animals.find_one({"genus": "Sciurus"}))["age"] == 3
 
 
 async def test_update_one_changes_only_the_first_document(db: Any) -> None:

@@ -54,6 +54,8 @@ class QuerySetUpdates:
         )
         if full_result:
             return result
+        if not result.acknowledged:
+            return None  # unacknowledged (w=0): the count is not known, as in MongoEngine
         return result.raw_result["n"] if result.raw_result else result.matched_count
 
     async def update_one(
