@@ -55,6 +55,21 @@ class RfAnimal(Document):
     meta = {"db_alias": ALIAS, "collection": "rf_animals"}
 
 
+class RfPet(Document):
+    name = StringField()
+    meta = {"db_alias": ALIAS, "collection": "rf_pets", "allow_inheritance": True}
+
+
+class RfDog(RfPet):
+    pass
+
+
+class RfPetOwner(Document):
+    pet = ReferenceField(RfPet)
+    dog = ReferenceField(RfDog)
+    meta = {"db_alias": ALIAS, "collection": "rf_pet_owners"}
+
+
 class RfNest(Document):
     """A generic reference: stored as {_cls, _ref: DBRef}."""
 
@@ -215,6 +230,17 @@ async def test_select_related_on_100_documents_sends_one_query_per_referenced_cl
     assert first._get_changed_fields() == []  # loading is not a change
     await first.save()
     assert commands.sent == []  # nothing to save
+
+
+async def test_classes_of_one_collection_are_loaded_by_one_query(commands: Commands) -> None:
+    cat, dog = await RfPet(name="cat").save(), await RfDog(name="rex").save()
+    await RfPetOwner(pet=cat, dog=dog).save()
+    await RfPetOwner(pet=dog, dog=dog).save()
+    commands.clear()
+    owners = await RfPetOwner.objects.select_related().to_list()
+    assert [(type(o.pet), o.pet.name) for o in owners] == [(RfPet, "cat"), (RfDog, "rex")]
+    assert all(isinstance(o.dog, RfDog) for o in owners)
+    assert [f["find"] for f in commands.named("find")] == ["rf_pet_owners", "rf_pets"]
 
 
 async def test_select_related_on_one_document_and_dangling_references(

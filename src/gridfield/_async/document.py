@@ -320,7 +320,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         return self
 
     async def select_related(self: _D, max_depth: int = 1) -> _D:
-        """Load the documents this one refers to (one query per referenced class)."""
+        """Load the documents this one refers to (one query per referenced collection)."""
         await load_references([self])
         return self
 

@@ -165,27 +165,44 @@ def no_loading_on_access(document: type[Any]) -> None:
 async def load_references(documents: list[Any]) -> None:
     """Load every document the top-level reference fields of ``documents`` refer to.
 
-    One query per referenced class, whatever the number of documents; references to
-    documents that are gone stay ``Reference``s (their ``fetch()`` raises DoesNotExist).
+    One query per referenced collection, whatever the number of documents (classes of one
+    hierarchy share theirs); references to documents that are gone stay ``Reference``s
+    (their ``fetch()`` raises DoesNotExist).
     """
     found_refs = [ref for doc in documents for ref in _references_in(doc)]
     wanted: dict[Any, set[Any]] = defaultdict(set)  # class -> ids
     for _, _, ref, _ in found_refs:
         wanted[ref.document_type].add(ref.id)
-    loaded: dict[tuple[Any, Any], Any] = {}
-    for kind, ids in wanted.items():
+    loaded: dict[tuple[Any, Any], Any] = {}  # (collection, id) -> document
+    for kind, ids in _by_collection(wanted):
         async for found in kind.objects.filter(__raw__={"_id": {"$in": list(ids)}}):
-            loaded[(kind, found.pk)] = found
+            loaded[(kind._get_collection_name(), found.pk)] = found
     for place, key, ref, lazy in found_refs:
-        found = loaded.get((ref.document_type, ref.id))
-        if found is None:
-            continue
+        found = loaded.get((ref.document_type._get_collection_name(), ref.id))
+        if not isinstance(found, ref.document_type):
+            continue  # gone, or not of the class the field refers to
         if lazy:
             ref._cached_doc = found  # a lazy reference stays one, now loaded
         elif isinstance(place, list):
             list.__setitem__(place, key, found)  # loading is not a change of the document
         else:
             dict.__setitem__(place, key, found)
+
+
+def _by_collection(wanted: dict[Any, set[Any]]) -> list[tuple[Any, set[Any]]]:
+    """(class to query, ids) with one entry per collection where one class of the group is
+    a base of all the others (a class's query covers its subclasses), else one per class."""
+    groups: dict[tuple[Any, str], list[Any]] = defaultdict(list)
+    for kind in wanted:
+        groups[(kind._meta.get("db_alias"), kind._get_collection_name())].append(kind)
+    queries: list[tuple[Any, set[Any]]] = []
+    for kinds in groups.values():
+        base = min(kinds, key=lambda kind: len(kind.__mro__))
+        if all(issubclass(kind, base) for kind in kinds):
+            queries.append((base, set().union(*(wanted[kind] for kind in kinds))))
+        else:
+            queries.extend((kind, wanted[kind]) for kind in kinds)
+    return queries
 
 
 def _references_in(doc: Any) -> Iterable[tuple[Any, Any, Reference, bool]]:
