@@ -173,7 +173,7 @@ class AsyncQuerySet(QuerySetUpdates, Generic[D]):
 
     def select_related(self, max_depth: int = 1) -> AsyncQuerySet[D]:
         """Load the documents the results refer to along with them: one query per
-        referenced class for each ``RELATED_BATCH`` results, never one per reference."""
+        referenced collection for each ``RELATED_BATCH`` results, never one per reference."""
         related = self._clone()
         related._related = True
         return related

@@ -174,7 +174,7 @@ class QuerySet(QuerySetUpdates, Generic[D]):
 
     def select_related(self, max_depth: int = 1) -> QuerySet[D]:
         """Load the documents the results refer to along with them: one query per
-        referenced class for each ``RELATED_BATCH`` results, never one per reference."""
+        referenced collection for each ``RELATED_BATCH`` results, never one per reference."""
         related = self._clone()
         related._related = True
         return related
