@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from mongoengine import signals
 from mongoengine.errors import InvalidQueryError, OperationError
 from mongoengine.queryset.visitor import Q
 
@@ -220,6 +221,49 @@ async def test_an_update_without_changes_is_refused(db: Any) -> None:
         await UpAnimal.objects.update()
     with pytest.raises(OperationError, match="No update parameters"):
         await UpAnimal.objects.modify()
+
+
+# -- inserts ----------------------------------------------------------------------------------
+
+
+async def test_create_inserts_one_document(db: Any) -> None:
+    made = await UpAnimal.objects.create(genus="Marmota", age=2)
+    assert isinstance(made.id, ObjectId) and not made._created
+    assert await stored(db) == [{"genus": "Marmota", "age": 2, "tags": [], "legs": []}]
+
+
+async def test_insert_stores_many_documents_in_one_command(db: Any) -> None:
+    docs = [UpAnimal(genus=g, age=n) for n, g in enumerate(["Marmota", "Sciurus", "Castor"])]
+    heard: list[tuple[str, int, bool]] = []
+
+    def before(sender: Any, documents: list[Any], **kwargs: Any) -> None:
+        heard.append(("pre", len(documents), False))
+
+    def after(sender: Any, documents: list[Any], loaded: bool, **kwargs: Any) -> None:
+        heard.append(("post", len(documents), loaded))
+
+    signals.pre_bulk_insert.connect(before, sender=UpAnimal)
+    signals.post_bulk_insert.connect(after, sender=UpAnimal)
+    try:
+        inserted = await UpAnimal.objects.insert(docs)
+        ids = await UpAnimal.objects.insert(UpAnimal(genus="Vulpes"), load_bulk=False)
+    finally:
+        signals.pre_bulk_insert.disconnect(before, sender=UpAnimal)
+        signals.post_bulk_insert.disconnect(after, sender=UpAnimal)
+    assert [(a.genus, a.age) for a in inserted] == [("Marmota", 0), ("Sciurus", 1), ("Castor", 2)]
+    assert all(isinstance(a, UpAnimal) and a.id is not None for a in inserted)
+    assert isinstance(ids, ObjectId)
+    assert heard == [("pre", 3, False), ("post", 3, True), ("pre", 1, False), ("post", 1, False)]
+    assert len(await stored(db)) == 4
+
+
+async def test_insert_refuses_stored_or_foreign_documents_and_writes_nothing(db: Any) -> None:
+    marmot = await UpAnimal(genus="Marmota").save()
+    with pytest.raises(OperationError, match=r"use doc\.update"):
+        await UpAnimal.objects.insert([UpAnimal(genus="Sciurus"), marmot])
+    with pytest.raises(OperationError, match="aren't instances of UpAnimal"):
+        await UpAnimal.objects.insert([UpPet(name="rex")])
+    assert len(await stored(db)) == 1
 
 
 # -- bad input: MongoEngine's own errors, nothing written ----------------------------------

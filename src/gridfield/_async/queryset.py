@@ -35,7 +35,7 @@ from .references import (
     refuse_denied_deletes,
 )
 from .transactions import in_session
-from .updates import QuerySetUpdates
+from .updates import QuerySetWrites
 
 if TYPE_CHECKING:
     from .document import Document
@@ -58,7 +58,7 @@ class AsyncQuerySetManager:
         return AsyncQuerySet(owner)
 
 
-class AsyncQuerySet(QuerySetUpdates, Generic[D]):
+class AsyncQuerySet(QuerySetWrites, Generic[D]):
     """A query over one document class; each refining method returns a new query set.
 
     Filters are MongoEngine's keywords (``genus='Marmota'``, ``age__gt=3``,

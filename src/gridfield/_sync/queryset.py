@@ -36,7 +36,7 @@ from .references import (
     refuse_denied_deletes,
 )
 from .transactions import in_session
-from .updates import QuerySetUpdates
+from .updates import QuerySetWrites
 
 if TYPE_CHECKING:
     from .document import Document
@@ -59,7 +59,7 @@ class QuerySetManager:
         return QuerySet(owner)
 
 
-class QuerySet(QuerySetUpdates, Generic[D]):
+class QuerySet(QuerySetWrites, Generic[D]):
     """A query over one document class; each refining method returns a new query set.
 
     Filters are MongoEngine's keywords (``genus='Marmota'``, ``age__gt=3``,

@@ -1,5 +1,5 @@
 # Generated from src/gridfield/_async/updates.py by scripts/unasync.py: do not edit.
-"""Atomic updates of stored documents: MongoEngine's update keywords, run on our connection.
+"""Writes of a query set (inserts, atomic updates), MongoEngine's keywords on our connection.
 
 The keywords (``set__name=...``, ``inc__age=1``, ``push__tags=...``, ``S`` positional) are
 turned into an update document by MongoEngine's own ``transform.update``; this module sends
@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import mongoengine
+from mongoengine import signals
+from mongoengine.errors import BulkWriteError as MongoEngineBulkWriteError
 from mongoengine.errors import NotUniqueError, OperationError
 from mongoengine.queryset import transform
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
 from ..odm import FileHolder, file_holders, file_holding_paths
@@ -25,9 +28,61 @@ if TYPE_CHECKING:
     from .queryset import QuerySet
 
 
-class QuerySetUpdates:
-    """The update methods of a query set (``Document.objects``), MongoEngine's names and
-    arguments; mixed into the query set class."""
+class QuerySetWrites:
+    """The write methods of a query set (``Document.objects``) but delete: MongoEngine's
+    names and arguments; mixed into the query set class."""
+
+    def create(self: Any, **values: Any) -> Any:
+        """A new document of these ``values``, inserted (``save(force_insert=True)``)."""
+        doc = self._document(**values)
+        doc._switched = (self._alias, self._collection_name)  # where this query set is
+        return doc.save(force_insert=True)
+
+    def insert(
+        self: Any,
+        doc_or_docs: Any,
+        load_bulk: bool = True,
+        write_concern: dict[str, Any] | None = None,
+        signal_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Insert new documents in one command, as MongoEngine's bulk ``insert``.
+
+        Returns the documents as stored (or only their ids with ``load_bulk=False``): one
+        for one document given, a list for a list. As in MongoEngine they are not validated,
+        and OperationError refuses any that is not of this class or is already stored.
+        """
+        one = isinstance(doc_or_docs, mongoengine.Document)
+        docs = [doc_or_docs] if one else list(doc_or_docs)
+        for doc in docs:
+            if not isinstance(doc, self._document):
+                raise OperationError(
+                    f"Some documents inserted aren't instances of {self._document.__name__}"
+                )
+            if doc.pk is not None and not doc._created:
+                raise OperationError("Some documents have ObjectIds, use doc.update() instead")
+        signal_kwargs = signal_kwargs or {}
+        signals.pre_bulk_insert.send(self._document, documents=docs, **signal_kwargs)
+        collection = _with_concern(self._collection(), write_concern)
+        try:
+            result = collection.insert_many([doc.to_mongo() for doc in docs], **in_session())
+        except DuplicateKeyError as err:
+            raise NotUniqueError(f"Could not save document ({err})") from err
+        except BulkWriteError as err:
+            raise MongoEngineBulkWriteError(f"Bulk write error: ({err.details})") from err
+        except OperationFailure as err:
+            raise OperationError(f"Could not save document ({err})") from err
+        ids = list(result.inserted_ids)
+        if not load_bulk:
+            signals.post_bulk_insert.send(
+                self._document, documents=docs, loaded=False, **signal_kwargs
+            )
+            return ids[0] if one else ids
+        by_id = type(self)(self._document)._placed(self._alias, self._collection_name).in_bulk(ids)
+        stored = [by_id[i] for i in ids if i in by_id]
+        signals.post_bulk_insert.send(
+            self._document, documents=stored, loaded=True, **signal_kwargs
+        )
+        return stored[0] if one else stored
 
     def update(
         self: Any,
