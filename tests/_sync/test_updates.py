@@ -256,7 +256,7 @@ def test_insert_stores_many_documents_in_one_command(db: Any) -> None:
 
 def test_insert_refuses_stored_or_foreign_documents_and_writes_nothing(db: Any) -> None:
     marmot = UpAnimal(genus="Marmota").save()
-    with pytest.raises(OperationError, match="use doc.update"):
+    with pytest.raises(OperationError, match=r"use doc\.update"):
         UpAnimal.objects.insert([UpAnimal(genus="Sciurus"), marmot])
     with pytest.raises(OperationError, match="aren't instances of UpAnimal"):
         UpAnimal.objects.insert([UpPet(name="rex")])
