@@ -64,6 +64,8 @@ OUR_NAMES: dict[str, str] = {
     "await_session": "run_session",
     "await_transaction_start": "run_transaction_start",
     "awaited_call": "plain_call",
+    "carry_on_despite_cancel": "carried",
+    "clean_up": "clean_up_now",
     "finish_despite_cancel": "finish",
     "FlushOnAwait": "Flushed",
     "no_db_from_mongoengine": "db_from_mongoengine",
@@ -72,7 +74,9 @@ OUR_NAMES: dict[str, str] = {
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",
     "start_closing": "close_now",
+    "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
+    "wait_in_flight": "nothing_in_flight",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.

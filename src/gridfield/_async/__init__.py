@@ -5,6 +5,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 (``AsyncFileStore`` / ``FileStore``); every other name is the same in both.
 """
 
+from ..core.bucket_report import BucketReport
 from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
@@ -14,13 +15,14 @@ from .document import Document
 from .fields import FileField
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
-from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
     "AsyncDownloadStream",
     "AsyncFileStore",
     "AsyncUploadStream",
+    "BucketReport",
     "CorruptFile",
     "Document",
     "FileExists",
@@ -39,6 +41,7 @@ __all__ = [
     "get_client",
     "get_db",
     "transaction",
+    "wait_cleanups",
     "wait_closed",
     *_plain_fields,
 ]

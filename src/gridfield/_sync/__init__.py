@@ -6,6 +6,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 (``AsyncFileStore`` / ``FileStore``); every other name is the same in both.
 """
 
+from ..core.bucket_report import BucketReport
 from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
@@ -15,13 +16,14 @@ from .document import Document
 from .fields import FileField
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
-from .store import DownloadStream, FileStore, UploadStream
+from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
     "DownloadStream",
     "FileStore",
     "UploadStream",
+    "BucketReport",
     "CorruptFile",
     "Document",
     "FileExists",
@@ -40,6 +42,7 @@ __all__ = [
     "get_client",
     "get_db",
     "transaction",
+    "wait_cleanups",
     "wait_closed",
     *_plain_fields,
 ]
