@@ -13,6 +13,7 @@ from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
+from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
@@ -32,6 +33,8 @@ __all__ = [
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "LazyReferenceField",
     "NoFile",
     "Reference",
