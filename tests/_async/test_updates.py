@@ -359,6 +359,24 @@ async def test_a_file_replaced_or_unset_by_an_update_is_deleted_after_it(db: Any
     assert await files_stored(db) == set()
 
 
+async def test_a_file_assigned_to_a_proxy_is_stored_by_the_update(db: Any) -> None:
+    album = UpAlbum(title="a")
+    await album.cover.put(b"old cover")
+    await album.save()
+    old = album.cover.grid_id
+    spare = UpAlbum(title="spare")
+    spare.cover = b"new cover"  # assigned: stored when something saves it
+    await UpAlbum.objects(id=album.id).update(set__cover=spare.cover)
+    await album.reload()
+    assert album.cover.grid_id not in (None, old)
+    assert await album.cover.read() == b"new cover"
+    assert await files_stored(db) == {album.cover.grid_id}  # the old cover was released
+    other = UpAlbum(title="other")
+    await other.cover.put(b"other cover")
+    found = await UpAlbum.objects(id=album.id).modify(set__cover=other.cover, new=True)
+    assert found is not None and found.cover.grid_id == other.cover.grid_id
+
+
 async def test_an_update_that_keeps_the_file_deletes_nothing(db: Any) -> None:
     album = UpAlbum(title="a")
     await album.cover.put(b"cover")

@@ -356,6 +356,24 @@ def test_a_file_replaced_or_unset_by_an_update_is_deleted_after_it(db: Any) -> N
     assert files_stored(db) == set()
 
 
+def test_a_file_assigned_to_a_proxy_is_stored_by_the_update(db: Any) -> None:
+    album = UpAlbum(title="a")
+    album.cover.put(b"old cover")
+    album.save()
+    old = album.cover.grid_id
+    spare = UpAlbum(title="spare")
+    spare.cover = b"new cover"  # assigned: stored when something saves it
+    UpAlbum.objects(id=album.id).update(set__cover=spare.cover)
+    album.reload()
+    assert album.cover.grid_id not in (None, old)
+    assert album.cover.read() == b"new cover"
+    assert files_stored(db) == {album.cover.grid_id}  # the old cover was released
+    other = UpAlbum(title="other")
+    other.cover.put(b"other cover")
+    found = UpAlbum.objects(id=album.id).modify(set__cover=other.cover, new=True)
+    assert found is not None and found.cover.grid_id == other.cover.grid_id
+
+
 def test_an_update_that_keeps_the_file_deletes_nothing(db: Any) -> None:
     album = UpAlbum(title="a")
     album.cover.put(b"cover")

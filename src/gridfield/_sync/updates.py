@@ -187,7 +187,7 @@ def run_update(
     document = queryset._document
     if not update and not upsert:
         raise OperationError("No update parameters, would remove data")
-    mongo_update = update_document(document, update)
+    mongo_update = _with_files_stored(update_document(document, update))
     query = queryset._query()
     if upsert and "_cls" in query and isinstance(mongo_update, dict):
         # an upserted document must say its class, as MongoEngine's upserts do
@@ -238,7 +238,7 @@ def run_modify(
         removed = document._from_son(son)
         removed._release_files()  # MongoEngine sends no signal here; files still go
         return removed
-    mongo_update = update_document(document, update)
+    mongo_update = _with_files_stored(update_document(document, update))
     paths = file_holding_paths(document, mongo_update)
     before = _held_files(document, collection, queryset._query(), paths, False, options)
     query = queryset._query()
@@ -261,6 +261,41 @@ def run_modify(
         raise OperationError(f"Update failed ({err})") from err
     _drop_released_files(document, collection, paths, before)
     return None if son is None else document._from_son(son)
+
+
+def _with_files_stored(mongo_update: Any) -> Any:
+    """The update document with each file-holding value (a proxy given as ``set__photo=``)
+    replaced by the id of its file, files assigned but not yet stored being stored first.
+
+    Should the update then fail, such a file stays stored with no document naming it, as
+    after a failed ``put()``: the bucket check finds it.
+    """
+    holders: list[Any] = []
+    _collect_holders(mongo_update, holders)
+    for holder in holders:
+        holder.before_owner_save()
+    return _ids_for_holders(mongo_update)
+
+
+def _collect_holders(value: Any, found: list[Any]) -> None:
+    if isinstance(value, FileHolder):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_holders(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_holders(item, found)
+
+
+def _ids_for_holders(value: Any) -> Any:
+    if isinstance(value, FileHolder):
+        return getattr(value, "grid_id", None)
+    if isinstance(value, dict):
+        return {key: _ids_for_holders(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_ids_for_holders(item) for item in value]
+    return value
 
 
 def _with_concern(collection: Any, write_concern: dict[str, Any] | None) -> Any:
