@@ -1,0 +1,141 @@
+"""What the async adapters share: finding the file, planning the answer, streaming its bytes.
+
+Async-only (hand-written, not generated): the ASGI and aiohttp modules build on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from gridfield import AsyncDownloadStream, AsyncFileStore, FileInfo, NoFile
+from gridfield.core.http import (
+    FALLBACK_CONTENT_TYPE,
+    MAX_RANGES,
+    ByteSpan,
+    Headers,
+    ResponsePlan,
+    decide,
+    not_found,
+    plan_response,
+    read_steps,
+    stored_content_type,
+)
+from gridfield.core.metadata import SNIFF_BYTES, sniff_content_type
+
+__all__ = ["ServeOptions", "Served", "find_newest", "resolve_source", "serve", "stream_body"]
+
+NO_ID: Any = object()
+"""The default of ``file_id``: the source is a file field value (``doc.photo``)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How to present a file: ``download`` (attachment), a ``filename`` or ``content_type``
+    overriding the stored ones, ``cache_control``, and the most ranges one request may ask."""
+
+    download: bool = False
+    filename: str | None = None
+    content_type: str | None = None
+    cache_control: str | None = None
+    max_ranges: int = MAX_RANGES
+
+
+@dataclass(frozen=True)
+class Served:
+    """A planned response and the stream its body comes from (None when it has no body)."""
+
+    plan: ResponsePlan
+    stream: AsyncDownloadStream | None
+
+
+def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore, Any]:
+    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``)."""
+    if file_id is NO_ID:
+        store, grid_id = getattr(source, "store", None), getattr(source, "grid_id", None)
+        if not isinstance(store, AsyncFileStore):
+            raise TypeError(
+                f"expected an AsyncFileStore and a file id, or a file field value such as"
+                f" doc.photo, not {type(source).__name__}"
+            )
+        return store, grid_id
+    if not isinstance(source, AsyncFileStore):
+        raise TypeError(f"expected an AsyncFileStore, not {type(source).__name__}")
+    return source, file_id
+
+
+async def find_newest(store: AsyncFileStore, filename: str) -> FileInfo | None:
+    """The newest revision of the files named ``filename``, or None."""
+    async for info in store.find(
+        {"filename": {"$eq": filename}}, sort=[("uploadDate", -1)], limit=1
+    ):
+        return info
+    return None
+
+
+async def serve(
+    store: AsyncFileStore,
+    file_id: Any,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    *,
+    info: FileInfo | None = None,
+) -> Served:
+    """Plan the answer to a request for a stored file: one files-collection query, plus one
+    chunk read when the content type must be sniffed; 404 when there is no such file."""
+    if info is None:
+        if file_id is None:
+            return Served(not_found(method), None)
+        try:
+            info = await store.get_info(file_id)
+        except NoFile:
+            return Served(not_found(method), None)
+    decision = decide(info, method, headers, max_ranges=options.max_ranges)
+    stream = AsyncDownloadStream(store, info)
+    content_type = options.content_type
+    if content_type is None and decision.needs_content_type and stored_content_type(info) is None:
+        head = await stream.read_range(0, SNIFF_BYTES)
+        content_type = sniff_content_type(head) or FALLBACK_CONTENT_TYPE
+    plan = plan_response(
+        decision,
+        content_type=content_type,
+        download=options.download,
+        filename=options.filename,
+        cache_control=options.cache_control,
+    )
+    return Served(plan, stream if plan.send_body and plan.parts else None)
+
+
+async def _span(stream: AsyncDownloadStream, span: ByteSpan) -> AsyncIterator[bytes]:
+    if span.end == stream.length:
+        # To the end: one cursor over the chunks, in batches, checked to the last one.
+        stream.seek(span.start)
+        async for piece in stream:
+            yield piece
+        return
+    for step in read_steps(span, stream.chunk_size):
+        yield await stream.read_range(step.start, step.end)
+
+
+async def stream_body(served: Served) -> AsyncIterator[bytes]:
+    """The body of a planned response, a chunk batch at a time (constant memory).
+
+    A chunk that fails its check raises ``CorruptFile`` here, after the headers are sent:
+    the adapter lets it through so the server cuts the connection instead of sending
+    other bytes than the file's.
+    """
+    plan, stream = served.plan, served.stream
+    if not plan.send_body:
+        return
+    try:
+        for piece in plan.pieces():
+            if isinstance(piece, bytes):
+                yield piece
+            elif stream is not None:
+                async for data in _span(stream, piece):
+                    yield data
+    finally:
+        if stream is not None:
+            await stream.close()
