@@ -126,7 +126,7 @@ class GridfieldAsyncStore(System):
         return AsyncMongoClient(self.uri, event_listeners=[self.counter])
 
     async def setup(self) -> None:
-        from gridfield._async.bucket import AsyncFileStore
+        from gridfield._async.store import AsyncFileStore
 
         self.client = self._client()
         db = self.client[self.db_name]
@@ -206,7 +206,7 @@ class GridfieldSyncStore(System):
     def setup(self) -> None:
         from pymongo import MongoClient
 
-        from gridfield._sync.bucket import FileStore
+        from gridfield._sync.store import FileStore
 
         self.client = MongoClient(self.uri, event_listeners=[self.counter])
         self.store = FileStore(self.client[self.db_name], self.bucket)

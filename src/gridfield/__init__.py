@@ -12,11 +12,11 @@
 The same API without ``await`` lives in :mod:`gridfield.sync`.
 """
 
-from ._async.bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from ._async.connection import connect, disconnect, get_client, get_db, wait_closed
 from ._async.document import Document
 from ._async.fields import FileField
 from ._async.proxy import GridFSProxy
+from ._async.store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from .core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from .core.metadata import FileInfo
 from .plain_fields import *  # noqa: F403

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 
 STREAMS = 20
 PIECE = 700

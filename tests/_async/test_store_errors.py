@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile
 
 CHUNK = 1024

@@ -11,7 +11,7 @@ from typing import Any
 import psutil
 from pymongo import AsyncMongoClient
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 
 MIB = 1024 * 1024
 FILE_SIZE = 128 * MIB

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient, monitoring
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import NoFile
 from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
 

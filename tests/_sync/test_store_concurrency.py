@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 
 STREAMS = 20
 PIECE = 700

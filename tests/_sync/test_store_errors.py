@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile
 
 CHUNK = 1024

@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 from pymongo import MongoClient
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 
 MIB = 1024 * 1024
 FILE_SIZE = 128 * MIB

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import MongoClient, monitoring
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import NoFile
 from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 
 CHUNK = 1024
 POLLS = 500  # how many event-loop turns of 10 ms to wait for chunks to reach the server

@@ -8,8 +8,8 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gridfield._async.bucket import AsyncFileStore
-from gridfield._sync.bucket import FileStore
+from gridfield._async.store import AsyncFileStore
+from gridfield._sync.store import FileStore
 
 FILES = 20
 CHUNK = 1024

@@ -15,8 +15,8 @@ from bson import ObjectId
 from gridfs import GridFSBucket
 from mongoengine.fields import GridFSProxy
 
-from gridfield._async.bucket import AsyncFileStore
-from gridfield._sync.bucket import FileStore
+from gridfield._async.store import AsyncFileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import NoFile
 
 DEFAULT = gridfs.DEFAULT_CHUNK_SIZE

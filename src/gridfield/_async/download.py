@@ -19,7 +19,7 @@ from ..core.metadata import DescribedFile, FileInfo
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
-    from .bucket import AsyncFileStore
+    from .store import AsyncFileStore
 
 
 class AsyncDownloadStream(DescribedFile):

@@ -9,8 +9,8 @@ from typing import Any
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AsyncFlush, AwaitableSelf
-from .bucket import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 from .connection import get_db
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 

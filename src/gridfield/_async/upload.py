@@ -18,7 +18,7 @@ from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
-    from .bucket import AsyncFileStore
+    from .store import AsyncFileStore
 
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.

@@ -20,7 +20,7 @@ from ..core.metadata import DescribedFile, FileInfo
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
-    from .bucket import FileStore
+    from .store import FileStore
 
 
 class DownloadStream(DescribedFile):

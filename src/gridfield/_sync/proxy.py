@@ -10,8 +10,8 @@ from typing import Any
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.twins import AwaitableSelf, SyncFlush
-from .bucket import DownloadStream, FileStore, UploadStream
 from .connection import get_db
+from .store import DownloadStream, FileStore, UploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
 

@@ -19,7 +19,7 @@ from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
-    from .bucket import FileStore
+    from .store import FileStore
 
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.

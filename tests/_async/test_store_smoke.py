@@ -12,7 +12,7 @@ import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
 
-from gridfield._async.bucket import AsyncFileStore
+from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import CorruptFile, FileExists, NoFile
 
 CHUNK = 8

@@ -1,4 +1,4 @@
-# Generated from src/gridfield/_async/bucket.py by scripts/unasync.py: do not edit.
+# Generated from src/gridfield/_async/store.py by scripts/unasync.py: do not edit.
 """The GridFS file store over one database: upload, download, delete, find, indexes."""
 
 from __future__ import annotations

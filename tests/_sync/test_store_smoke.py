@@ -1,4 +1,4 @@
-# Generated from tests/_async/test_bucket_smoke.py by scripts/unasync.py: do not edit.
+# Generated from tests/_async/test_store_smoke.py by scripts/unasync.py: do not edit.
 """A quick end-to-end pass over the file store against the real server."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient, monitoring
 
-from gridfield._sync.bucket import FileStore
+from gridfield._sync.store import FileStore
 from gridfield.core.errors import CorruptFile, FileExists, NoFile
 
 CHUNK = 8
