@@ -86,7 +86,8 @@ def gridfs_handler(
 
         app.router.add_get("/files/{name}", gridfs_handler(store))
 
-    Anything that names no file (an id that is not an ObjectId included) is a 404.
+    ``?download=1`` in the URL sends the file as an attachment. Anything that names no
+    file (an id that is not an ObjectId included) is a 404.
     """
     if lookup not in ("id", "filename"):
         raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
@@ -106,9 +107,8 @@ def gridfs_handler(
         if file_id is None:
             served = Served(not_found(request.method), None)
         else:
-            served = await serve(
-                store, file_id, request.method, request.headers, options, info=info
-            )
+            wanted = options.for_query(request.query_string)
+            served = await serve(store, file_id, request.method, request.headers, wanted, info=info)
         return await _respond(request, served)
 
     return handler

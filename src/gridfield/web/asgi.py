@@ -126,7 +126,8 @@ class GridFSApp:
 
         app.mount("/files", GridFSApp(store))
 
-    Anything that names no file (an id that is not an ObjectId included) is a 404.
+    ``?download=1`` in the URL sends the file as an attachment. Anything that names no
+    file (an id that is not an ObjectId included) is a 404.
     """
 
     def __init__(
@@ -168,7 +169,9 @@ class GridFSApp:
         if file_id is None:
             served = Served(not_found(method), None)
         else:
+            query = scope.get("query_string", b"").decode("latin-1")
+            options = self.options.for_query(query)
             served = await serve(
-                self.store, file_id, method, Headers(scope=scope), self.options, info=info
+                self.store, file_id, method, Headers(scope=scope), options, info=info
             )
         await _respond(served, scope, receive, send, [])

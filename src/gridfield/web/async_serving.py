@@ -5,6 +5,7 @@ Async-only (hand-written, not generated): the ASGI and aiohttp modules build on 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from gridfield.core.http import (
     Headers,
     ResponsePlan,
     decide,
+    download_asked,
     not_found,
     plan_response,
     read_steps,
@@ -40,6 +42,12 @@ class ServeOptions:
     content_type: str | None = None
     cache_control: str | None = None
     max_ranges: int = MAX_RANGES
+
+    def for_query(self, query: str) -> ServeOptions:
+        """These options, made ``download`` when the URL's query asks for it."""
+        if self.download or not download_asked(query):
+            return self
+        return dataclasses.replace(self, download=True)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,8 @@ def gridfs_view(
 
         path("files/<path:name>", gridfs_view(store))
 
-    Anything that names no file (an id that is not an ObjectId included) is a 404.
+    ``?download=1`` in the URL sends the file as an attachment. Anything that names no
+    file (an id that is not an ObjectId included) is a 404.
     """
     if lookup not in ("id", "filename"):
         raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
@@ -101,6 +102,7 @@ def gridfs_view(
             file_id = object_id_or_none(name)
         if file_id is None:
             return _respond(Served(not_found(method), None))
-        return _respond(serve(store, file_id, method, request.headers, options, info=info))
+        wanted = options.for_query(request.META.get("QUERY_STRING", ""))
+        return _respond(serve(store, file_id, method, request.headers, wanted, info=info))
 
     return view

@@ -6,6 +6,7 @@ modules build on it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from gridfield.core.http import (
     Headers,
     ResponsePlan,
     decide,
+    download_asked,
     not_found,
     plan_response,
     read_steps,
@@ -41,6 +43,12 @@ class ServeOptions:
     content_type: str | None = None
     cache_control: str | None = None
     max_ranges: int = MAX_RANGES
+
+    def for_query(self, query: str) -> ServeOptions:
+        """These options, made ``download`` when the URL's query asks for it."""
+        if self.download or not download_asked(query):
+            return self
+        return dataclasses.replace(self, download=True)
 
 
 @dataclass(frozen=True)

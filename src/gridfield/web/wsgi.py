@@ -143,7 +143,6 @@ class GridFSApp:
         if file_id is None:
             served = Served(not_found(method), None)
         else:
-            served = serve(
-                self.store, file_id, method, EnvironHeaders(environ), self.options, info=info
-            )
+            options = self.options.for_query(environ.get("QUERY_STRING", ""))
+            served = serve(self.store, file_id, method, EnvironHeaders(environ), options, info=info)
         return _respond(served, start_response)

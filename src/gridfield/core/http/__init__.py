@@ -12,7 +12,12 @@ from .ranges import (
     parse_range,
     read_steps,
 )
-from .representation import FALLBACK_CONTENT_TYPE, content_disposition, stored_content_type
+from .representation import (
+    FALLBACK_CONTENT_TYPE,
+    content_disposition,
+    download_asked,
+    stored_content_type,
+)
 from .validators import (
     entity_tag,
     format_http_date,
@@ -33,6 +38,7 @@ __all__ = [
     "ResponsePlan",
     "content_disposition",
     "decide",
+    "download_asked",
     "entity_tag",
     "format_http_date",
     "if_range_holds",

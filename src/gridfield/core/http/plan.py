@@ -149,12 +149,14 @@ def plan_response(
     if decision.status == 405:
         return ResponsePlan(405, [("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
     headers.append(("ETag", decision.etag))
-    if decision.modified is not None:
-        headers.append(("Last-Modified", decision.modified))
     if cache_control is not None:
         headers.append(("Cache-Control", cache_control))
     if decision.status == 304:
+        # RFC 9110 15.4.5: ETag and Cache-Control, but no other representation metadata
+        # (Last-Modified included: the ETag already guides the cache).
         return ResponsePlan(304, headers, send_body=False)
+    if decision.modified is not None:
+        headers.append(("Last-Modified", decision.modified))
     headers.append(("Accept-Ranges", "bytes"))
     if decision.status in (412, 416):
         if decision.status == 416:

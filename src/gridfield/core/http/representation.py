@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from ..metadata import FileInfo, guess_content_type
 
-__all__ = ["FALLBACK_CONTENT_TYPE", "content_disposition", "stored_content_type"]
+__all__ = [
+    "FALLBACK_CONTENT_TYPE",
+    "content_disposition",
+    "download_asked",
+    "stored_content_type",
+]
 
 FALLBACK_CONTENT_TYPE = "application/octet-stream"
 """Sent when neither the files document, the filename nor the first bytes tell the type."""
@@ -48,3 +53,10 @@ def content_disposition(filename: str | None, *, download: bool) -> str | None:
     if fallback != name:
         value += f"; filename*=UTF-8''{quote(name, safe=_ATTR_SAFE)}"
     return value
+
+
+def download_asked(query: str) -> bool:
+    """Whether a URL's query asks to save the file rather than show it (``?download=1``;
+    also ``true``, ``yes`` or an empty value)."""
+    values = parse_qs(query, keep_blank_values=True).get("download", [])
+    return any(v.lower() in ("", "1", "true", "yes") for v in values)
