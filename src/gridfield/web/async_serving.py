@@ -5,12 +5,14 @@ Async-only (hand-written, not generated): the ASGI and aiohttp modules build on 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from gridfield import AsyncDownloadStream, AsyncFileStore, FileInfo, NoFile
+from gridfield.core.chunks import ChunkCheck, SequentialChecksum
 from gridfield.core.http import (
     FALLBACK_CONTENT_TYPE,
     MAX_RANGES,
@@ -25,6 +27,7 @@ from gridfield.core.http import (
     stored_content_type,
 )
 from gridfield.core.metadata import SNIFF_BYTES, sniff_content_type
+from gridfield.core.queries import chunks_filter
 
 __all__ = ["ServeOptions", "Served", "find_newest", "resolve_source", "serve", "stream_body"]
 
@@ -52,10 +55,12 @@ class ServeOptions:
 
 @dataclass(frozen=True)
 class Served:
-    """A planned response and the stream its body comes from (None when it has no body)."""
+    """A planned response and the stream its body comes from (None when it has no body);
+    ``lead``: the file's first chunks, already fetched and checked (a plain GET)."""
 
     plan: ResponsePlan
     stream: AsyncDownloadStream | None
+    lead: tuple[bytes, ...] = ()
 
 
 def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore, Any]:
@@ -82,6 +87,31 @@ async def find_newest(store: AsyncFileStore, filename: str) -> FileInfo | None:
     return None
 
 
+# A GET with none of these asks for the whole file: its first chunks are fetched at once,
+# alongside the files document, so a small file (a thumbnail) costs one round trip.
+_NOT_PLAIN = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_LEAD_CHUNKS = 2
+
+
+def _plain_get(method: str, headers: Headers) -> bool:
+    return method.upper() == "GET" and all(headers.get(name) is None for name in _NOT_PLAIN)
+
+
+async def _lead_documents(store: AsyncFileStore, file_id: Any) -> list[Any]:
+    cursor = store.chunks.find(chunks_filter(file_id, 0, _LEAD_CHUNKS - 1)).sort("n", 1)
+    docs: list[Any] = await cursor.limit(_LEAD_CHUNKS).to_list(_LEAD_CHUNKS)
+    return docs
+
+
+def _check_lead(info: FileInfo, docs: list[Any]) -> tuple[bytes, ...]:
+    """The payloads of the first chunks, each checked as any read checks it (an extra chunk
+    of a one-chunk file included)."""
+    check = ChunkCheck(info, 0, min(_LEAD_CHUNKS, info.chunk_count) - 1)
+    lead = tuple(check.accept(doc) for doc in docs)
+    check.finish()
+    return lead
+
+
 async def serve(
     store: AsyncFileStore,
     file_id: Any,
@@ -93,18 +123,26 @@ async def serve(
 ) -> Served:
     """Plan the answer to a request for a stored file: one files-collection query, plus one
     chunk read when the content type must be sniffed; 404 when there is no such file."""
+    lead: tuple[bytes, ...] = ()
     if info is None:
         if file_id is None:
             return Served(not_found(method), None)
+        plain = _plain_get(method, headers)
         try:
-            info = await store.get_info(file_id)
+            if plain:
+                info, docs = await asyncio.gather(
+                    store.get_info(file_id), _lead_documents(store, file_id)
+                )
+                lead = _check_lead(info, docs)
+            else:
+                info = await store.get_info(file_id)
         except NoFile:
             return Served(not_found(method), None)
     decision = decide(info, method, headers, max_ranges=options.max_ranges)
     stream = AsyncDownloadStream(store, info)
     content_type = options.content_type
     if content_type is None and decision.needs_content_type and stored_content_type(info) is None:
-        head = await stream.read_range(0, SNIFF_BYTES)
+        head = lead[0][:SNIFF_BYTES] if lead else await stream.read_range(0, SNIFF_BYTES)
         content_type = sniff_content_type(head) or FALLBACK_CONTENT_TYPE
     plan = plan_response(
         decision,
@@ -113,7 +151,9 @@ async def serve(
         filename=options.filename,
         cache_control=options.cache_control,
     )
-    return Served(plan, stream if plan.send_body and plan.parts else None)
+    if not (plan.send_body and plan.parts):
+        return Served(plan, None)
+    return Served(plan, stream, lead if decision.spans == (ByteSpan(0, info.length),) else ())
 
 
 async def _span(stream: AsyncDownloadStream, span: ByteSpan) -> AsyncIterator[bytes]:
@@ -127,6 +167,30 @@ async def _span(stream: AsyncDownloadStream, span: ByteSpan) -> AsyncIterator[by
         yield await stream.read_range(step.start, step.end)
 
 
+async def _whole_from_lead(
+    stream: AsyncDownloadStream, lead: tuple[bytes, ...]
+) -> AsyncIterator[bytes]:
+    """The whole file: the chunks in hand, then the rest from one cursor; its SHA-256 (if
+    stored) is checked here, since the stream sees only the rest."""
+    checksum = SequentialChecksum(stream.info)
+    offset = 0
+    try:
+        for data in lead:
+            checksum.feed(offset, data)
+            offset += len(data)
+            yield data
+        if offset < stream.length:
+            stream.seek(offset)
+            async for data in stream:
+                checksum.feed(offset, data)
+                offset += len(data)
+                yield data
+        elif stream.length == 0:
+            checksum.feed(0, b"")
+    finally:
+        await stream.close()
+
+
 async def stream_body(served: Served) -> AsyncIterator[bytes]:
     """The body of a planned response, a chunk batch at a time (constant memory).
 
@@ -136,6 +200,10 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
     """
     plan, stream = served.plan, served.stream
     if not plan.send_body:
+        return
+    if served.lead and stream is not None:
+        async for data in _whole_from_lead(stream, served.lead):
+            yield data
         return
     try:
         for piece in plan.pieces():
