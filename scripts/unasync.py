@@ -2,21 +2,29 @@
 
     python scripts/unasync.py           # rewrite src/gridfield/_sync and tests/_sync
     python scripts/unasync.py --check   # exit 1 with a diff: a twin file stale, missing or orphan
+                                        # (or its text telling a sync user to await)
 
 The rewrite is token based (the ``unasync`` package): ``async``/``await`` go, the package's own
 names (``__aenter__``, ``AsyncIterator``...) are mapped, and so is every entry of ``REPLACEMENTS``
 below. Any ``Async[A-Z]...`` name in the sources that the tables do not map is an error, and so is
 an entry of ``OUR_NAMES`` that no source uses: the table says exactly what the twins differ by.
+The hand-written pairs behind most of its entries live in ``src/gridfield/_twins.py``.
+
+The rewrite leaves strings alone, so a message or docstring written for the async API would
+tell a sync user to ``await``: ``--check`` also fails when a string of a generated file holds
+``await `` or ``async with``. Word such text for both APIs, or build it with a pair.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import io
 import os
 import re
 import subprocess
 import sys
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +53,23 @@ OUR_NAMES: dict[str, str] = {
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
-    "AsyncFlush": "SyncFlush",
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncUploadStream": "UploadStream",
-    "to_completion": "completed",
+    # the pairs of src/gridfield/_twins.py: async member -> sync member
+    "any_iterable": "sync_iterable",
+    "AwaitableSelf": "NothingToAwait",
+    "awaited_call": "plain_call",
+    "finish_despite_cancel": "finish",
+    "FlushOnAwait": "Flushed",
+    "no_db_from_mongoengine": "db_from_mongoengine",
+    "pieces_of_any": "pieces_of",
+    "read_any_file": "read_file",
+    "run_off_loop": "run_here",
+    "share_nothing_with_mongoengine": "share_with_mongoengine",
+    "start_closing": "close_now",
+    "wait_for_closes": "no_closes_pending",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.
@@ -79,6 +98,10 @@ DRIVER_NAMES: dict[str, str] = {
 REPLACEMENTS = {**DRIVER_NAMES, **OUR_NAMES}
 
 _ASYNC_NAME = re.compile(r"^Async[A-Z]")
+# What a sync user cannot do, in the text of a generated file.
+_ASYNC_TEXT = re.compile(r"\bawait\s|\basync\s+with\b")
+# Python 3.12 splits f-strings into parts; their text is in FSTRING_MIDDLE tokens.
+_TEXT_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 HEADER = "# Generated from {source} by scripts/unasync.py: do not edit.\n"
 
 
@@ -156,6 +179,29 @@ def _unused(gen: Generation) -> list[str]:
     return [f"OUR_NAMES entry used by no source: {n}" for n in sorted(set(OUR_NAMES) - gen.used)]
 
 
+def async_text(source: str) -> list[tuple[int, str]]:
+    """(line, words) for each string or docstring of ``source`` that says ``await``/``async with``.
+
+    Token based: comments and code are not text a user reads, and are left alone.
+    """
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in _TEXT_TOKENS:
+            said = _ASYNC_TEXT.search(token.string)
+            if said:
+                found.append((token.start[0], " ".join(said.group().split())))
+    return found
+
+
+def _async_text_problems(root: Path, gen: Generation) -> list[str]:
+    return [
+        f"async words in sync text: {dest.relative_to(root).as_posix()}:{line}: says "
+        f"{words!r}: word it for both APIs or build it with a pair of src/gridfield/_twins.py"
+        for dest, text in sorted(gen.expected.items())
+        for line, words in async_text(text)
+    ]
+
+
 def check(root: Path, gen: Generation) -> list[str]:
     """Return one problem per stale, missing or orphan twin file, with a diff for stale ones."""
     problems = []
@@ -206,11 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(unmapped), file=sys.stderr)
         return 2
     if args.check:
-        problems = _unused(gen) + check(root, gen)
+        problems = _unused(gen) + _async_text_problems(root, gen) + check(root, gen)
         if problems:
             print("\n".join(problems), file=sys.stderr)
             print(
-                f"{len(problems)} twin file(s) out of step: run python scripts/unasync.py",
+                f"{len(problems)} problem(s) with the sync twin: fix the async source where "
+                "one is named, then run python scripts/unasync.py",
                 file=sys.stderr,
             )
             return 1
@@ -218,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for line in write(root, gen):
         print(line)
-    unused = _unused(gen)
-    if unused:
-        print("\n".join(unused), file=sys.stderr)
+    unusable = _unused(gen) + _async_text_problems(root, gen)
+    if unusable:
+        print("\n".join(unusable), file=sys.stderr)
         return 2
     return 0
 

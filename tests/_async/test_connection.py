@@ -202,3 +202,22 @@ async def test_an_alias_mongoengine_already_uses_is_not_taken_over(
         )
     finally:
         mongoengine.disconnect(ALIAS)
+
+
+async def test_an_alias_only_mongoengine_knows(mongo_uri: str, async_client: Any) -> None:
+    mongoengine_connection.register_connection(
+        ALIAS, db="gridfield_mongoengines", host=mongo_uri, uuidRepresentation="standard"
+    )
+    try:
+        if isinstance(async_client, pymongo.MongoClient):
+            # the sync API answers with MongoEngine's database, so FileField works on
+            # plain MongoEngine documents
+            assert get_db(ALIAS).name == "gridfield_mongoengines"
+            assert ALIAS in mongoengine_connection._connections
+        else:
+            with pytest.raises(ConnectionFailure, match="no database is connected"):
+                get_db(ALIAS)
+            # and asking made MongoEngine build no client of its own
+            assert ALIAS not in mongoengine_connection._connections
+    finally:
+        mongoengine.disconnect(ALIAS)

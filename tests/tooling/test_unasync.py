@@ -1,4 +1,5 @@
-"""The generator's --check catches a stale, a missing and an orphan twin, and unmapped names."""
+"""The generator's --check catches a stale, a missing and an orphan twin, unmapped names, and
+sync text that tells a user to await."""
 
 from __future__ import annotations
 
@@ -100,3 +101,37 @@ def test_generated_files_name_their_source(copy: Path) -> None:
     first = target.read_text().splitlines()[0]
     source = target.relative_to(copy).as_posix().replace("_sync", "_async")
     assert first == f"# Generated from {source} by scripts/unasync.py: do not edit."
+
+
+ASYNC_WORDS = (
+    '"""A new module: await what it returns."""\n'
+    "\n"
+    "\n"
+    "def hint(name: str) -> str:\n"
+    "    # comments are not read by users: await and async with are fine here\n"
+    '    return f"enter it with async  with {name}"\n'
+)
+
+
+def test_check_catches_async_words_in_sync_text(copy: Path) -> None:
+    (copy / "src/gridfield/_async/brand_new.py").write_text(ASYNC_WORDS)
+    assert run(copy).returncode == 2  # written, and the problem said at once
+    done = run(copy, "--check")
+    assert done.returncode == 1
+    where = "async words in sync text: src/gridfield/_sync/brand_new.py"
+    assert f"{where}:2: says 'await'" in done.stderr  # the docstring
+    assert f"{where}:7: says 'async with'" in done.stderr  # the f-string
+    assert ":6:" not in done.stderr  # the comment
+
+
+def test_words_about_awaiting_are_fine_in_sync_text(copy: Path) -> None:
+    (copy / "tests/_async/test_brand_new.py").write_text(
+        '"""Awaited in the async API; awaiting is optional there."""\n'
+        "\n"
+        "\n"
+        "async def test_nothing() -> None:\n"
+        "    # await x\n"
+        '    assert "asynchronous".startswith("async")\n'
+    )
+    assert run(copy).returncode == 0
+    assert run(copy, "--check").returncode == 0

@@ -1,1 +1,37 @@
-"""The async twin of gridfield: the source of truth for everything that does I/O."""
+"""This twin's public API: the names :mod:`gridfield` (async) and :mod:`gridfield.sync` export.
+
+The list is kept here once; each facade re-exports it. A name that differs between the twins
+starts with ``Async`` in the async API and drops that prefix in the sync one
+(``AsyncFileStore`` / ``FileStore``); every other name is the same in both.
+"""
+
+from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
+from ..core.metadata import FileInfo
+from ..plain_fields import *  # noqa: F403
+from ..plain_fields import __all__ as _plain_fields
+from .connection import connect, disconnect, get_client, get_db, wait_closed
+from .document import Document
+from .fields import FileField
+from .proxy import GridFSProxy
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
+
+__all__ = [
+    "AsyncDownloadStream",
+    "AsyncFileStore",
+    "AsyncUploadStream",
+    "CorruptFile",
+    "Document",
+    "FileExists",
+    "FileField",
+    "FileInfo",
+    "FileNotLoaded",
+    "GridFSError",
+    "GridFSProxy",
+    "NoFile",
+    "connect",
+    "disconnect",
+    "get_client",
+    "get_db",
+    "wait_closed",
+    *_plain_fields,
+]

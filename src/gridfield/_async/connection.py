@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pymongo
-from mongoengine import connection as mongoengine_connection
 from mongoengine.connection import DEFAULT_CONNECTION_NAME, ConnectionFailure
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError
 from pymongo.uri_parser import parse_uri
+
+from .._twins import (
+    no_db_from_mongoengine,
+    share_nothing_with_mongoengine,
+    start_closing,
+    wait_for_closes,
+)
 
 __all__ = [
     "DEFAULT_CONNECTION_NAME",
@@ -33,7 +37,7 @@ class _Connection:
     db: Any
     owns_client: bool  # built by connect(), so disconnect() closes it
     request: tuple[Any, ...]  # (db name, host, client options) when connect() built the client
-    shared_with_mongoengine: bool
+    unshare: Callable[[], None]  # takes the alias out of MongoEngine's registry, if shared
 
     def answers(self, name: str, host: str | None, client: Any, kwargs: dict[str, Any]) -> bool:
         """Whether connect() asked the same again, so the same database is the answer."""
@@ -43,9 +47,6 @@ class _Connection:
 
 
 _connections: dict[str, _Connection] = {}
-
-# Closes of PyMongo async clients still running: held so the tasks are not collected early.
-_closing: set[asyncio.Future[Any]] = set()
 
 
 def connect(
@@ -94,13 +95,13 @@ def connect(
         client = AsyncMongoClient(host, **kwargs)
     try:
         database = client[name]
-        shared = _share_with_mongoengine(alias, client, database)
+        unshare = share_nothing_with_mongoengine(alias, client, database)
     except BaseException:
         if owns_client:
-            _close_client(client)
+            start_closing(client, None)  # None: it never ran, so it needs no loop to close
         raise
     request = (name, host, kwargs) if owns_client else ()
-    _connections[alias] = _Connection(client, database, owns_client, request, shared)
+    _connections[alias] = _Connection(client, database, owns_client, request, unshare)
     return database
 
 
@@ -108,25 +109,24 @@ def disconnect(alias: str = DEFAULT_CONNECTION_NAME) -> None:
     """Forget ``alias``, closing its client if :func:`connect` built it; unknown aliases pass.
 
     A client the application passed in stays open: it is the application's to close.
-    PyMongo's async client closes with a coroutine and only on the event loop it ran on:
-    this plain call starts that close on the running loop (:func:`wait_closed` waits for
-    it) and raises RuntimeError, changing nothing, when no loop is running.
+    In the sync API the client is closed when this returns. In the async API, PyMongo's
+    client closes only on the event loop it ran on: this plain call starts that close on
+    the running loop (:func:`wait_closed` waits for it) and raises RuntimeError, changing
+    nothing, when no loop is running.
     """
     known = _connections.get(alias)
     if known is None:
         return
     if known.owns_client:
-        _close_client(known.client, alias=alias)
+        start_closing(known.client, alias)
     del _connections[alias]
-    if known.shared_with_mongoengine:
-        _unshare_with_mongoengine(alias, known.client)
+    known.unshare()
 
 
 async def wait_closed() -> None:
-    """Wait until the client closes that :func:`disconnect` started have finished."""
-    pending = list(_closing)
-    if pending:  # only PyMongo's async client has closes that outlive disconnect()
-        await asyncio.gather(*pending)
+    """Wait until the client closes that :func:`disconnect` started have finished (in the
+    sync API they finish within :func:`disconnect`)."""
+    await wait_for_closes()
 
 
 def get_db(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
@@ -138,7 +138,7 @@ def get_db(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
     known = _connections.get(alias)
     if known is not None:
         return known.db
-    theirs = _mongoengine_db(alias)
+    theirs = no_db_from_mongoengine(alias)
     if theirs is not None:
         return theirs
     return _lookup(alias).db
@@ -180,70 +180,3 @@ def _default_db_name(alias: str, host: str | None, client: Any) -> str:
             "or name one in the URI (mongodb://host/dbname)"
         )
     return name
-
-
-def _close_client(client: Any, *, alias: str | None = None) -> None:
-    """Close a client connect() built; ``alias`` None: it never ran, so no loop is needed."""
-    closing = client.close()
-    if not inspect.iscoroutine(closing):
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        closing.close()  # a coroutine, never started: drop it without a warning
-        if alias is None:
-            return
-        raise RuntimeError(
-            f"disconnect({alias!r}): the client connect() built closes on the event loop "
-            "it ran on; call disconnect() while that loop runs (e.g. at the end of main())"
-        ) from None
-    task = loop.create_task(closing)
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-# -- MongoEngine's registry ----------------------------------------------------------------
-# The one difference between the twins. A sync MongoClient is also handed to MongoEngine's
-# own registry under the same alias, so plain mongoengine.Document classes (and MongoEngine's
-# FileField) using that alias share the client. The test is on the client's type rather than
-# on a flag: only the generated sync twin is ever given a pymongo.MongoClient, and MongoEngine
-# can use nothing else.
-
-
-def _share_with_mongoengine(alias: str, client: Any, database: Any) -> bool:
-    """Register a sync client with MongoEngine too; False when there is nothing to do."""
-    if not isinstance(client, pymongo.MongoClient):
-        return False
-    theirs = mongoengine_connection._connection_settings.get(alias)
-    if theirs is not None:
-        if (
-            mongoengine_connection._connections.get(alias) is client
-            and theirs.get("name") == database.name
-        ):
-            return False  # MongoEngine's own connect() made it: leave it to MongoEngine
-        raise ConnectionFailure(
-            f"MongoEngine already has a connection under alias {alias!r}: "
-            f"call mongoengine.disconnect({alias!r}) first or pass client=its client"
-        )
-    # get_db() and get_connection() answer from these without building a client
-    mongoengine_connection._connection_settings[alias] = {"name": database.name, "host": None}
-    mongoengine_connection._connections[alias] = client
-    mongoengine_connection._dbs[alias] = database
-    return True
-
-
-def _mongoengine_db(alias: str) -> Any:
-    """MongoEngine's database for ``alias`` when it has one this twin can use, else None."""
-    if alias not in mongoengine_connection._connection_settings:
-        return None
-    database = mongoengine_connection.get_db(alias)
-    # MongoEngine only ever holds a sync MongoClient: the async twin cannot use it.
-    return database if isinstance(database.client, AsyncMongoClient) else None
-
-
-def _unshare_with_mongoengine(alias: str, client: Any) -> None:
-    if mongoengine_connection._connections.get(alias) is client:
-        # Taken out first so that MongoEngine's disconnect, which detaches the collections
-        # its documents cached, does not close a client that is not its own.
-        del mongoengine_connection._connections[alias]
-        mongoengine_connection.disconnect(alias)

@@ -6,9 +6,9 @@ import copy
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
+from .._twins import AwaitableSelf, FlushOnAwait, awaited_call
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
-from ..core.twins import AsyncFlush, AwaitableSelf
 from .connection import get_db
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
@@ -18,9 +18,9 @@ _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace()
 class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
-    Getting ``doc.photo`` does no I/O; every call that reaches the server is awaited.
-    Attributes of the stored file (``length``, ``content_type``, ``metadata``...) are
-    there once something awaited has loaded it: ``put``, ``close``, ``read`` or ``load``.
+    Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
+    stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
+    loaded it: ``put``, ``close``, ``read`` or ``load``.
     """
 
     def __init__(
@@ -124,9 +124,9 @@ class GridFSProxy(DescribedFile):
         if self._info is None or self._info.file_id != self.grid_id:
             if self.grid_id is None:
                 raise FileNotLoaded(f"{self._where()} holds no file")
+            load = awaited_call(f"{self.key or 'proxy'}.load()")
             raise FileNotLoaded(
-                f"{self._where()}: the file is not loaded yet; "
-                f"await {self.key or 'proxy'}.load() (or read()) first"
+                f"{self._where()}: the file is not loaded yet; {load} (or read()) first"
             )
         return self._info
 
@@ -195,8 +195,8 @@ class GridFSProxy(DescribedFile):
     ) -> AsyncNewFile:
         """Start a file to be written piece by piece with ``write`` and finished by ``close``.
 
-        The result may be awaited, or used as ``async with doc.photo.new_file():``, which
-        closes the file at the end of the block and aborts it (leaving nothing) on error.
+        Used as a context manager, the result closes the file at the end of the block and
+        aborts it (leaving nothing) on error; the async API also lets it be awaited.
         """
         self._refuse_if_holding()
         if self._upload is not None:
@@ -214,18 +214,18 @@ class GridFSProxy(DescribedFile):
         assert self._upload is not None
         return self._upload
 
-    def write(self, data: bytes | bytearray | memoryview | str) -> AsyncFlush:
+    def write(self, data: bytes | bytearray | memoryview | str) -> FlushOnAwait:
         """Add ``data`` to the file being written (one is started if none is)."""
         stream = self._writable()
         stream.buffer(data)
-        return AsyncFlush(stream.flush)
+        return FlushOnAwait(stream.flush)
 
-    def writelines(self, lines: Iterable[bytes | str]) -> AsyncFlush:
+    def writelines(self, lines: Iterable[bytes | str]) -> FlushOnAwait:
         """Add every piece of ``lines`` to the file being written."""
         stream = self._writable()
         for line in lines:
             stream.buffer(line)
-        return AsyncFlush(stream.flush)
+        return FlushOnAwait(stream.flush)
 
     async def close(self) -> None:
         """Finish the file being written: it becomes visible and this field holds it."""
@@ -366,7 +366,7 @@ class GridFSProxy(DescribedFile):
 
 
 class AsyncNewFile(AwaitableSelf):
-    """What ``new_file()`` returns: awaitable, and an async context manager over the upload."""
+    """What ``new_file()`` returns: a context manager over the upload (async: also awaitable)."""
 
     def __init__(self, proxy: GridFSProxy) -> None:
         self.proxy = proxy

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from ..cancellation import to_completion
+from .._twins import any_iterable, finish_despite_cancel, pieces_of_any, read_any_file
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -89,7 +89,7 @@ class AsyncUploadStream:
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
-            if inspect.iscoroutine(data):
+            if inspect.iscoroutine(data):  # a caller's mistake: no "never awaited" warning on top
                 data.close()
             raise TypeError(
                 f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
@@ -128,7 +128,7 @@ class AsyncUploadStream:
             doc = info.to_document()
             await self._store.ensure_indexes()
             self._files_doc = doc
-            await to_completion(self._store.files.insert_one(doc))
+            await finish_despite_cancel(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
@@ -166,7 +166,7 @@ class AsyncUploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                await to_completion(self._store.chunks.insert_many(batch, ordered=True))
+                await finish_despite_cancel(self._store.chunks.insert_many(batch, ordered=True))
                 # Our chunk 0 is in: every chunk of this id is ours from now on.
                 self._owns_id = True
                 self._sent_ids = []
@@ -252,9 +252,9 @@ def check_source(data: object) -> None:
         return
     # A mapping or a set iterates, but not over the file's bytes in order.
     unordered = isinstance(data, (Mapping, set, frozenset))
-    if not unordered and (hasattr(data, "__aiter__") or isinstance(data, Iterable)):
+    if not unordered and any_iterable(data):
         return
-    if inspect.iscoroutine(data):
+    if inspect.iscoroutine(data):  # the caller's, passed by mistake: no "never awaited" warning
         data.close()
     raise TypeError(
         f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
@@ -272,9 +272,7 @@ async def write_source(stream: AsyncUploadStream, data: Any) -> None:
             await stream.write(view[start : start + _SLICE])
     elif callable(getattr(data, "read", None)):
         while True:
-            block = data.read(stream.chunk_size)
-            if inspect.isawaitable(block):
-                block = await block
+            block = await read_any_file(data, stream.chunk_size)
             if isinstance(block, str):
                 raise TypeError(
                     f"cannot store a text-mode file ({type(data).__name__}): its read() "
@@ -284,9 +282,6 @@ async def write_source(stream: AsyncUploadStream, data: Any) -> None:
             if not block:
                 return
             await stream.write(block)
-    elif hasattr(data, "__aiter__"):
-        async for piece in data:
-            await stream.write(piece)
     else:
-        for piece in data:
+        async for piece in pieces_of_any(data):
             await stream.write(piece)

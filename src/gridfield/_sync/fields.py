@@ -8,12 +8,10 @@ from typing import Any
 import mongoengine.fields
 from bson import ObjectId
 
+from .._twins import plain_call
 from .proxy import GridFSProxy
 
-_ASSIGNED_DATA = (
-    "assigning {kind} to {owner}.{name} would store nothing by itself: "
-    "use `await doc.{name}.put(data)` (in the sync API, `doc.{name}.put(data)`)"
-)
+_ASSIGNED_DATA = "assigning {kind} to {owner}.{name} would store nothing by itself: use `{put}`"
 
 
 class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
@@ -82,7 +80,12 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
                 kind = "data" if not hasattr(value, "read") else "a file object"
                 raise TypeError(
-                    _ASSIGNED_DATA.format(kind=kind, owner=type(instance).__name__, name=self.name)
+                    _ASSIGNED_DATA.format(
+                        kind=kind,
+                        owner=type(instance).__name__,
+                        name=self.name,
+                        put=plain_call(f"doc.{self.name}.put(data)"),
+                    )
                 )
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "

@@ -7,9 +7,9 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from .._twins import Flushed, NothingToAwait, plain_call
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import DescribedFile, FileInfo
-from ..core.twins import AwaitableSelf, SyncFlush
 from .connection import get_db
 from .store import DownloadStream, FileStore, UploadStream
 
@@ -19,9 +19,9 @@ _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace()
 class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
-    Getting ``doc.photo`` does no I/O; every call that reaches the server is awaited.
-    Attributes of the stored file (``length``, ``content_type``, ``metadata``...) are
-    there once something awaited has loaded it: ``put``, ``close``, ``read`` or ``load``.
+    Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
+    stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
+    loaded it: ``put``, ``close``, ``read`` or ``load``.
     """
 
     def __init__(
@@ -125,9 +125,9 @@ class GridFSProxy(DescribedFile):
         if self._info is None or self._info.file_id != self.grid_id:
             if self.grid_id is None:
                 raise FileNotLoaded(f"{self._where()} holds no file")
+            load = plain_call(f"{self.key or 'proxy'}.load()")
             raise FileNotLoaded(
-                f"{self._where()}: the file is not loaded yet; "
-                f"await {self.key or 'proxy'}.load() (or read()) first"
+                f"{self._where()}: the file is not loaded yet; {load} (or read()) first"
             )
         return self._info
 
@@ -194,8 +194,8 @@ class GridFSProxy(DescribedFile):
     ) -> NewFile:
         """Start a file to be written piece by piece with ``write`` and finished by ``close``.
 
-        The result may be awaited, or used as ``async with doc.photo.new_file():``, which
-        closes the file at the end of the block and aborts it (leaving nothing) on error.
+        Used as a context manager, the result closes the file at the end of the block and
+        aborts it (leaving nothing) on error; the async API also lets it be awaited.
         """
         self._refuse_if_holding()
         if self._upload is not None:
@@ -213,18 +213,18 @@ class GridFSProxy(DescribedFile):
         assert self._upload is not None
         return self._upload
 
-    def write(self, data: bytes | bytearray | memoryview | str) -> SyncFlush:
+    def write(self, data: bytes | bytearray | memoryview | str) -> Flushed:
         """Add ``data`` to the file being written (one is started if none is)."""
         stream = self._writable()
         stream.buffer(data)
-        return SyncFlush(stream.flush)
+        return Flushed(stream.flush)
 
-    def writelines(self, lines: Iterable[bytes | str]) -> SyncFlush:
+    def writelines(self, lines: Iterable[bytes | str]) -> Flushed:
         """Add every piece of ``lines`` to the file being written."""
         stream = self._writable()
         for line in lines:
             stream.buffer(line)
-        return SyncFlush(stream.flush)
+        return Flushed(stream.flush)
 
     def close(self) -> None:
         """Finish the file being written: it becomes visible and this field holds it."""
@@ -362,8 +362,8 @@ class GridFSProxy(DescribedFile):
         self._mark_as_changed()
 
 
-class NewFile(AwaitableSelf):
-    """What ``new_file()`` returns: awaitable, and an async context manager over the upload."""
+class NewFile(NothingToAwait):
+    """What ``new_file()`` returns: a context manager over the upload (async: also awaitable)."""
 
     def __init__(self, proxy: GridFSProxy) -> None:
         self.proxy = proxy

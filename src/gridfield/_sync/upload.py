@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from ..cancellation import completed
+from .._twins import finish, pieces_of, read_file, sync_iterable
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -90,7 +90,7 @@ class UploadStream:
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
-            if inspect.iscoroutine(data):
+            if inspect.iscoroutine(data):  # a caller's mistake: no "never awaited" warning on top
                 data.close()
             raise TypeError(
                 f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
@@ -129,7 +129,7 @@ class UploadStream:
             doc = info.to_document()
             self._store.ensure_indexes()
             self._files_doc = doc
-            completed(self._store.files.insert_one(doc))
+            finish(self._store.files.insert_one(doc))
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
@@ -167,7 +167,7 @@ class UploadStream:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                completed(self._store.chunks.insert_many(batch, ordered=True))
+                finish(self._store.chunks.insert_many(batch, ordered=True))
                 # Our chunk 0 is in: every chunk of this id is ours from now on.
                 self._owns_id = True
                 self._sent_ids = []
@@ -253,9 +253,9 @@ def check_source(data: object) -> None:
         return
     # A mapping or a set iterates, but not over the file's bytes in order.
     unordered = isinstance(data, (Mapping, set, frozenset))
-    if not unordered and (hasattr(data, "__iter__") or isinstance(data, Iterable)):
+    if not unordered and sync_iterable(data):
         return
-    if inspect.iscoroutine(data):
+    if inspect.iscoroutine(data):  # the caller's, passed by mistake: no "never awaited" warning
         data.close()
     raise TypeError(
         f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
@@ -273,9 +273,7 @@ def write_source(stream: UploadStream, data: Any) -> None:
             stream.write(view[start : start + _SLICE])
     elif callable(getattr(data, "read", None)):
         while True:
-            block = data.read(stream.chunk_size)
-            if inspect.isawaitable(block):
-                block = block
+            block = read_file(data, stream.chunk_size)
             if isinstance(block, str):
                 raise TypeError(
                     f"cannot store a text-mode file ({type(data).__name__}): its read() "
@@ -285,9 +283,6 @@ def write_source(stream: UploadStream, data: Any) -> None:
             if not block:
                 return
             stream.write(block)
-    elif hasattr(data, "__iter__"):
-        for piece in data:
-            stream.write(piece)
     else:
-        for piece in data:
+        for piece in pieces_of(data):
             stream.write(piece)

@@ -1,0 +1,273 @@
+"""Every deliberate difference between the async and the sync twin, as small named pairs.
+
+The async source in ``_async/`` calls the first member of a pair; ``scripts/unasync.py`` maps
+its name to the second (its ``OUR_NAMES`` table) in the generated ``_sync/``. Shared code calls
+a pair and never tests types to learn which twin it is in; a difference that is not here (or
+in that table) is a bug. Each sync member does what its async member does, the sync way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from typing import Any, TypeVar
+
+from mongoengine import connection as mongoengine_connection
+from mongoengine.connection import ConnectionFailure
+
+_T = TypeVar("_T")
+_Self = TypeVar("_Self", bound="AwaitableSelf")
+
+# -- letting a write finish when its caller is cancelled ------------------------------------
+
+
+async def finish_despite_cancel(operation: Awaitable[_T]) -> _T:
+    """Await ``operation``; if the awaiting task is cancelled meanwhile, let the operation
+    finish first, then raise the cancellation.
+
+    A cancelled insert may still be running on the server: removing its chunks before it
+    ends would leave behind whatever it writes afterwards.
+    """
+    task = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # seen here; the cancellation is what the caller gets
+        raise
+
+
+def finish(result: _T) -> _T:
+    """Sync twin of ``finish_despite_cancel``: a sync call has run to its end when it returns."""
+    return result
+
+
+# -- CPU-bound work -----------------------------------------------------------------------
+
+
+async def run_off_loop(func: Callable[..., _T], *args: Any) -> _T:
+    """Run ``func(*args)`` in a worker thread, so the event loop keeps serving others."""
+    return await asyncio.to_thread(func, *args)
+
+
+def run_here(func: Callable[..., _T], *args: Any) -> _T:
+    """Sync twin of ``run_off_loop``: the caller's thread is the one to use."""
+    return func(*args)
+
+
+# -- what write() returns -------------------------------------------------------------------
+
+
+class FlushOnAwait:
+    """What the async twin's ``write()`` returns.
+
+    Awaiting it writes the full chunks buffered so far. Dropping it un-awaited is allowed
+    and silent (it is not a coroutine): the buffer is written when the file is closed.
+    That is what lets ``doc.photo.write(b'...')`` work without awaiting it inside the
+    context manager of ``doc.photo.new_file()``.
+    """
+
+    __slots__ = ("_flush",)
+
+    def __init__(self, flush: Callable[[], Awaitable[None]]) -> None:
+        self._flush = flush
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return (yield from self._flush().__await__())
+
+    def __repr__(self) -> str:
+        return "<pending flush: await it, or let close() write it>"
+
+
+class Flushed:
+    """Sync twin of ``FlushOnAwait``: the full chunks are written before ``write()`` returns."""
+
+    __slots__ = ()
+
+    def __init__(self, flush: Callable[[], None]) -> None:
+        flush()
+
+    def __repr__(self) -> str:
+        return "<flushed>"
+
+
+# -- what new_file() returns ----------------------------------------------------------------
+
+
+class AwaitableSelf:
+    """A base letting ``await obj`` hand back ``obj`` itself.
+
+    For calls like ``new_file()`` that the seed both awaits and enters as an async context
+    manager: the call does its work at once (no I/O) and returns an object that is an
+    awaitable and an async context manager at once.
+    """
+
+    def __await__(self: _Self) -> Generator[Any, None, _Self]:
+        return self
+        yield  # a generator, so that awaiting it finishes at once
+
+
+class NothingToAwait:
+    """Sync twin of ``AwaitableSelf``: a sync result is ready when the call returns."""
+
+
+# -- reading what a caller gives put() ---------------------------------------------------------
+
+
+async def read_any_file(file: Any, size: int) -> Any:
+    """``file.read(size)`` of a sync file object or an async one (aiofiles, a stream...)."""
+    block = file.read(size)
+    if inspect.isawaitable(block):
+        block = await block
+    return block
+
+
+def read_file(file: Any, size: int) -> Any:
+    """Sync twin of ``read_any_file``: the sync API reads sync file objects."""
+    return file.read(size)
+
+
+def any_iterable(data: object) -> bool:
+    """Whether ``data`` can be iterated, with ``async for`` or with ``for``."""
+    return hasattr(data, "__aiter__") or isinstance(data, Iterable)
+
+
+def sync_iterable(data: object) -> bool:
+    """Sync twin of ``any_iterable``: the sync API iterates with ``for`` only."""
+    return isinstance(data, Iterable)
+
+
+async def pieces_of_any(data: Any) -> AsyncIterator[Any]:
+    """The items of an async or a sync iterable, in order."""
+    if hasattr(data, "__aiter__"):
+        async for piece in data:
+            yield piece
+    else:
+        for piece in data:
+            yield piece
+
+
+def pieces_of(data: Any) -> Iterator[Any]:
+    """Sync twin of ``pieces_of_any``: the items of a sync iterable."""
+    return iter(data)
+
+
+# -- code in messages ---------------------------------------------------------------------
+
+
+def awaited_call(code: str) -> str:
+    """How a message shows a call a user should make: awaited in the async API."""
+    return f"await {code}"
+
+
+def plain_call(code: str) -> str:
+    """Sync twin of ``awaited_call``: the call as it is."""
+    return code
+
+
+# -- closing a client connect() built --------------------------------------------------------
+
+# Closes of PyMongo async clients still running: held so the tasks are not collected early.
+_closing: set[asyncio.Future[Any]] = set()
+
+
+def start_closing(client: Any, alias: str | None) -> None:
+    """Start closing a PyMongo async client on the running loop; ``wait_for_closes`` waits.
+
+    ``alias`` None: the client never ran, so with no loop it is simply dropped. Otherwise a
+    missing loop is a RuntimeError and the client stays open: it closes only on its loop.
+    """
+    closing = client.close()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        closing.close()  # a coroutine, never started: drop it without a warning
+        if alias is None:
+            return
+        raise RuntimeError(
+            f"disconnect({alias!r}): the client connect() built closes on the event loop "
+            "it ran on; call disconnect() while that loop runs (e.g. at the end of main())"
+        ) from None
+    task = loop.create_task(closing)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+def close_now(client: Any, alias: str | None) -> None:
+    """Sync twin of ``start_closing``: a sync client is closed when ``close()`` returns."""
+    client.close()
+
+
+async def wait_for_closes() -> None:
+    """Wait until the client closes ``start_closing`` started have finished."""
+    pending = list(_closing)
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def no_closes_pending() -> None:
+    """Sync twin of ``wait_for_closes``: every close finished within ``close_now``."""
+
+
+# -- MongoEngine's connection registry -------------------------------------------------------
+# MongoEngine registers sync MongoClients only. The sync twin hands its client to that
+# registry under the same alias, so plain mongoengine.Document classes (and MongoEngine's
+# FileField) share it, and answers for aliases only MongoEngine knows. The async twin can
+# neither give MongoEngine its client nor use one of MongoEngine's, so it leaves the registry
+# alone: asking it for a database would make MongoEngine build a client.
+
+
+def _nothing_to_undo() -> None:
+    return None
+
+
+def share_nothing_with_mongoengine(alias: str, client: Any, database: Any) -> Callable[[], None]:
+    """Async twin: MongoEngine cannot use an async client; returns what disconnect() undoes."""
+    return _nothing_to_undo
+
+
+def share_with_mongoengine(alias: str, client: Any, database: Any) -> Callable[[], None]:
+    """Register ``client`` and ``database`` with MongoEngine under ``alias`` too.
+
+    Returns what disconnect() calls to take them out again. An alias MongoEngine's own
+    connect() registered with this very client is left to MongoEngine; any other alias
+    MongoEngine has is refused with ConnectionFailure.
+    """
+    theirs = mongoengine_connection._connection_settings.get(alias)
+    if theirs is not None:
+        if (
+            mongoengine_connection._connections.get(alias) is client
+            and theirs.get("name") == database.name
+        ):
+            return _nothing_to_undo  # MongoEngine's own connect() made it: leave it be
+        raise ConnectionFailure(
+            f"MongoEngine already has a connection under alias {alias!r}: "
+            f"call mongoengine.disconnect({alias!r}) first or pass client=its client"
+        )
+    # get_db() and get_connection() answer from these without building a client
+    mongoengine_connection._connection_settings[alias] = {"name": database.name, "host": None}
+    mongoengine_connection._connections[alias] = client
+    mongoengine_connection._dbs[alias] = database
+
+    def unshare() -> None:
+        if mongoengine_connection._connections.get(alias) is client:
+            # Taken out first so that MongoEngine's disconnect, which detaches the
+            # collections its documents cached, does not close a client that is not its own.
+            del mongoengine_connection._connections[alias]
+            mongoengine_connection.disconnect(alias)
+
+    return unshare
+
+
+def no_db_from_mongoengine(alias: str) -> Any:
+    """Async twin: MongoEngine's databases are sync ones, of no use here; None, asking nothing."""
+    return None
+
+
+def db_from_mongoengine(alias: str) -> Any:
+    """MongoEngine's database for ``alias`` (its client built if need be), else None."""
+    if alias not in mongoengine_connection._connection_settings:
+        return None
+    return mongoengine_connection.get_db(alias)
