@@ -30,7 +30,7 @@ from .async_serving import (
     stream_body,
 )
 
-__all__ = ["gridfs_handler", "gridfs_response"]
+__all__ = ["gridfs_handler", "gridfs_response", "object_id_or_none"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -34,7 +34,7 @@ from .async_serving import (
     stream_body,
 )
 
-__all__ = ["GridFSApp", "GridFSResponse"]
+__all__ = ["GridFSApp", "GridFSResponse", "object_id_or_none"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

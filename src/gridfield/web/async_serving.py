@@ -63,8 +63,11 @@ class Served:
     lead: tuple[bytes, ...] = ()
 
 
-def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore, Any]:
-    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``)."""
+def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore | None, Any]:
+    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``);
+    ``None`` (no such document) names no file: a 404."""
+    if source is None and file_id is NO_ID:
+        return None, None
     if file_id is NO_ID:
         store, grid_id = getattr(source, "store", None), getattr(source, "grid_id", None)
         if not isinstance(store, AsyncFileStore):
@@ -113,7 +116,7 @@ def _check_lead(info: FileInfo, docs: list[Any]) -> tuple[bytes, ...]:
 
 
 async def serve(
-    store: AsyncFileStore,
+    store: AsyncFileStore | None,
     file_id: Any,
     method: str,
     headers: Headers,
@@ -123,6 +126,8 @@ async def serve(
 ) -> Served:
     """Plan the answer to a request for a stored file: one files-collection query, plus one
     chunk read when the content type must be sniffed; 404 when there is no such file."""
+    if store is None:
+        return Served(not_found(method), None)
     lead: tuple[bytes, ...] = ()
     if info is None:
         if file_id is None:

@@ -29,7 +29,7 @@ from .sync_serving import (
     stream_body,
 )
 
-__all__ = ["gridfs_response", "gridfs_view"]
+__all__ = ["gridfs_response", "gridfs_view", "object_id_or_none"]
 
 
 def _respond(served: Served) -> StreamingHttpResponse:

@@ -59,8 +59,11 @@ class Served:
     stream: DownloadStream | None
 
 
-def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[FileStore, Any]:
-    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``)."""
+def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[FileStore | None, Any]:
+    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``);
+    ``None`` (no such document) names no file: a 404."""
+    if source is None and file_id is NO_ID:
+        return None, None
     if file_id is NO_ID:
         store, grid_id = getattr(source, "store", None), getattr(source, "grid_id", None)
         if not isinstance(store, FileStore):
@@ -82,7 +85,7 @@ def find_newest(store: FileStore, filename: str) -> FileInfo | None:
 
 
 def serve(
-    store: FileStore,
+    store: FileStore | None,
     file_id: Any,
     method: str,
     headers: Headers,
@@ -92,6 +95,8 @@ def serve(
 ) -> Served:
     """Plan the answer to a request for a stored file: one files-collection query, plus one
     chunk read when the content type must be sniffed; 404 when there is no such file."""
+    if store is None:
+        return Served(not_found(method), None)
     if info is None:
         if file_id is None:
             return Served(not_found(method), None)

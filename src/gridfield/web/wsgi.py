@@ -30,7 +30,7 @@ from .sync_serving import (
     stream_body,
 )
 
-__all__ = ["EnvironHeaders", "GridFSApp", "GridFSResponse"]
+__all__ = ["EnvironHeaders", "GridFSApp", "GridFSResponse", "object_id_or_none"]
 
 StartResponse = Callable[..., Any]
 
