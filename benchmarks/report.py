@@ -562,8 +562,8 @@ class Report:
             "",
             "| what | gridfield | hand-written |",
             "|---|---|---|",
-            f"| 304 (If-None-Match): commands, chunk docs per request | {served['304']['commands']:.1f}, "
-            f"{served['304']['chunk_docs']:.1f} | |",
+            "| 304 (If-None-Match): commands, chunk docs per request | "
+            f"{served['304']['commands']:.1f}, {served['304']['chunk_docs']:.1f} | |",
             f"| HEAD: commands, chunk docs per request | {served['HEAD']['commands']:.1f}, "
             f"{served['HEAD']['chunk_docs']:.1f} | |",
             f"| 64 KiB range at random offsets in a {sizes['ranged'] // MiB} MiB file: commands "
@@ -595,7 +595,8 @@ class Report:
             "",
             "| | with SHA-256 | without |",
             "|---|---|---|",
-            f"| upload MiB/s (median) | {sha['with_sha256_mib_s']:.1f} | {sha['without_mib_s']:.1f} |",
+            f"| upload MiB/s (median) | {sha['with_sha256_mib_s']:.1f} |"
+            f" {sha['without_mib_s']:.1f} |",
             f"| client CPU s per upload (median) | {sha['client_cpu_s_with']:.2f} | "
             f"{sha['client_cpu_s_without']:.2f} |",
             "",
