@@ -74,9 +74,9 @@ async def _respond(
     try:
         await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        watching.cancel()
-        if not sending.done():
-            sending.cancel()
+        for task in (sending, watching):
+            task.cancel()  # a no-op on a finished task
+        await asyncio.wait({sending, watching})
     if not sending.cancelled():
         # A CorruptFile mid-body propagates: the server then cuts the connection rather
         # than let the client take a short body for the file.

@@ -124,8 +124,9 @@ async def serve(
     *,
     info: FileInfo | None = None,
 ) -> Served:
-    """Plan the answer to a request for a stored file: one files-collection query, plus one
-    chunk read when the content type must be sniffed; 404 when there is no such file."""
+    """Plan the answer to a request for a stored file: one files-collection query (and, for
+    a plain GET, the first chunks at the same time), plus one chunk read when the content
+    type must be sniffed; 404 when there is no such file."""
     if store is None:
         return Served(not_found(method), None)
     lead: tuple[bytes, ...] = ()
