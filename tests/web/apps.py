@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import MongoClient
 
 import gridfield
 import gridfield.sync
@@ -26,14 +26,14 @@ TARGETS = {
 }
 
 
-def starlette_app(uri: str, db_name: str) -> Any:
+def starlette_app(client: Any, db_name: str) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.routing import Mount, Route
 
     from gridfield.web.asgi import GridFSApp, GridFSResponse
 
-    store = gridfield.AsyncFileStore(AsyncMongoClient(uri)[db_name])
+    store = gridfield.AsyncFileStore(client[db_name])
 
     async def one_file(request: Request) -> GridFSResponse:
         file_id = object_id_or_none(request.path_params["file_id"])
@@ -49,12 +49,12 @@ def starlette_app(uri: str, db_name: str) -> Any:
     )
 
 
-def fastapi_app(uri: str, db_name: str) -> Any:
+def fastapi_app(client: Any, db_name: str) -> Any:
     from fastapi import FastAPI
 
     from gridfield.web.asgi import GridFSResponse
 
-    store = gridfield.AsyncFileStore(AsyncMongoClient(uri)[db_name])
+    store = gridfield.AsyncFileStore(client[db_name])
     app = FastAPI()
 
     @app.api_route("/files/{file_id}", methods=["GET", "HEAD"])
@@ -64,13 +64,13 @@ def fastapi_app(uri: str, db_name: str) -> Any:
     return app
 
 
-def aiohttp_app(uri: str, db_name: str) -> Any:
+def aiohttp_app(client: Any, db_name: str) -> Any:
     from aiohttp import web
 
     from gridfield.web.aiohttp import gridfs_handler, gridfs_response
 
     async def make() -> web.Application:
-        store = gridfield.AsyncFileStore(AsyncMongoClient(uri)[db_name])
+        store = gridfield.AsyncFileStore(client[db_name])
 
         async def one_file(request: web.Request) -> web.StreamResponse:
             file_id = object_id_or_none(request.match_info["file_id"])

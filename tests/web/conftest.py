@@ -11,7 +11,7 @@ from typing import Any
 import gridfs
 import pytest
 from bson import ObjectId
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 import gridfield.sync
 from gridfield.core.http import entity_tag, format_http_date, last_modified
@@ -101,9 +101,13 @@ def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
     """The base URL of every adapter in apps.TARGETS, each behind its real server."""
     uri, name = mongo_uri, samples.db_name
     with ExitStack() as stack:
-        starlette = stack.enter_context(run_uvicorn(apps.starlette_app(uri, name)))
-        fastapi = stack.enter_context(run_uvicorn(apps.fastapi_app(uri, name)))
-        aiohttp = stack.enter_context(run_aiohttp(apps.aiohttp_app(uri, name)))
+        # One async client per server: each binds to its server's loop, and closes there.
+        clients = [AsyncMongoClient(uri) for _ in range(3)]
+        starlette = stack.enter_context(
+            run_uvicorn(apps.starlette_app(clients[0], name), clients[:1])
+        )
+        fastapi = stack.enter_context(run_uvicorn(apps.fastapi_app(clients[1], name), clients[1:2]))
+        aiohttp = stack.enter_context(run_aiohttp(apps.aiohttp_app(clients[2], name), clients[2:]))
         flask = stack.enter_context(run_waitress(apps.flask_app(uri, name)))
         django = stack.enter_context(run_waitress(apps.django_app(uri, name)))
         yield {

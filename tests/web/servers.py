@@ -7,7 +7,7 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,12 +35,25 @@ def _wait(ready: threading.Event, thread: threading.Thread, what: str) -> None:
         raise RuntimeError(f"{what} did not start within {STARTUP_TIMEOUT} s")
 
 
+async def _close(clients: Iterable[Any]) -> None:
+    for client in clients:
+        await client.close()
+
+
 @contextmanager
-def run_uvicorn(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn; yield its base URL."""
+def run_uvicorn(app: Any, clients: Iterable[Any] = ()) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn; yield its base URL. ``clients`` (async MongoDB clients
+    the app uses) are closed on the server's loop when it stops."""
     sock = _listening_socket()
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+
+    async def main() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            await _close(clients)
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
@@ -56,8 +69,9 @@ def run_uvicorn(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def run_aiohttp(make_app: Any) -> Iterator[str]:
-    """Serve the aiohttp app ``make_app()`` builds (in the server's own loop); yield its URL."""
+def run_aiohttp(make_app: Any, clients: Iterable[Any] = ()) -> Iterator[str]:
+    """Serve the aiohttp app ``make_app()`` builds (in the server's own loop); yield its URL.
+    ``clients`` are closed on that loop when it stops."""
     sock = _listening_socket()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -75,6 +89,7 @@ def run_aiohttp(make_app: Any) -> Iterator[str]:
         ready.set()
         loop.run_forever()
         loop.run_until_complete(holder["runner"].cleanup())
+        loop.run_until_complete(_close(clients))
         loop.close()
 
     thread = threading.Thread(target=main, daemon=True)

@@ -90,7 +90,8 @@ def video_site(mongo_uri: str, tmp_path: Path) -> Iterator[tuple[str, StatusLog]
         info = gridfield.sync.FileStore(client[name]).put(
             data, filename="clip.webm", content_type="video/webm", chunk_size=8192
         )
-        store = gridfield.AsyncFileStore(AsyncMongoClient(mongo_uri)[name])
+        server_client: Any = AsyncMongoClient(mongo_uri)
+        store = gridfield.AsyncFileStore(server_client[name])
         page = (
             f'<!doctype html><video id="v" muted playsinline preload="auto"'
             f' src="/media/{info.file_id}"></video>'
@@ -102,7 +103,7 @@ def video_site(mongo_uri: str, tmp_path: Path) -> Iterator[tuple[str, StatusLog]
         app = StatusLog(
             Starlette(routes=[Route("/", home), Mount("/media", GridFSApp(store))]), "/media/"
         )
-        with run_uvicorn(app) as url:
+        with run_uvicorn(app, [server_client]) as url:
             yield url, app
     finally:
         client.drop_database(name)

@@ -45,8 +45,6 @@ def readme_example(title: str) -> str:
 def stored_photo(mongo_uri: str) -> Iterator[tuple[Any, bytes]]:
     name = fresh_db_name()
     gridfield.sync.connect(name, host=mongo_uri, alias="readme")
-    # Our own client: it runs on the server's loop, which is gone by the time we disconnect.
-    gridfield.connect(name, client=AsyncMongoClient(mongo_uri), alias="readme")
     try:
         animal = ReadmeAnimalSync()
         data = b"\xff\xd8\xff" + bytes(range(256)) * 40
@@ -54,7 +52,6 @@ def stored_photo(mongo_uri: str) -> Iterator[tuple[Any, bytes]]:
         animal.save()
         yield animal.pk, data
     finally:
-        gridfield.disconnect("readme")
         db = gridfield.sync.get_db("readme")
         db.client.drop_database(name)
         gridfield.sync.disconnect("readme")
@@ -73,11 +70,17 @@ def _check(base: str, pk: Any, data: bytes) -> None:
         assert client.get("/animals/not-an-id/photo").status_code == 404
 
 
-def test_the_fastapi_example(stored_photo: tuple[Any, bytes]) -> None:
-    scope: dict[str, Any] = {"Animal": ReadmeAnimal}
-    exec(readme_example("FastAPI or Starlette"), scope)
-    with run_uvicorn(scope["app"]) as base:
-        _check(base, *stored_photo)
+def test_the_fastapi_example(stored_photo: tuple[Any, bytes], mongo_uri: str) -> None:
+    # The app's own client, closed on the server's loop when it stops.
+    client: Any = AsyncMongoClient(mongo_uri)
+    gridfield.connect(gridfield.sync.get_db("readme").name, client=client, alias="readme")
+    try:
+        scope: dict[str, Any] = {"Animal": ReadmeAnimal}
+        exec(readme_example("FastAPI or Starlette"), scope)
+        with run_uvicorn(scope["app"], [client]) as base:
+            _check(base, *stored_photo)
+    finally:
+        gridfield.disconnect("readme")
 
 
 def test_the_flask_example(stored_photo: tuple[Any, bytes]) -> None:
