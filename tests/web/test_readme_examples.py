@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,8 +16,11 @@ import gridfield.sync
 from gridfield import FileField as AsyncFileField
 from gridfield.sync import FileField
 
-from ..conftest import REPO, fresh_db_name
+from ..conftest import fresh_db_name
 from .servers import run_uvicorn, run_waitress
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 class ReadmeAnimal(gridfield.Document):
@@ -31,7 +35,7 @@ class ReadmeAnimalSync(gridfield.sync.Document):
 
 def readme_example(title: str) -> str:
     """The first python block after the line that starts with ``title``."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = README.read_text(encoding="utf-8")
     section = text[text.index("## Serving files over HTTP") :]
     after = section[section.index(title) :]
     code = re.search(r"```python\n(.*?)```", after, re.S)
