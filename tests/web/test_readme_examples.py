@@ -19,7 +19,6 @@ from gridfield.sync import FileField
 from ..conftest import fresh_db_name
 from .servers import run_uvicorn, run_waitress
 
-
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
