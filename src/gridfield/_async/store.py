@@ -3,43 +3,73 @@
 from __future__ import annotations
 
 import codecs
+import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .._twins import CLEANUP_TIMEOUT, carry_on_despite_cancel, wait_for_background_work
+from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
+    check_aliases,
     check_chunk_size,
     check_file_id,
     check_files_document,
     check_metadata,
 )
 from ..core.queries import chunks_filter, file_filter
-from .download import AsyncDownloadStream
+from ..core.revisions import (
+    OLDEST_FIRST,
+    check_filename,
+    describe_revision,
+    name_filter,
+    revision_query,
+)
+from .bucket_check import check_bucket, sweep_bucket
+from .download import AsyncDownloadStream, check_destination, copy_to
 from .upload import AsyncUploadStream, check_source, write_source
 
-__all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream"]
+__all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
 
-# (database name, bucket) pairs whose indexes are known to exist, per client. Concurrent
-# first uploads may each create them: createIndexes is idempotent, so no lock is needed;
-# a pair is recorded only once its indexes are in.
-_INDEXED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+# When the indexes of a (database name, bucket) pair were last made, per client object.
+# Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
+# later must not trust what another saw. The cache only saves round trips: no upload's
+# correctness depends on the indexes (an upload's clean-up removes only chunks it inserted),
+# so an entry older than _INDEX_RECHECK seconds is checked again, which brings the indexes
+# back after a bucket or database was dropped behind a live client.
+_INDEXED: dict[int, tuple[weakref.ref[Any], dict[tuple[str, str], float]]] = {}
+_INDEX_RECHECK = 30.0
 
 # createIndexes codes for "an index on these keys exists already, with other options or
 # another name" (made by another tool): the lookups it serves are there, so it will do.
 _INDEX_EXISTS_CODES = frozenset({85, 86})
 
 
-def _indexed(client: Any) -> set[tuple[str, str]] | None:
+def _forget(key: int, dead: weakref.ref[Any]) -> None:
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0] is dead:  # not a newer client given the same id
+        del _INDEXED[key]
+
+
+def _indexed(client: Any) -> dict[tuple[str, str], float] | None:
+    key = id(client)
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0]() is client:
+        return entry[1]
     try:
-        return _INDEXED.setdefault(client, set())
+        ref = weakref.ref(client, lambda dead: _forget(key, dead))
     except TypeError:  # a client that cannot be weakly referenced: no cache
         return None
+    made: dict[tuple[str, str], float] = {}
+    _INDEXED[key] = (ref, made)
+    return made
 
 
 async def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) -> None:
@@ -48,6 +78,17 @@ async def _create_index(collection: Any, keys: list[tuple[str, int]], **options:
     except OperationFailure as exc:
         if exc.code not in _INDEX_EXISTS_CODES:
             raise
+
+
+async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
+    deletes left running in the background, for example before the event loop ends.
+
+    A cancelled caller returns promptly and never waits on a stalled server; the removal of
+    what it wrote goes on without it. In the sync API nothing is left running: this returns
+    at once.
+    """
+    await wait_for_background_work(timeout)
 
 
 class AsyncFileStore:
@@ -71,15 +112,23 @@ class AsyncFileStore:
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes, once per client, database and bucket."""
-        done = _indexed(self.db.client)
-        key = (self.db.name, self.collection_name)
-        if done is not None and key in done:
-            return
+        indexes (idempotent; an index on the same keys made by another tool will do).
+
+        Uploads call it themselves, at most every 30 seconds per client and bucket; call it
+        after dropping a bucket to have the indexes back at once.
+        """
         await _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         await _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        if done is not None:
-            done.add(key)
+        made = _indexed(self.db.client)
+        if made is not None:
+            made[(self.db.name, self.collection_name)] = time.monotonic()
+
+    async def _ensure_indexes_once(self) -> None:
+        """``ensure_indexes`` unless this client made them in the last few seconds."""
+        made = _indexed(self.db.client)
+        since = made.get((self.db.name, self.collection_name)) if made is not None else None
+        if since is None or time.monotonic() - since >= _INDEX_RECHECK:
+            await self.ensure_indexes()
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -93,6 +142,7 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         checksum: bool = True,
         encoding: str = "utf-8",
+        aliases: list[str] | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -104,6 +154,7 @@ class AsyncFileStore:
         if content_type is not None and not isinstance(content_type, str):
             raise TypeError(f"content_type must be a str, not {type(content_type).__name__}")
         check_file_id(file_id)
+        names = check_aliases(aliases)
         size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
@@ -115,6 +166,7 @@ class AsyncFileStore:
             metadata=stored,
             content_type=content_type,
             codec_options=options,
+            aliases=names,
         )
         return AsyncUploadStream(
             self,
@@ -125,6 +177,7 @@ class AsyncFileStore:
             chunk_size=size,
             checksum=bool(checksum),
             encoding=encoding,
+            aliases=names,
         )
 
     async def put(
@@ -138,6 +191,7 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         encoding: str = "utf-8",
         checksum: bool = True,
+        aliases: list[str] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -157,11 +211,38 @@ class AsyncFileStore:
             chunk_size=chunk_size,
             checksum=checksum,
             encoding=encoding,
+            aliases=aliases,
         )
         async with stream:
             await write_source(stream, data)
         assert stream.info is not None  # close() has run
         return stream.info
+
+    async def upload_from_stream(
+        self,
+        filename: str,
+        source: Any,
+        *,
+        file_id: Any = None,
+        chunk_size_bytes: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> Any:
+        """Store ``source`` under ``filename`` with the GridFS spec's upload options; return
+        the new file's id. ``put`` with the spec's names, for code written against it."""
+        if not isinstance(filename, str):
+            raise TypeError(f"filename must be a str, not {type(filename).__name__}")
+        info = await self.put(
+            source,
+            filename=filename,
+            file_id=file_id,
+            chunk_size=chunk_size_bytes,
+            metadata=metadata,
+            content_type=content_type,
+            aliases=aliases,
+        )
+        return info.file_id
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -188,6 +269,77 @@ class AsyncFileStore:
         stream = await self.open_download(file_id)
         return await stream.read_range(start, end)
 
+    async def download_to_stream(self, file_id: Any, destination: Any) -> int:
+        """Write a stored file's bytes to ``destination`` (anything with a sync or async
+        ``write(bytes)``), a chunk at a time; return the number of bytes written."""
+        check_destination(destination)
+        return await copy_to(await self.open_download(file_id), destination)
+
+    # -- by name -------------------------------------------------------------------------------
+
+    async def get_info_by_name(self, filename: str, revision: int = -1) -> FileInfo:
+        """The description of one revision of the files named ``filename``.
+
+        Revisions count in upload order: 0 is the original, 1 the first revision, -1 the
+        newest (the default), -2 the one before. NoFile, naming the filename and revision,
+        when there is no such file.
+        """
+        query = revision_query(filename, revision)
+        cursor = self.files.find(query.filter).sort(list(query.sort)).skip(query.skip).limit(1)
+        async for doc in cursor:
+            return FileInfo.from_document(doc)
+        if revision in (0, -1):
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        raise NoFile(
+            f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
+        )
+
+    async def open_download_by_name(self, filename: str, revision: int = -1) -> AsyncDownloadStream:
+        """A read stream over one revision of the files named ``filename`` (see
+        ``get_info_by_name`` for how revisions count); NoFile when there is none."""
+        return AsyncDownloadStream(self, await self.get_info_by_name(filename, revision))
+
+    async def read_by_name(self, filename: str, revision: int = -1) -> bytes:
+        """All the bytes of one revision of the files named ``filename``."""
+        stream = await self.open_download_by_name(filename, revision)
+        return await stream.read()
+
+    async def download_to_stream_by_name(
+        self, filename: str, destination: Any, revision: int = -1
+    ) -> int:
+        """``download_to_stream`` for one revision of the files named ``filename``."""
+        check_destination(destination)
+        return await copy_to(await self.open_download_by_name(filename, revision), destination)
+
+    async def delete_by_name(self, filename: str) -> int:
+        """Delete every revision of the files named ``filename``; return how many.
+
+        The files documents go first, then all their chunks in one query. NoFile when no
+        file has this name.
+        """
+        query = name_filter(filename)
+        ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
+        if not ids:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        result = await self.files.delete_many({"_id": {"$in": ids}})
+        await self.chunks.delete_many({"files_id": {"$in": ids}})
+        return int(result.deleted_count)
+
+    async def rename_by_name(self, filename: str, new_filename: str) -> int:
+        """Give every revision of the files named ``filename`` the name ``new_filename``;
+        return how many were renamed. NoFile when no file has this name."""
+        check_filename(new_filename, "new_filename")
+        result = await self.files.update_many(
+            name_filter(filename), {"$set": {"filename": new_filename}}
+        )
+        if result.matched_count == 0:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        return int(result.matched_count)
+
+    def find_by_name(self, filename: str) -> AsyncIterator[FileInfo]:
+        """Every revision of the files named ``filename``, oldest first."""
+        return self.find(name_filter(filename), sort=list(OLDEST_FIRST))
+
     async def exists(self, file_id: Any) -> bool:
         """Whether a files document has this id."""
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
@@ -197,18 +349,30 @@ class AsyncFileStore:
         self,
         filter: Mapping[str, Any] | None = None,
         *,
+        filename: str | None = None,
         sort: str | Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
         skip: int = 0,
         limit: int = 0,
     ) -> AsyncIterator[FileInfo]:
-        """Iterate over the descriptions of the files matching ``filter`` (on the files
-        collection), optionally sorted, skipped and limited."""
+        """Iterate over the descriptions of the files matching ``filter`` (a PyMongo-style
+        filter on the files collection, e.g. ``{"filename": "a.txt"}`` or
+        ``{"length": {"$gt": 1024}}``), optionally sorted, skipped and limited.
+
+        ``filename=`` adds an exact match on the name (its revisions come oldest first unless
+        ``sort`` says otherwise).
+        """
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
-        cursor = self.files.find(dict(filter or {}))
+        query = dict(filter or {})
+        if filename is not None:
+            named = name_filter(filename)
+            query = {"$and": [query, named]} if query else named
+            if sort is None:
+                sort = list(OLDEST_FIRST)
+        cursor = self.files.find(query)
         if sort is not None:
             cursor = cursor.sort(sort)
         if skip:
@@ -228,10 +392,56 @@ class AsyncFileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        # Both deletes run to their end even if the caller is cancelled between them: a
+        # files document gone with its chunks left would be chunks no one can reach.
+        if not await carry_on_despite_cancel(self._delete(file_id)):
+            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    async def _delete(self, file_id: Any) -> bool:
         result = await self.files.delete_one(file_filter(file_id))
         await self.chunks.delete_many(chunks_filter(file_id))
-        if result.deleted_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        return bool(result.deleted_count)
+
+    async def drop(self) -> None:
+        """Drop the whole bucket: its files and chunks collections (and their indexes)."""
+        await self.files.drop()
+        await self.chunks.drop()
+        made = _indexed(self.db.client)
+        if made is not None:
+            made.pop((self.db.name, self.collection_name), None)
+
+    # -- keeping the bucket clean ----------------------------------------------------------------
+
+    async def check(
+        self,
+        documents: Iterable[Any] | str | None = None,
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+        chunks: bool = True,
+    ) -> BucketReport:
+        """Check the bucket (fsck) and report, changing nothing.
+
+        Reports (a) chunks whose files document is missing, older than ``grace`` (an upload
+        in flight is younger and left alone); (b) with ``chunks=True``, files whose chunks
+        are missing, short, extra or duplicated; (c) files older than ``grace`` that no
+        document holds, when ``documents`` names the Document classes to scan (or is
+        ``"registered"``: every registered class whose fields may hold files). Top-level,
+        embedded and list FileFields count, whatever their alias, when they store in this
+        bucket. Reads in bounded batches.
+        """
+        return await check_bucket(self, documents, grace=grace, chunks=chunks)
+
+    async def sweep(
+        self,
+        documents: Iterable[Any] | str | None = None,
+        *,
+        delete: bool = False,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> BucketReport:
+        """Find orphan chunks and unreferenced files as ``check`` does; with
+        ``delete=True`` remove them (each file's files document first, then its chunks).
+        Damaged files are reported by ``check`` and never removed here."""
+        return await sweep_bucket(self, documents, delete=delete, grace=grace)
 
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

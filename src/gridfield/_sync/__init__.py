@@ -6,6 +6,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 (``AsyncFileStore`` / ``FileStore``); every other name is the same in both.
 """
 
+from ..core.bucket_report import BucketReport
 from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
@@ -14,12 +15,13 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .proxy import GridFSProxy
-from .store import DownloadStream, FileStore, UploadStream
+from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 
 __all__ = [
     "DownloadStream",
     "FileStore",
     "UploadStream",
+    "BucketReport",
     "CorruptFile",
     "Document",
     "FileExists",
@@ -33,6 +35,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "wait_cleanups",
     "wait_closed",
     *_plain_fields,
 ]

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .._twins import finish, pieces_of, read_file, sync_iterable
+from .._twins import (
+    clean_up_now,
+    finish,
+    nothing_in_flight,
+    pieces_of,
+    read_file,
+    sync_iterable,
+)
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists
 from ..core.metadata import FileInfo, choose_content_type, upload_date
@@ -24,6 +31,10 @@ if TYPE_CHECKING:
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
+
+# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
+# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
+_IDS_PER_DELETE = 50_000
 
 
 class UploadStream:
@@ -45,6 +56,7 @@ class UploadStream:
         chunk_size: int,
         checksum: bool,
         encoding: str,
+        aliases: list[str] | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -55,18 +67,22 @@ class UploadStream:
         """The stored file's description, once ``close()`` has written it."""
         self._content_type = content_type
         self._metadata = dict(metadata)
+        self._aliases = aliases
         self.encoding = encoding
         """How a written str is encoded."""
         self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
-        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
-        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
+        # index that would keep our chunks apart from its may be missing (a dropped bucket,
+        # an index made by another tool): then only the chunks we sent, by their _id.
         self._owns_id = file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
+        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        self._in_flight: set[Any] = set()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -127,9 +143,9 @@ class UploadStream:
         try:
             info = self._describe()
             doc = info.to_document()
-            self._store.ensure_indexes()
+            self._store._ensure_indexes_once()
             self._files_doc = doc
-            finish(self._store.files.insert_one(doc))
+            finish(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
@@ -144,9 +160,11 @@ class UploadStream:
         return info
 
     def _describe(self) -> FileInfo:
-        explicit = self._content_type
-        if explicit is None and isinstance(self._metadata.get("contentType"), str):
-            explicit = self._metadata["contentType"]
+        # A type in the caller's metadata stays where they put it; only a guess is added there.
+        given = self._metadata.get("contentType")
+        guessed = given if isinstance(given, str) else None
+        if self._content_type is None and guessed is None:
+            guessed = choose_content_type(None, self.filename, self._cutter.head)
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
@@ -154,23 +172,23 @@ class UploadStream:
             upload_date=upload_date(self._store.db.codec_options),
             filename=self.filename,
             metadata=self._metadata,
-            content_type=choose_content_type(explicit, self.filename, self._cutter.head),
+            content_type=self._content_type,
+            guessed_content_type=guessed,
             sha256=self._cutter.sha256(),
+            aliases=self._aliases,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
         if not batches:
             return
         try:
-            self._store.ensure_indexes()
+            self._store._ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                finish(self._store.chunks.insert_many(batch, ordered=True))
-                # Our chunk 0 is in: every chunk of this id is ours from now on.
-                self._owns_id = True
-                self._sent_ids = []
+                insert = self._store.chunks.insert_many(batch, ordered=True)
+                finish(insert, self._in_flight)
         except BulkWriteError as exc:
             self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -191,6 +209,8 @@ class UploadStream:
             return
         self._aborted = True
         self.closed = True
+        # A write that a cancellation left running could land after the deletes below.
+        nothing_in_flight(self._in_flight)
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
@@ -200,19 +220,30 @@ class UploadStream:
             )
         if not self._sent_any:
             return
-        query = chunks_filter(self.file_id)
-        if not self._owns_id:
-            query["_id"] = {"$in": self._sent_ids}
-        self._store.chunks.delete_many(query)
+        if self._owns_id:
+            self._store.chunks.delete_many(chunks_filter(self.file_id))
+            return
+        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
+            query = chunks_filter(self.file_id)
+            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
+            self._store.chunks.delete_many(query)
 
     def _abort_after(self, error: BaseException) -> None:
-        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        """Abort because of ``error``; a failing clean-up must not hide ``error``.
+
+        The clean-up runs in a task of its own, so a cancellation (even one delivered again
+        and again) does not stop it halfway; a cancelled caller waits for it only briefly.
+        """
         try:
-            self.abort()
+            clean_up_now(self.abort, error)
+        except TimeoutError as late:
+            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            note = getattr(error, "add_note", None)
-            if note is not None:
-                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+            _note(
+                error,
+                f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
+                " they stay until the bucket check finds them",
+            )
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -229,6 +260,12 @@ class UploadStream:
             self._abort_after(exc)
         else:
             self.close()
+
+
+def _note(error: BaseException, text: str) -> None:
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(text)
 
 
 def check_source(data: object) -> None:

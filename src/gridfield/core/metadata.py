@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import mimetypes
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -15,12 +16,14 @@ from bson.codec_options import CodecOptions
 from .errors import CorruptFile
 
 __all__ = [
+    "CHECKSUM_KEY",
     "DEFAULT_CHUNK_SIZE",
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
     "SNIFF_BYTES",
     "DescribedFile",
     "FileInfo",
+    "check_aliases",
     "check_chunk_size",
     "check_file_id",
     "check_files_document",
@@ -44,8 +47,25 @@ MAX_CHUNK_SIZE = MAX_BSON_SIZE - 16 * 1024
 # top-level key is kept, untouched, in FileInfo.extra.
 _KNOWN_KEYS = frozenset(
     {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
-    | {"aliases", "md5"}
+    | {"aliases", "md5", "gridfield"}
 )
+
+CHECKSUM_KEY = "gridfield"
+"""The top-level key of a files document that holds what gridfield itself records:
+``{"sha256": "<64 lowercase hex digits>"}``. No user key (``metadata`` is the user's) is
+ever read as ours; a value under this key of another shape is kept, untouched, and no
+checksum is taken from it. Reserved: a caller cannot set it."""
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _our_sha256(value: object) -> str | None:
+    """The SHA-256 recorded under CHECKSUM_KEY, or None unless it is exactly our shape."""
+    if not isinstance(value, Mapping) or set(value) != {"sha256"}:
+        return None
+    digest = value["sha256"]
+    return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
+
 
 # Only Python's built-in table (plus what it lacks): the guess must not depend on the
 # machine's /etc/mime.types.
@@ -111,6 +131,18 @@ def choose_content_type(explicit: str | None, filename: str | None, head: bytes)
     if explicit is not None:
         return explicit
     return guess_content_type(filename) or sniff_content_type(head)
+
+
+def check_aliases(aliases: object) -> list[str] | None:
+    """Return ``aliases`` as a list if it is a list or tuple of str (or None); else TypeError."""
+    if aliases is None:
+        return None
+    if isinstance(aliases, str) or not isinstance(aliases, (list, tuple)):
+        raise TypeError(f"aliases must be a list of str, not {type(aliases).__name__}")
+    for i, alias in enumerate(aliases):
+        if not isinstance(alias, str):
+            raise TypeError(f"aliases[{i}] must be a str, not {type(alias).__name__}")
+    return list(aliases)
 
 
 def check_chunk_size(chunk_size: object) -> int:
@@ -200,6 +232,7 @@ def check_files_document(
     metadata: Mapping[str, Any],
     content_type: str | None,
     codec_options: CodecOptions[Any] | None = None,
+    aliases: list[str] | None = None,
 ) -> None:
     """ValueError unless the files document of such an upload stays within the BSON size limit.
 
@@ -215,6 +248,7 @@ def check_files_document(
         metadata=metadata,
         content_type=content_type if content_type is not None else "x" * 127,
         sha256="0" * 64,
+        aliases=aliases,
     ).to_document()
     options = codec_options if codec_options is not None else CodecOptions()
     try:
@@ -253,6 +287,8 @@ def _odd(key: str, value: Any) -> bool:
         return not isinstance(value, str)
     if key == "aliases":
         return not isinstance(value, (list, tuple))
+    if key == CHECKSUM_KEY:
+        return _our_sha256(value) is None
     return False
 
 
@@ -292,13 +328,20 @@ class FileInfo:
         metadata: Mapping[str, Any],
         content_type: str | None,
         sha256: str | None = None,
+        guessed_content_type: str | None = None,
+        aliases: list[str] | None = None,
     ) -> FileInfo:
-        """The FileInfo of a file being written: content type and checksum go in its metadata."""
+        """The FileInfo of a file being written: the content type goes in its metadata, the
+        checksum under CHECKSUM_KEY.
+
+        A ``content_type`` the caller gave also goes top-level (where MongoEngine and PyMongo's
+        GridOut read it); a guessed one only in ``metadata.contentType``, as mongofiles stores
+        it, since the GridFS spec writes no top-level ``contentType`` unless one was given.
+        """
         stored = dict(metadata)
-        if content_type is not None:
-            stored["contentType"] = content_type
-        if sha256 is not None:
-            stored["sha256"] = sha256
+        kind = content_type if content_type is not None else guessed_content_type
+        if kind is not None:
+            stored["contentType"] = kind
         return cls(
             file_id=file_id,
             length=length,
@@ -306,7 +349,8 @@ class FileInfo:
             upload_date=upload_date,
             filename=filename,
             metadata=stored,
-            content_type=content_type,
+            content_type=kind,
+            aliases=None if aliases is None else list(aliases),
             sha256=sha256,
             top_content_type=content_type,
         )
@@ -327,7 +371,7 @@ class FileInfo:
         content_type = metadata.get("contentType")
         if not isinstance(content_type, str):
             content_type = top if isinstance(top, str) else None
-        sha256 = metadata.get("sha256")
+        sha256 = _our_sha256(doc.get(CHECKSUM_KEY))
         aliases = doc.get("aliases")
         md5 = doc.get("md5")
         return cls(
@@ -340,7 +384,7 @@ class FileInfo:
             content_type=content_type,
             aliases=list(aliases) if isinstance(aliases, (list, tuple)) else None,
             md5=md5 if isinstance(md5, str) else None,
-            sha256=sha256 if isinstance(sha256, str) else None,
+            sha256=sha256,
             extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS or _odd(k, v)},
             top_content_type=top if isinstance(top, str) else None,
         )
@@ -363,8 +407,6 @@ class FileInfo:
         if self.filename is not None:
             doc["filename"] = self.filename
         metadata = dict(self.metadata)
-        if self.sha256 is not None:
-            metadata["sha256"] = self.sha256
         if metadata:
             doc["metadata"] = metadata
         if self.top_content_type is not None:
@@ -375,6 +417,8 @@ class FileInfo:
             doc["aliases"] = list(self.aliases)
         if self.md5 is not None:
             doc["md5"] = self.md5
+        if self.sha256 is not None:
+            doc[CHECKSUM_KEY] = {"sha256": self.sha256}
         doc.update(self.extra)
         return doc
 
