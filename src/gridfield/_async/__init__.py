@@ -13,6 +13,7 @@ from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
+from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 
@@ -29,6 +30,8 @@ __all__ = [
     "FileNotLoaded",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "NoFile",
     "connect",
     "disconnect",

@@ -21,6 +21,7 @@ from ..core.metadata import (
     FileInfo,
     check_aliases,
     check_chunk_size,
+    check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
@@ -144,11 +145,14 @@ class FileStore:
         checksum: bool = True,
         encoding: str = "utf-8",
         aliases: list[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> UploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
-        metadata key at fault) before any I/O.
+        metadata key at fault) before any I/O. ``extra`` holds fields to store top-level in
+        the files document, where MongoEngine and PyMongo's legacy API put ``put()``'s extra
+        keywords.
         """
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
@@ -160,6 +164,7 @@ class FileStore:
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
             chunk_size=size,
@@ -168,6 +173,7 @@ class FileStore:
             content_type=content_type,
             codec_options=options,
             aliases=names,
+            extra=top_level,
         )
         return UploadStream(
             self,
@@ -179,6 +185,7 @@ class FileStore:
             checksum=bool(checksum),
             encoding=encoding,
             aliases=names,
+            extra=top_level,
         )
 
     def put(
@@ -193,6 +200,7 @@ class FileStore:
         encoding: str = "utf-8",
         checksum: bool = True,
         aliases: list[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -213,6 +221,7 @@ class FileStore:
             checksum=checksum,
             encoding=encoding,
             aliases=aliases,
+            extra=extra,
         )
         with stream:
             write_source(stream, data)
@@ -343,6 +352,12 @@ class FileStore:
         """Whether a files document has this id."""
         doc = self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
+
+    def list(self) -> list[str]:
+        """The distinct filenames of the stored files (files without one are left out), as
+        PyMongo's ``GridFS.list()`` answers."""
+        names = self.files.distinct("filename", {"filename": {"$type": "string"}})
+        return sorted(names)
 
     def find(
         self,
