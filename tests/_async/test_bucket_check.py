@@ -3,6 +3,7 @@ found exactly, uploads in flight are left alone, and the sweep removes only what
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import uuid
@@ -13,12 +14,14 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from mongoengine.connection import ConnectionFailure
+from PIL import Image
 from pymongo import AsyncMongoClient
 
 from benchmarks.rss import PeakRSS
 from gridfield._async.connection import connect, disconnect
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
+from gridfield._async.image_field import ImageField
 from gridfield._async.store import AsyncFileStore
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 
@@ -50,6 +53,13 @@ class CheckElsewhere(Document):
 
     photo = FileField(collection_name="photos")
     meta = {"collection": "check_elsewhere"}
+
+
+class CheckAlbum(Document):
+    """Holds images: each stores a thumbnail and a named variant beside the image."""
+
+    cover = ImageField(thumbnail_size=(8, 8, True), variants={"small": (16, 16)})
+    meta = {"collection": "check_albums"}
 
 
 def old_object_id(when: datetime = OLD) -> ObjectId:
@@ -305,6 +315,37 @@ async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> No
     assert {d.file_id for d in after.damaged_files} == set(planted.damaged)
     # The finished uploads are new: within the grace period, not yet unreferenced.
     assert after.unreferenced_files == []
+
+
+async def test_thumbnails_and_variants_go_with_their_image(db: Any) -> None:
+    held, dropped = CheckAlbum(), CheckAlbum()
+    for album in (held, dropped):
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), "teal").save(out, "PNG")
+        await album.cover.put(out.getvalue(), filename="cover.png")
+        await album.save()
+    images = [raw async for raw in db["images.files"].find()]
+    children: dict[Any, set[Any]] = {
+        raw["_id"]: {raw["thumbnail_id"], *raw["variants"].values()}
+        for raw in images
+        if raw.get("thumbnail_id") is not None
+    }
+    assert set(children) == {held.cover.grid_id, dropped.cover.grid_id}
+    assert all(len(ids) == 2 for ids in children.values())  # a thumbnail and a variant
+    await db["check_albums"].delete_one({"_id": dropped.id})  # no document holds it now
+    store = AsyncFileStore(db, "images")
+
+    report = await store.check([CheckAlbum], grace=timedelta(0))
+    gone = {dropped.cover.grid_id, *children[dropped.cover.grid_id]}
+    assert {u.file_id for u in report.unreferenced_files} == gone
+    swept = await store.sweep([CheckAlbum], delete=True, grace=timedelta(0))
+    assert swept.removed_files == 3
+    assert await db["images.files"].count_documents({"_id": {"$in": list(gone)}}) == 0
+    assert await db["images.chunks"].count_documents({"files_id": {"$in": list(gone)}}) == 0
+    for file_id in (held.cover.grid_id, *children[held.cover.grid_id]):
+        assert await store.get(file_id)  # every thumbnail and variant of the held image reads
+    after = await store.check([CheckAlbum], grace=timedelta(0))
+    assert after.clean, after.summary()
 
 
 MANY = 10_000

@@ -4,6 +4,7 @@ found exactly, uploads in flight are left alone, and the sweep removes only what
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import uuid
@@ -14,12 +15,14 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from mongoengine.connection import ConnectionFailure
+from PIL import Image
 from pymongo import MongoClient
 
 from benchmarks.rss import PeakRSS
 from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
+from gridfield._sync.image_field import ImageField
 from gridfield._sync.store import FileStore
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 
@@ -51,6 +54,13 @@ class CheckElsewhere(Document):
 
     photo = FileField(collection_name="photos")
     meta = {"collection": "check_elsewhere"}
+
+
+class CheckAlbum(Document):
+    """Holds images: each stores a thumbnail and a named variant beside the image."""
+
+    cover = ImageField(thumbnail_size=(8, 8, True), variants={"small": (16, 16)})
+    meta = {"collection": "check_albums"}
 
 
 def old_object_id(when: datetime = OLD) -> ObjectId:
@@ -306,6 +316,37 @@ def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> None:
     assert {d.file_id for d in after.damaged_files} == set(planted.damaged)
     # The finished uploads are new: within the grace period, not yet unreferenced.
     assert after.unreferenced_files == []
+
+
+def test_thumbnails_and_variants_go_with_their_image(db: Any) -> None:
+    held, dropped = CheckAlbum(), CheckAlbum()
+    for album in (held, dropped):
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), "teal").save(out, "PNG")
+        album.cover.put(out.getvalue(), filename="cover.png")
+        album.save()
+    images = [raw for raw in db["images.files"].find()]
+    children: dict[Any, set[Any]] = {
+        raw["_id"]: {raw["thumbnail_id"], *raw["variants"].values()}
+        for raw in images
+        if raw.get("thumbnail_id") is not None
+    }
+    assert set(children) == {held.cover.grid_id, dropped.cover.grid_id}
+    assert all(len(ids) == 2 for ids in children.values())  # a thumbnail and a variant
+    db["check_albums"].delete_one({"_id": dropped.id})  # no document holds it now
+    store = FileStore(db, "images")
+
+    report = store.check([CheckAlbum], grace=timedelta(0))
+    gone = {dropped.cover.grid_id, *children[dropped.cover.grid_id]}
+    assert {u.file_id for u in report.unreferenced_files} == gone
+    swept = store.sweep([CheckAlbum], delete=True, grace=timedelta(0))
+    assert swept.removed_files == 3
+    assert db["images.files"].count_documents({"_id": {"$in": list(gone)}}) == 0
+    assert db["images.chunks"].count_documents({"files_id": {"$in": list(gone)}}) == 0
+    for file_id in (held.cover.grid_id, *children[held.cover.grid_id]):
+        assert store.get(file_id)  # every thumbnail and variant of the held image reads
+    after = store.check([CheckAlbum], grace=timedelta(0))
+    assert after.clean, after.summary()
 
 
 MANY = 10_000

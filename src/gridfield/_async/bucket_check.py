@@ -1,7 +1,8 @@
 """Checking a bucket (fsck) and sweeping it: orphan chunks, damaged files, unreferenced files.
 
 Everything streams: files and chunks are read in bounded batches, so memory grows with
-what is found (and with the set of file ids the scanned documents hold), not with the bucket.
+what is found (and with the set of file ids the scanned documents hold, and the files that
+name a thumbnail or variants), not with the bucket.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.bucket_report import (
     DEFAULT_GRACE,
     BucketReport,
+    ChildFiles,
     DamagedFile,
     OrphanTracker,
     UnreferencedFile,
@@ -65,6 +67,8 @@ async def check_bucket(
     await _merge_object_ids(store, walk, tracker)
     await _other_ids(store, walk, tracker)
     report.orphan_chunks, report.in_flight = tracker.split(now, grace)
+    # A thumbnail or variant is held through its image's files document, not a document.
+    report.unreferenced_files = walk.children.resolve(report.unreferenced_files)
     return report
 
 
@@ -175,6 +179,7 @@ class _FileWalk:
         self.referenced = referenced
         self.now = now
         self.check_chunks = check_chunks
+        self.children = ChildFiles()
 
     def start(self, doc: dict[str, Any]) -> ChunkCheck | None:
         """Note one files document; the check its chunks must pass (None: none to run)."""
@@ -187,6 +192,8 @@ class _FileWalk:
         except CorruptFile as exc:
             report.damaged_files.append(DamagedFile(file_id, filename, str(exc)))
             info = None
+        if self.referenced is not None:
+            self.children.note(doc)
         if self.referenced is not None and id_key(file_id) not in self.referenced:
             date = doc.get("uploadDate")
             date = date if isinstance(date, datetime) else None

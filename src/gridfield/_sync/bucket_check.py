@@ -2,7 +2,8 @@
 """Checking a bucket (fsck) and sweeping it: orphan chunks, damaged files, unreferenced files.
 
 Everything streams: files and chunks are read in bounded batches, so memory grows with
-what is found (and with the set of file ids the scanned documents hold), not with the bucket.
+what is found (and with the set of file ids the scanned documents hold, and the files that
+name a thumbnail or variants), not with the bucket.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.bucket_report import (
     DEFAULT_GRACE,
     BucketReport,
+    ChildFiles,
     DamagedFile,
     OrphanTracker,
     UnreferencedFile,
@@ -66,6 +68,8 @@ def check_bucket(
     _merge_object_ids(store, walk, tracker)
     _other_ids(store, walk, tracker)
     report.orphan_chunks, report.in_flight = tracker.split(now, grace)
+    # A thumbnail or variant is held through its image's files document, not a document.
+    report.unreferenced_files = walk.children.resolve(report.unreferenced_files)
     return report
 
 
@@ -176,6 +180,7 @@ class _FileWalk:
         self.referenced = referenced
         self.now = now
         self.check_chunks = check_chunks
+        self.children = ChildFiles()
 
     def start(self, doc: dict[str, Any]) -> ChunkCheck | None:
         """Note one files document; the check its chunks must pass (None: none to run)."""
@@ -188,6 +193,8 @@ class _FileWalk:
         except CorruptFile as exc:
             report.damaged_files.append(DamagedFile(file_id, filename, str(exc)))
             info = None
+        if self.referenced is not None:
+            self.children.note(doc)
         if self.referenced is not None and id_key(file_id) not in self.referenced:
             date = doc.get("uploadDate")
             date = date if isinstance(date, datetime) else None

@@ -17,6 +17,7 @@ from bson import ObjectId
 __all__ = [
     "DEFAULT_GRACE",
     "BucketReport",
+    "ChildFiles",
     "DamagedFile",
     "OrphanChunks",
     "OrphanTracker",
@@ -132,6 +133,48 @@ class OrphanTracker:
             else:
                 young += 1
         return orphans, young
+
+
+class ChildFiles:
+    """The files an image's files document names as its own (``thumbnail_id``, the
+    ``variants`` map), so the check keeps them with their image.
+
+    No document holds a thumbnail or a variant: only the image's files document names it.
+    Memory grows with the files that name children, not with the bucket.
+    """
+
+    def __init__(self) -> None:
+        self._parents: dict[Any, list[Any]] = {}  # child key -> keys of the files naming it
+
+    def note(self, doc: Mapping[str, Any]) -> None:
+        """Record the children ``doc`` (a files document) names, if any."""
+        children = [doc.get("thumbnail_id")]
+        variants = doc.get("variants")
+        if isinstance(variants, Mapping):
+            children.extend(variants.values())
+        parent = id_key(doc.get("_id"))
+        for child in children:
+            if child is not None:
+                self._parents.setdefault(id_key(child), []).append(parent)
+
+    def __len__(self) -> int:
+        return len(self._parents)
+
+    def resolve(self, candidates: list[UnreferencedFile]) -> list[UnreferencedFile]:
+        """The ``candidates`` that stay unreferenced: a child whose parent stays (held by a
+        document, or too young to report) stays too; a child of a reported parent, or of
+        none found, is reported with it."""
+        reported = {id_key(u.file_id) for u in candidates}
+        # Every parent was met as a files document, so one not reported stays; repeat, as
+        # a kept child may be another file's parent.
+        changed = True
+        while changed:
+            changed = False
+            for child, parents in self._parents.items():
+                if child in reported and any(p not in reported for p in parents):
+                    reported.discard(child)
+                    changed = True
+        return [u for u in candidates if id_key(u.file_id) in reported]
 
 
 @dataclasses.dataclass
