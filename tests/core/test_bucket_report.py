@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from gridfield.core.bucket_report import (
     BucketReport,
+    ChildFiles,
     DamagedFile,
     OrphanTracker,
+    UnreferencedFile,
     as_utc,
     check_grace,
     id_key,
@@ -98,3 +100,52 @@ def test_the_summary_says_what_was_found() -> None:
     assert "damaged files: 1" in text
     assert "chunk 0 is missing" in text
     assert "found in Animal" in text
+
+
+def unreferenced(file_id: Any) -> UnreferencedFile:
+    return UnreferencedFile(file_id, None, 1, NOW)
+
+
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=6),  # per image: whether it is reported
+    st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=12),  # (image, variant?)
+    st.lists(st.integers(100, 105), max_size=3),  # reported children whose image is gone
+)
+def test_children_go_with_their_image(
+    images: list[bool], children: list[tuple[int, bool]], strays: list[int]
+) -> None:
+    tracker = ChildFiles()
+    candidates = [unreferenced(i) for i, reported in enumerate(images) if reported]
+    expected = {u.file_id for u in candidates}
+    for n, (image, variant) in enumerate(children):
+        image %= len(images)
+        child = ObjectId()
+        doc: dict[str, Any] = {"_id": image, "thumbnail_id": None if variant else child}
+        if variant:
+            doc["variants"] = {f"v{n}": child, "unset": None}
+        tracker.note(doc)
+        candidates.append(unreferenced(child))  # no document holds a child: always a candidate
+        if images[image]:
+            expected.add(child)  # its image goes, so it goes too
+    for stray in set(strays):
+        candidates.append(unreferenced(stray))
+        expected.add(stray)
+    tracker.note({"_id": 99, "width": 4})  # an image with no children records nothing
+    assert len(tracker) == len(children)
+    kept = tracker.resolve(candidates)
+    assert {u.file_id for u in kept} == expected
+    assert kept == [u for u in candidates if u.file_id in expected]  # order kept
+
+
+def test_a_chain_of_children_follows_its_root_and_a_cycle_stays_reported() -> None:
+    tracker = ChildFiles()
+    tracker.note({"_id": "root", "thumbnail_id": "a"})
+    tracker.note({"_id": "a", "variants": {"x": "b"}})
+    tracker.note({"_id": "c", "thumbnail_id": "d"})
+    tracker.note({"_id": "d", "thumbnail_id": "c"})
+    tracker.note({"_id": {"doc": 1}, "thumbnail_id": ["list", "id"]})
+    candidates = [unreferenced(i) for i in ("b", "a", "c", "d", ["list", "id"])]
+    kept = tracker.resolve(candidates)  # "root" and {"doc": 1} stay (not candidates)
+    assert [u.file_id for u in kept] == ["c", "d"]
+    with_root = tracker.resolve([*candidates, unreferenced("root")])
+    assert [u.file_id for u in with_root] == ["b", "a", "c", "d", "root"]
