@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import inspect
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -14,12 +15,20 @@ from ..core.errors import NoFile
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
+    check_aliases,
     check_chunk_size,
     check_file_id,
     check_files_document,
     check_metadata,
 )
 from ..core.queries import chunks_filter, file_filter
+from ..core.revisions import (
+    OLDEST_FIRST,
+    check_filename,
+    describe_revision,
+    name_filter,
+    revision_query,
+)
 from .download import AsyncDownloadStream
 from .upload import AsyncUploadStream, check_source, write_source
 
@@ -93,6 +102,7 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         checksum: bool = False,
         encoding: str = "utf-8",
+        aliases: list[str] | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -104,6 +114,7 @@ class AsyncFileStore:
         if content_type is not None and not isinstance(content_type, str):
             raise TypeError(f"content_type must be a str, not {type(content_type).__name__}")
         check_file_id(file_id)
+        names = check_aliases(aliases)
         size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
@@ -115,6 +126,7 @@ class AsyncFileStore:
             metadata=stored,
             content_type=content_type,
             codec_options=options,
+            aliases=names,
         )
         return AsyncUploadStream(
             self,
@@ -125,6 +137,7 @@ class AsyncFileStore:
             chunk_size=size,
             checksum=bool(checksum),
             encoding=encoding,
+            aliases=names,
         )
 
     async def put(
@@ -138,6 +151,7 @@ class AsyncFileStore:
         chunk_size: int | None = None,
         encoding: str = "utf-8",
         checksum: bool = False,
+        aliases: list[str] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -155,11 +169,38 @@ class AsyncFileStore:
             chunk_size=chunk_size,
             checksum=checksum,
             encoding=encoding,
+            aliases=aliases,
         )
         async with stream:
             await write_source(stream, data)
         assert stream.info is not None  # close() has run
         return stream.info
+
+    async def upload_from_stream(
+        self,
+        filename: str,
+        source: Any,
+        *,
+        file_id: Any = None,
+        chunk_size_bytes: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> Any:
+        """Store ``source`` under ``filename`` with the GridFS spec's upload options; return
+        the new file's id. ``put`` with the spec's names, for code written against it."""
+        if not isinstance(filename, str):
+            raise TypeError(f"filename must be a str, not {type(filename).__name__}")
+        info = await self.put(
+            source,
+            filename=filename,
+            file_id=file_id,
+            chunk_size=chunk_size_bytes,
+            metadata=metadata,
+            content_type=content_type,
+            aliases=aliases,
+        )
+        return info.file_id
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -186,6 +227,77 @@ class AsyncFileStore:
         stream = await self.open_download(file_id)
         return await stream.read_range(start, end)
 
+    async def download_to_stream(self, file_id: Any, destination: Any) -> int:
+        """Write a stored file's bytes to ``destination`` (anything with a sync or async
+        ``write(bytes)``), a chunk at a time; return the number of bytes written."""
+        _check_destination(destination)
+        return await _copy_to(await self.open_download(file_id), destination)
+
+    # -- by name -------------------------------------------------------------------------------
+
+    async def get_info_by_name(self, filename: str, revision: int = -1) -> FileInfo:
+        """The description of one revision of the files named ``filename``.
+
+        Revisions count in upload order: 0 is the original, 1 the first revision, -1 the
+        newest (the default), -2 the one before. NoFile, naming the filename and revision,
+        when there is no such file.
+        """
+        query = revision_query(filename, revision)
+        cursor = self.files.find(query.filter).sort(list(query.sort)).skip(query.skip).limit(1)
+        async for doc in cursor:
+            return FileInfo.from_document(doc)
+        if revision in (0, -1):
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        raise NoFile(
+            f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
+        )
+
+    async def open_download_by_name(self, filename: str, revision: int = -1) -> AsyncDownloadStream:
+        """A read stream over one revision of the files named ``filename`` (see
+        ``get_info_by_name`` for how revisions count); NoFile when there is none."""
+        return AsyncDownloadStream(self, await self.get_info_by_name(filename, revision))
+
+    async def read_by_name(self, filename: str, revision: int = -1) -> bytes:
+        """All the bytes of one revision of the files named ``filename``."""
+        stream = await self.open_download_by_name(filename, revision)
+        return await stream.read()
+
+    async def download_to_stream_by_name(
+        self, filename: str, destination: Any, revision: int = -1
+    ) -> int:
+        """``download_to_stream`` for one revision of the files named ``filename``."""
+        _check_destination(destination)
+        return await _copy_to(await self.open_download_by_name(filename, revision), destination)
+
+    async def delete_by_name(self, filename: str) -> int:
+        """Delete every revision of the files named ``filename``; return how many.
+
+        The files documents go first, then all their chunks in one query. NoFile when no
+        file has this name.
+        """
+        query = name_filter(filename)
+        ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
+        if not ids:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        result = await self.files.delete_many({"_id": {"$in": ids}})
+        await self.chunks.delete_many({"files_id": {"$in": ids}})
+        return int(result.deleted_count)
+
+    async def rename_by_name(self, filename: str, new_filename: str) -> int:
+        """Give every revision of the files named ``filename`` the name ``new_filename``;
+        return how many were renamed. NoFile when no file has this name."""
+        check_filename(new_filename, "new_filename")
+        result = await self.files.update_many(
+            name_filter(filename), {"$set": {"filename": new_filename}}
+        )
+        if result.matched_count == 0:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        return int(result.matched_count)
+
+    def find_by_name(self, filename: str) -> AsyncIterator[FileInfo]:
+        """Every revision of the files named ``filename``, oldest first."""
+        return self.find(name_filter(filename), sort=list(OLDEST_FIRST))
+
     async def exists(self, file_id: Any) -> bool:
         """Whether a files document has this id."""
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
@@ -195,18 +307,30 @@ class AsyncFileStore:
         self,
         filter: Mapping[str, Any] | None = None,
         *,
+        filename: str | None = None,
         sort: str | Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
         skip: int = 0,
         limit: int = 0,
     ) -> AsyncIterator[FileInfo]:
-        """Iterate over the descriptions of the files matching ``filter`` (on the files
-        collection), optionally sorted, skipped and limited."""
+        """Iterate over the descriptions of the files matching ``filter`` (a PyMongo-style
+        filter on the files collection, e.g. ``{"filename": "a.txt"}`` or
+        ``{"length": {"$gt": 1024}}``), optionally sorted, skipped and limited.
+
+        ``filename=`` adds an exact match on the name (its revisions come oldest first unless
+        ``sort`` says otherwise).
+        """
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
-        cursor = self.files.find(dict(filter or {}))
+        query = dict(filter or {})
+        if filename is not None:
+            named = name_filter(filename)
+            query = {"$and": [query, named]} if query else named
+            if sort is None:
+                sort = list(OLDEST_FIRST)
+        cursor = self.files.find(query)
         if sort is not None:
             cursor = cursor.sort(sort)
         if skip:
@@ -231,6 +355,14 @@ class AsyncFileStore:
         if result.deleted_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
+    async def drop(self) -> None:
+        """Drop the whole bucket: its files and chunks collections (and their indexes)."""
+        await self.files.drop()
+        await self.chunks.drop()
+        done = _indexed(self.db.client)
+        if done is not None:
+            done.discard((self.db.name, self.collection_name))
+
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
@@ -240,3 +372,21 @@ class AsyncFileStore:
         )
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+
+def _check_destination(destination: object) -> None:
+    if not callable(getattr(destination, "write", None)):
+        raise TypeError(
+            f"destination must have a write(bytes) method, not {type(destination).__name__}"
+        )
+
+
+async def _copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
+    written = 0
+    async with stream:
+        async for piece in stream:
+            done = destination.write(piece)
+            if inspect.isawaitable(done):  # an async file object's write
+                done = await done
+            written += len(piece)
+    return written

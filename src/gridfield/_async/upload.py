@@ -44,6 +44,7 @@ class AsyncUploadStream:
         chunk_size: int,
         checksum: bool,
         encoding: str,
+        aliases: list[str] | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -54,6 +55,7 @@ class AsyncUploadStream:
         """The stored file's description, once ``close()`` has written it."""
         self._content_type = content_type
         self._metadata = dict(metadata)
+        self._aliases = aliases
         self.encoding = encoding
         """How a written str is encoded."""
         self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
@@ -143,9 +145,11 @@ class AsyncUploadStream:
         return info
 
     def _describe(self) -> FileInfo:
-        explicit = self._content_type
-        if explicit is None and isinstance(self._metadata.get("contentType"), str):
-            explicit = self._metadata["contentType"]
+        # A type in the caller's metadata stays where they put it; only a guess is added there.
+        given = self._metadata.get("contentType")
+        guessed = given if isinstance(given, str) else None
+        if self._content_type is None and guessed is None:
+            guessed = choose_content_type(None, self.filename, self._cutter.head)
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
@@ -153,8 +157,10 @@ class AsyncUploadStream:
             upload_date=upload_date(self._store.db.codec_options),
             filename=self.filename,
             metadata=self._metadata,
-            content_type=choose_content_type(explicit, self.filename, self._cutter.head),
+            content_type=self._content_type,
+            guessed_content_type=guessed,
             sha256=self._cutter.sha256(),
+            aliases=self._aliases,
         )
 
     async def _send(self, batches: list[list[dict[str, Any]]]) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "SNIFF_BYTES",
     "DescribedFile",
     "FileInfo",
+    "check_aliases",
     "check_chunk_size",
     "check_file_id",
     "check_files_document",
@@ -113,6 +114,18 @@ def choose_content_type(explicit: str | None, filename: str | None, head: bytes)
     return guess_content_type(filename) or sniff_content_type(head)
 
 
+def check_aliases(aliases: object) -> list[str] | None:
+    """Return ``aliases`` as a list if it is a list or tuple of str (or None); else TypeError."""
+    if aliases is None:
+        return None
+    if isinstance(aliases, str) or not isinstance(aliases, (list, tuple)):
+        raise TypeError(f"aliases must be a list of str, not {type(aliases).__name__}")
+    for i, alias in enumerate(aliases):
+        if not isinstance(alias, str):
+            raise TypeError(f"aliases[{i}] must be a str, not {type(alias).__name__}")
+    return list(aliases)
+
+
 def check_chunk_size(chunk_size: object) -> int:
     """Return ``chunk_size`` if it is a usable chunk size; TypeError or ValueError otherwise."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
@@ -200,6 +213,7 @@ def check_files_document(
     metadata: Mapping[str, Any],
     content_type: str | None,
     codec_options: CodecOptions[Any] | None = None,
+    aliases: list[str] | None = None,
 ) -> None:
     """ValueError unless the files document of such an upload stays within the BSON size limit.
 
@@ -215,6 +229,7 @@ def check_files_document(
         metadata=metadata,
         content_type=content_type if content_type is not None else "x" * 127,
         sha256="0" * 64,
+        aliases=aliases,
     ).to_document()
     options = codec_options if codec_options is not None else CodecOptions()
     try:
@@ -292,11 +307,19 @@ class FileInfo:
         metadata: Mapping[str, Any],
         content_type: str | None,
         sha256: str | None = None,
+        guessed_content_type: str | None = None,
+        aliases: list[str] | None = None,
     ) -> FileInfo:
-        """The FileInfo of a file being written: content type and checksum go in its metadata."""
+        """The FileInfo of a file being written: content type and checksum go in its metadata.
+
+        A ``content_type`` the caller gave also goes top-level (where MongoEngine and PyMongo's
+        GridOut read it); a guessed one only in ``metadata.contentType``, as mongofiles stores
+        it, since the GridFS spec writes no top-level ``contentType`` unless one was given.
+        """
         stored = dict(metadata)
-        if content_type is not None:
-            stored["contentType"] = content_type
+        kind = content_type if content_type is not None else guessed_content_type
+        if kind is not None:
+            stored["contentType"] = kind
         if sha256 is not None:
             stored["sha256"] = sha256
         return cls(
@@ -306,7 +329,8 @@ class FileInfo:
             upload_date=upload_date,
             filename=filename,
             metadata=stored,
-            content_type=content_type,
+            content_type=kind,
+            aliases=None if aliases is None else list(aliases),
             sha256=sha256,
             top_content_type=content_type,
         )
