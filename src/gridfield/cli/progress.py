@@ -1,0 +1,93 @@
+"""One progress bar on stderr for a command's transfers: size, speed, time left.
+
+Shown only when stderr is a terminal, ``--quiet`` is not given and the transfer is big
+enough to be worth watching (or of unknown size); otherwise every call is a no-op.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+__all__ = ["SHOW_FROM_BYTES", "TransferBar"]
+
+SHOW_FROM_BYTES = 1024 * 1024
+"""Transfers smaller than this finish before a bar would tell anything: no bar."""
+
+
+class TransferBar:
+    """A context manager holding the bar of one command (several files share it)."""
+
+    def __init__(self, verb: str, total: int | None, *, quiet: bool) -> None:
+        console = Console(stderr=True)
+        wanted = not quiet and console.is_terminal
+        big = total is None or total >= SHOW_FROM_BYTES
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._verb = verb
+        if wanted and big:
+            self._progress = Progress(
+                TextColumn("{task.description}", style="bold"),
+                BarColumn(),
+                TaskProgressColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self._task = self._progress.add_task(verb, total=total)
+
+    @property
+    def shown(self) -> bool:
+        """Whether a bar is on screen."""
+        return self._progress is not None
+
+    def name(self, filename: str) -> None:
+        """Say which file is moving now."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=f"{self._verb} {filename}")
+
+    def advance(self, nbytes: int) -> None:
+        """Count ``nbytes`` more as moved."""
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, nbytes)
+
+    def __enter__(self) -> TransferBar:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+class CountingReader:
+    """A binary reader that reports each block it returns to a bar."""
+
+    def __init__(self, source: Any, bar: TransferBar) -> None:
+        self._source = source
+        self._bar = bar
+
+    def read(self, size: int = -1) -> bytes:
+        """Read from the source, counting what came."""
+        block: bytes = self._source.read(size)
+        self._bar.advance(len(block))
+        return block
