@@ -20,7 +20,7 @@ from . import transfer
 from .bucket import DEFAULT_PREFIX, DEFAULT_URI, Bucket
 from .ids import BadId, id_candidates, parse_id, show_id
 from .listing import LIST_ORDER, json_row, long_row, prefix_pattern, short_row
-from .progress import TransferBar
+from .progress import SourceFailed, TransferBar
 
 __all__ = ["cli", "run"]
 
@@ -65,7 +65,9 @@ def _one_line(exc: BaseException) -> str:
         return f"{exc.strerror}{where}"
     text = str(exc).strip().splitlines()
     first = text[0] if text else type(exc).__name__
-    if isinstance(exc, (transfer.TransferError, GridFSError, BadId, ValueError, TypeError)):
+    if isinstance(
+        exc, (transfer.TransferError, SourceFailed, GridFSError, BadId, ValueError, TypeError)
+    ):
         return first
     if isinstance(exc, PyMongoError):
         # The driver's text goes on with its timeouts and topology: the cause comes first.

@@ -21,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-__all__ = ["SHOW_FROM_BYTES", "TransferBar"]
+__all__ = ["SHOW_FROM_BYTES", "CountingReader", "SourceFailed", "TransferBar"]
 
 SHOW_FROM_BYTES = 1024 * 1024
 """Transfers smaller than this finish before a bar would tell anything: no bar."""
@@ -79,15 +79,24 @@ class TransferBar:
             self._progress.stop()
 
 
+class SourceFailed(Exception):
+    """Reading the local source of an upload failed; the message names it and why."""
+
+
 class CountingReader:
     """A binary reader that reports each block it returns to a bar."""
 
-    def __init__(self, source: Any, bar: TransferBar) -> None:
+    def __init__(self, source: Any, bar: TransferBar, name: str) -> None:
         self._source = source
         self._bar = bar
+        self._name = name
 
     def read(self, size: int = -1) -> bytes:
         """Read from the source, counting what came."""
-        block: bytes = self._source.read(size)
+        try:
+            block: bytes = self._source.read(size)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise SourceFailed(f"reading {self._name} failed: {why}") from exc
         self._bar.advance(len(block))
         return block

@@ -119,7 +119,7 @@ def upload(
     metadata = {"contentType": content_type} if content_type else None
     with _opened(item.local) as source:
         info = store.put(
-            CountingReader(source, bar),
+            CountingReader(source, bar, "stdin" if item.local == STDIO else repr(item.local)),
             filename=item.filename,
             metadata=metadata,
             file_id=file_id,
