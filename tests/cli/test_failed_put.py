@@ -55,9 +55,7 @@ def test_a_source_whose_read_fails_midway_leaves_the_previous_revision(cli: Cli)
     _assert_previous_revision_intact(cli, chunks_before)
 
 
-def test_an_interrupted_put_replace_leaves_the_previous_revision(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_an_interrupted_put_replace_leaves_the_previous_revision(cli: Cli, tmp_path: Path) -> None:
     chunks_before = _stored_before(cli)
     fifo = tmp_path / "source.fifo"
     os.mkfifo(fifo)
