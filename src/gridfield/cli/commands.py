@@ -282,10 +282,9 @@ def _put(
                 store, item, bar, content_type=content_type, file_id=file_id, replace=replace
             )
             older = f", {removed} older removed" if removed else ""
-            _status(
-                settings,
-                f"added {info.filename} ({info.length} bytes, id {show_id(info.file_id)}{older})",
-            )
+            size = f"{info.length} bytes, id {show_id(info.file_id)}{older}"
+            if not settings.quiet:
+                bar.say(f"added {info.filename} ({size})")
 
 
 @_command("put")
@@ -355,8 +354,8 @@ def _get(
     with TransferBar("get", total, quiet=settings.quiet) as bar:
         for item in items:
             transfer.download(store, item, bar, overwrite=overwrite, sha256=sha256)
-            if item.local != transfer.STDIO:
-                _status(settings, f"wrote {item.local} ({item.info.length} bytes)")
+            if item.local != transfer.STDIO and not settings.quiet:
+                bar.say(f"wrote {item.local} ({item.info.length} bytes)")
 
 
 def _resolve_id(store: FileStore, text: str) -> FileInfo:

@@ -6,6 +6,7 @@ enough to be worth watching (or of unknown size); otherwise every call is a no-o
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Any
 
@@ -42,7 +43,7 @@ class TransferBar:
                 TextColumn("{task.description}", style="bold"),
                 BarColumn(),
                 TaskProgressColumn(),
-                DownloadColumn(),
+                DownloadColumn(binary_units=True),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
                 console=console,
@@ -63,6 +64,14 @@ class TransferBar:
         """Count ``nbytes`` more as moved."""
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, nbytes)
+
+    def say(self, message: str) -> None:
+        """Print a status line on stderr, above the bar when there is one."""
+        if self._progress is not None:
+            self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
 
     def __enter__(self) -> TransferBar:
         if self._progress is not None:
