@@ -79,3 +79,14 @@ def test_get_regex_refuses_names_leading_outside_the_folder(cli: Cli) -> None:
         " (add --allow-unsafe-traversal to write it there)"
     )
     assert not (cli.cwd.parent / "escape.txt").exists()
+
+
+def test_get_id_refuses_a_stored_name_leading_outside_the_folder(cli: Cli) -> None:
+    cli.ok("put_id", "../escape.txt", "away", "-l", "-", input=b"x")
+    line = cli.fails("get_id", "away")
+    assert (
+        line == "Error: '../escape.txt' lies outside the current folder (give --local to write it)"
+    )
+    assert not (cli.cwd.parent / "escape.txt").exists()
+    cli.ok("get_id", "away", "--local", "here.txt")
+    assert (cli.cwd / "here.txt").read_bytes() == b"x"

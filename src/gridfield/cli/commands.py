@@ -425,6 +425,10 @@ def get_id(
         target = local or info.filename
         if not target:
             raise click.UsageError(f"file {file_id!r} has no name: give --local")
+        if local is None and not _inside_here(target):  # a stored name, not one typed here
+            raise click.ClickException(
+                f"{target!r} lies outside the current folder (give --local to write it)"
+            )
         _get(store, settings, [transfer.Download(info, target)], overwrite=overwrite, sha256=sha256)
 
 

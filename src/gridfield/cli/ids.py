@@ -6,6 +6,7 @@ from typing import Any
 
 from bson import ObjectId, json_util
 from bson.errors import InvalidId
+from bson.json_util import CANONICAL_JSON_OPTIONS
 
 __all__ = ["id_candidates", "parse_id", "show_id"]
 
@@ -51,7 +52,8 @@ def id_candidates(text: str) -> list[Any]:
 
 
 def show_id(value: Any) -> str:
-    """An id as listings print it: an ObjectId or a str as is, anything else as Extended JSON."""
+    """An id as listings print it: an ObjectId or a str as is, anything else as canonical
+    Extended JSON (``{"$numberLong": "7"}``), which ``parse_id`` reads back to the same value."""
     if isinstance(value, (ObjectId, str)):
         return str(value)
-    return json_util.dumps(value)
+    return json_util.dumps(value, json_options=CANONICAL_JSON_OPTIONS)
