@@ -14,12 +14,17 @@ nox.options.default_venv_backend = "none"
 SOURCES = ["src", "tests", "scripts", "benchmarks", "examples", "noxfile.py"]
 
 
-def start_server(session: nox.Session) -> str:
-    """Make sure a MongoDB-compatible server answers and return its URI."""
-    out = session.run("python", "scripts/mongo-server", silent=True)
-    uri = str(out).strip().splitlines()[-1]
+def start_server(session: nox.Session) -> None:
+    """Make sure a MongoDB-compatible server answers; export its URI as $MONGODB_URI.
+
+    Everything the session runs (pytest's conftest, the demo, the bench) reads that variable.
+    The script prints nothing but the URI on stdout; its progress (a first FerretDB build)
+    goes to stderr, shown as it happens.
+    """
+    out = session.run("python", "-m", "scripts.mongo_server", silent=True, stderr=None)
+    uri = str(out).strip()
     session.log(f"server: {uri}")
-    return uri
+    session.env["MONGODB_URI"] = uri
 
 
 @nox.session
@@ -39,8 +44,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.run("python", "-m", "mypy", "src")
+    """mypy --strict on the package and the server script (the files pyproject.toml lists)."""
+    session.run("python", "-m", "mypy")
 
 
 @nox.session
@@ -72,11 +77,12 @@ def bench(session: nox.Session) -> None:
         for old in BENCH_VENV.glob(".installed-*"):
             old.unlink()
         stamp.touch()
-    uri = start_server(session)
-    args = list(session.posargs)
-    if "--uri" not in args:
-        args += ["--uri", uri]
+    start_server(session)
     command = "./dev bench" + (" -- " + " ".join(session.posargs) if session.posargs else "")
     session.run(
-        python, "benchmarks/run.py", *args, external=True, env={"GRIDFIELD_BENCH_COMMAND": command}
+        python,
+        "benchmarks/run.py",
+        *session.posargs,
+        external=True,
+        env={"GRIDFIELD_BENCH_COMMAND": command},
     )

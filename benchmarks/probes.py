@@ -1,16 +1,13 @@
-"""What the benchmarks measure with: command counting, RSS sampling and the bytes they move."""
+"""What the benchmarks measure with: command counting and the bytes they move (RSS: rss.py)."""
 
 from __future__ import annotations
 
 import io
 import random
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import psutil
 from pymongo import monitoring
 
 MiB = 1024 * 1024
@@ -134,37 +131,3 @@ class CommandCounter(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         self._chunk_requests.discard(event.request_id)
-
-
-class PeakRSS:
-    """Samples this process's resident set size in a thread; `growth` is peak minus start."""
-
-    def __init__(self, interval: float = 0.002) -> None:
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self.baseline = 0
-        self.peak = 0
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            rss = self._process.memory_info().rss
-            if rss > self.peak:
-                self.peak = rss
-            time.sleep(self._interval)
-
-    def __enter__(self) -> PeakRSS:
-        self.baseline = self.peak = self._process.memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        rss = self._process.memory_info().rss
-        self.peak = max(self.peak, rss)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline

@@ -6,7 +6,8 @@
 
 Each system runs in a worker process of its own; the coordinator interleaves them
 (A B C ... A B C ...) round after round, after a warm-up. Memory is measured in a fresh
-process per system and direction. The server is $MONGODB_URI or `scripts/mongo-server`.
+process per system and direction. The server is --uri, $MONGODB_URI (`./dev bench` exports
+it), or else `python -m scripts.mongo_server`.
 """
 
 from __future__ import annotations
@@ -175,17 +176,21 @@ def run_once(key: str, uri: str, db_name: str, log_dir: Path, *args: str) -> dic
 
 
 def server_uri(given: str | None) -> str:
-    if given:
-        return given
-    if os.environ.get("MONGODB_URI"):
-        return os.environ["MONGODB_URI"].strip()
+    """--uri, else $MONGODB_URI (`./dev bench` exports it), else what the server script prints."""
+    uri = given or os.environ.get("MONGODB_URI", "").strip()
+    if uri:
+        return uri
+    # Run alone (profile_op.py, say): the script prints the URI and nothing else on stdout.
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "mongo-server")],
+        [sys.executable, "-m", "scripts.mongo_server"],
+        cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-        check=True,
+        check=False,
     )
-    return done.stdout.strip().splitlines()[-1]
+    if done.returncode != 0:
+        raise SystemExit("no server: see the server script's error above")
+    return done.stdout.strip()
 
 
 def cpu_model() -> str:
@@ -209,16 +214,17 @@ def server_info(uri: str) -> dict[str, Any]:
     info: dict[str, Any] = {"version": build.get("version"), "uri_host": uri.split("@")[-1]}
     if "ferretdbVersion" in build:
         info["ferretdb"] = build["ferretdbVersion"]
-    status = ""
-    if not os.environ.get("MONGODB_URI"):
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "mongo-server"), "status"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            check=False,
-        )
-        status = done.stdout.strip()
+    # The server script knows the backend of a server it started; any other server is the
+    # user's, and its status line does not name the URI measured here.
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.mongo_server", "status"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        check=False,
+    )
+    status = done.stdout.strip() if f" at {uri} " in done.stdout else ""
     info["status"] = status
     info["backend"] = "SQLite" if "ferretdb" in status and "ferretdb" in info else ""
     return info
@@ -556,7 +562,9 @@ class Run:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: small sizes, 2 rounds")
-    parser.add_argument("--uri", help="server URI (default: $MONGODB_URI or scripts/mongo-server)")
+    parser.add_argument(
+        "--uri", help="server URI (default: $MONGODB_URI, else python -m scripts.mongo_server)"
+    )
     parser.add_argument(
         "--systems", help="comma-separated system keys (default: all): " + ", ".join(BY_KEY)
     )

@@ -258,7 +258,7 @@ class GridfieldSyncStore(System):
         self.ranged.close()
 
 
-# --------------------------------------------------------------------------- gridfield fields
+# --------------------------------------------------------------------------- gridfield async field
 
 
 def _proxy_file_id(proxy: Any) -> Any:
@@ -335,72 +335,6 @@ class GridfieldAsyncField(System):
 
     async def read_small(self, file_id: Any) -> bytes:
         data: bytes = await self._loaded(file_id).data.read()
-        return data
-
-
-class GridfieldSyncField(System):
-    key = "gridfield-sync-field"
-    label = "gridfield.sync FileField on mongoengine.Document"
-    notes = "proxy put/read on a new document; the document itself is not saved"
-
-    def setup(self) -> None:
-        import mongoengine
-        from pymongo import MongoClient
-
-        from gridfield.sync import FileField
-
-        alias = f"bench-{self.key}-{self.db_name}"
-        docs = self.bucket + "_docs"
-        mongoengine.connect(
-            self.db_name, alias=alias, host=self.uri, event_listeners=[self.counter]
-        )
-
-        class BenchFile(mongoengine.Document):
-            meta: ClassVar[dict[str, Any]] = {"db_alias": alias, "collection": docs}
-            data = FileField(db_alias=alias, collection_name=self.bucket)
-
-        self.doc_class = BenchFile
-        self.cleanup_client: Any = MongoClient(self.uri)
-        db = self.cleanup_client[self.db_name]
-        self.files, self.chunks = db[self.bucket + ".files"], db[self.bucket + ".chunks"]
-        self.versions = {
-            "gridfield": _version("gridfield"),
-            "mongoengine": _version("mongoengine"),
-            "pymongo": _version("pymongo"),
-        }
-
-    def close(self) -> None:
-        self.cleanup_client.close()
-
-    def _loaded(self, file_id: Any) -> Any:
-        return self.doc_class._from_son({"_id": ObjectId(), "data": file_id})
-
-    def upload(self, size: int) -> Any:
-        doc = self.doc_class()
-        doc.data.put(PieceReader(size), filename=FILENAME)
-        return _proxy_file_id(doc.data)
-
-    def download(self, file_id: Any, deadline: float = math.inf) -> int:
-        proxy = self._loaded(file_id).data
-        if not _accepts_size(proxy.read):
-            return len(proxy.read())
-        total = 0
-        while True:
-            data = proxy.read(MiB)
-            if not data:
-                break
-            total += len(data)
-            if time.perf_counter() > deadline:
-                break
-        return total
-
-    def put_small(self, data: bytes) -> Any:
-        doc = self.doc_class()
-        doc.data.put(data, filename=FILENAME)
-        return _proxy_file_id(doc.data)
-
-    def read_small(self, file_id: Any) -> bytes:
-        data: bytes = self._loaded(file_id).data.read()
         return data
 
 
@@ -552,13 +486,18 @@ class MotorBucket(PyMongoAsyncBucket):
         self.client.close()
 
 
-# ------------------------------------------------------------------ MongoEngine, mongomotor
+# -------------------------------------- FileFields on mongoengine.Document; mongomotor
 
 
-class MongoEngineField(System):
-    key = "mongoengine-field"
-    label = "MongoEngine FileField"
-    notes = "proxy put/read on a new document; read() returns the whole file"
+class DocumentFieldSync(System):
+    """A FileField on a plain ``mongoengine.Document``; subclasses name the FileField class."""
+
+    notes = "proxy put/read on a new document; the document itself is not saved"
+    packages: ClassVar[tuple[str, ...]] = ("mongoengine", "pymongo")
+    reads_in_pieces: ClassVar[bool] = True  # False: download calls read() once, for the whole
+
+    def field_class(self) -> Any:
+        raise NotImplementedError
 
     def setup(self) -> None:
         import mongoengine
@@ -569,39 +508,75 @@ class MongoEngineField(System):
         mongoengine.connect(
             self.db_name, alias=alias, host=self.uri, event_listeners=[self.counter]
         )
+        field_class = self.field_class()
 
         class BenchFile(mongoengine.Document):
             meta: ClassVar[dict[str, Any]] = {"db_alias": alias, "collection": docs}
-            data = mongoengine.FileField(db_alias=alias, collection_name=self.bucket)
+            data = field_class(db_alias=alias, collection_name=self.bucket)
 
         self.doc_class = BenchFile
         self.cleanup_client: Any = MongoClient(self.uri)
         db = self.cleanup_client[self.db_name]
         self.files, self.chunks = db[self.bucket + ".files"], db[self.bucket + ".chunks"]
-        self.versions = {"mongoengine": _version("mongoengine"), "pymongo": _version("pymongo")}
+        self.versions = {name: _version(name) for name in self.packages}
 
     def close(self) -> None:
         self.cleanup_client.close()
 
     def _loaded(self, file_id: Any) -> Any:
+        """A document as a query would return it, holding `file_id` (no round trip)."""
         return self.doc_class._from_son({"_id": ObjectId(), "data": file_id})
 
     def upload(self, size: int) -> Any:
         doc = self.doc_class()
         doc.data.put(PieceReader(size), filename=FILENAME)
-        return doc.data.grid_id
+        return _proxy_file_id(doc.data)
 
     def download(self, file_id: Any, deadline: float = math.inf) -> int:
-        return len(self._loaded(file_id).data.read())
+        proxy = self._loaded(file_id).data
+        if not self.reads_in_pieces:
+            return len(proxy.read())
+        total = 0
+        while True:
+            data = proxy.read(MiB)
+            if not data:
+                break
+            total += len(data)
+            if time.perf_counter() > deadline:
+                break
+        return total
 
     def put_small(self, data: bytes) -> Any:
         doc = self.doc_class()
         doc.data.put(data, filename=FILENAME)
-        return doc.data.grid_id
+        return _proxy_file_id(doc.data)
 
     def read_small(self, file_id: Any) -> bytes:
         data: bytes = self._loaded(file_id).data.read()
         return data
+
+
+class GridfieldSyncField(DocumentFieldSync):
+    key = "gridfield-sync-field"
+    label = "gridfield.sync FileField on mongoengine.Document"
+    packages = ("gridfield", "mongoengine", "pymongo")
+
+    def field_class(self) -> Any:
+        from gridfield.sync import FileField
+
+        return FileField
+
+
+class MongoEngineField(DocumentFieldSync):
+    key = "mongoengine-field"
+    label = "MongoEngine FileField"
+    notes = "proxy put/read on a new document; read() returns the whole file"
+    reads_in_pieces = False
+
+    def field_class(self) -> Any:
+        import mongoengine
+
+        return mongoengine.FileField
 
 
 class MongomotorField(System):

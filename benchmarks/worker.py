@@ -22,7 +22,8 @@ from typing import Any
 
 from bson import json_util
 
-from probes import CommandCounter, KiB, MiB, PeakRSS, expected_slice, small_payload
+from probes import CommandCounter, KiB, MiB, expected_slice, small_payload
+from rss import PeakRSS
 from systems import BY_KEY, System, resolve
 
 WARMUP_SMALL = 20  # small puts and reads per system before anything is measured

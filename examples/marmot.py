@@ -1,8 +1,8 @@
 """The GridFS chapter's marmot, end to end: async first, then the same with the sync API.
 
-    python examples/marmot.py [MONGODB_URI]
+    python examples/marmot.py [URI]       # or with $MONGODB_URI set; `./dev demo` sets it
 
-Without a URI it asks scripts/mongo-server for one (a local mongod, or FerretDB).
+`./dev demo` gets a server (a local mongod, or FerretDB) and exports its URI.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,22 +20,17 @@ import pymongo
 import gridfield
 import gridfield.sync
 
-ROOT = Path(__file__).resolve().parent.parent
 DB = "gridfield_demo"
 
 
 def server_uri() -> str:
-    if len(sys.argv) > 1:
-        return sys.argv[1]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "mongo-server")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"no server: {done.stderr.strip()}")
-    return done.stdout.strip()
+    uri = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MONGODB_URI", "").strip()
+    if not uri:
+        raise SystemExit(
+            "no server: run `./dev demo`, or give a URI, or set MONGODB_URI "
+            "(`export MONGODB_URI=$(python -m scripts.mongo_server)` from the repository root)"
+        )
+    return uri
 
 
 def picture(fmt: str, colour: tuple[int, int, int]) -> bytes:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import mongoengine
@@ -15,11 +12,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
-REPO = Path(__file__).resolve().parent.parent
-MONGO_SERVER = REPO / "scripts" / "mongo-server"
-
-# A first run builds FerretDB from source (minutes on a cold machine); after that it is instant.
-SERVER_TIMEOUT = 1800
+from scripts.mongo_server import ServerError, server_uri
 
 ASYNC_DRIVERS = ["pymongo", "motor"]
 
@@ -31,31 +24,15 @@ def fresh_db_name() -> str:
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> str:
-    """The URI of the server scripts/mongo-server found or started; fails (never skips)."""
+    """$MONGODB_URI (nox exports it), else the server scripts/mongo_server finds or starts.
+
+    Fails, never skips, when no server can be had. A first run without nox builds FerretDB
+    from source (minutes on a cold machine); after that it is instant.
+    """
     try:
-        done = subprocess.run(
-            [sys.executable, str(MONGO_SERVER)],
-            capture_output=True,
-            text=True,
-            timeout=SERVER_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        # On timeout the captured output can be bytes even with text=True.
-        stderr = (
-            exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
-        )
-        pytest.fail(
-            f"{MONGO_SERVER} gave no URI within {SERVER_TIMEOUT} s:\n{stderr or ''}",
-            pytrace=False,
-        )
-    uri = done.stdout.strip()
-    if done.returncode != 0 or not uri:
-        pytest.fail(
-            f"{MONGO_SERVER} exited with status {done.returncode} and no URI:\n{done.stderr}",
-            pytrace=False,
-        )
-    return uri
+        return server_uri()
+    except ServerError as exc:
+        pytest.fail(f"no MongoDB server: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

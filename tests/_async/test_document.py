@@ -1,4 +1,4 @@
-"""Document: save, delete and reload on MongoEngine's machinery, and the hooks fields get."""
+"""Document: save, delete and reload on MongoEngine's machinery, and what file holders hear."""
 
 from __future__ import annotations
 
@@ -28,21 +28,33 @@ from gridfield.plain_fields import (
 
 ALIAS = "gridfield-test-document"
 
-# What the hooks of HookedField saw: (hook, value, documents of its owner's class then stored).
+# What Label values heard: (event, label, documents of its owner's class then stored).
 calls: list[tuple[str, Any, int]] = []
 
 
-class HookedField(StringField):  # type: ignore[misc]
-    """A field that, like FileField, hears about its owner's writes."""
+class Label(str):
+    """A value that, like a FileField's proxy, hears of its owner's writes (a FileHolder)."""
 
-    async def _after_owner_delete(self, value: Any) -> None:
+    async def after_owner_delete(self) -> None:
         stored = await get_db(ALIAS).doc_critters.count_documents({})
-        calls.append(("delete", value, stored))
-        if value == "explode":
-            raise RuntimeError(f"hook failed on {value}")
+        calls.append(("delete", str(self), stored))
+        if self == "explode":
+            raise RuntimeError(f"hook failed on {self}")
 
-    async def _after_owner_save(self, value: Any) -> None:
-        calls.append(("save", value, -1))
+    async def after_owner_save(self) -> None:
+        calls.append(("save", str(self), -1))
+
+    def held_file_ids(self) -> list[Any]:
+        return []
+
+
+class HookedField(StringField):  # type: ignore[misc]
+    """A field whose values are Labels, made on assignment and on load."""
+
+    holds_files = True
+
+    def to_python(self, value: Any) -> Any:
+        return Label(value) if isinstance(value, str) else value
 
 
 class DocBurrow(EmbeddedDocument):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import threading
 import uuid
 from typing import Any
 
-import psutil
 from pymongo import AsyncMongoClient
 
+from benchmarks.rss import PeakRSS
 from gridfield._async.store import AsyncFileStore
 
 MIB = 1024 * 1024
@@ -18,37 +16,6 @@ FILE_SIZE = 128 * MIB
 PIECE = MIB
 # Generous: the file is twice this size, so holding it whole fails clearly.
 MAX_GROWTH = 64 * MIB
-
-
-class PeakRss:
-    """Samples this process's resident set size in a background thread; tracks the peak."""
-
-    def __init__(self, every: float = 0.002) -> None:
-        self._process = psutil.Process()
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self.baseline = 0
-        self.peak = 0
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self._every):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> PeakRss:
-        gc.collect()
-        self.baseline = self.peak = self._process.memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._process.memory_info().rss)
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.baseline
 
 
 def pieces(digest: Any) -> Any:
@@ -68,7 +35,7 @@ async def test_streaming_128_mib_up_and_down_keeps_memory_flat(mongo_uri: str) -
         store = AsyncFileStore(client[name])
         await store.ensure_indexes()
         written = hashlib.sha256()
-        with PeakRss() as up:
+        with PeakRSS() as up:
             async with store.open_upload(filename="big.bin") as upload:
                 for piece in pieces(written):
                     await upload.write(piece)
@@ -78,7 +45,7 @@ async def test_streaming_128_mib_up_and_down_keeps_memory_flat(mongo_uri: str) -
 
         read = hashlib.sha256()
         total = 0
-        with PeakRss() as down:
+        with PeakRSS() as down:
             async with await store.open_download(upload.file_id) as stream:
                 async for chunk in stream:
                     read.update(chunk)

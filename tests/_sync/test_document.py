@@ -1,5 +1,5 @@
 # Generated from tests/_async/test_document.py by scripts/unasync.py: do not edit.
-"""Document: save, delete and reload on MongoEngine's machinery, and the hooks fields get."""
+"""Document: save, delete and reload on MongoEngine's machinery, and what file holders hear."""
 
 from __future__ import annotations
 
@@ -29,21 +29,33 @@ from gridfield.plain_fields import (
 
 ALIAS = "gridfield-test-document"
 
-# What the hooks of HookedField saw: (hook, value, documents of its owner's class then stored).
+# What Label values heard: (event, label, documents of its owner's class then stored).
 calls: list[tuple[str, Any, int]] = []
 
 
-class HookedField(StringField):  # type: ignore[misc]
-    """A field that, like FileField, hears about its owner's writes."""
+class Label(str):
+    """A value that, like a FileField's proxy, hears of its owner's writes (a FileHolder)."""
 
-    def _after_owner_delete(self, value: Any) -> None:
+    def after_owner_delete(self) -> None:
         stored = get_db(ALIAS).doc_critters.count_documents({})
-        calls.append(("delete", value, stored))
-        if value == "explode":
-            raise RuntimeError(f"hook failed on {value}")
+        calls.append(("delete", str(self), stored))
+        if self == "explode":
+            raise RuntimeError(f"hook failed on {self}")
 
-    def _after_owner_save(self, value: Any) -> None:
-        calls.append(("save", value, -1))
+    def after_owner_save(self) -> None:
+        calls.append(("save", str(self), -1))
+
+    def held_file_ids(self) -> list[Any]:
+        return []
+
+
+class HookedField(StringField):  # type: ignore[misc]
+    """A field whose values are Labels, made on assignment and on load."""
+
+    holds_files = True
+
+    def to_python(self, value: Any) -> Any:
+        return Label(value) if isinstance(value, str) else value
 
 
 class DocBurrow(EmbeddedDocument):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +14,9 @@ from bson import ObjectId
 from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
+from gridfield._sync.proxy import GridFSProxy
 from gridfield.core.errors import FileNotLoaded, GridFSError, NoFile
+from gridfield.core.metadata import MAX_CHUNK_SIZE, check_chunk_size
 from gridfield.plain_fields import (
     EmbeddedDocument,
     EmbeddedDocumentField,
@@ -191,6 +194,40 @@ def test_seek_tell_read_readline_readchunk(db: Any) -> None:
         album.cover.seek(-1)
 
 
+def test_seek_and_read_refuse_what_is_not_an_int_and_keep_the_position(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    album.cover.read(10)
+    stream = album.cover.store.open_download(album.cover.grid_id)
+    for reader in (album.cover, stream):
+        for bad in (1.5, "5", True, None):
+            with pytest.raises(TypeError, match=r"seek\(\): pos must be an int"):
+                reader.seek(bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="whence"):
+            reader.seek(0, 3)
+        with pytest.raises(TypeError, match=r"read\(\): size must be an int, not str"):
+            reader.read("5")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"readline\(\): size must be an int, not float"):
+            reader.readline(2.0)  # type: ignore[arg-type]
+    assert album.cover.tell() == 10 and stream.tell() == 0
+    assert album.cover.read(5) == DATA[10:15]
+
+
+def test_the_proxy_and_its_stream_share_one_position(db: Any) -> None:
+    album = Album()
+    album.cover.put(DATA)
+    album.cover.seek(3000)
+    assert album.cover.read(4) == DATA[3000:3004]
+    reader = album.cover._reader
+    assert reader is not None and reader.tell() == album.cover.tell() == 3004
+    reader.seek(100)
+    assert album.cover.tell() == 100
+    album.cover.seek(-4, 2)
+    assert reader.tell() == len(DATA) - 4
+    assert [piece for piece in album.cover] == [DATA[-4:]]
+    assert album.cover.tell() == len(DATA)
+
+
 def test_iteration_yields_chunks(db: Any) -> None:
     album = Album()
     album.cover.put(DATA)
@@ -275,11 +312,35 @@ def test_collection_name_and_db_alias(db: Any, sync_client: Any) -> None:
         sync_client.drop_database(other.name)
 
 
-def test_chunk_size_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
-        FileField(chunk_size=0)
-    with pytest.raises(ValueError, match="positive"):
-        FileField(chunk_size=-5)
+@pytest.mark.parametrize(
+    ("chunk_size", "error"),
+    [
+        (0, ValueError),
+        (-5, ValueError),
+        (32 * 1024 * 1024, ValueError),  # over a chunk's BSON limit: refused here, not at put
+        (MAX_CHUNK_SIZE + 1, ValueError),
+        ("1024", TypeError),
+        (1.5, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_chunk_size_follows_the_stores_rule(chunk_size: Any, error: type[Exception]) -> None:
+    with pytest.raises(error) as by_store:
+        check_chunk_size(chunk_size)
+    with pytest.raises(error, match=re.escape(str(by_store.value))):
+        FileField(chunk_size=chunk_size)
+    with pytest.raises(error, match=re.escape(str(by_store.value))):
+        GridFSProxy(chunk_size=chunk_size)
+
+
+def test_the_largest_chunk_size_is_accepted(db: Any) -> None:
+    class Huge(Document):
+        scan = FileField(chunk_size=MAX_CHUNK_SIZE)
+        meta = {"collection": "huge_chunks"}
+
+    doc = Huge()
+    doc.scan.put(b"small")
+    assert (db["fs.files"].find_one({"_id": doc.scan.grid_id}))["chunkSize"] == (MAX_CHUNK_SIZE)
 
 
 # -- deleting documents deletes their files ---------------------------------------------------

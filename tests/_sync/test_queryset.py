@@ -8,6 +8,7 @@ from typing import Any
 
 import mongoengine
 import pytest
+from mongoengine.base import BaseField
 from mongoengine.errors import InvalidQueryError, LookUpError
 from mongoengine.queryset.visitor import Q
 
@@ -20,14 +21,37 @@ from gridfield.plain_fields import StringField as PlainStringField
 
 ALIAS = "gridfield-test-queryset"
 
-# (value, stored documents still holding it) for every delete hook call
-deleted_values: list[tuple[Any, int]] = []
+# (label, stored documents still holding it) for every after_owner_delete call
+deleted_values: list[tuple[str, int]] = []
 
 
-class QsHookedField(PlainStringField):  # type: ignore[misc]
-    def _after_owner_delete(self, value: Any) -> None:
-        holders = get_db(ALIAS).qs_holders.count_documents({"den.label": value})
-        deleted_values.append((value, holders))
+class QsLabel:
+    """A value that holds files by gridfield.odm's FileHolder protocol, recording deletes."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def after_owner_save(self) -> None:
+        pass  # nothing replaced: nothing to drop
+
+    def after_owner_delete(self) -> None:
+        holders = get_db(ALIAS).qs_holders.count_documents({"den.label": self.text})
+        deleted_values.append((self.text, holders))
+
+    def held_file_ids(self) -> list[Any]:
+        return []
+
+
+class QsHookedField(BaseField):  # type: ignore[misc]
+    """A field whose stored strings load as QsLabel file holders."""
+
+    holds_files = True
+
+    def to_python(self, value: Any) -> Any:
+        return QsLabel(value) if isinstance(value, str) else value
+
+    def to_mongo(self, value: Any) -> Any:
+        return value.text if isinstance(value, QsLabel) else value
 
 
 class QsAnimal(Document):

@@ -8,8 +8,10 @@ from typing import Any
 
 from .._twins import AwaitableSelf, FlushOnAwait, awaited_call
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
-from ..core.metadata import DescribedFile, FileInfo
+from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
+from ..core.position import ReadPosition, check_read_size
 from .connection import get_db
+from .document import Document
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
@@ -20,7 +22,8 @@ class GridFSProxy(DescribedFile):
 
     Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
     stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
-    loaded it: ``put``, ``close``, ``read`` or ``load``.
+    loaded it: ``put``, ``close``, ``read`` or ``load``. A ``FileHolder`` (``gridfield.odm``):
+    its owner's save and delete reach its files.
     """
 
     def __init__(
@@ -32,18 +35,21 @@ class GridFSProxy(DescribedFile):
         db_alias: str = "default",
         collection_name: str = "fs",
         chunk_size: int | None = None,
+        delete_with_owner: bool = True,
     ) -> None:
         self.grid_id = grid_id
         self.key = key
         self.instance = instance
         self.db_alias = db_alias
         self.collection_name = collection_name
-        self.chunk_size = chunk_size
+        self.chunk_size = None if chunk_size is None else check_chunk_size(chunk_size)
+        self.delete_with_owner = delete_with_owner
+        """Whether the file goes when the owning document is deleted (the field's choice)."""
         self._store: AsyncFileStore | None = None
         self._info: FileInfo | None = None
         self._upload: AsyncUploadStream | None = None
         self._reader: AsyncDownloadStream | None = None
-        self._pos = 0
+        self._position = ReadPosition()
         # Files this field held before a replace(): deleted once the owner is saved.
         self._stale_ids: list[Any] = []
 
@@ -74,6 +80,7 @@ class GridFSProxy(DescribedFile):
             db_alias=self.db_alias,
             collection_name=self.collection_name,
             chunk_size=self.chunk_size,
+            delete_with_owner=self.delete_with_owner,
         )
         twin._info = self._info
         return twin
@@ -103,7 +110,7 @@ class GridFSProxy(DescribedFile):
         self.grid_id = info.file_id
         self._info = info
         self._reader = None
-        self._pos = 0
+        self._position = ReadPosition()
         self._mark_as_changed()
 
     # -- what is known about the stored file -------------------------------------------------
@@ -265,12 +272,12 @@ class GridFSProxy(DescribedFile):
         self._adopt(info)
         if old is not None and old != info.file_id:
             self._stale_ids.append(old)
-            if not _saved_with_hooks(self.instance):
-                await self._drop_stale()
+            if not _saved_by_gridfield(self.instance):
+                await self.after_owner_save()
         return info.file_id
 
-    async def _drop_stale(self) -> None:
-        """Delete the files this field held before a replace(); called after the owner's save."""
+    async def after_owner_save(self) -> None:
+        """Delete the files replaced since the last save: the document now names the new one."""
         while self._stale_ids:
             await self._delete_file(self._stale_ids[0])
             self._stale_ids.pop(0)
@@ -284,10 +291,11 @@ class GridFSProxy(DescribedFile):
     # -- reading ------------------------------------------------------------------------------
 
     async def _open_reader(self) -> AsyncDownloadStream:
+        """The download stream of the held file, reading at this proxy's one position."""
         if self._reader is None or self._reader.file_id != self.grid_id:
             self._reader = await self.store.open_download(self.grid_id)
+            self._reader.position = self._position
             self._info = self._reader.info
-        self._reader.seek(self._pos)
         return self._reader
 
     async def read(self, size: int = -1) -> bytes | None:
@@ -295,57 +303,37 @@ class GridFSProxy(DescribedFile):
 
         None for an empty field; NoFile when the field names a file that is gone.
         """
+        check_read_size(size)
         if self.grid_id is None:
             return None
-        reader = await self._open_reader()
-        data = await reader.read(size)
-        self._pos = reader.tell()
-        return data
+        return await (await self._open_reader()).read(size)
 
     async def readchunk(self) -> bytes | None:
         """Read the rest of the current chunk."""
         if self.grid_id is None:
             return None
-        reader = await self._open_reader()
-        data = await reader.readchunk()
-        self._pos = reader.tell()
-        return data
+        return await (await self._open_reader()).readchunk()
 
     async def readline(self, size: int = -1) -> bytes | None:
         """Read up to and including the next newline, a chunk at a time."""
+        check_read_size(size, "readline")
         if self.grid_id is None:
             return None
-        reader = await self._open_reader()
-        data = await reader.readline(size)
-        self._pos = reader.tell()
-        return data
+        return await (await self._open_reader()).readline(size)
 
     def seek(self, pos: int, whence: int = 0) -> int:
         """Move the read position; seeking from the end (whence=2) needs the file loaded."""
-        if whence == 0:
-            target = pos
-        elif whence == 1:
-            target = self._pos + pos
-        elif whence == 2:
-            target = self.info.length + pos
-        else:
-            raise ValueError(f"whence must be 0, 1 or 2, not {whence!r}")
-        if target < 0:
-            raise ValueError(f"cannot seek to a negative position ({target})")
-        self._pos = target
-        return target
+        return self._position.seek(pos, whence, lambda: self.info.length)
 
     def tell(self) -> int:
         """The read position."""
-        return self._pos
+        return self._position.offset
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         """Yield the file's chunks from the current position (nothing for an empty field)."""
         if self.grid_id is None:
             return
-        reader = await self._open_reader()
-        async for piece in reader:
-            self._pos += len(piece)
+        async for piece in await self._open_reader():
             yield piece
 
     # -- deleting -----------------------------------------------------------------------------
@@ -361,8 +349,19 @@ class GridFSProxy(DescribedFile):
         self.grid_id = None
         self._info = None
         self._reader = None
-        self._pos = 0
+        self._position = ReadPosition()
         self._mark_as_changed()
+
+    # -- the rest of the FileHolder protocol (gridfield.odm); after_owner_save is above -----
+
+    async def after_owner_delete(self) -> None:
+        """Delete the file of a document that was just deleted, unless the field opted out."""
+        if self.delete_with_owner and self.grid_id is not None:
+            await self._delete_file(self.grid_id)
+
+    def held_file_ids(self) -> list[Any]:
+        """The stored file this value names (none for an empty field)."""
+        return [] if self.grid_id is None else [self.grid_id]
 
 
 class AsyncNewFile(AwaitableSelf):
@@ -381,11 +380,10 @@ class AsyncNewFile(AwaitableSelf):
             await self.proxy.abort()
 
 
-def _saved_with_hooks(instance: Any) -> bool:
-    """Whether the document owning a proxy was saved and will tell its fields when saved again."""
+def _saved_by_gridfield(instance: Any) -> bool:
+    """Whether the document owning a proxy was saved and will call ``after_owner_save`` when
+    saved again: a gridfield Document does; a plain MongoEngine one never will."""
     top = instance
     while top is not None and getattr(top, "_instance", None) is not None:
         top = top._instance
-    return (
-        top is not None and getattr(top, "pk", None) is not None and hasattr(top, "_run_file_hooks")
-    )
+    return isinstance(top, Document) and top.pk is not None

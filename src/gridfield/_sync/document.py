@@ -4,28 +4,22 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import mongoengine
 from mongoengine import signals
-from mongoengine.base import BaseDocument, ComplexBaseField
 from mongoengine.document import includes_cls
 from mongoengine.errors import InvalidDocumentError, OperationError, SaveConditionError
-from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from ..odm import file_holders
 from .connection import DEFAULT_CONNECTION_NAME, get_db
-from .queryset import QuerySetManager, with_subclasses
+from .queryset import QuerySetManager
 
 __all__ = ["Document"]
 
 _D = TypeVar("_D", bound="Document")
-
-# What a field defines to hear about its owner's writes (FileField deletes files with them).
-AFTER_SAVE = "_after_owner_save"
-AFTER_DELETE = "_after_owner_delete"
 
 # Database handle -> document classes whose indexes were ensured there (once per class per
 # connection, as MongoEngine does on a class's first use of its collection).
@@ -169,7 +163,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
         self._created = False
-        self._run_file_hooks(AFTER_SAVE)
+        self._tell_file_holders(deleted=False)
         return self
 
     def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
@@ -226,7 +220,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         signals.pre_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
     def _after_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
-        self._run_file_hooks(AFTER_DELETE)
+        self._tell_file_holders(deleted=True)
         signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
     # -- reading --------------------------------------------------------------------------
@@ -257,29 +251,24 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         """The id as stored in ``_id``; filters use it with ``$eq``, as a value, never a query."""
         return self._fields[self._meta["id_field"]].to_mongo(self.pk)
 
-    # -- fields that act on their owner's writes ------------------------------------------
+    # -- values that hold files ----------------------------------------------------------
 
-    def _run_file_hooks(self, hook: str) -> None:
-        """Call ``hook`` (AFTER_SAVE or AFTER_DELETE) on each field value that defines it.
+    def _tell_file_holders(self, *, deleted: bool) -> None:
+        """Hand this save or delete to every FileHolder the document holds (see gridfield.odm).
 
-        Every hook runs even when one fails; then the first failure is raised.
+        Every holder hears of it even when one fails; then the first failure is raised.
         """
         failures: list[Exception] = []
-        for field, value in _file_fields_of(self):
-            method = getattr(field, hook, None)
-            if method is None:
-                continue
+        for holder in list(file_holders(self)):
             try:
-                method(value)
+                if deleted:
+                    holder.after_owner_delete()
+                else:
+                    holder.after_owner_save()
             except Exception as err:
                 failures.append(err)
         if failures:
             raise failures[0]
-
-    @classmethod
-    def _may_hold_files(cls) -> bool:
-        """Whether documents of this class could hold a value whose field has a delete hook."""
-        return any(_may_hold(klass, set()) for klass in with_subclasses(cls))
 
     # -- MongoEngine's own paths, which would reach MongoEngine's connection ---------------
 
@@ -298,62 +287,3 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     switch_collection = _not_available("switch_collection")
     create_index = _not_available("create_index", on_class=True)
     compare_indexes = _not_available("compare_indexes", on_class=True)
-
-
-def _file_fields_of(doc: Any) -> Iterator[tuple[Any, Any]]:
-    """(field, value) for every value in ``doc`` whose field defines an owner hook.
-
-    Walks the document's fields, embedded documents, and lists and dicts of either;
-    never follows references to other stored documents.
-    """
-    fields = {**doc._fields, **getattr(doc, "_dynamic_fields", {})}
-    for name, field in fields.items():
-        if _has_hooks(field):
-            value = getattr(doc, name)  # the field's own view of its value (a proxy)
-            if value is not None:
-                yield field, value
-        else:
-            yield from _hooked_values(field, doc._data.get(name))
-
-
-def _hooked_values(field: Any, value: Any) -> Iterator[tuple[Any, Any]]:
-    if value is None:
-        return
-    if _has_hooks(field):
-        yield field, value
-    elif isinstance(value, BaseDocument) and not isinstance(value, mongoengine.Document):
-        yield from _file_fields_of(value)
-    elif isinstance(value, (list, tuple)):
-        inner = getattr(field, "field", None)
-        for item in value:
-            yield from _hooked_values(inner, item)
-    elif isinstance(value, dict):
-        inner = getattr(field, "field", None)
-        for item in value.values():
-            yield from _hooked_values(inner, item)
-
-
-def _may_hold(document: Any, seen: set[Any]) -> bool:
-    if document._dynamic:
-        return True  # any value may come in, embedded documents with files included
-    return any(_field_may_hold(field, seen) for field in document._fields.values())
-
-
-def _field_may_hold(field: Any, seen: set[Any]) -> bool:
-    if field is None or isinstance(field, GenericEmbeddedDocumentField):
-        return True  # an untyped container or any embedded document: anything may be inside
-    if callable(getattr(field, AFTER_DELETE, None)):
-        return True
-    if isinstance(field, EmbeddedDocumentField):
-        fresh = [kind for kind in with_subclasses(field.document_type) if kind not in seen]
-        seen.update(fresh)
-        return any(_may_hold(kind, seen) for kind in fresh)
-    if isinstance(field, ComplexBaseField):  # ListField, DictField, MapField...
-        return _field_may_hold(field.field, seen)
-    return False  # plain values, and references: other documents' files are theirs
-
-
-def _has_hooks(field: Any) -> bool:
-    return callable(getattr(field, AFTER_DELETE, None)) or callable(
-        getattr(field, AFTER_SAVE, None)
-    )

@@ -17,6 +17,7 @@ from ..core.chunks import (
     clamp_range,
 )
 from ..core.metadata import DescribedFile, FileInfo
+from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
 
 if TYPE_CHECKING:
@@ -32,11 +33,14 @@ class DownloadStream(DescribedFile):
     SHA-256 mismatch once the whole file has been read in order.
     """
 
-    def __init__(self, store: FileStore, info: FileInfo) -> None:
+    def __init__(
+        self, store: FileStore, info: FileInfo, position: ReadPosition | None = None
+    ) -> None:
         self._store = store
         self.info = info
         self.closed = False
-        self._pos = 0
+        self.position = ReadPosition() if position is None else position
+        """Where the next read starts; a proxy hands in its own, so the two share it."""
         self._checksum = SequentialChecksum(info)
         # The last chunk fetched, so small sequential reads do not fetch it again.
         self._cached: tuple[int, bytes] | None = None
@@ -79,24 +83,11 @@ class DownloadStream(DescribedFile):
     def seek(self, pos: int, whence: int = 0) -> int:
         """Move to ``pos`` relative to the start (0), the current position (1) or the end (2)."""
         self._check_open()
-        if whence == 0:
-            base = 0
-        elif whence == 1:
-            base = self._pos
-        elif whence == 2:
-            base = self.length
-        else:
-            raise ValueError(f"whence must be 0, 1 or 2, not {whence!r}")
-        if isinstance(pos, bool) or not isinstance(pos, int):
-            raise TypeError(f"seek position must be an int, not {type(pos).__name__}")
-        if base + pos < 0:
-            raise ValueError(f"seek to {base + pos}: a position cannot be negative")
-        self._pos = base + pos
-        return self._pos
+        return self.position.seek(pos, whence, lambda: self.length)
 
     def tell(self) -> int:
         """The current position."""
-        return self._pos
+        return self.position.offset
 
     def seekable(self) -> bool:
         """Always True."""
@@ -110,14 +101,15 @@ class DownloadStream(DescribedFile):
 
     def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all the rest if negative) from the current position."""
+        size = check_read_size(size)
         self._check_open()
-        end = None if size is None or size < 0 else self._pos + size
-        if self._pos != self._read_end:
-            data = self.read_range(self._pos, end)
+        end = None if size < 0 else self.position.offset + size
+        if self.position.offset != self._read_end:
+            data = self.read_range(self.position.offset, end)
         else:
-            data = self._read_in_order(self._pos, end)
-        self._pos += len(data)
-        self._read_end = self._pos
+            data = self._read_in_order(self.position.offset, end)
+        self.position.offset += len(data)
+        self._read_end = self.position.offset
         return data
 
     def _span(self, start: int, end: int | None) -> tuple[ChunkSpan | None, int]:
@@ -175,49 +167,50 @@ class DownloadStream(DescribedFile):
 
     def readchunk(self) -> bytes:
         """The rest of the chunk at the current position (empty at the end)."""
-        if self._pos >= self.length:
+        if self.position.offset >= self.length:
             self._check_open()
             return b""
-        chunk_end = (self._pos // self.chunk_size + 1) * self.chunk_size
-        return self.read(min(chunk_end, self.length) - self._pos)
+        chunk_end = (self.position.offset // self.chunk_size + 1) * self.chunk_size
+        return self.read(min(chunk_end, self.length) - self.position.offset)
 
     def readline(self, size: int = -1) -> bytes:
         """Read up to and including the next newline (at most ``size`` bytes if given).
 
         Scans a chunk at a time.
         """
+        size = check_read_size(size, "readline")
         self._check_open()
-        limit = self.length if size is None or size < 0 else min(self.length, self._pos + size)
-        in_order = self._pos == self._read_end
+        limit = self.length if size < 0 else min(self.length, self.position.offset + size)
+        in_order = self.position.offset == self._read_end
         parts: list[bytes] = []
-        while self._pos < limit:
-            n = self._pos // self.chunk_size
+        while self.position.offset < limit:
+            n = self.position.offset // self.chunk_size
             base = n * self.chunk_size
             data = self._chunk_in_order(n) if in_order else self._chunk(n)
             in_order = True  # the next chunk of a line follows this one
             stop = min(len(data), limit - base)
-            newline = data.find(b"\n", self._pos - base, stop)
+            newline = data.find(b"\n", self.position.offset - base, stop)
             end = newline + 1 if newline >= 0 else stop
-            parts.append(data[self._pos - base : end])
-            self._pos = base + end
+            parts.append(data[self.position.offset - base : end])
+            self.position.offset = base + end
             if newline >= 0:
                 break
-        self._read_end = self._pos
+        self._read_end = self.position.offset
         return b"".join(parts)
 
     def __iter__(self) -> Iterator[bytes]:
         """Yield the file's chunk payloads from the current position (the first one trimmed)."""
         self._check_open()
-        if self._pos >= self.length:
+        if self.position.offset >= self.length:
             if self.length == 0:
                 self._checksum.feed(0, b"")
             return
-        first = self._pos // self.chunk_size
-        skip = self._pos - first * self.chunk_size
+        first = self.position.offset // self.chunk_size
+        skip = self.position.offset - first * self.chunk_size
         for n, data in self._chunks(first, None):
             piece = data[skip:] if skip else data
             skip = 0
-            self._pos = n * self.chunk_size + len(data)
+            self.position.offset = n * self.chunk_size + len(data)
             yield piece
 
     def _chunk(self, n: int) -> bytes:

@@ -9,6 +9,7 @@ import mongoengine.fields
 from bson import ObjectId
 
 from .._twins import plain_call
+from ..core.metadata import check_chunk_size
 from .proxy import GridFSProxy
 
 _ASSIGNED_DATA = "assigning {kind} to {owner}.{name} would store nothing by itself: use `{put}`"
@@ -23,6 +24,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     """
 
     proxy_class = GridFSProxy
+    holds_files = True
+    """Its values are FileHolders (``gridfield.odm``): the owner's save and delete reach them."""
 
     def __init__(
         self,
@@ -33,10 +36,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         delete_with_owner: bool = True,
         **kwargs: Any,
     ) -> None:
-        if chunk_size is not None and (
-            not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size <= 0
-        ):
-            raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
+        if chunk_size is not None:
+            check_chunk_size(chunk_size)
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
         self.delete_with_owner = delete_with_owner
@@ -56,6 +57,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             db_alias=db_alias or self.db_alias,
             collection_name=collection_name or self.collection_name,
             chunk_size=self.chunk_size,
+            delete_with_owner=self.delete_with_owner,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:
@@ -76,6 +78,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         elif isinstance(value, self.proxy_class):
             if value.key is None:
                 value.key, value.instance = self.name, instance
+            value.delete_with_owner = self.delete_with_owner  # the field it is in decides
         else:
             if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
                 kind = "data" if not hasattr(value, "read") else "a file object"
@@ -109,13 +112,3 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         grid_id = value.grid_id if isinstance(value, self.proxy_class) else value
         if grid_id is not None and not isinstance(grid_id, ObjectId):
             self.error(f"a FileField holds a GridFS file id (ObjectId), not {grid_id!r}")
-
-    def _after_owner_delete(self, value: Any) -> None:
-        """Delete the file of a document that was just deleted."""
-        if self.delete_with_owner and isinstance(value, self.proxy_class) and value:
-            value._delete_file(value.grid_id)
-
-    def _after_owner_save(self, value: Any) -> None:
-        """Delete the files replaced since the last save: the document now names the new one."""
-        if isinstance(value, self.proxy_class):
-            value._drop_stale()

@@ -7,12 +7,20 @@ import copy
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import pymongo
-from mongoengine import signals
-from mongoengine.errors import InvalidQueryError, LookUpError, OperationError
+from mongoengine.errors import InvalidQueryError, OperationError
 from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
+
+from ..odm import (
+    class_query,
+    db_paths,
+    inherits,
+    may_hold_files,
+    signals_delete,
+    sort_spec,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     from .document import Document
@@ -48,7 +56,7 @@ class QuerySet(Generic[D]):
         self._limit: int | None = None
         self._skip: int | None = None
         self._loaded_fields = QueryFieldList(
-            always_include=["_cls"] if _inherits(document) else None
+            always_include=["_cls"] if inherits(document) else None
         )
 
     # -- refining -------------------------------------------------------------------------
@@ -76,19 +84,19 @@ class QuerySet(Generic[D]):
     def order_by(self, *keys: str) -> QuerySet[D]:
         """Sort by ``keys`` (``'-field'`` descending); no keys clears any ordering."""
         ordered = self._clone()
-        ordered._ordering = _sort_spec(self._document, keys)
+        ordered._ordering = sort_spec(self._document, keys)
         return ordered
 
     def limit(self, n: int) -> QuerySet[D]:
         """At most ``n`` documents (0: no limit)."""
         limited = self._clone()
-        limited._limit = _whole_number("limit", n)
+        limited._limit = whole_number("limit", n)
         return limited
 
     def skip(self, n: int) -> QuerySet[D]:
         """Leave out the first ``n`` documents."""
         skipped = self._clone()
-        skipped._skip = _whole_number("skip", n)
+        skipped._skip = whole_number("skip", n)
         return skipped
 
     def only(self, *fields: str) -> QuerySet[D]:
@@ -149,9 +157,7 @@ class QuerySet(Generic[D]):
         """
         document = self._document
         collection = document._get_collection()
-        if not (
-            self._limit or self._skip or document._may_hold_files() or _signals_delete(document)
-        ):
+        if not (self._limit or self._skip or may_hold_files(document) or signals_delete(document)):
             return _delete_matching(collection, self._query(), document)
         deleted = 0
         batch: list[D] = []
@@ -174,29 +180,21 @@ class QuerySet(Generic[D]):
 
     def _load_fields(self, fields: Iterable[str], value: int) -> QuerySet[D]:
         loading = self._clone()
-        paths = _db_paths(self._document, fields)
+        paths = db_paths(self._document, fields)
         loading._loaded_fields += QueryFieldList(
             paths, value=value, _only_called=value == QueryFieldList.ONLY
         )
         return loading
 
     def _query(self) -> dict[str, Any]:
-        query: dict[str, Any] = self._filter.to_query(self._document)
-        if _inherits(self._document):
-            names = list(self._document._subclasses)
-            by_class = {"_cls": names[0] if len(names) == 1 else {"$in": names}}
-            if "_cls" in query:
-                query = {"$and": [by_class, query]}
-            else:
-                query.update(by_class)
-        return query
+        return class_query(self._document, self._filter.to_query(self._document))
 
     def _cursor(self) -> Any:
         projection = self._loaded_fields.as_dict() if self._loaded_fields else None
         cursor = self._document._get_collection().find(self._query(), projection)
         ordering = self._ordering
         if ordering is None:
-            ordering = _sort_spec(self._document, self._document._meta.get("ordering") or ())
+            ordering = sort_spec(self._document, self._document._meta.get("ordering") or ())
         if ordering:
             cursor = cursor.sort(ordering)
         if self._skip:
@@ -223,71 +221,3 @@ def _delete_matching(collection: Any, query: dict[str, Any], document: type[Any]
         raise OperationError(f"Could not delete {document.__name__} documents ({err})") from err
     deleted: int = result.deleted_count
     return deleted
-
-
-def _inherits(document: type[Any]) -> bool:
-    return document._meta.get("allow_inheritance") is True
-
-
-def _signals_delete(document: type[Any]) -> bool:
-    return bool(
-        signals.signals_available
-        and (
-            signals.pre_delete.has_receivers_for(document)
-            or signals.post_delete.has_receivers_for(document)
-        )
-    )
-
-
-def _whole_number(method: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{method}() takes an int, not {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"{method}() takes a number >= 0, not {n}")
-    return n
-
-
-def _sort_spec(document: type[Any], keys: Iterable[str]) -> list[tuple[str, int]]:
-    spec = []
-    for key in keys:
-        if not key:
-            continue
-        direction = pymongo.DESCENDING if key[0] == "-" else pymongo.ASCENDING
-        name = key[1:] if key[0] in "+-" else key
-        name = name.replace("__", ".")
-        try:
-            name = document._translate_field_name(name)
-        except LookUpError:
-            pass  # not a declared field (dynamic, or a stored name): sorted by it as given
-        spec.append((name, direction))
-    return spec
-
-
-def _db_paths(document: type[Any], fields: Iterable[str]) -> list[str]:
-    """Stored (db_field) paths of ``fields``, looked up on subclasses too when they exist."""
-    candidates = with_subclasses(document)
-    paths = []
-    for field in fields:
-        parts = field.replace("__", ".").split(".")
-        for n, candidate in enumerate(candidates, 1):
-            try:
-                found = candidate._lookup_field(parts)
-            except LookUpError:
-                if n == len(candidates):
-                    raise
-                continue
-            paths.append(".".join(p if isinstance(p, str) else p.db_field for p in found))
-            break
-    return paths
-
-
-def with_subclasses(document: type[Any]) -> list[type[Any]]:
-    """``document`` and every class below it.
-
-    Found by Python's own subclass links rather than MongoEngine's registry by class name,
-    where two classes of one name (in the async and the sync API, say) would be confused.
-    """
-    found = [document]
-    for subclass in document.__subclasses__():
-        found += with_subclasses(subclass)
-    return found

@@ -1,0 +1,1 @@
+"""Development scripts of gridfield, not shipped: run them from the repository root."""
