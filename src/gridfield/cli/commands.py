@@ -1,176 +1,22 @@
-"""The ``gridfield`` command group: mongofiles' commands and a few more, on one bucket."""
+"""The file commands of ``gridfield``: mongofiles' list, search, put, get, delete and more."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 import click
-from click.core import ParameterSource
-from pymongo.errors import PyMongoError
 
-from ..core.errors import GridFSError
 from ..core.metadata import FileInfo
 from ..sync import FileStore
 from . import transfer
-from .bucket import DEFAULT_PREFIX, DEFAULT_URI, Bucket
-from .ids import BadId, id_candidates, parse_id, show_id
+from .app import Settings, cli, command, open_store, say
+from .ids import id_candidates, parse_id, show_id
 from .listing import LIST_ORDER, json_row, long_row, prefix_pattern, short_row
-from .progress import SourceFailed, TransferBar
+from .progress import TransferBar
 
-__all__ = ["cli", "run"]
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-_SCHEMES = ("mongodb://", "mongodb+srv://")
-_SHARED = ("uri", "db", "prefix", "quiet", "debug")
-
-
-class _Group(click.Group):
-    """Takes a connection string anywhere among the arguments, as mongofiles does, and
-    turns any failure into one line (a traceback only with ``--debug``)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        rest: list[str] = []
-        uri: list[str] = []
-        for i, arg in enumerate(args):
-            after_uri_flag = i > 0 and args[i - 1] == "--uri"
-            if not uri and not after_uri_flag and arg.startswith(_SCHEMES):
-                uri = ["--uri", arg]
-            else:
-                rest.append(arg)
-        return super().parse_args(ctx, uri + rest)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except KeyboardInterrupt:
-            click.echo("gridfield: interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:
-            if "--debug" in sys.argv[1:]:
-                raise
-            raise click.ClickException(_one_line(exc)) from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" {exc.filename!r}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
-    if isinstance(
-        exc, (transfer.TransferError, SourceFailed, GridFSError, BadId, ValueError, TypeError)
-    ):
-        return first
-    if isinstance(exc, PyMongoError):
-        # The driver's text goes on with its timeouts and topology: the cause comes first.
-        cause = first.split(" (configured timeouts")[0].split(", Timeout:")[0]
-        return f"server: {cause}"
-    return f"{type(exc).__name__}: {first}"
-
-
-def _shared_options(func: _F) -> _F:
-    """The bucket and output options, taken before the command name or after it."""
-    options = [
-        click.option(
-            "--uri",
-            metavar="URI",
-            help=f"Connection string (default: $MONGODB_URI, else {DEFAULT_URI}).",
-        ),
-        click.option(
-            "--db",
-            "-d",
-            metavar="NAME",
-            help="Database (default: the connection string's, else test).",
-        ),
-        click.option(
-            "--prefix", metavar="PREFIX", help=f"GridFS bucket (default: {DEFAULT_PREFIX})."
-        ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bars, no status lines."),
-        click.option("--debug", is_flag=True, help="Show a traceback on failure."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    bucket: Bucket
-    quiet: bool
-
-
-def _given(ctx: click.Context | None) -> dict[str, Any]:
-    """The shared options typed on the command line at this level (before or after the
-    command name)."""
-    if ctx is None:
-        return {}
-    return {
-        name: ctx.params[name]
-        for name in _SHARED
-        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
-    }
-
-
-def _settings(ctx: click.Context) -> _Settings:
-    """The shared options: given after the command, else before it, else the defaults."""
-    values = {**_given(ctx.parent), **_given(ctx)}
-    bucket = Bucket(
-        uri=values.get("uri") or os.environ.get("MONGODB_URI") or DEFAULT_URI,
-        db=values.get("db"),
-        prefix=values.get("prefix", DEFAULT_PREFIX),
-    )
-    return _Settings(bucket, bool(values.get("quiet")))
-
-
-@contextmanager
-def _store(ctx: click.Context) -> Iterator[tuple[FileStore, _Settings]]:
-    settings = _settings(ctx)
-    client, store = settings.bucket.open()
-    try:
-        yield store, settings
-    finally:
-        client.close()
-
-
-def _status(settings: _Settings, message: str) -> None:
-    if not settings.quiet:
-        click.echo(message, err=True)
-
-
-@click.group(
-    cls=_Group,
-    context_settings={"help_option_names": ["--help"], "max_content_width": 100},
-)
-@_shared_options
-@click.version_option(package_name="gridfield")
-def cli(**shared: Any) -> None:
-    """Manage the files of a GridFS bucket: mongofiles' commands, done safely.
-
-    \b
-    A connection string may also be given bare, as with mongofiles:
-        gridfield mongodb://host/db list
-    Options of the bucket (--uri, --db, --prefix) go before or after the command.
-    Exit status: 0 on success, 1 on any failure or miss, 2 on a usage error.
-    """
-
-
-def _command(name: str, **kwargs: Any) -> Callable[[_F], _F]:
-    def wrap(func: _F) -> _F:
-        command = cli.command(name, **kwargs)(_shared_options(click.pass_context(func)))
-        # The command's own options first in its --help, the shared ones after them.
-        own = [p for p in command.params if p.name not in _SHARED]
-        command.params = own + [p for p in command.params if p.name in _SHARED]
-        return command  # type: ignore[return-value]
-
-    return wrap
+__all__ = ["run"]
 
 
 _LONG = click.option(
@@ -230,7 +76,7 @@ def _print_files(files: Iterable[FileInfo], long_: bool, as_json: bool) -> int:
 # -- listing -------------------------------------------------------------------------------------
 
 
-@_command("list")
+@command("list")
 @click.argument("name_prefix", metavar="[PREFIX]", required=False, default="")
 @_LONG
 @_JSON
@@ -241,11 +87,11 @@ def list_(ctx: click.Context, name_prefix: str, long_: bool, as_json: bool, **_:
     unless --long or --json.
     """
     query = {"filename": {"$regex": prefix_pattern(name_prefix)}} if name_prefix else {}
-    with _store(ctx) as (store, _ignored):
+    with open_store(ctx) as (store, _ignored):
         _print_files(store.find(query, sort=LIST_ORDER), long_, as_json)
 
 
-@_command("search")
+@command("search")
 @click.argument("regex")
 @_REGEX_OPTIONS
 @_LONG
@@ -258,7 +104,7 @@ def search(
     Exits with status 1 when none match.
     """
     query = {"filename": {"$regex": regex, "$options": regex_options}}
-    with _store(ctx) as (store, _ignored):
+    with open_store(ctx) as (store, _ignored):
         if not _print_files(store.find(query, sort=LIST_ORDER), long_, as_json):
             raise click.ClickException(f"no file name matches {regex!r}")
 
@@ -276,7 +122,10 @@ def _put(
 ) -> None:
     sizes = [item.size for item in plan]
     total = None if None in sizes else sum(size or 0 for size in sizes)
-    with _store(ctx) as (store, settings), TransferBar("put", total, quiet=settings.quiet) as bar:
+    with (
+        open_store(ctx) as (store, settings),
+        TransferBar("put", total, quiet=settings.quiet) as bar,
+    ):
         for item in plan:
             info, removed = transfer.upload(
                 store, item, bar, content_type=content_type, file_id=file_id, replace=replace
@@ -287,7 +136,7 @@ def _put(
                 bar.say(f"added {info.filename} ({size})")
 
 
-@_command("put")
+@command("put")
 @click.argument("names", nargs=-1, required=True)
 @_LOCAL
 @_TYPE
@@ -315,7 +164,7 @@ def put(
     _put(ctx, plan, content_type=content_type, replace=replace)
 
 
-@_command("put_id")
+@command("put_id")
 @click.argument("name")
 @click.argument("file_id", metavar="ID")
 @_LOCAL
@@ -343,7 +192,7 @@ def put_id(
 
 def _get(
     store: FileStore,
-    settings: _Settings,
+    settings: Settings,
     items: list[transfer.Download],
     *,
     overwrite: bool,
@@ -371,7 +220,7 @@ def _resolve_id(store: FileStore, text: str) -> FileInfo:
     return found[0]
 
 
-@_command("get")
+@command("get")
 @click.argument("names", nargs=-1, required=True)
 @_LOCAL
 @_OVERWRITE
@@ -395,7 +244,7 @@ def get(
     """
     if local is not None and len(names) > 1:
         raise click.UsageError("--local takes one NAME; got several")
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         infos = [store.get_info_by_name(name, revision) for name in names]
         items = [
             transfer.Download(info, local or name) for info, name in zip(infos, names, strict=True)
@@ -403,7 +252,7 @@ def get(
         _get(store, settings, items, overwrite=overwrite, sha256=sha256)
 
 
-@_command("get_id")
+@command("get_id")
 @click.argument("file_id", metavar="ID")
 @_LOCAL
 @_OVERWRITE
@@ -420,7 +269,7 @@ def get_id(
 
     ID is a string, a 24-digit hex ObjectId as listings show it, or Extended JSON.
     """
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         info = _resolve_id(store, file_id)
         target = local or info.filename
         if not target:
@@ -438,7 +287,7 @@ def _inside_here(name: str) -> bool:
     return os.path.commonpath([path, here]) == here and path != here
 
 
-@_command("get_regex")
+@command("get_regex")
 @click.argument("regex")
 @_REGEX_OPTIONS
 @_OVERWRITE
@@ -454,7 +303,7 @@ def get_regex(
 ) -> None:
     """Fetch the newest revision of every file whose name matches REGEX."""
     query = {"filename": {"$regex": regex, "$options": regex_options}}
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         newest: dict[str, FileInfo] = {}
         for info in store.find(query, sort=LIST_ORDER):
             if info.filename:
@@ -471,12 +320,12 @@ def get_regex(
         _get(store, settings, items, overwrite=overwrite, sha256=None)
 
 
-@_command("cat")
+@command("cat")
 @click.argument("name")
 @_REVISION
 def cat(ctx: click.Context, name: str, revision: int, **_: Any) -> None:
     """Write the newest revision of NAME to stdout."""
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         info = store.get_info_by_name(name, revision)
         _get(
             store, settings, [transfer.Download(info, transfer.STDIO)], overwrite=False, sha256=None
@@ -486,23 +335,23 @@ def cat(ctx: click.Context, name: str, revision: int, **_: Any) -> None:
 # -- deleting ------------------------------------------------------------------------------------
 
 
-@_command("delete")
+@command("delete")
 @click.argument("name")
 def delete(ctx: click.Context, name: str, **_: Any) -> None:
     """Delete every revision of NAME: the files documents first, then their chunks."""
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         count = store.delete_by_name(name)
-    _status(settings, f"deleted {count} file{'s' if count != 1 else ''} named {name}")
+    say(settings, f"deleted {count} file{'s' if count != 1 else ''} named {name}")
 
 
-@_command("delete_id")
+@command("delete_id")
 @click.argument("file_id", metavar="ID")
 def delete_id(ctx: click.Context, file_id: str, **_: Any) -> None:
     """Delete the file with the _id ID (as get_id reads it)."""
-    with _store(ctx) as (store, settings):
+    with open_store(ctx) as (store, settings):
         info = _resolve_id(store, file_id)
         store.delete(info.file_id)
-    _status(settings, f"deleted file {show_id(info.file_id)} ({info.filename})")
+    say(settings, f"deleted file {show_id(info.file_id)} ({info.filename})")
 
 
 def run() -> None:
