@@ -6,11 +6,13 @@ from __future__ import annotations
 import codecs
 import inspect
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
 from ..core.metadata import (
@@ -30,6 +32,7 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
+from .bucket_check import check_bucket, sweep_bucket
 from .download import DownloadStream
 from .upload import UploadStream, check_source, write_source
 
@@ -361,6 +364,39 @@ class FileStore:
         done = _indexed(self.db.client)
         if done is not None:
             done.discard((self.db.name, self.collection_name))
+
+    # -- keeping the bucket clean ----------------------------------------------------------------
+
+    def check(
+        self,
+        documents: Iterable[Any] | str | None = None,
+        *,
+        grace: timedelta = DEFAULT_GRACE,
+        chunks: bool = True,
+    ) -> BucketReport:
+        """Check the bucket (fsck) and report, changing nothing.
+
+        Reports (a) chunks whose files document is missing, older than ``grace`` (an upload
+        in flight is younger and left alone); (b) with ``chunks=True``, files whose chunks
+        are missing, short, extra or duplicated; (c) files older than ``grace`` that no
+        document holds, when ``documents`` names the Document classes to scan (or is
+        ``"registered"``: every registered class whose fields may hold files). Top-level,
+        embedded and list FileFields count, whatever their alias, when they store in this
+        bucket. Reads in bounded batches.
+        """
+        return check_bucket(self, documents, grace=grace, chunks=chunks)
+
+    def sweep(
+        self,
+        documents: Iterable[Any] | str | None = None,
+        *,
+        delete: bool = False,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> BucketReport:
+        """Find orphan chunks and unreferenced files as ``check`` does; with
+        ``delete=True`` remove them (each file's files document first, then its chunks).
+        Damaged files are reported by ``check`` and never removed here."""
+        return sweep_bucket(self, documents, delete=delete, grace=grace)
 
     def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

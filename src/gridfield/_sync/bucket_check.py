@@ -1,0 +1,333 @@
+# Generated from src/gridfield/_async/bucket_check.py by scripts/unasync.py: do not edit.
+"""Checking a bucket (fsck) and sweeping it: orphan chunks, damaged files, unreferenced files.
+
+Everything streams: files and chunks are read in bounded batches, so memory grows with
+what is found (and with the set of file ids the scanned documents hold), not with the bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..core.bucket_report import (
+    DEFAULT_GRACE,
+    BucketReport,
+    DamagedFile,
+    OrphanTracker,
+    UnreferencedFile,
+    check_grace,
+    id_key,
+    older_than,
+)
+from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
+from ..core.errors import CorruptFile
+from ..core.metadata import FileInfo
+from ..file_references import document_classes, file_references, file_roots
+from .connection import ConnectionFailure, get_db
+
+if TYPE_CHECKING:
+    from .store import FileStore
+
+__all__ = ["DEFAULT_GRACE", "check_bucket", "sweep_bucket"]
+
+_OBJECT_ID = {"$type": "objectId"}
+_OTHER = {"$not": {"$type": "objectId"}}
+# Files documents read at once; for ids other than ObjectIds, checked together by one
+# chunks query.
+_FILES_BATCH = 1000
+# Chunk documents without data read at once (and looked up together when not ObjectIds).
+_CHUNKS_BATCH = 1000
+# File ids removed together by a sweep.
+_DELETE_BATCH = 1000
+
+
+def check_bucket(
+    store: FileStore,
+    documents: Iterable[Any] | str | None = None,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    chunks: bool = True,
+    now: datetime | None = None,
+) -> BucketReport:
+    """Check ``store``'s bucket without changing anything; see ``AsyncFileStore.check``."""
+    grace = check_grace(grace)
+    classes = _classes(documents)
+    now = datetime.now(timezone.utc) if now is None else now
+    report = BucketReport(bucket=f"{store.db.name}.{store.collection_name}", grace=grace)
+    # References first: a file stored after this scan is younger than the grace period.
+    referenced: set[Any] | None = None
+    if classes is not None:
+        referenced = _referenced_ids(store, classes, report, every=documents == "registered")
+        report.references_found = len(referenced)
+    walk = _FileWalk(report, referenced, now, check_chunks=chunks)
+    tracker = OrphanTracker()
+    _merge_object_ids(store, walk, tracker)
+    _other_ids(store, walk, tracker)
+    report.orphan_chunks, report.in_flight = tracker.split(now, grace)
+    return report
+
+
+def sweep_bucket(
+    store: FileStore,
+    documents: Iterable[Any] | str | None = None,
+    *,
+    delete: bool = False,
+    grace: timedelta = DEFAULT_GRACE,
+    now: datetime | None = None,
+) -> BucketReport:
+    """Check, then (with ``delete=True``) remove orphan chunks and unreferenced files."""
+    report = check_bucket(store, documents, grace=grace, chunks=False, now=now)
+    if not delete:
+        return report
+    if report.documents_unscanned and report.unreferenced_files:
+        # A file held only by an unscanned class would look unreferenced: remove nothing.
+        raise ConnectionFailure(
+            "sweep(delete=True) removes no file while document classes are unscanned "
+            f"(their alias is not connected): {', '.join(report.documents_unscanned)}"
+        )
+    # In batches, each by one query per collection: the files documents first, so a file
+    # is gone for readers before its chunks go.
+    unreferenced = [u.file_id for u in report.unreferenced_files]
+    for start in range(0, len(unreferenced), _DELETE_BATCH):
+        ids = unreferenced[start : start + _DELETE_BATCH]
+        gone = store.files.delete_many({"_id": {"$in": ids}})
+        report.removed_files += gone.deleted_count
+        chunks = store.chunks.delete_many({"files_id": {"$in": ids}})
+        report.removed_chunks += chunks.deleted_count
+    orphans = [o.files_id for o in report.orphan_chunks]
+    for start in range(0, len(orphans), _DELETE_BATCH):
+        ids = orphans[start : start + _DELETE_BATCH]
+        # Only ids whose files document is still missing: an upload may have reused one.
+        found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        present = {id_key(doc["_id"]) for doc in found}
+        missing = [files_id for files_id in ids if id_key(files_id) not in present]
+        if missing:
+            chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
+            report.removed_chunks += chunks.deleted_count
+    return report
+
+
+def _classes(documents: Iterable[Any] | str | None) -> list[Any] | None:
+    if documents is None:
+        return None
+    if isinstance(documents, str):
+        if documents != "registered":
+            raise ValueError(
+                f"documents must be Document classes, 'registered' or None, not {documents!r}"
+            )
+        return document_classes(None)
+    return document_classes(documents)
+
+
+def _referenced_ids(
+    store: FileStore, classes: list[Any], report: BucketReport, *, every: bool
+) -> set[Any]:
+    """Keys of the file ids in ``store``'s bucket that documents of ``classes`` hold.
+
+    With ``every`` (the registered classes), a class whose alias is not connected is
+    listed as unscanned; a class the caller named must be reachable.
+    """
+    found: set[Any] = set()
+    report.documents_scanned = []
+    ours: dict[str, bool] = {}  # alias -> whether it names store's database
+
+    def in_store(alias: str, collection_name: str) -> bool:
+        if collection_name != store.collection_name:
+            return False
+        if alias not in ours:
+            ours[alias] = get_db(alias).name == store.db.name
+        return ours[alias]
+
+    for kind in classes:
+        alias = kind._meta.get("db_alias") or "default"
+        try:
+            collection = get_db(alias)[kind._get_collection_name()]
+        except ConnectionFailure:
+            if not every:
+                raise
+            report.documents_unscanned.append(kind.__name__)
+            continue
+        report.documents_scanned.append(kind.__name__)
+        roots = file_roots(kind)
+        projection = dict.fromkeys([*roots, "_cls"], 1) if roots else None
+        for raw in collection.find({}, projection=projection).batch_size(_CHUNKS_BATCH):
+            for ref in file_references(kind, raw):
+                if in_store(ref.db_alias, ref.collection_name):
+                    found.add(id_key(ref.file_id))
+    return found
+
+
+class _FileWalk:
+    """What the check notes about each files document it passes."""
+
+    def __init__(
+        self,
+        report: BucketReport,
+        referenced: set[Any] | None,
+        now: datetime,
+        *,
+        check_chunks: bool,
+    ) -> None:
+        self.report = report
+        self.referenced = referenced
+        self.now = now
+        self.check_chunks = check_chunks
+
+    def start(self, doc: dict[str, Any]) -> ChunkCheck | None:
+        """Note one files document; the check its chunks must pass (None: none to run)."""
+        report = self.report
+        report.files_checked += 1
+        file_id = doc.get("_id")
+        filename = doc.get("filename") if isinstance(doc.get("filename"), str) else None
+        try:
+            info: FileInfo | None = FileInfo.from_document(doc)
+        except CorruptFile as exc:
+            report.damaged_files.append(DamagedFile(file_id, filename, str(exc)))
+            info = None
+        if self.referenced is not None and id_key(file_id) not in self.referenced:
+            date = doc.get("uploadDate")
+            date = date if isinstance(date, datetime) else None
+            if older_than(date, self.now, report.grace):
+                length = info.length if info is not None else None
+                report.unreferenced_files.append(UnreferencedFile(file_id, filename, length, date))
+        if info is None or not self.check_chunks:
+            return None
+        return ChunkCheck(info)
+
+    def accept(self, check: ChunkCheck | None, chunk: dict[str, Any], doc: dict[str, Any]) -> bool:
+        """Run ``check`` on one more chunk; False once the file is found damaged."""
+        if check is None:
+            return True
+        try:
+            check.accept(chunk)
+        except CorruptFile as exc:
+            self.damaged(doc, exc)
+            return False
+        return True
+
+    def finish(self, check: ChunkCheck | None, doc: dict[str, Any]) -> None:
+        """The file's chunks have run out: note it if some were never seen."""
+        if check is None:
+            return
+        try:
+            check.finish()
+        except CorruptFile as exc:
+            self.damaged(doc, exc)
+
+    def damaged(self, doc: dict[str, Any], exc: CorruptFile) -> None:
+        filename = doc.get("filename")
+        name = filename if isinstance(filename, str) else None
+        self.report.damaged_files.append(DamagedFile(doc.get("_id"), name, str(exc)))
+
+
+def _merge_object_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+    """Files and chunks with ObjectId ids, both read once in id order and matched as they
+    come (a merge join): linear on any server, with or without index pushdown."""
+    files = store.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
+    projection = None if walk.check_chunks else {"_id": 1, "files_id": 1, "n": 1}
+    batch = _chunk_batch(store) if walk.check_chunks else _CHUNKS_BATCH
+    chunks = (
+        store.chunks.find({"files_id": _OBJECT_ID}, projection=projection)
+        .sort([("files_id", 1), ("n", 1)])
+        .batch_size(max(1, batch))
+    )
+    doc = next(files, None)
+    group: Any = None  # the files_id of the chunks at hand
+    owner: dict[str, Any] | None = None  # their files document (None: orphans)
+    check: ChunkCheck | None = None
+    sound = True
+    try:
+        for chunk in chunks:
+            walk.report.chunks_checked += 1
+            files_id = chunk["files_id"]
+            if files_id != group:
+                if owner is not None and sound:
+                    walk.finish(check, owner)
+                group, owner, check, sound = files_id, None, None, True
+                while doc is not None and doc["_id"] < files_id:
+                    walk.finish(walk.start(doc), doc)  # a file with no chunks at all
+                    doc = next(files, None)
+                if doc is not None and doc["_id"] == files_id:
+                    owner, check = doc, walk.start(doc)
+                    doc = next(files, None)
+            if owner is None:
+                tracker.add(chunk)
+            elif sound:
+                sound = walk.accept(check, chunk, owner)
+        if owner is not None and sound:
+            walk.finish(check, owner)
+        while doc is not None:
+            walk.finish(walk.start(doc), doc)
+            doc = next(files, None)
+    finally:
+        files.close()  # at once, not when collected, if the walk stops early
+
+
+def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+    """Files and chunks whose ids are not ObjectIds (rare: a caller's own ids), matched by
+    lookups in batches, as their order in Python need not be the server's."""
+    batch: list[dict[str, Any]] = []
+    for doc in store.files.find({"_id": _OTHER}).batch_size(_FILES_BATCH):
+        batch.append(doc)
+        if len(batch) == _FILES_BATCH:
+            _check_batch(store, walk, batch)
+            batch = []
+    if batch:
+        _check_batch(store, walk, batch)
+    pending: list[dict[str, Any]] = []
+    cursor = store.chunks.find({"files_id": _OTHER}, projection={"_id": 1, "files_id": 1})
+    for chunk in cursor.batch_size(_CHUNKS_BATCH):
+        pending.append(chunk)
+        if len(pending) == _CHUNKS_BATCH:
+            _track_missing(store, pending, tracker)
+            pending = []
+    if pending:
+        _track_missing(store, pending, tracker)
+
+
+def _chunk_batch(store: FileStore) -> int:
+    """Chunks with their data to read at once: a batch stays near DEFAULT_BATCH_BYTES even
+    when the bucket holds files with large chunks."""
+    largest = store.chunk_size
+    cursor = store.files.find({}, projection={"chunkSize": 1}).sort("chunkSize", -1).limit(1)
+    for doc in cursor:
+        size = doc.get("chunkSize")
+        if isinstance(size, (int, float)) and not isinstance(size, bool) and size > largest:
+            largest = int(size)
+    return max(1, DEFAULT_BATCH_BYTES // largest)
+
+
+def _check_batch(store: FileStore, walk: _FileWalk, batch: list[dict[str, Any]]) -> None:
+    """Run each file's chunk check over its chunks, in one query for the whole batch."""
+    checks: dict[Any, tuple[ChunkCheck | None, dict[str, Any]]] = {
+        id_key(doc.get("_id")): (walk.start(doc), doc) for doc in batch
+    }
+    if not walk.check_chunks:
+        return
+    failed: set[Any] = set()
+    ids = [doc.get("_id") for doc in batch]
+    cursor = store.chunks.find({"files_id": {"$in": ids}}).sort([("files_id", 1), ("n", 1)])
+    for chunk in cursor.batch_size(_chunk_batch(store)):
+        walk.report.chunks_checked += 1
+        key = id_key(chunk.get("files_id"))
+        if key in failed or key not in checks:
+            continue
+        check, doc = checks[key]
+        if not walk.accept(check, chunk, doc):
+            failed.add(key)
+    for key, (check, doc) in checks.items():
+        if key not in failed:
+            walk.finish(check, doc)
+
+
+def _track_missing(store: FileStore, chunks: list[dict[str, Any]], tracker: OrphanTracker) -> None:
+    ids: dict[Any, Any] = {}
+    for chunk in chunks:
+        ids.setdefault(id_key(chunk.get("files_id")), chunk.get("files_id"))
+    existing = store.files.find({"_id": {"$in": list(ids.values())}}, projection={"_id": 1})
+    known = {id_key(doc["_id"]) for doc in existing}
+    for chunk in chunks:
+        if id_key(chunk.get("files_id")) not in known:
+            tracker.add(chunk)

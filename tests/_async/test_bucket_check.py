@@ -1,0 +1,332 @@
+"""The bucket check and sweep: orphan chunks, damaged files and files no document holds are
+found exactly, uploads in flight are left alone, and the sweep removes only what it should."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from mongoengine.connection import ConnectionFailure
+
+from gridfield._async.document import Document
+from gridfield._async.fields import FileField
+from gridfield._async.store import AsyncFileStore
+from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
+from tests._async.test_store_memory import MAX_GROWTH, PeakRss
+
+OTHER_ALIAS = "gridfield-test-check-other"
+CHUNK = 4
+OLD = datetime.now(timezone.utc) - timedelta(hours=3)
+
+
+class CheckBurrow(EmbeddedDocument):
+    photo = FileField()
+
+
+class CheckOwner(Document):
+    photo = FileField()
+    burrow = EmbeddedDocumentField(CheckBurrow)
+    gallery = ListField(FileField())
+    burrows = ListField(EmbeddedDocumentField(CheckBurrow))
+    meta = {"collection": "check_owners", "allow_inheritance": True}
+
+
+class CheckOwnerChild(CheckOwner):
+    """A subclass in its parent's collection, with a field stored under another alias."""
+
+    poster = FileField(db_alias=OTHER_ALIAS)
+
+
+class CheckElsewhere(Document):
+    """Holds files of another bucket: its ids do not keep files of "fs" alive."""
+
+    photo = FileField(collection_name="photos")
+    meta = {"collection": "check_elsewhere"}
+
+
+def old_object_id(when: datetime = OLD) -> ObjectId:
+    """A unique ObjectId made at ``when``, as an old chunk's would be."""
+    return ObjectId(int(when.timestamp()).to_bytes(4, "big") + os.urandom(8))
+
+
+def files_doc(file_id: Any, length: int, name: str, when: datetime = OLD) -> dict[str, Any]:
+    return {
+        "_id": file_id,
+        "length": length,
+        "chunkSize": CHUNK,
+        "uploadDate": when,
+        "filename": name,
+    }
+
+
+def chunk(file_id: Any, n: int, data: bytes, when: datetime = OLD) -> dict[str, Any]:
+    return {"_id": old_object_id(when), "files_id": file_id, "n": n, "data": data}
+
+
+def owner_for(slot: int, file_id: Any) -> dict[str, Any]:
+    """A stored document holding ``file_id`` in one of five places."""
+    if slot == 0:
+        return {"_cls": "CheckOwner", "photo": file_id}
+    if slot == 1:
+        return {"_cls": "CheckOwner", "burrow": {"photo": file_id}}
+    if slot == 2:
+        return {"_cls": "CheckOwner", "gallery": [ObjectId(), file_id]}
+    if slot == 3:
+        return {"_cls": "CheckOwner", "burrows": [{"photo": ObjectId()}, {"photo": file_id}]}
+    return {"_cls": "CheckOwner.CheckOwnerChild", "poster": file_id}
+
+
+class Planted:
+    """A bucket with sound files and planted problems, as raw GridFS documents."""
+
+    def __init__(self) -> None:
+        self.files: list[dict[str, Any]] = []
+        self.chunks: list[dict[str, Any]] = []
+        self.owners: list[dict[str, Any]] = []
+        self.elsewhere: list[dict[str, Any]] = []
+        self.sound: list[Any] = []
+        self.damaged: dict[Any, str] = {}
+        self.orphans: dict[Any, int] = {}
+        self.unreferenced: list[Any] = []
+
+    def sound_file(self, i: int, *, referenced: bool = True) -> Any:
+        file_id = ObjectId()
+        self.files.append(files_doc(file_id, 6, f"file-{i}"))
+        self.chunks += [chunk(file_id, 0, b"abcd"), chunk(file_id, 1, b"ef")]
+        if referenced:
+            self.owners.append(owner_for(i % 5, file_id))
+            self.sound.append(file_id)
+        return file_id
+
+    def damaged_file(self, i: int) -> None:
+        file_id = ObjectId()
+        kind = ("missing", "short", "extra")[i % 3]
+        self.files.append(files_doc(file_id, 6, f"damaged-{i}"))
+        if kind == "missing":
+            self.chunks.append(chunk(file_id, 0, b"abcd"))
+            self.damaged[file_id] = "chunk 1 is missing"
+        elif kind == "short":
+            self.chunks += [chunk(file_id, 0, b"abcd"), chunk(file_id, 1, b"e")]
+            self.damaged[file_id] = "chunk 1 is 1 bytes, expected 2"
+        else:
+            self.chunks += [chunk(file_id, n, d) for n, d in enumerate([b"abcd", b"ef", b"gh"])]
+            self.damaged[file_id] = "extra chunk 2"
+        self.owners.append(owner_for(i % 5, file_id))
+
+    def orphan_chunks(self, i: int) -> None:
+        # Ids of several kinds: GridFS ids need not be ObjectIds.
+        file_id: Any = (ObjectId(), f"orphan-{i}", {"key": i})[i % 3]
+        count = 1 + i % 3
+        self.chunks += [chunk(file_id, n, b"abcd") for n in range(count)]
+        self.orphans[repr(file_id)] = count
+
+    def unreferenced_file(self, i: int) -> None:
+        file_id = self.sound_file(10_000 + i, referenced=False)
+        if i % 4 == 0:  # held only by a field of another bucket
+            self.elsewhere.append({"photo": file_id})
+        self.unreferenced.append(file_id)
+
+    async def insert(self, db: Any) -> None:
+        await db["fs.files"].insert_many(self.files)
+        await db["fs.chunks"].insert_many(self.chunks)
+        if self.owners:
+            await db["check_owners"].insert_many(self.owners)
+        if self.elsewhere:
+            await db["check_elsewhere"].insert_many(self.elsewhere)
+
+
+async def counts(db: Any) -> tuple[int, int]:
+    return (
+        await db["fs.files"].count_documents({}),
+        await db["fs.chunks"].count_documents({}),
+    )
+
+
+@pytest.fixture
+def db(connected: Callable[..., Any]) -> Any:
+    connected(OTHER_ALIAS)
+    return connected("default")
+
+
+# --------------------------------------------------------------------------- small cases
+
+
+async def test_a_clean_bucket_reports_nothing_and_changes_nothing(db: Any) -> None:
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+    info = await store.put(b"abcdef", filename="a")
+    await db["check_owners"].insert_one({"_cls": "CheckOwner", "photo": info.file_id})
+    report = await store.check([CheckOwner], grace=timedelta(0))
+    assert report.clean, report.summary()
+    assert (report.files_checked, report.chunks_checked) == (1, 2)
+    assert report.documents_scanned == ["CheckOwner"]
+    assert report.references_found == 1
+    assert "unreferenced files: 0 (1 references found in CheckOwner)" in report.summary()
+
+
+async def test_each_class_of_problem_is_found(db: Any) -> None:
+    planted = Planted()
+    planted.sound_file(0)
+    for i in range(3):
+        planted.damaged_file(i)
+        planted.orphan_chunks(i)
+        planted.unreferenced_file(i)
+    await planted.insert(db)
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+    before = await counts(db)
+    report = await store.check([CheckOwner, CheckElsewhere])
+    assert await counts(db) == before  # a check changes nothing
+    damaged = {d.file_id: d.problem for d in report.damaged_files}
+    assert set(damaged) == set(planted.damaged)
+    for file_id, problem in planted.damaged.items():
+        assert problem in damaged[file_id]
+    assert {repr(o.files_id): o.chunks for o in report.orphan_chunks} == planted.orphans
+    assert {u.file_id for u in report.unreferenced_files} == set(planted.unreferenced)
+    assert not report.clean
+    assert "damaged files: 3" in report.summary()
+    without_refs = await store.check()
+    assert without_refs.unreferenced_files == []
+    assert "not checked" in without_refs.summary()
+
+
+async def test_young_orphans_and_unreferenced_files_are_left_alone(db: Any) -> None:
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+    upload = store.open_upload(filename="in flight")
+    await upload.write(b"x" * 40)
+    await upload.flush()
+    stored = await store.put(b"not saved on a document yet")
+    planted = Planted()
+    planted.orphan_chunks(0)
+    planted.unreferenced_file(0)
+    await planted.insert(db)
+    before = await counts(db)
+    dry = await store.sweep([CheckOwner])
+    assert await counts(db) == before
+    assert (dry.removed_files, dry.removed_chunks) == (0, 0)
+    assert [u.file_id for u in dry.unreferenced_files] == planted.unreferenced
+    report = await store.sweep([CheckOwner], delete=True)
+    assert (report.removed_files, report.removed_chunks) == (1, 3)
+    assert await counts(db) == (before[0] - 1, before[1] - 3)
+    assert report.in_flight == 1
+    await upload.write(b"tail")
+    info = await upload.close()
+    assert await store.get(info.file_id) == b"x" * 40 + b"tail"
+    assert await store.get(stored.file_id) == b"not saved on a document yet"
+    now = await store.check([CheckOwner], grace=timedelta(0))
+    assert {u.file_id for u in now.unreferenced_files} == {info.file_id, stored.file_id}
+
+
+async def test_bad_arguments_are_refused_before_any_read(db: Any) -> None:
+    store = AsyncFileStore(db)
+    with pytest.raises(ValueError, match="grace must not be negative"):
+        await store.check(grace=timedelta(seconds=-1))
+    with pytest.raises(TypeError, match="grace must be a timedelta, not int"):
+        await store.check(grace=3600)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="documents must be Document classes"):
+        await store.check([CheckBurrow])
+    with pytest.raises(ValueError, match=re.escape("'registered' or None, not 'all'")):
+        await store.sweep("all", delete=True)
+
+
+async def test_registered_classes_with_no_connection_are_listed_and_block_deletion(
+    db: Any,
+) -> None:
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+
+    class CheckUnconnected(Document):
+        photo = FileField()
+        meta = {"db_alias": "gridfield-test-check-never-connected"}
+
+    planted = Planted()
+    planted.unreferenced_file(0)
+    await planted.insert(db)
+    report = await store.check("registered")
+    assert "CheckUnconnected" in report.documents_unscanned
+    assert "CheckOwner" in (report.documents_scanned or [])
+    with pytest.raises(ConnectionFailure, match="CheckUnconnected"):
+        await store.sweep("registered", delete=True)
+    assert await counts(db) == (1, 2)
+    with pytest.raises(ConnectionFailure):
+        await store.check([CheckUnconnected])
+
+
+# --------------------------------------------------------------------------- at scale
+
+SOUND = 2000
+PLANTED = 100
+IN_FLIGHT = 20
+
+
+async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> None:
+    planted = Planted()
+    for i in range(SOUND):
+        planted.sound_file(i)
+    for i in range(PLANTED):
+        planted.damaged_file(i)
+        planted.orphan_chunks(i)
+        planted.unreferenced_file(i)
+    await planted.insert(db)
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+    uploads = []
+    for i in range(IN_FLIGHT):
+        upload = store.open_upload(filename=f"in-flight-{i}")
+        await upload.write(bytes([i]) * 12)
+        await upload.flush()
+        uploads.append(upload)
+
+    report = await store.check([CheckOwner, CheckElsewhere])
+    assert report.files_checked == SOUND + 2 * PLANTED
+    assert {d.file_id for d in report.damaged_files} == set(planted.damaged)
+    assert {repr(o.files_id): o.chunks for o in report.orphan_chunks} == planted.orphans
+    assert {u.file_id for u in report.unreferenced_files} == set(planted.unreferenced)
+    assert report.in_flight == IN_FLIGHT
+
+    files_before, chunks_before = await counts(db)
+    swept = await store.sweep([CheckOwner, CheckElsewhere], delete=True)
+    orphan_chunks = sum(planted.orphans.values())
+    assert swept.removed_files == PLANTED
+    assert swept.removed_chunks == 2 * PLANTED + orphan_chunks
+    assert await counts(db) == (files_before - PLANTED, chunks_before - swept.removed_chunks)
+    finished = [await upload.close() for upload in uploads]
+    assert {info.length for info in finished} == {12}
+    assert await store.get(finished[0].file_id) == bytes([0]) * 12
+    after = await store.check([CheckOwner, CheckElsewhere])
+    assert after.orphan_chunks == []
+    # Every chunk of every file was checked again: the sound files and the uploads that
+    # were in flight are whole; the damaged ones are still there, as the sweep leaves them.
+    assert after.files_checked == SOUND + PLANTED + IN_FLIGHT
+    assert {d.file_id for d in after.damaged_files} == set(planted.damaged)
+    # The finished uploads are new: within the grace period, not yet unreferenced.
+    assert after.unreferenced_files == []
+
+
+MANY = 10_000
+
+
+async def test_a_check_of_ten_thousand_files_keeps_memory_bounded(db: Any) -> None:
+    planted = Planted()
+    for i in range(MANY):
+        planted.sound_file(i)
+    for i in range(10):
+        planted.damaged_file(i)
+        planted.orphan_chunks(i)
+        planted.unreferenced_file(i)
+    await planted.insert(db)
+    wanted = (set(planted.damaged), len(planted.orphans), set(planted.unreferenced))
+    del planted  # the test's own copy of the bucket is not the check's memory
+    store = AsyncFileStore(db, chunk_size=CHUNK)
+    with PeakRss() as rss:
+        report = await store.check([CheckOwner, CheckElsewhere])
+    assert report.files_checked == MANY + 20
+    assert report.chunks_checked >= 2 * MANY
+    found = (
+        {d.file_id for d in report.damaged_files},
+        len(report.orphan_chunks),
+        {u.file_id for u in report.unreferenced_files},
+    )
+    assert found == wanted
+    assert rss.growth < MAX_GROWTH, f"peak RSS grew by {rss.growth / 2**20:.1f} MiB"
