@@ -19,6 +19,8 @@ COMMANDS = [
     "cat",
     "delete",
     "delete_id",
+    "check",
+    "sweep",
 ]
 
 

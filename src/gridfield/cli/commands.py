@@ -10,7 +10,7 @@ import click
 
 from ..core.metadata import FileInfo
 from ..sync import FileStore
-from . import transfer
+from . import health, transfer  # noqa: F401 -- importing health registers check and sweep
 from .app import Settings, cli, command, open_store, say
 from .ids import id_candidates, parse_id, show_id
 from .listing import LIST_ORDER, json_row, long_row, prefix_pattern, short_row
