@@ -58,7 +58,7 @@ def test_sweep_is_a_dry_run_unless_told_to_delete(cli: Cli) -> None:
     _plant_orphans(cli, young, 2, 0)
     dry = cli.ok("sweep")
     assert f"orphan: 3 chunks of files_id {lost}" in dry.stdout.decode()
-    assert "dry run: nothing removed (add --delete to remove these chunks)" in dry.stderr.decode()
+    assert "dry run: nothing removed (add --delete to remove these)" in dry.stderr.decode()
     assert cli.db["fs.chunks"].count_documents({"files_id": lost}) == 3
     done = cli.ok("sweep", "--delete")
     assert "removed: 0 files, 3 chunks" in done.stdout.decode()
@@ -76,3 +76,37 @@ def test_a_clean_bucket_checks_clean(cli: Cli) -> None:
     done = cli.ok("check", "--grace", "30m")
     assert "damaged files: 0" in done.stdout.decode()
     assert done.stderr == b""
+
+
+MODELS = """
+from gridfield.sync import Document, FileField, StringField
+
+
+class Animal(Document):
+    name = StringField()
+    photo = FileField()
+"""
+
+
+def test_documents_find_and_sweep_the_files_no_document_holds(cli: Cli) -> None:
+    (cli.cwd / "zoo_models.py").write_text(MODELS)
+    cli.ok("put", "held.jpg", "-l", "-", input=b"held")
+    cli.ok("put", "loose.jpg", "-l", "-", input=b"loose")
+    held = cli.db["fs.files"].find_one({"filename": "held.jpg"})
+    loose = cli.db["fs.files"].find_one({"filename": "loose.jpg"})
+    assert held is not None and loose is not None
+    cli.db["animal"].insert_one({"name": "marmot", "photo": held["_id"]})
+    time.sleep(1.1)  # both files older than a grace of one second
+    done = cli.run("check", "--documents", "zoo_models", "--grace", "1s")
+    out = done.stdout.decode()
+    assert done.returncode == 1, done.stderr
+    assert "unreferenced files: 1 (1 references found in Animal)" in out
+    assert f"unreferenced: file {loose['_id']} (loose.jpg)" in out
+    dry = cli.ok("sweep", "--documents", "zoo_models", "--grace", "1s")
+    assert "dry run: nothing removed" in dry.stderr.decode()
+    assert cli.db["fs.files"].count_documents({}) == 2
+    cli.ok("sweep", "--documents", "zoo_models", "--grace", "1s", "--delete")
+    assert cli.db["fs.files"].distinct("filename") == ["held.jpg"]
+    assert cli.db["fs.chunks"].distinct("files_id") == [held["_id"]]
+    line = cli.fails("check", "--documents", "no_such_models")
+    assert line.startswith("Error: cannot import 'no_such_models'")
