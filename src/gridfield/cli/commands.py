@@ -46,7 +46,7 @@ _OVERWRITE = click.option(
 _SHA256 = click.option(
     "--sha256",
     metavar="HEX",
-    help="Fail unless the file's SHA-256 is this (nothing is written then).",
+    help="Fail unless the file's SHA-256 is this (the local file is then not written).",
 )
 _TYPE = click.option("--type", "-t", "content_type", metavar="TYPE", help="Content type to store.")
 _REPLACE = click.option(
@@ -244,6 +244,8 @@ def get(
     """
     if local is not None and len(names) > 1:
         raise click.UsageError("--local takes one NAME; got several")
+    if sha256 is not None and len(names) > 1:
+        raise click.UsageError("--sha256 checks one NAME; got several")
     with open_store(ctx) as (store, settings):
         infos = [store.get_info_by_name(name, revision) for name in names]
         items = [
