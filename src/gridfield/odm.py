@@ -1,15 +1,18 @@
 """MongoEngine helpers with no I/O, shared by both APIs: class trees, sorts, projections, and
 the walk that finds the values in a document that hold stored files.
 
-Also the one protocol by which a document's save and delete reach those values.
+Also the one protocol by which a document's save and delete reach those values, and the
+walk over a stored document's raw BSON that finds the file ids it holds (for the bucket check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import mongoengine
+import mongoengine.fields
 import pymongo
 from mongoengine import signals
 from mongoengine.base import BaseDocument, ComplexBaseField
@@ -18,15 +21,19 @@ from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentFie
 
 __all__ = [
     "FileHolder",
+    "StoredFileRef",
     "class_query",
     "db_paths",
+    "document_classes",
     "file_holders",
+    "file_roots",
     "holds_files",
     "inherits",
     "may_hold_files",
     "referenced_file_ids",
     "signals_delete",
     "sort_spec",
+    "stored_file_refs",
     "whole_number",
     "with_subclasses",
 ]
@@ -200,3 +207,135 @@ def db_paths(document: type[Any], fields: Iterable[str]) -> list[str]:
             paths.append(".".join(p if isinstance(p, str) else p.db_field for p in found))
             break
     return paths
+
+
+# -- file ids in stored documents, read from their raw BSON ------------------------------------
+# Driven by the field classes rather than by FileHolder values, so documents need not be
+# loaded, and MongoEngine's own FileField and ImageField count as well as ours.
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredFileRef:
+    """One file id held by a stored document, with the alias and bucket its field stores in."""
+
+    db_alias: str
+    collection_name: str
+    file_id: Any
+
+
+def _is_file_field(field: Any) -> bool:
+    return isinstance(field, mongoengine.fields.FileField) or holds_files(field)
+
+
+def _raw_may_hold(field: Any, seen: set[Any]) -> bool:
+    if field is None or isinstance(field, GenericEmbeddedDocumentField) or _is_file_field(field):
+        return True
+    if isinstance(field, EmbeddedDocumentField):
+        fresh = [kind for kind in with_subclasses(field.document_type) if kind not in seen]
+        seen.update(fresh)
+        return any(_raw_may_hold(f, seen) for kind in fresh for f in kind._fields.values())
+    if isinstance(field, ComplexBaseField):
+        return _raw_may_hold(field.field, seen)
+    return False
+
+
+def file_roots(document: type[Any]) -> list[str]:
+    """The top-level stored keys of ``document`` (and its subclasses) whose declared fields
+    may hold files: what a scan needs to read (empty for a class that can hold none)."""
+    roots: set[str] = set()
+    for kind in with_subclasses(document):
+        for field in kind._fields.values():
+            if _raw_may_hold(field, set()):
+                roots.add(field.db_field)
+    return sorted(roots)
+
+
+def _class_named(raw: Mapping[str, Any], default: type[Any]) -> type[Any]:
+    """The class of ``default``'s tree that ``raw``'s ``_cls`` names (else ``default``)."""
+    name = raw.get("_cls")
+    if isinstance(name, str) and name != default._class_name:
+        for kind in with_subclasses(default):
+            if kind._class_name == name:
+                return kind
+    return default
+
+
+def stored_file_refs(document: type[Any], raw: Mapping[str, Any]) -> Iterator[StoredFileRef]:
+    """Every file id the stored document ``raw`` (of ``document`` or a subclass) holds:
+    top-level, in embedded documents (typed or generic) and in lists and dicts."""
+    yield from _refs_in_document(_class_named(raw, document), raw)
+
+
+def _refs_in_document(document: type[Any], raw: Mapping[str, Any]) -> Iterator[StoredFileRef]:
+    for field in document._fields.values():
+        yield from _refs_in(field, raw.get(field.db_field))
+
+
+def _refs_in(field: Any, value: Any) -> Iterator[StoredFileRef]:
+    if value is None:
+        return
+    if _is_file_field(field):
+        yield StoredFileRef(field.db_alias, field.collection_name, value)
+    elif isinstance(field, EmbeddedDocumentField):
+        if isinstance(value, Mapping):
+            yield from _refs_in_document(_class_named(value, field.document_type), value)
+    elif field is None or isinstance(field, GenericEmbeddedDocumentField):
+        name = value.get("_cls") if isinstance(value, Mapping) else None
+        if isinstance(name, str):
+            kind = _embedded_named(name)
+            if kind is not None:
+                yield from _refs_in_document(kind, value)
+        elif field is None:
+            yield from _refs_in_container(None, value)
+    elif isinstance(field, ComplexBaseField):
+        yield from _refs_in_container(field.field, value)
+
+
+def _refs_in_container(inner: Any, value: Any) -> Iterator[StoredFileRef]:
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _refs_in(inner, item)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _refs_in(inner, item)
+
+
+def _embedded_named(name: str) -> type[Any] | None:
+    for kind in with_subclasses(mongoengine.EmbeddedDocument):
+        if getattr(kind, "_class_name", None) == name:
+            return kind
+    return None
+
+
+def document_classes(documents: Iterable[Any] | None = None) -> list[type[Any]]:
+    """The stored document classes to scan, one per collection: those given, or every
+    concrete ``Document`` subclass whose fields may hold files.
+
+    Subclasses share their root's collection; scanning the root reads each ``_cls``.
+    """
+    if documents is None:
+        candidates = [
+            kind
+            for kind in with_subclasses(mongoengine.Document)
+            if _concrete(kind) and file_roots(kind)
+        ]
+    else:
+        candidates = list(documents)
+        for kind in candidates:
+            if not (isinstance(kind, type) and issubclass(kind, mongoengine.Document)):
+                raise TypeError(f"documents must be Document classes, not {kind!r}")
+    by_collection: dict[tuple[str, str], type[Any]] = {}
+    for kind in candidates:
+        if not _concrete(kind):
+            continue
+        where = (kind._meta.get("db_alias") or "default", kind._get_collection_name())
+        known = by_collection.get(where)
+        if known is None or kind._class_name.count(".") < known._class_name.count("."):
+            by_collection[where] = kind
+    return list(by_collection.values())
+
+
+def _concrete(kind: type[Any]) -> bool:
+    """A document class with a collection of its own (not abstract, not MongoEngine's base)."""
+    meta = getattr(kind, "_meta", None) or {}
+    return "_fields" in dir(kind) and not meta.get("abstract") and bool(kind._get_collection_name())

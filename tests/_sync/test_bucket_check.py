@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from mongoengine.connection import ConnectionFailure
+from pymongo import MongoClient
 
+from benchmarks.rss import PeakRSS
+from gridfield._sync.connection import connect, disconnect
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.store import FileStore
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
-from tests._sync.test_store_memory import MAX_GROWTH, PeakRss
 
 OTHER_ALIAS = "gridfield-test-check-other"
 CHUNK = 4
@@ -306,28 +309,41 @@ def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> None:
 
 
 MANY = 10_000
+MAX_GROWTH = 64 * 2**20
 
 
-def test_a_check_of_ten_thousand_files_keeps_memory_bounded(db: Any) -> None:
-    planted = Planted()
-    for i in range(MANY):
-        planted.sound_file(i)
-    for i in range(10):
-        planted.damaged_file(i)
-        planted.orphan_chunks(i)
-        planted.unreferenced_file(i)
-    planted.insert(db)
-    wanted = (set(planted.damaged), len(planted.orphans), set(planted.unreferenced))
-    del planted  # the test's own copy of the bucket is not the check's memory
-    store = FileStore(db, chunk_size=CHUNK)
-    with PeakRss() as rss:
-        report = store.check([CheckOwner, CheckElsewhere])
-    assert report.files_checked == MANY + 20
-    assert report.chunks_checked >= 2 * MANY
-    found = (
-        {d.file_id for d in report.damaged_files},
-        len(report.orphan_chunks),
-        {u.file_id for u in report.unreferenced_files},
-    )
-    assert found == wanted
-    assert rss.growth < MAX_GROWTH, f"peak RSS grew by {rss.growth / 2**20:.1f} MiB"
+def test_a_check_of_ten_thousand_files_keeps_memory_bounded(mongo_uri: str) -> None:
+    # One client flavour is enough to measure memory, and a bucket this size is slow to fill
+    # on FerretDB: this test makes its own PyMongo client instead of running once per driver.
+    client = MongoClient(mongo_uri)
+    db = client[f"gridfield_test_{uuid.uuid4().hex}"]
+    connect(db=db.name, client=client, alias="default")
+    connect(db=db.name, client=client, alias=OTHER_ALIAS)
+    try:
+        planted = Planted()
+        for i in range(MANY):
+            planted.sound_file(i)
+        for i in range(10):
+            planted.damaged_file(i)
+            planted.orphan_chunks(i)
+            planted.unreferenced_file(i)
+        planted.insert(db)
+        wanted = (set(planted.damaged), len(planted.orphans), set(planted.unreferenced))
+        del planted  # the test's own copy of the bucket is not the check's memory
+        store = FileStore(db, chunk_size=CHUNK)
+        with PeakRSS() as rss:
+            report = store.check([CheckOwner, CheckElsewhere])
+        assert report.files_checked == MANY + 20
+        assert report.chunks_checked >= 2 * MANY
+        found = (
+            {d.file_id for d in report.damaged_files},
+            len(report.orphan_chunks),
+            {u.file_id for u in report.unreferenced_files},
+        )
+        assert found == wanted
+        assert rss.growth < MAX_GROWTH, f"peak RSS grew by {rss.growth / 2**20:.1f} MiB"
+    finally:
+        disconnect("default")
+        disconnect(OTHER_ALIAS)
+        client.drop_database(db.name)
+        client.close()

@@ -23,7 +23,7 @@ from ..core.bucket_report import (
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
 from ..core.metadata import FileInfo
-from ..file_references import document_classes, file_references, file_roots
+from ..odm import document_classes, file_roots, stored_file_refs
 from .connection import ConnectionFailure, get_db
 
 if TYPE_CHECKING:
@@ -150,9 +150,11 @@ async def _referenced_ids(
             continue
         report.documents_scanned.append(kind.__name__)
         roots = file_roots(kind)
-        projection = dict.fromkeys([*roots, "_cls"], 1) if roots else None
+        if not roots:
+            continue  # a class with no field that can hold a file holds none
+        projection = dict.fromkeys([*roots, "_cls"], 1)
         async for raw in collection.find({}, projection=projection).batch_size(_CHUNKS_BATCH):
-            for ref in file_references(kind, raw):
+            for ref in stored_file_refs(kind, raw):
                 if in_store(ref.db_alias, ref.collection_name):
                     found.add(id_key(ref.file_id))
     return found

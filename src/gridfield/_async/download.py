@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -260,3 +261,24 @@ class AsyncDownloadStream(DescribedFile):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def check_destination(destination: object) -> None:
+    """TypeError unless ``destination`` has a ``write`` method (checked before any I/O)."""
+    if not callable(getattr(destination, "write", None)):
+        raise TypeError(
+            f"destination must have a write(bytes) method, not {type(destination).__name__}"
+        )
+
+
+async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
+    """Write the rest of ``stream`` to ``destination`` a chunk at a time, then close it;
+    return the number of bytes written."""
+    written = 0
+    async with stream:
+        async for piece in stream:
+            done = destination.write(piece)
+            if inspect.isawaitable(done):  # an async file object's write
+                done = await done
+            written += len(piece)
+    return written

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import inspect
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -32,7 +31,7 @@ from ..core.revisions import (
     revision_query,
 )
 from .bucket_check import check_bucket, sweep_bucket
-from .download import AsyncDownloadStream
+from .download import AsyncDownloadStream, check_destination, copy_to
 from .upload import AsyncUploadStream, check_source, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream"]
@@ -233,8 +232,8 @@ class AsyncFileStore:
     async def download_to_stream(self, file_id: Any, destination: Any) -> int:
         """Write a stored file's bytes to ``destination`` (anything with a sync or async
         ``write(bytes)``), a chunk at a time; return the number of bytes written."""
-        _check_destination(destination)
-        return await _copy_to(await self.open_download(file_id), destination)
+        check_destination(destination)
+        return await copy_to(await self.open_download(file_id), destination)
 
     # -- by name -------------------------------------------------------------------------------
 
@@ -269,8 +268,8 @@ class AsyncFileStore:
         self, filename: str, destination: Any, revision: int = -1
     ) -> int:
         """``download_to_stream`` for one revision of the files named ``filename``."""
-        _check_destination(destination)
-        return await _copy_to(await self.open_download_by_name(filename, revision), destination)
+        check_destination(destination)
+        return await copy_to(await self.open_download_by_name(filename, revision), destination)
 
     async def delete_by_name(self, filename: str) -> int:
         """Delete every revision of the files named ``filename``; return how many.
@@ -408,21 +407,3 @@ class AsyncFileStore:
         )
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
-
-
-def _check_destination(destination: object) -> None:
-    if not callable(getattr(destination, "write", None)):
-        raise TypeError(
-            f"destination must have a write(bytes) method, not {type(destination).__name__}"
-        )
-
-
-async def _copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
-    written = 0
-    async with stream:
-        async for piece in stream:
-            done = destination.write(piece)
-            if inspect.isawaitable(done):  # an async file object's write
-                done = await done
-            written += len(piece)
-    return written

@@ -6,6 +6,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 (``AsyncFileStore`` / ``FileStore``); every other name is the same in both.
 """
 
+from ..core.bucket_report import BucketReport
 from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
@@ -20,6 +21,7 @@ __all__ = [
     "DownloadStream",
     "FileStore",
     "UploadStream",
+    "BucketReport",
     "CorruptFile",
     "Document",
     "FileExists",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -261,3 +262,24 @@ class DownloadStream(DescribedFile):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def check_destination(destination: object) -> None:
+    """TypeError unless ``destination`` has a ``write`` method (checked before any I/O)."""
+    if not callable(getattr(destination, "write", None)):
+        raise TypeError(
+            f"destination must have a write(bytes) method, not {type(destination).__name__}"
+        )
+
+
+def copy_to(stream: DownloadStream, destination: Any) -> int:
+    """Write the rest of ``stream`` to ``destination`` a chunk at a time, then close it;
+    return the number of bytes written."""
+    written = 0
+    with stream:
+        for piece in stream:
+            done = destination.write(piece)
+            if inspect.isawaitable(done):  # an async file object's write
+                done = done
+            written += len(piece)
+    return written

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import codecs
-import inspect
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
@@ -33,7 +32,7 @@ from ..core.revisions import (
     revision_query,
 )
 from .bucket_check import check_bucket, sweep_bucket
-from .download import DownloadStream
+from .download import DownloadStream, check_destination, copy_to
 from .upload import UploadStream, check_source, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream"]
@@ -234,8 +233,8 @@ class FileStore:
     def download_to_stream(self, file_id: Any, destination: Any) -> int:
         """Write a stored file's bytes to ``destination`` (anything with a sync or async
         ``write(bytes)``), a chunk at a time; return the number of bytes written."""
-        _check_destination(destination)
-        return _copy_to(self.open_download(file_id), destination)
+        check_destination(destination)
+        return copy_to(self.open_download(file_id), destination)
 
     # -- by name -------------------------------------------------------------------------------
 
@@ -270,8 +269,8 @@ class FileStore:
         self, filename: str, destination: Any, revision: int = -1
     ) -> int:
         """``download_to_stream`` for one revision of the files named ``filename``."""
-        _check_destination(destination)
-        return _copy_to(self.open_download_by_name(filename, revision), destination)
+        check_destination(destination)
+        return copy_to(self.open_download_by_name(filename, revision), destination)
 
     def delete_by_name(self, filename: str) -> int:
         """Delete every revision of the files named ``filename``; return how many.
@@ -405,21 +404,3 @@ class FileStore:
         result = self.files.update_one(file_filter(file_id), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
-
-
-def _check_destination(destination: object) -> None:
-    if not callable(getattr(destination, "write", None)):
-        raise TypeError(
-            f"destination must have a write(bytes) method, not {type(destination).__name__}"
-        )
-
-
-def _copy_to(stream: DownloadStream, destination: Any) -> int:
-    written = 0
-    with stream:
-        for piece in stream:
-            done = destination.write(piece)
-            if inspect.isawaitable(done):  # an async file object's write
-                done = done
-            written += len(piece)
-    return written
