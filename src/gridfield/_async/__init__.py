@@ -6,7 +6,16 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 """
 
 from ..core.bucket_report import BucketReport
-from ..core.errors import CorruptFile, FileExists, FileNotLoaded, GridFSError, NoFile
+from ..core.errors import (
+    ContentTypeRefused,
+    CorruptFile,
+    FileExists,
+    FileNotLoaded,
+    FileTooLarge,
+    GridFSError,
+    NoFile,
+)
+from ..core.guards import UploadLimits
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
@@ -21,15 +30,18 @@ __all__ = [
     "AsyncFileStore",
     "AsyncUploadStream",
     "BucketReport",
+    "ContentTypeRefused",
     "CorruptFile",
     "Document",
     "FileExists",
     "FileField",
     "FileInfo",
     "FileNotLoaded",
+    "FileTooLarge",
     "GridFSError",
     "GridFSProxy",
     "NoFile",
+    "UploadLimits",
     "connect",
     "disconnect",
     "get_client",

@@ -16,6 +16,7 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
+from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
@@ -34,10 +35,17 @@ class AsyncDownloadStream(DescribedFile):
     """
 
     def __init__(
-        self, store: AsyncFileStore, info: FileInfo, position: ReadPosition | None = None
+        self,
+        store: AsyncFileStore,
+        info: FileInfo,
+        position: ReadPosition | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self._store = store
         self.info = info
+        # on_progress(bytes read up to, length): the furthest point reached, never back.
+        self._progress = Progress(check_progress_callback(on_progress), info.length)
         self.closed = False
         self.position = ReadPosition() if position is None else position
         """Where the next read starts; a proxy hands in its own, so the two share it."""
@@ -238,6 +246,7 @@ class AsyncDownloadStream(DescribedFile):
                 n = check.next - 1
                 self._checksum.feed(n * self.chunk_size, data)
                 self._cached = (n, data)
+                self._progress.reached(n * self.chunk_size + len(data))
                 yield n, data
         finally:
             await cursor.close()  # at once, not when collected, when a reader stops early
@@ -281,4 +290,5 @@ async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
             if inspect.isawaitable(done):  # an async file object's write
                 done = await done
             written += len(piece)
+        stream._progress.finished()  # an empty file reports its end too
     return written

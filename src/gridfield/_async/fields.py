@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import mongoengine.fields
 from bson import ObjectId
 
 from .._twins import awaited_call
+from ..core.guards import UploadLimits
 from ..core.metadata import check_chunk_size
 from .proxy import GridFSProxy
 
@@ -18,8 +20,11 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     """A GridFS file on a document: the document stores the file's ObjectId, as MongoEngine does.
 
     ``FileField(db_alias="default", collection_name="fs", chunk_size=None,
-    delete_with_owner=True)``. With ``delete_with_owner`` the file is deleted after the
-    document that holds it is deleted (set it False to keep files shared with others).
+    delete_with_owner=True, max_size=None, content_types=None)``. ``max_size`` (bytes) and
+    ``content_types`` (``["image/*", "application/pdf"]``) guard every upload through the
+    field: FileTooLarge or ContentTypeRefused, and nothing is left stored. With
+    ``delete_with_owner`` the file is deleted after the document that holds it is deleted
+    (set it False to keep files shared with others).
     """
 
     proxy_class = GridFSProxy
@@ -33,10 +38,15 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         *,
         chunk_size: int | None = None,
         delete_with_owner: bool = True,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if chunk_size is not None:
             check_chunk_size(chunk_size)
+        limits = UploadLimits(max_size, None if content_types is None else tuple(content_types))
+        self.limits = limits if limits.active else None
+        """Upload guards for every file stored through this field."""
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
         self.delete_with_owner = delete_with_owner
@@ -57,6 +67,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             collection_name=collection_name or self.collection_name,
             chunk_size=self.chunk_size,
             delete_with_owner=self.delete_with_owner,
+            limits=self.limits,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:

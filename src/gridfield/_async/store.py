@@ -13,6 +13,7 @@ from pymongo.errors import OperationFailure
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
@@ -32,7 +33,7 @@ from ..core.revisions import (
 )
 from .bucket_check import check_bucket, sweep_bucket
 from .download import AsyncDownloadStream, check_destination, copy_to
-from .upload import AsyncUploadStream, check_source, write_source
+from .upload import AsyncUploadStream, check_source, source_size, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream"]
 
@@ -67,10 +68,19 @@ class AsyncFileStore:
     """
 
     def __init__(
-        self, db: Any, collection_name: str = "fs", *, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        db: Any,
+        collection_name: str = "fs",
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        limits: UploadLimits | None = None,
     ) -> None:
         if not isinstance(collection_name, str) or not collection_name:
             raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
+        if limits is not None and not isinstance(limits, UploadLimits):
+            raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
+        self.limits = limits if limits is not None else UploadLimits(label=collection_name)
+        """The upload guards every upload of this store gets (a call may tighten them)."""
         self.db = db
         self.collection_name = collection_name
         self.chunk_size = check_chunk_size(chunk_size)
@@ -105,12 +115,24 @@ class AsyncFileStore:
         checksum: bool = False,
         encoding: str = "utf-8",
         aliases: list[str] | None = None,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        total: int | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
         metadata key at fault) before any I/O.
+
+        Guards, enforced while bytes stream in: past ``max_size`` bytes, FileTooLarge (what
+        was sent is removed); a content type (given, guessed from the filename or sniffed
+        from the first bytes) not in ``content_types`` (``"image/*"`` allowed), a
+        ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
+        as chunks reach the server (``total`` as given here, else None).
         """
+        limits = self.limits.merged(max_size, content_types)
+        check_progress_callback(on_progress)
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
         if content_type is not None and not isinstance(content_type, str):
@@ -130,6 +152,8 @@ class AsyncFileStore:
             codec_options=options,
             aliases=names,
         )
+        if content_type is not None:
+            limits.check_type(content_type)  # a refused type given outright: no I/O at all
         return AsyncUploadStream(
             self,
             file_id=file_id,
@@ -140,6 +164,9 @@ class AsyncFileStore:
             checksum=bool(checksum),
             encoding=encoding,
             aliases=names,
+            limits=limits,
+            on_progress=on_progress,
+            total=total,
         )
 
     async def put(
@@ -154,13 +181,18 @@ class AsyncFileStore:
         encoding: str = "utf-8",
         checksum: bool = False,
         aliases: list[str] | None = None,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
         ``data`` is bytes-like, a str (encoded with ``encoding``), a binary file object
         (sync or async ``read``; read ``chunk_size`` bytes at a time) or a sync or async
         iterable of bytes. Anything else is a TypeError, raised before anything is
-        written; any failure later removes what was written.
+        written; any failure later removes what was written. ``max_size``,
+        ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
+        to ``on_progress`` is known for bytes and for files on disk).
         """
         check_source(data)
         stream = self.open_upload(
@@ -172,6 +204,10 @@ class AsyncFileStore:
             checksum=checksum,
             encoding=encoding,
             aliases=aliases,
+            max_size=max_size,
+            content_types=content_types,
+            on_progress=on_progress,
+            total=source_size(data) if on_progress is not None else None,
         )
         async with stream:
             await write_source(stream, data)
@@ -188,6 +224,9 @@ class AsyncFileStore:
         metadata: Mapping[str, Any] | None = None,
         content_type: str | None = None,
         aliases: list[str] | None = None,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        on_progress: ProgressCallback | None = None,
     ) -> Any:
         """Store ``source`` under ``filename`` with the GridFS spec's upload options; return
         the new file's id. ``put`` with the spec's names, for code written against it."""
@@ -201,6 +240,9 @@ class AsyncFileStore:
             metadata=metadata,
             content_type=content_type,
             aliases=aliases,
+            max_size=max_size,
+            content_types=content_types,
+            on_progress=on_progress,
         )
         return info.file_id
 
@@ -213,9 +255,16 @@ class AsyncFileStore:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
         return FileInfo.from_document(doc)
 
-    async def open_download(self, file_id: Any) -> AsyncDownloadStream:
-        """A read stream over a stored file; NoFile if there is none with this id."""
-        return AsyncDownloadStream(self, await self.get_info(file_id))
+    async def open_download(
+        self, file_id: Any, *, on_progress: ProgressCallback | None = None
+    ) -> AsyncDownloadStream:
+        """A read stream over a stored file; NoFile if there is none with this id.
+
+        ``on_progress(done, length)`` is called as chunks arrive (``done`` the furthest
+        byte read so far: it never goes back, even after a seek).
+        """
+        check_progress_callback(on_progress)
+        return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
 
     async def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
@@ -229,11 +278,15 @@ class AsyncFileStore:
         stream = await self.open_download(file_id)
         return await stream.read_range(start, end)
 
-    async def download_to_stream(self, file_id: Any, destination: Any) -> int:
+    async def download_to_stream(
+        self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
+    ) -> int:
         """Write a stored file's bytes to ``destination`` (anything with a sync or async
-        ``write(bytes)``), a chunk at a time; return the number of bytes written."""
+        ``write(bytes)``), a chunk at a time; return the number of bytes written.
+        ``on_progress(done, length)`` is called for each chunk (once for an empty file)."""
         check_destination(destination)
-        return await copy_to(await self.open_download(file_id), destination)
+        stream = await self.open_download(file_id, on_progress=on_progress)
+        return await copy_to(stream, destination)
 
     # -- by name -------------------------------------------------------------------------------
 
@@ -254,10 +307,18 @@ class AsyncFileStore:
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
         )
 
-    async def open_download_by_name(self, filename: str, revision: int = -1) -> AsyncDownloadStream:
+    async def open_download_by_name(
+        self,
+        filename: str,
+        revision: int = -1,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> AsyncDownloadStream:
         """A read stream over one revision of the files named ``filename`` (see
         ``get_info_by_name`` for how revisions count); NoFile when there is none."""
-        return AsyncDownloadStream(self, await self.get_info_by_name(filename, revision))
+        check_progress_callback(on_progress)
+        info = await self.get_info_by_name(filename, revision)
+        return AsyncDownloadStream(self, info, on_progress=on_progress)
 
     async def read_by_name(self, filename: str, revision: int = -1) -> bytes:
         """All the bytes of one revision of the files named ``filename``."""
@@ -265,11 +326,17 @@ class AsyncFileStore:
         return await stream.read()
 
     async def download_to_stream_by_name(
-        self, filename: str, destination: Any, revision: int = -1
+        self,
+        filename: str,
+        destination: Any,
+        revision: int = -1,
+        *,
+        on_progress: ProgressCallback | None = None,
     ) -> int:
         """``download_to_stream`` for one revision of the files named ``filename``."""
         check_destination(destination)
-        return await copy_to(await self.open_download_by_name(filename, revision), destination)
+        stream = await self.open_download_by_name(filename, revision, on_progress=on_progress)
+        return await copy_to(stream, destination)
 
     async def delete_by_name(self, filename: str) -> int:
         """Delete every revision of the files named ``filename``; return how many.

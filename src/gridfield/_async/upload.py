@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import os
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .._twins import any_iterable, finish_despite_cancel, pieces_of_any, read_any_file
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
-from ..core.errors import FileExists
+from ..core.errors import FileExists, FileTooLarge
+from ..core.guards import Progress, ProgressCallback, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
 
@@ -45,6 +47,9 @@ class AsyncUploadStream:
         checksum: bool,
         encoding: str,
         aliases: list[str] | None = None,
+        limits: UploadLimits | None = None,
+        on_progress: ProgressCallback | None = None,
+        total: int | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -68,6 +73,10 @@ class AsyncUploadStream:
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
+        self._limits = limits if limits is not None else UploadLimits()
+        self._type_checked = self._limits.content_types is None
+        self._progress = Progress(on_progress, total)
+        self._stored = 0  # bytes in chunks the server has taken
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -96,11 +105,21 @@ class AsyncUploadStream:
             raise TypeError(
                 f"write() takes bytes, bytearray, memoryview or str, not {type(data).__name__}"
             )
+        # Refused before the bytes join the upload: a source is read no further than the
+        # limit plus the block that crossed it.
+        self._limits.check_size(self.length + memoryview(data).nbytes)
         self._batcher.add(self._cutter.feed(data))
 
     async def write(self, data: bytes | bytearray | memoryview | str) -> None:
-        """Append ``data``, inserting the chunks it completes once a batch is full."""
-        self.buffer(data)
+        """Append ``data``, inserting the chunks it completes once a batch is full.
+
+        Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
+        """
+        try:
+            self.buffer(data)
+        except FileTooLarge as exc:
+            await self._abort_after(exc)
+            raise
         await self._send(self._batcher.ready())
 
     async def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
@@ -121,6 +140,11 @@ class AsyncUploadStream:
         if self.info is not None:
             return self.info
         self._check_open()
+        try:
+            self._check_type()
+        except BaseException as exc:
+            await self._abort_after(exc)
+            raise
         last = self._cutter.finish()
         if last is not None:
             self._batcher.add([last])
@@ -142,14 +166,27 @@ class AsyncUploadStream:
             raise
         self.info = info
         self.closed = True
+        self._progress.reached(info.length)
+        self._progress.finished()
         return info
 
-    def _describe(self) -> FileInfo:
+    def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
         given = self._metadata.get("contentType")
         guessed = given if isinstance(given, str) else None
         if self._content_type is None and guessed is None:
             guessed = choose_content_type(None, self.filename, self._cutter.head)
+        return guessed
+
+    def _check_type(self) -> None:
+        """ContentTypeRefused unless the upload's type is allowed; checked on the first bytes,
+        before the first insert, so a refused file costs no server command."""
+        if not self._type_checked:
+            self._limits.check_type(self._content_type or self._guessed_type())
+            self._type_checked = True
+
+    def _describe(self) -> FileInfo:
+        guessed = self._guessed_type()
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
@@ -167,6 +204,7 @@ class AsyncUploadStream:
         if not batches:
             return
         try:
+            self._check_type()
             await self._store.ensure_indexes()
             for batch in batches:
                 if not self._owns_id:
@@ -176,6 +214,8 @@ class AsyncUploadStream:
                 # Our chunk 0 is in: every chunk of this id is ours from now on.
                 self._owns_id = True
                 self._sent_ids = []
+                self._stored += sum(len(doc["data"]) for doc in batch)
+                self._progress.reached(self._stored)
         except BulkWriteError as exc:
             await self._abort_after(exc)
             errors = exc.details.get("writeErrors") or [{}]
@@ -266,6 +306,18 @@ def check_source(data: object) -> None:
         f"cannot store {type(data).__name__}: expected bytes, str, a binary file object"
         " or an iterable of bytes"
     )
+
+
+def source_size(data: object) -> int | None:
+    """How many bytes ``put`` will store from ``data``, when that is known up front."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return memoryview(data).nbytes
+    try:
+        fileno, tell = data.fileno, data.tell  # type: ignore[attr-defined]
+        size: int = os.fstat(fileno()).st_size - tell()
+    except (AttributeError, OSError, TypeError, ValueError):
+        return None  # a stream, a socket, an iterable: unknown until the end
+    return max(0, size)
 
 
 async def write_source(stream: AsyncUploadStream, data: Any) -> None:

@@ -17,6 +17,7 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
+from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
@@ -35,10 +36,17 @@ class DownloadStream(DescribedFile):
     """
 
     def __init__(
-        self, store: FileStore, info: FileInfo, position: ReadPosition | None = None
+        self,
+        store: FileStore,
+        info: FileInfo,
+        position: ReadPosition | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
     ) -> None:
         self._store = store
         self.info = info
+        # on_progress(bytes read up to, length): the furthest point reached, never back.
+        self._progress = Progress(check_progress_callback(on_progress), info.length)
         self.closed = False
         self.position = ReadPosition() if position is None else position
         """Where the next read starts; a proxy hands in its own, so the two share it."""
@@ -239,6 +247,7 @@ class DownloadStream(DescribedFile):
                 n = check.next - 1
                 self._checksum.feed(n * self.chunk_size, data)
                 self._cached = (n, data)
+                self._progress.reached(n * self.chunk_size + len(data))
                 yield n, data
         finally:
             cursor.close()  # at once, not when collected, when a reader stops early
@@ -282,4 +291,5 @@ def copy_to(stream: DownloadStream, destination: Any) -> int:
             if inspect.isawaitable(done):  # an async file object's write
                 done = done
             written += len(piece)
+        stream._progress.finished()  # an empty file reports its end too
     return written

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .._twins import Flushed, NothingToAwait, plain_call
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
+from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from .connection import get_db
@@ -37,6 +39,7 @@ class GridFSProxy(DescribedFile):
         collection_name: str = "fs",
         chunk_size: int | None = None,
         delete_with_owner: bool = True,
+        limits: UploadLimits | None = None,
     ) -> None:
         self.grid_id = grid_id
         self.key = key
@@ -46,6 +49,8 @@ class GridFSProxy(DescribedFile):
         self.chunk_size = None if chunk_size is None else check_chunk_size(chunk_size)
         self.delete_with_owner = delete_with_owner
         """Whether the file goes when the owning document is deleted (the field's choice)."""
+        self.limits = limits
+        """The field's upload guards (``max_size``, ``content_types``), if any."""
         self._store: FileStore | None = None
         self._info: FileInfo | None = None
         self._upload: UploadStream | None = None
@@ -82,6 +87,7 @@ class GridFSProxy(DescribedFile):
             collection_name=self.collection_name,
             chunk_size=self.chunk_size,
             delete_with_owner=self.delete_with_owner,
+            limits=self.limits,
         )
         twin._info = self._info
         return twin
@@ -95,7 +101,11 @@ class GridFSProxy(DescribedFile):
     def store(self) -> FileStore:
         """The file store of this field's database alias and bucket."""
         if self._store is None:
-            kwargs = {} if self.chunk_size is None else {"chunk_size": self.chunk_size}
+            kwargs: dict[str, Any] = {}
+            if self.chunk_size is not None:
+                kwargs["chunk_size"] = self.chunk_size
+            if self.limits is not None:
+                kwargs["limits"] = dataclasses.replace(self.limits, label=self._where())
             self._store = FileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 

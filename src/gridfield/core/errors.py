@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 else:
     from mongoengine.fields import GridFSError
 
-__all__ = ["CorruptFile", "FileExists", "FileNotLoaded", "GridFSError", "NoFile"]
+__all__ = [
+    "ContentTypeRefused",
+    "CorruptFile",
+    "FileExists",
+    "FileNotLoaded",
+    "FileTooLarge",
+    "GridFSError",
+    "NoFile",
+]
 
 
 class NoFile(GridFSError, gridfs.errors.NoFile):
@@ -40,3 +48,21 @@ class FileNotLoaded(GridFSError):
 
     The message says what to await (``load()`` or ``read()``) on which field.
     """
+
+
+class FileTooLarge(GridFSError, ValueError):
+    """An upload went over its ``max_size``; what it had sent is removed.
+
+    The message names the field (or store), the limit and the bytes seen; ``limit`` and
+    ``seen`` hold the numbers.
+    """
+
+    def __init__(self, message: str, *, limit: int, seen: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.seen = seen
+
+
+class ContentTypeRefused(GridFSError, ValueError):
+    """An upload's content type (given, guessed from its name or sniffed from its first
+    bytes) is not one of the allowed ``content_types``; nothing was sent."""
