@@ -7,6 +7,7 @@ enough to be worth watching (or of unknown size); otherwise every call is a no-o
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-__all__ = ["SHOW_FROM_BYTES", "CountingReader", "SourceFailed", "TransferBar"]
+__all__ = ["SHOW_FROM_BYTES", "NamedSource", "SourceFailed", "TransferBar"]
 
 SHOW_FROM_BYTES = 1024 * 1024
 """Transfers smaller than this finish before a bar would tell anything: no bar."""
@@ -38,6 +39,7 @@ class TransferBar:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._verb = verb
+        self._completed = 0
         if wanted and big:
             self._progress = Progress(
                 TextColumn("{task.description}", style="bold"),
@@ -62,10 +64,20 @@ class TransferBar:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, description=f"{self._verb} {filename}")
 
-    def advance(self, nbytes: int) -> None:
-        """Count ``nbytes`` more as moved."""
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task, nbytes)
+    def for_file(self) -> Callable[[int, int | None], None] | None:
+        """The ``on_progress`` callback for the store's next transfer of one file, moving
+        the bar on from where the files before it left it; None when no bar is shown, so
+        a hidden bar costs the transfer nothing."""
+        progress, task = self._progress, self._task
+        if progress is None or task is None:
+            return None
+        base = self._completed
+
+        def moved(done: int, total: int | None) -> None:
+            self._completed = base + done
+            progress.update(task, completed=self._completed)
+
+        return moved
 
     def say(self, message: str) -> None:
         """Print a status line on stderr, above the bar when there is one."""
@@ -94,20 +106,18 @@ class SourceFailed(Exception):
     """Reading the local source of an upload failed; the message names it and why."""
 
 
-class CountingReader:
-    """A binary reader that reports each block it returns to a bar."""
+class NamedSource:
+    """A binary reader whose read errors name the source (stdin, a path) in one line."""
 
-    def __init__(self, source: Any, bar: TransferBar, name: str) -> None:
+    def __init__(self, source: Any, name: str) -> None:
         self._source = source
-        self._bar = bar
         self._name = name
 
     def read(self, size: int = -1) -> bytes:
-        """Read from the source, counting what came."""
+        """Read from the source."""
         try:
             block: bytes = self._source.read(size)
         except OSError as exc:
             why = exc.strerror or str(exc)
             raise SourceFailed(f"reading {self._name} failed: {why}") from exc
-        self._bar.advance(len(block))
         return block

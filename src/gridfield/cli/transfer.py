@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from ..core.errors import NoFile
 from ..core.metadata import FileInfo
 from ..sync import FileStore
-from .progress import CountingReader, TransferBar
+from .progress import NamedSource, TransferBar
 
 __all__ = ["Download", "TransferError", "Upload", "download", "plan_uploads", "upload"]
 
@@ -119,11 +119,12 @@ def upload(
     metadata = {"contentType": content_type} if content_type else None
     with _opened(item.local) as source:
         info = store.put(
-            CountingReader(source, bar, "stdin" if item.local == STDIO else repr(item.local)),
+            NamedSource(source, "stdin" if item.local == STDIO else repr(item.local)),
             filename=item.filename,
             metadata=metadata,
             file_id=file_id,
             checksum=True,
+            on_progress=bar.for_file(),
         )
     removed = 0
     for old in older:
@@ -169,12 +170,11 @@ def _copy(
     store: FileStore, info: FileInfo, out: BinaryIO, bar: TransferBar, sha256: str | None
 ) -> None:
     digest = hashlib.sha256() if sha256 is not None else None
-    with store.open_download(info.file_id) as stream:
+    with store.open_download(info.file_id, on_progress=bar.for_file()) as stream:
         for piece in stream:
             out.write(piece)
             if digest is not None:
                 digest.update(piece)
-            bar.advance(len(piece))
     if digest is not None and sha256 is not None and digest.hexdigest() != sha256.lower():
         raise TransferError(
             f"{info.filename!r}: SHA-256 is {digest.hexdigest()}, expected {sha256.lower()}"
