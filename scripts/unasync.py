@@ -61,6 +61,8 @@ OUR_NAMES: dict[str, str] = {
     "any_iterable": "sync_iterable",
     "AwaitableSelf": "NothingToAwait",
     "awaited_call": "plain_call",
+    "carry_on_despite_cancel": "carried",
+    "clean_up": "clean_up_now",
     "finish_despite_cancel": "finish",
     "FlushOnAwait": "Flushed",
     "no_db_from_mongoengine": "db_from_mongoengine",
@@ -69,7 +71,9 @@ OUR_NAMES: dict[str, str] = {
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",
     "start_closing": "close_now",
+    "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
+    "wait_in_flight": "nothing_in_flight",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.

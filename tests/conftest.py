@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import mongoengine
@@ -13,6 +14,8 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
 from scripts.mongo_server import ServerError, server_uri
+from tests.private_server import PrivateServer
+from tests.tcp_proxy import TcpProxy
 
 ASYNC_DRIVERS = ["pymongo", "motor"]
 
@@ -105,3 +108,21 @@ def mongoengine_connection(mongo_uri: str) -> Iterator[Database[dict[str, Any]]]
     finally:
         mongoengine.get_connection("default").drop_database(name)
         mongoengine.disconnect(alias="default")
+
+
+@pytest.fixture
+def tcp_proxy(mongo_uri: str) -> Iterator[TcpProxy]:
+    """A loopback proxy to the test server that can cut or stall what goes through it."""
+    with TcpProxy(mongo_uri) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def private_server(tmp_path: Path) -> Iterator[PrivateServer]:
+    """A started server process of the test's own, which it may kill and restart."""
+    server = PrivateServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -19,29 +19,113 @@ from mongoengine.connection import ConnectionFailure
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="AwaitableSelf")
 
-# -- letting a write finish when its caller is cancelled ------------------------------------
+# -- work that must not stop halfway when its caller is cancelled ---------------------------
+# A cancelled caller returns promptly: it never waits on a stalled server. What it started
+# goes on in tasks of its own (held here so they are not collected), bounded in time; what
+# they cannot finish is left for the bucket check. Cancellation delivered again and again
+# (a second task.cancel(), anyio's cancel scopes) reaches only the caller, never these tasks.
+
+CLEANUP_GRACE = 0.5
+"""Seconds a failed or cancelled caller waits for its clean-up before it returns and leaves
+the clean-up running in the background."""
+
+CLEANUP_TIMEOUT = 60.0
+"""Seconds a clean-up (and the write in flight it waits for) may run in the background."""
+
+_background: set[asyncio.Future[Any]] = set()
 
 
-async def finish_despite_cancel(operation: Awaitable[_T]) -> _T:
-    """Await ``operation``; if the awaiting task is cancelled meanwhile, let the operation
-    finish first, then raise the cancellation.
+def _detach(work: Awaitable[_T]) -> asyncio.Future[_T]:
+    task = asyncio.ensure_future(asyncio.wait_for(work, CLEANUP_TIMEOUT))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    task.add_done_callback(_seen)
+    return task
 
-    A cancelled insert may still be running on the server: removing its chunks before it
-    ends would leave behind whatever it writes afterwards.
+
+def _seen(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # reported to a caller still waiting, else dropped: never "unretrieved"
+
+
+async def finish_despite_cancel(operation: Awaitable[_T], in_flight: set[Any]) -> _T:
+    """Await ``operation`` (a write); if the awaiting task is cancelled meanwhile, raise the
+    cancellation at once and let the operation go on, noted in ``in_flight`` until it ends.
+
+    A cancelled insert may still reach the server: a clean-up first waits for the writes
+    ``in_flight`` (``wait_in_flight``), so that nothing lands after it.
     """
     task = asyncio.ensure_future(operation)
+    task.add_done_callback(_seen)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()  # seen here; the cancellation is what the caller gets
+        if not task.done():
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
         raise
 
 
-def finish(result: _T) -> _T:
+def finish(result: _T, in_flight: set[Any]) -> _T:
     """Sync twin of ``finish_despite_cancel``: a sync call has run to its end when it returns."""
     return result
+
+
+async def wait_in_flight(in_flight: set[Any]) -> None:
+    """Wait until the writes a cancellation left running have ended, however they ended."""
+    if in_flight:
+        await asyncio.wait(list(in_flight))
+
+
+def nothing_in_flight(in_flight: set[Any]) -> None:
+    """Sync twin of ``wait_in_flight``: no write outlives its call."""
+
+
+async def clean_up(work: Callable[[], Awaitable[None]], cause: BaseException) -> None:
+    """Run the clean-up ``work()`` after ``cause`` in a task of its own, and wait for it.
+
+    A caller that failed waits for the clean-up to end (within CLEANUP_TIMEOUT) and gets its
+    error raised here. A cancelled caller waits at most CLEANUP_GRACE: if the clean-up runs
+    longer, TimeoutError says it goes on in the background. A cancellation arriving while the
+    caller waits never stops the clean-up.
+    """
+    task = _detach(work())
+    grace = CLEANUP_GRACE if isinstance(cause, asyncio.CancelledError) else None
+    done, _ = await asyncio.wait([task], timeout=grace)
+    if not done:
+        raise TimeoutError(
+            f"still running after {CLEANUP_GRACE} s; it goes on in the background for up to"
+            f" {CLEANUP_TIMEOUT:.0f} s, and what it leaves the bucket check finds"
+        )
+    task.result()
+
+
+def clean_up_now(work: Callable[[], None], cause: BaseException) -> None:
+    """Sync twin of ``clean_up``: run ``work()`` here, to its end."""
+    work()
+
+
+async def carry_on_despite_cancel(work: Awaitable[_T]) -> _T:
+    """Await ``work`` run in a task of its own: a cancellation of the caller is raised at
+    once and the work goes on to its end in the background (up to CLEANUP_TIMEOUT)."""
+    return await asyncio.shield(_detach(work))
+
+
+def carried(result: _T) -> _T:
+    """Sync twin of ``carry_on_despite_cancel``: the work has run when the call returns."""
+    return result
+
+
+async def wait_for_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Wait (up to ``timeout`` seconds) for the clean-ups and writes that cancelled callers
+    left running, for example before an application's event loop ends."""
+    pending = list(_background)
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+
+
+def no_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Sync twin of ``wait_for_background_work``: nothing outlives its call."""
 
 
 # -- CPU-bound work -----------------------------------------------------------------------

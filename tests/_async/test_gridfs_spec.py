@@ -23,7 +23,8 @@ from pymongo.monitoring import (
 )
 
 from gridfield._async.store import AsyncFileStore
-from tests.gridfs_spec import SpecCase, match, match_exactly, needs_fail_point, resolve, spec_cases
+
+from ..gridfs_spec import SpecCase, match, match_exactly, needs_fail_point, resolve, spec_cases
 
 try:
     CASES: list[SpecCase] = [case for case in spec_cases() if not needs_fail_point(case)]

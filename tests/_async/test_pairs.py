@@ -6,7 +6,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gridfield._twins import finish_despite_cancel, pieces_of_any, read_any_file, run_off_loop
+from gridfield._twins import (
+    carry_on_despite_cancel,
+    clean_up,
+    finish_despite_cancel,
+    pieces_of_any,
+    read_any_file,
+    run_off_loop,
+    wait_in_flight,
+)
 
 
 async def test_cpu_work_returns_what_the_function_returns() -> None:
@@ -22,7 +30,29 @@ async def test_a_write_let_finish_hands_back_its_result() -> None:
     async def insert() -> str:
         return "inserted"
 
-    assert await finish_despite_cancel(insert()) == "inserted"
+    in_flight: set[object] = set()
+    assert await finish_despite_cancel(insert(), in_flight) == "inserted"
+    assert not in_flight
+
+
+async def test_a_clean_up_runs_and_raises_what_it_raised() -> None:
+    ran: list[str] = []
+
+    async def remove() -> None:
+        ran.append("removed")
+        raise ValueError("the server said no")
+
+    with pytest.raises(ValueError, match="the server said no"):
+        await clean_up(remove, RuntimeError("the upload failed"))
+    assert ran == ["removed"]
+    await wait_in_flight(set())  # nothing in flight: returns at once
+
+
+async def test_work_carried_on_despite_cancel_hands_back_its_result() -> None:
+    async def delete() -> bool:
+        return True
+
+    assert await carry_on_despite_cancel(delete()) is True
 
 
 class Reader:

@@ -423,3 +423,31 @@ async def test_a_files_document_claiming_more_bytes_is_corrupt(async_db: Any) ->
     with pytest.raises(CorruptFile) as caught:
         await store.get(info.file_id)
     assert str(info.file_id) in str(caught.value)
+
+
+# --------------------------------------------------------------------------- odd but valid input
+
+
+async def test_a_strided_memoryview_is_stored_as_the_bytes_it_shows(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=CHUNK)
+    data = payload(5 * CHUNK + 3)
+    info = await store.put(memoryview(data)[::2])
+    assert await store.get(info.file_id) == data[::2]
+    async with store.open_upload(file_id="written") as upload:
+        await upload.write(memoryview(bytearray(data))[::-3])
+        await upload.write(memoryview(data)[1::2])
+    assert await store.get("written") == data[::-3] + data[1::2]
+
+
+@pytest.mark.parametrize("size", ["5", 1.5, b"5"])
+async def test_a_read_size_that_is_not_an_int_is_named(async_db: Any, size: Any) -> None:
+    store = AsyncFileStore(async_db)
+    await store.put(b"line\nline\n", file_id="f")
+    stream = await store.open_download("f")
+    with pytest.raises(TypeError, match=r"^read\(\): size must be an int, not "):
+        await stream.read(size)
+    with pytest.raises(TypeError, match=r"^readline\(\): size must be an int, not "):
+        await stream.readline(size)
+    with pytest.raises(TypeError, match=r"^seek\(\): pos must be an int, not "):
+        stream.seek(size)
+    assert await stream.read() == b"line\nline\n"  # nothing moved

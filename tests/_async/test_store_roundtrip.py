@@ -683,7 +683,9 @@ async def test_checksum_is_stored_on_request(async_db: Any) -> None:
     data = payload(3000)
     info = await store.put(data, checksum=True)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
-    assert (await files_doc(async_db, info.file_id))["metadata"]["sha256"] == info.sha256
+    doc = await files_doc(async_db, info.file_id)
+    assert doc["gridfield"] == {"sha256": info.sha256}  # a key of ours, not the user's metadata
+    assert "sha256" not in doc.get("metadata", {})
     assert (await store.get_info(info.file_id)).sha256 == info.sha256
     assert (await store.put(data)).sha256 is None
 

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from gridfield._twins import finish, pieces_of, read_file, run_here
+from gridfield._twins import (
+    carried,
+    clean_up_now,
+    finish,
+    nothing_in_flight,
+    pieces_of,
+    read_file,
+    run_here,
+)
 
 
 def test_cpu_work_returns_what_the_function_returns() -> None:
@@ -23,7 +31,29 @@ def test_a_write_let_finish_hands_back_its_result() -> None:
     def insert() -> str:
         return "inserted"
 
-    assert finish(insert()) == "inserted"
+    in_flight: set[object] = set()
+    assert finish(insert(), in_flight) == "inserted"
+    assert not in_flight
+
+
+def test_a_clean_up_runs_and_raises_what_it_raised() -> None:
+    ran: list[str] = []
+
+    def remove() -> None:
+        ran.append("removed")
+        raise ValueError("the server said no")
+
+    with pytest.raises(ValueError, match="the server said no"):
+        clean_up_now(remove, RuntimeError("the upload failed"))
+    assert ran == ["removed"]
+    nothing_in_flight(set())  # nothing in flight: returns at once
+
+
+def test_work_carried_on_despite_cancel_hands_back_its_result() -> None:
+    def delete() -> bool:
+        return True
+
+    assert carried(delete()) is True
 
 
 class Reader:

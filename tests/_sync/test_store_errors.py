@@ -424,3 +424,31 @@ def test_a_files_document_claiming_more_bytes_is_corrupt(sync_db: Any) -> None:
     with pytest.raises(CorruptFile) as caught:
         store.get(info.file_id)
     assert str(info.file_id) in str(caught.value)
+
+
+# --------------------------------------------------------------------------- odd but valid input
+
+
+def test_a_strided_memoryview_is_stored_as_the_bytes_it_shows(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=CHUNK)
+    data = payload(5 * CHUNK + 3)
+    info = store.put(memoryview(data)[::2])
+    assert store.get(info.file_id) == data[::2]
+    with store.open_upload(file_id="written") as upload:
+        upload.write(memoryview(bytearray(data))[::-3])
+        upload.write(memoryview(data)[1::2])
+    assert store.get("written") == data[::-3] + data[1::2]
+
+
+@pytest.mark.parametrize("size", ["5", 1.5, b"5"])
+def test_a_read_size_that_is_not_an_int_is_named(sync_db: Any, size: Any) -> None:
+    store = FileStore(sync_db)
+    store.put(b"line\nline\n", file_id="f")
+    stream = store.open_download("f")
+    with pytest.raises(TypeError, match=r"^read\(\): size must be an int, not "):
+        stream.read(size)
+    with pytest.raises(TypeError, match=r"^readline\(\): size must be an int, not "):
+        stream.readline(size)
+    with pytest.raises(TypeError, match=r"^seek\(\): pos must be an int, not "):
+        stream.seek(size)
+    assert stream.read() == b"line\nline\n"  # nothing moved

@@ -678,7 +678,9 @@ def test_checksum_is_stored_on_request(sync_db: Any) -> None:
     data = payload(3000)
     info = store.put(data, checksum=True)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
-    assert (files_doc(sync_db, info.file_id))["metadata"]["sha256"] == info.sha256
+    doc = files_doc(sync_db, info.file_id)
+    assert doc["gridfield"] == {"sha256": info.sha256}  # a key of ours, not the user's metadata
+    assert "sha256" not in doc.get("metadata", {})
     assert (store.get_info(info.file_id)).sha256 == info.sha256
     assert (store.put(data)).sha256 is None
 

@@ -54,7 +54,7 @@ def test_list_json_is_one_extended_json_object_per_file(cli: Cli) -> None:
         assert row["length"] == doc["length"]
         assert row["chunkSize"] == doc["chunkSize"]
         assert row["uploadDate"].replace(tzinfo=None) == doc["uploadDate"]
-        assert row["sha256"] == doc["metadata"]["sha256"]
+        assert row["sha256"] == doc["gridfield"]["sha256"]
     assert rows[0]["contentType"] == "text/plain"
 
 

@@ -17,7 +17,7 @@ def test_put_then_get_round_trips_a_file_with_what_mongofiles_stores(cli: Cli) -
     assert doc is not None
     assert doc["length"] == 600_000
     assert doc["metadata"]["contentType"] == "text/csv"  # where mongofiles --type puts it
-    assert doc["metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert doc["gridfield"]["sha256"] == hashlib.sha256(data).hexdigest()
     (cli.cwd / "report.csv").unlink()
     cli.ok("get", "report.csv")
     assert (cli.cwd / "report.csv").read_bytes() == data

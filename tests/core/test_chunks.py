@@ -106,6 +106,21 @@ def test_cutter_takes_non_byte_memoryviews() -> None:
     assert docs[0]["data"] == words.tobytes()[:4]
 
 
+@FEW
+@given(st.binary(max_size=40), st.integers(1, 4), st.integers(1, 9))
+def test_cutter_takes_strided_views(data: bytes, step: int, chunk_size: int) -> None:
+    """Any buffer, contiguous or not: the bytes it shows, in order."""
+    import array
+
+    cutter = ChunkCutter(1, chunk_size)
+    docs = cutter.feed(memoryview(data)[::step]) + cutter.feed(memoryview(bytearray(data))[::-1])
+    words = memoryview(array.array("H", range(len(data)))).cast("B")[::step]
+    docs += cutter.feed(words)
+    last = cutter.finish()
+    got = b"".join(doc["data"] for doc in docs + ([last] if last else []))
+    assert got == data[::step] + data[::-1] + words.tobytes()
+
+
 @pytest.mark.parametrize("bad", ["text", 3, None, [b"a"]])
 def test_cutter_rejects_non_bytes(bad: object) -> None:
     with pytest.raises(TypeError, match="bytes-like"):

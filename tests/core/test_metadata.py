@@ -54,9 +54,10 @@ extra_keys = st.text(min_size=1, max_size=8).filter(
     lambda k: (
         k
         not in {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
-        | {"aliases", "md5"}
+        | {"aliases", "md5", "gridfield"}
     )
 )
+hex_digests = st.text("0123456789abcdef", min_size=64, max_size=64)
 
 
 @st.composite
@@ -74,8 +75,8 @@ def files_documents(draw: st.DrawFn) -> dict[str, Any]:
     metadata = draw(user_metadata)
     if draw(st.booleans()):
         metadata["contentType"] = draw(st.sampled_from(["image/png", "text/plain"]))
-    if draw(st.booleans()):
-        metadata["sha256"] = draw(st.text("0123456789abcdef", min_size=64, max_size=64))
+    if draw(st.booleans()):  # a user's own key, whatever its value: never our checksum
+        metadata["sha256"] = draw(st.one_of(hex_digests, st.text(max_size=5)))
     if metadata:
         doc["metadata"] = metadata
     if draw(st.booleans()):
@@ -84,6 +85,15 @@ def files_documents(draw: st.DrawFn) -> dict[str, Any]:
         doc["aliases"] = draw(st.lists(st.text(max_size=5), max_size=3))
     if draw(st.booleans()):
         doc["md5"] = draw(st.text("0123456789abcdef", min_size=32, max_size=32))
+    if draw(st.booleans()):  # ours, or a value of another shape under our key
+        doc["gridfield"] = draw(
+            st.one_of(
+                st.fixed_dictionaries({"sha256": hex_digests}),
+                st.fixed_dictionaries({"sha256": st.text(max_size=70)}),
+                st.fixed_dictionaries({"sha256": hex_digests, "other": st.integers()}),
+                values,
+            )
+        )
     doc.update(draw(st.dictionaries(extra_keys, values, max_size=2)))
     return doc
 
@@ -110,9 +120,16 @@ def test_fields_are_read(doc: dict[str, Any]) -> None:
     meta = doc.get("metadata", {})
     assert info.metadata == meta
     assert info.content_type == (meta.get("contentType") or doc.get("contentType"))
-    assert info.sha256 == meta.get("sha256")
+    ours = doc.get("gridfield")
+    is_ours = (
+        isinstance(ours, dict)
+        and set(ours) == {"sha256"}
+        and re.fullmatch("[0-9a-f]{64}", str(ours["sha256"])) is not None
+    )
+    assert info.sha256 == (ours["sha256"] if is_ours else None)
     known = {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
-    assert info.extra == {k: v for k, v in doc.items() if k not in known | {"aliases", "md5"}}
+    known |= {"aliases", "md5"} | ({"gridfield"} if is_ours else set())
+    assert info.extra == {k: v for k, v in doc.items() if k not in known}
 
 
 def test_odd_legacy_values_are_kept() -> None:
@@ -211,7 +228,8 @@ def test_for_upload_writes_content_type_both_places() -> None:
     )
     doc = info.to_document()
     assert doc["contentType"] == "image/png"
-    assert doc["metadata"] == {"owner": "me", "contentType": "image/png", "sha256": "ab" * 32}
+    assert doc["metadata"] == {"owner": "me", "contentType": "image/png"}
+    assert doc["gridfield"] == {"sha256": "ab" * 32}
     assert FileInfo.from_document(doc) == info
 
 

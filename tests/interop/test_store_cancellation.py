@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gridfield._async.store import AsyncFileStore
+from gridfield._async.store import AsyncFileStore, wait_cleanups
 
 CHUNK = 1024
 POLLS = 500  # how many event-loop turns of 10 ms to wait for chunks to reach the server
@@ -32,9 +32,11 @@ async def wait_for_chunks(db: Any, task: asyncio.Task[Any]) -> None:
 
 
 async def cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task``, then wait for the clean-up it leaves running in the background."""
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    await wait_cleanups()
 
 
 def stalling_source(stalled: asyncio.Event) -> Any:

@@ -134,6 +134,30 @@ async def test_pymongo_bucket_files_read_by_the_store(async_db: Any, same_db_syn
         assert await store.read_range(file_id, size // 3, size // 2) == data[size // 3 : size // 2]
 
 
+@pytest.mark.parametrize("users_value", ["x", "0" * 64, "AB" * 32, 5, {"sha256": "x"}])
+async def test_a_users_sha256_in_metadata_is_not_taken_for_a_checksum(
+    async_db: Any, same_db_sync: Any, sync_db: Any, users_value: Any
+) -> None:
+    """``metadata.sha256`` is the user's: files written by PyMongo with it, and files of
+    ours with it, read back whole, with the user's value untouched."""
+    data = payload(2500, seed=7)
+    GridFSBucket(same_db_sync).upload_from_stream_with_id(
+        "theirs", "theirs.bin", data, metadata={"sha256": users_value}
+    )
+    for store in (AsyncFileStore(async_db), FileStore(same_db_sync)):
+        read = store.get("theirs")
+        assert (await read if isinstance(store, AsyncFileStore) else read) == data
+    ours = await AsyncFileStore(async_db).put(data, metadata={"sha256": users_value})
+    assert ours.sha256 is None
+    assert await AsyncFileStore(async_db).get(ours.file_id) == data
+    checked = FileStore(sync_db).put(data, metadata={"sha256": users_value}, checksum=True)
+    assert FileStore(sync_db).get(checked.file_id) == data
+    doc = sync_db["fs.files"].find_one({"_id": checked.file_id})
+    assert doc["metadata"]["sha256"] == users_value
+    assert doc["gridfield"] == {"sha256": checked.sha256}
+    assert GridFSBucket(sync_db).open_download_stream(checked.file_id).read() == data
+
+
 async def test_pymongo_legacy_files_read_by_the_store(async_db: Any, same_db_sync: Any) -> None:
     legacy = gridfs.GridFS(same_db_sync)
     store = AsyncFileStore(async_db)

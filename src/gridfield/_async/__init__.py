@@ -23,7 +23,7 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .proxy import GridFSProxy
-from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
+from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 
 __all__ = [
     "AsyncDownloadStream",
@@ -46,6 +46,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "wait_cleanups",
     "wait_closed",
     *_plain_fields,
 ]

@@ -16,6 +16,7 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
+from ..core.errors import CorruptFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.position import ReadPosition, check_read_size
@@ -58,6 +59,7 @@ class AsyncDownloadStream(DescribedFile):
         self._ahead: AsyncIterator[tuple[int, bytes]] | None = None
         self._ahead_next = 0  # the chunk the forward cursor yields next
         self._read_end = 0  # where the last read stopped: a read starting here is in order
+        self._end_checked = False  # no chunk lies past the file's end: seen by some read
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -131,6 +133,8 @@ class AsyncDownloadStream(DescribedFile):
     async def _read_in_order(self, start: int, end: int | None) -> bytes:
         span, end = self._span(start, end)
         if span is None:
+            if end == self.length:
+                await self._reach_end()
             return b""
         parts = []
         n = span.first
@@ -138,7 +142,7 @@ class AsyncDownloadStream(DescribedFile):
             parts.append(await self._chunk_in_order(n))
             n += 1
         if end == self.length:
-            await self._finish_ahead()  # the check for extra chunks past the end
+            await self._reach_end()
         return assemble(parts, span.skip, span.size)
 
     async def _chunk_in_order(self, n: int) -> bytes:
@@ -148,15 +152,36 @@ class AsyncDownloadStream(DescribedFile):
         if self._ahead is None or self._ahead_next != n:
             await self._drop_ahead()
             self._ahead = self._chunks(n, None)
-        got, data = await anext(self._ahead)
+        try:
+            got, data = await anext(self._ahead)
+        except StopAsyncIteration:
+            # Not reached on a sound file (the chunk check reports what is missing); never
+            # let the iterator protocol's exception leave a read, where it would end the
+            # caller's own loop as if the file had ended.
+            self._ahead = None
+            raise CorruptFile(f"file {self.file_id!r}: chunk {n} is missing") from None
+        except BaseException:
+            # A generator that raised is finished: the next read opens a new cursor where
+            # the position still is (it moved only for bytes returned).
+            self._ahead = None
+            raise
         self._ahead_next = got + 1
         return data
 
-    async def _finish_ahead(self) -> None:
-        if self._ahead is not None:
-            async for _ in self._ahead:
-                pass  # nothing is left in a sound file; the chunk check reports what is
-            self._ahead = None
+    async def _reach_end(self) -> None:
+        """A read got to the file's end: make sure no chunk lies past it, once per stream."""
+        if self._end_checked:
+            return
+        stray = await self._store.chunks.find_one(
+            {**chunks_filter(self.file_id), "n": {"$gte": self.info.chunk_count}},
+            projection={"n": 1, "_id": 0},
+        )
+        if stray is not None:
+            raise CorruptFile(
+                f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
+                f" the file has {self.info.chunk_count} chunks"
+            )
+        self._end_checked = True
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -168,6 +193,8 @@ class AsyncDownloadStream(DescribedFile):
         self._check_open()
         span, end = self._span(start, end)
         if span is None:
+            if end == self.length:
+                await self._reach_end()
             return b""
         last = None if end == self.length else span.last
         parts = [data async for _, data in self._chunks(span.first, last)]
@@ -177,6 +204,7 @@ class AsyncDownloadStream(DescribedFile):
         """The rest of the chunk at the current position (empty at the end)."""
         if self.position.offset >= self.length:
             self._check_open()
+            await self._reach_end()
             return b""
         chunk_end = (self.position.offset // self.chunk_size + 1) * self.chunk_size
         return await self.read(min(chunk_end, self.length) - self.position.offset)
@@ -189,21 +217,22 @@ class AsyncDownloadStream(DescribedFile):
         size = check_read_size(size, "readline")
         self._check_open()
         limit = self.length if size < 0 else min(self.length, self.position.offset + size)
-        in_order = self.position.offset == self._read_end
         parts: list[bytes] = []
-        while self.position.offset < limit:
-            n = self.position.offset // self.chunk_size
+        pos = self.position.offset
+        while pos < limit:
+            n = pos // self.chunk_size
             base = n * self.chunk_size
-            data = await (self._chunk_in_order(n) if in_order else self._chunk(n))
-            in_order = True  # the next chunk of a line follows this one
+            data = await self._chunk_in_order(n)
             stop = min(len(data), limit - base)
-            newline = data.find(b"\n", self.position.offset - base, stop)
+            newline = data.find(b"\n", pos - base, stop)
             end = newline + 1 if newline >= 0 else stop
-            parts.append(data[self.position.offset - base : end])
-            self.position.offset = base + end
+            parts.append(data[pos - base : end])
+            pos = base + end
             if newline >= 0:
                 break
-        self._read_end = self.position.offset
+        if pos == self.length:
+            await self._reach_end()
+        self.position.offset = self._read_end = pos
         return b"".join(parts)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -212,6 +241,7 @@ class AsyncDownloadStream(DescribedFile):
         if self.position.offset >= self.length:
             if self.length == 0:
                 self._checksum.feed(0, b"")
+            await self._reach_end()
             return
         first = self.position.offset // self.chunk_size
         skip = self.position.offset - first * self.chunk_size
@@ -221,13 +251,13 @@ class AsyncDownloadStream(DescribedFile):
             self.position.offset = n * self.chunk_size + len(data)
             yield piece
 
-    async def _chunk(self, n: int) -> bytes:
-        # Consumed to the end, so the chunk check runs its final step too.
-        (data,) = [data async for _, data in self._chunks(n, n)]
-        return data
-
     async def _chunks(self, first: int, last: int | None) -> AsyncIterator[tuple[int, bytes]]:
-        """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported)."""
+        """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported).
+
+        Each chunk is yielded only once the next document (or the end of the cursor) has
+        been checked too: a duplicate of a chunk, stored before or after it, is reported
+        before either copy's bytes are handed out.
+        """
         if self._cached is not None and self._cached[0] == first:
             yield self._cached
             first += 1
@@ -237,20 +267,30 @@ class AsyncDownloadStream(DescribedFile):
         cursor = self._store.chunks.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
         per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
         if last is not None:
-            cursor = cursor.limit(last - first + 1)
-            per_batch = min(per_batch, last - first + 1)
+            # One more than asked for: only a duplicate can be there, and it must be seen.
+            cursor = cursor.limit(last - first + 2)
+            per_batch = min(per_batch, last - first + 2)
         cursor = cursor.batch_size(per_batch)
+        held: tuple[int, bytes] | None = None
         try:
             async for doc in cursor:
                 data = check.accept(doc)
                 n = check.next - 1
                 self._checksum.feed(n * self.chunk_size, data)
-                self._cached = (n, data)
-                self._progress.reached(n * self.chunk_size + len(data))
-                yield n, data
+                if held is not None:
+                    self._cached = held
+                    self._progress.reached(held[0] * self.chunk_size + len(held[1]))
+                    yield held
+                held = (n, data)
         finally:
             await cursor.close()  # at once, not when collected, when a reader stops early
         check.finish()
+        if last is None:
+            self._end_checked = True
+        if held is not None:
+            self._cached = held
+            self._progress.reached(held[0] * self.chunk_size + len(held[1]))
+            yield held
 
     # -- closing -------------------------------------------------------------------------------
 

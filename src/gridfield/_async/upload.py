@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from .._twins import any_iterable, finish_despite_cancel, pieces_of_any, read_any_file
+from .._twins import (
+    any_iterable,
+    clean_up,
+    finish_despite_cancel,
+    pieces_of_any,
+    read_any_file,
+    wait_in_flight,
+)
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.errors import FileExists, FileTooLarge
 from ..core.guards import Progress, ProgressCallback, UploadLimits
@@ -25,6 +32,10 @@ if TYPE_CHECKING:
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
+
+# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
+# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
+_IDS_PER_DELETE = 50_000
 
 
 class AsyncUploadStream:
@@ -67,12 +78,15 @@ class AsyncUploadStream:
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
-        # it are; a caller's id may belong to an existing file, so until our chunk 0 is in
-        # (the unique (files_id, n) index then keeps others out) only the chunks we sent.
+        # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
+        # index that would keep our chunks apart from its may be missing (a dropped bucket,
+        # an index made by another tool): then only the chunks we sent, by their _id.
         self._owns_id = file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
+        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        self._in_flight: set[Any] = set()
         self._limits = limits if limits is not None else UploadLimits()
         self._type_checked = self._limits.content_types is None
         self._progress = Progress(on_progress, total)
@@ -152,9 +166,9 @@ class AsyncUploadStream:
         try:
             info = self._describe()
             doc = info.to_document()
-            await self._store.ensure_indexes()
+            await self._store._ensure_indexes_once()
             self._files_doc = doc
-            await finish_despite_cancel(self._store.files.insert_one(doc))
+            await finish_despite_cancel(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
@@ -205,15 +219,13 @@ class AsyncUploadStream:
             return
         try:
             self._check_type()
-            await self._store.ensure_indexes()
+            await self._store._ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                await finish_despite_cancel(self._store.chunks.insert_many(batch, ordered=True))
-                # Our chunk 0 is in: every chunk of this id is ours from now on.
-                self._owns_id = True
-                self._sent_ids = []
+                insert = self._store.chunks.insert_many(batch, ordered=True)
+                await finish_despite_cancel(insert, self._in_flight)
                 self._stored += sum(len(doc["data"]) for doc in batch)
                 self._progress.reached(self._stored)
         except BulkWriteError as exc:
@@ -236,6 +248,8 @@ class AsyncUploadStream:
             return
         self._aborted = True
         self.closed = True
+        # A write that a cancellation left running could land after the deletes below.
+        await wait_in_flight(self._in_flight)
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
@@ -245,19 +259,30 @@ class AsyncUploadStream:
             )
         if not self._sent_any:
             return
-        query = chunks_filter(self.file_id)
-        if not self._owns_id:
-            query["_id"] = {"$in": self._sent_ids}
-        await self._store.chunks.delete_many(query)
+        if self._owns_id:
+            await self._store.chunks.delete_many(chunks_filter(self.file_id))
+            return
+        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
+            query = chunks_filter(self.file_id)
+            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
+            await self._store.chunks.delete_many(query)
 
     async def _abort_after(self, error: BaseException) -> None:
-        """Abort because of ``error``; a failing clean-up must not hide ``error``."""
+        """Abort because of ``error``; a failing clean-up must not hide ``error``.
+
+        The clean-up runs in a task of its own, so a cancellation (even one delivered again
+        and again) does not stop it halfway; a cancelled caller waits for it only briefly.
+        """
         try:
-            await self.abort()
+            await clean_up(self.abort, error)
+        except TimeoutError as late:
+            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            note = getattr(error, "add_note", None)
-            if note is not None:
-                note(f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r}")
+            _note(
+                error,
+                f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
+                " they stay until the bucket check finds them",
+            )
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -274,6 +299,12 @@ class AsyncUploadStream:
             await self._abort_after(exc)
         else:
             await self.close()
+
+
+def _note(error: BaseException, text: str) -> None:
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(text)
 
 
 def check_source(data: object) -> None:

@@ -24,7 +24,7 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .proxy import GridFSProxy
-from .store import DownloadStream, FileStore, UploadStream
+from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 
 __all__ = [
     "DownloadStream",
@@ -47,6 +47,7 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "wait_cleanups",
     "wait_closed",
     *_plain_fields,
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import codecs
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .._twins import CLEANUP_TIMEOUT, carried, no_background_work
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
@@ -36,23 +38,40 @@ from .bucket_check import check_bucket, sweep_bucket
 from .download import DownloadStream, check_destination, copy_to
 from .upload import UploadStream, check_source, source_size, write_source
 
-__all__ = ["DownloadStream", "FileStore", "UploadStream"]
+__all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
 
-# (database name, bucket) pairs whose indexes are known to exist, per client. Concurrent
-# first uploads may each create them: createIndexes is idempotent, so no lock is needed;
-# a pair is recorded only once its indexes are in.
-_INDEXED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
+# When the indexes of a (database name, bucket) pair were last made, per client object.
+# Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
+# later must not trust what another saw. The cache only saves round trips: no upload's
+# correctness depends on the indexes (an upload's clean-up removes only chunks it inserted),
+# so an entry older than _INDEX_RECHECK seconds is checked again, which brings the indexes
+# back after a bucket or database was dropped behind a live client.
+_INDEXED: dict[int, tuple[weakref.ref[Any], dict[tuple[str, str], float]]] = {}
+_INDEX_RECHECK = 30.0
 
 # createIndexes codes for "an index on these keys exists already, with other options or
 # another name" (made by another tool): the lookups it serves are there, so it will do.
 _INDEX_EXISTS_CODES = frozenset({85, 86})
 
 
-def _indexed(client: Any) -> set[tuple[str, str]] | None:
+def _forget(key: int, dead: weakref.ref[Any]) -> None:
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0] is dead:  # not a newer client given the same id
+        del _INDEXED[key]
+
+
+def _indexed(client: Any) -> dict[tuple[str, str], float] | None:
+    key = id(client)
+    entry = _INDEXED.get(key)
+    if entry is not None and entry[0]() is client:
+        return entry[1]
     try:
-        return _INDEXED.setdefault(client, set())
+        ref = weakref.ref(client, lambda dead: _forget(key, dead))
     except TypeError:  # a client that cannot be weakly referenced: no cache
         return None
+    made: dict[tuple[str, str], float] = {}
+    _INDEXED[key] = (ref, made)
+    return made
 
 
 def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) -> None:
@@ -61,6 +80,17 @@ def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) 
     except OperationFailure as exc:
         if exc.code not in _INDEX_EXISTS_CODES:
             raise
+
+
+def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
+    """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
+    deletes left running in the background, for example before the event loop ends.
+
+    A cancelled caller returns promptly and never waits on a stalled server; the removal of
+    what it wrote goes on without it. In the sync API nothing is left running: this returns
+    at once.
+    """
+    no_background_work(timeout)
 
 
 class FileStore:
@@ -93,15 +123,23 @@ class FileStore:
 
     def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes, once per client, database and bucket."""
-        done = _indexed(self.db.client)
-        key = (self.db.name, self.collection_name)
-        if done is not None and key in done:
-            return
+        indexes (idempotent; an index on the same keys made by another tool will do).
+
+        Uploads call it themselves, at most every 30 seconds per client and bucket; call it
+        after dropping a bucket to have the indexes back at once.
+        """
         _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        if done is not None:
-            done.add(key)
+        made = _indexed(self.db.client)
+        if made is not None:
+            made[(self.db.name, self.collection_name)] = time.monotonic()
+
+    def _ensure_indexes_once(self) -> None:
+        """``ensure_indexes`` unless this client made them in the last few seconds."""
+        made = _indexed(self.db.client)
+        since = made.get((self.db.name, self.collection_name)) if made is not None else None
+        if since is None or time.monotonic() - since >= _INDEX_RECHECK:
+            self.ensure_indexes()
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -418,18 +456,23 @@ class FileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        # Both deletes run to their end even if the caller is cancelled between them: a
+        # files document gone with its chunks left would be chunks no one can reach.
+        if not carried(self._delete(file_id)):
+            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    def _delete(self, file_id: Any) -> bool:
         result = self.files.delete_one(file_filter(file_id))
         self.chunks.delete_many(chunks_filter(file_id))
-        if result.deleted_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        return bool(result.deleted_count)
 
     def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""
         self.files.drop()
         self.chunks.drop()
-        done = _indexed(self.db.client)
-        if done is not None:
-            done.discard((self.db.name, self.collection_name))
+        made = _indexed(self.db.client)
+        if made is not None:
+            made.pop((self.db.name, self.collection_name), None)
 
     # -- keeping the bucket clean ----------------------------------------------------------------
 

@@ -41,6 +41,8 @@ Chunk = dict[str, Any]
 def as_bytes(data: object, what: str = "data") -> bytes | memoryview:
     """Return bytes-like ``data`` as bytes or a flat byte memoryview; TypeError for anything else.
 
+    A view that is not contiguous is copied into bytes, element order kept.
+
     ``what`` names the value in the error. A coroutine (an async source handed to a sync
     API) is closed so it does not warn about never being awaited.
     """
@@ -48,6 +50,8 @@ def as_bytes(data: object, what: str = "data") -> bytes | memoryview:
         return data
     if isinstance(data, (bytearray, memoryview)):
         view = memoryview(data)
+        if not view.c_contiguous:
+            return view.tobytes()  # a strided view (b[::2]): one copy, in logical order
         return view if view.format == "B" and view.ndim == 1 else view.cast("B")
     if inspect.iscoroutine(data):
         data.close()

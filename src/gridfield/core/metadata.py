@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import mimetypes
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -15,6 +16,7 @@ from bson.codec_options import CodecOptions
 from .errors import CorruptFile
 
 __all__ = [
+    "CHECKSUM_KEY",
     "DEFAULT_CHUNK_SIZE",
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
@@ -45,8 +47,25 @@ MAX_CHUNK_SIZE = MAX_BSON_SIZE - 16 * 1024
 # top-level key is kept, untouched, in FileInfo.extra.
 _KNOWN_KEYS = frozenset(
     {"_id", "length", "chunkSize", "uploadDate", "filename", "metadata", "contentType"}
-    | {"aliases", "md5"}
+    | {"aliases", "md5", "gridfield"}
 )
+
+CHECKSUM_KEY = "gridfield"
+"""The top-level key of a files document that holds what gridfield itself records:
+``{"sha256": "<64 lowercase hex digits>"}``. No user key (``metadata`` is the user's) is
+ever read as ours; a value under this key of another shape is kept, untouched, and no
+checksum is taken from it. Reserved: a caller cannot set it."""
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _our_sha256(value: object) -> str | None:
+    """The SHA-256 recorded under CHECKSUM_KEY, or None unless it is exactly our shape."""
+    if not isinstance(value, Mapping) or set(value) != {"sha256"}:
+        return None
+    digest = value["sha256"]
+    return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
+
 
 # Only Python's built-in table (plus what it lacks): the guess must not depend on the
 # machine's /etc/mime.types.
@@ -268,6 +287,8 @@ def _odd(key: str, value: Any) -> bool:
         return not isinstance(value, str)
     if key == "aliases":
         return not isinstance(value, (list, tuple))
+    if key == CHECKSUM_KEY:
+        return _our_sha256(value) is None
     return False
 
 
@@ -310,7 +331,8 @@ class FileInfo:
         guessed_content_type: str | None = None,
         aliases: list[str] | None = None,
     ) -> FileInfo:
-        """The FileInfo of a file being written: content type and checksum go in its metadata.
+        """The FileInfo of a file being written: the content type goes in its metadata, the
+        checksum under CHECKSUM_KEY.
 
         A ``content_type`` the caller gave also goes top-level (where MongoEngine and PyMongo's
         GridOut read it); a guessed one only in ``metadata.contentType``, as mongofiles stores
@@ -320,8 +342,6 @@ class FileInfo:
         kind = content_type if content_type is not None else guessed_content_type
         if kind is not None:
             stored["contentType"] = kind
-        if sha256 is not None:
-            stored["sha256"] = sha256
         return cls(
             file_id=file_id,
             length=length,
@@ -351,7 +371,7 @@ class FileInfo:
         content_type = metadata.get("contentType")
         if not isinstance(content_type, str):
             content_type = top if isinstance(top, str) else None
-        sha256 = metadata.get("sha256")
+        sha256 = _our_sha256(doc.get(CHECKSUM_KEY))
         aliases = doc.get("aliases")
         md5 = doc.get("md5")
         return cls(
@@ -364,7 +384,7 @@ class FileInfo:
             content_type=content_type,
             aliases=list(aliases) if isinstance(aliases, (list, tuple)) else None,
             md5=md5 if isinstance(md5, str) else None,
-            sha256=sha256 if isinstance(sha256, str) else None,
+            sha256=sha256,
             extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS or _odd(k, v)},
             top_content_type=top if isinstance(top, str) else None,
         )
@@ -387,8 +407,6 @@ class FileInfo:
         if self.filename is not None:
             doc["filename"] = self.filename
         metadata = dict(self.metadata)
-        if self.sha256 is not None:
-            metadata["sha256"] = self.sha256
         if metadata:
             doc["metadata"] = metadata
         if self.top_content_type is not None:
@@ -399,6 +417,8 @@ class FileInfo:
             doc["aliases"] = list(self.aliases)
         if self.md5 is not None:
             doc["md5"] = self.md5
+        if self.sha256 is not None:
+            doc[CHECKSUM_KEY] = {"sha256": self.sha256}
         doc.update(self.extra)
         return doc
 
