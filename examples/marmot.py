@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import mongoengine
 import pymongo
@@ -41,7 +42,7 @@ def picture(fmt: str, colour: tuple[int, int, int]) -> bytes:
         magic = {"JPEG": b"\xff\xd8\xff\xe0", "PNG": b"\x89PNG\r\n\x1a\n"}[fmt]
         return magic + os.urandom(40_000)
     out = io.BytesIO()
-    Image.new("RGB", (320, 240), colour).save(out, fmt)
+    Image.new("RGB", (320, 240), colour).save(out, fmt)  # larger than the portrait's bounds
     return out.getvalue()
 
 
@@ -49,16 +50,28 @@ def step(text: str) -> None:
     print(f"  {text}")
 
 
+def image_line(image: Any, thumbnail: Any) -> str:
+    width, height = image.size
+    return (
+        f"{image.format} {width}x{height} ({image.content_type}, {image.length} bytes), "
+        f"thumbnail {thumbnail.width}x{thumbnail.height} ({thumbnail.content_type}, "
+        f"{thumbnail.length} bytes)"
+    )
+
+
 class Animal(gridfield.Document):
     genus = gridfield.StringField()
     family = gridfield.StringField()
     photo = gridfield.FileField()
+    # An image, bounded to 240 x 240 with a 64 x 48 thumbnail, in MongoEngine's layout.
+    portrait = gridfield.ImageField(size=(240, 240, False), thumbnail_size=(64, 48, True))
 
 
 class SyncAnimal(gridfield.sync.Document):
     genus = gridfield.sync.StringField()
     family = gridfield.sync.StringField()
     photo = gridfield.sync.FileField()
+    portrait = gridfield.sync.ImageField(size=(240, 240, False), thumbnail_size=(64, 48, True))
 
     meta = {"collection": "sync_animal"}
 
@@ -97,14 +110,24 @@ async def async_marmot(uri: str) -> None:
         await marmot.save()
         step(f"replaced it: now {marmot.photo.content_type}, {marmot.photo.length} bytes")
 
+        with open("marmot.jpg", "rb") as marmot_photo:
+            await marmot.portrait.put(marmot_photo)
+        await marmot.save()
+        thumbnail = marmot.portrait.thumbnail
+        assert thumbnail is not None
+        await thumbnail.load()
+        step(f"an ImageField: {image_line(marmot.portrait, thumbnail)}")
+
         await marmot.photo.delete()
         await marmot.save()
         step(f"deleted the photo; the field is empty: {not marmot.photo}")
 
         for animal in await Animal.objects().to_list():
             await animal.delete()
-        files = await gridfield.get_db()["fs.files"].count_documents({})
-        step(f"deleted the animals; files left in GridFS: {files}")
+        db = gridfield.get_db()
+        files = await db["fs.files"].count_documents({})
+        images = await db["images.files"].count_documents({})
+        step(f"deleted the animals; files left in GridFS: {files}, images: {images}")
     finally:
         gridfield.disconnect()
 
@@ -135,6 +158,12 @@ def sync_marmot(uri: str) -> None:
         marmot.save()
         step(f"replaced it: now {marmot.photo.content_type}, {marmot.photo.length} bytes")
 
+        with open("marmot.jpg", "rb") as marmot_photo:
+            marmot.portrait = marmot_photo  # stored (with its thumbnail) by the save
+            marmot.save()
+        marmot = SyncAnimal.objects(id=marmot.id).first()
+        step(f"an ImageField, assigned: {image_line(marmot.portrait, marmot.portrait.thumbnail)}")
+
         class Legacy(mongoengine.Document):
             photo = gridfield.sync.FileField()
 
@@ -148,8 +177,10 @@ def sync_marmot(uri: str) -> None:
 
         for animal in SyncAnimal.objects():
             animal.delete()
-        files = gridfield.sync.get_db()["fs.files"].count_documents({})
-        step(f"deleted the animals; files left in GridFS: {files}")
+        db = gridfield.sync.get_db()
+        files = db["fs.files"].count_documents({})
+        images = db["images.files"].count_documents({})
+        step(f"deleted the animals; files left in GridFS: {files}, images: {images}")
     finally:
         gridfield.sync.disconnect()
 

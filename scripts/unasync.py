@@ -67,6 +67,8 @@ OUR_NAMES: dict[str, str] = {
     "FlushOnAwait": "Flushed",
     "no_db_from_mongoengine": "db_from_mongoengine",
     "pieces_of_any": "pieces_of",
+    "refuse_unloaded": "load_now",
+    "refuse_upload_outside_save": "upload_now",
     "read_any_file": "read_file",
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from mongoengine import connection as mongoengine_connection
 from mongoengine.connection import ConnectionFailure
 
+from .core.errors import FileNotLoaded
+
 _T = TypeVar("_T")
 _Self = TypeVar("_Self", bound="AwaitableSelf")
 
@@ -355,3 +357,29 @@ def db_from_mongoengine(alias: str) -> Any:
     if alias not in mongoengine_connection._connection_settings:
         return None
     return mongoengine_connection.get_db(alias)
+
+
+# -- attributes of a stored file read before it was loaded -------------------------------------
+
+
+def refuse_unloaded(load: Callable[[], Awaitable[_T]], message: str) -> _T:
+    """Async twin: an attribute cannot await, so reading one before a load is FileNotLoaded."""
+    raise FileNotLoaded(message)
+
+
+def load_now(load: Callable[[], _T], message: str) -> _T:
+    """Sync twin of ``refuse_unloaded``: load on first access, as MongoEngine does."""
+    return load()
+
+
+# -- data assigned to a field of a document that will not store it at save ------------------------
+
+
+def refuse_upload_outside_save(upload: Callable[[], Awaitable[Any]], message: str) -> None:
+    """Async twin: assignment cannot await an upload; only a gridfield Document's save can."""
+    raise TypeError(message)
+
+
+def upload_now(upload: Callable[[], Any], message: str) -> None:
+    """Sync twin of ``refuse_upload_outside_save``: store it at once, as MongoEngine does."""
+    upload()

@@ -43,12 +43,21 @@ __all__ = [
 class FileHolder(Protocol):
     """A value in a document that holds stored files (a FileField's proxy, say).
 
-    The document calls ``after_owner_save()`` once it is saved and ``after_owner_delete()``
-    once it is deleted, on every such value it holds (top-level, embedded, in lists and
-    dicts). In the async API both are coroutines and are awaited; in the sync API they are
-    plain methods. ``held_file_ids()`` names the stored files the value refers to, without
-    I/O. The field holding such values sets ``holds_files = True`` (see ``holds_files``).
+    The document calls ``before_owner_save()`` before it writes itself (a proxy stores the
+    data assigned to it: files first), ``owner_save_failed()`` if that write fails (the proxy
+    removes what it stored), ``after_owner_save()`` once it is saved and
+    ``after_owner_delete()`` once it is deleted, on every such value it holds (top-level,
+    embedded, in lists and dicts). In the async API these are coroutines and are awaited; in
+    the sync API they are plain methods. ``held_file_ids()`` names the stored files the value
+    refers to, without I/O. The field holding such values sets ``holds_files = True`` (see
+    ``holds_files``).
     """
+
+    def before_owner_save(self) -> Any:
+        """Act before the owner's write (a proxy stores the data assigned to it)."""
+
+    def owner_save_failed(self) -> Any:
+        """Undo ``before_owner_save``: the owner's write failed."""
 
     def after_owner_save(self) -> Any:
         """Act on the owner's save (a proxy deletes the files it replaced)."""

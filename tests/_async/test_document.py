@@ -41,6 +41,12 @@ class Label(str):
         if self == "explode":
             raise RuntimeError(f"hook failed on {self}")
 
+    async def before_owner_save(self) -> None:
+        pass  # nothing assigned: nothing to store
+
+    async def owner_save_failed(self) -> None:
+        pass
+
     async def after_owner_save(self) -> None:
         calls.append(("save", str(self), -1))
 

@@ -30,6 +30,12 @@ class QsLabel:
     def __init__(self, text: str) -> None:
         self.text = text
 
+    async def before_owner_save(self) -> None:
+        pass  # nothing assigned: nothing to store
+
+    async def owner_save_failed(self) -> None:
+        pass
+
     async def after_owner_save(self) -> None:
         pass  # nothing replaced: nothing to drop
 

@@ -42,6 +42,12 @@ class Label(str):
         if self == "explode":
             raise RuntimeError(f"hook failed on {self}")
 
+    def before_owner_save(self) -> None:
+        pass  # nothing assigned: nothing to store
+
+    def owner_save_failed(self) -> None:
+        pass
+
     def after_owner_save(self) -> None:
         calls.append(("save", str(self), -1))
 

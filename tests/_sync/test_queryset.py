@@ -31,6 +31,12 @@ class QsLabel:
     def __init__(self, text: str) -> None:
         self.text = text
 
+    def before_owner_save(self) -> None:
+        pass  # nothing assigned: nothing to store
+
+    def owner_save_failed(self) -> None:
+        pass
+
     def after_owner_save(self) -> None:
         pass  # nothing replaced: nothing to drop
 

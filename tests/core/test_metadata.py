@@ -395,3 +395,40 @@ def test_upload_date_precision_and_zone() -> None:
     aware = upload_date(CodecOptions(tz_aware=True))
     assert aware.utcoffset() == dt.timedelta(0)
     assert aware.microsecond % 1000 == 0
+
+
+def test_extra_put_keywords_go_top_level_and_come_back() -> None:
+    from gridfield.core.metadata import check_extra_fields
+
+    extra = check_extra_fields({"author": "ann", "width": 3})
+    info = FileInfo.for_upload(
+        file_id=1,
+        length=0,
+        chunk_size=DEFAULT_CHUNK_SIZE,
+        upload_date=None,
+        filename=None,
+        metadata={},
+        content_type=None,
+        extra=extra,
+    )
+    doc = info.to_document()
+    assert doc["author"] == "ann" and doc["width"] == 3 and "metadata" not in doc
+    assert FileInfo.from_document(doc).extra == {"author": "ann", "width": 3}
+
+
+@pytest.mark.parametrize(
+    "key", ["length", "metadata", "contentType", "_id", "filename", "gridfield", "$x", "a.b"]
+)
+def test_extra_put_keywords_may_not_take_reserved_names(key: str) -> None:
+    from gridfield.core.metadata import check_extra_fields
+
+    with pytest.raises(ValueError, match="put\\(\\) keyword"):
+        check_extra_fields({key: 1})
+
+
+def test_extra_put_keywords_must_be_storable() -> None:
+    from gridfield.core.metadata import check_extra_fields
+
+    with pytest.raises(ValueError, match=r"put\(\) keyword\.thing: value cannot be stored"):
+        check_extra_fields({"thing": object()})
+    assert check_extra_fields(None) == {}

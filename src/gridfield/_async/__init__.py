@@ -22,6 +22,7 @@ from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
+from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 
@@ -40,6 +41,8 @@ __all__ = [
     "FileTooLarge",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "NoFile",
     "UploadLimits",
     "connect",

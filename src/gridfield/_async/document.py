@@ -147,17 +147,24 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             or "_id" not in self.to_mongo(fields=[id_field])
         )
         signals.pre_save_post_validation.send(cls, document=self, created=created, **signal_kwargs)
-        doc = self.to_mongo()
-        collection = await cls._writable_collection()
+        # Files assigned to fields are stored first; should the document's write fail,
+        # they are removed again, so no file is left that nothing names.
         try:
+            await self._store_held_files()
+            doc = self.to_mongo()
+            collection = await cls._writable_collection()
             if created:
                 object_id = await self._insert(collection, doc, force_insert)
             else:
                 object_id = await self._update(collection, doc["_id"], save_condition)
-        except DuplicateKeyError as err:
-            raise NotUniqueError(f"Tried to save duplicate unique keys ({err})") from err
-        except OperationFailure as err:
-            raise OperationError(f"Could not save document ({err})") from err
+        except BaseException as failure:
+            await self._unstore_held_files()
+            if isinstance(failure, DuplicateKeyError):
+                message = f"Tried to save duplicate unique keys ({failure})"
+                raise NotUniqueError(message) from failure
+            if isinstance(failure, OperationFailure):
+                raise OperationError(f"Could not save document ({failure})") from failure
+            raise
         self[id_field] = self._fields[id_field].to_python(object_id)
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
@@ -251,6 +258,25 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         return self._fields[self._meta["id_field"]].to_mongo(self.pk)
 
     # -- values that hold files ----------------------------------------------------------
+
+    async def _store_held_files(self) -> None:
+        """Before the document's write: every FileHolder stores what was assigned to it."""
+        for holder in list(file_holders(self)):
+            await holder.before_owner_save()
+
+    async def _unstore_held_files(self) -> None:
+        """The document's write failed: every FileHolder removes what it stored for it.
+
+        Every holder hears of it even when one fails; then the first failure is raised.
+        """
+        failures: list[Exception] = []
+        for holder in list(file_holders(self)):
+            try:
+                await holder.owner_save_failed()
+            except Exception as err:
+                failures.append(err)
+        if failures:
+            raise failures[0]
 
     async def _tell_file_holders(self, *, deleted: bool) -> None:
         """Hand this save or delete to every FileHolder the document holds (see gridfield.odm).

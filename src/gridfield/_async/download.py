@@ -69,6 +69,14 @@ class AsyncDownloadStream(DescribedFile):
     def _file_info(self) -> FileInfo:
         return self.info
 
+    def __getattr__(self, name: str) -> Any:
+        """A top-level field of the files document that gridfield does not name (``put()``'s
+        extra keywords, an image's ``width``...), as PyMongo's GridOut reads it."""
+        info = self.__dict__.get("info")
+        if name.startswith("_") or info is None or name not in info.extra:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        return info.extra[name]
+
     @property
     def file_id(self) -> Any:
         """The stored file's ``_id``."""

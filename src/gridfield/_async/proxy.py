@@ -7,7 +7,13 @@ import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-from .._twins import AwaitableSelf, FlushOnAwait, awaited_call
+from .._twins import (
+    AwaitableSelf,
+    FlushOnAwait,
+    awaited_call,
+    refuse_unloaded,
+    refuse_upload_outside_save,
+)
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
@@ -17,15 +23,40 @@ from .document import Document
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
 
 _HOLDS_A_FILE = "{where} already holds a file ({grid_id}): delete() or replace() it first"
+_STAGED = "{where}: the assigned file is stored when the document is saved; save() it first"
+
+# Attributes that are the proxy's own: never looked up in the stored file.
+_OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name"})
+
+
+class _Staged:
+    """Data assigned to a field (``doc.photo = data``), to be stored when the owner is saved."""
+
+    __slots__ = ("data", "replaced", "start")
+
+    def __init__(self, data: Any, replaced: Any) -> None:
+        self.data = data
+        self.replaced = replaced  # the file the field held before: deleted after the save
+        # Where a seekable file object was, so that a failed save can be retried.
+        try:
+            self.start: int | None = data.tell() if hasattr(data, "read") else None
+        except Exception:
+            self.start = None
+
+    def rewind(self) -> None:
+        if self.start is not None:
+            self.data.seek(self.start)
 
 
 class GridFSProxy(DescribedFile):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
     Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
-    stored file (``length``, ``content_type``, ``metadata``...) are there once a method has
-    loaded it: ``put``, ``close``, ``read`` or ``load``. A ``FileHolder`` (``gridfield.odm``):
-    its owner's save and delete reach its files.
+    stored file (``length``, ``content_type``, ``metadata``, and the top-level fields other
+    writers add, such as ``put()``'s extra keywords) are there once a method has loaded it:
+    ``put``, ``close``, ``read`` or ``load``; the sync API loads them on first access, as
+    MongoEngine does. A ``FileHolder`` (``gridfield.odm``): its owner's save and delete reach
+    its files, and data assigned to the field is stored by the owner's save.
     """
 
     def __init__(
@@ -45,7 +76,8 @@ class GridFSProxy(DescribedFile):
         self.instance = instance
         self.db_alias = db_alias
         self.collection_name = collection_name
-        self.chunk_size = None if chunk_size is None else check_chunk_size(chunk_size)
+        self.upload_chunk_size = None if chunk_size is None else check_chunk_size(chunk_size)
+        """The chunk size of files this proxy writes (None: the store's default)."""
         self.delete_with_owner = delete_with_owner
         """Whether the file goes when the owning document is deleted (the field's choice)."""
         self.limits = limits
@@ -57,11 +89,16 @@ class GridFSProxy(DescribedFile):
         self._position = ReadPosition()
         # Files this field held before a replace(): deleted once the owner is saved.
         self._stale_ids: list[Any] = []
+        # Data assigned to the field, stored at the owner's save; and the file so stored,
+        # removed again should the owner's save fail.
+        self._staged: _Staged | None = None
+        self._stored_for_save: Any = None
+        self._replaces: Any = None
 
     # -- identity -------------------------------------------------------------------------
 
     def __bool__(self) -> bool:
-        return self.grid_id is not None
+        return self.grid_id is not None or self._staged is not None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GridFSProxy):
@@ -77,18 +114,43 @@ class GridFSProxy(DescribedFile):
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {self.grid_id}>"
 
+    def __str__(self) -> str:
+        """``<GridFSProxy: FILENAME (ID)>``, as MongoEngine prints it."""
+        if self.grid_id is None:
+            filename: Any = "<no file>"
+        else:
+            try:
+                filename = self.info.filename
+            except FileNotLoaded:
+                filename = "<not loaded>"
+            except NoFile:
+                filename = "<no file>"
+        return f"<{type(self).__name__}: {filename} ({self.grid_id})>"
+
+    def __getattr__(self, name: str) -> Any:
+        """A top-level field of the stored file that gridfield does not name (``put()``'s
+        extra keywords, ``width`` of an image...), as MongoEngine reads it."""
+        if name.startswith("_") or name in _OWN:
+            raise AttributeError(name)
+        if self.grid_id is None:
+            raise AttributeError(f"{self._where()} holds no file, so no {name!r}")
+        try:
+            extra = self.info.extra
+        except NoFile as exc:
+            raise AttributeError(f"{self._where()}: {exc}") from exc
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{self._where()}: the stored file has no attribute {name!r}")
+
     def __copy__(self) -> GridFSProxy:
-        twin = type(self)(
-            self.grid_id,
-            key=self.key,
-            instance=self.instance,
-            db_alias=self.db_alias,
-            collection_name=self.collection_name,
-            chunk_size=self.chunk_size,
-            delete_with_owner=self.delete_with_owner,
-            limits=self.limits,
-        )
-        twin._info = self._info
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        # The same file, without this proxy's open streams or pending deletions.
+        twin._store = None
+        twin._upload = None
+        twin._reader = None
+        twin._position = ReadPosition()
+        twin._stale_ids = []
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
@@ -97,12 +159,35 @@ class GridFSProxy(DescribedFile):
     # -- where the file lives ---------------------------------------------------------------
 
     @property
+    def chunk_size(self) -> int | None:
+        """The stored file's chunk size (as MongoEngine reads it); for an empty field, the
+        chunk size it will write with (None: the store's default)."""
+        if self.grid_id is None:
+            return self.upload_chunk_size
+        return self.info.chunk_size
+
+    @property
+    def fs(self) -> AsyncFileStore:
+        """The file store (MongoEngine's name for it): ``list()``, ``exists()``, ``find()``..."""
+        return self.store
+
+    @property
+    def newfile(self) -> AsyncUploadStream | None:
+        """The upload ``new_file()`` started and ``close()`` has not finished, if any."""
+        return self._upload
+
+    @property
+    def gridout(self) -> AsyncDownloadStream | None:
+        """The download stream reads go through, once one is open."""
+        return self._reader
+
+    @property
     def store(self) -> AsyncFileStore:
         """The file store of this field's database alias and bucket."""
         if self._store is None:
             kwargs: dict[str, Any] = {}
-            if self.chunk_size is not None:
-                kwargs["chunk_size"] = self.chunk_size
+            if self.upload_chunk_size is not None:
+                kwargs["chunk_size"] = self.upload_chunk_size
             if self.limits is not None:
                 kwargs["limits"] = dataclasses.replace(self.limits, label=self._where())
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
@@ -135,17 +220,38 @@ class GridFSProxy(DescribedFile):
         self._info = await self.store.get_info(self.grid_id)
         return self._info
 
+    async def _fetch_info(self) -> FileInfo:
+        return await self.store.get_info(self.grid_id)
+
     @property
     def info(self) -> FileInfo:
-        """The loaded description of the stored file."""
+        """The description of the stored file (the async API: once loaded; the sync API
+        loads it on first access, as MongoEngine does)."""
         if self._info is None or self._info.file_id != self.grid_id:
             if self.grid_id is None:
                 raise FileNotLoaded(f"{self._where()} holds no file")
             load = awaited_call(f"{self.key or 'proxy'}.load()")
-            raise FileNotLoaded(
-                f"{self._where()}: the file is not loaded yet; {load} (or read()) first"
+            self._info = refuse_unloaded(
+                self._fetch_info,
+                f"{self._where()}: the file is not loaded yet; {load} (or read()) first",
             )
         return self._info
+
+    async def get(self, grid_id: Any = None) -> AsyncDownloadStream | None:
+        """The stored file, opened for reading (``length``, ``read()``... as MongoEngine's
+        ``get()`` returns); None for an empty field. ``grid_id`` makes this proxy hold that
+        file first.
+
+        Unlike MongoEngine, a file that is gone raises NoFile instead of answering None.
+        """
+        if grid_id is not None:
+            self.grid_id = grid_id
+        self._refuse_if_staged()
+        if self.grid_id is None:
+            return None
+        stream = await self.store.open_download(self.grid_id)
+        self._info = stream.info
+        return stream
 
     def _file_info(self) -> FileInfo:
         return self.info
@@ -164,6 +270,11 @@ class GridFSProxy(DescribedFile):
     def _refuse_if_holding(self) -> None:
         if self.grid_id is not None:
             raise GridFSError(_HOLDS_A_FILE.format(where=self._where(), grid_id=self.grid_id))
+        self._refuse_if_staged()
+
+    def _refuse_if_staged(self) -> None:
+        if self._staged is not None:
+            raise GridFSError(_STAGED.format(where=self._where()))
 
     async def put(
         self,
@@ -176,8 +287,10 @@ class GridFSProxy(DescribedFile):
         **more_metadata: Any,
     ) -> Any:
         """Store ``data`` (bytes, str, a binary file object or an iterable of bytes) as this
-        field's file and return its id. Keyword arguments beyond the named ones become
-        metadata. A field that already holds a file refuses, writing nothing."""
+        field's file and return its id. Keyword arguments beyond the named ones are stored
+        top-level in the files document, as MongoEngine and PyMongo store them, and read back
+        as attributes (``doc.photo.author``); ``metadata`` is GridFS's metadata subdocument.
+        A field that already holds a file refuses, writing nothing."""
         self._refuse_if_holding()
         info = await self._store_file(
             data, content_type, filename, metadata, encoding, more_metadata
@@ -198,8 +311,9 @@ class GridFSProxy(DescribedFile):
             data,
             filename=filename,
             content_type=content_type,
-            metadata={**(metadata or {}), **more_metadata},
+            metadata=metadata,
             encoding=encoding,
+            extra=more_metadata,
         )
 
     def new_file(
@@ -221,7 +335,8 @@ class GridFSProxy(DescribedFile):
         self._upload = self.store.open_upload(
             filename=filename,
             content_type=content_type,
-            metadata={**(metadata or {}), **more_metadata},
+            metadata=metadata,
+            extra=more_metadata,
         )
         return AsyncNewFile(self)
 
@@ -275,6 +390,7 @@ class GridFSProxy(DescribedFile):
         place and readable. The old file is deleted when the owning document is saved with
         the new id, or at once when that document was never saved.
         """
+        self._refuse_if_staged()
         info = await self._store_file(
             data, content_type, filename, metadata, encoding, more_metadata
         )
@@ -286,8 +402,80 @@ class GridFSProxy(DescribedFile):
                 await self.after_owner_save()
         return info.file_id
 
+    # -- assignment: staged now, stored at the owner's save ------------------------------------
+
+    def take_place_of(self, previous: GridFSProxy) -> None:
+        """Become the field's value instead of ``previous``, taking over what it was to delete
+        after the next save and the file it held (deleted once this one is saved)."""
+        self._stale_ids = previous._stale_ids
+        staged = previous._staged
+        self._replaces = staged.replaced if staged is not None else previous.grid_id
+
+    def stage(self, data: Any) -> None:
+        """Hold ``data`` (assigned to the field) to be stored when the owning document is
+        saved, the file held so far (``replaced``) to be deleted after that save.
+
+        A document that does not store its files at save (a plain ``mongoengine.Document``)
+        gets the file stored at once in the sync API, as MongoEngine does; in the async API
+        that is a TypeError, as an assignment cannot be awaited.
+        """
+        replaced = self._replaces if self._replaces is not None else self.grid_id
+        self._staged = _Staged(data, replaced)
+        self.grid_id = None
+        self._info = None
+        self._reader = None
+        self._position = ReadPosition()
+        if _stores_files_at_save(self.instance):
+            return
+        put = awaited_call(f"{self.key or 'proxy'}.put(data)")
+        try:
+            refuse_upload_outside_save(
+                self._store_staged_now,
+                f"{self._where()}: assigning data stores it when a gridfield Document is "
+                f"saved; on this document use `{put}`",
+            )
+        except BaseException:
+            self._staged = None
+            self.grid_id = replaced
+            raise
+
+    async def _store_staged_now(self) -> None:
+        await self.before_owner_save()
+        await self.after_owner_save()
+
+    async def before_owner_save(self) -> None:
+        """Store the data assigned to the field: files go before the document that names them."""
+        staged = self._staged
+        if staged is None or self._stored_for_save is not None:
+            return
+        info = await self._store_file(staged.data, None, None, None, "utf-8", {})
+        self._stored_for_save = info.file_id
+        self.grid_id = info.file_id
+        self._info = info
+        self._reader = None
+        self._position = ReadPosition()
+
+    async def owner_save_failed(self) -> None:
+        """The owner's save failed after ``before_owner_save``: remove the file stored for it,
+        keep the assigned data for the next save and the old file in place."""
+        stored, self._stored_for_save = self._stored_for_save, None
+        if stored is None or self._staged is None:
+            return
+        self.grid_id = self._staged.replaced
+        self._info = None
+        self._staged.rewind()
+        await self._delete_file(stored)
+
     async def after_owner_save(self) -> None:
-        """Delete the files replaced since the last save: the document now names the new one."""
+        """The owner is saved: the assigned file is its file now; the files it replaced go."""
+        staged, self._staged = self._staged, None
+        self._stored_for_save = None
+        if staged is not None and staged.replaced is not None and staged.replaced != self.grid_id:
+            self._stale_ids.append(staged.replaced)
+        await self._drop_stale()
+
+    async def _drop_stale(self) -> None:
+        """Delete the files this field held before a replace(); called after the owner's save."""
         while self._stale_ids:
             await self._delete_file(self._stale_ids[0])
             self._stale_ids.pop(0)
@@ -302,6 +490,7 @@ class GridFSProxy(DescribedFile):
 
     async def _open_reader(self) -> AsyncDownloadStream:
         """The download stream of the held file, reading at this proxy's one position."""
+        self._refuse_if_staged()
         if self._reader is None or self._reader.file_id != self.grid_id:
             self._reader = await self.store.open_download(self.grid_id)
             self._reader.position = self._position
@@ -314,12 +503,14 @@ class GridFSProxy(DescribedFile):
         None for an empty field; NoFile when the field names a file that is gone.
         """
         check_read_size(size)
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         return await (await self._open_reader()).read(size)
 
     async def readchunk(self) -> bytes | None:
         """Read the rest of the current chunk."""
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         return await (await self._open_reader()).readchunk()
@@ -327,6 +518,7 @@ class GridFSProxy(DescribedFile):
     async def readline(self, size: int = -1) -> bytes | None:
         """Read up to and including the next newline, a chunk at a time."""
         check_read_size(size, "readline")
+        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         return await (await self._open_reader()).readline(size)
@@ -388,6 +580,15 @@ class AsyncNewFile(AwaitableSelf):
             await self.proxy.close()
         else:
             await self.proxy.abort()
+
+
+def _stores_files_at_save(instance: Any) -> bool:
+    """Whether the document owning a proxy stores assigned files when it is saved: a gridfield
+    Document does (files first); a plain MongoEngine one never will."""
+    top = instance
+    while top is not None and getattr(top, "_instance", None) is not None:
+        top = top._instance
+    return isinstance(top, Document)
 
 
 def _saved_by_gridfield(instance: Any) -> bool:

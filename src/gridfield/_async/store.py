@@ -21,6 +21,7 @@ from ..core.metadata import (
     FileInfo,
     check_aliases,
     check_chunk_size,
+    check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
@@ -157,11 +158,14 @@ class AsyncFileStore:
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
-        metadata key at fault) before any I/O.
+        metadata key at fault) before any I/O. ``extra`` holds fields to store top-level in
+        the files document, where MongoEngine and PyMongo's legacy API put ``put()``'s extra
+        keywords.
 
         Guards, enforced while bytes stream in: past ``max_size`` bytes, FileTooLarge (what
         was sent is removed); a content type (given, guessed from the filename or sniffed
@@ -181,6 +185,7 @@ class AsyncFileStore:
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
             chunk_size=size,
@@ -189,6 +194,7 @@ class AsyncFileStore:
             content_type=content_type,
             codec_options=options,
             aliases=names,
+            extra=top_level,
         )
         if content_type is not None:
             limits.check_type(content_type)  # a refused type given outright: no I/O at all
@@ -205,6 +211,7 @@ class AsyncFileStore:
             limits=limits,
             on_progress=on_progress,
             total=total,
+            extra=top_level,
         )
 
     async def put(
@@ -222,6 +229,7 @@ class AsyncFileStore:
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -246,6 +254,7 @@ class AsyncFileStore:
             content_types=content_types,
             on_progress=on_progress,
             total=source_size(data) if on_progress is not None else None,
+            extra=extra,
         )
         async with stream:
             await write_source(stream, data)
@@ -409,6 +418,12 @@ class AsyncFileStore:
         """Whether a files document has this id."""
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
+
+    async def list(self) -> list[str]:
+        """The distinct filenames of the stored files (files without one are left out), as
+        PyMongo's ``GridFS.list()`` answers."""
+        names = await self.files.distinct("filename", {"filename": {"$type": "string"}})
+        return sorted(names)
 
     def find(
         self,

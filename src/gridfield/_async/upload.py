@@ -61,6 +61,7 @@ class AsyncUploadStream:
         limits: UploadLimits | None = None,
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -72,6 +73,7 @@ class AsyncUploadStream:
         self._content_type = content_type
         self._metadata = dict(metadata)
         self._aliases = aliases
+        self._extra = dict(extra or {})
         self.encoding = encoding
         """How a written str is encoded."""
         self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
@@ -212,6 +214,7 @@ class AsyncUploadStream:
             guessed_content_type=guessed,
             sha256=self._cutter.sha256(),
             aliases=self._aliases,
+            extra=self._extra,
         )
 
     async def _send(self, batches: list[list[dict[str, Any]]]) -> None:

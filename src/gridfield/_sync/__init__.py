@@ -23,6 +23,7 @@ from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
+from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 
@@ -41,6 +42,8 @@ __all__ = [
     "FileTooLarge",
     "GridFSError",
     "GridFSProxy",
+    "ImageField",
+    "ImageGridFsProxy",
     "NoFile",
     "UploadLimits",
     "connect",

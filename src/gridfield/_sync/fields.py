@@ -9,12 +9,9 @@ from typing import Any
 import mongoengine.fields
 from bson import ObjectId
 
-from .._twins import plain_call
 from ..core.guards import UploadLimits
 from ..core.metadata import check_chunk_size
 from .proxy import GridFSProxy
-
-_ASSIGNED_DATA = "assigning {kind} to {owner}.{name} would store nothing by itself: use `{put}`"
 
 
 class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
@@ -90,17 +87,16 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             if value.key is None:
                 value.key, value.instance = self.name, instance
             value.delete_with_owner = self.delete_with_owner  # the field it is in decides
+        elif isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
+            # doc.photo = data: stored at the document's save, as MongoEngine stores it
+            # (MongoEngine at once). The file held so far goes once the new one is saved.
+            data = value
+            current = self.__get__(instance, type(instance))
+            value = self.get_proxy_obj(key=self.name, instance=instance)
+            value.take_place_of(current)
+            instance._data[self.name] = value
+            value.stage(data)
         else:
-            if isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
-                kind = "data" if not hasattr(value, "read") else "a file object"
-                raise TypeError(
-                    _ASSIGNED_DATA.format(
-                        kind=kind,
-                        owner=type(instance).__name__,
-                        name=self.name,
-                        put=plain_call(f"doc.{self.name}.put(data)"),
-                    )
-                )
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "
                 f"an ObjectId or a {self.proxy_class.__name__}, not {type(value).__name__}"

@@ -22,6 +22,7 @@ from ..core.metadata import (
     FileInfo,
     check_aliases,
     check_chunk_size,
+    check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
@@ -158,11 +159,14 @@ class FileStore:
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> UploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
         Arguments are checked here: a bad one raises TypeError or ValueError (naming the
-        metadata key at fault) before any I/O.
+        metadata key at fault) before any I/O. ``extra`` holds fields to store top-level in
+        the files document, where MongoEngine and PyMongo's legacy API put ``put()``'s extra
+        keywords.
 
         Guards, enforced while bytes stream in: past ``max_size`` bytes, FileTooLarge (what
         was sent is removed); a content type (given, guessed from the filename or sniffed
@@ -182,6 +186,7 @@ class FileStore:
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
             chunk_size=size,
@@ -190,6 +195,7 @@ class FileStore:
             content_type=content_type,
             codec_options=options,
             aliases=names,
+            extra=top_level,
         )
         if content_type is not None:
             limits.check_type(content_type)  # a refused type given outright: no I/O at all
@@ -206,6 +212,7 @@ class FileStore:
             limits=limits,
             on_progress=on_progress,
             total=total,
+            extra=top_level,
         )
 
     def put(
@@ -223,6 +230,7 @@ class FileStore:
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -247,6 +255,7 @@ class FileStore:
             content_types=content_types,
             on_progress=on_progress,
             total=source_size(data) if on_progress is not None else None,
+            extra=extra,
         )
         with stream:
             write_source(stream, data)
@@ -408,6 +417,12 @@ class FileStore:
         """Whether a files document has this id."""
         doc = self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
+
+    def list(self) -> list[str]:
+        """The distinct filenames of the stored files (files without one are left out), as
+        PyMongo's ``GridFS.list()`` answers."""
+        names = self.files.distinct("filename", {"filename": {"$type": "string"}})
+        return sorted(names)
 
     def find(
         self,

@@ -62,6 +62,7 @@ class UploadStream:
         limits: UploadLimits | None = None,
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self._store = store
         self.file_id: Any = ObjectId() if file_id is None else file_id
@@ -73,6 +74,7 @@ class UploadStream:
         self._content_type = content_type
         self._metadata = dict(metadata)
         self._aliases = aliases
+        self._extra = dict(extra or {})
         self.encoding = encoding
         """How a written str is encoded."""
         self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
@@ -213,6 +215,7 @@ class UploadStream:
             guessed_content_type=guessed,
             sha256=self._cutter.sha256(),
             aliases=self._aliases,
+            extra=self._extra,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "FileInfo",
     "check_aliases",
     "check_chunk_size",
+    "check_extra_fields",
     "check_file_id",
     "check_files_document",
     "check_metadata",
@@ -66,6 +67,9 @@ def _our_sha256(value: object) -> str | None:
     digest = value["sha256"]
     return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
 
+
+# Top-level keys no put() keyword may set: GridFS's own fields, and ours.
+RESERVED_FIELDS = _KNOWN_KEYS | {CHECKSUM_KEY}
 
 # Only Python's built-in table (plus what it lacks): the guess must not depend on the
 # machine's /etc/mime.types.
@@ -224,6 +228,32 @@ def check_metadata(
     return result
 
 
+def check_extra_fields(
+    extra: Mapping[str, Any] | None, codec_options: CodecOptions[Any] | None = None
+) -> dict[str, Any]:
+    """Return the extra top-level fields of a files document (``put(author="...")``, as
+    MongoEngine and PyMongo's legacy API store them) once storable; ValueError otherwise.
+
+    A key may not be one of GridFS's own fields (``length``, ``metadata``...) nor
+    ``gridfield`` (ours); the rules of :func:`check_metadata` apply to the rest.
+    """
+    if not extra:
+        return {}
+    for key in extra:
+        if key in RESERVED_FIELDS:
+            raise ValueError(
+                f"put() keyword {key!r} names a field GridFS or gridfield keeps for itself: "
+                "pass it under another name, or inside metadata={...}"
+            )
+    _check_keys(extra, "put() keyword")
+    options = codec_options if codec_options is not None else CodecOptions()
+    result = dict(extra)
+    if not _encodes(result, options):
+        where = _find_unencodable(result, "put() keyword", options)
+        raise ValueError(f"{where}: value cannot be stored as BSON")
+    return result
+
+
 def check_files_document(
     *,
     file_id: Any,
@@ -232,6 +262,7 @@ def check_files_document(
     metadata: Mapping[str, Any],
     content_type: str | None,
     codec_options: CodecOptions[Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
     aliases: list[str] | None = None,
 ) -> None:
     """ValueError unless the files document of such an upload stays within the BSON size limit.
@@ -248,6 +279,7 @@ def check_files_document(
         metadata=metadata,
         content_type=content_type if content_type is not None else "x" * 127,
         sha256="0" * 64,
+        extra=extra,
         aliases=aliases,
     ).to_document()
     options = codec_options if codec_options is not None else CodecOptions()
@@ -330,9 +362,10 @@ class FileInfo:
         sha256: str | None = None,
         guessed_content_type: str | None = None,
         aliases: list[str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """The FileInfo of a file being written: the content type goes in its metadata, the
-        checksum under CHECKSUM_KEY.
+        checksum under CHECKSUM_KEY, ``extra`` fields top-level.
 
         A ``content_type`` the caller gave also goes top-level (where MongoEngine and PyMongo's
         GridOut read it); a guessed one only in ``metadata.contentType``, as mongofiles stores
@@ -352,6 +385,7 @@ class FileInfo:
             content_type=kind,
             aliases=None if aliases is None else list(aliases),
             sha256=sha256,
+            extra=dict(extra or {}),
             top_content_type=content_type,
         )
 

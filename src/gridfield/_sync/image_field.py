@@ -1,0 +1,262 @@
+# Generated from src/gridfield/_async/image_field.py by scripts/unasync.py: do not edit.
+"""ImageField: a FileField whose files are images, resized and given a thumbnail as MongoEngine's.
+
+The stored layout is MongoEngine's, so each library reads the other's images: the image's files
+document has top-level ``width``, ``height``, ``format`` and ``thumbnail_id``; the thumbnail is a
+GridFS file of its own with ``width``, ``height`` and ``format``. gridfield adds a content type
+to every file it writes and, for named variants, a top-level ``variants`` map of name to id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mongoengine.errors import ValidationError
+
+from .._twins import read_file, run_here
+from ..core.errors import NoFile
+from ..core.images import THUMBNAIL, parse_size, parse_variants
+from ..core.metadata import FileInfo
+from ..imaging import (
+    ImageSpec,
+    InvalidImage,
+    ProcessedImage,
+    Rendition,
+    identify_image,
+    process_image,
+)
+from .fields import FileField
+from .proxy import GridFSProxy
+
+__all__ = ["ImageField", "ImageGridFsProxy"]
+
+_VARIANTS = "variants"
+
+
+class ImageGridFsProxy(GridFSProxy):
+    """What ``doc.image`` is: a GridFSProxy whose ``put`` stores an image and its variants.
+
+    ``size`` (width, height), ``format`` (Pillow's name: ``"PNG"``), ``thumbnail`` and
+    ``variant(name)`` read the stored file's description (loaded, as any attribute).
+    """
+
+    image_spec = ImageSpec()
+
+    # -- what is known about the stored image ---------------------------------------------------
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(width, height) of the stored image; None for an empty field."""
+        if self.grid_id is None:
+            return None
+        extra = self.info.extra
+        return extra.get("width"), extra.get("height")  # type: ignore[return-value]
+
+    @property
+    def format(self) -> str | None:
+        """The stored image's format as Pillow names it (``"JPEG"``, ``"PNG"``...)."""
+        if self.grid_id is None:
+            return None
+        found = self.info.extra.get("format")
+        return found if isinstance(found, str) else None
+
+    @property
+    def thumbnail(self) -> GridFSProxy | None:
+        """The thumbnail's file (a proxy: ``read()``, ``width``, ``content_type``...), or None."""
+        return self._related(self._variant_ids().get(THUMBNAIL))
+
+    def variant(self, name: str) -> GridFSProxy | None:
+        """A named variant's file (see ``ImageField(variants=...)``), or None."""
+        return self._related(self._variant_ids().get(name))
+
+    def _variant_ids(self) -> dict[str, Any]:
+        if self.grid_id is None:
+            return {}
+        return _variant_ids_of(self.info)
+
+    def _related(self, grid_id: Any) -> GridFSProxy | None:
+        if grid_id is None:
+            return None
+        return GridFSProxy(grid_id, db_alias=self.db_alias, collection_name=self.collection_name)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def stage(self, data: Any) -> None:
+        """Hold an assigned image for the owner's save; bytes that are no image are refused
+        now (only their header is read), naming the field, as MongoEngine refuses them."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                identify_image(bytes(data), self._where())
+            except InvalidImage as exc:
+                raise ValidationError(str(exc), field_name=self.key) from None
+        super().stage(data)
+
+    def write(self, data: Any) -> Any:
+        """Images are stored whole: ``put`` them (as MongoEngine's ImageField wants)."""
+        raise RuntimeError('Please use "put" method instead')
+
+    def writelines(self, lines: Any) -> Any:
+        """Images are stored whole: ``put`` them (as MongoEngine's ImageField wants)."""
+        raise RuntimeError('Please use "put" method instead')
+
+    def new_file(self, **kwargs: Any) -> Any:
+        """Images are stored whole: ``put`` them."""
+        raise RuntimeError('Please use "put" method instead')
+
+    def _store_file(
+        self,
+        data: Any,
+        content_type: str | None,
+        filename: str | None,
+        metadata: Mapping[str, Any] | None,
+        encoding: str,
+        more_metadata: Mapping[str, Any],
+    ) -> FileInfo:
+        raw = _image_bytes(data, self._where())
+        progressive = more_metadata.get("progressive") is True
+        try:
+            image = run_here(_process, raw, self.image_spec, self._where(), progressive)
+        except InvalidImage as exc:
+            raise ValidationError(str(exc), field_name=self.key) from None
+        stored: list[Any] = []
+        try:
+            ids = {}
+            for name, rendition in image.variants.items():
+                info = self._store_rendition(rendition, {})
+                stored.append(info.file_id)
+                ids[name] = info.file_id
+            extra: dict[str, Any] = {"thumbnail_id": ids.pop(THUMBNAIL, None)}
+            if ids:
+                extra[_VARIANTS] = ids
+            extra.update(more_metadata)
+            return self._store_rendition(
+                image.main, extra, content_type, filename, metadata, encoding
+            )
+        except BaseException:
+            # No variant of an image that was not stored is left behind.
+            for grid_id in stored:
+                self._delete_one(grid_id)
+            raise
+
+    def _store_rendition(
+        self,
+        rendition: Rendition,
+        extra: Mapping[str, Any],
+        content_type: str | None = None,
+        filename: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        encoding: str = "utf-8",
+    ) -> FileInfo:
+        return self.store.put(
+            rendition.data,
+            filename=filename,
+            content_type=content_type or rendition.content_type,
+            metadata=metadata,
+            encoding=encoding,
+            extra={
+                "width": rendition.width,
+                "height": rendition.height,
+                "format": rendition.format,
+                **extra,
+            },
+        )
+
+    # -- deleting ---------------------------------------------------------------------------------
+
+    def held_file_ids(self) -> list[Any]:
+        """The image, and its thumbnail and variants once its description is loaded (the ids
+        of those are in it: naming them takes no I/O)."""
+        held = super().held_file_ids()
+        if held and self._info is not None and self._info.file_id == self.grid_id:
+            held.extend(_variant_ids_of(self._info).values())
+        return held
+
+    def _delete_file(self, grid_id: Any) -> None:
+        """Delete an image and its thumbnail and variants: the image first, so no image is
+        ever left naming a missing thumbnail."""
+        try:
+            others = list(_variant_ids_of(self.store.get_info(grid_id)).values())
+        except NoFile:
+            others = []
+        self._delete_one(grid_id)
+        for other in others:
+            self._delete_one(other)
+
+    def _delete_one(self, grid_id: Any) -> None:
+        try:
+            self.store.delete(grid_id)
+        except NoFile:
+            pass  # already gone: the outcome asked for
+
+
+class ImageField(FileField):
+    """A GridFS image on a document, as MongoEngine's ImageField (Pillow: the ``image`` extra).
+
+    ``ImageField(size=(w, h, force), thumbnail_size=(w, h, force), collection_name="images",
+    variants={"name": (w, h[, force[, format]])}, db_alias=..., ...)``. An image larger than
+    ``size`` is resized to fit it (cropped to exactly that size with ``force``); the thumbnail
+    and each variant are files of their own, deleted and replaced with the image. EXIF
+    orientation is applied. Anything Pillow cannot read is refused with a ValidationError
+    naming the field, and nothing is stored.
+    """
+
+    proxy_class = ImageGridFsProxy
+
+    def __init__(
+        self,
+        size: Any = None,
+        thumbnail_size: Any = None,
+        collection_name: str = "images",
+        *,
+        variants: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        size_spec = parse_size(size, "size")
+        thumbnail_spec = parse_size(thumbnail_size, "thumbnail_size")
+        self.image_spec = ImageSpec(size_spec, thumbnail_spec, parse_variants(variants))
+        # MongoEngine's ImageField keeps these as dicts; code that reads them keeps working.
+        self.size = size_spec.as_mongoengine() if size_spec else None
+        self.thumbnail_size = thumbnail_spec.as_mongoengine() if thumbnail_spec else None
+        super().__init__(collection_name=collection_name, **kwargs)
+
+    def get_proxy_obj(
+        self,
+        key: str | None = None,
+        instance: Any = None,
+        db_alias: str | None = None,
+        collection_name: str | None = None,
+        grid_id: Any = None,
+    ) -> ImageGridFsProxy:
+        proxy = super().get_proxy_obj(key, instance, db_alias, collection_name, grid_id)
+        assert isinstance(proxy, ImageGridFsProxy)
+        proxy.image_spec = self.image_spec
+        return proxy
+
+
+def _variant_ids_of(info: FileInfo) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    thumbnail_id = info.extra.get("thumbnail_id")
+    if thumbnail_id is not None:
+        found[THUMBNAIL] = thumbnail_id
+    variants = info.extra.get(_VARIANTS)
+    if isinstance(variants, Mapping):
+        found.update({name: grid_id for name, grid_id in variants.items() if grid_id is not None})
+    return found
+
+
+def _image_bytes(data: Any, where: str) -> bytes:
+    """The bytes of an image handed to ``put``: bytes-like, or a binary file object."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if callable(getattr(data, "read", None)):
+        found = read_file(data, -1)
+        if isinstance(found, (bytes, bytearray, memoryview)):
+            return bytes(found)
+    raise TypeError(
+        f"{where}: an image is given as bytes or a binary file object, not {type(data).__name__}"
+    )
+
+
+def _process(data: bytes, spec: ImageSpec, where: str, progressive: bool) -> ProcessedImage:
+    return process_image(data, spec, where=where, progressive=progressive)

@@ -1,0 +1,202 @@
+# Generated from tests/_async/test_imagefield.py by scripts/unasync.py: do not edit.
+"""ImageField: MongoEngine's options and stored layout, variants with content types, and
+nothing left behind by bad input or a failure."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from mongoengine.errors import ValidationError
+from PIL import Image
+
+from gridfield._sync.document import Document
+from gridfield._sync.image_field import ImageField
+from gridfield.plain_fields import ListField, StringField
+
+
+class Photo(Document):
+    name = StringField()
+    image = ImageField(
+        size=(200, 200, False),
+        thumbnail_size=(40, 30, True),
+        variants={"small": (100, 100), "square": (64, 64, True, "WEBP")},
+    )
+    plain = ImageField()
+    gallery = ListField(ImageField(thumbnail_size=(10, 10, False)))
+
+
+def picture(size: tuple[int, int], image_format: str = "PNG", **save: Any) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "olive").save(out, image_format, **save)
+    return out.getvalue()
+
+
+@pytest.fixture
+def db(connected: Callable[..., Any]) -> Any:
+    return connected()
+
+
+def count(db: Any) -> int:
+    return int(db["images.files"].count_documents({}))
+
+
+def test_put_stores_the_image_its_thumbnail_and_variants(db: Any) -> None:
+    photo = Photo(name="p")
+    photo.image.put(picture((400, 100)), filename="p.png", author="ann")
+    photo.save()
+    fetched = Photo.objects(name="p").first()
+    assert fetched is not None
+    fetched.image.load()
+    assert fetched.image.size == (200, 50)  # resized, not refused: larger than size
+    assert fetched.image.format == "PNG"
+    assert fetched.image.content_type == "image/png"
+    assert (fetched.image.width, fetched.image.height, fetched.image.author) == (200, 50, "ann")
+    assert Image.open(io.BytesIO(fetched.image.read() or b"")).size == (200, 50)
+
+    thumbnail = fetched.image.thumbnail
+    assert thumbnail is not None
+    thumbnail.load()
+    assert (thumbnail.width, thumbnail.height, thumbnail.format) == (40, 30, "PNG")
+    assert thumbnail.content_type == "image/png"
+    small = fetched.image.variant("small")
+    square = fetched.image.variant("square")
+    assert small is not None and square is not None
+    small.load()
+    square.load()
+    assert (small.width, small.height, small.content_type) == (100, 25, "image/png")
+    assert (square.width, square.height, square.content_type) == (64, 64, "image/webp")
+    assert Image.open(io.BytesIO(square.read() or b"")).format == "WEBP"
+    assert fetched.image.variant("missing") is None
+    assert count(db) == 4
+    raw = db["images.files"].find_one({"_id": photo.image.grid_id})
+    assert raw["thumbnail_id"] == thumbnail.grid_id
+    assert raw["variants"] == {"small": small.grid_id, "square": square.grid_id}
+
+
+def test_an_image_within_bounds_is_stored_unchanged(db: Any) -> None:
+    data = picture((30, 20), "JPEG")
+    photo = Photo()
+    photo.plain.put(data)
+    assert photo.plain.read() == data
+    assert photo.plain.size == (30, 20) and photo.plain.format == "JPEG"
+    assert photo.plain.thumbnail is None
+    raw = db["images.files"].find_one({"_id": photo.plain.grid_id})
+    assert raw["thumbnail_id"] is None  # as MongoEngine stores an image with no thumbnail
+
+
+class Reader:
+    """A file object whose read() is awaited in the async API (as aiofiles' is)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def test_an_image_is_read_from_a_file_object(db: Any) -> None:
+    photo = Photo()
+    photo.plain.put(Reader(picture((30, 20))))
+    assert photo.plain.size == (30, 20)
+
+
+def test_an_assigned_image_is_processed_and_stored_at_save(db: Any) -> None:
+    photo = Photo(name="a", image=picture((300, 300)))
+    assert count(db) == 0
+    photo.save()
+    assert photo.image.size == (200, 200)
+    assert count(db) == 4
+
+
+@pytest.mark.parametrize("bad", [b"Hello World!", b"", picture((50, 50))[:40]])
+def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(db: Any, bad: bytes) -> None:
+    photo = Photo(name="bad")
+    with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
+        photo.image.put(bad)
+    assert not photo.image
+    with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
+        photo.image = bad  # refused at once: its header is no image's
+    assert not photo.image
+    photo.image = io.BytesIO(bad)  # a file object is read at the save
+    with pytest.raises(ValidationError, match=r"Photo\.image"):
+        photo.save()
+    assert count(db) == 0
+    assert db["photo"].count_documents({}) == 0
+
+
+def test_a_bad_image_among_good_ones_fails_the_save_and_stores_nothing(db: Any) -> None:
+    photo = Photo(name="mixed", image=picture((300, 300)), plain=io.BytesIO(b"no image"))
+    with pytest.raises(ValidationError, match=r"Photo\.plain"):
+        photo.save()
+    assert count(db) == 0  # the good image and its variants were removed again
+    assert db["photo"].count_documents({}) == 0
+    photo.plain = picture((20, 20))
+    photo.save()  # the assigned image is still there to store
+    assert count(db) == 5
+
+
+def test_a_failure_after_the_variants_leaves_no_file(db: Any) -> None:
+    photo = Photo()
+    with pytest.raises(ValueError, match="cannot be stored as BSON"):
+        photo.image.put(picture((300, 300)), bad=object())
+    assert count(db) == 0
+    assert not photo.image
+
+
+def test_replace_and_delete_take_the_thumbnail_and_variants(db: Any) -> None:
+    photo = Photo(name="r")
+    photo.image.put(picture((300, 300)))
+    photo.save()
+    photo.image.replace(picture((250, 100)))
+    photo.save()
+    assert count(db) == 4  # the old image and its three variants are gone
+    photo.image = picture((120, 120))
+    photo.save()
+    assert count(db) == 4
+    photo.image.delete()
+    assert count(db) == 0
+    photo.image.put(picture((90, 90)))
+    photo.save()
+    photo.delete()
+    assert count(db) == 0
+
+
+def test_images_in_a_list_get_their_fields_options(db: Any) -> None:
+    photo = Photo(name="g")
+    proxy = Photo._fields["gallery"].field.get_proxy_obj("gallery", photo)
+    proxy.put(picture((30, 60)))
+    photo.gallery.append(proxy)
+    photo.save()
+    fetched = Photo.objects(name="g").first()
+    assert fetched is not None
+    assert fetched.gallery[0].load() is not None
+    thumbnail = fetched.gallery[0].thumbnail
+    assert thumbnail is not None
+    thumbnail.load()
+    assert (thumbnail.width, thumbnail.height) == (5, 10)
+
+
+def test_images_are_put_whole(db: Any) -> None:
+    photo = Photo()
+    with pytest.raises(RuntimeError, match="put"):
+        photo.image.write(b"x")
+    with pytest.raises(RuntimeError, match="put"):
+        photo.image.writelines([b"x"])
+    with pytest.raises(RuntimeError, match="put"):
+        photo.image.new_file()
+    assert count(db) == 0
+
+
+def test_options_are_checked_when_the_field_is_made() -> None:
+    with pytest.raises(ValueError, match="thumbnail_size"):
+        ImageField(thumbnail_size=(0, 10))
+    with pytest.raises(ValueError, match="variant name"):
+        ImageField(variants={"thumbnail": (1, 1)})
+    field = ImageField(size=(10, 20, True))
+    assert field.size == {"width": 10, "height": 20, "force": True}
+    assert field.thumbnail_size is None
+    assert field.collection_name == "images"
