@@ -543,6 +543,73 @@ class Report:
             "",
         )
 
+    def serving(self) -> None:
+        served = self.r.get("serving")
+        if not served:
+            return
+        sizes = served["sizes"]
+        small = served["small_8k"]
+        rng = served["range_64k"]
+        ttfb = served["ttfb"]
+        self.add(
+            "## Serving files over HTTP",
+            "",
+            "`GridFSApp` (`gridfield.web.asgi`) under uvicorn in a process of its own, driven "
+            "by httpx over a socket; server commands and the chunk documents they bring back are "
+            "counted on the server's client. The hand-written handler reads the whole file with "
+            "PyMongo's `AsyncGridFSBucket`, then responds, as apps commonly do. "
+            f"Measured {served['date']} with `{served['command']}`"
+            f" in {served['duration_s']:.0f} s" + (" (quick sizes)." if served["quick"] else "."),
+            "",
+            "| what | gridfield | hand-written |",
+            "|---|---|---|",
+            "| 304 (If-None-Match): commands, chunk docs per request | "
+            f"{served['304']['commands']:.1f}, {served['304']['chunk_docs']:.1f} | |",
+            f"| HEAD: commands, chunk docs per request | {served['HEAD']['commands']:.1f}, "
+            f"{served['HEAD']['chunk_docs']:.1f} | |",
+            f"| 64 KiB range at random offsets in a {sizes['ranged'] // MiB} MiB file: commands "
+            f"(median, max), chunk docs (max) | {rng['commands_median']:.0f}, "
+            f"{rng['commands_max']}, {rng['chunk_docs_max']} | |",
+            f"| full GET of {sizes['stream'] // MiB} MiB: server peak RSS growth | "
+            f"{served['stream']['server_rss_growth_mib']:.1f} MiB | |",
+            f"| time to first byte, {sizes['ttfb'] // MiB} MiB file (median) | "
+            f"{ttfb['gridfield_ms']:.0f} ms | {ttfb['hand_written_ms']:.0f} ms |",
+            f"| time to last byte, {sizes['ttfb'] // MiB} MiB file (median) | "
+            f"{ttfb['gridfield_total_ms']:.0f} ms | {ttfb['hand_written_total_ms']:.0f} ms |",
+            f"| 8 KiB files: requests/s (median) | {small['gridfield']['requests_per_s']:.1f} | "
+            f"{small['hand_written']['requests_per_s']:.1f} |",
+            f"| 8 KiB files: commands per request | {small['gridfield']['commands']:.1f} "
+            f"(concurrent) | {small['hand_written']['commands']:.1f} (one after the other) |",
+            "",
+        )
+
+    def checksum(self) -> None:
+        sha = self.r.get("checksum")
+        if not sha:
+            return
+        self.add(
+            "## Upload checksum",
+            "",
+            f"Uploads of {sha['size'] // MiB} MiB through `AsyncFileStore.put`, fed in 1 MiB "
+            f"pieces, with the streaming SHA-256 (the default) and without, interleaved, "
+            f"{sha['rounds']} each. Measured {sha['date']} with `{sha['command']}`.",
+            "",
+            "| | with SHA-256 | without |",
+            "|---|---|---|",
+            f"| upload MiB/s (median) | {sha['with_sha256_mib_s']:.1f} |"
+            f" {sha['without_mib_s']:.1f} |",
+            f"| client CPU s per upload (median) | {sha['client_cpu_s_with']:.2f} | "
+            f"{sha['client_cpu_s_without']:.2f} |",
+            "",
+            f"Throughput cost of the checksum, from the medians: {sha['throughput_cost_pct']:.1f}%;"
+            f" the rounds ranged {min(sha['with_sha256_all']):.1f}-"
+            f"{max(sha['with_sha256_all']):.1f} MiB/s with it and "
+            f"{min(sha['without_all']):.1f}-{max(sha['without_all']):.1f} without, so a"
+            " difference smaller than that spread is the machine's noise. The client CPU time"
+            " per upload is the steadier measure of what hashing adds.",
+            "",
+        )
+
     def render(self) -> str:
         self.header()
         self.targets()
@@ -550,6 +617,8 @@ class Report:
         self.small()
         self.ranged()
         self.memory()
+        self.serving()
+        self.checksum()
         self.footnotes()
         return "\n".join(self.lines).rstrip() + "\n"
 

@@ -60,6 +60,9 @@ OUR_NAMES: dict[str, str] = {
     # the pairs of src/gridfield/_twins.py: async member -> sync member
     "any_iterable": "sync_iterable",
     "AwaitableSelf": "NothingToAwait",
+    "await_aggregate": "run_aggregate",
+    "await_session": "run_session",
+    "await_transaction_start": "run_transaction_start",
     "awaited_call": "plain_call",
     "carry_on_despite_cancel": "carried",
     "clean_up": "clean_up_now",

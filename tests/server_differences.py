@@ -52,3 +52,78 @@ FERRETDB_UNCAPPED_GETMORE = (
     "GridFSBucket, Motor and MongoEngine, read such files with the default batch size; "
     "gridfield's reads ask for batches bounded in bytes and are not affected."
 )
+
+
+FERRETDB_NO_POSITIONAL_UPDATE = (
+    "FerretDB v1.24.2 does not implement the positional operator of updates ($, MongoEngine's "
+    "S: set__legs__S__length=...): the update fails with code 28, \"Cannot create field '$' in "
+    'element ...", and changes nothing. MongoDB updates the first matched array element.'
+)
+
+# What the user sees on FerretDB, raised by gridfield as MongoEngine's OperationError
+POSITIONAL_UPDATE_ERROR = r"Update failed \(Cannot create field '\$'"
+
+
+def positional_update_supported(server_kind: str) -> bool:
+    """Whether this server applies positional ($) updates; see FERRETDB_NO_POSITIONAL_UPDATE."""
+    return server_kind != "ferretdb"
+
+
+FERRETDB_NO_COLLATION = (
+    "FerretDB v1.24.2 refuses a query with a collation (code 238, NotImplemented: "
+    "'support for field \"collation\" ... is not implemented yet'); MongoDB compares strings "
+    "by the collation's rules (strength 2: case-insensitive)."
+)
+
+# What the user sees on FerretDB: PyMongo's OperationFailure, from the server
+COLLATION_ERROR = r'support for field "collation" .* is not implemented yet'
+
+
+def collation_supported(server_kind: str) -> bool:
+    """Whether this server honours collations; see FERRETDB_NO_COLLATION."""
+    return server_kind != "ferretdb"
+
+
+FERRETDB_NO_DBREF = (
+    'FerretDB v1.24.2 refuses to store a DBRef ({$ref, $id}): \'invalid key: "$ref" (key '
+    "must not start with '$' sign)', code 2. MongoDB stores DBRefs, which MongoEngine's "
+    "GenericReferenceField (and ReferenceField(dbref=True)) write; such documents cannot be "
+    "saved on FerretDB. ReferenceField's default (the id alone) is not affected."
+)
+
+# What the user sees on FerretDB: gridfield's save() raises MongoEngine's OperationError
+DBREF_ERROR = r'Could not save document \(invalid key: "\$ref"'
+
+
+def dbrefs_supported(server_kind: str) -> bool:
+    """Whether this server stores DBRefs; see FERRETDB_NO_DBREF."""
+    return server_kind != "ferretdb"
+
+
+FERRETDB_NO_TRANSACTIONS = (
+    "FerretDB v1.24.2 has no transactions: its hello reply names no replica set, and a "
+    "command carrying startTransaction fails with 'unknown field \"startTransaction\"'. "
+    "MongoDB runs transactions on replica sets and sharded clusters (not on a standalone "
+    "mongod either); gridfield's transaction() refuses up front on such servers."
+)
+
+
+def transactions_supported(hello: dict[str, Any]) -> bool:
+    """Whether the server that gave this hello reply runs transactions (a replica set member
+    or a mongos); see FERRETDB_NO_TRANSACTIONS."""
+    return "setName" in hello or hello.get("msg") == "isdbgrid"
+
+
+FERRETDB_NO_ARRAY_FILTERS = (
+    "FerretDB v1.24.2 refuses updates with arrayFilters (code 238, NotImplemented: 'support "
+    'for field "arrayFilters" ... is not implemented yet\'); MongoDB updates the array '
+    "elements the filters match."
+)
+
+# What the user sees on FerretDB, raised by gridfield as MongoEngine's OperationError
+ARRAY_FILTERS_ERROR = r'Update failed \(.*support for field "arrayFilters"'
+
+
+def array_filters_supported(server_kind: str) -> bool:
+    """Whether this server applies arrayFilters; see FERRETDB_NO_ARRAY_FILTERS."""
+    return server_kind != "ferretdb"

@@ -359,6 +359,47 @@ def db_from_mongoengine(alias: str) -> Any:
     return mongoengine_connection.get_db(alias)
 
 
+# -- driver calls that are coroutines in one async driver and not in the other -------------
+# PyMongo's async API and Motor differ on these; each async member asks the driver (not the
+# twin) by looking at what the call returned.
+
+
+async def await_aggregate(collection: Any, pipeline: list[Any], **options: Any) -> Any:
+    """The cursor of an aggregation: PyMongo's async ``aggregate()`` is a coroutine, Motor's
+    returns its cursor at once."""
+    cursor = collection.aggregate(pipeline, **options)
+    return await cursor if inspect.isawaitable(cursor) else cursor
+
+
+def run_aggregate(collection: Any, pipeline: list[Any], **options: Any) -> Any:
+    """Sync twin of ``await_aggregate``: PyMongo's ``aggregate()`` returns its cursor."""
+    return collection.aggregate(pipeline, **options)
+
+
+async def await_session(client: Any) -> Any:
+    """A new client session: PyMongo's async ``start_session()`` returns it, Motor's is a
+    coroutine."""
+    session = client.start_session()
+    return await session if inspect.isawaitable(session) else session
+
+
+def run_session(client: Any) -> Any:
+    """Sync twin of ``await_session``: PyMongo's ``start_session()``."""
+    return client.start_session()
+
+
+async def await_transaction_start(session: Any, **options: Any) -> None:
+    """Start a transaction: a coroutine in PyMongo's async API, done at once in Motor's."""
+    started = session.start_transaction(**options)
+    if inspect.isawaitable(started):
+        await started
+
+
+def run_transaction_start(session: Any, **options: Any) -> None:
+    """Sync twin of ``await_transaction_start``: PyMongo's ``start_transaction()``."""
+    session.start_transaction(**options)
+
+
 # -- attributes of a stored file read before it was loaded -------------------------------------
 
 

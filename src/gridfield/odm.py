@@ -16,24 +16,33 @@ import mongoengine.fields
 import pymongo
 from mongoengine import signals
 from mongoengine.base import BaseDocument, ComplexBaseField
+from mongoengine.document import includes_cls
 from mongoengine.errors import LookUpError
 from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 
 __all__ = [
+    "AGGREGATE_OPTIONS",
     "FileHolder",
     "StoredFileRef",
     "class_query",
     "db_paths",
     "document_classes",
+    "embedded_type",
     "file_holders",
+    "file_holding_paths",
     "file_roots",
     "holds_files",
+    "index_differences",
     "inherits",
     "may_hold_files",
+    "query_stages",
     "referenced_file_ids",
+    "server_options",
     "signals_delete",
     "sort_spec",
     "stored_file_refs",
+    "stored_path",
+    "value_at",
     "whole_number",
     "with_subclasses",
 ]
@@ -348,3 +357,127 @@ def _concrete(kind: type[Any]) -> bool:
     """A document class with a collection of its own (not abstract, not MongoEngine's base)."""
     meta = getattr(kind, "_meta", None) or {}
     return "_fields" in dir(kind) and not meta.get("abstract") and bool(kind._get_collection_name())
+
+
+# -- updates, scalars, distinct, indexes --------------------------------------------------
+
+
+def file_holding_paths(document: type[Any], mongo_update: Any) -> list[str]:
+    """The stored top-level fields an update document writes that may hold files.
+
+    An update that replaces or removes such a field may release files, so their values are
+    read before and after it; other fields are not. An aggregation pipeline (a list) may
+    write anything.
+    """
+    by_db_name = {
+        field.db_field: field
+        for kind in with_subclasses(document)
+        for field in kind._fields.values()
+    }
+    if not isinstance(mongo_update, dict):
+        return sorted(name for name, f in by_db_name.items() if _field_may_hold(f, set()))
+    paths: set[str] = set()
+    for operand in mongo_update.values():
+        for path in operand if isinstance(operand, dict) else ():
+            top = path.split(".", 1)[0]
+            field = by_db_name.get(top)
+            if (field is None and document._dynamic) or (
+                field is not None and _field_may_hold(field, set())
+            ):
+                paths.add(top)
+    return sorted(paths)
+
+
+def value_at(doc: Any, name: str) -> Any:
+    """The value of ``name`` (``a__b`` or ``a.b`` into embedded documents) in ``doc``, or None."""
+    value = doc
+    for part in name.replace("__", ".").split("."):
+        if value is None:
+            return None
+        value = getattr(value, part, None)
+    return value
+
+
+def embedded_type(document: type[Any], field: str) -> Any:
+    """The embedded document class a (dotted) field holds, directly or in a list, or None."""
+    try:
+        found = document._lookup_field(field.replace("__", ".").split("."))
+    except LookUpError:
+        return None
+    last = found[-1] if found else None
+    inner = getattr(last, "field", None) or last  # a list of embedded documents
+    if isinstance(inner, (EmbeddedDocumentField, GenericEmbeddedDocumentField)):
+        return getattr(inner, "document_type", None)
+    return None
+
+
+def index_differences(required: list[Any], information: list[dict[str, Any]]) -> dict[str, Any]:
+    """MongoEngine's ``compare_indexes`` rule: ``{"missing": [...], "extra": [...]}`` between
+    the declared index keys and the server's ``index_information()`` values."""
+    existing = []
+    for info in information:
+        if "_fts" in info["key"][0]:  # a text index: its fields are its weights' keys
+            kind = info["key"][0][1]
+            existing.append([(key, kind) for key in info.get("weights", {})])
+        else:
+            existing.append(info["key"])
+    missing = [index for index in required if index not in existing]
+    extra = [index for index in existing if index not in required]
+    # an index that includes _cls makes a separate {_cls: 1} index needless
+    if [("_cls", 1)] in missing and any(
+        includes_cls(index) and index not in extra for index in existing
+    ):
+        missing.remove([("_cls", 1)])
+    return {"missing": missing, "extra": extra}
+
+
+# A query set's cursor options (our names) and the server's names for them
+_SERVER_NAMES = {
+    "batch_size": "batchSize",
+    "collation": "collation",
+    "comment": "comment",
+    "hint": "hint",
+    "max_time_ms": "maxTimeMS",
+}
+
+# The cursor options an aggregation takes
+AGGREGATE_OPTIONS = ("batch_size", "collation", "comment", "hint", "max_time_ms")
+
+
+def server_options(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """Those of a query set's cursor ``options`` among ``names``, under the server's names
+    (for commands that take them as keywords: count, distinct, aggregate)."""
+    return {
+        _SERVER_NAMES[name]: options[name]
+        for name in names
+        if name in options and options[name] is not None
+    }
+
+
+def query_stages(
+    query: dict[str, Any],
+    sort: list[tuple[str, int]],
+    skip: int | None,
+    limit: int | None,
+    projection: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The aggregation stages that select what a query set would: match, sort, skip, limit,
+    project, in MongoEngine's order."""
+    stages: list[dict[str, Any]] = [{"$match": query}]
+    if sort:
+        stages.append({"$sort": dict(sort)})
+    if skip:
+        stages.append({"$skip": skip})
+    if limit:
+        stages.append({"$limit": limit})
+    if projection:
+        stages.append({"$project": projection})
+    return stages
+
+
+def stored_path(document: type[Any], field: str) -> str:
+    """The stored (db_field) path of ``field``; an undeclared one (dynamic) as given."""
+    try:
+        return db_paths(document, [field])[0]
+    except LookUpError:
+        return field.replace("__", ".")

@@ -2,7 +2,8 @@
 
 These hold values inside the document and need no I/O of their own, so one set
 serves the async and the sync API alike. Fields that query the database
-(references, sequences) are not among them.
+(references, sequences) are not among them; the rules a reference applies on delete
+(``CASCADE``, ``NULLIFY``, ``PULL``, ``DENY``, ``DO_NOTHING``) are.
 """
 
 from mongoengine import DynamicEmbeddedDocument, EmbeddedDocument
@@ -40,8 +41,14 @@ from mongoengine.fields import (
     URLField,
     UUIDField,
 )
+from mongoengine.queryset import CASCADE, DENY, DO_NOTHING, NULLIFY, PULL
 
 __all__ = [
+    "CASCADE",
+    "DENY",
+    "DO_NOTHING",
+    "NULLIFY",
+    "PULL",
     "BinaryField",
     "BooleanField",
     "ComplexDateTimeField",

@@ -678,16 +678,16 @@ async def test_content_type_sits_beside_user_metadata(async_db: Any) -> None:
     assert info.metadata["owner"] == "ann"
 
 
-async def test_checksum_is_stored_on_request(async_db: Any) -> None:
+async def test_checksum_is_stored_by_default(async_db: Any) -> None:
     store = AsyncFileStore(async_db, chunk_size=CHUNK)
     data = payload(3000)
-    info = await store.put(data, checksum=True)
+    info = await store.put(data)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     doc = await files_doc(async_db, info.file_id)
     assert doc["gridfield"] == {"sha256": info.sha256}  # a key of ours, not the user's metadata
     assert "sha256" not in doc.get("metadata", {})
     assert (await store.get_info(info.file_id)).sha256 == info.sha256
-    assert (await store.put(data)).sha256 is None
+    assert (await store.put(data, checksum=False)).sha256 is None
 
 
 # --------------------------------------------------------------------------- file operations

@@ -673,16 +673,16 @@ def test_content_type_sits_beside_user_metadata(sync_db: Any) -> None:
     assert info.metadata["owner"] == "ann"
 
 
-def test_checksum_is_stored_on_request(sync_db: Any) -> None:
+def test_checksum_is_stored_by_default(sync_db: Any) -> None:
     store = FileStore(sync_db, chunk_size=CHUNK)
     data = payload(3000)
-    info = store.put(data, checksum=True)
+    info = store.put(data)
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     doc = files_doc(sync_db, info.file_id)
     assert doc["gridfield"] == {"sha256": info.sha256}  # a key of ours, not the user's metadata
     assert "sha256" not in doc.get("metadata", {})
     assert (store.get_info(info.file_id)).sha256 == info.sha256
-    assert (store.put(data)).sha256 is None
+    assert (store.put(data, checksum=False)).sha256 is None
 
 
 # --------------------------------------------------------------------------- file operations

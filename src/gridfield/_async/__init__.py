@@ -24,7 +24,9 @@ from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
+from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
+from .transactions import transaction
 
 __all__ = [
     "AsyncDownloadStream",
@@ -39,16 +41,21 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "LazyReferenceField",
     "NoFile",
+    "Reference",
+    "ReferenceField",
     "UploadLimits",
     "connect",
     "disconnect",
     "get_client",
     "get_db",
+    "transaction",
     "wait_cleanups",
     "wait_closed",
     *_plain_fields,

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, TypeVar
 
 import mongoengine
 from mongoengine import signals
-from mongoengine.document import includes_cls
-from mongoengine.errors import InvalidDocumentError, OperationError, SaveConditionError
+from mongoengine.errors import (
+    InvalidDocumentError,
+    InvalidQueryError,
+    OperationError,
+    SaveConditionError,
+)
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..odm import file_holders
 from .connection import DEFAULT_CONNECTION_NAME, get_db
+from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once
 from .queryset import AsyncQuerySetManager
+from .references import (
+    apply_delete_rules,
+    has_delete_rules,
+    holds_references,
+    load_references,
+    no_loading_on_access,
+    refuse_denied_deletes,
+)
+from .transactions import in_session
 
 __all__ = ["Document"]
 
 _D = TypeVar("_D", bound="Document")
-
-# Database handle -> document classes whose indexes were ensured there (once per class per
-# connection, as MongoEngine does on a class's first use of its collection).
-_indexed: weakref.WeakKeyDictionary[Any, set[type[Any]]] = weakref.WeakKeyDictionary()
-
-
-def _not_available(name: str, *, on_class: bool = False) -> Any:
-    """A stand-in for a MongoEngine method that would reach MongoEngine's own connection."""
-
-    def refuse(self_or_cls: Any, *args: Any, **kwargs: Any) -> Any:
-        owner = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
-        raise NotImplementedError(
-            f"{owner.__name__}.{name}() is MongoEngine's and not available on gridfield "
-            "documents: use save(), delete(), reload(), ensure_indexes() or objects"
-        )
-
-    return classmethod(refuse) if on_class else refuse
 
 
 class Document(mongoengine.Document):  # type: ignore[misc]
@@ -55,6 +51,10 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     _created: bool
     _changed_fields: list[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        no_loading_on_access(cls)  # reading an attribute never waits for the server
+
     # -- where the documents live ---------------------------------------------------------
 
     @classmethod
@@ -71,43 +71,59 @@ class Document(mongoengine.Document):  # type: ignore[misc]
     @classmethod
     async def ensure_indexes(cls) -> None:
         """Create the indexes ``meta`` declares (``indexes``, unique fields, ``_cls``)."""
-        if cls._meta.get("abstract"):
-            return
-        collection = cls._get_collection()
-        options = dict(cls._meta.get("index_opts") or {})
-        options.pop("cls", None)  # a MongoEngine-only key, not an index option
-        if cls._meta.get("index_background"):
-            options["background"] = True
-        cls_indexed = False
-        for spec in cls._meta["index_specs"]:
-            spec = dict(spec)
-            fields = spec.pop("fields")
-            spec.pop("cls", None)
-            cls_indexed = cls_indexed or includes_cls(fields)
-            await collection.create_index(fields, **{**options, **spec})
-        if (
-            cls._meta.get("allow_inheritance")
-            and cls._meta.get("index_cls", True)
-            and not cls_indexed
-        ):
-            await collection.create_index("_cls", **options)
+        if not cls._meta.get("abstract"):
+            await ensure_indexes_on(cls, cls._get_collection())
 
     @classmethod
-    async def _writable_collection(cls) -> Any:
-        collection = cls._get_collection()
-        wanted = cls._meta["index_specs"] or cls._meta.get("allow_inheritance")
-        if wanted and cls._meta.get("auto_create_index", True):
-            done = _indexed.setdefault(cls._get_db(), set())
-            if cls not in done:
-                await cls.ensure_indexes()
-                done.add(cls)
-        return collection
+    async def create_index(cls, keys: Any, background: bool = False, **kwargs: Any) -> str:
+        """Create one index (MongoEngine's notation: ``"-age"``, ``["genus", "-age"]``)."""
+        return await create_index(cls, keys, background, **kwargs)
+
+    @classmethod
+    async def compare_indexes(cls) -> dict[str, list[Any]]:
+        """``{"missing": [...], "extra": [...]}``: declared indexes against the collection's."""
+        return await compare_indexes(cls)
+
+    @classmethod
+    async def _writable_collection(cls, collection: Any = None) -> Any:
+        """``collection`` (default: the class's own), its indexes ensured on first use."""
+        return await indexed_once(cls, cls._get_collection() if collection is None else collection)
 
     @classmethod
     async def drop_collection(cls) -> None:
         """Drop this document's whole collection."""
-        await cls._get_collection().drop()
-        _indexed.get(cls._get_db(), set()).discard(cls)
+        collection = cls._get_collection()
+        await collection.drop()
+        forget_indexes(cls, collection)
+
+    # -- another database or collection for one document -----------------------------------
+
+    # (alias, collection name) this document was switched to; None: the class's own
+    _switched: tuple[str | None, str | None] = (None, None)
+
+    def switch_db(self: _D, db_alias: str, keep_created: bool = True) -> _D:
+        """Save, delete, reload and update this document in the database under ``db_alias``.
+
+        Only this instance moves (safe with concurrent tasks, unlike MongoEngine's
+        class-wide ``switch_db`` context manager). ``keep_created=False`` makes the next
+        save an insert.
+        """
+        self._switched = (db_alias, self._switched[1])
+        if not keep_created:
+            self._created = True
+        return self
+
+    def switch_collection(self: _D, collection_name: str, keep_created: bool = True) -> _D:
+        """As ``switch_db``, for another collection of the same database."""
+        self._switched = (self._switched[0], collection_name)
+        if not keep_created:
+            self._created = True
+        return self
+
+    def _objects_here(self) -> Any:
+        """``objects`` of this document's class, where this document lives."""
+        alias, name = self._switched
+        return type(self).objects._placed(alias, name)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -119,6 +135,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         force_insert: bool = False,
         save_condition: dict[str, Any] | None = None,
         signal_kwargs: dict[str, Any] | None = None,
+        cascade: bool | None = None,
     ) -> _D:
         """Store the document and return it: inserted when new, else only its changes are sent.
 
@@ -127,8 +144,11 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         A loaded document is updated with ``$set``/``$unset`` of the fields changed since it
         was loaded or saved, so fields others wrote meanwhile survive. ``save_condition``
         (MongoEngine query keywords) makes the update conditional: SaveConditionError if the
-        stored document does not match. Updating a document deleted since it was loaded
-        raises ``DoesNotExist`` instead of storing part of it.
+        stored document does not match. A document deleted since it was loaded is stored
+        again, as MongoEngine's ``save()`` does (an upsert), and whole, where MongoEngine
+        would store only the changed fields; ``post_save`` then says ``created=True``.
+        With ``cascade`` (or ``meta['cascade']``) the loaded documents its references hold
+        are saved too when they have changes (``cascade_save``).
         """
         cls = type(self)
         if self._meta.get("abstract"):
@@ -152,11 +172,11 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         try:
             await self._store_held_files()
             doc = self.to_mongo()
-            collection = await cls._writable_collection()
+            collection = await cls._writable_collection(self._objects_here()._collection())
             if created:
                 object_id = await self._insert(collection, doc, force_insert)
             else:
-                object_id = await self._update(collection, doc["_id"], save_condition)
+                object_id, created = await self._update(collection, doc, save_condition)
         except BaseException as failure:
             await self._unstore_held_files()
             if isinstance(failure, DuplicateKeyError):
@@ -166,6 +186,8 @@ class Document(mongoengine.Document):  # type: ignore[misc]
                 raise OperationError(f"Could not save document ({failure})") from failure
             raise
         self[id_field] = self._fields[id_field].to_python(object_id)
+        if cascade if cascade is not None else self._meta.get("cascade", False):
+            await self.cascade_save(validate=validate, clean=clean)
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
         self._created = False
@@ -174,16 +196,18 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
     async def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
         if force_insert or "_id" not in doc:
-            inserted = await collection.insert_one(doc)
+            inserted = await collection.insert_one(doc, **in_session())
             return inserted.inserted_id
         # A new document with an id of its own takes the place of any stored one, as in
         # MongoEngine; $eq keeps an id value from being read as a query operator.
-        await collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True)
+        await collection.replace_one({"_id": {"$eq": doc["_id"]}}, doc, upsert=True, **in_session())
         return doc["_id"]
 
     async def _update(
-        self, collection: Any, object_id: Any, save_condition: dict[str, Any] | None
-    ) -> Any:
+        self, collection: Any, doc: dict[str, Any], save_condition: dict[str, Any] | None
+    ) -> tuple[Any, bool]:
+        """Send the changes; return the id and whether the document had to be stored anew."""
+        object_id = doc["_id"]
         sets, unsets = self._delta()
         update: dict[str, Any] = {}
         if sets:
@@ -191,35 +215,46 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         if unsets:
             update["$unset"] = unsets
         if not update:
-            return object_id
+            return object_id, False
         where = transform.query(type(self), **save_condition) if save_condition else {}
         where["_id"] = {"$eq": object_id}
-        result = await collection.update_one(where, update)
-        if result.matched_count == 0:
-            if save_condition is not None:
-                raise SaveConditionError(
-                    f"{type(self).__name__} {object_id}: not saved, the stored document "
-                    f"does not match the save condition {save_condition!r}"
-                )
-            raise self.DoesNotExist(
-                f"{type(self).__name__} {object_id}: not saved, no stored document has this "
-                "id (deleted since it was loaded?); save(force_insert=True) stores it anew"
+        result = await collection.update_one(where, update, **in_session())
+        if result.matched_count:
+            return object_id, False
+        if save_condition is not None:
+            raise SaveConditionError(
+                f"{type(self).__name__} {object_id}: not saved, the stored document "
+                f"does not match the save condition {save_condition!r}"
             )
-        return object_id
+        # Deleted meanwhile: MongoEngine's save() upserts, which stores only the changed
+        # fields; this stores the whole document instead (a concurrent insert of the same id
+        # wins, and this save raises NotUniqueError).
+        await collection.insert_one(doc, **in_session())
+        return object_id, True
 
     async def delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
         """Delete the stored document, then the files its fields hold.
 
         The document goes first: a failure in between leaves an orphan file, never a
         document naming a missing file. Files are deleted even when the document was
-        already gone (or never saved).
+        already gone (or never saved). The ``reverse_delete_rule`` of references to it
+        apply: DENY is checked before anything is deleted; CASCADE (with the cascaded
+        documents' files), NULLIFY and PULL are applied once it is gone.
         """
+        cls = type(self)
         self._before_delete(signal_kwargs)
+        rules = self.pk is not None and has_delete_rules(cls)
+        if rules:
+            await refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                await type(self)._get_collection().delete_one({"_id": {"$eq": self._stored_id()}})
+                await (
+                    self._objects_here()._collection().delete_one(self._id_query(), **in_session())
+                )
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
+        if rules:
+            await apply_delete_rules(cls, [self.pk])
         await self._after_delete(signal_kwargs)
 
     def _before_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
@@ -229,6 +264,76 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         await self._tell_file_holders(deleted=True)
         signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
 
+    async def _release_files(self) -> None:
+        """Let go of the files this document holds (it is gone from the database)."""
+        await self._tell_file_holders(deleted=True)
+
+    # -- updating in place ----------------------------------------------------------------
+
+    async def update(self, **kwargs: Any) -> Any:
+        """Apply MongoEngine update keywords to this stored document; return how many matched.
+
+        ``marmot.update(inc__age=1, push__tags="fat")``. The instance is not
+        refreshed (``reload()`` does that, or use ``modify``). OperationError for a document
+        never saved, unless ``upsert=True``.
+        """
+        cls = type(self)
+        if self.pk is None:
+            if not kwargs.get("upsert", False):
+                raise OperationError(f"{cls.__name__}: cannot update a document not yet saved")
+            query = self.to_mongo()
+            query.pop("_cls", None)
+            return await self._objects_here().filter(__raw__=query).update_one(**kwargs)
+        return await self._objects_here().filter(__raw__=self._id_query()).update_one(**kwargs)
+
+    async def modify(self, query: Any = None, **update: Any) -> bool:
+        """Update this stored document if it also matches ``query``; refresh it from the result.
+
+        Returns whether a document matched (and was changed). ``query`` is a dict of
+        MongoEngine keywords or a ``Q``; it may name this document's id, no other.
+        """
+        if self.pk is None:
+            raise InvalidDocumentError("The document does not have a primary key.")
+        id_field = self._meta["id_field"]
+        query = {} if query is None else query
+        conditions = dict(query) if isinstance(query, dict) else {}
+        if id_field in conditions and conditions[id_field] != self.pk:
+            raise InvalidQueryError(
+                "Invalid document modify query: it must modify only this document."
+            )
+        conditions.pop(id_field, None)
+        found = self._objects_here().filter(__raw__=self._id_query())
+        found = found.filter(**conditions) if isinstance(query, dict) else found.filter(query)
+        updated = await found.modify(new=True, **update)
+        if updated is None:
+            return False
+        for name in self._fields_ordered:
+            setattr(self, name, self._reload(name, updated._data.get(name)))
+        self._changed_fields = updated._changed_fields
+        self._created = False
+        return True
+
+    # -- references -----------------------------------------------------------------------
+
+    async def cascade_save(self, **kwargs: Any) -> None:
+        """Save the loaded documents this one's reference fields hold that have changes."""
+        for name, field in self._fields.items():
+            ref = self._data.get(name)
+            if holds_references(field) and isinstance(ref, Document) and ref._get_changed_fields():
+                await ref.save(**kwargs)
+
+    async def fetch(self: _D, force: bool = False) -> _D:
+        """This document: a loaded reference's ``fetch()`` (see ``Reference.fetch``)."""
+        return self
+
+    async def select_related(self: _D, max_depth: int = 1) -> _D:
+        """Load the documents this one refers to (one query per referenced collection)."""
+        await load_references([self])
+        return self
+
+    def _id_query(self) -> dict[str, Any]:
+        return {"_id": {"$eq": self._stored_id()}}
+
     # -- reading --------------------------------------------------------------------------
 
     async def reload(self: _D, *fields: str) -> _D:
@@ -236,7 +341,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         cls = type(self)
         if self.pk is None:
             raise self.DoesNotExist(f"{cls.__name__} has no id: it was never saved")
-        found = cls.objects.filter(__raw__={"_id": {"$eq": self._stored_id()}})
+        found = self._objects_here().filter(__raw__=self._id_query())
         if fields:
             found = found.only(*fields)
         stored = await found.first()
@@ -303,12 +408,3 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__} is a gridfield document: query it with "
             f"{type(self).__name__}.objects"
         )
-
-    update = _not_available("update")
-    modify = _not_available("modify")
-    cascade_save = _not_available("cascade_save")
-    select_related = _not_available("select_related")
-    switch_db = _not_available("switch_db")
-    switch_collection = _not_available("switch_collection")
-    create_index = _not_available("create_index", on_class=True)
-    compare_indexes = _not_available("compare_indexes", on_class=True)

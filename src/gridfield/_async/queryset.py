@@ -11,15 +11,31 @@ from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
+from .._twins import await_aggregate
 from ..odm import (
+    AGGREGATE_OPTIONS,
     class_query,
     db_paths,
+    embedded_type,
     inherits,
     may_hold_files,
+    query_stages,
+    server_options,
     signals_delete,
     sort_spec,
+    stored_path,
+    value_at,
     whole_number,
 )
+from .connection import DEFAULT_CONNECTION_NAME, get_db
+from .references import (
+    apply_delete_rules,
+    has_delete_rules,
+    load_references,
+    refuse_denied_deletes,
+)
+from .transactions import in_session
+from .updates import QuerySetWrites
 
 if TYPE_CHECKING:
     from .document import Document
@@ -31,6 +47,9 @@ D = TypeVar("D", bound="Document")
 # Documents fetched, deleted and handed to their fields' hooks at a time by delete().
 DELETE_BATCH = 500
 
+# Documents whose references select_related() loads together (one query per class each time).
+RELATED_BATCH = 1000
+
 
 class AsyncQuerySetManager:
     """``Document.objects``: a new query set over the class it is read from, on each access."""
@@ -39,7 +58,7 @@ class AsyncQuerySetManager:
         return AsyncQuerySet(owner)
 
 
-class AsyncQuerySet(Generic[D]):
+class AsyncQuerySet(QuerySetWrites, Generic[D]):
     """A query over one document class; each refining method returns a new query set.
 
     Filters are MongoEngine's keywords (``genus='Marmota'``, ``age__gt=3``,
@@ -57,6 +76,11 @@ class AsyncQuerySet(Generic[D]):
         self._loaded_fields = QueryFieldList(
             always_include=["_cls"] if inherits(document) else None
         )
+        self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
+        self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
+        self._related = False  # select_related(): load referenced documents
+        self._alias: str | None = None  # using(): another connection than the class's
+        self._collection_name: str | None = None  # a document's switch_collection()
 
     # -- refining -------------------------------------------------------------------------
 
@@ -106,11 +130,73 @@ class AsyncQuerySet(Generic[D]):
         """Load every field but ``fields``."""
         return self._load_fields(fields, QueryFieldList.EXCLUDE)
 
+    def hint(self, index: Any = None) -> AsyncQuerySet[D]:
+        """Tell the server which index to use (a name, or a list of (field, direction))."""
+        return self._option("hint", index)
+
+    def batch_size(self, size: int) -> AsyncQuerySet[D]:
+        """Fetch ``size`` documents per round trip while iterating."""
+        return self._option("batch_size", whole_number("batch_size", size))
+
+    def max_time_ms(self, ms: int | None) -> AsyncQuerySet[D]:
+        """Let the server stop the query after ``ms`` milliseconds (ExecutionTimeout)."""
+        return self._option("max_time_ms", ms)
+
+    def collation(self, collation: Any = None) -> AsyncQuerySet[D]:
+        """Compare strings by ``collation`` (a dict or ``pymongo.collation.Collation``)."""
+        return self._option("collation", collation)
+
+    def comment(self, text: str) -> AsyncQuerySet[D]:
+        """Attach ``text`` to the query, for the server's logs and profiler."""
+        return self._option("comment", text)
+
+    def no_cache(self) -> AsyncQuerySet[D]:
+        """This query set: it never keeps the documents it hands out.
+
+        Iteration already streams in batches (see ``batch_size``) in bounded memory;
+        kept for MongoEngine's name.
+        """
+        return self._clone()
+
+    def scalar(self, *fields: str) -> AsyncQuerySet[Any]:
+        """Yield the values of ``fields`` instead of documents: a value for one field, else a
+        tuple (``None`` where a document has no value)."""
+        scalars: AsyncQuerySet[Any] = self.only(*fields)
+        scalars._scalar = fields
+        return scalars
+
+    values_list = scalar
+
+    def using(self, alias: str) -> AsyncQuerySet[D]:
+        """The same query on the database connected under ``alias``."""
+        return self._placed(alias, self._collection_name)
+
+    def select_related(self, max_depth: int = 1) -> AsyncQuerySet[D]:
+        """Load the documents the results refer to along with them: one query per
+        referenced collection for each ``RELATED_BATCH`` results, never one per reference."""
+        related = self._clone()
+        related._related = True
+        return related
+
     # -- results --------------------------------------------------------------------------
 
     async def __aiter__(self) -> AsyncIterator[D]:
+        if self._related and not self._scalar:
+            batch: list[D] = []
+            async for son in self._cursor():
+                batch.append(self._document._from_son(son))
+                if len(batch) == RELATED_BATCH:
+                    await load_references(batch)
+                    for doc in batch:
+                        yield doc
+                    batch = []
+            await load_references(batch)
+            for doc in batch:
+                yield doc
+            return
         async for son in self._cursor():
-            yield self._document._from_son(son)
+            doc = self._document._from_son(son)
+            yield self._scalar_of(doc) if self._scalar else doc
 
     async def to_list(self) -> list[D]:
         """All the matching documents."""
@@ -136,15 +222,72 @@ class AsyncQuerySet(Generic[D]):
             )
         return found[0]
 
+    async def with_id(self, object_id: Any) -> D | None:
+        """The document with this id, or None; InvalidQueryError once filtered."""
+        if self._filter:
+            raise InvalidQueryError("Cannot use a filter whilst using `with_id`")
+        return await self.filter(pk=object_id).first()
+
+    async def exists(self) -> bool:
+        """Whether any document matches (one id is fetched, nothing else)."""
+        found = self._collection().find(self._query(), {"_id": 1}, **self._find())
+        async for _ in found.limit(1):
+            return True
+        return False
+
+    async def in_bulk(self, object_ids: Iterable[Any]) -> dict[Any, Any]:
+        """The documents with these ids, by id (filters aside, as MongoEngine's ``in_bulk``)."""
+        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        found = self._collection().find(
+            {"_id": {"$in": list(object_ids)}}, projection, **self._find()
+        )
+        by_id: dict[Any, Any] = {}
+        async for son in found:
+            doc = self._document._from_son(son)
+            by_id[son["_id"]] = self._scalar_of(doc) if self._scalar else doc
+        return by_id
+
+    async def distinct(self, field: str) -> list[Any]:
+        """The distinct values of ``field`` among the matching documents (limit, skip and
+        ordering aside, as the server's ``distinct``); embedded documents come back as such."""
+        options = server_options(self._options, ("collation", "comment", "max_time_ms"))
+        values: list[Any] = await self._collection().distinct(
+            stored_path(self._document, field), self._query(), **options, **in_session()
+        )
+        embedded = embedded_type(self._document, field)
+        if embedded is None:
+            return values
+        return [embedded._from_son(v) if isinstance(v, dict) else v for v in values]
+
+    async def aggregate(self, pipeline: list[Any], **options: Any) -> AsyncIterator[dict[str, Any]]:
+        """Run ``pipeline`` on the matching documents; iterate the results.
+
+        The query set's filter, ordering, skip, limit and projection come first, as in
+        MongoEngine; ``options`` go to the server's ``aggregate`` (``allowDiskUse``...).
+        """
+        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
+        stages = query_stages(self._query(), self._sort(), self._skip, self._limit, projection)
+        options = {**server_options(self._options, AGGREGATE_OPTIONS), **options}
+        cursor = await await_aggregate(
+            self._collection(), [*stages, *pipeline], **options, **in_session()
+        )
+        async for result in cursor:
+            yield result
+
+    async def explain(self) -> dict[str, Any]:
+        """The server's plan for this query (its ``explain`` output)."""
+        plan: dict[str, Any] = await self._cursor().explain()
+        return plan
+
     async def count(self, with_limit_and_skip: bool = False) -> int:
         """How many documents match (counting limit and skip only when asked, as MongoEngine)."""
-        options: dict[str, int] = {}
+        options = server_options(self._options, ("hint", "collation", "comment", "max_time_ms"))
         if with_limit_and_skip and self._skip:
             options["skip"] = self._skip
         if with_limit_and_skip and self._limit:
             options["limit"] = self._limit
-        collection = self._document._get_collection()
-        count: int = await collection.count_documents(self._query(), **options)
+        collection = self._collection()
+        count: int = await collection.count_documents(self._query(), **options, **in_session())
         return count
 
     async def delete(self) -> int:
@@ -155,8 +298,18 @@ class AsyncQuerySet(Generic[D]):
         otherwise one ``delete_many`` does it.
         """
         document = self._document
-        collection = document._get_collection()
-        if not (self._limit or self._skip or may_hold_files(document) or signals_delete(document)):
+        collection = self._collection()
+        rules = has_delete_rules(document)
+        if rules:
+            ids = [son["_id"] async for son in self._cursor_of({"_id": 1})]
+            await refuse_denied_deletes(document, ids)  # before anything is deleted
+        if not (
+            self._limit
+            or self._skip
+            or rules
+            or may_hold_files(document)
+            or signals_delete(document)
+        ):
             return await _delete_matching(collection, self._query(), document)
         deleted = 0
         batch: list[D] = []
@@ -170,6 +323,44 @@ class AsyncQuerySet(Generic[D]):
         return deleted
 
     # -- internals ------------------------------------------------------------------------
+
+    def _placed(self, alias: str | None, collection_name: str | None) -> AsyncQuerySet[D]:
+        placed = self._clone()
+        placed._alias, placed._collection_name = alias, collection_name
+        return placed
+
+    def _collection(self) -> Any:
+        """The collection this query set reads and writes."""
+        document = self._document
+        if self._alias is None and self._collection_name is None:
+            return document._get_collection()
+        alias = self._alias or document._meta.get("db_alias", DEFAULT_CONNECTION_NAME)
+        return get_db(alias)[self._collection_name or document._get_collection_name()]
+
+    def _option(self, name: str, value: Any) -> AsyncQuerySet[D]:
+        changed = self._clone()
+        changed._options = {**self._options, name: value}
+        return changed
+
+    def _find(self) -> dict[str, Any]:
+        """Keyword arguments of ``find``: the cursor options set, the transaction's session."""
+        return {**self._options, **in_session()}
+
+    def _sort(self) -> list[tuple[str, int]]:
+        if self._ordering is not None:
+            return self._ordering
+        return sort_spec(self._document, self._document._meta.get("ordering") or ())
+
+    def _read_options(self) -> dict[str, Any]:
+        """Sort and projection for ``find_one_and_update``/``find_one_and_delete``."""
+        options: dict[str, Any] = {"sort": self._sort() or None}
+        if self._loaded_fields:
+            options["projection"] = self._loaded_fields.as_dict()
+        return options
+
+    def _scalar_of(self, doc: Any) -> Any:
+        values = tuple(value_at(doc, name) for name in self._scalar)
+        return values[0] if len(values) == 1 else values
 
     def _clone(self) -> AsyncQuerySet[D]:
         twin = copy.copy(self)
@@ -189,11 +380,12 @@ class AsyncQuerySet(Generic[D]):
         return class_query(self._document, self._filter.to_query(self._document))
 
     def _cursor(self) -> Any:
-        projection = self._loaded_fields.as_dict() if self._loaded_fields else None
-        cursor = self._document._get_collection().find(self._query(), projection)
-        ordering = self._ordering
-        if ordering is None:
-            ordering = sort_spec(self._document, self._document._meta.get("ordering") or ())
+        return self._cursor_of(self._loaded_fields.as_dict() if self._loaded_fields else None)
+
+    def _cursor_of(self, projection: dict[str, Any] | None) -> Any:
+        collection = self._collection()
+        cursor = collection.find(self._query(), projection, **self._find())
+        ordering = self._sort()
         if ordering:
             cursor = cursor.sort(ordering)
         if self._skip:
@@ -208,6 +400,8 @@ async def _delete_batch(collection: Any, batch: list[D]) -> int:
         doc._before_delete()
     ids = {"_id": {"$in": [doc._stored_id() for doc in batch]}}
     deleted = await _delete_matching(collection, ids, type(batch[0]))
+    if has_delete_rules(type(batch[0])):
+        await apply_delete_rules(type(batch[0]), [doc.pk for doc in batch])
     for doc in batch:
         await doc._after_delete()
     return deleted
@@ -215,7 +409,7 @@ async def _delete_batch(collection: Any, batch: list[D]) -> int:
 
 async def _delete_matching(collection: Any, query: dict[str, Any], document: type[Any]) -> int:
     try:
-        result = await collection.delete_many(query)
+        result = await collection.delete_many(query, **in_session())
     except OperationFailure as err:
         raise OperationError(f"Could not delete {document.__name__} documents ({err})") from err
     deleted: int = result.deleted_count

@@ -25,7 +25,9 @@ from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
+from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
+from .transactions import transaction
 
 __all__ = [
     "DownloadStream",
@@ -40,16 +42,21 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "LazyReferenceField",
     "NoFile",
+    "Reference",
+    "ReferenceField",
     "UploadLimits",
     "connect",
     "disconnect",
     "get_client",
     "get_db",
+    "transaction",
     "wait_cleanups",
     "wait_closed",
     *_plain_fields,

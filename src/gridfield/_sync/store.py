@@ -152,7 +152,7 @@ class FileStore:
         metadata: Mapping[str, Any] | None = None,
         file_id: Any = None,
         chunk_size: int | None = None,
-        checksum: bool = False,
+        checksum: bool = True,
         encoding: str = "utf-8",
         aliases: list[str] | None = None,
         max_size: int | None = None,
@@ -225,7 +225,7 @@ class FileStore:
         file_id: Any = None,
         chunk_size: int | None = None,
         encoding: str = "utf-8",
-        checksum: bool = False,
+        checksum: bool = True,
         aliases: list[str] | None = None,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
@@ -237,7 +237,9 @@ class FileStore:
         ``data`` is bytes-like, a str (encoded with ``encoding``), a binary file object
         (sync or async ``read``; read ``chunk_size`` bytes at a time) or a sync or async
         iterable of bytes. Anything else is a TypeError, raised before anything is
-        written; any failure later removes what was written. ``max_size``,
+        written; any failure later removes what was written. ``checksum`` (on by
+        default) stores the SHA-256 of the bytes, computed as they pass: reads of the whole
+        file check it, and HTTP responses use it as the ``ETag``. ``max_size``,
         ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
         to ``on_progress`` is known for bytes and for files on disk).
         """

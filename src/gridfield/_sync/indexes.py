@@ -1,0 +1,69 @@
+# Generated from src/gridfield/_async/indexes.py by scripts/unasync.py: do not edit.
+"""The indexes a document class declares (``meta['indexes']``, unique fields, ``_cls``)."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from mongoengine.document import includes_cls
+
+from ..odm import index_differences
+
+# Database handle -> (document class, collection name) whose indexes were ensured there (once
+# per class and collection per connection, as MongoEngine does on a class's first use of it).
+_indexed: weakref.WeakKeyDictionary[Any, set[tuple[type[Any], str]]] = weakref.WeakKeyDictionary()
+
+
+def ensure_indexes_on(document: type[Any], collection: Any) -> None:
+    """Create on ``collection`` the indexes ``document`` declares."""
+    options = dict(document._meta.get("index_opts") or {})
+    options.pop("cls", None)  # a MongoEngine-only key, not an index option
+    if document._meta.get("index_background"):
+        options["background"] = True
+    cls_indexed = False
+    for spec in document._meta["index_specs"]:
+        spec = dict(spec)
+        fields = spec.pop("fields")
+        spec.pop("cls", None)
+        cls_indexed = cls_indexed or includes_cls(fields)
+        collection.create_index(fields, **{**options, **spec})
+    if (
+        document._meta.get("allow_inheritance")
+        and document._meta.get("index_cls", True)
+        and not cls_indexed
+    ):
+        collection.create_index("_cls", **options)
+
+
+def indexed_once(document: type[Any], collection: Any) -> Any:
+    """``collection``, with ``document``'s indexes ensured there on first use."""
+    wanted = document._meta["index_specs"] or document._meta.get("allow_inheritance")
+    if wanted and document._meta.get("auto_create_index", True):
+        done = _indexed.setdefault(collection.database, set())
+        if (document, collection.name) not in done:
+            ensure_indexes_on(document, collection)
+            done.add((document, collection.name))
+    return collection
+
+
+def forget_indexes(document: type[Any], collection: Any) -> None:
+    """``collection`` was dropped: its indexes must be made again on next use."""
+    _indexed.get(collection.database, set()).discard((document, collection.name))
+
+
+def create_index(document: type[Any], keys: Any, background: bool, **options: Any) -> str:
+    """MongoEngine's ``create_index``: one index from MongoEngine's key notation."""
+    spec = dict(document._build_index_spec(keys))
+    fields = spec.pop("fields")
+    spec["background"] = background
+    spec.update(options)
+    name: str = document._get_collection().create_index(fields, **spec)
+    return name
+
+
+def compare_indexes(document: type[Any]) -> dict[str, list[Any]]:
+    """MongoEngine's ``compare_indexes``: the declared indexes missing from the collection,
+    and the collection's indexes not declared."""
+    information = document._get_collection().index_information()
+    return index_differences(document.list_indexes(), list(information.values()))

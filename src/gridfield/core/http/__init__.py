@@ -1,0 +1,55 @@
+"""Serving a stored file over HTTP, sans I/O: ranges, preconditions, validators, headers and
+the response plan every web adapter (``gridfield.web``) follows."""
+
+from .conditions import Headers, if_range_holds, precondition_status
+from .plan import Decision, Part, ResponsePlan, decide, not_found, plan_response
+from .ranges import (
+    MAX_RANGES,
+    READ_STEP,
+    ByteSpan,
+    RangeRequest,
+    object_id_or_none,
+    parse_range,
+    read_steps,
+)
+from .representation import (
+    FALLBACK_CONTENT_TYPE,
+    content_disposition,
+    download_asked,
+    stored_content_type,
+)
+from .validators import (
+    entity_tag,
+    format_http_date,
+    last_modified,
+    parse_entity_tags,
+    parse_http_date,
+)
+
+__all__ = [
+    "FALLBACK_CONTENT_TYPE",
+    "MAX_RANGES",
+    "READ_STEP",
+    "ByteSpan",
+    "Decision",
+    "Headers",
+    "Part",
+    "RangeRequest",
+    "ResponsePlan",
+    "content_disposition",
+    "decide",
+    "download_asked",
+    "entity_tag",
+    "format_http_date",
+    "if_range_holds",
+    "last_modified",
+    "not_found",
+    "object_id_or_none",
+    "parse_entity_tags",
+    "parse_http_date",
+    "parse_range",
+    "plan_response",
+    "precondition_status",
+    "read_steps",
+    "stored_content_type",
+]

@@ -1,0 +1,62 @@
+"""What a response says about the file it carries: content type and ``Content-Disposition``."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote
+
+from ..metadata import FileInfo, guess_content_type
+
+__all__ = [
+    "FALLBACK_CONTENT_TYPE",
+    "content_disposition",
+    "download_asked",
+    "stored_content_type",
+]
+
+FALLBACK_CONTENT_TYPE = "application/octet-stream"
+"""Sent when neither the files document, the filename nor the first bytes tell the type."""
+
+# RFC 5987 attr-char: what may stand unencoded in a filename* value.
+_ATTR_SAFE = "!#$&+-.^_`|~"
+
+
+def stored_content_type(info: FileInfo) -> str | None:
+    """The content type the files document gives (``metadata.contentType``, top-level
+    ``contentType``, or ``metadata.content_type`` as apps commonly write it), else the one
+    the filename's extension implies; None when a sniff of the first bytes is needed."""
+    if info.content_type:
+        return info.content_type
+    legacy = info.metadata.get("content_type")
+    if isinstance(legacy, str) and legacy:
+        return legacy
+    return guess_content_type(info.filename)
+
+
+def _basename(filename: str) -> str:
+    """The last path segment: a stored name may carry folders a browser would reject."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def content_disposition(filename: str | None, *, download: bool) -> str | None:
+    """``inline`` or ``attachment`` with the filename per RFC 6266: a quoted ASCII fallback,
+    plus ``filename*`` in UTF-8 when the name is not plain ASCII. None for an inline
+    response without a filename (nothing worth saying)."""
+    kind = "attachment" if download else "inline"
+    if not filename:
+        return kind if download else None
+    name = "".join(ch for ch in _basename(filename) if ch.isprintable())
+    if not name:
+        return kind if download else None
+    fallback = "".join(ch if 32 <= ord(ch) < 127 else "_" for ch in name)
+    fallback = fallback.replace("\\", "\\\\").replace('"', '\\"')
+    value = f'{kind}; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe=_ATTR_SAFE)}"
+    return value
+
+
+def download_asked(query: str) -> bool:
+    """Whether a URL's query asks to save the file rather than show it (``?download=1``;
+    also ``true``, ``yes`` or an empty value)."""
+    values = parse_qs(query, keep_blank_values=True).get("download", [])
+    return any(v.lower() in ("", "1", "true", "yes") for v in values)

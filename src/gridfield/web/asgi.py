@@ -1,0 +1,177 @@
+"""Serving stored files to ASGI apps: a response for Starlette and FastAPI route handlers, and
+an app that serves a whole bucket, to mount.
+
+    from gridfield.web.asgi import GridFSResponse
+
+    @app.get("/animals/{pk}/photo")
+    async def photo(pk: str):
+        animal = await Animal.objects(id=pk).first()
+        return GridFSResponse(animal.photo)
+
+Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from gridfield import AsyncFileStore, FileInfo
+from gridfield.core.http import MAX_RANGES, ResponsePlan, not_found, object_id_or_none
+
+from .async_serving import (
+    NO_ID,
+    Served,
+    ServeOptions,
+    find_newest,
+    resolve_source,
+    serve,
+    stream_body,
+)
+
+__all__ = ["GridFSApp", "GridFSResponse", "object_id_or_none"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def _raw_headers(plan: ResponsePlan) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plan.headers]
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _send_body(served: Served, send: Send) -> None:
+    async for data in stream_body(served):
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _respond(
+    served: Served, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
+) -> None:
+    """Send a planned response; stop reading the file as soon as the client goes away."""
+    plan = served.plan
+    await send(
+        {
+            "type": "http.response.start",
+            "status": plan.status,
+            "headers": _raw_headers(plan) + extra,
+        }
+    )
+    sending = asyncio.ensure_future(_send_body(served, send))
+    watching = asyncio.ensure_future(_until_disconnect(receive))
+    try:
+        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sending, watching):
+            task.cancel()  # a no-op on a finished task
+        await asyncio.wait({sending, watching})
+    if not sending.cancelled():
+        # A CorruptFile mid-body propagates: the server then cuts the connection rather
+        # than let the client take a short body for the file.
+        sending.result()
+
+
+class GridFSResponse(Response):
+    """A stored file as the response of a Starlette or FastAPI handler.
+
+    ``GridFSResponse(store, file_id)`` or ``GridFSResponse(doc.photo)``. Answers ``Range``
+    (206, multipart/byteranges, 416), conditional requests (304, 412) and ``HEAD``, with a
+    strong ``ETag`` and ``Last-Modified`` from the files document; the body streams in
+    constant memory. A missing file is a 404. ``download=True`` sends it as an attachment.
+    Headers added to ``response.headers`` (cookies...) are sent too.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        file_id: Any = NO_ID,
+        *,
+        download: bool = False,
+        filename: str | None = None,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+        max_ranges: int = MAX_RANGES,
+    ) -> None:
+        self.store, self.file_id = resolve_source(source, file_id)
+        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.status_code = 200  # until a request decides
+        self.background = None
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        served = await serve(
+            self.store, self.file_id, scope["method"], Headers(scope=scope), self.options
+        )
+        self.status_code = served.plan.status
+        await _respond(served, scope, receive, send, self.raw_headers)
+        if self.background is not None:
+            await self.background()
+
+
+class GridFSApp:
+    """An ASGI app serving one bucket: ``/<file id>`` (ObjectId), or with
+    ``lookup="filename"`` ``/<filename>`` (the newest revision). Mount it under a prefix::
+
+        app.mount("/files", GridFSApp(store))
+
+    ``?download=1`` in the URL sends the file as an attachment. Anything that names no
+    file (an id that is not an ObjectId included) is a 404.
+    """
+
+    def __init__(
+        self,
+        store: AsyncFileStore,
+        *,
+        lookup: str = "id",
+        download: bool = False,
+        cache_control: str | None = None,
+        max_ranges: int = MAX_RANGES,
+    ) -> None:
+        if lookup not in ("id", "filename"):
+            raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+        if not isinstance(store, AsyncFileStore):
+            raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
+        self.store = store
+        self.lookup = lookup
+        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+
+    def _name(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        return unquote(path.lstrip("/"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # lifespan and websockets: nothing to do
+        method = scope["method"]
+        name = self._name(scope)
+        info: FileInfo | None = None
+        file_id: Any = None
+        if self.lookup == "filename":
+            info = await find_newest(self.store, name) if name else None
+            file_id = info.file_id if info is not None else None
+        else:
+            file_id = object_id_or_none(name)
+        if file_id is None:
+            served = Served(not_found(method), None)
+        else:
+            query = scope.get("query_string", b"").decode("latin-1")
+            options = self.options.for_query(query)
+            served = await serve(
+                self.store, file_id, method, Headers(scope=scope), options, info=info
+            )
+        await _respond(served, scope, receive, send, [])

@@ -1,0 +1,132 @@
+"""The response plan: for any file and any request, the body it describes is the file's bytes,
+framed as RFC 9110 says."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import unquote
+
+from bson import ObjectId
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gridfield.core.http import (
+    ResponsePlan,
+    content_disposition,
+    decide,
+    download_asked,
+    not_found,
+    plan_response,
+    stored_content_type,
+)
+from gridfield.core.metadata import FileInfo
+
+WHEN = datetime(2024, 3, 1, 12, 0, 0)
+specs = st.one_of(
+    st.tuples(st.integers(0, 4000), st.integers(0, 4000)).map(lambda t: f"{t[0]}-{t[1]}"),
+    st.integers(0, 4000).map(lambda n: f"{n}-"),
+    st.integers(0, 4000).map(lambda n: f"-{n}"),
+)
+range_headers = st.one_of(
+    st.none(), st.lists(specs, min_size=1, max_size=5).map(lambda s: "bytes=" + ",".join(s))
+)
+
+
+def _info(data: bytes, **kwargs: object) -> FileInfo:
+    return FileInfo(ObjectId(), len(data), 255, upload_date=WHEN, **kwargs)  # type: ignore[arg-type]
+
+
+def _body(plan: ResponsePlan, data: bytes) -> bytes:
+    return b"".join(p if isinstance(p, bytes) else data[p.start : p.end] for p in plan.pieces())
+
+
+def _parts(plan: ResponsePlan, body: bytes) -> list[tuple[str, bytes]]:
+    boundary = plan.header("Content-Type").split("boundary=")[1].encode()  # type: ignore[union-attr]
+    parts = []
+    for raw in body.split(b"--" + boundary)[1:-1]:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode().strip().split("\r\n"))
+        parts.append((fields["Content-Range"], rest[:-2]))
+    return parts
+
+
+@given(data=st.binary(max_size=3000), header=range_headers)
+def test_the_planned_body_is_the_files_bytes(data: bytes, header: str | None) -> None:
+    info = _info(data, content_type="video/webm")
+    headers = {} if header is None else {"range": header}
+    plan = plan_response(decide(info, "GET", headers))
+    body = _body(plan, data)
+    assert plan.header("Content-Length") == str(len(body)) == str(plan.content_length)
+    assert plan.header("ETag") is not None
+    if plan.status == 200:
+        assert body == data
+    elif plan.status == 416:
+        assert body == b"" and plan.header("Content-Range") == f"bytes */{len(data)}"
+    elif plan.header("Content-Type") == "video/webm":
+        assert plan.status == 206
+        first, last = plan.header("Content-Range")[6:].split("/")[0].split("-")  # type: ignore[index]
+        assert body == data[int(first) : int(last) + 1]
+    else:
+        assert plan.status == 206
+        parts = _parts(plan, body)
+        assert len(parts) >= 2
+        for content_range, piece in parts:
+            first, last = content_range[6:].split("/")[0].split("-")
+            assert piece == data[int(first) : int(last) + 1]
+
+
+def test_head_has_the_headers_of_get_and_no_body() -> None:
+    data = b"x" * 1000
+    info = _info(data, content_type="text/plain")
+    get = plan_response(decide(info, "GET", {}), boundary="b")
+    head = plan_response(decide(info, "HEAD", {"range": "bytes=0-1"}), boundary="b")
+    assert head.headers == get.headers and head.status == 200
+    assert list(head.pieces()) == []
+
+
+def test_other_methods_and_missing_files() -> None:
+    plan = plan_response(decide(_info(b"x"), "POST", {}))
+    assert plan.status == 405 and plan.header("Allow") == "GET, HEAD"
+    missing = not_found("GET")
+    assert missing.status == 404 and _body(missing, b"") == b"Not Found"
+    assert list(not_found("HEAD").pieces()) == []
+
+
+def test_304_says_only_what_a_cache_needs() -> None:
+    info = _info(b"abc", content_type="text/plain")
+    etag = plan_response(decide(info, "GET", {})).header("ETag")
+    plan = plan_response(decide(info, "GET", {"if-none-match": etag}), cache_control="max-age=60")
+    assert plan.status == 304
+    assert dict(plan.headers) == {"ETag": etag, "Cache-Control": "max-age=60"}
+
+
+def test_content_type_sources() -> None:
+    assert stored_content_type(_info(b"", content_type="image/png")) == "image/png"
+    assert stored_content_type(_info(b"", metadata={"content_type": "image/gif"})) == "image/gif"
+    assert stored_content_type(_info(b"", filename="a.pdf")) == "application/pdf"
+    assert stored_content_type(_info(b"")) is None
+
+
+@given(name=st.text(max_size=40), download=st.booleans())
+def test_content_disposition_is_safe_ascii_and_names_the_file(name: str, download: bool) -> None:
+    value = content_disposition(name, download=download)
+    if value is None:
+        assert not download
+        return
+    assert value.isascii() and "\r" not in value and "\n" not in value
+    assert value.startswith("attachment" if download else "inline")
+    shown = "".join(c for c in name.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable())
+    if "filename*=UTF-8''" in value:
+        assert unquote(value.split("filename*=UTF-8''")[1]) == shown
+    elif shown:
+        assert value.endswith(f'filename="{shown}"')
+
+
+def test_download_asked() -> None:
+    assert download_asked("download=1") and download_asked("a=b&download")
+    assert not download_asked("") and not download_asked("download=0")
+
+
+def test_sha256_etag_is_what_the_plan_sends() -> None:
+    info = FileInfo(ObjectId(), 3, 255, upload_date=datetime.now(timezone.utc), sha256="0" * 64)
+    assert plan_response(decide(info, "GET", {})).header("ETag") == '"' + "0" * 64 + '"'

@@ -1,0 +1,145 @@
+"""The same small app in each framework: ``/files/<id>`` through the framework's route and
+the adapter's response (``?download=1`` for an attachment), and for the adapters that have
+one, the bucket app: ``/bucket/<id>`` and ``/byname/<filename>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import MongoClient
+
+import gridfield
+import gridfield.sync
+from gridfield.core.http import object_id_or_none
+
+# Every adapter under test: the name used in test ids, and the path prefix it serves.
+TARGETS = {
+    "starlette": "/files/",
+    "fastapi": "/files/",
+    "asgi-app": "/bucket/",
+    "aiohttp": "/files/",
+    "aiohttp-handler": "/bucket/",
+    "flask": "/files/",
+    "wsgi-app": "/bucket/",
+    "django": "/files/",
+    "django-view": "/bucket/",
+}
+
+
+def starlette_app(client: Any, db_name: str) -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Mount, Route
+
+    from gridfield.web.asgi import GridFSApp, GridFSResponse
+
+    store = gridfield.AsyncFileStore(client[db_name])
+
+    async def one_file(request: Request) -> GridFSResponse:
+        file_id = object_id_or_none(request.path_params["file_id"])
+        download = request.query_params.get("download") == "1"
+        return GridFSResponse(store, file_id, download=download)
+
+    return Starlette(
+        routes=[
+            Route("/files/{file_id}", one_file, methods=["GET", "HEAD"]),
+            Mount("/bucket", GridFSApp(store)),
+            Mount("/byname", GridFSApp(store, lookup="filename")),
+        ]
+    )
+
+
+def fastapi_app(client: Any, db_name: str) -> Any:
+    from fastapi import FastAPI
+
+    from gridfield.web.asgi import GridFSResponse
+
+    store = gridfield.AsyncFileStore(client[db_name])
+    app = FastAPI()
+
+    @app.api_route("/files/{file_id}", methods=["GET", "HEAD"])
+    async def one_file(file_id: str, download: str = "") -> GridFSResponse:
+        return GridFSResponse(store, object_id_or_none(file_id), download=download == "1")
+
+    return app
+
+
+def aiohttp_app(client: Any, db_name: str) -> Any:
+    from aiohttp import web
+
+    from gridfield.web.aiohttp import gridfs_handler, gridfs_response
+
+    async def make() -> web.Application:
+        store = gridfield.AsyncFileStore(client[db_name])
+
+        async def one_file(request: web.Request) -> web.StreamResponse:
+            file_id = object_id_or_none(request.match_info["file_id"])
+            download = request.query.get("download") == "1"
+            return await gridfs_response(request, store, file_id, download=download)
+
+        app = web.Application()
+        app.router.add_get("/files/{file_id}", one_file)
+        app.router.add_get("/bucket/{name}", gridfs_handler(store))
+        app.router.add_get("/byname/{name:.+}", gridfs_handler(store, lookup="filename"))
+        return app
+
+    return make
+
+
+def flask_app(uri: str, db_name: str) -> Any:
+    from flask import Flask, request
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from gridfield.web.wsgi import GridFSApp, GridFSResponse
+
+    store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
+    app = Flask(__name__)
+
+    @app.get("/files/<file_id>")
+    def one_file(file_id: str) -> Any:
+        download = request.args.get("download") == "1"
+        return GridFSResponse(store, object_id_or_none(file_id), download=download)
+
+    return DispatcherMiddleware(
+        app,
+        {"/bucket": GridFSApp(store), "/byname": GridFSApp(store, lookup="filename")},
+    )
+
+
+def django_app(uri: str, db_name: str) -> Any:
+    import django
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.http import HttpRequest, StreamingHttpResponse
+    from django.urls import path
+
+    from gridfield.web.django import gridfs_response, gridfs_view
+
+    from . import django_urls
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="tests",
+            ALLOWED_HOSTS=["*"],
+            ROOT_URLCONF="tests.web.django_urls",
+            MIDDLEWARE=[],
+            INSTALLED_APPS=[],
+            USE_TZ=True,
+        )
+        django.setup()
+    store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
+
+    def one_file(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
+        download = request.GET.get("download") == "1"
+        return gridfs_response(request, store, object_id_or_none(file_id), download=download)
+
+    django_urls.urlpatterns[:] = [
+        path("files/<str:file_id>", one_file),
+        path("bucket/<path:name>", gridfs_view(store)),
+        path("byname/<path:name>", gridfs_view(store, lookup="filename")),
+    ]
+    from django.urls import clear_url_caches
+
+    clear_url_caches()
+    return WSGIHandler()

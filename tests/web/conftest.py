@@ -1,0 +1,123 @@
+"""Sample files in a fresh database, and every adapter served by a real server over sockets."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import gridfs
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient, MongoClient
+
+import gridfield.sync
+from gridfield.core.http import entity_tag, format_http_date, last_modified
+
+from ..conftest import fresh_db_name
+from . import apps
+from .servers import run_aiohttp, run_uvicorn, run_waitress
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A stored file and what the server should say about it."""
+
+    file_id: ObjectId
+    data: bytes
+    etag: str
+    last_modified: str
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The files every adapter serves (one database for the whole session)."""
+
+    db_name: str
+    clip: Sample  # 100 KB, 16 KiB chunks, video/webm, SHA-256 stored
+    legacy: Sample  # written by PyMongo's gridfs: no hash, metadata.content_type
+    unicode: Sample  # a non-ASCII filename
+    untyped: Sample  # no type, no filename: sniffed (PNG)
+    empty: Sample
+    corrupt: Sample  # chunk 2 of 5 is gone
+    named_old: Sample  # two revisions of notes.txt
+    named_new: Sample
+
+
+def _sample(store: gridfield.sync.FileStore, file_id: ObjectId, data: bytes) -> Sample:
+    info = store.get_info(file_id)
+    modified = last_modified(info)
+    assert modified is not None
+    return Sample(file_id, data, entity_tag(info), format_http_date(modified))
+
+
+@pytest.fixture(scope="session")
+def samples(mongo_uri: str) -> Iterator[Samples]:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    name = fresh_db_name()
+    db = client[name]
+    store = gridfield.sync.FileStore(db)
+    try:
+        clip = os.urandom(100_000)
+        clip_info = store.put(
+            clip, filename="clip.webm", content_type="video/webm", chunk_size=16384
+        )
+        legacy = os.urandom(5000)
+        legacy_id = gridfs.GridFS(db).put(
+            legacy, filename="legacy-photo", metadata={"content_type": "image/jpeg"}
+        )
+        unicode = b"%PDF-1.4 " + os.urandom(3000)
+        unicode_info = store.put(unicode, filename="Zoë résumé.pdf", content_type="application/pdf")
+        untyped = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+        untyped_info = store.put(untyped)
+        empty_info = store.put(b"", filename="empty.txt", content_type="text/plain")
+        corrupt = os.urandom(5 * 4096)
+        corrupt_info = store.put(
+            corrupt, filename="broken.bin", content_type="application/octet-stream", chunk_size=4096
+        )
+        db["fs.chunks"].delete_one({"files_id": corrupt_info.file_id, "n": 2})
+        old = store.put(b"first revision\n", filename="notes.txt", content_type="text/plain")
+        new = store.put(b"second revision\n", filename="notes.txt", content_type="text/plain")
+        yield Samples(
+            db_name=name,
+            clip=_sample(store, clip_info.file_id, clip),
+            legacy=_sample(store, legacy_id, legacy),
+            unicode=_sample(store, unicode_info.file_id, unicode),
+            untyped=_sample(store, untyped_info.file_id, untyped),
+            empty=_sample(store, empty_info.file_id, b""),
+            corrupt=_sample(store, corrupt_info.file_id, corrupt),
+            named_old=_sample(store, old.file_id, b"first revision\n"),
+            named_new=_sample(store, new.file_id, b"second revision\n"),
+        )
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
+    """The base URL of every adapter in apps.TARGETS, each behind its real server."""
+    uri, name = mongo_uri, samples.db_name
+    with ExitStack() as stack:
+        # One async client per server: each binds to its server's loop, and closes there.
+        clients = [AsyncMongoClient(uri) for _ in range(3)]
+        starlette = stack.enter_context(
+            run_uvicorn(apps.starlette_app(clients[0], name), clients[:1])
+        )
+        fastapi = stack.enter_context(run_uvicorn(apps.fastapi_app(clients[1], name), clients[1:2]))
+        aiohttp = stack.enter_context(run_aiohttp(apps.aiohttp_app(clients[2], name), clients[2:]))
+        flask = stack.enter_context(run_waitress(apps.flask_app(uri, name)))
+        django = stack.enter_context(run_waitress(apps.django_app(uri, name)))
+        yield {
+            "starlette": starlette,
+            "fastapi": fastapi,
+            "asgi-app": starlette,
+            "aiohttp": aiohttp,
+            "aiohttp-handler": aiohttp,
+            "flask": flask,
+            "wsgi-app": flask,
+            "django": django,
+            "django-view": django,
+        }

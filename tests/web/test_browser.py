@@ -1,0 +1,182 @@
+"""A real browser (Debian's headless Chromium, driven by Selenium) plays a video served by the
+ASGI app and seeks to its middle: the seek works only if Range does."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, MongoClient
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+
+import gridfield
+import gridfield.sync
+from gridfield.web.asgi import GridFSApp
+
+from ..conftest import fresh_db_name
+from .servers import run_uvicorn
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SECONDS = 10
+
+
+def make_video(path: Path) -> bytes:
+    """A 10 s WebM (VP8, a keyframe every second) made here with Debian's ffmpeg."""
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg is not None, "ffmpeg is not installed (.ci/run installs it)"
+    subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc=duration={SECONDS}:size=160x120:rate=10",
+            "-c:v",
+            "libvpx",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "400k",
+            "-g",
+            "10",
+            "-f",
+            "webm",
+            str(path),
+        ],
+        check=True,
+    )
+    return path.read_bytes()
+
+
+class StatusLog:
+    """ASGI middleware noting the status of every response to a path under ``prefix``."""
+
+    def __init__(self, app: Any, prefix: str) -> None:
+        self.app, self.prefix, self.statuses = app, prefix, list[int]()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def noting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.statuses.append(message["status"])
+            await send(message)
+
+        watched = scope["type"] == "http" and scope["path"].startswith(self.prefix)
+        await self.app(scope, receive, noting if watched else send)
+
+
+@pytest.fixture
+def video_site(mongo_uri: str, tmp_path: Path) -> Iterator[tuple[str, StatusLog]]:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    name = fresh_db_name()
+    try:
+        data = make_video(tmp_path / "clip.webm")
+        # Small chunks, so a seek lands in chunks the first requests did not fetch.
+        info = gridfield.sync.FileStore(client[name]).put(
+            data, filename="clip.webm", content_type="video/webm", chunk_size=8192
+        )
+        server_client: Any = AsyncMongoClient(mongo_uri)
+        store = gridfield.AsyncFileStore(server_client[name])
+        page = (
+            f'<!doctype html><video id="v" muted playsinline preload="auto"'
+            f' src="/media/{info.file_id}"></video>'
+        )
+
+        async def home(request: Any) -> HTMLResponse:
+            return HTMLResponse(page)
+
+        app = StatusLog(
+            Starlette(routes=[Route("/", home), Mount("/media", GridFSApp(store))]), "/media/"
+        )
+        with run_uvicorn(app, [server_client]) as url:
+            yield url, app
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    for exe in (CHROMIUM, CHROMEDRIVER):
+        assert Path(exe).exists(), (
+            f"{exe} is missing: .ci/run installs chromium and chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait_for(driver: webdriver.Chrome, script: str, what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    state = driver.execute_script(
+        "const v = document.getElementById('v');"
+        " return {t: v.currentTime, ready: v.readyState, error: v.error && v.error.message};"
+    )
+    raise AssertionError(f"timed out waiting for {what}: {state}")
+
+
+def test_chromium_plays_and_seeks_a_video_served_with_ranges(
+    video_site: tuple[str, StatusLog], browser: webdriver.Chrome
+) -> None:
+    url, log = video_site
+    browser.get(url + "/")
+    started = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "document.getElementById('v').play().then(() => done('playing'), e => done(String(e)));"
+    )
+    assert started == "playing"
+    _wait_for(browser, "return document.getElementById('v').currentTime > 0.2;", "playback")
+    duration = browser.execute_script("return document.getElementById('v').duration;")
+    assert abs(duration - SECONDS) < 1
+    landed = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const v = document.getElementById('v');"
+        "v.addEventListener('seeked', () => done(v.currentTime), {once: true});"
+        f"v.currentTime = {SECONDS / 2};"
+    )
+    assert abs(landed - SECONDS / 2) < 1
+    # Playing on from the middle: the time advances past where the seek landed.
+    _wait_for(
+        browser,
+        f"return document.getElementById('v').currentTime > {landed + 0.5};",
+        "playback after the seek",
+    )
+    assert 206 in log.statuses, log.statuses
+    assert all(status in (200, 206) for status in log.statuses), log.statuses

@@ -1,0 +1,93 @@
+"""The README's FastAPI and Flask examples, run as written behind real servers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+import gridfield
+import gridfield.sync
+from gridfield import FileField as AsyncFileField
+from gridfield.sync import FileField
+
+from ..conftest import fresh_db_name
+from .servers import run_uvicorn, run_waitress
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class ReadmeAnimal(gridfield.Document):
+    meta = {"collection": "animals", "db_alias": "readme"}
+    photo = AsyncFileField(db_alias="readme")
+
+
+class ReadmeAnimalSync(gridfield.sync.Document):
+    meta = {"collection": "animals", "db_alias": "readme"}
+    photo = FileField(db_alias="readme")
+
+
+def readme_example(title: str) -> str:
+    """The first python block after the line that starts with ``title``."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Serving files over HTTP") :]
+    after = section[section.index(title) :]
+    code = re.search(r"```python\n(.*?)```", after, re.S)
+    assert code is not None
+    lines = [line for line in code.group(1).splitlines() if line.strip()]
+    assert len(lines) < 10, f"the {title} example has {len(lines)} lines"
+    return code.group(1)
+
+
+@pytest.fixture
+def stored_photo(mongo_uri: str) -> Iterator[tuple[Any, bytes]]:
+    name = fresh_db_name()
+    gridfield.sync.connect(name, host=mongo_uri, alias="readme")
+    try:
+        animal = ReadmeAnimalSync()
+        data = b"\xff\xd8\xff" + bytes(range(256)) * 40
+        animal.photo.put(data, content_type="image/jpeg")
+        animal.save()
+        yield animal.pk, data
+    finally:
+        db = gridfield.sync.get_db("readme")
+        db.client.drop_database(name)
+        gridfield.sync.disconnect("readme")
+
+
+def _check(base: str, pk: Any, data: bytes) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        response = client.get(f"/animals/{pk}/photo", headers={"Range": "bytes=3-12"})
+        assert (response.status_code, response.content) == (206, data[3:13])
+        assert response.headers["content-type"] == "image/jpeg"
+        etag = response.headers["etag"]
+        assert (
+            client.get(f"/animals/{pk}/photo", headers={"If-None-Match": etag}).status_code == 304
+        )
+        assert client.get("/animals/5f0000000000000000000000/photo").status_code == 404
+        assert client.get("/animals/not-an-id/photo").status_code == 404
+
+
+def test_the_fastapi_example(stored_photo: tuple[Any, bytes], mongo_uri: str) -> None:
+    # The app's own client, closed on the server's loop when it stops.
+    client: Any = AsyncMongoClient(mongo_uri)
+    gridfield.connect(gridfield.sync.get_db("readme").name, client=client, alias="readme")
+    try:
+        scope: dict[str, Any] = {"Animal": ReadmeAnimal}
+        exec(readme_example("FastAPI or Starlette"), scope)
+        with run_uvicorn(scope["app"], [client]) as base:
+            _check(base, *stored_photo)
+    finally:
+        gridfield.disconnect("readme")
+
+
+def test_the_flask_example(stored_photo: tuple[Any, bytes]) -> None:
+    scope: dict[str, Any] = {"Animal": ReadmeAnimalSync, "__name__": __name__}
+    exec(readme_example("Flask"), scope)
+    with run_waitress(scope["app"]) as base:
+        _check(base, *stored_photo)
