@@ -18,12 +18,17 @@ from typing import Any
 from aiohttp import web
 
 from gridfield import AsyncFileStore, FileInfo
-from gridfield.core.http import MAX_RANGES, not_found, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    ServeOptions,
+    check_lookup,
+    not_found,
+    object_id_or_none,
+)
 
 from .async_serving import (
-    NO_ID,
     Served,
-    ServeOptions,
     find_newest,
     resolve_source,
     serve,
@@ -89,8 +94,7 @@ def gridfs_handler(
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
     """
-    if lookup not in ("id", "filename"):
-        raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+    check_lookup(lookup)
     if not isinstance(store, AsyncFileStore):
         raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
     options = ServeOptions(download, None, None, cache_control, max_ranges)

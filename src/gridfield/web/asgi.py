@@ -22,12 +22,18 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from gridfield import AsyncFileStore, FileInfo
-from gridfield.core.http import MAX_RANGES, ResponsePlan, not_found, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    ResponsePlan,
+    ServeOptions,
+    check_lookup,
+    not_found,
+    object_id_or_none,
+)
 
 from .async_serving import (
-    NO_ID,
     Served,
-    ServeOptions,
     find_newest,
     resolve_source,
     serve,
@@ -139,8 +145,7 @@ class GridFSApp:
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
     ) -> None:
-        if lookup not in ("id", "filename"):
-            raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+        check_lookup(lookup)
         if not isinstance(store, AsyncFileStore):
             raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
         self.store = store

@@ -16,13 +16,18 @@ from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 
-from gridfield.core.http import MAX_RANGES, not_found, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    ServeOptions,
+    check_lookup,
+    not_found,
+    object_id_or_none,
+)
 from gridfield.sync import FileInfo, FileStore
 
 from .sync_serving import (
-    NO_ID,
     Served,
-    ServeOptions,
     find_newest,
     resolve_source,
     serve,
@@ -85,8 +90,7 @@ def gridfs_view(
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
     """
-    if lookup not in ("id", "filename"):
-        raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+    check_lookup(lookup)
     if not isinstance(store, FileStore):
         raise TypeError(f"expected a FileStore, not {type(store).__name__}")
     options = ServeOptions(download, None, None, cache_control, max_ranges)

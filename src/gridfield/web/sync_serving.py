@@ -6,19 +6,18 @@ modules build on it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from gridfield.core.http import (
     FALLBACK_CONTENT_TYPE,
-    MAX_RANGES,
+    NO_ID,
     ByteSpan,
     Headers,
     ResponsePlan,
+    ServeOptions,
     decide,
-    download_asked,
     not_found,
     plan_response,
     read_steps,
@@ -27,28 +26,7 @@ from gridfield.core.http import (
 from gridfield.core.metadata import SNIFF_BYTES, sniff_content_type
 from gridfield.sync import DownloadStream, FileInfo, FileStore, NoFile
 
-__all__ = ["ServeOptions", "Served", "find_newest", "resolve_source", "serve", "stream_body"]
-
-NO_ID: Any = object()
-"""The default of ``file_id``: the source is a file field value (``doc.photo``)."""
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    """How to present a file: ``download`` (attachment), a ``filename`` or ``content_type``
-    overriding the stored ones, ``cache_control``, and the most ranges one request may ask."""
-
-    download: bool = False
-    filename: str | None = None
-    content_type: str | None = None
-    cache_control: str | None = None
-    max_ranges: int = MAX_RANGES
-
-    def for_query(self, query: str) -> ServeOptions:
-        """These options, made ``download`` when the URL's query asks for it."""
-        if self.download or not download_asked(query):
-            return self
-        return dataclasses.replace(self, download=True)
+__all__ = ["Served", "find_newest", "resolve_source", "serve", "stream_body"]
 
 
 @dataclass(frozen=True)

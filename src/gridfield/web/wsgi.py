@@ -17,13 +17,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from gridfield.core.http import MAX_RANGES, not_found, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    ServeOptions,
+    check_lookup,
+    not_found,
+    object_id_or_none,
+)
 from gridfield.sync import FileInfo, FileStore
 
 from .sync_serving import (
-    NO_ID,
     Served,
-    ServeOptions,
     find_newest,
     resolve_source,
     serve,
@@ -118,8 +123,7 @@ class GridFSApp:
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
     ) -> None:
-        if lookup not in ("id", "filename"):
-            raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+        check_lookup(lookup)
         if not isinstance(store, FileStore):
             raise TypeError(f"expected a FileStore, not {type(store).__name__}")
         self.store = store

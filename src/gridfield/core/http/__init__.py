@@ -2,6 +2,7 @@
 the response plan every web adapter (``gridfield.web``) follows."""
 
 from .conditions import Headers, if_range_holds, precondition_status
+from .options import LOOKUPS, NO_ID, ServeOptions, check_lookup
 from .plan import Decision, Part, ResponsePlan, decide, not_found, plan_response
 from .ranges import (
     MAX_RANGES,
@@ -28,7 +29,9 @@ from .validators import (
 
 __all__ = [
     "FALLBACK_CONTENT_TYPE",
+    "LOOKUPS",
     "MAX_RANGES",
+    "NO_ID",
     "READ_STEP",
     "ByteSpan",
     "Decision",
@@ -36,6 +39,8 @@ __all__ = [
     "Part",
     "RangeRequest",
     "ResponsePlan",
+    "ServeOptions",
+    "check_lookup",
     "content_disposition",
     "decide",
     "download_asked",

@@ -1,0 +1,43 @@
+"""How an adapter presents a stored file: the options every web adapter takes alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .ranges import MAX_RANGES
+from .representation import download_asked
+
+__all__ = ["LOOKUPS", "NO_ID", "ServeOptions", "check_lookup"]
+
+NO_ID: Any = object()
+"""The default of ``file_id``: the source is a file field value (``doc.photo``)."""
+
+LOOKUPS = ("id", "filename")
+"""How a bucket app finds the file a URL names: by ObjectId, or by filename (newest)."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How to present a file: ``download`` (attachment), a ``filename`` or ``content_type``
+    overriding the stored ones, ``cache_control``, and the most ranges one request may ask."""
+
+    download: bool = False
+    filename: str | None = None
+    content_type: str | None = None
+    cache_control: str | None = None
+    max_ranges: int = MAX_RANGES
+
+    def for_query(self, query: str) -> ServeOptions:
+        """These options, made ``download`` when the URL's query asks for it."""
+        if self.download or not download_asked(query):
+            return self
+        return dataclasses.replace(self, download=True)
+
+
+def check_lookup(lookup: str) -> str:
+    """``lookup`` if a bucket app knows it, else a ValueError naming the choices."""
+    if lookup not in LOOKUPS:
+        raise ValueError(f"lookup must be 'id' or 'filename', not {lookup!r}")
+    return lookup
