@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 
-from .conftest import Cli, stray_chunks
+from .conftest import COMMAND_TIMEOUT, Cli, clean_env, stray_chunks
 
 
 def test_put_then_get_round_trips_a_file_with_what_mongofiles_stores(cli: Cli) -> None:
@@ -131,3 +132,21 @@ def test_get_into_a_missing_folder_fails_before_fetching(cli: Cli) -> None:
     line = cli.fails("get", "notes.txt", "-l", "no/such/notes.txt")
     assert line == "Error: cannot write 'no/such/notes.txt': folder 'no/such' does not exist"
     assert list(cli.cwd.iterdir()) == []
+
+
+def test_cat_into_a_reader_that_leaves_early_is_quiet(cli: Cli) -> None:
+    """`gridfield cat big | head -c 5`: the pipe closes under us; no error line, exit 141."""
+    cli.ok("put", "big.bin", "--local", "-", input=bytes(range(256)) * 40_000)
+    cat = subprocess.Popen(
+        cli.args("cat", "big.bin"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cli.cwd,
+        env=clean_env(),
+    )
+    assert cat.stdout is not None
+    assert cat.stdout.read(5) == bytes(range(5))
+    cat.stdout.close()  # the reader leaves, as `head` does
+    _, err = cat.communicate(timeout=COMMAND_TIMEOUT)
+    assert cat.returncode == 141, err
+    assert err == b"", err

@@ -52,6 +52,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("gridfield: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader of our output left (`gridfield cat f | head`): not an error to
+            # report. Point stdout at nothing so the interpreter's final flush stays quiet,
+            # and exit as a process killed by SIGPIPE would (128 + 13).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:
             if "--debug" in sys.argv[1:]:
                 raise
