@@ -69,6 +69,9 @@ def _check(base: str, pk: Any, data: bytes) -> None:
         assert (
             client.get(f"/animals/{pk}/photo", headers={"If-None-Match": etag}).status_code == 304
         )
+        head = client.head(f"/animals/{pk}/photo")
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == str(len(data))
         assert client.get("/animals/5f0000000000000000000000/photo").status_code == 404
         assert client.get("/animals/not-an-id/photo").status_code == 404
 
