@@ -402,4 +402,3 @@ NAMED_CASES = [
     NamedCase("a + sent as it is", "100%2541%20a+b%20%C3%BC.txt", lambda s: s.odd_name),
     NamedCase("two revisions in one millisecond: the greater _id", "tie.txt", lambda s: s.tie_new),
 ]
-

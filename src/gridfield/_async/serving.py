@@ -41,15 +41,14 @@ class Served:
     begun: tuple[bytes, AsyncIterator[bytes]] | None = None
 
 
-def _check_store(store: Any) -> None:
-    if not isinstance(store, AsyncFileStore):
-        raise TypeError(f"expected a {AsyncFileStore.__name__}, not {type(store).__name__}")
+_STORE = AsyncFileStore.__name__  # the class name of this twin's store, for messages
 
 
 def bucket_store(store: Any, lookup: str) -> AsyncFileStore:
     """``store`` if a bucket app can serve it by ``lookup``; TypeError or ValueError else."""
     check_lookup(lookup)
-    _check_store(store)
+    if not isinstance(store, AsyncFileStore):
+        raise TypeError(f"expected {_STORE}, not {type(store).__name__}")
     return store
 
 
@@ -62,11 +61,12 @@ def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore | 
         store, grid_id = getattr(source, "store", None), getattr(source, "grid_id", None)
         if not isinstance(store, AsyncFileStore):
             raise TypeError(
-                f"expected a {AsyncFileStore.__name__} and a file id, or a file field value"
-                f" such as doc.photo, not {type(source).__name__}"
+                f"expected {_STORE} and a file id, or a file field value such as doc.photo,"
+                f" not {type(source).__name__}"
             )
         return store, grid_id
-    _check_store(source)
+    if not isinstance(source, AsyncFileStore):
+        raise TypeError(f"expected {_STORE}, not {type(source).__name__}")
     return source, file_id
 
 

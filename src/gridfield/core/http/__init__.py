@@ -12,13 +12,13 @@ from .ranges import (
     parse_range,
     read_steps,
 )
-from .target import Target, bucket_target, must_sniff, object_id_or_none, plain_get
 from .representation import (
     FALLBACK_CONTENT_TYPE,
     content_disposition,
     download_asked,
     stored_content_type,
 )
+from .target import Target, bucket_target, must_sniff, object_id_or_none, plain_get
 from .validators import (
     entity_tag,
     format_http_date,

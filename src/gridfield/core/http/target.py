@@ -63,4 +63,6 @@ def plain_get(method: str, headers: Headers) -> bool:
 def must_sniff(decision: Decision, content_type: str | None, info: FileInfo) -> bool:
     """Whether the response names a content type that neither the caller (``content_type``)
     nor the files document gives: the first bytes then decide it."""
-    return content_type is None and decision.needs_content_type and stored_content_type(info) is None
+    return (
+        content_type is None and decision.needs_content_type and stored_content_type(info) is None
+    )
