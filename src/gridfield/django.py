@@ -15,6 +15,7 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import posixpath
@@ -71,6 +72,7 @@ def _client(uri: str) -> MongoClient[dict[str, Any]]:
         client = _clients.get(uri)
         if client is None:
             client = _clients[uri] = MongoClient(uri)
+            atexit.register(client.close)
         return client
 
 
@@ -319,6 +321,13 @@ class GridFSStorage(StorageSettingsMixin, Storage):
         if self._allow_overwrite:
             return not (max_length and len(name) > max_length)
         return bool(super().is_name_available(name, max_length=max_length))
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        """Django's random suffix; with ``allow_overwrite`` the name itself (only shortened
+        to fit ``max_length``), as FileSystemStorage does."""
+        if self._allow_overwrite:
+            return f"{file_root}{file_ext}"
+        return str(super().get_alternative_name(file_root, file_ext))
 
     # -- reading -------------------------------------------------------------------------------
 
