@@ -22,12 +22,13 @@ import posixpath
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from functools import cached_property
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
 from django.core.files.storage.mixins import StorageSettingsMixin
@@ -36,7 +37,6 @@ from django.db import models, transaction
 from django.utils._os import safe_join
 from django.utils.deconstruct import deconstructible
 from django.utils.encoding import filepath_to_uri
-from django.utils.functional import cached_property
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
@@ -118,7 +118,7 @@ class _RawReader(io.RawIOBase):
         super().close()
 
 
-class GridFSFile(File):
+class GridFSFile(File):  # type: ignore[misc]  # Django has no type hints
     """What ``GridFSStorage.open()`` returns: a Django ``File`` over a stored file.
 
     Read modes (``"rb"``, ``"r"`` for text in UTF-8) read the newest revision through the
@@ -145,11 +145,12 @@ class GridFSFile(File):
     def _download(self) -> DownloadStream | None:
         file = self.file
         if isinstance(file, io.TextIOWrapper):
-            return file.buffer.raw._stream  # type: ignore[attr-defined,no-any-return]
-        return file  # type: ignore[no-any-return]
+            file = file.buffer.raw._stream
+        stream: DownloadStream | None = file
+        return stream
 
     @property
-    def size(self) -> int:  # type: ignore[override]
+    def size(self) -> int:
         if self._writing:
             return int(self.file.length)
         download = self._download
@@ -199,7 +200,7 @@ class GridFSFile(File):
 
 
 @deconstructible(path="gridfield.django.GridFSStorage")
-class GridFSStorage(StorageSettingsMixin, Storage):
+class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     """Django file storage in a GridFS bucket; every option may be left out.
 
     The database: ``alias``, a ``gridfield.sync.connect()`` (or ``mongoengine.connect()``)
@@ -305,7 +306,12 @@ class GridFSStorage(StorageSettingsMixin, Storage):
             raise TypeError(f"a file name must be a str or a path, not {type(name).__name__}")
         if "\0" in text:
             raise ValueError(f"embedded null byte in the file name {text!r}")
-        safe_join(_ROOT, text)
+        try:
+            safe_join(_ROOT, text)
+        except SuspiciousFileOperation:
+            raise SuspiciousFileOperation(
+                f"the name {text!r} leads outside the storage (FileSystemStorage refuses it too)"
+            ) from None
         stored = posixpath.normpath(text.replace(os.sep, "/")) if text else "."
         return "" if stored == "." else stored
 
@@ -388,7 +394,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):
         """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it."""
         if self.base_url is None:
             raise ValueError("This file is not accessible via a URL.")
-        path = filepath_to_uri(name)
+        path: str | None = filepath_to_uri(name)
         if path is not None:
             path = path.lstrip("/")
         return urljoin(self.base_url, path)
@@ -489,9 +495,7 @@ def delete_files_with_model(
 
         post_delete.connect(delete_files_with_model, sender=Animal)
     """
-    named = [
-        (field, getattr(instance, field.attname)) for field in _file_fields(type(instance))
-    ]
+    named = [(field, getattr(instance, field.attname)) for field in _file_fields(type(instance))]
 
     def work() -> None:
         for field, name in named:
@@ -507,8 +511,8 @@ def _remember_replaced(
     if raw or instance.pk is None or instance._state.adding:
         return
     fields = _file_fields(type(instance))
-    old = type(instance)._default_manager.filter(pk=instance.pk).values(
-        *[f.attname for f in fields]
+    old = (
+        type(instance)._default_manager.filter(pk=instance.pk).values(*[f.attname for f in fields])
     )
     before = old.first()
     if before is None:

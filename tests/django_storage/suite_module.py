@@ -25,10 +25,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pymongo import MongoClient
-
 from file_storage import test_generate_filename, test_inmemory_storage
 from file_storage import tests as django_tests
+from pymongo import MongoClient
+
 from gridfield.django import GridFSStorage
 
 URI = os.environ["MONGODB_URI"]
@@ -124,9 +124,7 @@ class GridFSMemoryStorageIOTests(StorageInSetUp, test_inmemory_storage.MemorySto
     pass
 
 
-class GridFSMemoryStorageTimesTests(
-    StorageInSetUp, test_inmemory_storage.MemoryStorageTimesTests
-):
+class GridFSMemoryStorageTimesTests(StorageInSetUp, test_inmemory_storage.MemoryStorageTimesTests):
     pass
 
 
@@ -173,8 +171,9 @@ def _expected_failure(test: Any) -> Any:
 
 
 def _mark_inapplicable() -> None:
-    """Mark each listed test, named where Django defines it (``file_storage.tests.
-    FileStorageTests.test_file_path``) or by our class (``file_storage.test_gridfield.GridFS...``)."""
+    """Mark each listed test, named where Django defines it
+    (``file_storage.tests.FileStorageTests.test_file_path``) or by our class
+    (``file_storage.test_gridfield.GridFS...``)."""
     listed = _inapplicable()
     seen: set[str] = set()
     classes = [

@@ -107,27 +107,16 @@ def flask_app(uri: str, db_name: str) -> Any:
 
 
 def django_app(uri: str, db_name: str) -> Any:
-    import django
-    from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.http import HttpRequest, StreamingHttpResponse
     from django.urls import path
 
     from gridfield.web.django import gridfs_response, gridfs_view
 
+    from ..django_settings import configure_django
     from . import django_urls
 
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="tests",
-            ALLOWED_HOSTS=["*"],
-            ROOT_URLCONF="tests.web.django_urls",
-            MIDDLEWARE=[],
-            INSTALLED_APPS=[],
-            USE_TZ=True,
-        )
-        django.setup()
+    configure_django()
     store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
 
     def one_file(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
