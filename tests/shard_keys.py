@@ -85,7 +85,9 @@ class ShardKeyCheck(monitoring.CommandListener):
             if is_chunks and not _targets_files(query.get("files_id")):
                 self.faults.append(f"{name} on {target} not by files_id: {query!r:.300}")
             elif not is_chunks and single and "_id" not in query:
-                self.faults.append(f"single-document {name} on {target} without _id: {query!r:.300}")
+                self.faults.append(
+                    f"single-document {name} on {target} without _id: {query!r:.300}"
+                )
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         """Nothing to check: what was sent is enough."""

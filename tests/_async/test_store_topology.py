@@ -88,22 +88,21 @@ async def test_file_writes_in_a_bound_transaction_are_refused_before_any_command
     upload = store.open_upload(filename="begun.txt")
     await upload.write(b"begun outside")
     commands.clear()
-    async with db.client.start_session() as session:
-        async with session.bind():
-            await session.start_transaction()
-            inside = r"cannot {} inside a transaction: GridFS does not support transactions"
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                await store.put(b"in the transaction?", filename="new.txt")
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                await upload.write(b" and inside")
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                await upload.close()
-            with pytest.raises(InvalidOperation, match=inside.format("delete a file")):
-                await store.delete(kept.file_id)
-            with pytest.raises(InvalidOperation, match=inside.format("rename files")):
-                await store.rename_by_name("kept.txt", "other.txt")
-            assert writes(commands) == []
-            await session.abort_transaction()
+    async with db.client.start_session() as session, session.bind():
+        await session.start_transaction()
+        inside = r"cannot {} inside a transaction: GridFS does not support transactions"
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            await store.put(b"in the transaction?", filename="new.txt")
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            await upload.write(b" and inside")
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            await upload.close()
+        with pytest.raises(InvalidOperation, match=inside.format("delete a file")):
+            await store.delete(kept.file_id)
+        with pytest.raises(InvalidOperation, match=inside.format("rename files")):
+            await store.rename_by_name("kept.txt", "other.txt")
+        assert writes(commands) == []
+        await session.abort_transaction()
     # The upload begun outside was left as it was, and ends outside.
     info = await upload.close()
     assert await store.get(info.file_id) == b"begun outside"

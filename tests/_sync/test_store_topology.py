@@ -89,22 +89,21 @@ def test_file_writes_in_a_bound_transaction_are_refused_before_any_command(
     upload = store.open_upload(filename="begun.txt")
     upload.write(b"begun outside")
     commands.clear()
-    with db.client.start_session() as session:
-        with session.bind():
-            session.start_transaction()
-            inside = r"cannot {} inside a transaction: GridFS does not support transactions"
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                store.put(b"in the transaction?", filename="new.txt")
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                upload.write(b" and inside")
-            with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
-                upload.close()
-            with pytest.raises(InvalidOperation, match=inside.format("delete a file")):
-                store.delete(kept.file_id)
-            with pytest.raises(InvalidOperation, match=inside.format("rename files")):
-                store.rename_by_name("kept.txt", "other.txt")
-            assert writes(commands) == []
-            session.abort_transaction()
+    with db.client.start_session() as session, session.bind():
+        session.start_transaction()
+        inside = r"cannot {} inside a transaction: GridFS does not support transactions"
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            store.put(b"in the transaction?", filename="new.txt")
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            upload.write(b" and inside")
+        with pytest.raises(InvalidOperation, match=inside.format("upload a file")):
+            upload.close()
+        with pytest.raises(InvalidOperation, match=inside.format("delete a file")):
+            store.delete(kept.file_id)
+        with pytest.raises(InvalidOperation, match=inside.format("rename files")):
+            store.rename_by_name("kept.txt", "other.txt")
+        assert writes(commands) == []
+        session.abort_transaction()
     # The upload begun outside was left as it was, and ends outside.
     info = upload.close()
     assert store.get(info.file_id) == b"begun outside"

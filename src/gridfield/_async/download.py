@@ -342,7 +342,9 @@ class AsyncDownloadStream(DescribedFile):
         check = ChunkCheck(self.info, first, last)
         if check.done:
             return
-        cursor = self._store._chunk_reads.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
+        cursor = self._store._chunk_reads.find(chunks_filter(self.file_id, first, last)).sort(
+            "n", 1
+        )
         per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
         if last is not None:
             # One more than asked for: only a duplicate can be there, and it must be seen.

@@ -27,18 +27,18 @@ from ..core.metadata import (
     check_metadata,
 )
 from ..core.queries import chunks_filter, file_filter
-from ..core.topology import (
-    check_acknowledged,
-    check_outside_transaction,
-    chunks_read_preference,
-    gone_or_replaced,
-)
 from ..core.revisions import (
     OLDEST_FIRST,
     check_filename,
     describe_revision,
     name_filter,
     revision_query,
+)
+from ..core.topology import (
+    check_acknowledged,
+    check_outside_transaction,
+    chunks_read_preference,
+    gone_or_replaced,
 )
 from .bucket_check import check_bucket, sweep_bucket
 from .download import AsyncDownloadStream, check_destination, copy_to
