@@ -152,12 +152,12 @@ def _open(data: bytes, max_pixels: int | None, where: str) -> Image:
     """The image in ``data``, its header read and no pixel decoded, once its pixels (every
     frame's) are within the limit: ImageTooLarge when not, InvalidImage when Pillow does
     not recognise it."""
-    Image = _pillow()
-    bombs = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+    pil = _pillow()
+    bombs = (pil.DecompressionBombError, pil.DecompressionBombWarning)
     # Whatever Pillow would warn of is refused too: the warning is no limit.
-    limit = pixel_limit(max_pixels, Image.MAX_IMAGE_PIXELS)
+    limit = pixel_limit(max_pixels, pil.MAX_IMAGE_PIXELS)
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image = pil.open(io.BytesIO(data))
         # Frames are counted from their headers (GIF and TIFF skip from one to the next).
         frames = getattr(img, "n_frames", 1)
     except bombs as exc:

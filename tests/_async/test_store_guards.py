@@ -187,7 +187,7 @@ async def test_a_content_type_no_header_can_carry_is_refused_before_any_io(
             await store.put(b"data", content_type=bad)
         with pytest.raises(ValueError, match=message):
             await store.upload_from_stream("x.txt", io.BytesIO(b"data"), content_type=bad)
-        with pytest.raises(ValueError, match="metadata.contentType .*is not a media type"):
+        with pytest.raises(ValueError, match=r"metadata\.contentType .*is not a media type"):
             await store.put(b"data", metadata={"contentType": bad})
         assert log.names == []
     finally:

@@ -188,7 +188,7 @@ def test_a_content_type_no_header_can_carry_is_refused_before_any_io(
             store.put(b"data", content_type=bad)
         with pytest.raises(ValueError, match=message):
             store.upload_from_stream("x.txt", io.BytesIO(b"data"), content_type=bad)
-        with pytest.raises(ValueError, match="metadata.contentType .*is not a media type"):
+        with pytest.raises(ValueError, match=r"metadata\.contentType .*is not a media type"):
             store.put(b"data", metadata={"contentType": bad})
         assert log.names == []
     finally:

@@ -35,8 +35,8 @@ __all__ = [
     "oriented_size",
     "parse_max_pixels",
     "parse_size",
-    "pixel_limit",
     "parse_variants",
+    "pixel_limit",
     "save_mode",
 ]
 
