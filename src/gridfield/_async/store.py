@@ -26,6 +26,7 @@ from ..core.metadata import (
     FileInfo,
     check_aliases,
     check_chunk_size,
+    check_content_type,
     check_extra_fields,
     check_file_id,
     check_files_document,
@@ -188,14 +189,16 @@ class AsyncFileStore:
         check_progress_callback(on_progress)
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        if content_type is not None and not isinstance(content_type, str):
-            raise TypeError(f"content_type must be a str, not {type(content_type).__name__}")
+        check_content_type(content_type)
         check_file_id(file_id)
         names = check_aliases(aliases)
         size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        if isinstance(stored.get("contentType"), str):
+            # Where the GridFS spec keeps the type, and where serving reads it first.
+            check_content_type(stored["contentType"], "metadata.contentType")
         top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
