@@ -240,3 +240,19 @@ async def test_a_second_concurrent_read_of_one_stream_is_refused_at_once(async_d
     # the refused reads changed nothing: the stream goes on where the first read ended
     assert await stream.read(MiB) == data[MiB : 2 * MiB]
     assert b"".join([piece async for piece in stream]) == data[2 * MiB :]
+
+
+async def test_iter_range_is_held_per_chunk_and_says_when_the_file_went(async_db: Any) -> None:
+    # Serving streams a body with iter_range: the same two guards as the other reads.
+    store = AsyncFileStore(async_db, chunk_size=1000)
+    info = await store.put(b"z" * 5000)
+    stream = await store.open_download(info.file_id)
+    await store.delete(info.file_id)
+    with pytest.raises(NoFile, match=r"was deleted or replaced while being read"):
+        [piece async for piece in stream.iter_range(1500, 4200)]
+    stream = await store.open_download((await store.put(b"q" * 5000)).file_id)
+    pieces = stream.iter_range(0)
+    assert await anext(pieces) == b"q" * 1000
+    # Between chunks the stream is free; while one is fetched, another read is refused.
+    assert await stream.read_range(0, 3) == b"qqq"
+    assert b"".join([piece async for piece in pieces]) == b"q" * 4000

@@ -241,3 +241,19 @@ def test_a_second_concurrent_read_of_one_stream_is_refused_at_once(sync_db: Any)
     # the refused reads changed nothing: the stream goes on where the first read ended
     assert stream.read(MiB) == data[MiB : 2 * MiB]
     assert b"".join([piece for piece in stream]) == data[2 * MiB :]
+
+
+def test_iter_range_is_held_per_chunk_and_says_when_the_file_went(sync_db: Any) -> None:
+    # Serving streams a body with iter_range: the same two guards as the other reads.
+    store = FileStore(sync_db, chunk_size=1000)
+    info = store.put(b"z" * 5000)
+    stream = store.open_download(info.file_id)
+    store.delete(info.file_id)
+    with pytest.raises(NoFile, match=r"was deleted or replaced while being read"):
+        [piece for piece in stream.iter_range(1500, 4200)]
+    stream = store.open_download((store.put(b"q" * 5000)).file_id)
+    pieces = stream.iter_range(0)
+    assert next(pieces) == b"q" * 1000
+    # Between chunks the stream is free; while one is fetched, another read is refused.
+    assert stream.read_range(0, 3) == b"qqq"
+    assert b"".join([piece for piece in pieces]) == b"q" * 4000

@@ -280,20 +280,34 @@ class AsyncDownloadStream(DescribedFile):
     async def iter_range(self, start: int, end: int | None = None) -> AsyncIterator[bytes]:
         """Yield the bytes ``[start, end)`` of the file a chunk at a time (constant memory),
         from one cursor, without moving the position; checked as any read is (the end too,
-        when the range reaches it, and the SHA-256 when it is the whole file)."""
+        when the range reaches it, and the SHA-256 when it is the whole file).
+
+        Like ``async for``, it holds the stream while each chunk is fetched (a second reader
+        meanwhile is refused), and a file deleted under it is NoFile, not CorruptFile.
+        """
         self._check_open()
-        span, end = self._span(start, end)
-        if span is None:
-            if end == self.length:
-                await self._reach_end()
-            return
+        async with self._one_reader():
+            span, end = self._span(start, end)
+            if span is None:
+                if end == self.length:
+                    await self._reach_end()
+                return
         last = None if end == self.length else span.last
         skip, left = span.skip, span.size
-        async for _, data in self._chunks(span.first, last):
-            piece = data[skip : skip + left] if skip or left < len(data) else data
-            skip = 0
-            left -= len(piece)
-            yield piece
+        chunks = self._chunks(span.first, last)
+        try:
+            while True:
+                async with self._one_reader():
+                    try:
+                        _, data = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                piece = data[skip : skip + left] if skip or left < len(data) else data
+                skip = 0
+                left -= len(piece)
+                yield piece
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
 
     async def readchunk(self) -> bytes:
         """The rest of the chunk at the current position (empty at the end)."""
