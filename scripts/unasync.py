@@ -80,6 +80,8 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
     "wait_in_flight": "nothing_in_flight",
+    # the pair of tests/readers.py
+    "TaskReader": "ThreadReader",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.
