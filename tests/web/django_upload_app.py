@@ -24,8 +24,10 @@ def _described(upload: Any) -> dict[str, Any]:
     }
 
 
-def django_upload_app() -> Any:
-    """The WSGI app; its upload views store into the DJANGO_UPLOADS_ALIAS connection."""
+def django_upload_app(*, csrf: bool = False) -> Any:
+    """The WSGI app; its upload views store into the DJANGO_UPLOADS_ALIAS connection. With
+    ``csrf``, Django's CsrfViewMiddleware runs after gridfield's (and reads the body before
+    any view)."""
     from django import forms
     from django.core.files.uploadhandler import (
         MemoryFileUploadHandler,
@@ -98,4 +100,10 @@ def django_upload_app() -> Any:
         path("up/default", default),
     ]
     django_urls.publish()
-    return WSGIHandler()
+    if not csrf:
+        return WSGIHandler()
+    from django.test import override_settings
+
+    ours = "gridfield.web.django_uploads.GridFSUploadMiddleware"
+    with override_settings(MIDDLEWARE=[ours, "django.middleware.csrf.CsrfViewMiddleware"]):
+        return WSGIHandler()  # its middleware chain is built now, from these settings

@@ -49,6 +49,8 @@ SETTING = "GRIDFIELD_UPLOADS"
 # The handlers made for one request, on the request: the middleware finds what they stored.
 _HANDLERS = "_gridfield_upload_handlers"
 
+_TEXT = "text/plain; charset=utf-8"
+
 _KEYS = frozenset({"alias", "uri", "db", "bucket", "max_size", "content_types"})
 
 # One client per connection string for the whole process, as Django keeps one per database.
@@ -114,7 +116,7 @@ def refusal_response(error: FileTooLarge | ContentTypeRefused) -> HttpResponse:
     """The answer to a refused upload: 413 for FileTooLarge, 415 for ContentTypeRefused,
     the error's message as plain text."""
     status = 413 if isinstance(error, FileTooLarge) else 415
-    return HttpResponse(str(error), status=status, content_type="text/plain; charset=utf-8")
+    return HttpResponse(str(error), status=status, content_type=_TEXT)
 
 
 class GridFSUploadedFile(UploadedFile):
@@ -403,4 +405,6 @@ class GridFSUploadMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
         if isinstance(exception, (FileTooLarge, ContentTypeRefused)):
             return refusal_response(exception)
+        if isinstance(exception, UploadIncomplete):
+            return HttpResponse(str(exception), status=400, content_type=_TEXT)
         return None
