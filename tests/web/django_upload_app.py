@@ -48,7 +48,9 @@ def django_upload_app(*, csrf: bool = False) -> Any:
         return gridfield.sync.FileStore(gridfield.sync.get_db(apps.DJANGO_UPLOADS_ALIAS))
 
     def echo(request: HttpRequest) -> JsonResponse:
-        files = {name: [_described(f) for f in request.FILES.getlist(name)] for name in request.FILES}
+        files = {
+            name: [_described(f) for f in request.FILES.getlist(name)] for name in request.FILES
+        }
         fields = {name: request.POST.getlist(name) for name in request.POST}
         return JsonResponse({"files": files, "fields": fields})
 

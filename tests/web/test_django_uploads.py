@@ -98,7 +98,9 @@ def test_one_file_is_stored_as_it_streams_and_read_back(
     server: str, upload_servers: dict[str, str], db: Database[dict[str, Any]]
 ) -> None:
     data = os.urandom(LIMIT - 1000)
-    response = post(upload_servers[server], "/up/echo", files={"f": ("big.bin", data, "video/webm")})
+    response = post(
+        upload_servers[server], "/up/echo", files={"f": ("big.bin", data, "video/webm")}
+    )
     assert response.status_code == 200, response.text
     [got] = response.json()["files"]["f"]
     assert got["class"] == "GridFSUploadedFile"
@@ -144,7 +146,7 @@ def test_non_ascii_filenames_encoded_and_raw(
         boundary,
         [
             (
-                "Content-Disposition: form-data; name=\"a\"; filename=\"fallback.pdf\";"
+                'Content-Disposition: form-data; name="a"; filename="fallback.pdf";'
                 " filename*=UTF-8''Zo%C3%AB%20r%C3%A9sum%C3%A9.pdf\r\n"
                 "Content-Type: application/pdf",
                 b"%PDF-1.4 one",
@@ -175,7 +177,9 @@ def test_non_ascii_filenames_encoded_and_raw(
 def test_an_empty_file(
     server: str, upload_servers: dict[str, str], db: Database[dict[str, Any]]
 ) -> None:
-    response = post(upload_servers[server], "/up/echo", files={"f": ("empty.txt", b"", "text/plain")})
+    response = post(
+        upload_servers[server], "/up/echo", files={"f": ("empty.txt", b"", "text/plain")}
+    )
     assert response.status_code == 200, response.text
     [got] = response.json()["files"]["f"]
     assert (got["size"], got["sha256"]) == (0, sha(b""))
@@ -257,7 +261,7 @@ def test_over_the_limit_streamed_without_content_length_is_413(
     # request body). The body is made as it is sent.
     boundary = "gridfield-boundary"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"big.bin\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\n'
         "Content-Type: application/x-big\r\n\r\n"
     ).encode()
 

@@ -58,18 +58,18 @@ _clients: dict[str, MongoClient[dict[str, Any]]] = {}
 _clients_lock = threading.Lock()
 
 
-class UploadTooLarge(FileTooLarge, MultiPartParserError):
+class UploadTooLarge(FileTooLarge, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """A part of the request went over the handler's ``max_size``: the request's files are
     removed. Also a MultiPartParserError, so Django answers 400 where no middleware of
     ours turns it into a 413 (the body read by another middleware, before the view)."""
 
 
-class UploadTypeRefused(ContentTypeRefused, MultiPartParserError):
+class UploadTypeRefused(ContentTypeRefused, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """A part's content type is not one of the handler's ``content_types``: nothing of it
     was stored and the request's other files are removed."""
 
 
-class UploadIncomplete(MultiPartParserError):
+class UploadIncomplete(MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """The request body ended inside a file (the client went away, or a truncated body):
     the request's files are removed and Django answers 400."""
 
@@ -119,7 +119,7 @@ def refusal_response(error: FileTooLarge | ContentTypeRefused) -> HttpResponse:
     return HttpResponse(str(error), status=status, content_type=_TEXT)
 
 
-class GridFSUploadedFile(UploadedFile):
+class GridFSUploadedFile(UploadedFile):  # type: ignore[misc]  # Django has no type hints
     """A file the handler stored in GridFS: what ``request.FILES[...]`` holds.
 
     ``info`` is its FileInfo, ``file_id`` its id, ``store`` the FileStore holding it.
@@ -163,7 +163,7 @@ class GridFSUploadedFile(UploadedFile):
         """The stored file's id (an ObjectId)."""
         return self.info.file_id
 
-    @property  # type: ignore[override]
+    @property
     def file(self) -> DownloadStream:
         """The stored file opened for reading, on first use."""
         if self._stream is None or self._stream.closed:
@@ -203,7 +203,7 @@ class GridFSUploadedFile(UploadedFile):
             pass
 
 
-class GridFSUploadHandler(FileUploadHandler):
+class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django has no type hints
     """An upload handler that writes each file part straight into GridFS as it arrives.
 
     Nothing goes to a temporary file or to memory beyond one batch of chunks: the handler
@@ -329,9 +329,7 @@ class GridFSUploadHandler(FileUploadHandler):
             raise self.refusal
         if self._interrupted:
             self.discard()
-            raise UploadIncomplete(
-                "the request body ended inside a file: nothing of it was kept"
-            )
+            raise UploadIncomplete("the request body ended inside a file: nothing of it was kept")
 
     # -- giving up -----------------------------------------------------------------------------
 
