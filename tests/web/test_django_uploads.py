@@ -508,3 +508,52 @@ def test_a_56_mib_upload_makes_no_temporary_file(
     assert response.status_code == 200, response.text
     assert response.json()["class"] == "TemporaryUploadedFile"
     assert len(watch.seen) == 1, watch.seen
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"alias": "x", "maxsize": 1},
+            "GRIDFIELD_UPLOADS: unknown key(s) 'maxsize'"
+            " (known: alias, bucket, content_types, db, max_size, uri)",
+        ),
+        (
+            {"alias": "x", "uri": "mongodb://h"},
+            "GRIDFIELD_UPLOADS: give 'uri' or 'alias', not both",
+        ),
+        (["alias"], "GRIDFIELD_UPLOADS must be a dict, not list"),
+    ],
+)
+def test_a_wrong_setting_says_what_is_wrong(config: Any, message: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from gridfield.web.django_uploads import GridFSUploadHandler
+
+    apps.configure_django()
+    with override_settings(GRIDFIELD_UPLOADS=config), pytest.raises(ImproperlyConfigured) as err:
+        GridFSUploadHandler(None)
+    assert str(err.value) == message
+
+
+def test_the_settings_name_a_store_by_uri_db_and_bucket_and_limits(mongo_uri: str) -> None:
+    from django.test import override_settings
+
+    from gridfield.web.django_uploads import GridFSUploadHandler
+
+    apps.configure_django()
+    config = {"uri": mongo_uri, "db": "zoo", "bucket": "photos", "content_types": ["image/*"]}
+    with override_settings(GRIDFIELD_UPLOADS=config):
+        handler = GridFSUploadHandler(None)
+        again = GridFSUploadHandler(None, max_size=10)
+    assert (handler.store.db.name, handler.store.collection_name) == ("zoo", "photos")
+    assert handler.store.db.client is again.store.db.client  # one client per URI
+    assert (handler.limits.max_size, handler.limits.content_types) == (None, ("image/*",))
+    assert (again.limits.max_size, again.limits.content_types) == (10, ("image/*",))
+    with pytest.raises(TypeError) as err:
+        GridFSUploadHandler(None, store=object())  # type: ignore[arg-type]
+    assert str(err.value) == "store must be a gridfield.sync.FileStore, not object"
