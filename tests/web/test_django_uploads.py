@@ -254,6 +254,33 @@ def test_over_the_limit_by_content_length_is_413_and_leaves_nothing(
     assert census(db) == (0, 0)
 
 
+def test_a_part_that_declares_a_length_over_the_limit_is_refused_before_its_bytes(
+    upload_servers: dict[str, str], db: Database[dict[str, Any]]
+) -> None:
+    boundary = "gridfield-boundary"
+    body = multipart(
+        boundary,
+        [
+            (
+                'Content-Disposition: form-data; name="f"; filename="big.bin"\r\n'
+                f"Content-Length: {LIMIT + 1}",
+                b"only a few bytes",
+            )
+        ],
+    )
+    response = post(
+        upload_servers["django"],
+        "/up/echo",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert (response.status_code, response.text) == (
+        413,
+        "f (big.bin): the file is over the limit of 4194304 bytes (4194305 bytes seen)",
+    )
+    assert census(db) == (0, 0)
+
+
 def test_over_the_limit_streamed_without_content_length_is_413(
     upload_servers: dict[str, str], db: Database[dict[str, Any]]
 ) -> None:
