@@ -60,6 +60,7 @@ def django_upload_app(*, csrf: bool = False) -> Any:
         return echo(request)
 
     def images(request: HttpRequest) -> JsonResponse:
+        request.upload_handlers  # noqa: B018  the settings' handlers made, then replaced
         request.upload_handlers = [GridFSUploadHandler(request, content_types=["image/*"])]
         return echo(request)
 

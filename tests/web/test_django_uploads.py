@@ -216,6 +216,34 @@ def test_curl_sends_a_file_and_a_field(
     assert census(db) == (2, 2)
 
 
+def test_curl_over_the_limit_gets_413_and_the_reason(
+    upload_servers: dict[str, str], db: Database[dict[str, Any]], tmp_path: Path
+) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"\0" * (LIMIT + 100_000))
+    for server in SERVERS:
+        out = subprocess.run(
+            [
+                installed("curl"),
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "60",
+                "--write-out",
+                "\n%{http_code}",
+                "-F",
+                f"f=@{source}",
+                f"{upload_servers[server]}/up/echo",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        text, _, status = out.stdout.decode().rpartition("\n")
+        assert status == "413", (server, out.stdout)
+        assert TOO_LARGE.fullmatch(text), (server, text)
+        assert census(db) == (0, 0)
+
+
 def test_django_forms_and_validators_read_the_stored_file(
     upload_servers: dict[str, str], db: Database[dict[str, Any]]
 ) -> None:

@@ -250,9 +250,20 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         self._part_limits = self.limits
         self._claim: str | None = None
         self._interrupted = False
-        if request is not None:
-            handlers = request.__dict__.setdefault(_HANDLERS, [])
-            handlers.append(self)
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        # Django's parser starts with this handler: from here on, the middleware answers for
+        # what it stores (a handler made but replaced before the parse never gets here).
+        if self.request is not None:
+            self.request.__dict__.setdefault(_HANDLERS, []).append(self)
+        return None
 
     # -- one file part -------------------------------------------------------------------------
 
