@@ -13,7 +13,7 @@ from pymongo import MongoClient
 
 import gridfield.sync
 from tests.commands import Commands
-from tests.django_settings import configure_django
+from tests.web.apps import configure_django
 
 configure_django()
 
