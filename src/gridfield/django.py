@@ -415,8 +415,35 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _adoptable(self, content: Any) -> Any:
+        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler already
+        stored it in this very bucket (it is then renamed, not copied), else None."""
+        from gridfield.web.django_uploads import GridFSUploadedFile
+
+        upload = content if isinstance(content, GridFSUploadedFile) else None
+        if upload is None:
+            return None
+        theirs, ours = upload.store, self.store
+        same = (
+            theirs.collection_name == ours.collection_name
+            and theirs.db.name == ours.db.name
+            and (
+                theirs.db.client is ours.db.client
+                or theirs.db.client.address == ours.db.client.address
+            )
+        )
+        return upload if same and not ours.limits.active else None
+
     def _save(self, name: str, content: Any) -> str:
         stored = self._file_name(name)
+        adopted = self._adoptable(content)
+        if adopted is not None:
+            self.store.rename(adopted.file_id, stored)
+            adopted.keep()  # the request's clean-up must leave it now: a model names it
+            if self._allow_overwrite:
+                self.store.delete_other_revisions(stored, adopted.file_id)
+                return stored
+            return self._claim(stored, adopted.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
             for chunk in content.chunks():

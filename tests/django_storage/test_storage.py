@@ -319,3 +319,24 @@ def test_a_served_url_gives_the_file_back(bucket: Bucket) -> None:
     response = view(request, unquote(url.removeprefix("/media/")))
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"served bytes"
+
+
+def test_a_file_the_upload_handler_stored_is_adopted_not_copied(bucket: Bucket) -> None:
+    from gridfield.web.django_uploads import GridFSUploadedFile
+
+    store = bucket.storage.store
+    info = store.put(b"uploaded once", filename="upload-in-flight")
+    upload = GridFSUploadedFile(
+        store,
+        info,
+        field_name="document",
+        content_type="text/plain",
+        charset=None,
+        content_type_extra=None,
+    )
+    bucket.commands.clear()
+    name = bucket.storage.save("docs/notes.txt", upload)
+    assert name == "docs/notes.txt" and upload.kept
+    assert not bucket.commands.named("insert")  # no chunk copied
+    assert [doc["_id"] for doc in bucket.db["fs.files"].find()] == [info.file_id]
+    assert bucket.storage.open(name).read() == b"uploaded once"
