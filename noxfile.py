@@ -77,6 +77,8 @@ NOT_FOR_BENCH = {
     "aiohttp",
     "fastapi",
     "blinker",
+    "beanie",
+    "pydantic",
 }
 
 
