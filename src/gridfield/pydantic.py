@@ -13,7 +13,13 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from bson import ObjectId
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
@@ -76,6 +82,13 @@ Takes an ObjectId or a str of 24 hex digits (anything else is a ValidationError,
 I/O), holds a plain ObjectId (stored as such by Beanie and BSON, equal to what a FileField
 holds), and is written to JSON as the hex string; its JSON schema is a string with a pattern.
 """
+
+# What Files' methods check their argument with: the error says "validation error for file_id"
+_CHECK: TypeAdapter[ObjectId] = TypeAdapter(FileId, config=ConfigDict(title="file_id"))
+
+
+def _checked(file_id: Any) -> ObjectId:
+    return _CHECK.validate_python(file_id)
 
 
 def _utc(moment: Any) -> datetime | None:
@@ -157,19 +170,19 @@ class Files:
 
     async def open(self, file_id: Any) -> AsyncDownloadStream:
         """A read stream over the file (``read``, ``seek``, ``async for`` chunks)."""
-        return await self.store.open_download(_file_id(file_id))
+        return await self.store.open_download(_checked(file_id))
 
     async def read(self, file_id: Any) -> bytes:
         """All the bytes of the file, checked chunk by chunk and against its SHA-256."""
-        return await self.store.get(_file_id(file_id))
+        return await self.store.get(_checked(file_id))
 
     async def info(self, file_id: Any) -> FileDescription:
         """The file's description, ready to return from an endpoint."""
-        return FileDescription.from_info(await self.store.get_info(_file_id(file_id)))
+        return FileDescription.from_info(await self.store.get_info(_checked(file_id)))
 
     async def delete(self, file_id: Any) -> None:
         """Delete the file: its files document, then its chunks."""
-        await self.store.delete(_file_id(file_id))
+        await self.store.delete(_checked(file_id))
 
     async def delete_held(self, model: BaseModel) -> list[ObjectId]:
         """Delete every file ``model``'s ``FileId`` fields hold (see ``held_file_ids``);
