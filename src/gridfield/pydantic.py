@@ -56,7 +56,9 @@ def _dump(value: ObjectId, info: core_schema.SerializationInfo) -> ObjectId | st
 class _FileIdSchema:
     """How pydantic validates, serialises and describes a ``FileId``."""
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
         # One plain validator for Python and JSON input: the id is checked before anything
         # else runs, and a value read back from BSON (an ObjectId) passes unchanged.
         return core_schema.no_info_plain_validator_function(
@@ -153,9 +155,7 @@ class Files:
 
     def __init__(self, store: AsyncFileStore) -> None:
         if not isinstance(store, AsyncFileStore):
-            raise TypeError(
-                f"Files needs a gridfield.AsyncFileStore, not {type(store).__name__}"
-            )
+            raise TypeError(f"Files needs a gridfield.AsyncFileStore, not {type(store).__name__}")
         self.store = store
 
     @classmethod
@@ -200,4 +200,3 @@ class Files:
                 continue
             deleted.append(oid)
         return deleted
-

@@ -112,7 +112,9 @@ def test_held_file_ids_walks_optional_lists_dicts_and_nested_models_but_not_othe
         gallery=[Photo(file=ids[1]), Photo(file=ids[2]), Photo(file=ids[0])],
         by_size={"small": ids[3]},
     )
-    assert held_file_ids(Visit(animal=animal, keeper_id=ids[4])) == ids[:4]  # in field order, the repeat once, keeper_id never
+    assert (
+        held_file_ids(Visit(animal=animal, keeper_id=ids[4])) == ids[:4]
+    )  # in field order, the repeat once, keeper_id never
 
 
 def test_a_field_excluded_from_dumps_is_not_seen_by_held_file_ids() -> None:
