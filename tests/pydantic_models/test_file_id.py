@@ -175,7 +175,7 @@ async def test_files_refuse_a_bad_id_before_any_command(recorded: Recorded) -> N
 
 
 def test_files_need_an_async_file_store() -> None:
-    with pytest.raises(TypeError, match="Files needs a gridfield.AsyncFileStore, not dict"):
+    with pytest.raises(TypeError, match=r"Files needs a gridfield\.AsyncFileStore, not dict"):
         Files({})  # type: ignore[arg-type]
 
 
