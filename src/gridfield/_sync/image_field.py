@@ -89,7 +89,7 @@ class ImageGridFsProxy(GridFSProxy):
             try:
                 identify_image(bytes(data), self._where())
             except InvalidImage as exc:
-                raise ValidationError(str(exc), field_name=self.key) from None
+                raise _refused(exc, data, self.key) from None
         super().stage(data)
 
     def write(self, data: Any) -> Any:
@@ -118,7 +118,7 @@ class ImageGridFsProxy(GridFSProxy):
         try:
             image = run_here(_process, raw, self.image_spec, self._where(), progressive)
         except InvalidImage as exc:
-            raise ValidationError(str(exc), field_name=self.key) from None
+            raise _refused(exc, data, self.key) from None
         stored: list[Any] = []
         try:
             ids = {}
@@ -256,6 +256,17 @@ def _image_bytes(data: Any, where: str) -> bytes:
     raise TypeError(
         f"{where}: an image is given as bytes or a binary file object, not {type(data).__name__}"
     )
+
+
+def _refused(exc: InvalidImage, data: Any, key: str | None) -> ValidationError:
+    """MongoEngine's refusal, word for word (``Invalid image: <Pillow's reason>``), naming the
+    field in ``field_name``. Pillow read a copy of the bytes: its reason names the caller's
+    file object instead, as it would have had it read that object itself."""
+    reason = exc.reason
+    if exc.unidentified:
+        shown = repr(data) if hasattr(data, "read") else f"({memoryview(data).nbytes} bytes)"
+        reason = f"cannot identify image file {shown}"
+    return ValidationError(f"Invalid image: {reason}", field_name=key)
 
 
 def _process(data: bytes, spec: ImageSpec, where: str, progressive: bool) -> ProcessedImage:
