@@ -15,6 +15,7 @@ from .._twins import CLEANUP_TIMEOUT, carry_on_despite_cancel, wait_for_backgrou
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.numbers import is_whole_number
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
@@ -446,7 +447,7 @@ class AsyncFileStore:
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_whole_number(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
         query = dict(filter or {})
         if filename is not None:

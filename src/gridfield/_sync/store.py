@@ -27,6 +27,7 @@ from ..core.metadata import (
     check_files_document,
     check_metadata,
 )
+from ..core.numbers import is_whole_number
 from ..core.queries import chunks_filter, file_filter
 from ..core.revisions import (
     OLDEST_FIRST,
@@ -445,7 +446,7 @@ class FileStore:
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_whole_number(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
         query = dict(filter or {})
         if filename is not None:
