@@ -18,6 +18,7 @@ from .._twins import read_file, run_here
 from ..core.errors import NoFile
 from ..core.images import THUMBNAIL, parse_size, parse_variants
 from ..core.metadata import FileInfo
+from ..core.upload_options import UploadOptions
 from ..imaging import (
     ImageSpec,
     InvalidImage,
@@ -104,17 +105,9 @@ class ImageGridFsProxy(GridFSProxy):
         """Images are stored whole: ``put`` them."""
         raise RuntimeError('Please use "put" method instead')
 
-    def _store_file(
-        self,
-        data: Any,
-        content_type: str | None,
-        filename: str | None,
-        metadata: Mapping[str, Any] | None,
-        encoding: str,
-        more_metadata: Mapping[str, Any],
-    ) -> FileInfo:
+    def _store_file(self, data: Any, options: UploadOptions) -> FileInfo:
         raw = _image_bytes(data, self._where())
-        progressive = more_metadata.get("progressive") is True
+        progressive = options.extra.get("progressive") is True
         try:
             image = run_here(_process, raw, self.image_spec, self._where(), progressive)
         except InvalidImage as exc:
@@ -123,43 +116,33 @@ class ImageGridFsProxy(GridFSProxy):
         try:
             ids = {}
             for name, rendition in image.variants.items():
-                info = self._store_rendition(rendition, {})
+                info = self._store_rendition(rendition, options.for_derived_file())
                 stored.append(info.file_id)
                 ids[name] = info.file_id
             extra: dict[str, Any] = {"thumbnail_id": ids.pop(THUMBNAIL, None)}
             if ids:
                 extra[_VARIANTS] = ids
-            extra.update(more_metadata)
-            return self._store_rendition(
-                image.main, extra, content_type, filename, metadata, encoding
-            )
+            extra.update(options.extra)
+            return self._store_rendition(image.main, options.but(extra=extra))
         except BaseException:
             # No variant of an image that was not stored is left behind.
             for grid_id in stored:
                 self._delete_one(grid_id)
             raise
 
-    def _store_rendition(
-        self,
-        rendition: Rendition,
-        extra: Mapping[str, Any],
-        content_type: str | None = None,
-        filename: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        encoding: str = "utf-8",
-    ) -> FileInfo:
-        return self.store.put(
+    def _store_rendition(self, rendition: Rendition, options: UploadOptions) -> FileInfo:
+        """Store one rendition, its size and format as top-level fields (MongoEngine's)."""
+        return self.store.upload(
             rendition.data,
-            filename=filename,
-            content_type=content_type or rendition.content_type,
-            metadata=metadata,
-            encoding=encoding,
-            extra={
-                "width": rendition.width,
-                "height": rendition.height,
-                "format": rendition.format,
-                **extra,
-            },
+            options.but(
+                content_type=options.content_type or rendition.content_type,
+                extra={
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "format": rendition.format,
+                    **options.extra,
+                },
+            ),
         )
 
     # -- deleting ---------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import bson
 from bson import ObjectId
 
 from .errors import CorruptFile
-from .numbers import is_whole_number, whole_number
 from .metadata import SNIFF_BYTES, FileInfo
+from .numbers import is_whole_number, whole_number
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
