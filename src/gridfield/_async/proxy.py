@@ -185,8 +185,9 @@ class GridFSProxy(DescribedFile):
             kwargs: dict[str, Any] = {}
             if self.upload_chunk_size is not None:
                 kwargs["chunk_size"] = self.upload_chunk_size
-            if self.limits is not None:
-                kwargs["limits"] = dataclasses.replace(self.limits, label=self._where())
+            # Errors name the field, whether its guards or a call's own refused the file.
+            limits = self.limits if self.limits is not None else UploadLimits()
+            kwargs["limits"] = dataclasses.replace(limits, label=self._where())
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 

@@ -22,7 +22,7 @@ from .._twins import (
     sync_iterable,
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
-from ..core.errors import FileExists, FileTooLarge
+from ..core.errors import FileExists, FileTooLarge, add_note
 from ..core.guards import Progress, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
@@ -268,9 +268,9 @@ class UploadStream:
         try:
             clean_up_now(self.abort, error)
         except TimeoutError as late:
-            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
+            add_note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            _note(
+            add_note(
                 error,
                 f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
                 " they stay until the bucket check finds them",
@@ -291,12 +291,6 @@ class UploadStream:
             self._abort_after(exc)
         else:
             self.close()
-
-
-def _note(error: BaseException, text: str) -> None:
-    add_note = getattr(error, "add_note", None)  # Python 3.11+
-    if add_note is not None:
-        add_note(text)
 
 
 def check_source(data: object) -> None:

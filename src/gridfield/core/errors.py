@@ -23,6 +23,7 @@ __all__ = [
     "FileTooLarge",
     "GridFSError",
     "NoFile",
+    "add_note",
 ]
 
 
@@ -66,3 +67,11 @@ class FileTooLarge(GridFSError, ValueError):
 class ContentTypeRefused(GridFSError, ValueError):
     """An upload's content type (given, guessed from its name or sniffed from its first
     bytes) is not one of the allowed ``content_types``; nothing was sent."""
+
+
+def add_note(error: BaseException, text: str) -> None:
+    """Note ``text`` on ``error`` (shown under its traceback): how a clean-up that failed
+    after ``error`` is told without hiding ``error`` itself. Python 3.10 has no notes."""
+    adding = getattr(error, "add_note", None)
+    if adding is not None:
+        adding(text)
