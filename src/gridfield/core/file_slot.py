@@ -94,9 +94,13 @@ class FileSlot:
 
     def take_place_of(self, previous: FileSlot) -> None:
         """Become the value after ``previous``: its pending deletions are this one's now, and
-        the file it named (or was to replace) goes once this value is saved."""
+        the file it named (or was to replace, or stored for a save under way) goes once this
+        value is saved."""
         self.stale = list(previous.stale)
         self.replaced = previous.replaced if previous.staged is not None else previous.grid_id
+        overtaken = previous.stored_for_save
+        if overtaken is not None and overtaken != self.replaced and overtaken not in self.stale:
+            self.stale.append(overtaken)  # stored for a save this assignment overtook
 
     def stage(self, data: Any, start: int | None = None) -> None:
         """Hold ``data`` for the owner's next save; the file named so far is replaced then."""
