@@ -30,8 +30,12 @@ def start_server(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The twin check, then every test: core, both twins, interop, tooling."""
+    """The twin check, the programs the tests drive, then every test: core, both twins,
+    interop, web, cli, tooling."""
     session.run("python", "scripts/unasync.py", "--check")
+    # curl, Chromium and its driver, ffmpeg: installed from Debian's packages when missing
+    # and this machine allows it, else a stop naming the command that installs them.
+    session.run("python", "-m", "scripts.test_tools")
     start_server(session)
     session.run("python", "-m", "pytest", *session.posargs)
 

@@ -14,10 +14,20 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
 from scripts.mongo_server import ServerError, server_uri
+from scripts.test_tools import ToolsMissing, require
 from tests.private_server import PrivateServer
 from tests.tcp_proxy import TcpProxy
 
 ASYNC_DRIVERS = ["pymongo", "motor"]
+
+
+def installed(command: str) -> str:
+    """The path of a program a test drives (curl, chromium, ffmpeg...); fails, never skips,
+    naming the package and the command that installs it (``./dev tests`` installs it)."""
+    try:
+        return require(command)
+    except ToolsMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def fresh_db_name() -> str:
