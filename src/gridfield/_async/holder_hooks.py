@@ -38,4 +38,3 @@ async def tell_holders(
         for failure in failures[1:]:
             add_note(first, f"{hook}() of another value failed too: {failure!r}")
         raise first
-

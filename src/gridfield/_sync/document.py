@@ -388,8 +388,9 @@ class Document(mongoengine.Document):  # type: ignore[misc]
 
 def _save_error(failure: BaseException) -> BaseException:
     """The error a failed save raises: MongoEngine's, for the driver's errors it translates."""
+    error: BaseException = failure
     if isinstance(failure, DuplicateKeyError):
-        return NotUniqueError(f"Tried to save duplicate unique keys ({failure})")
-    if isinstance(failure, OperationFailure):
-        return OperationError(f"Could not save document ({failure})")
-    return failure
+        error = NotUniqueError(f"Tried to save duplicate unique keys ({failure})")
+    elif isinstance(failure, OperationFailure):
+        error = OperationError(f"Could not save document ({failure})")
+    return error

@@ -43,7 +43,6 @@ SPELLINGS: Mapping[str, str] = MappingProxyType({"chunk_size_bytes": "chunk_size
 """Other libraries' names for an option (PyMongo's GridFSBucket says ``chunk_size_bytes``)."""
 
 
-
 def split_keywords(keywords: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(options, extra fields)`` of an upload's keywords, by ``OPTION_NAMES`` and
     ``SPELLINGS``; TypeError when one option comes under two names."""
