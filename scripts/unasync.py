@@ -64,6 +64,7 @@ OUR_NAMES: dict[str, str] = {
     "await_aggregate": "run_aggregate",
     "await_session": "run_session",
     "await_transaction_start": "run_transaction_start",
+    "both_at_once": "one_then_other",
     "awaited_call": "plain_call",
     "carry_on_despite_cancel": "carried",
     "clean_up": "clean_up_now",

@@ -60,6 +60,10 @@ class AsyncDownloadStream(DescribedFile):
         self._ahead_next = 0  # the chunk the forward cursor yields next
         self._read_end = 0  # where the last read stopped: a read starting here is in order
         self._end_checked = False  # no chunk lies past the file's end: seen by some read
+        # A cursor over the chunks from chunk 0 to the end, sent before this stream was made
+        # (``open_download(..., eager=True)``), with the first document it brought back (None:
+        # no chunk at all); the first read from chunk 0 to the end continues it.
+        self._opened: tuple[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -184,17 +188,31 @@ class AsyncDownloadStream(DescribedFile):
         # Some writers stored one empty chunk 0 for an empty file: the GridFS spec reads
         # such a file as empty, so that chunk (and only it) is not extra.
         projection = {"n": 1, "_id": 0, **({"data": 1} if count == 0 else {})}
-        strays = self._store.chunks.find(
-            {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
-        )
-        async for stray in strays.sort("n", 1).limit(2):
-            if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
-                continue
-            raise CorruptFile(
-                f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
-                f" the file has {count} chunks"
+        if count == 0 and self._opened is not None:
+            # The cursor sent with the files query holds every chunk there is: all strays.
+            cursor, strays = self._take_opened()
+        else:
+            cursor = self._store.chunks.find(
+                {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
             )
+            strays = cursor = cursor.sort("n", 1).limit(2)
+        try:
+            async for stray in strays:
+                if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
+                    continue
+                raise CorruptFile(
+                    f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
+                    f" the file has {count} chunks"
+                )
+        finally:
+            await cursor.close()
         self._end_checked = True
+
+    def _take_opened(self) -> tuple[Any, Any]:
+        """The cursor opened ahead and its documents, from the first (taken: one read only)."""
+        assert self._opened is not None
+        (cursor, first), self._opened = self._opened, None
+        return cursor, cursor if first is None else _after(first, cursor)
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -212,6 +230,24 @@ class AsyncDownloadStream(DescribedFile):
         last = None if end == self.length else span.last
         parts = [data async for _, data in self._chunks(span.first, last)]
         return assemble(parts, span.skip, span.size)
+
+    async def iter_range(self, start: int, end: int | None = None) -> AsyncIterator[bytes]:
+        """Yield the bytes ``[start, end)`` of the file a chunk at a time (constant memory),
+        from one cursor, without moving the position; checked as any read is (the end too,
+        when the range reaches it, and the SHA-256 when it is the whole file)."""
+        self._check_open()
+        span, end = self._span(start, end)
+        if span is None:
+            if end == self.length:
+                await self._reach_end()
+            return
+        last = None if end == self.length else span.last
+        skip, left = span.skip, span.size
+        async for _, data in self._chunks(span.first, last):
+            piece = data[skip : skip + left] if skip or left < len(data) else data
+            skip = 0
+            left -= len(piece)
+            yield piece
 
     async def readchunk(self) -> bytes:
         """The rest of the chunk at the current position (empty at the end)."""
@@ -277,16 +313,14 @@ class AsyncDownloadStream(DescribedFile):
         check = ChunkCheck(self.info, first, last)
         if check.done:
             return
-        cursor = self._store.chunks.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
-        per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
-        if last is not None:
-            # One more than asked for: only a duplicate can be there, and it must be seen.
-            cursor = cursor.limit(last - first + 2)
-            per_batch = min(per_batch, last - first + 2)
-        cursor = cursor.batch_size(per_batch)
+        if first == 0 and last is None and self._opened is not None:
+            cursor, docs = self._take_opened()
+        else:
+            cursor = chunks_cursor(self._store.chunks, self.file_id, self.chunk_size, first, last)
+            docs = cursor
         held: tuple[int, bytes] | None = None
         try:
-            async for doc in cursor:
+            async for doc in docs:
                 data = check.accept(doc)
                 n = check.next - 1
                 self._checksum.feed(n * self.chunk_size, data)
@@ -312,6 +346,9 @@ class AsyncDownloadStream(DescribedFile):
         self.closed = True
         self._cached = None
         await self._drop_ahead()
+        if self._opened is not None:
+            await self._opened[0].close()
+            self._opened = None
 
     async def __aenter__(self) -> AsyncDownloadStream:
         return self
@@ -323,6 +360,33 @@ class AsyncDownloadStream(DescribedFile):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _after(first: Any, cursor: Any) -> AsyncIterator[Any]:
+    yield first
+    async for doc in cursor:
+        yield doc
+
+
+def chunks_cursor(
+    chunks: Any, file_id: Any, chunk_size: int, first: int = 0, last: int | None = None
+) -> Any:
+    """A cursor (not yet sent) over chunks ``first`` to ``last`` (None: to the end, extra
+    chunks included) of a file whose chunks hold ``chunk_size`` bytes, in order, in batches
+    of about ``DEFAULT_BATCH_BYTES``."""
+    cursor = chunks.find(chunks_filter(file_id, first, last)).sort("n", 1)
+    per_batch = max(1, DEFAULT_BATCH_BYTES // chunk_size)
+    if last is not None:
+        # One more than asked for: only a duplicate can be there, and it must be seen.
+        cursor = cursor.limit(last - first + 2)
+        per_batch = min(per_batch, last - first + 2)
+    return cursor.batch_size(per_batch)
+
+
+def adopt_cursor(stream: AsyncDownloadStream, cursor: Any, first: Any) -> None:
+    """Hand ``stream`` a cursor over its file's chunks from chunk 0 to the end, already sent,
+    and the first document it brought back (None: it found none)."""
+    stream._opened = (cursor, first)
 
 
 def check_destination(destination: object) -> None:

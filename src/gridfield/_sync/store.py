@@ -11,7 +11,12 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from .._twins import CLEANUP_TIMEOUT, carried, no_background_work
+from .._twins import (
+    CLEANUP_TIMEOUT,
+    carried,
+    no_background_work,
+    one_then_other,
+)
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
@@ -20,6 +25,7 @@ from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
+    check_content_type,
     check_extra_fields,
     check_files_document,
     check_metadata,
@@ -35,7 +41,13 @@ from ..core.revisions import (
 )
 from ..core.upload_options import UploadOptions
 from .bucket_check import check_bucket, sweep_bucket
-from .download import DownloadStream, check_destination, copy_to
+from .download import (
+    DownloadStream,
+    adopt_cursor,
+    check_destination,
+    chunks_cursor,
+    copy_to,
+)
 from .upload import UploadStream, check_source, source_size, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
@@ -211,6 +223,9 @@ class FileStore:
         size = self.chunk_size if options.chunk_size is None else options.chunk_size
         codec_options = self.db.codec_options
         stored = check_metadata(options.metadata, codec_options)
+        if isinstance(stored.get("contentType"), str):
+            # Where the GridFS spec keeps the type, and where serving reads it first.
+            check_content_type(stored["contentType"], "metadata.contentType")
         top_level = check_extra_fields(options.extra, codec_options)
         check_files_document(
             file_id=options.file_id,
@@ -331,15 +346,30 @@ class FileStore:
         return FileInfo.from_document(doc)
 
     def open_download(
-        self, file_id: Any, *, on_progress: ProgressCallback | None = None
+        self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False
     ) -> DownloadStream:
         """A read stream over a stored file; NoFile if there is none with this id.
 
         ``on_progress(done, length)`` is called as chunks arrive (``done`` the furthest
-        byte read so far: it never goes back, even after a seek).
+        byte read so far: it never goes back, even after a seek). ``eager=True``, for a
+        reader about to read the whole file (an HTTP GET): the chunk cursor is sent with the
+        files query (at the same time in the async API), and the first read from the start
+        to the end (``read()``, ``async for``, ``iter_range(0)``) continues it, so the file
+        costs the files query and one chunk cursor; the stream's other reads ignore it.
         """
         check_progress_callback(on_progress)
-        return DownloadStream(self, self.get_info(file_id), on_progress=on_progress)
+        if not eager:
+            return DownloadStream(self, self.get_info(file_id), on_progress=on_progress)
+        # The file's chunk size is not known yet: batches are sized for this store's.
+        cursor = chunks_cursor(self.chunks, file_id, self.chunk_size)
+        try:
+            info, first = one_then_other(self.get_info(file_id), next(cursor, None))
+        except BaseException:
+            cursor.close()
+            raise
+        stream = DownloadStream(self, info, on_progress=on_progress)
+        adopt_cursor(stream, cursor, first)
+        return stream
 
     def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""

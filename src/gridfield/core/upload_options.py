@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .guards import ProgressCallback, UploadLimits, check_progress_callback
-from .metadata import check_aliases, check_chunk_size, check_file_id
+from .metadata import check_aliases, check_chunk_size, check_content_type, check_file_id
 from .numbers import whole_number
 
 __all__ = ["OPTION_NAMES", "SPELLINGS", "UploadOptions", "split_keywords"]
@@ -89,8 +89,7 @@ class UploadOptions:
     def __post_init__(self) -> None:
         if self.filename is not None and not isinstance(self.filename, str):
             raise TypeError(f"filename must be a str, not {type(self.filename).__name__}")
-        if self.content_type is not None and not isinstance(self.content_type, str):
-            raise TypeError(f"content_type must be a str, not {type(self.content_type).__name__}")
+        check_content_type(self.content_type)  # one no HTTP header could carry is refused
         if self.metadata is not None and not isinstance(self.metadata, Mapping):
             raise TypeError(f"metadata must be a mapping, not {type(self.metadata).__name__}")
         check_file_id(self.file_id)
