@@ -83,6 +83,8 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_closes": "no_closes_pending",
     "write_to_any": "write_to",
     "wait_in_flight": "nothing_in_flight",
+    # the pair of tests/readers.py
+    "TaskReader": "ThreadReader",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.

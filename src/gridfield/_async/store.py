@@ -26,6 +26,7 @@ from ..core.metadata import (
     check_chunk_size,
     check_content_type,
     check_extra_fields,
+    check_file_id,
     check_files_document,
     check_metadata,
 )
@@ -37,6 +38,12 @@ from ..core.revisions import (
     describe_revision,
     name_filter,
     revision_query,
+)
+from ..core.topology import (
+    check_acknowledged,
+    check_outside_transaction,
+    chunks_read_preference,
+    gone_or_replaced,
 )
 from ..core.upload_options import UploadOptions
 from .bucket_check import check_bucket, sweep_bucket
@@ -100,6 +107,21 @@ async def _create_index(collection: Any, keys: list[tuple[str, int]], **options:
             raise
 
 
+def _from_primary(collection: Any) -> Any:
+    """``collection``, reading from the primary when its read preference says otherwise."""
+    preference = chunks_read_preference(getattr(collection, "read_preference", None))
+    return collection if preference is None else collection.with_options(read_preference=preference)
+
+
+def _bound_session(client: Any) -> Any:
+    """The session PyMongo 4.17+ passes implicitly to every operation of a
+    ``session.bind()`` block on ``client`` (None outside one, and with Motor, which has no
+    ``bind()``). Looked up on the type: Motor's client answers any attribute name."""
+    # PyMongo: bind() has no public getter; this is the method its own operations ask.
+    lookup = getattr(type(client), "_get_bound_session", None)
+    return lookup(client) if lookup is not None else None
+
+
 async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
     """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
     deletes left running in the background, for example before the event loop ends.
@@ -135,6 +157,11 @@ class AsyncFileStore:
         self.chunk_size = check_chunk_size(chunk_size)
         self.files: Any = db[f"{collection_name}.files"]
         self.chunks: Any = db[f"{collection_name}.chunks"]
+        # Reads of a file's chunks (and the second look at a files document that found
+        # chunks missing) go to the primary when the database reads elsewhere: see
+        # chunks_read_preference. Listings and files documents keep the caller's preference.
+        self._chunk_reads: Any = _from_primary(self.chunks)
+        self._files_recheck: Any = _from_primary(self.files)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
@@ -158,6 +185,23 @@ class AsyncFileStore:
         since = made.get((self.db.name, self.collection_name)) if made is not None else None
         if since is None or time.monotonic() - since >= _INDEX_RECHECK:
             await self.ensure_indexes()
+
+    # -- what a deployment allows ----------------------------------------------------------------
+
+    def _check_writable(self, action: str) -> None:
+        """Refuse, before any command, a file write GridFS cannot make safely here: with an
+        unacknowledged write concern, or inside a transaction of a bound session."""
+        for collection in (self.files, self.chunks):
+            check_acknowledged(getattr(collection, "write_concern", None), action, collection.name)
+        check_outside_transaction(_bound_session(self.db.client), action)
+
+    async def _gone_or_replaced(self, info: FileInfo) -> bool:
+        """Whether the file ``info`` describes has been deleted or replaced since it was read
+        (asked of the primary when reads go elsewhere): one query, on a read's error path."""
+        doc = await self._files_recheck.find_one(
+            file_filter(info.file_id), projection={"length": 1, "chunkSize": 1, "uploadDate": 1}
+        )
+        return gone_or_replaced(info, doc)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -218,6 +262,7 @@ class AsyncFileStore:
         """
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
+        self._check_writable("upload a file")
         limits = options.limits_over(self.limits)
         size = self.chunk_size if options.chunk_size is None else options.chunk_size
         codec_options = self.db.codec_options
@@ -360,7 +405,7 @@ class AsyncFileStore:
         if not eager:
             return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
         # The file's chunk size is not known yet: batches are sized for this store's.
-        cursor = chunks_cursor(self.chunks, file_id, self.chunk_size)
+        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
         try:
             info, first = await both_at_once(self.get_info(file_id), anext(cursor, None))
         except BaseException:
@@ -448,6 +493,7 @@ class AsyncFileStore:
         The files documents go first, then all their chunks in one query. NoFile when no
         file has this name.
         """
+        self._check_writable("delete files")
         query = name_filter(filename)
         ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
         if not ids:
@@ -460,6 +506,7 @@ class AsyncFileStore:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
         return how many were renamed. NoFile when no file has this name."""
         check_filename(new_filename, "new_filename")
+        self._check_writable("rename files")
         result = await self.files.update_many(
             name_filter(filename), {"$set": {"filename": new_filename}}
         )
@@ -529,6 +576,8 @@ class AsyncFileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        check_file_id(file_id)
+        self._check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
         if not await carry_on_despite_cancel(self._delete(file_id)):
@@ -578,12 +627,15 @@ class AsyncFileStore:
         """Find orphan chunks and unreferenced files as ``check`` does; with
         ``delete=True`` remove them (each file's files document first, then its chunks).
         Damaged files are reported by ``check`` and never removed here."""
+        if delete:
+            self._check_writable("sweep the bucket")
         return await sweep_bucket(self, documents, delete=delete, grace=grace)
 
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
+        self._check_writable("rename a file")
         result = await self.files.update_one(
             file_filter(file_id), {"$set": {"filename": new_filename}}
         )

@@ -306,6 +306,14 @@ def check_extra_fields(
     """
     if not extra:
         return {}
+    if "session" in extra:
+        # PyMongo's gridfs takes session= (and MongoEngine passes it on); here it would
+        # become a field of the files document, or the writes would join its transaction.
+        raise TypeError(
+            "put() takes no session=: gridfield's file writes run on their own sessions, never "
+            "in a transaction (GridFS does not support transactions); write the file outside "
+            "the transaction and store its id in it"
+        )
     for key in extra:
         if key in RESERVED_FIELDS:
             raise ValueError(
