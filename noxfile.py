@@ -76,6 +76,8 @@ NOT_FOR_BENCH = {
     "aiohttp",
     "fastapi",
     "blinker",
+    "beanie",
+    "pydantic",
 }
 
 
