@@ -20,7 +20,7 @@ from .headers import (
     parse_number,
 )
 from .options import EXTENSIONS, TusOptions
-from .patch import Finished, PatchReceiver
+from .patch import BodyCut, Finished, PatchReceiver
 from .requests import (
     Creation,
     FileNaming,
@@ -47,6 +47,7 @@ __all__ = [
     "EXTENSIONS",
     "OFFSET_CONTENT_TYPE",
     "TUS_VERSION",
+    "BodyCut",
     "Checksum",
     "Concat",
     "Creation",

@@ -13,7 +13,13 @@ from .headers import TusError
 from .requests import PatchRequest
 from .state import UploadState
 
-__all__ = ["Finished", "PatchReceiver"]
+__all__ = ["BodyCut", "Finished", "PatchReceiver"]
+
+
+class BodyCut(Exception):
+    """A request body ended before its end: the client went away. Web adapters raise it
+    from the body they hand over; the bytes received until then are kept."""
+
 
 Chunk = dict[str, Any]
 
