@@ -118,6 +118,12 @@ class UploadState:
             raise TusError(status, f"upload {self.upload_id} {why}")
         return after
 
+    def check_alive(self, now: datetime) -> None:
+        """410 if the upload has expired (a HEAD of it, as of a PATCH)."""
+        if self.stage(now) is Stage.EXPIRED:
+            status, why = _REFUSALS[Stage.EXPIRED]
+            raise TusError(status, f"upload {self.upload_id} {why}")
+
     @property
     def first_open_chunk(self) -> int:
         """The n of the chunk the next byte goes into: chunks from here on are stale."""
