@@ -624,6 +624,35 @@ class Report:
             "",
         )
 
+    def django_intake(self) -> None:
+        intake = self.r.get("django_intake")
+        if not intake:
+            return
+        ours, theirs = intake["gridfield"], intake["django_default"]
+        size = intake["size"] // MiB
+        self.add(
+            "## Django uploads",
+            "",
+            f"One multipart upload of {size} MiB, sent by httpx over a socket to a Django app "
+            "under Django's own threaded WSGI server (the `runserver` one, which hands the app "
+            "the body as it arrives) in a process of its own, its RSS sampled from outside with "
+            "psutil: through `GridFSUploadHandler` (`gridfield.web.django_uploads`), straight "
+            "into GridFS; and through Django's default upload handlers followed by "
+            '`FileStore.upload_from_stream(name, request.FILES["f"])`. Temporary entries: '
+            "names that appeared in the server's temporary folder during the request. "
+            f"Measured {intake['date']} with `{intake['command']}`"
+            f" in {intake['duration_s']:.0f} s" + (" (quick sizes)." if intake["quick"] else "."),
+            "",
+            "| | gridfield's handler | Django's handlers, then a copy |",
+            "|---|---|---|",
+            f"| server peak RSS growth | {ours['server_rss_growth_mib']:.1f} MiB | "
+            f"{theirs['server_rss_growth_mib']:.1f} MiB |",
+            f"| temporary files | {ours['temp_entries']} | {theirs['temp_entries']} |",
+            f"| request to response | {ours['seconds']:.1f} s ({ours['mib_s']:.1f} MiB/s) | "
+            f"{theirs['seconds']:.1f} s ({theirs['mib_s']:.1f} MiB/s) |",
+            "",
+        )
+
     def render(self) -> str:
         self.header()
         self.targets()
@@ -633,6 +662,7 @@ class Report:
         self.memory()
         self.serving()
         self.checksum()
+        self.django_intake()
         self.footnotes()
         return "\n".join(self.lines).rstrip() + "\n"
 

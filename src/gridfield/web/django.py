@@ -6,7 +6,8 @@ view that serves a whole bucket.
     def photo(request, pk):
         return gridfs_response(request, Animal.objects.get(id=pk).photo)
 
-Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
+Uploads stream into GridFS through ``gridfield.web.django_uploads``. Uses the sync API
+(``gridfield.sync``). Needs the ``django`` extra.
 """
 
 from __future__ import annotations
