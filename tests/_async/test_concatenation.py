@@ -120,7 +120,7 @@ async def test_refusals_change_nothing(async_db: Any) -> None:
     unfinished = await resumable.create(
         Creation(20, {}, None, concat=Concat(partial=True)), FileNaming()
     )
-    with pytest.raises(TusError, match="partial upload .* is not complete") as err:
+    with pytest.raises(TusError, match=r"partial upload .* is not complete") as err:
         await resumable.concatenate((done.upload_id, unfinished.upload_id), "final;x", NAMING)
     assert err.value.status == 400
     with pytest.raises(TusError, match="there is no upload nope"):

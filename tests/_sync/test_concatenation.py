@@ -117,7 +117,7 @@ def test_refusals_change_nothing(sync_db: Any) -> None:
     resumable = ResumableStore(store)
     done = _partial(resumable, b"x" * 10)
     unfinished = resumable.create(Creation(20, {}, None, concat=Concat(partial=True)), FileNaming())
-    with pytest.raises(TusError, match="partial upload .* is not complete") as err:
+    with pytest.raises(TusError, match=r"partial upload .* is not complete") as err:
         resumable.concatenate((done.upload_id, unfinished.upload_id), "final;x", NAMING)
     assert err.value.status == 400
     with pytest.raises(TusError, match="there is no upload nope"):

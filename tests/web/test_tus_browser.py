@@ -34,7 +34,8 @@ PAGE = """<!doctype html>
 <script>
 document.getElementById("pick").addEventListener("change", (event) => {
   const file = event.target.files[0];
-  const show = (value) => { document.getElementById("result").textContent = JSON.stringify(value); };
+  const result = document.getElementById("result");
+  const show = (value) => { result.textContent = JSON.stringify(value); };
   const upload = new tus.Upload(file, {
     endpoint: "/uploads/",
     chunkSize: 100000,

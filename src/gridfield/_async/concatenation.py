@@ -182,7 +182,7 @@ async def _hash_of(resumable: AsyncResumableStore, final: UploadState) -> str:
             raise TusError(500, f"final upload {final.upload_id}: chunk {expected} is missing")
         running.update(doc["data"])
         size += len(doc["data"])
-        expected += 1
+        expected = doc["n"] + 1
     if size != final.length:
         raise TusError(
             500,

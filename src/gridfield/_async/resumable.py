@@ -67,9 +67,10 @@ def _now() -> datetime:
 class AsyncResumableStore:
     """Resumable (tus) uploads into the bucket of ``store``, limited by ``options``.
 
-    Each method is one protocol step: ``create``, ``concatenate`` (a final upload),
-    ``get`` (HEAD), ``patch``, ``terminate``; ``remove_expired`` removes abandoned uploads (their chunks and registry entries) and
-    ``open_file_ids`` names the files unfinished uploads are writing, for a bucket sweep.
+    Each method is one protocol step: ``create``, ``concatenate`` (a final upload), ``get``
+    (HEAD), ``patch``, ``terminate``; ``remove_expired`` removes abandoned uploads (their
+    chunks and registry entries) and ``open_file_ids`` names the files unfinished uploads are
+    writing, for a bucket sweep.
     """
 
     def __init__(self, store: AsyncFileStore, options: TusOptions | None = None) -> None:

@@ -68,9 +68,10 @@ def _now() -> datetime:
 class ResumableStore:
     """Resumable (tus) uploads into the bucket of ``store``, limited by ``options``.
 
-    Each method is one protocol step: ``create``, ``concatenate`` (a final upload),
-    ``get`` (HEAD), ``patch``, ``terminate``; ``remove_expired`` removes abandoned uploads (their chunks and registry entries) and
-    ``open_file_ids`` names the files unfinished uploads are writing, for a bucket sweep.
+    Each method is one protocol step: ``create``, ``concatenate`` (a final upload), ``get``
+    (HEAD), ``patch``, ``terminate``; ``remove_expired`` removes abandoned uploads (their
+    chunks and registry entries) and ``open_file_ids`` names the files unfinished uploads are
+    writing, for a bucket sweep.
     """
 
     def __init__(self, store: FileStore, options: TusOptions | None = None) -> None:

@@ -22,7 +22,7 @@ from .headers import Concat, TusError
 from .options import TusOptions
 from .state import UploadState
 
-__all__ = ["ConcatPlan", "ChunkMove", "part_ids", "plan_concatenation"]
+__all__ = ["ChunkMove", "ConcatPlan", "part_ids", "plan_concatenation"]
 
 
 def part_ids(concat: Concat, endpoint_path: str) -> tuple[str, ...]:
