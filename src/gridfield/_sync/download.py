@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..core.chunks import (
-    DEFAULT_BATCH_BYTES,
+    READ_BATCH_BYTES,
     ChunkCheck,
     ChunkSpan,
     SequentialChecksum,
@@ -279,7 +279,7 @@ class DownloadStream(DescribedFile):
         if check.done:
             return
         cursor = self._store.chunks.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
-        per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
+        per_batch = max(1, READ_BATCH_BYTES // self.chunk_size)
         if last is not None:
             # One more than asked for: only a duplicate can be there, and it must be seen.
             cursor = cursor.limit(last - first + 2)
