@@ -33,7 +33,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,6 +44,7 @@ import psutil
 from pymongo import MongoClient
 
 from probes import MiB, pieces
+from server_sample import ServerSample
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -247,50 +247,6 @@ def _log_in(client: httpx.Client) -> None:
     assert answer.status_code == 302, f"login refused: {answer.status_code}"
 
 
-def _temp_seen(ps: psutil.Process, folder: Path) -> set[str]:
-    """What the server holds in its temporary folder: the entries there, and the files it
-    holds open that are deleted or in the folder (an unnamed temporary file shows only so)."""
-    seen = {str(folder / entry) for entry in os.listdir(folder)}
-    fds = Path(f"/proc/{ps.pid}/fd")
-    for fd in os.listdir(fds):
-        try:
-            target = os.readlink(fds / fd)
-        except FileNotFoundError:  # closed since the listing
-            continue
-        if target.endswith(" (deleted)") or target.startswith(str(folder)):
-            seen.add(target)
-    return seen
-
-
-class _Sampler:
-    """The server's peak RSS and what it held in its temporary folder, sampled in a thread."""
-
-    def __init__(self, ps: psutil.Process, folder: Path) -> None:
-        self.ps, self.folder = ps, folder
-        self.before = _temp_seen(ps, folder)
-        self.baseline = self.peak = ps.memory_info().rss
-        self.seen: set[str] = set()
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self) -> None:
-        self.peak = max(self.peak, self.ps.memory_info().rss)
-        self.seen |= _temp_seen(self.ps, self.folder) - self.before
-
-    def _run(self) -> None:
-        while not self._done.wait(0.005):
-            self._sample()
-
-    def __enter__(self) -> _Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-        self._sample()
-
-
 def _upload(
     client: httpx.Client, ps: psutil.Process, folder: Path, size: int, db: Any
 ) -> dict[str, Any]:
@@ -301,7 +257,7 @@ def _upload(
         "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
         "Content-Length": str(length),
     }
-    with _Sampler(ps, folder) as sample:
+    with ServerSample(ps, folder) as sample:
         started = time.perf_counter()
         answer = client.post(ADD_URL, content=body, headers=headers)
         elapsed = time.perf_counter() - started
@@ -314,7 +270,7 @@ def _upload(
     db["fs.files"].drop()  # the next round starts from an empty bucket
     db["fs.chunks"].drop()
     return {
-        "server_rss_growth_mib": (sample.peak - sample.baseline) / MiB,
+        "server_rss_growth_mib": sample.growth / MiB,
         "temp_files": len(sample.seen),
         "temp_seen": sorted(sample.seen),
         "seconds": elapsed,
