@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ CPU_OPERATIONS = (  # (gridfield's row, what it is, PyMongo's row, SHA-256 allow
 CPU_TARGETS = ("up", "down_plain", "down_sha")
 NOTES = "benchmarks/NOTES.md"  # the hand-written explanations; never generated
 MEMORY_LIMIT_MIB = 64
+TUS_MEMORY_LIMIT_MIB = 32  # the tus measure's target for the server's peak RSS growth
 FLOOR_SHARE = 0.85
 FIELD_SPEEDUP = 1.3
 
@@ -833,6 +835,76 @@ class Report:
             "",
         )
 
+    def tus(self) -> None:
+        measured = self.r.get("tus")
+        if not measured:
+            return
+        names = {"tus": "tus upload", "stream": "one streamed upload"}
+        runs = {variant: measured[variant] for variant in names}
+
+        def values(variant: str, key: str) -> list[float]:
+            return [run[key] for run in runs[variant]]
+
+        def row(what: str, key: str, unit: str = "") -> str:
+            def text(variant: str) -> str:
+                got = values(variant, key)
+                if key == "temp_files":  # counts: every round's, as counted
+                    return ", ".join(str(n) for n in got)
+                return cell(got, None) + unit
+
+            return f"| {what} | " + " | ".join(text(v) for v in names) + " |"
+
+        def verdict(met: bool) -> str:
+            return "met" if met else "**not met**"
+
+        size = measured["size"] // MiB
+        patches = math.ceil(measured["size"] / measured["patch_size"])
+        rate = {v: median(values(v, "mib_s")) for v in names}
+        targets = []
+        for variant, label in names.items():
+            rss = max(values(variant, "server_rss_growth_mib"))
+            temp = max(values(variant, "temp_files"))
+            targets += [
+                f"- {label}: server peak RSS growth ≤ {TUS_MEMORY_LIMIT_MIB} MiB: worst round "
+                f"+{rss:.1f} MiB, {verdict(rss <= TUS_MEMORY_LIMIT_MIB)}.",
+                f"- {label}: no temporary file: worst round {temp}, {verdict(temp == 0)}.",
+            ]
+        self.add(
+            "## Resumable uploads (tus)",
+            "",
+            f"One {size} MiB file sent to one server, {measured['server']}, in a process of "
+            "its own (its `TMPDIR` an empty folder of its own), whose Starlette app serves "
+            "`gridfield.web.asgi.TusApp` and a plain route doing "
+            "`await store.put(request.stream(), filename=...)` over the same `AsyncFileStore`: "
+            f"as a tus upload (the creation POST, then {patches} PATCHes of "
+            f"{measured['patch_size'] // MiB} MiB, each with its Content-Length), and as one "
+            "streamed POST; sent by httpx, the file generated as it is sent, the two "
+            f"interleaved for {measured['rounds']} rounds after a warm-up of each. Time: from "
+            "the first request sent to the last response. The server's RSS and CPU time are "
+            "sampled from outside with psutil; temporary files are the entries that appeared "
+            "in its `TMPDIR` and the deleted files it held open (`/proc/<pid>/fd`) during the "
+            "upload. After each upload the bucket held one files document whose length and "
+            "SHA-256 matched the stream sent, with its full count of chunks, and the chunks "
+            "read back hashed to the same SHA-256. "
+            f"Measured {measured['date']} with `{measured['command']}`"
+            f" in {measured['duration_s']:.0f} s"
+            + (" (quick sizes)." if measured["quick"] else "."),
+            "",
+            "| median (min-max) of the rounds | tus upload | one streamed upload |",
+            "|---|---|---|",
+            row("MiB/s", "mib_s"),
+            row("first request to last response, s", "seconds"),
+            row("server peak RSS growth", "server_rss_growth_mib", " MiB"),
+            row("server CPU, s", "server_cpu_s"),
+            row("temporary files, each round", "temp_files"),
+            "",
+            f"The tus upload's median throughput is {ratio(rate['tus'], rate['stream'])} the "
+            "streamed upload's. Targets:",
+            "",
+            *targets,
+            "",
+        )
+
     def render(self) -> str:
         self.header()
         self.targets()
@@ -845,6 +917,7 @@ class Report:
         self.checksum()
         self.django_intake()
         self.django_storage()
+        self.tus()
         self.footnotes()
         return "\n".join(self.lines).rstrip() + "\n"
 
