@@ -20,6 +20,7 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
@@ -467,10 +468,29 @@ class AsyncFileStore:
         file has this name.
         """
         self._check_writable("delete files")
-        query = name_filter(filename)
+        deleted = await self._delete_matching(name_filter(filename))
+        if not deleted:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        return deleted
+
+    async def delete_other_revisions(self, filename: str, keep: Any) -> int:
+        """Delete every revision of the files named ``filename`` but the file ``keep`` (an
+        id); return how many went. What overwriting a name does once the new file is
+        complete: the old bytes stay readable until then."""
+        self._check_writable("delete files")
+        check_file_id(keep)
+        query = {"$and": [name_filter(filename), {"_id": {"$ne": keep}}]}
+        return await self._delete_matching(query)
+
+    async def _delete_matching(self, query: Mapping[str, Any]) -> int:
+        """Delete the files matching ``query``: their files documents, then all their chunks
+        in one query. Both run to their end even if the caller is cancelled meanwhile."""
         ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
         if not ids:
-            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+            return 0
+        return await carry_on_despite_cancel(self._delete_ids(ids))
+
+    async def _delete_ids(self, ids: list[Any]) -> int:
         result = await self.files.delete_many({"_id": {"$in": ids}})
         await self.chunks.delete_many({"files_id": {"$in": ids}})
         return int(result.deleted_count)
@@ -496,10 +516,21 @@ class AsyncFileStore:
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
 
-    async def list(self) -> list[str]:
+    async def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
+        """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
+        with ``or_prefix`` (a folder: ``"photos/"``); one query either way."""
+        query = name_filter(filename)
+        if or_prefix:
+            query = {"$or": [query, under_filter(or_prefix)]}
+        doc = await self.files.find_one(query, projection={"_id": 1})
+        return doc is not None
+
+    async def list(self, prefix: str = "") -> list[str]:
         """The distinct filenames of the stored files (files without one are left out), as
-        PyMongo's ``GridFS.list()`` answers."""
-        names = await self.files.distinct("filename", {"filename": {"$type": "string"}})
+        PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
+        with it (one query anchored at the start of the name, which MongoDB answers from
+        the ``filename`` index)."""
+        names = await self.files.distinct("filename", under_filter(prefix))
         return sorted(names)
 
     def find(
