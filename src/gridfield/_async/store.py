@@ -6,7 +6,7 @@ import codecs
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo.errors import OperationFailure
@@ -20,9 +20,20 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.dedup import DEDUP_INDEX
+from ..core.expiry import (
+    EXPIRE_AT_FIELD,
+    expired_filter,
+    expired_message,
+    is_expired,
+    not_expired_filter,
+    ttl_refused,
+    with_filter,
+)
 from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
+    CHECKSUM_KEY,
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_aliases,
@@ -156,19 +167,38 @@ class AsyncFileStore:
         # chunks_read_preference. Listings and files documents keep the caller's preference.
         self._chunk_reads: Any = _from_primary(self.chunks)
         self._files_recheck: Any = _from_primary(self.files)
+        self.ttl_index: bool | None = None
+        """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
+        yet). False where it refused one: the sweep alone removes expired files there."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes (idempotent; an index on the same keys made by another tool will do).
+        indexes, the deduplication lookup's ``(gridfield.sha256, length, gridfield.scope)``
+        and the TTL index on ``gridfield.expireAt`` (idempotent; an index on the same keys
+        made by another tool will do).
+
+        A server without TTL indexes (FerretDB v1 refuses the option) is remembered by this
+        store, which then asks no more; ``ttl_index`` says which. Expired files are refused
+        by reads either way, and the sweep removes them where no TTL monitor does.
 
         Uploads call it themselves, at most every 30 seconds per client and bucket; call it
         after dropping a bucket to have the indexes back at once.
         """
         await _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         await _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
+        await _create_index(self.files, DEDUP_INDEX)
+        if self.ttl_index is not False:
+            try:
+                await _create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
+            except OperationFailure as exc:
+                if not ttl_refused(exc.code, str(exc)):
+                    raise
+                self.ttl_index = False
+            else:
+                self.ttl_index = True
         made = _indexed(self.db.client)
         if made is not None:
             made[(self.db.name, self.collection_name)] = time.monotonic()
@@ -357,7 +387,16 @@ class AsyncFileStore:
     # -- reading ------------------------------------------------------------------------------
 
     async def get_info(self, file_id: Any) -> FileInfo:
-        """The description of a stored file; NoFile if there is none with this id."""
+        """The description of a stored file; NoFile if there is none with this id, or if it
+        has expired (saying when), whether or not anything removed it yet."""
+        info = await self._stored_info(file_id)
+        if is_expired(info.expire_at, datetime.now(timezone.utc)):
+            assert info.expire_at is not None
+            raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
+        return info
+
+    async def _stored_info(self, file_id: Any) -> FileInfo:
+        """The description in a files document, expired or not; NoFile if there is none."""
         doc = await self.files.find_one(file_filter(file_id))
         if doc is None:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
@@ -421,10 +460,21 @@ class AsyncFileStore:
         when there is no such file.
         """
         query = revision_query(filename, revision)
-        cursor = self.files.find(query.filter).sort(list(query.sort)).skip(query.skip).limit(1)
+        now = datetime.now(timezone.utc)
+        # Expired revisions are not counted: they are gone as soon as anything removes them.
+        live = with_filter(query.filter, not_expired_filter(now))
+        cursor = self.files.find(live).sort(list(query.sort)).skip(query.skip).limit(1)
         async for doc in cursor:
             return FileInfo.from_document(doc)
         if revision in (0, -1):
+            # Only on the way to NoFile: a second look, to say when an expired one expired.
+            expired = with_filter(query.filter, expired_filter(now))
+            found = self.files.find(expired).sort(EXPIRE_AT_FIELD, -1).limit(1)
+            async for doc in found:
+                moment = FileInfo.from_document(doc).expire_at
+                if moment is not None:
+                    name = f"the file named {filename!r} in {self.files.name}"
+                    raise NoFile(expired_message(name, moment))
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
         raise NoFile(
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
@@ -512,9 +562,12 @@ class AsyncFileStore:
         return self.find(name_filter(filename), sort=list(OLDEST_FIRST))
 
     async def exists(self, file_id: Any) -> bool:
-        """Whether a files document has this id."""
-        doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
-        return doc is not None
+        """Whether a files document has this id (and has not expired)."""
+        # The expiry is read and judged here: the query stays an _id lookup.
+        doc = await self.files.find_one(file_filter(file_id), projection={CHECKSUM_KEY: 1})
+        if doc is None:
+            return False
+        return not is_expired(FileInfo.expiry_of(doc), datetime.now(timezone.utc))
 
     async def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
         """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
@@ -522,6 +575,7 @@ class AsyncFileStore:
         query = name_filter(filename)
         if or_prefix:
             query = {"$or": [query, under_filter(or_prefix)]}
+        query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         doc = await self.files.find_one(query, projection={"_id": 1})
         return doc is not None
 
@@ -530,7 +584,8 @@ class AsyncFileStore:
         PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
         with it (one query anchored at the start of the name, which MongoDB answers from
         the ``filename`` index)."""
-        names = await self.files.distinct("filename", under_filter(prefix))
+        live = with_filter(under_filter(prefix), not_expired_filter(datetime.now(timezone.utc)))
+        names = await self.files.distinct("filename", live)
         return sorted(names)
 
     def find(
@@ -541,13 +596,16 @@ class AsyncFileStore:
         sort: str | Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
         skip: int = 0,
         limit: int = 0,
+        expired: bool = False,
     ) -> AsyncIterator[FileInfo]:
         """Iterate over the descriptions of the files matching ``filter`` (a PyMongo-style
         filter on the files collection, e.g. ``{"filename": "a.txt"}`` or
         ``{"length": {"$gt": 1024}}``), optionally sorted, skipped and limited.
 
         ``filename=`` adds an exact match on the name (its revisions come oldest first unless
-        ``sort`` says otherwise).
+        ``sort`` says otherwise). Expired files are left out (the server filters them, so
+        ``skip`` and ``limit`` count the rest) unless ``expired=True``, which lists them
+        too, as long as nothing has removed them yet.
         """
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
@@ -560,6 +618,8 @@ class AsyncFileStore:
             query = {"$and": [query, named]} if query else named
             if sort is None:
                 sort = list(OLDEST_FIRST)
+        if not expired:
+            query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         cursor = self.files.find(query)
         if sort is not None:
             cursor = cursor.sort(sort)

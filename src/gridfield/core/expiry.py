@@ -26,6 +26,7 @@ __all__ = [
     "expired_filter",
     "not_expired_filter",
     "parse_duration",
+    "ttl_refused",
     "with_filter",
 ]
 
@@ -171,3 +172,15 @@ def parse_duration(text: str) -> timedelta:
             "(whole numbers of s, m, h, d, w)"
         )
     return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+# FerretDB v1: 'Index option "expireAfterSeconds" is not implemented yet' (code 238,
+# NotImplemented). MongoDB has TTL indexes on every deployment.
+_NOT_IMPLEMENTED = 238
+
+
+def ttl_refused(code: int | None, message: str) -> bool:
+    """Whether a createIndexes error is the server saying it has no TTL indexes."""
+    return code == _NOT_IMPLEMENTED or "expireAfterSeconds" in message and "not implemented" in (
+        message.lower()
+    )

@@ -525,6 +525,13 @@ class FileInfo:
             scope=ours.scope,
         )
 
+    @staticmethod
+    def expiry_of(doc: Mapping[str, Any]) -> datetime | None:
+        """The expiry recorded in a files document (or in a projection of its ``gridfield``
+        key), if it is one of ours."""
+        ours = _ours(doc.get(CHECKSUM_KEY))
+        return ours.expire_at if ours is not None else None
+
     def to_document(self) -> dict[str, Any]:
         """The files document for this file, in the standard GridFS layout.
 
