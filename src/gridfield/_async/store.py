@@ -688,9 +688,12 @@ class AsyncFileStore:
         delete: bool = False,
         grace: timedelta = DEFAULT_GRACE,
     ) -> BucketReport:
-        """Find orphan chunks and unreferenced files as ``check`` does; with
+        """Find orphan chunks, unreferenced and expired files as ``check`` does; with
         ``delete=True`` remove them (each file's files document first, then its chunks).
-        Damaged files are reported by ``check`` and never removed here."""
+        Expired files go whatever ``grace`` and ``documents`` say: where the server has no
+        TTL index (FerretDB) this is what removes them, and where it has one, the chunks
+        its monitor leaves are orphans, removed once older than ``grace``. Damaged files
+        are reported by ``check`` and never removed here."""
         if delete:
             self._check_writable("sweep the bucket")
         return await sweep_bucket(self, documents, delete=delete, grace=grace)

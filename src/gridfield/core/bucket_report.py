@@ -19,6 +19,7 @@ __all__ = [
     "BucketReport",
     "ChildFiles",
     "DamagedFile",
+    "ExpiredFile",
     "OrphanChunks",
     "OrphanTracker",
     "UnreferencedFile",
@@ -91,6 +92,16 @@ class DamagedFile:
     file_id: Any
     filename: str | None
     problem: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpiredFile:
+    """A file past its expiry whose files document is still there (no TTL index, or its
+    monitor has not run yet)."""
+
+    file_id: Any
+    filename: str | None
+    expire_at: datetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +205,9 @@ class BucketReport:
     orphan_chunks: list[OrphanChunks] = dataclasses.field(default_factory=list)
     damaged_files: list[DamagedFile] = dataclasses.field(default_factory=list)
     unreferenced_files: list[UnreferencedFile] = dataclasses.field(default_factory=list)
+    expired_files: list[ExpiredFile] = dataclasses.field(default_factory=list)
+    """(d) files past their expiry, still stored: a sweep removes them, files document first
+    (never listed as unreferenced too)."""
     in_flight: int = 0
     """Ids with chunks but no files document, younger than the grace period (left alone)."""
     documents_scanned: list[str] | None = None
@@ -206,7 +220,8 @@ class BucketReport:
 
     @property
     def clean(self) -> bool:
-        """Nothing to report: no orphan chunks, no damaged or unreferenced files."""
+        """Nothing to report: no orphan chunks, no damaged or unreferenced files (expired
+        files are a file's normal end, not a fault: they do not count)."""
         return not (self.orphan_chunks or self.damaged_files or self.unreferenced_files)
 
     def summary(self) -> str:
@@ -217,6 +232,7 @@ class BucketReport:
             f"  orphan chunks: {sum(o.chunks for o in self.orphan_chunks)} chunks of"
             f" {len(self.orphan_chunks)} missing files ({self.in_flight} younger, left alone)",
             f"  damaged files: {len(self.damaged_files)}",
+            f"  expired files: {len(self.expired_files)}",
         ]
         if self.documents_scanned is None:
             lines.append("  unreferenced files: not checked (no document classes given)")
