@@ -12,6 +12,7 @@ from bson import ObjectId
 
 from .errors import CorruptFile
 from .metadata import SNIFF_BYTES, FileInfo
+from .numbers import is_whole_number, whole_number
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -203,8 +204,8 @@ class ChunkSpan(NamedTuple):
 def clamp_range(start: int, end: int | None, length: int) -> tuple[int, int]:
     """Normalise ``[start, end)`` of a file of ``length`` bytes; ValueError on negatives."""
     for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if value is not None:
+            whole_number(value, name)
         if value is not None and value < 0:
             raise ValueError(f"{name} must not be negative, got {value}")
     stop = length if end is None else min(end, length)
@@ -251,7 +252,7 @@ class ChunkCheck:
         n = doc.get("n")
         if isinstance(n, float) and n.is_integer():
             n = int(n)
-        if isinstance(n, bool) or not isinstance(n, int):
+        if not is_whole_number(n):
             raise self._corrupt(f"chunk after {self.next - 1} has no valid n: {n!r}")
         if n >= self.count:
             raise self._corrupt(f"extra chunk {n}: the file has {self.count} chunks")
