@@ -17,6 +17,7 @@ from ..core.bucket_report import (
     BucketReport,
     ChildFiles,
     DamagedFile,
+    ExpiredFile,
     OrphanTracker,
     UnreferencedFile,
     check_grace,
@@ -25,6 +26,7 @@ from ..core.bucket_report import (
 )
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
+from ..core.expiry import expired_filter, is_expired
 from ..core.metadata import FileInfo
 from ..core.numbers import is_whole_number
 from ..odm import document_classes, file_roots, stored_file_refs
@@ -92,6 +94,7 @@ def sweep_bucket(
             "sweep(delete=True) removes no file while document classes are unscanned "
             f"(their alias is not connected): {', '.join(report.documents_unscanned)}"
         )
+    _remove_expired(store, report, now)
     # In batches, each by one query per collection: the files documents first, so a file
     # is gone for readers before its chunks go.
     unreferenced = [u.file_id for u in report.unreferenced_files]
@@ -112,6 +115,25 @@ def sweep_bucket(
             chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
             report.removed_chunks += chunks.deleted_count
     return report
+
+
+def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None) -> None:
+    """Remove the expired files the check found: their files documents (only while still
+    expired at the check's time), then the chunks of those whose files document is gone."""
+    moment = datetime.now(timezone.utc) if now is None else now
+    expired = [e.file_id for e in report.expired_files]
+    for start in range(0, len(expired), _DELETE_BATCH):
+        ids = expired[start : start + _DELETE_BATCH]
+        query = {"_id": {"$in": ids}, **expired_filter(moment)}
+        gone = store.files.delete_many(query)
+        report.removed_files += gone.deleted_count
+        # A caller's own id may have been stored again since: its chunks stay.
+        found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        present = {id_key(doc["_id"]) for doc in found}
+        missing = [file_id for file_id in ids if id_key(file_id) not in present]
+        if missing:
+            chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
+            report.removed_chunks += chunks.deleted_count
 
 
 def _classes(documents: Iterable[Any] | str | None) -> list[Any] | None:
@@ -196,7 +218,10 @@ class _FileWalk:
             info = None
         if self.referenced is not None:
             self.children.note(doc)
-        if self.referenced is not None and id_key(file_id) not in self.referenced:
+        expire_at = FileInfo.expiry_of(doc)
+        if expire_at is not None and is_expired(expire_at, self.now):
+            report.expired_files.append(ExpiredFile(file_id, filename, expire_at))
+        elif self.referenced is not None and id_key(file_id) not in self.referenced:
             date = doc.get("uploadDate")
             date = date if isinstance(date, datetime) else None
             if older_than(date, self.now, report.grace):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo.errors import OperationFailure
@@ -19,10 +19,21 @@ from .._twins import (
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
+from ..core.dedup import DEDUP_INDEX
 from ..core.errors import NoFile
+from ..core.expiry import (
+    EXPIRE_AT_FIELD,
+    expired_filter,
+    expired_message,
+    is_expired,
+    not_expired_filter,
+    ttl_refused,
+    with_filter,
+)
 from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
+    CHECKSUM_KEY,
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
@@ -164,19 +175,38 @@ class FileStore:
         # chunks_read_preference. Listings and files documents keep the caller's preference.
         self._chunk_reads: Any = _from_primary(self.chunks)
         self._files_recheck: Any = _from_primary(self.files)
+        self.ttl_index: bool | None = None
+        """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
+        yet). False where it refused one: the sweep alone removes expired files there."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
 
     def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes (idempotent; an index on the same keys made by another tool will do).
+        indexes, the deduplication lookup's ``(gridfield.sha256, length, gridfield.scope)``
+        and the TTL index on ``gridfield.expireAt`` (idempotent; an index on the same keys
+        made by another tool will do).
+
+        A server without TTL indexes (FerretDB v1 refuses the option) is remembered by this
+        store, which then asks no more; ``ttl_index`` says which. Expired files are refused
+        by reads either way, and the sweep removes them where no TTL monitor does.
 
         Uploads call it themselves, at most every 30 seconds per client and bucket; call it
         after dropping a bucket to have the indexes back at once.
         """
         _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
+        _create_index(self.files, DEDUP_INDEX)
+        if self.ttl_index is not False:
+            try:
+                _create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
+            except OperationFailure as exc:
+                if not ttl_refused(exc.code, str(exc)):
+                    raise
+                self.ttl_index = False
+            else:
+                self.ttl_index = True
         made = _indexed(self.db.client)
         if made is not None:
             made[(self.db.name, self.collection_name)] = time.monotonic()
@@ -385,7 +415,16 @@ class FileStore:
     # -- reading ------------------------------------------------------------------------------
 
     def get_info(self, file_id: Any) -> FileInfo:
-        """The description of a stored file; NoFile if there is none with this id."""
+        """The description of a stored file; NoFile if there is none with this id, or if it
+        has expired (saying when), whether or not anything removed it yet."""
+        info = self._stored_info(file_id)
+        if is_expired(info.expire_at, datetime.now(timezone.utc)):
+            assert info.expire_at is not None
+            raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
+        return info
+
+    def _stored_info(self, file_id: Any) -> FileInfo:
+        """The description in a files document, expired or not; NoFile if there is none."""
         doc = self.files.find_one(file_filter(file_id))
         if doc is None:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
@@ -449,10 +488,21 @@ class FileStore:
         when there is no such file.
         """
         query = revision_query(filename, revision)
-        cursor = self.files.find(query.filter).sort(list(query.sort)).skip(query.skip).limit(1)
+        now = datetime.now(timezone.utc)
+        # Expired revisions are not counted: they are gone as soon as anything removes them.
+        live = with_filter(query.filter, not_expired_filter(now))
+        cursor = self.files.find(live).sort(list(query.sort)).skip(query.skip).limit(1)
         for doc in cursor:
             return FileInfo.from_document(doc)
         if revision in (0, -1):
+            # Only on the way to NoFile: a second look, to say when an expired one expired.
+            expired = with_filter(query.filter, expired_filter(now))
+            found = self.files.find(expired).sort(EXPIRE_AT_FIELD, -1).limit(1)
+            for doc in found:
+                moment = FileInfo.from_document(doc).expire_at
+                if moment is not None:
+                    name = f"the file named {filename!r} in {self.files.name}"
+                    raise NoFile(expired_message(name, moment))
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
         raise NoFile(
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
@@ -538,9 +588,12 @@ class FileStore:
         return self.find(name_filter(filename), sort=list(OLDEST_FIRST))
 
     def exists(self, file_id: Any) -> bool:
-        """Whether a files document has this id."""
-        doc = self.files.find_one(file_filter(file_id), projection={"_id": 1})
-        return doc is not None
+        """Whether a files document has this id (and has not expired)."""
+        # The expiry is read and judged here: the query stays an _id lookup.
+        doc = self.files.find_one(file_filter(file_id), projection={CHECKSUM_KEY: 1})
+        if doc is None:
+            return False
+        return not is_expired(FileInfo.expiry_of(doc), datetime.now(timezone.utc))
 
     def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
         """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
@@ -548,6 +601,7 @@ class FileStore:
         query = name_filter(filename)
         if or_prefix:
             query = {"$or": [query, under_filter(or_prefix)]}
+        query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         doc = self.files.find_one(query, projection={"_id": 1})
         return doc is not None
 
@@ -556,7 +610,8 @@ class FileStore:
         PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
         with it (one query anchored at the start of the name, which MongoDB answers from
         the ``filename`` index)."""
-        names = self.files.distinct("filename", under_filter(prefix))
+        live = with_filter(under_filter(prefix), not_expired_filter(datetime.now(timezone.utc)))
+        names = self.files.distinct("filename", live)
         return sorted(names)
 
     def find(
@@ -567,13 +622,16 @@ class FileStore:
         sort: str | Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
         skip: int = 0,
         limit: int = 0,
+        expired: bool = False,
     ) -> Iterator[FileInfo]:
         """Iterate over the descriptions of the files matching ``filter`` (a PyMongo-style
         filter on the files collection, e.g. ``{"filename": "a.txt"}`` or
         ``{"length": {"$gt": 1024}}``), optionally sorted, skipped and limited.
 
         ``filename=`` adds an exact match on the name (its revisions come oldest first unless
-        ``sort`` says otherwise).
+        ``sort`` says otherwise). Expired files are left out (the server filters them, so
+        ``skip`` and ``limit`` count the rest) unless ``expired=True``, which lists them
+        too, as long as nothing has removed them yet.
         """
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
@@ -586,6 +644,8 @@ class FileStore:
             query = {"$and": [query, named]} if query else named
             if sort is None:
                 sort = list(OLDEST_FIRST)
+        if not expired:
+            query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         cursor = self.files.find(query)
         if sort is not None:
             cursor = cursor.sort(sort)
@@ -654,9 +714,12 @@ class FileStore:
         delete: bool = False,
         grace: timedelta = DEFAULT_GRACE,
     ) -> BucketReport:
-        """Find orphan chunks and unreferenced files as ``check`` does; with
+        """Find orphan chunks, unreferenced and expired files as ``check`` does; with
         ``delete=True`` remove them (each file's files document first, then its chunks).
-        Damaged files are reported by ``check`` and never removed here."""
+        Expired files go whatever ``grace`` and ``documents`` say: where the server has no
+        TTL index (FerretDB) this is what removes them, and where it has one, the chunks
+        its monitor leaves are orphans, removed once older than ``grace``. Damaged files
+        are reported by ``check`` and never removed here."""
         if delete:
             self._check_writable("sweep the bucket")
         return sweep_bucket(self, documents, delete=delete, grace=grace)
