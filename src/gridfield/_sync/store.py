@@ -19,10 +19,11 @@ from .._twins import (
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
-from ..core.dedup import DEDUP_INDEX
+from ..core.dedup import DEDUP_INDEX, check_scope
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
+    check_expiry,
     expired_filter,
     expired_message,
     is_expired,
@@ -158,7 +159,13 @@ class FileStore:
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         limits: UploadLimits | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
     ) -> None:
+        """``expire_after`` makes every file stored here expire that long after its upload
+        (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
+        stored file with the same bytes in that scope (a call may say ``dedup=False``, or
+        name another ``scope``). See ``put``."""
         if not isinstance(collection_name, str) or not collection_name:
             raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
         if limits is not None and not isinstance(limits, UploadLimits):
@@ -168,6 +175,11 @@ class FileStore:
         self.db = db
         self.collection_name = collection_name
         self.chunk_size = check_chunk_size(chunk_size)
+        check_expiry(expire_after=expire_after)
+        self.expire_after = expire_after
+        """How long files stored here live by default (None: for ever)."""
+        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
+        """The scope every upload here deduplicates in by default (None: no deduplication)."""
         self.files: Any = db[f"{collection_name}.files"]
         self.chunks: Any = db[f"{collection_name}.chunks"]
         # Reads of a file's chunks (and the second look at a files document that found
@@ -253,6 +265,12 @@ class FileStore:
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
         extra: Mapping[str, Any] | None = None,
+        expire_at: datetime | None = None,
+        expire_after: timedelta | None = None,
+        dedup: bool | None = None,
+        scope: str | None = None,
+        sha256: str | None = None,
+        length: int | None = None,
     ) -> UploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -265,7 +283,9 @@ class FileStore:
         was sent is removed); a content type (given, guessed from the filename or sniffed
         from the first bytes) not in ``content_types`` (``"image/*"`` allowed), a
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
-        as chunks reach the server (``total`` as given here, else None).
+        as chunks reach the server (``total`` as given here, else None). Expiry and
+        deduplication are as for ``put`` (a declared ``sha256`` and ``length`` are checked
+        when the stream closes).
         """
         return self.start_upload(
             UploadOptions(
@@ -282,6 +302,12 @@ class FileStore:
                 on_progress=on_progress,
                 total=total,
                 extra=extra or {},
+                expire_at=expire_at,
+                expire_after=expire_after,
+                dedup=dedup,
+                scope=scope,
+                sha256=sha256,
+                length=length,
             )
         )
 
@@ -294,6 +320,7 @@ class FileStore:
         """
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
+        options = self._with_defaults(options)
         self._check_writable("upload a file")
         limits = options.limits_over(self.limits)
         size = self.chunk_size if options.chunk_size is None else options.chunk_size
@@ -312,6 +339,7 @@ class FileStore:
             codec_options=codec_options,
             aliases=options.aliases,
             extra=top_level,
+            scope=options.scope,
         )
         if options.content_type is not None:
             limits.check_type(options.content_type)  # a refused type given outright: no I/O
@@ -320,6 +348,26 @@ class FileStore:
             options.but(chunk_size=size, metadata=stored, extra=top_level),
             limits=limits,
         )
+
+    def _with_defaults(self, options: UploadOptions) -> UploadOptions:
+        """``options`` with this store's expiry and deduplication scope where the call gave
+        none, ``dedup`` decided; ValueError for deduplication with no scope to do it in."""
+        changes: dict[str, Any] = {}
+        if options.expiry is None and self.expire_after is not None:
+            changes["expire_after"] = self.expire_after
+        scope = options.scope if options.scope is not None else self.dedup_scope
+        dedup = options.dedup if options.dedup is not None else self.dedup_scope is not None
+        if dedup and scope is None:
+            raise ValueError(
+                "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
+                "share stored files, e.g. a tenant or a user ('' for the whole bucket)"
+            )
+        if options.sha256 is not None and not dedup:
+            raise ValueError(
+                "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
+            )
+        changes.update(scope=scope, dedup=dedup)
+        return options.but(**changes)
 
     def put(
         self,
@@ -337,6 +385,12 @@ class FileStore:
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
         extra: Mapping[str, Any] | None = None,
+        expire_at: datetime | None = None,
+        expire_after: timedelta | None = None,
+        dedup: bool | None = None,
+        scope: str | None = None,
+        sha256: str | None = None,
+        length: int | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -348,6 +402,25 @@ class FileStore:
         file check it, and HTTP responses use it as the ``ETag``. ``max_size``,
         ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
         to ``on_progress`` is known for bytes and for files on disk).
+
+        Expiry: ``expire_at`` (an aware datetime in the future; a naive one is refused, as
+        its time zone cannot be known) or ``expire_after`` (a positive timedelta from the
+        upload's date), never both, is stored as ``gridfield.expireAt``. From then on reads
+        raise NoFile saying when it expired; the server's TTL index (``ensure_indexes``) or
+        else ``sweep(delete=True)`` removes it. The store's ``expire_after`` applies when
+        neither is given.
+
+        Deduplication: with ``dedup=True`` (the default when the store has a
+        ``dedup_scope``) and a ``scope`` (a str: who may share files, such as a tenant), the
+        upload looks, when it closes, for a stored file of that scope with the same SHA-256
+        and length that lives at least as long as asked (no expiry, or a later one). If
+        there is one, the chunks just written are deleted and that file is returned as it
+        is: this call's filename, metadata, content type and extra fields are not stored
+        anywhere. Files share bytes only within a scope: no lookup ever crosses scopes, as
+        one that did would tell any uploader whether others stored given bytes.
+        ``sha256`` and ``length`` (both) declare the bytes beforehand: a matching file of the
+        scope is returned without reading ``data``; otherwise ``data`` is stored and must be
+        what was declared (ValueError, nothing left, if not).
         """
         options = UploadOptions(
             filename=filename,
@@ -362,6 +435,12 @@ class FileStore:
             content_types=_listed(content_types),
             on_progress=on_progress,
             extra=extra or {},
+            expire_at=expire_at,
+            expire_after=expire_after,
+            dedup=dedup,
+            scope=scope,
+            sha256=sha256,
+            length=length,
         )
         return self.upload(data, options)
 
@@ -375,6 +454,9 @@ class FileStore:
         if options.on_progress is not None and options.total is None:
             options = options.but(total=source_size(data))
         stream = self.start_upload(options)
+        declared = stream.stored_as_declared()
+        if declared is not None:
+            return declared  # the source is not read
         with stream:
             write_source(stream, data)
         assert stream.info is not None  # close() has run

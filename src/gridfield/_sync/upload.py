@@ -7,6 +7,7 @@ import inspect
 import io
 import os
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ from .._twins import (
     sync_iterable,
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
+from ..core.dedup import dedup_filter
 from ..core.errors import FileExists, FileTooLarge, add_note
+from ..core.expiry import expiry_moment, is_expired
 from ..core.guards import Progress, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
@@ -82,6 +85,11 @@ class UploadStream:
         self._type_checked = self._limits.content_types is None
         self._progress = Progress(options.on_progress, options.total)
         self._stored = 0  # bytes in chunks the server has taken
+        # Resolved by the store's start_upload: its defaults applied, dedup True or False.
+        self._expiry = options.expiry
+        self._scope = options.scope
+        self._dedup = bool(options.dedup)
+        self._declared = None if options.sha256 is None else (options.sha256, options.length)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -162,6 +170,18 @@ class UploadStream:
         self._send(self._batcher.drain())
         try:
             info = self._describe()
+            self._check_described(info)
+            if self._dedup:
+                existing = self._stored_copy(info)
+                if existing is not None:
+                    # The same bytes are stored in this scope: ours go, that file is the
+                    # answer, as it is (its own name, metadata and id).
+                    self.abort()
+                    self._aborted = False
+                    self.info = existing
+                    self._progress.reached(info.length)
+                    self._progress.finished()
+                    return existing
             doc = info.to_document()
             self._store._ensure_indexes_once()
             self._files_doc = doc
@@ -181,6 +201,46 @@ class UploadStream:
         self._progress.finished()
         return info
 
+    def _check_described(self, info: FileInfo) -> None:
+        """ValueError for bytes other than those declared, or an expiry already past."""
+        if self._declared is not None and self._declared != (info.sha256, info.length):
+            sha256, length = self._declared
+            raise ValueError(
+                f"file {self.file_id!r}: the bytes are not those declared (sha256 {info.sha256},"
+                f" {info.length} bytes; declared sha256 {sha256}, {length} bytes)"
+            )
+        if info.expire_at is not None and is_expired(info.expire_at, datetime.now(timezone.utc)):
+            raise ValueError(
+                f"file {self.file_id!r}: expire_at {info.expire_at.isoformat()} passed while"
+                " it was being uploaded"
+            )
+
+    def _stored_copy(self, info: FileInfo) -> FileInfo | None:
+        """The file of this upload's scope holding the same bytes, if one is stored: one
+        lookup, on the deduplication index (``ensure_indexes``)."""
+        assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
+        self._store._ensure_indexes_once()
+        query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
+        doc = self._store.files.find_one(query)
+        return None if doc is None else FileInfo.from_document(doc)
+
+    def stored_as_declared(self) -> FileInfo | None:
+        """With deduplication and a declared SHA-256 and length, before any byte is written:
+        the file of this upload's scope that holds them, closing this upload (nothing was
+        sent); None when there is none (or nothing was declared)."""
+        if self._declared is None or not self._dedup or self.length or self._sent_any:
+            return None
+        sha256, length = self._declared
+        assert length is not None and self._scope is not None
+        moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
+        self._store._ensure_indexes_once()
+        doc = self._store.files.find_one(dedup_filter(sha256, length, self._scope, moment))
+        if doc is None:
+            return None
+        self.info = FileInfo.from_document(doc)
+        self.closed = True
+        return self.info
+
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
         given = self._metadata.get("contentType")
@@ -198,11 +258,12 @@ class UploadStream:
 
     def _describe(self) -> FileInfo:
         guessed = self._guessed_type()
+        date = upload_date(self._store.db.codec_options)
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
             chunk_size=self.chunk_size,
-            upload_date=upload_date(self._store.db.codec_options),
+            upload_date=date,
             filename=self.filename,
             metadata=self._metadata,
             content_type=self._content_type,
@@ -210,6 +271,8 @@ class UploadStream:
             sha256=self._cutter.sha256(),
             aliases=self._aliases,
             extra=self._extra,
+            expire_at=expiry_moment(self._expiry, date),
+            scope=self._scope,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
