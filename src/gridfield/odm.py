@@ -355,6 +355,22 @@ def document_classes(documents: Iterable[Any] | None = None) -> list[type[Any]]:
     return list(by_collection.values())
 
 
+def collection_root(document: type[Any]) -> type[Any]:
+    """The class of ``document``'s tree that owns its collection (its topmost concrete
+    ancestor stored there): scanning it reads every class stored beside it."""
+    name = document._get_collection_name()
+    root = document
+    for kind in type.mro(document):
+        if (
+            isinstance(kind, type)
+            and issubclass(kind, mongoengine.Document)
+            and _concrete(kind)
+            and kind._get_collection_name() == name
+        ):
+            root = kind
+    return root
+
+
 def _concrete(kind: type[Any]) -> bool:
     """A document class with a collection of its own (not abstract, not MongoEngine's base)."""
     meta = getattr(kind, "_meta", None) or {}

@@ -29,13 +29,13 @@ from ..core.errors import CorruptFile
 from ..core.expiry import expired_filter, is_expired
 from ..core.metadata import FileInfo
 from ..core.numbers import is_whole_number
-from ..odm import document_classes, file_roots, stored_file_refs
+from ..odm import collection_root, document_classes, file_roots, stored_file_refs
 from .connection import ConnectionFailure, get_db
 
 if TYPE_CHECKING:
     from .store import FileStore
 
-__all__ = ["DEFAULT_GRACE", "check_bucket", "sweep_bucket"]
+__all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
 
 _OBJECT_ID = {"$type": "objectId"}
 _OTHER = {"$not": {"$type": "objectId"}}
@@ -186,6 +186,35 @@ def _referenced_ids(
                 if in_store(ref.db_alias, ref.collection_name):
                     found.add(id_key(ref.file_id))
     return found
+
+
+def held_by_others(
+    store: FileStore, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
+) -> bool:
+    """Whether a stored document of ``owner``'s collection (its class tree), other than
+    ``owner`` itself, holds ``file_id`` of ``store``'s bucket: the bucket check's reference
+    walk, stopping at the first holder found. Read from the stored documents, so it counts
+    what is saved, with no counter to race."""
+    kind = collection_root(type(owner))
+    roots = file_roots(kind)
+    if not roots:
+        return False
+    alias = kind._meta.get("db_alias") or "default"
+    db = get_db(alias)
+    if db.name != store.db.name:
+        return False
+    query: dict[str, Any] = {} if owner.pk is None else {"_id": {"$ne": owner.pk}}
+    projection = dict.fromkeys([*roots, "_cls"], 1)
+    wanted = id_key(file_id)
+    cursor = db[kind._get_collection_name()].find(query, projection=projection)
+    try:
+        for raw in cursor.batch_size(batch_size):
+            for ref in stored_file_refs(kind, raw):
+                if ref.collection_name == store.collection_name and id_key(ref.file_id) == wanted:
+                    return True
+    finally:
+        cursor.close()
+    return False
 
 
 class _FileWalk:

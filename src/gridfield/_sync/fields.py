@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import mongoengine.fields
 from bson import ObjectId
 
+from ..core.dedup import check_scope
+from ..core.expiry import check_expiry
 from ..core.guards import UploadLimits
 from ..core.metadata import check_chunk_size
 from .proxy import GridFSProxy
@@ -22,7 +25,12 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     ``content_types`` (``["image/*", "application/pdf"]``) guard every upload through the
     field: FileTooLarge or ContentTypeRefused, and nothing is left stored. With
     ``delete_with_owner`` the file is deleted after the document that holds it is deleted
-    (set it False to keep files shared with others).
+    (set it False to keep files shared with others). ``expire_after`` (a timedelta) makes
+    every file stored through the field expire that long after its upload, unless the call
+    gives its own expiry; ``dedup_scope`` (a str) deduplicates every upload through the
+    field within that scope (see ``AsyncFileStore.put``): a file so shared by several
+    documents is deleted with an owner only once no other document of the owner's class
+    holds it.
     """
 
     proxy_class = GridFSProxy
@@ -38,6 +46,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         delete_with_owner: bool = True,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
         **kwargs: Any,
     ) -> None:
         if chunk_size is not None:
@@ -48,6 +58,11 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
         self.delete_with_owner = delete_with_owner
+        check_expiry(expire_after=expire_after)
+        self.expire_after = expire_after
+        """How long files stored through this field live (None: for ever)."""
+        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
+        """The scope uploads through this field deduplicate in (None: none)."""
 
     def get_proxy_obj(
         self,
@@ -66,6 +81,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             chunk_size=self.chunk_size,
             delete_with_owner=self.delete_with_owner,
             limits=self.limits,
+            expire_after=self.expire_after,
+            dedup_scope=self.dedup_scope,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:

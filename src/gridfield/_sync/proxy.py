@@ -6,7 +6,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any
+
+import mongoengine
 
 from .._twins import (
     Flushed,
@@ -21,6 +24,7 @@ from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
+from .bucket_check import held_by_others
 from .connection import get_db
 from .document import Document
 from .store import DownloadStream, FileStore, UploadStream
@@ -54,8 +58,14 @@ class GridFSProxy(DescribedFile):
         chunk_size: int | None = None,
         delete_with_owner: bool = True,
         limits: UploadLimits | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
     ) -> None:
         self._slot = FileSlot(grid_id)
+        self.expire_after = expire_after
+        """How long the files this proxy writes live (the field's ``expire_after``)."""
+        self.dedup_scope = dedup_scope
+        """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
         self.key = key
         self.instance = instance
         self.db_alias = db_alias
@@ -189,6 +199,8 @@ class GridFSProxy(DescribedFile):
             # Errors name the field, whether its guards or a call's own refused the file.
             limits = self.limits if self.limits is not None else UploadLimits()
             kwargs["limits"] = dataclasses.replace(limits, label=self._where())
+            kwargs["expire_after"] = self.expire_after
+            kwargs["dedup_scope"] = self.dedup_scope
             self._store = FileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 
@@ -447,10 +459,20 @@ class GridFSProxy(DescribedFile):
             self._slot.dropped(grid_id)
 
     def _delete_file(self, grid_id: Any) -> None:
-        try:
-            self.store.delete(grid_id)
-        except NoFile:
-            pass  # already gone: the outcome asked for
+        """Delete a file this value let go of, unless it is shared (a deduplicated file)
+        and another stored document of the owner's collection still holds it."""
+        owner = _owner_document(self.instance)
+        if owner is None:
+            try:
+                self.store.delete(grid_id)
+            except NoFile:
+                pass  # already gone: the outcome asked for
+            return
+
+        def held_elsewhere() -> bool:
+            return held_by_others(self.store, owner, grid_id)
+
+        self.store.delete_unless_held(grid_id, held_elsewhere)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -566,6 +588,15 @@ def _start_of(data: Any) -> int | None:
         return int(data.tell()) if hasattr(data, "read") else None
     except Exception:
         return None
+
+
+def _owner_document(instance: Any) -> Any:
+    """The top-level stored document a proxy's value is in (None: none, or not stored)."""
+    top = instance
+    while top is not None and getattr(top, "_instance", None) is not None:
+        top = top._instance
+    is_document = isinstance(top, mongoengine.Document) and hasattr(top, "_get_collection_name")
+    return top if is_document else None
 
 
 def _stores_files_at_save(instance: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,7 +19,7 @@ from .._twins import (
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
-from ..core.dedup import DEDUP_INDEX, check_scope
+from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
@@ -755,9 +755,32 @@ class FileStore:
         if not carried(self._delete(file_id)):
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
-    def _delete(self, file_id: Any) -> bool:
-        result = self.files.delete_one(file_filter(file_id))
-        self.chunks.delete_many(chunks_filter(file_id))
+    def delete_unless_held(
+        self, file_id: Any, held_elsewhere: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        """Delete a file let go of by one holder, unless it may be shared and another still
+        holds it; return whether it was deleted (False too when it was already gone).
+
+        Only a file stored with a deduplication scope can have several holders: any other
+        goes at once, as ``delete`` does, in the same two commands. For a scoped one,
+        ``held_elsewhere()`` is asked first (a scan of the stored holders), and the file
+        stays when it answers True.
+        """
+        check_file_id(file_id)
+        self._check_writable("delete a file")
+        unshared = {**file_filter(file_id), SCOPE_FIELD: {"$exists": False}}
+        if carried(self._delete(file_id, unshared)):
+            return True
+        if held_elsewhere():
+            return False
+        # Gone already, or shared and now held by no one else: as delete() does (stray
+        # chunks of a gone file go too).
+        return bool(carried(self._delete(file_id)))
+
+    def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
+        result = self.files.delete_one(file_filter(file_id) if query is None else query)
+        if query is None or result.deleted_count:
+            self.chunks.delete_many(chunks_filter(file_id))
         return bool(result.deleted_count)
 
     def drop(self) -> None:
