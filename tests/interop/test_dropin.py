@@ -13,7 +13,6 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 import gridfield.sync
-from tests.interop.mongoengine_suite import file_field_tests, run
 
 DATA = random.Random(7).randbytes(700_000)  # three default chunks
 
@@ -117,14 +116,3 @@ def test_replace_and_streaming_on_a_plain_document(plain_mongoengine: Any) -> No
     assert plain_mongoengine["fs.files"].count_documents({"_id": old}) == 0
     fetched = GridfieldPet.objects(name="streamed").first()
     assert fetched.photo.read() == b"new content"
-
-
-def test_mongoengine_own_file_field_tests_pass(mongo_uri: str) -> None:
-    """MongoEngine 0.29.3's own tests/fields/test_file_field.py, with gridfield.sync's
-    FileField, GridFSProxy, ImageField and ImageGridFsProxy in place of MongoEngine's."""
-    with file_field_tests(mongo_uri) as module:
-        result = run(module)
-    problems = [f"{test.id()}:\n{trace}" for test, trace in result.failures + result.errors]
-    problems += [f"{test.id()}: skipped ({why})" for test, why in result.skipped]
-    assert not problems, "\n\n".join(problems)
-    assert result.testsRun == 21

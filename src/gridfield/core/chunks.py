@@ -85,6 +85,21 @@ class ChunkCutter:
         self._tail = bytearray()
         self._hash = hashlib.sha256() if checksum else None
 
+    @classmethod
+    def resuming(cls, files_id: Any, chunk_size: int, offset: int, tail: bytes) -> ChunkCutter:
+        """A cutter that carries on a file already ``offset`` bytes long, whose last
+        ``len(tail)`` bytes (less than a chunk) are ``tail`` and not yet in a chunk."""
+        if len(tail) >= chunk_size or offset % chunk_size != len(tail):
+            raise ValueError(
+                f"a tail of {len(tail)} bytes does not end a file of {offset} bytes"
+                f" in chunks of {chunk_size}"
+            )
+        cutter = cls(files_id, chunk_size)
+        cutter.n = offset // chunk_size
+        cutter.length = offset
+        cutter._tail += tail
+        return cutter
+
     def _chunk(self, payload: bytes) -> Chunk:
         doc = {"_id": ObjectId(), "files_id": self.files_id, "n": self.n, "data": payload}
         self.n += 1
@@ -126,6 +141,11 @@ class ChunkCutter:
     def pending(self) -> int:
         """Bytes held back for a chunk not yet full."""
         return len(self._tail)
+
+    @property
+    def tail(self) -> bytes:
+        """The bytes held back for a chunk not yet full."""
+        return bytes(self._tail)
 
     def finish(self) -> Chunk | None:
         """The last, short chunk (None if the bytes fed fill whole chunks)."""
