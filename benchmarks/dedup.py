@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 def _line(label: str, seconds: list[float], per: str) -> str:
     median = statistics.median(seconds)
-    return f"  {label:34} median {median * 1000:9.2f} ms{per}  min {min(seconds) * 1000:.2f}  max {max(seconds) * 1000:.2f}"
+    low, high = min(seconds) * 1000, max(seconds) * 1000
+    return f"  {label:34} median {median * 1000:9.2f} ms{per}  min {low:.2f}  max {high:.2f}"
 
 
 def main() -> None:

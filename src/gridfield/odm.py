@@ -361,13 +361,10 @@ def collection_root(document: type[Any]) -> type[Any]:
     name = document._get_collection_name()
     root = document
     for kind in type.mro(document):
-        if (
-            isinstance(kind, type)
-            and issubclass(kind, mongoengine.Document)
-            and _concrete(kind)
-            and kind._get_collection_name() == name
-        ):
-            root = kind
+        if isinstance(kind, type) and issubclass(kind, mongoengine.Document) and _concrete(kind):
+            stored: Any = kind  # MongoEngine ships no type information
+            if stored._get_collection_name() == name:
+                root = kind
     return root
 
 

@@ -142,7 +142,7 @@ async def heard(mongo_uri: str, async_db: Any) -> AsyncIterator[tuple[Commands, 
             "give expire_at or expire_after, not both",
         ),
         ({"expire_at": datetime(2999, 1, 1)}, ValueError, "has no time zone"),
-        ({"expire_after": 3600}, TypeError, "expire_after must be a datetime.timedelta, not int"),
+        ({"expire_after": 3600}, TypeError, r"expire_after must be a datetime\.timedelta, not int"),
         ({"expire_after": timedelta(seconds=-1)}, ValueError, "must be more than zero"),
     ],
 )
@@ -168,5 +168,5 @@ async def test_a_store_default_expiry_and_a_calls_own(async_db: Any) -> None:
     upload = store.open_upload(filename="stream.bin")
     await upload.write(b"streamed")
     assert (await upload.close()).expire_at is not None
-    with pytest.raises(TypeError, match="expire_after must be a datetime.timedelta"):
+    with pytest.raises(TypeError, match=r"expire_after must be a datetime\.timedelta"):
         AsyncFileStore(async_db, expire_after=60)  # type: ignore[arg-type]

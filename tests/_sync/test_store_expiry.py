@@ -143,7 +143,7 @@ def heard(mongo_uri: str, sync_db: Any) -> Iterator[tuple[Commands, Any]]:
             "give expire_at or expire_after, not both",
         ),
         ({"expire_at": datetime(2999, 1, 1)}, ValueError, "has no time zone"),
-        ({"expire_after": 3600}, TypeError, "expire_after must be a datetime.timedelta, not int"),
+        ({"expire_after": 3600}, TypeError, r"expire_after must be a datetime\.timedelta, not int"),
         ({"expire_after": timedelta(seconds=-1)}, ValueError, "must be more than zero"),
     ],
 )
@@ -169,5 +169,5 @@ def test_a_store_default_expiry_and_a_calls_own(sync_db: Any) -> None:
     upload = store.open_upload(filename="stream.bin")
     upload.write(b"streamed")
     assert (upload.close()).expire_at is not None
-    with pytest.raises(TypeError, match="expire_after must be a datetime.timedelta"):
+    with pytest.raises(TypeError, match=r"expire_after must be a datetime\.timedelta"):
         FileStore(sync_db, expire_after=60)  # type: ignore[arg-type]

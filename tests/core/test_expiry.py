@@ -37,9 +37,9 @@ def test_refusals_name_the_mistake() -> None:
         check_expiry(NOW, now=NOW)
     with pytest.raises(ValueError, match="more than zero"):
         check_expiry(expire_after=timedelta(0))
-    with pytest.raises(TypeError, match="expire_after must be a datetime.timedelta, not int"):
+    with pytest.raises(TypeError, match=r"expire_after must be a datetime\.timedelta, not int"):
         check_expiry(expire_after=3600)
-    with pytest.raises(TypeError, match="expire_at must be a datetime.datetime, not str"):
+    with pytest.raises(TypeError, match=r"expire_at must be a datetime\.datetime, not str"):
         check_expiry("2031-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="past the year 9999"):
         check_expiry(expire_after=timedelta(days=3_000_000))

@@ -116,7 +116,9 @@ async def sweep_bucket(
     return report
 
 
-async def _remove_expired(store: AsyncFileStore, report: BucketReport, now: datetime | None) -> None:
+async def _remove_expired(
+    store: AsyncFileStore, report: BucketReport, now: datetime | None
+) -> None:
     """Remove the expired files the check found: their files documents (only while still
     expired at the check's time), then the chunks of those whose files document is gone."""
     moment = datetime.now(timezone.utc) if now is None else now

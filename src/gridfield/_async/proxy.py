@@ -23,7 +23,6 @@ from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
-from .bucket_check import held_by_others
 from .connection import get_db
 from .document import Document
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
@@ -467,11 +466,7 @@ class GridFSProxy(DescribedFile):
             except NoFile:
                 pass  # already gone: the outcome asked for
             return
-
-        async def held_elsewhere() -> bool:
-            return await held_by_others(self.store, owner, grid_id)
-
-        await self.store.delete_unless_held(grid_id, held_elsewhere)
+        await self.store.delete_unless_held(grid_id, owner)
 
     # -- reading ------------------------------------------------------------------------------
 

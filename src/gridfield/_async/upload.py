@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 import io
 import os
-from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 

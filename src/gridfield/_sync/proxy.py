@@ -24,7 +24,6 @@ from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
-from .bucket_check import held_by_others
 from .connection import get_db
 from .document import Document
 from .store import DownloadStream, FileStore, UploadStream
@@ -468,11 +467,7 @@ class GridFSProxy(DescribedFile):
             except NoFile:
                 pass  # already gone: the outcome asked for
             return
-
-        def held_elsewhere() -> bool:
-            return held_by_others(self.store, owner, grid_id)
-
-        self.store.delete_unless_held(grid_id, held_elsewhere)
+        self.store.delete_unless_held(grid_id, owner)
 
     # -- reading ------------------------------------------------------------------------------
 

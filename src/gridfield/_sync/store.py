@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -60,7 +60,7 @@ from ..core.topology import (
     gone_or_replaced,
 )
 from ..core.upload_options import UploadOptions
-from .bucket_check import check_bucket, sweep_bucket
+from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     DownloadStream,
     adopt_cursor,
@@ -755,23 +755,21 @@ class FileStore:
         if not carried(self._delete(file_id)):
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
-    def delete_unless_held(
-        self, file_id: Any, held_elsewhere: Callable[[], Awaitable[bool]]
-    ) -> bool:
+    def delete_unless_held(self, file_id: Any, owner: Any) -> bool:
         """Delete a file let go of by one holder, unless it may be shared and another still
         holds it; return whether it was deleted (False too when it was already gone).
 
         Only a file stored with a deduplication scope can have several holders: any other
-        goes at once, as ``delete`` does, in the same two commands. For a scoped one,
-        ``held_elsewhere()`` is asked first (a scan of the stored holders), and the file
-        stays when it answers True.
+        goes at once, as ``delete`` does, in the same two commands. For a scoped one, the
+        stored documents of ``owner``'s collection (a Document) other than ``owner`` are
+        scanned first, and the file stays when one holds it.
         """
         check_file_id(file_id)
         self._check_writable("delete a file")
         unshared = {**file_filter(file_id), SCOPE_FIELD: {"$exists": False}}
         if carried(self._delete(file_id, unshared)):
             return True
-        if held_elsewhere():
+        if held_by_others(self, owner, file_id):
             return False
         # Gone already, or shared and now held by no one else: as delete() does (stray
         # chunks of a gone file go too).

@@ -36,7 +36,9 @@ def check_scope(scope: object, what: str = "scope") -> str | None:
     """``scope`` if it is None or a str; TypeError otherwise (an id, a number or a tuple
     would compare differently in the server than it reads here)."""
     if scope is not None and not isinstance(scope, str):
-        raise TypeError(f"{what} must be a str naming who may share files, not {type(scope).__name__}")
+        raise TypeError(
+            f"{what} must be a str naming who may share files, not {type(scope).__name__}"
+        )
     return scope
 
 

@@ -19,11 +19,11 @@ from typing import Any
 __all__ = [
     "EXPIRE_AT_FIELD",
     "check_expiry",
+    "expired_filter",
     "expired_message",
     "expiry_cache_headers",
     "expiry_moment",
     "is_expired",
-    "expired_filter",
     "not_expired_filter",
     "parse_duration",
     "ttl_refused",
@@ -181,6 +181,6 @@ _NOT_IMPLEMENTED = 238
 
 def ttl_refused(code: int | None, message: str) -> bool:
     """Whether a createIndexes error is the server saying it has no TTL indexes."""
-    return code == _NOT_IMPLEMENTED or "expireAfterSeconds" in message and "not implemented" in (
-        message.lower()
+    return code == _NOT_IMPLEMENTED or (
+        "expireAfterSeconds" in message and "not implemented" in (message.lower())
     )

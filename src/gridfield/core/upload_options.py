@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-from datetime import datetime, timedelta
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
