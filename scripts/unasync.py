@@ -56,6 +56,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
+    "AsyncReceived": "Received",
     "AsyncUploadStream": "UploadStream",
     # the pairs of src/gridfield/_twins.py: async member -> sync member
     "any_iterable": "sync_iterable",

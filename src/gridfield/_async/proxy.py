@@ -16,6 +16,7 @@ from .._twins import (
 )
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.guards import UploadLimits
+from ..core.http.intake import ReceivedFile
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from .connection import get_db
@@ -410,6 +411,31 @@ class GridFSProxy(DescribedFile):
         self._stale_ids = previous._stale_ids
         staged = previous._staged
         self._replaces = staged.replaced if staged is not None else previous.grid_id
+
+    def hold_received(self, received: ReceivedFile) -> None:
+        """Hold a file an HTTP request stored (``doc.photo = received.file("photo")``); the
+        file held so far goes once the owner is saved.
+
+        Refused (GridFSError) when the file is in another bucket than this field's, and
+        (FileTooLarge, ContentTypeRefused) when it breaks the field's guards: the field
+        then keeps what it held.
+        """
+        store = self.store
+        if received.bucket != (store.db.name, store.collection_name):
+            raise GridFSError(
+                f"{self._where()} stores files in {store.db.name}.{store.collection_name};"
+                f" the received file {received.file_id!r} is in"
+                f" {received.bucket[0]}.{received.bucket[1]}"
+            )
+        limits = store.limits
+        limits.check_size(received.length)
+        if limits.content_types is not None:
+            limits.check_type(received.content_type)
+        replaced, self._replaces = self._replaces, None
+        if replaced is not None and replaced != received.file_id:
+            self._stale_ids.append(replaced)
+        self.grid_id = received.file_id
+        self._info = received.info
 
     def stage(self, data: Any) -> None:
         """Hold ``data`` (assigned to the field) to be stored when the owning document is

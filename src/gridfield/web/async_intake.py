@@ -1,0 +1,54 @@
+"""What the async adapters share for receiving files: a call that is awaited for what the
+request brought, or entered with ``async with`` to remove it again should the block raise.
+
+Async-only (hand-written, not generated): the sync adapters return the ``Received`` itself,
+which is a plain context manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any
+
+from gridfield import AsyncReceived, IntakeLimits
+
+__all__ = ["Receiving", "intake_limits"]
+
+
+def intake_limits(limits: IntakeLimits | None, **changes: Any) -> IntakeLimits:
+    """``limits`` (default: ``IntakeLimits()``) with a call's keywords taking over."""
+    if limits is not None and not isinstance(limits, IntakeLimits):
+        raise TypeError(f"limits must be an IntakeLimits, not {type(limits).__name__}")
+    return (limits if limits is not None else IntakeLimits()).merged(**changes)
+
+
+class Receiving:
+    """``await receive_files(...)`` gives the ``AsyncReceived``; ``async with
+    receive_files(...) as received:`` gives it too, and removes its files if the block
+    raises (unless ``received.keep()`` was called)."""
+
+    def __init__(self, start: Callable[[], Awaitable[AsyncReceived]]) -> None:
+        self._start = start
+        self._received: AsyncReceived | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncReceived]:
+        return self._run().__await__()
+
+    async def _run(self) -> AsyncReceived:
+        if self._received is not None:
+            raise RuntimeError("this request's body was received already")
+        self._received = await self._start()
+        return self._received
+
+    async def __aenter__(self) -> AsyncReceived:
+        return await self._run()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._received is not None:
+            await self._received.__aexit__(exc_type, exc, tb)
