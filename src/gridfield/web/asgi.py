@@ -40,9 +40,15 @@ from gridfield.core.http import (
     not_found,
     object_id_or_none,
 )
-from gridfield.core.http.intake import INTAKE_ERRORS, IntakeLimits, error_status, raw_body_filename
+from gridfield.core.http.intake import (
+    INTAKE_ERRORS,
+    IntakeLimits,
+    error_status,
+    intake_limits,
+    raw_body_filename,
+)
 
-from .async_intake import Receiving, intake_limits
+from .async_intake import Receiving
 from .async_serving import (
     Served,
     find_newest,

@@ -11,16 +11,9 @@ from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any
 
-from gridfield import AsyncReceived, IntakeLimits
+from gridfield import AsyncReceived
 
-__all__ = ["Receiving", "intake_limits"]
-
-
-def intake_limits(limits: IntakeLimits | None, **changes: Any) -> IntakeLimits:
-    """``limits`` (default: ``IntakeLimits()``) with a call's keywords taking over."""
-    if limits is not None and not isinstance(limits, IntakeLimits):
-        raise TypeError(f"limits must be an IntakeLimits, not {type(limits).__name__}")
-    return (limits if limits is not None else IntakeLimits()).merged(**changes)
+__all__ = ["Receiving"]
 
 
 class Receiving:

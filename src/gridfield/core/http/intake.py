@@ -23,6 +23,7 @@ __all__ = [
     "claimed_type",
     "clean_filename",
     "error_status",
+    "intake_limits",
     "multipart_boundary",
     "parse_content_disposition",
     "parse_part_head",
@@ -126,6 +127,14 @@ class IntakeLimits:
             )
 
 
+def intake_limits(limits: IntakeLimits | None, **changes: Any) -> IntakeLimits:
+    """``limits`` (default: ``IntakeLimits()``) with a call's keywords that are not None
+    taking over: how each adapter's ``receive_files(..., max_size=...)`` makes its value."""
+    if limits is not None and not isinstance(limits, IntakeLimits):
+        raise TypeError(f"limits must be an IntakeLimits, not {type(limits).__name__}")
+    return (limits if limits is not None else IntakeLimits()).merged(**changes)
+
+
 def _smaller(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
@@ -196,13 +205,17 @@ _EXT_VALUE = re.compile(r"^([A-Za-z0-9!#$%&+^_`{}~-]*)'[^']*'(.*)$", re.S)
 
 
 def _read_quoted(text: str, start: int) -> tuple[str, int]:
-    """The quoted-string starting after the quote at ``start - 1``; backslash escapes one
-    character (RFC 9110). Returns the value and the index after the closing quote."""
+    """The quoted-string starting after the quote at ``start - 1``. Returns the value and the
+    index after the closing quote.
+
+    A backslash escapes only a quote or a backslash: browsers send a Windows path's
+    backslashes as they are (``C:\\Users\\me``), curl escapes those two characters.
+    """
     out: list[str] = []
     i = start
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "\\\"":
             out.append(text[i + 1])
             i += 2
             continue
