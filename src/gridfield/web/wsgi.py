@@ -17,7 +17,7 @@ request or a WSGI environ), ``receive_body(...)`` for a raw body, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from gridfield.core.guards import ProgressCallback
@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 StartResponse = Callable[..., Any]
+_App = TypeVar("_App")
 
 _REASONS = {
     200: "OK",
@@ -293,8 +294,10 @@ def upload_error_response(error: Exception) -> tuple[str, int]:
     return f"{error}\n", status
 
 
-def register_error_handlers(app: Any) -> None:
+def register_error_handlers(app: _App) -> _App:
     """Have a Flask app answer the upload errors raised anywhere in a view (FileTooLarge from
-    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500."""
+    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
+    the app (``app = register_error_handlers(Flask(__name__))``)."""
     for kind in INTAKE_ERRORS:
         app.register_error_handler(kind, upload_error_response)
+    return app
