@@ -270,3 +270,14 @@ def test_each_refusal_has_its_status() -> None:
     assert error_status(MalformedBody("x")) == 400
     assert error_status(ValueError("x")) is None
     assert error_status(RuntimeError("x")) is None
+
+
+def test_a_quote_a_browser_sent_as_pct22_is_a_quote_again() -> None:
+    head = parse_part_head(
+        [(b"Content-Disposition", b'form-data; name="f"; filename="say %22hi%22.txt"')]
+    )
+    assert head.filename == 'say "hi".txt'
+    star = parse_part_head(
+        [(b"Content-Disposition", b"form-data; name=f; filename*=UTF-8''100%2522.txt")]
+    )
+    assert star.filename == "100%22.txt"  # an RFC 5987 name says exactly what it means

@@ -328,7 +328,14 @@ def parse_part_head(headers: Iterable[tuple[bytes, bytes]]) -> PartHead:
             content_type = header_text(raw_value)
     if disposition is None:
         raise MalformedBody("a multipart part has no Content-Disposition header")
-    kind, params = parse_content_disposition(disposition)
+    kind, params = _parse_header_params(disposition)
+    extended = params.pop("filename*", None)
+    decoded = _decode_ext_value(extended) if extended is not None else None
+    if decoded is not None:
+        params["filename"] = decoded
+    elif "filename" in params:
+        # Browsers (the HTML form encoding) send a quote in a name as %22.
+        params["filename"] = params["filename"].replace("%22", '"')
     if kind != "form-data" or "name" not in params:
         raise MalformedBody(
             f'a multipart part\'s Content-Disposition is {disposition!r}, not form-data; name="..."'
