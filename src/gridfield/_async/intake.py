@@ -321,6 +321,7 @@ async def receive_raw(
 
     A declared length over ``max_size`` is FileTooLarge before a byte is read; the body is
     read no further than the limit plus one piece, and a failure leaves nothing stored.
+    ``on_progress(done, total)`` is told the body bytes read after each piece.
     """
     limits = limits if limits is not None else IntakeLimits()
     check_progress_callback(on_progress)
@@ -332,20 +333,21 @@ async def receive_raw(
         metadata=metadata,
         max_size=limits.max_size,
         content_types=limits.content_types,
-        on_progress=on_progress,
-        total=declared,
     )
+    progress = Progress(on_progress, declared)
     try:
         seen = 0
         async for piece in pieces:
             seen += len(piece)
             _check_length(seen, declared, limits)
             await upload.write(piece)
+            progress.reached(seen)
         _check_complete(seen, declared)
         info = await upload.close()
     except BaseException as exc:
         await _discard_after(received, upload, exc)
         raise
+    progress.finished()
     bucket = (store.db.name, store.collection_name)
     received.files.append(ReceivedFile(None, filename, info.content_type, info, bucket))
     return received

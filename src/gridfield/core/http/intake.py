@@ -215,7 +215,7 @@ def _read_quoted(text: str, start: int) -> tuple[str, int]:
     i = start
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "\\\"":
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in '\\"':
             out.append(text[i + 1])
             i += 2
             continue
