@@ -4,14 +4,14 @@
     python benchmarks/intake.py serve KIND URI DB               # a server process (internal)
 
 The server runs in a process of its own (its RSS is sampled from outside, its temporary
-folder is a fresh one, listed while the request runs): FastAPI-style Starlette on uvicorn
-(``asgi``) and a plain WSGI app on werkzeug's threaded server (``wsgi``: it hands the app
-``wsgi.input`` as the body arrives; waitress would read the whole body first). Measured: the server's peak RSS growth and the
-temporary files made while a 256 MiB multipart upload streams in through the adapter; how
-much of a 1 GiB raw body sent to a 10 MiB limit the adapter reads before its 413, and the
-chunks left; upload throughput through the adapter against the hand-written handler (the
-form parsed by Starlette into an ``UploadFile``, then ``await bucket.upload_from_stream(name,
-await file.read())``) on the same server.
+folder is a fresh one, listed while the request runs): Starlette on uvicorn (``asgi``) and a
+plain WSGI app on werkzeug's threaded server (``wsgi``: it hands the app ``wsgi.input`` as
+the body arrives; waitress would read the whole body first). Measured: the server's peak RSS
+growth and the temporary files made while a 256 MiB multipart upload streams in through
+the adapter; how much of a 1 GiB raw body sent to a 10 MiB limit the adapter reads before
+its 413, and the chunks left; upload throughput through the adapter against the
+hand-written handler (the form parsed by Starlette into an ``UploadFile``, then
+``await bucket.upload_from_stream(name, await file.read())``) on the same server.
 """
 
 from __future__ import annotations

@@ -620,10 +620,10 @@ class Report:
             "## Receiving uploads over HTTP",
             "",
             "`receive_files` and `receive_body` behind Starlette on uvicorn (ASGI) and a plain "
-            "WSGI app on werkzeug's threaded server (WSGI; waitress reads a whole body first), each in a process of its own with a fresh "
-            "temporary folder, driven over a socket. The hand-written handler lets Starlette "
-            "parse the form into an `UploadFile`, then stores `await file.read()` with "
-            "`AsyncGridFSBucket.upload_from_stream`. "
+            "WSGI app on werkzeug's threaded server (WSGI; waitress reads a whole body first), "
+            "each in a process of its own with a fresh temporary folder, driven over a socket. "
+            "The hand-written handler lets Starlette parse the form into an `UploadFile`, "
+            "then stores `await file.read()` with `AsyncGridFSBucket.upload_from_stream`. "
             f"Measured {got['date']} with `{got['command']}`"
             f" in {got['duration_s']:.0f} s" + (" (quick sizes)." if got["quick"] else "."),
             "",

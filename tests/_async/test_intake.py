@@ -295,7 +295,7 @@ async def test_a_received_file_is_refused_where_it_does_not_fit(
     marmot = Marmot(name="m")
     with pytest.raises(GridFSError, match=r"Marmot.other stores files in .*\.other; the received"):
         marmot.other = received.file("photo")
-    with pytest.raises(FileTooLarge, match="Marmot.small: the file is over the limit of 100"):
+    with pytest.raises(FileTooLarge, match=r"Marmot\.small: the file is over the limit of 100"):
         marmot.small = received.file("photo")
     with pytest.raises(TypeError, match="a FileInfo does not say which bucket"):
         marmot.photo = received.file("photo").info

@@ -127,7 +127,7 @@ class _Collector:
     def __init__(self) -> None:
         self.events: list[_Event] = []
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> Any:  # python-multipart's MultipartCallbacks
         def mark(name: str) -> Any:
             return lambda: self.events.append((name, b""))
 

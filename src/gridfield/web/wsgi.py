@@ -299,5 +299,5 @@ def register_error_handlers(app: _App) -> _App:
     ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
     the app (``app = register_error_handlers(Flask(__name__))``)."""
     for kind in INTAKE_ERRORS:
-        app.register_error_handler(kind, upload_error_response)
+        app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
     return app
