@@ -1,6 +1,6 @@
 """The same upload app in each framework, on each adapter's receiving calls.
 
-Routes: ``POST /form`` (files up to LIMIT bytes each), ``POST /images`` (image types only),
+Routes: ``POST /form`` (files up to LIMIT bytes each; ``/big``: BIG), ``POST /images`` (image types only),
 ``POST /explode`` (stores the form, then the route raises), ``PUT /raw/<name>`` (a raw
 body up to LIMIT bytes), ``PUT /put/<name>`` (the route calls ``store.put`` on the body
 stream with a tiny limit: its FileTooLarge must be a 413, not a 500). Each answers JSON:
@@ -21,6 +21,8 @@ LIMIT = 300 * 1024
 """Bytes per file on /form and /raw: more than one 255 KiB chunk."""
 PUT_LIMIT = 1000
 """The limit of the route that stores the body itself."""
+BIG = 2**30
+"""Bytes per file on /big (FastAPI and Flask apps), for the memory bound."""
 
 
 def described(received: Any) -> dict[str, Any]:
@@ -51,6 +53,10 @@ def fastapi_app(client: Any, db_name: str) -> Any:
     @app.post("/form")
     async def form(request: Request) -> Any:
         return described(await receive_files(request, store, max_size=LIMIT))
+
+    @app.post("/big")
+    async def big(request: Request) -> Any:
+        return described(await receive_files(request, store, max_size=BIG))
 
     @app.post("/images")
     async def images(request: Request) -> Any:
@@ -123,6 +129,10 @@ def flask_app(uri: str, db_name: str) -> Any:
     @app.post("/form")
     def form() -> Any:
         return described(receive_files(request, store, max_size=LIMIT))
+
+    @app.post("/big")
+    def big() -> Any:
+        return described(receive_files(request, store, max_size=BIG))
 
     @app.post("/images")
     def images() -> Any:
