@@ -1,9 +1,10 @@
 """The same upload app in each framework, on each adapter's receiving calls.
 
 Routes: ``POST /form`` (files up to LIMIT bytes each; ``/big``: BIG), ``POST /images``
-(image types only), ``POST /explode`` (stores the form, then the route raises), ``PUT /raw/<name>`` (a raw
-body up to LIMIT bytes), ``PUT /put/<name>`` (the route calls ``store.put`` on the body
-stream with a tiny limit: its FileTooLarge must be a 413, not a 500). Each answers JSON:
+(image types only), ``POST /explode`` (stores the form, then the route raises),
+``PUT /raw/<name>`` (a raw body up to LIMIT bytes), ``PUT /put/<name>`` (the route calls
+``store.put`` on the body stream with a tiny limit: its FileTooLarge must be a 413, not a
+500). Each answers JSON:
 ``{"files": [{field, filename, content_type, length, id}], "form": {...}}``.
 """
 

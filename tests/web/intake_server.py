@@ -22,9 +22,7 @@ def main(kind: str, uri: str, db_name: str) -> None:
         sock.listen(16)
         print(sock.getsockname()[1], flush=True)
         app = intake_apps.fastapi_app(AsyncMongoClient(uri), db_name)
-        uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning")).run(
-            sockets=[sock]
-        )
+        uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning")).run(sockets=[sock])
     else:
         from werkzeug.serving import make_server
 
