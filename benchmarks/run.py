@@ -561,7 +561,9 @@ class Run:
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
     """HTTP serving, receiving uploads or the upload checksum (benchmarks/serving.py,
-    benchmarks/intake.py), timed and labelled."""
+    benchmarks/intake.py), or Django uploads (benchmarks/django_intake.py), timed and
+    labelled."""
+    import django_intake
     import intake
     import serving
 
@@ -571,6 +573,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "serving": serving.measure_serving,
         "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
+        "django_intake": django_intake.measure_django_intake,
     }
     result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started
@@ -592,8 +595,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--measures",
-        default="large,small,ranged,memory,serving,intake,checksum",
-        help="comma-separated subset of large,small,ranged,memory,serving,intake,checksum",
+        default="large,small,ranged,memory,serving,intake,checksum,django_intake",
+        help="comma-separated subset of large,small,ranged,memory,serving,intake,checksum,"
+        "django_intake",
     )
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument(
@@ -633,8 +637,8 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     meta = environment(uri, plan, command)
     say(f"server {meta['server']}; plan {plan}")
-    # gridfield alone, in benchmarks/serving.py and benchmarks/intake.py
-    own = measures & {"serving", "intake", "checksum"}
+    # gridfield alone, in benchmarks/serving.py, intake.py and django_intake.py
+    own = measures & {"serving", "intake", "checksum", "django_intake"}
     if own and not measures - own:
         # Only these: the other measures keep their last results.
         results = json.loads(results_path.read_text()) if results_path.exists() else {"meta": meta}

@@ -64,6 +64,7 @@ OUR_NAMES: dict[str, str] = {
     "await_aggregate": "run_aggregate",
     "await_session": "run_session",
     "await_transaction_start": "run_transaction_start",
+    "both_at_once": "one_then_other",
     "awaited_call": "plain_call",
     "carry_on_despite_cancel": "carried",
     "clean_up": "clean_up_now",
@@ -80,6 +81,8 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
     "wait_in_flight": "nothing_in_flight",
+    # the pair of tests/readers.py
+    "TaskReader": "ThreadReader",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.

@@ -19,6 +19,7 @@ from mongoengine.connection import ConnectionFailure
 from .core.errors import FileNotLoaded
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 _Self = TypeVar("_Self", bound="AwaitableSelf")
 
 # -- work that must not stop halfway when its caller is cancelled ---------------------------
@@ -128,6 +129,27 @@ async def wait_for_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
 
 def no_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
     """Sync twin of ``wait_for_background_work``: nothing outlives its call."""
+
+
+# -- two independent queries ----------------------------------------------------------------
+
+
+async def both_at_once(first: Awaitable[_T], second: Awaitable[_U]) -> tuple[_T, _U]:
+    """Await two independent calls at the same time (two queries for the time of one).
+
+    Both run to their end, however the other ends; then the first error, if any, is raised.
+    """
+    one, two = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (one, two):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return one, two  # type: ignore[return-value]
+
+
+def one_then_other(first: _T, second: _U) -> tuple[_T, _U]:
+    """Sync twin of ``both_at_once``: the calls ran in turn (the second not at all when the
+    first raised), as the arguments were evaluated."""
+    return first, second
 
 
 # -- CPU-bound work -----------------------------------------------------------------------

@@ -136,3 +136,21 @@ def run_werkzeug(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join(STARTUP_TIMEOUT)
         server.server_close()
+
+
+@contextmanager
+def run_django_server(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with Django's own threaded server (the one ``runserver`` uses), which
+    hands the app the request body as it comes off the socket; yield its base URL."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler, allow_reuse_address=True)
+    server.set_app(app)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(STARTUP_TIMEOUT)

@@ -11,7 +11,12 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from .._twins import CLEANUP_TIMEOUT, carry_on_despite_cancel, wait_for_background_work
+from .._twins import (
+    CLEANUP_TIMEOUT,
+    both_at_once,
+    carry_on_despite_cancel,
+    wait_for_background_work,
+)
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
@@ -21,6 +26,7 @@ from ..core.metadata import (
     FileInfo,
     check_aliases,
     check_chunk_size,
+    check_content_type,
     check_extra_fields,
     check_file_id,
     check_files_document,
@@ -34,8 +40,20 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
+from ..core.topology import (
+    check_acknowledged,
+    check_outside_transaction,
+    chunks_read_preference,
+    gone_or_replaced,
+)
 from .bucket_check import check_bucket, sweep_bucket
-from .download import AsyncDownloadStream, check_destination, copy_to
+from .download import (
+    AsyncDownloadStream,
+    adopt_cursor,
+    check_destination,
+    chunks_cursor,
+    copy_to,
+)
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
@@ -82,6 +100,21 @@ async def _create_index(collection: Any, keys: list[tuple[str, int]], **options:
             raise
 
 
+def _from_primary(collection: Any) -> Any:
+    """``collection``, reading from the primary when its read preference says otherwise."""
+    preference = chunks_read_preference(getattr(collection, "read_preference", None))
+    return collection if preference is None else collection.with_options(read_preference=preference)
+
+
+def _bound_session(client: Any) -> Any:
+    """The session PyMongo 4.17+ passes implicitly to every operation of a
+    ``session.bind()`` block on ``client`` (None outside one, and with Motor, which has no
+    ``bind()``). Looked up on the type: Motor's client answers any attribute name."""
+    # PyMongo: bind() has no public getter; this is the method its own operations ask.
+    lookup = getattr(type(client), "_get_bound_session", None)
+    return lookup(client) if lookup is not None else None
+
+
 async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
     """Wait (up to ``timeout`` seconds) for the clean-ups that failed or cancelled uploads and
     deletes left running in the background, for example before the event loop ends.
@@ -117,6 +150,11 @@ class AsyncFileStore:
         self.chunk_size = check_chunk_size(chunk_size)
         self.files: Any = db[f"{collection_name}.files"]
         self.chunks: Any = db[f"{collection_name}.chunks"]
+        # Reads of a file's chunks (and the second look at a files document that found
+        # chunks missing) go to the primary when the database reads elsewhere: see
+        # chunks_read_preference. Listings and files documents keep the caller's preference.
+        self._chunk_reads: Any = _from_primary(self.chunks)
+        self._files_recheck: Any = _from_primary(self.files)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
@@ -140,6 +178,23 @@ class AsyncFileStore:
         since = made.get((self.db.name, self.collection_name)) if made is not None else None
         if since is None or time.monotonic() - since >= _INDEX_RECHECK:
             await self.ensure_indexes()
+
+    # -- what a deployment allows ----------------------------------------------------------------
+
+    def _check_writable(self, action: str) -> None:
+        """Refuse, before any command, a file write GridFS cannot make safely here: with an
+        unacknowledged write concern, or inside a transaction of a bound session."""
+        for collection in (self.files, self.chunks):
+            check_acknowledged(getattr(collection, "write_concern", None), action, collection.name)
+        check_outside_transaction(_bound_session(self.db.client), action)
+
+    async def _gone_or_replaced(self, info: FileInfo) -> bool:
+        """Whether the file ``info`` describes has been deleted or replaced since it was read
+        (asked of the primary when reads go elsewhere): one query, on a read's error path."""
+        doc = await self._files_recheck.find_one(
+            file_filter(info.file_id), projection={"length": 1, "chunkSize": 1, "uploadDate": 1}
+        )
+        return gone_or_replaced(info, doc)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -173,18 +228,21 @@ class AsyncFileStore:
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
         as chunks reach the server (``total`` as given here, else None).
         """
+        self._check_writable("upload a file")
         limits = self.limits.merged(max_size, content_types)
         check_progress_callback(on_progress)
         if filename is not None and not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        if content_type is not None and not isinstance(content_type, str):
-            raise TypeError(f"content_type must be a str, not {type(content_type).__name__}")
+        check_content_type(content_type)
         check_file_id(file_id)
         names = check_aliases(aliases)
         size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
         codecs.lookup(encoding)  # LookupError now, not at the first str written
         options = self.db.codec_options
         stored = check_metadata(metadata, options)
+        if isinstance(stored.get("contentType"), str):
+            # Where the GridFS spec keeps the type, and where serving reads it first.
+            check_content_type(stored["contentType"], "metadata.contentType")
         top_level = check_extra_fields(extra, options)
         check_files_document(
             file_id=file_id,
@@ -305,15 +363,30 @@ class AsyncFileStore:
         return FileInfo.from_document(doc)
 
     async def open_download(
-        self, file_id: Any, *, on_progress: ProgressCallback | None = None
+        self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False
     ) -> AsyncDownloadStream:
         """A read stream over a stored file; NoFile if there is none with this id.
 
         ``on_progress(done, length)`` is called as chunks arrive (``done`` the furthest
-        byte read so far: it never goes back, even after a seek).
+        byte read so far: it never goes back, even after a seek). ``eager=True``, for a
+        reader about to read the whole file (an HTTP GET): the chunk cursor is sent with the
+        files query (at the same time in the async API), and the first read from the start
+        to the end (``read()``, ``async for``, ``iter_range(0)``) continues it, so the file
+        costs the files query and one chunk cursor; the stream's other reads ignore it.
         """
         check_progress_callback(on_progress)
-        return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
+        if not eager:
+            return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
+        # The file's chunk size is not known yet: batches are sized for this store's.
+        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
+        try:
+            info, first = await both_at_once(self.get_info(file_id), anext(cursor, None))
+        except BaseException:
+            await cursor.close()
+            raise
+        stream = AsyncDownloadStream(self, info, on_progress=on_progress)
+        adopt_cursor(stream, cursor, first)
+        return stream
 
     async def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
@@ -393,6 +466,7 @@ class AsyncFileStore:
         The files documents go first, then all their chunks in one query. NoFile when no
         file has this name.
         """
+        self._check_writable("delete files")
         query = name_filter(filename)
         ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
         if not ids:
@@ -405,6 +479,7 @@ class AsyncFileStore:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
         return how many were renamed. NoFile when no file has this name."""
         check_filename(new_filename, "new_filename")
+        self._check_writable("rename files")
         result = await self.files.update_many(
             name_filter(filename), {"$set": {"filename": new_filename}}
         )
@@ -474,6 +549,8 @@ class AsyncFileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        check_file_id(file_id)
+        self._check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
         if not await carry_on_despite_cancel(self._delete(file_id)):
@@ -523,12 +600,15 @@ class AsyncFileStore:
         """Find orphan chunks and unreferenced files as ``check`` does; with
         ``delete=True`` remove them (each file's files document first, then its chunks).
         Damaged files are reported by ``check`` and never removed here."""
+        if delete:
+            self._check_writable("sweep the bucket")
         return await sweep_bucket(self, documents, delete=delete, grace=grace)
 
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
+        self._check_writable("rename a file")
         result = await self.files.update_one(
             file_filter(file_id), {"$set": {"filename": new_filename}}
         )

@@ -131,6 +131,8 @@ class AsyncUploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        self._check_open()
+        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
@@ -146,6 +148,7 @@ class AsyncUploadStream:
     async def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
+        self._store._check_writable("upload a file")
         await self._send(self._batcher.drain())
 
     async def close(self) -> FileInfo:
@@ -156,6 +159,9 @@ class AsyncUploadStream:
         if self.info is not None:
             return self.info
         self._check_open()
+        # Refused with nothing changed (the upload stays open, its chunks kept): a session
+        # bound since the upload began, now in a transaction, must not take its writes.
+        self._store._check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:

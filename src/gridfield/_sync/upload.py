@@ -132,6 +132,8 @@ class UploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        self._check_open()
+        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
@@ -147,6 +149,7 @@ class UploadStream:
     def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
+        self._store._check_writable("upload a file")
         self._send(self._batcher.drain())
 
     def close(self) -> FileInfo:
@@ -157,6 +160,9 @@ class UploadStream:
         if self.info is not None:
             return self.info
         self._check_open()
+        # Refused with nothing changed (the upload stays open, its chunks kept): a session
+        # bound since the upload began, now in a transaction, must not take its writes.
+        self._store._check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:

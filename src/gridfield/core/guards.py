@@ -14,6 +14,7 @@ __all__ = [
     "UploadLimits",
     "check_progress_callback",
     "content_type_allowed",
+    "part_content_type",
 ]
 
 ProgressCallback = Callable[[int, "int | None"], object]
@@ -34,6 +35,22 @@ def content_type_allowed(kind: str | None, allowed: Iterable[str]) -> bool:
         if pattern == base or pattern == "*/*" or pattern == f"{major}/*":
             return True
     return False
+
+
+# What a client sends when it does not know what a file is: no claim at all.
+_NO_CLAIM = frozenset({"", "application/octet-stream"})
+
+
+def part_content_type(claim: str | None) -> str | None:
+    """The content type a client's upload part claims, or None when it claims nothing useful
+    (no ``Content-Type``, an empty one, or ``application/octet-stream``): the type is then
+    guessed from the filename or sniffed from the first bytes."""
+    if claim is None:
+        return None
+    claim = claim.strip()
+    if claim.split(";", 1)[0].strip().lower() in _NO_CLAIM:
+        return None
+    return claim
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,23 +23,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from gridfield import AsyncFileStore, FileInfo, receive_multipart, receive_raw
-from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import (
-    MAX_RANGES,
-    NO_ID,
-    ResponsePlan,
-    ServeOptions,
-    check_lookup,
-    not_found,
-    object_id_or_none,
+from gridfield import AsyncFileStore, receive_multipart, receive_raw
+from gridfield._async.serving import (
+    Served,
+    bucket_store,
+    resolve_source,
+    serve,
+    serve_path,
+    stream_body,
 )
+from gridfield.core.guards import ProgressCallback
+from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -49,13 +48,6 @@ from gridfield.core.http.intake import (
 )
 
 from .async_intake import Receiving
-from .async_serving import (
-    Served,
-    find_newest,
-    resolve_source,
-    serve,
-    stream_body,
-)
 
 __all__ = [
     "UPLOAD_ERROR_HANDLERS",
@@ -170,40 +162,21 @@ class GridFSApp:
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
     ) -> None:
-        check_lookup(lookup)
-        if not isinstance(store, AsyncFileStore):
-            raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
-        self.store = store
+        self.store = bucket_store(store, lookup)
         self.lookup = lookup
         self.options = ServeOptions(download, None, None, cache_control, max_ranges)
-
-    def _name(self, scope: Scope) -> str:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        return unquote(path.lstrip("/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # lifespan and websockets: nothing to do
-        method = scope["method"]
-        name = self._name(scope)
-        info: FileInfo | None = None
-        file_id: Any = None
-        if self.lookup == "filename":
-            info = await find_newest(self.store, name) if name else None
-            file_id = info.file_id if info is not None else None
-        else:
-            file_id = object_id_or_none(name)
-        if file_id is None:
-            served = Served(not_found(method), None)
-        else:
-            query = scope.get("query_string", b"").decode("latin-1")
-            options = self.options.for_query(query)
-            served = await serve(
-                self.store, file_id, method, Headers(scope=scope), options, info=info
-            )
+        # The server has percent-decoded the path already: it is used as it comes.
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        segment = path[len(root) :] if root and path.startswith(root) else path
+        options = self.options.for_query(scope.get("query_string", b"").decode("latin-1"))
+        served = await serve_path(
+            self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
+        )
         await _respond(served, scope, receive, send, [])
 
 

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
-from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import (
-    MAX_RANGES,
-    NO_ID,
-    ServeOptions,
-    check_lookup,
-    not_found,
-    object_id_or_none,
+from gridfield._sync.serving import (
+    Served,
+    bucket_store,
+    resolve_source,
+    serve,
+    serve_path,
+    stream_body,
 )
+from gridfield.core.guards import ProgressCallback
+from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -37,15 +37,7 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
-from gridfield.sync import FileInfo, FileStore, Received, receive_multipart, receive_raw
-
-from .sync_serving import (
-    Served,
-    find_newest,
-    resolve_source,
-    serve,
-    stream_body,
-)
+from gridfield.sync import FileStore, Received, receive_multipart, receive_raw
 
 __all__ = [
     "EnvironHeaders",
@@ -145,10 +137,7 @@ class GridFSApp:
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
     ) -> None:
-        check_lookup(lookup)
-        if not isinstance(store, FileStore):
-            raise TypeError(f"expected a FileStore, not {type(store).__name__}")
-        self.store = store
+        self.store = bucket_store(store, lookup)
         self.lookup = lookup
         self.options = ServeOptions(download, None, None, cache_control, max_ranges)
 
@@ -156,21 +145,12 @@ class GridFSApp:
         self, environ: Mapping[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
-        # PEP 3333: PATH_INFO is bytes decoded as latin-1; a UTF-8 filename comes back whole.
-        raw = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
-        name = unquote(raw.lstrip("/"))
-        info: FileInfo | None = None
-        file_id: Any = None
-        if self.lookup == "filename":
-            info = find_newest(self.store, name) if name else None
-            file_id = info.file_id if info is not None else None
-        else:
-            file_id = object_id_or_none(name)
-        if file_id is None:
-            served = Served(not_found(method), None)
-        else:
-            options = self.options.for_query(environ.get("QUERY_STRING", ""))
-            served = serve(self.store, file_id, method, EnvironHeaders(environ), options, info=info)
+        # PEP 3333: PATH_INFO is percent-decoded by the server, its bytes then decoded as
+        # latin-1; a UTF-8 filename comes back whole. It is not decoded again.
+        segment = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        options = self.options.for_query(environ.get("QUERY_STRING", ""))
+        headers = EnvironHeaders(environ)
+        served = serve_path(self.store, self.lookup, segment, method, headers, options)
         return _respond(served, start_response)
 
 
