@@ -96,6 +96,8 @@ class MalformedBody(GridFSError, ValueError):
     """A request body that is not what it claims: a multipart body without a boundary, one
     that breaks its syntax or ends before its closing boundary, a bad ``Content-Length``.
     Nothing of it stays stored."""
+
+
 class ImageTooLarge(ValidationError):
     """An image given to an ImageField has more pixels than the field's ``max_pixels``
     (width x height x frames, read from its header before any pixel is decoded), or than

@@ -123,6 +123,11 @@ def gridfs_handler(
 # Bytes taken from the request's body stream at a time: one body piece in memory.
 PIECE = 64 * 1024
 
+# aiohttp's own streaming body, request.content, goes through the shared driver rather than
+# aiohttp's MultipartReader: one parser, so that a form over a limit, broken, cut short or
+# left by its client gets the same answer and the same clean-up in every adapter, and the
+# limits on parts, headers and field bytes are counted in one place (core/http/intake.py).
+
 
 def receive_files(
     request: web.Request,
