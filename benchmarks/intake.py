@@ -8,10 +8,11 @@ folder is a fresh one, listed while the request runs): Starlette on uvicorn (``a
 plain WSGI app on werkzeug's threaded server (``wsgi``: it hands the app ``wsgi.input`` as
 the body arrives; waitress would read the whole body first). Measured: the server's peak RSS
 growth and the temporary files made while a 256 MiB multipart upload streams in through
-the adapter; how much of a 1 GiB raw body sent to a 10 MiB limit the adapter reads before
-its 413, and the chunks left; upload throughput through the adapter against the
-hand-written handler (the form parsed by Starlette into an ``UploadFile``, then
-``await bucket.upload_from_stream(name, await file.read())``) on the same server.
+the adapter (and, on the ASGI server, through the hand-written handler); how much of a
+1 GiB raw body sent to a 10 MiB limit the adapter reads before its 413, and the chunks
+left; upload throughput through the adapter against the hand-written handler (the form
+parsed by Starlette into an ``UploadFile``, then ``await bucket.upload_from_stream(name,
+await file.read())``) on the same server.
 """
 
 from __future__ import annotations
@@ -331,6 +332,11 @@ def measure_intake(uri: str, quick: bool) -> dict[str, Any]:
                     say(
                         f"{kind}: {big // MiB} MiB form, +{growth / MiB:.1f} MiB, {temp_files} temp"
                     )
+                    if kind == "asgi":  # the same form through the hand-written handler
+                        growth, temp_files = _watch(server, lambda: _post(client, "/hand", big))
+                        row["hand_written_rss_growth_mib"] = growth / MiB
+                        row["hand_written_temp_files"] = temp_files
+                        say(f"hand-written: +{growth / MiB:.1f} MiB, {temp_files} temp")
                     db["fs.files"].delete_many({})
                     db["fs.chunks"].delete_many({})
                     row["limit"] = _overflow(server, overflow)

@@ -647,6 +647,15 @@ class Report:
             f"{asgi['server_rss_growth_mib']:.1f} MiB | {wsgi['server_rss_growth_mib']:.1f} MiB |",
             f"| {sizes['upload'] // MiB} MiB multipart upload: temporary files made | "
             f"{asgi['temp_files']} | {wsgi['temp_files']} |",
+            *(
+                [
+                    "| ... through the hand-written `UploadFile` handler: RSS growth, temporary "
+                    f"files | {asgi['hand_written_rss_growth_mib']:.1f} MiB, "
+                    f"{asgi['hand_written_temp_files']} | |"
+                ]
+                if "hand_written_rss_growth_mib" in asgi
+                else []
+            ),
             f"| {sizes['overflow'] // MiB} MiB raw body (chunked) into a 10 MiB limit: status, "
             f"MiB read before it | {asgi['limit']['status']}, "
             f"{asgi['limit']['read_before_413_mib']:.2f} | {wsgi['limit']['status']}, "
