@@ -224,11 +224,27 @@ class Server:
         self.tmp.rmdir()
 
 
+def temp_files(pid: int, folder: Path) -> set[str]:
+    """The files in ``folder`` now, and those ``pid`` holds open there: a temporary file
+    Python makes unnamed (``TemporaryFile``, what ``SpooledTemporaryFile`` rolls over to)
+    has no name in the folder, only an open descriptor (``/proc``: Linux)."""
+    found = {str(folder / name) for name in os.listdir(folder)}
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir() if fds.exists() else ():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith(f"{folder}/"):
+            found.add(target.removesuffix(" (deleted)"))
+    return found
+
+
 def _watch(server: Server, action: Any) -> tuple[int, int]:
-    """Run ``action()``; return the server's peak RSS growth and how many files appeared in
-    its temporary folder at any moment meanwhile."""
+    """Run ``action()``; return the server's peak RSS growth and how many temporary files it
+    made (named, or unnamed and open) at any moment meanwhile."""
     baseline = peak = server.ps.memory_info().rss
-    before = set(os.listdir(server.tmp))
+    before = temp_files(server.ps.pid, server.tmp)
     seen: set[str] = set()
     done = threading.Event()
 
@@ -236,7 +252,7 @@ def _watch(server: Server, action: Any) -> tuple[int, int]:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, server.ps.memory_info().rss)
-            seen.update(set(os.listdir(server.tmp)) - before)
+            seen.update(temp_files(server.ps.pid, server.tmp) - before)
             time.sleep(0.005)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -246,7 +262,7 @@ def _watch(server: Server, action: Any) -> tuple[int, int]:
     finally:
         done.set()
         thread.join()
-    seen.update(set(os.listdir(server.tmp)) - before)
+    seen.update(temp_files(server.ps.pid, server.tmp) - before)
     return max(peak, server.ps.memory_info().rss) - baseline, len(seen)
 
 

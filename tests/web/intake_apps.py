@@ -1,6 +1,7 @@
 """The same upload app in each framework, on each adapter's receiving calls.
 
-Routes: ``POST /form`` (files up to LIMIT bytes each; ``/big``: BIG), ``POST /images``
+Routes: ``POST /form`` (files up to LIMIT bytes each; ``/big``: BIG; ``/spooled``: the
+framework's own form parser, for contrast), ``POST /images``
 (image types only), ``POST /explode`` (stores the form, then the route raises),
 ``PUT /raw/<name>`` (a raw body up to LIMIT bytes), ``PUT /put/<name>`` (the route calls
 ``store.put`` on the body stream with a tiny limit: its FileTooLarge must be a 413, not a
@@ -58,6 +59,13 @@ def fastapi_app(client: Any, db_name: str) -> Any:
     @app.post("/big")
     async def big(request: Request) -> Any:
         return described(await receive_files(request, store, max_size=BIG))
+
+    @app.post("/spooled")
+    async def spooled(request: Request) -> Any:
+        # Starlette's own parser, for contrast: it spools each file to a temporary file.
+        form = await request.form()
+        upload: Any = form["f"]
+        return {"length": upload.size}
 
     @app.post("/images")
     async def images(request: Request) -> Any:
@@ -134,6 +142,11 @@ def flask_app(uri: str, db_name: str) -> Any:
     @app.post("/big")
     def big() -> Any:
         return described(receive_files(request, store, max_size=BIG))
+
+    @app.post("/spooled")
+    def spooled() -> Any:
+        # werkzeug's own parser, for contrast: it spools a big file to a temporary file.
+        return {"length": len(request.files["f"].read())}
 
     @app.post("/images")
     def images() -> Any:
