@@ -54,6 +54,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def mongoengine(session: nox.Session) -> None:
+    """MongoEngine 0.29.3's own FileField tests with gridfield.sync's fields in place of its
+    own (fetched from MongoEngine's git repository: needs a machine that reaches it)."""
+    start_server(session)
+    session.run("python", "-m", "tests.interop.mongoengine_suite")
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The seed's marmot example, async then sync, against the default server."""
     start_server(session)
@@ -76,6 +84,8 @@ NOT_FOR_BENCH = {
     "aiohttp",
     "fastapi",
     "blinker",
+    "beanie",
+    "pydantic",
 }
 
 

@@ -57,7 +57,9 @@ OUR_NAMES: dict[str, str] = {
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncReceived": "Received",
+    "AsyncResumableStore": "ResumableStore",
     "AsyncUploadStream": "UploadStream",
+    "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
     # the pairs of src/gridfield/_twins.py: async member -> sync member
     "any_iterable": "sync_iterable",
     "AwaitableSelf": "NothingToAwait",
@@ -75,11 +77,13 @@ OUR_NAMES: dict[str, str] = {
     "refuse_unloaded": "load_now",
     "refuse_upload_outside_save": "upload_now",
     "read_any_file": "read_file",
+    "refuse_unwritable": "refuse_unwritable_here",
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",
     "start_closing": "close_now",
     "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
+    "write_to_any": "write_to",
     "wait_in_flight": "nothing_in_flight",
     # the pair of tests/readers.py
     "TaskReader": "ThreadReader",

@@ -262,6 +262,47 @@ def pieces_of(data: Any) -> Iterator[Any]:
     return iter(data)
 
 
+# -- writing what download_to_stream reads ------------------------------------------------------
+
+
+def refuse_unwritable(destination: Any) -> None:
+    """TypeError unless ``destination`` has a ``write`` method, sync or async."""
+    if not callable(getattr(destination, "write", None)):
+        raise TypeError(
+            f"destination must have a write(bytes) method, not {type(destination).__name__}"
+        )
+
+
+def refuse_unwritable_here(destination: Any) -> None:
+    """Sync twin of ``refuse_unwritable``: the sync API cannot await an ``async def write``,
+    which would take no byte; refused before any I/O, as a sync put refuses an async source."""
+    refuse_unwritable(destination)
+    if inspect.iscoroutinefunction(destination.write):
+        raise TypeError(
+            f"destination {type(destination).__name__} has an async write(): the sync API "
+            "cannot await it; use gridfield's async API, or a destination with a plain write()"
+        )
+
+
+async def write_to_any(destination: Any, data: bytes) -> None:
+    """``destination.write(data)``, awaited when it is an async file object's."""
+    done = destination.write(data)
+    if inspect.isawaitable(done):
+        await done
+
+
+def write_to(destination: Any, data: bytes) -> None:
+    """Sync twin of ``write_to_any``: a write that hands back a coroutine wrote nothing, and
+    is an error, never bytes reported as written."""
+    done = destination.write(data)
+    if inspect.iscoroutine(done):
+        done.close()  # never to be awaited: no "never awaited" warning on top
+        raise TypeError(
+            f"{type(destination).__name__}.write() returned a coroutine: the sync API "
+            "cannot await it, and nothing was written"
+        )
+
+
 # -- code in messages ---------------------------------------------------------------------
 
 

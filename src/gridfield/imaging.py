@@ -49,6 +49,16 @@ _ORIENTATION = 0x0112
 class InvalidImage(ValueError):
     """The bytes given to an ImageField are not an image Pillow can read."""
 
+    @property
+    def reason(self) -> str:
+        """Pillow's own words for what is wrong (the text MongoEngine's message carries)."""
+        return str(self.__cause__) if self.__cause__ is not None else str(self)
+
+    @property
+    def unidentified(self) -> bool:
+        """Whether Pillow recognised no image format at all in the bytes."""
+        return isinstance(self.__cause__, _pillow().UnidentifiedImageError)
+
 
 @dataclasses.dataclass(frozen=True)
 class ImageSpec:

@@ -29,6 +29,7 @@ from .image_field import ImageField, ImageGridFsProxy
 from .intake import AsyncReceived, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
+from .resumable import AsyncResumableStore
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 from .transactions import transaction
 
@@ -36,6 +37,7 @@ __all__ = [
     "AsyncDownloadStream",
     "AsyncFileStore",
     "AsyncReceived",
+    "AsyncResumableStore",
     "AsyncUploadStream",
     "BucketReport",
     "ContentTypeRefused",

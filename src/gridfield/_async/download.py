@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._twins import refuse_unwritable, write_to_any
 from ..core.chunks import (
     DEFAULT_BATCH_BYTES,
     ChunkCheck,
@@ -471,11 +471,8 @@ def adopt_cursor(stream: AsyncDownloadStream, cursor: Any, first: Any) -> None:
 
 
 def check_destination(destination: object) -> None:
-    """TypeError unless ``destination`` has a ``write`` method (checked before any I/O)."""
-    if not callable(getattr(destination, "write", None)):
-        raise TypeError(
-            f"destination must have a write(bytes) method, not {type(destination).__name__}"
-        )
+    """TypeError unless this API can write to ``destination`` (checked before any I/O)."""
+    refuse_unwritable(destination)
 
 
 async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
@@ -484,9 +481,7 @@ async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
     written = 0
     async with stream:
         async for piece in stream:
-            done = destination.write(piece)
-            if inspect.isawaitable(done):  # an async file object's write
-                done = await done
+            await write_to_any(destination, piece)
             written += len(piece)
         stream._progress.finished()  # an empty file reports its end too
     return written

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -20,11 +19,11 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
-    check_aliases,
     check_chunk_size,
     check_content_type,
     check_extra_fields,
@@ -32,6 +31,7 @@ from ..core.metadata import (
     check_files_document,
     check_metadata,
 )
+from ..core.numbers import is_whole_number
 from ..core.queries import chunks_filter, file_filter
 from ..core.revisions import (
     OLDEST_FIRST,
@@ -46,6 +46,7 @@ from ..core.topology import (
     chunks_read_preference,
     gone_or_replaced,
 )
+from ..core.upload_options import UploadOptions
 from .bucket_check import check_bucket, sweep_bucket
 from .download import (
     AsyncDownloadStream,
@@ -70,6 +71,13 @@ _INDEX_RECHECK = 30.0
 # createIndexes codes for "an index on these keys exists already, with other options or
 # another name" (made by another tool): the lookups it serves are there, so it will do.
 _INDEX_EXISTS_CODES = frozenset({85, 86})
+
+
+def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
+    """A call's ``content_types`` as UploadOptions holds them (a lone str is refused there)."""
+    if content_types is None or isinstance(content_types, str):
+        return content_types  # type: ignore[return-value]  # UploadLimits names the mistake
+    return tuple(content_types)
 
 
 def _forget(key: int, dead: weakref.ref[Any]) -> None:
@@ -228,48 +236,58 @@ class AsyncFileStore:
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
         as chunks reach the server (``total`` as given here, else None).
         """
+        return self.start_upload(
+            UploadOptions(
+                filename=filename,
+                content_type=content_type,
+                metadata=metadata,
+                file_id=file_id,
+                chunk_size=chunk_size,
+                checksum=checksum,
+                encoding=encoding,
+                aliases=aliases,
+                max_size=max_size,
+                content_types=_listed(content_types),
+                on_progress=on_progress,
+                total=total,
+                extra=extra or {},
+            )
+        )
+
+    def start_upload(self, options: UploadOptions) -> AsyncUploadStream:
+        """``open_upload`` with its options as one value (``gridfield.core.upload_options``).
+
+        The checks that need the database's codec options (metadata and extra fields are
+        BSON, the files document fits in 16 MiB) and a content type refused outright fail
+        here, before any I/O.
+        """
+        if not isinstance(options, UploadOptions):
+            raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
         self._check_writable("upload a file")
-        limits = self.limits.merged(max_size, content_types)
-        check_progress_callback(on_progress)
-        if filename is not None and not isinstance(filename, str):
-            raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        check_content_type(content_type)
-        check_file_id(file_id)
-        names = check_aliases(aliases)
-        size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
-        codecs.lookup(encoding)  # LookupError now, not at the first str written
-        options = self.db.codec_options
-        stored = check_metadata(metadata, options)
+        limits = options.limits_over(self.limits)
+        size = self.chunk_size if options.chunk_size is None else options.chunk_size
+        codec_options = self.db.codec_options
+        stored = check_metadata(options.metadata, codec_options)
         if isinstance(stored.get("contentType"), str):
             # Where the GridFS spec keeps the type, and where serving reads it first.
             check_content_type(stored["contentType"], "metadata.contentType")
-        top_level = check_extra_fields(extra, options)
+        top_level = check_extra_fields(options.extra, codec_options)
         check_files_document(
-            file_id=file_id,
+            file_id=options.file_id,
             chunk_size=size,
-            filename=filename,
+            filename=options.filename,
             metadata=stored,
-            content_type=content_type,
-            codec_options=options,
-            aliases=names,
+            content_type=options.content_type,
+            codec_options=codec_options,
+            aliases=options.aliases,
             extra=top_level,
         )
-        if content_type is not None:
-            limits.check_type(content_type)  # a refused type given outright: no I/O at all
+        if options.content_type is not None:
+            limits.check_type(options.content_type)  # a refused type given outright: no I/O
         return AsyncUploadStream(
             self,
-            file_id=file_id,
-            filename=filename,
-            content_type=content_type,
-            metadata=stored,
-            chunk_size=size,
-            checksum=bool(checksum),
-            encoding=encoding,
-            aliases=names,
+            options.but(chunk_size=size, metadata=stored, extra=top_level),
             limits=limits,
-            on_progress=on_progress,
-            total=total,
-            extra=top_level,
         )
 
     async def put(
@@ -300,8 +318,7 @@ class AsyncFileStore:
         ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
         to ``on_progress`` is known for bytes and for files on disk).
         """
-        check_source(data)
-        stream = self.open_upload(
+        options = UploadOptions(
             filename=filename,
             content_type=content_type,
             metadata=metadata,
@@ -311,11 +328,22 @@ class AsyncFileStore:
             encoding=encoding,
             aliases=aliases,
             max_size=max_size,
-            content_types=content_types,
+            content_types=_listed(content_types),
             on_progress=on_progress,
-            total=source_size(data) if on_progress is not None else None,
-            extra=extra,
+            extra=extra or {},
         )
+        return await self.upload(data, options)
+
+    async def upload(self, data: Any, options: UploadOptions) -> FileInfo:
+        """``put`` with its options as one value (``gridfield.core.upload_options``).
+
+        Without a ``total`` in ``options``, the one passed to ``on_progress`` is the size of
+        ``data`` when that is known up front (bytes, a file on disk).
+        """
+        check_source(data)
+        if options.on_progress is not None and options.total is None:
+            options = options.but(total=source_size(data))
+        stream = self.start_upload(options)
         async with stream:
             await write_source(stream, data)
         assert stream.info is not None  # close() has run
@@ -339,8 +367,7 @@ class AsyncFileStore:
         the new file's id. ``put`` with the spec's names, for code written against it."""
         if not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        info = await self.put(
-            source,
+        options = UploadOptions(
             filename=filename,
             file_id=file_id,
             chunk_size=chunk_size_bytes,
@@ -348,9 +375,10 @@ class AsyncFileStore:
             content_type=content_type,
             aliases=aliases,
             max_size=max_size,
-            content_types=content_types,
+            content_types=_listed(content_types),
             on_progress=on_progress,
         )
+        info = await self.upload(source, options)
         return info.file_id
 
     # -- reading ------------------------------------------------------------------------------
@@ -467,10 +495,29 @@ class AsyncFileStore:
         file has this name.
         """
         self._check_writable("delete files")
-        query = name_filter(filename)
+        deleted = await self._delete_matching(name_filter(filename))
+        if not deleted:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        return deleted
+
+    async def delete_other_revisions(self, filename: str, keep: Any) -> int:
+        """Delete every revision of the files named ``filename`` but the file ``keep`` (an
+        id); return how many went. What overwriting a name does once the new file is
+        complete: the old bytes stay readable until then."""
+        self._check_writable("delete files")
+        check_file_id(keep)
+        query = {"$and": [name_filter(filename), {"_id": {"$ne": keep}}]}
+        return await self._delete_matching(query)
+
+    async def _delete_matching(self, query: Mapping[str, Any]) -> int:
+        """Delete the files matching ``query``: their files documents, then all their chunks
+        in one query. Both run to their end even if the caller is cancelled meanwhile."""
         ids = [doc["_id"] async for doc in self.files.find(query, projection={"_id": 1})]
         if not ids:
-            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+            return 0
+        return await carry_on_despite_cancel(self._delete_ids(ids))
+
+    async def _delete_ids(self, ids: list[Any]) -> int:
         result = await self.files.delete_many({"_id": {"$in": ids}})
         await self.chunks.delete_many({"files_id": {"$in": ids}})
         return int(result.deleted_count)
@@ -496,10 +543,21 @@ class AsyncFileStore:
         doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
 
-    async def list(self) -> list[str]:
+    async def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
+        """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
+        with ``or_prefix`` (a folder: ``"photos/"``); one query either way."""
+        query = name_filter(filename)
+        if or_prefix:
+            query = {"$or": [query, under_filter(or_prefix)]}
+        doc = await self.files.find_one(query, projection={"_id": 1})
+        return doc is not None
+
+    async def list(self, prefix: str = "") -> list[str]:
         """The distinct filenames of the stored files (files without one are left out), as
-        PyMongo's ``GridFS.list()`` answers."""
-        names = await self.files.distinct("filename", {"filename": {"$type": "string"}})
+        PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
+        with it (one query anchored at the start of the name, which MongoDB answers from
+        the ``filename`` index)."""
+        names = await self.files.distinct("filename", under_filter(prefix))
         return sorted(names)
 
     def find(
@@ -521,7 +579,7 @@ class AsyncFileStore:
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_whole_number(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
         query = dict(filter or {})
         if filename is not None:

@@ -30,6 +30,7 @@ from .image_field import ImageField, ImageGridFsProxy
 from .intake import Received, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
+from .resumable import ResumableStore
 from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 from .transactions import transaction
 
@@ -37,6 +38,7 @@ __all__ = [
     "DownloadStream",
     "FileStore",
     "Received",
+    "ResumableStore",
     "UploadStream",
     "BucketReport",
     "ContentTypeRefused",

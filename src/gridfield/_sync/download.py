@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._twins import refuse_unwritable_here, write_to
 from ..core.chunks import (
     DEFAULT_BATCH_BYTES,
     ChunkCheck,
@@ -472,11 +472,8 @@ def adopt_cursor(stream: DownloadStream, cursor: Any, first: Any) -> None:
 
 
 def check_destination(destination: object) -> None:
-    """TypeError unless ``destination`` has a ``write`` method (checked before any I/O)."""
-    if not callable(getattr(destination, "write", None)):
-        raise TypeError(
-            f"destination must have a write(bytes) method, not {type(destination).__name__}"
-        )
+    """TypeError unless this API can write to ``destination`` (checked before any I/O)."""
+    refuse_unwritable_here(destination)
 
 
 def copy_to(stream: DownloadStream, destination: Any) -> int:
@@ -485,9 +482,7 @@ def copy_to(stream: DownloadStream, destination: Any) -> int:
     written = 0
     with stream:
         for piece in stream:
-            done = destination.write(piece)
-            if inspect.isawaitable(done):  # an async file object's write
-                done = done
+            write_to(destination, piece)
             written += len(piece)
         stream._progress.finished()  # an empty file reports its end too
     return written

@@ -25,7 +25,8 @@ from ..core.images import (
     parse_size,
     parse_variants,
 )
-from ..core.metadata import FileInfo, check_content_type
+from ..core.metadata import FileInfo
+from ..core.upload_options import UploadOptions
 from ..imaging import (
     ImageSpec,
     InvalidImage,
@@ -102,7 +103,7 @@ class ImageGridFsProxy(GridFSProxy):
             try:
                 identify_image(bytes(data), self._where(), self.image_spec.max_pixels)
             except InvalidImage as exc:
-                raise ValidationError(str(exc), field_name=self.key) from None
+                raise _refused(exc, data, self.key) from None
             except ImageTooLarge as exc:
                 exc.field_name = self.key
                 raise
@@ -126,22 +127,17 @@ class ImageGridFsProxy(GridFSProxy):
         """Images are stored whole: ``put`` them."""
         raise RuntimeError('Please use "put" method instead')
 
-    def _store_file(
-        self,
-        data: Any,
-        content_type: str | None,
-        filename: str | None,
-        metadata: Mapping[str, Any] | None,
-        encoding: str,
-        more_metadata: Mapping[str, Any],
-    ) -> FileInfo:
-        check_content_type(content_type)  # before the image is read or decoded
-        raw = _image_bytes(data, self._where(), self._limits())
-        progressive = more_metadata.get("progressive") is True
+    def _store_file(self, data: Any, options: UploadOptions) -> FileInfo:
+        # The content type was checked when the options were made: before the image is read.
+        limits = self._limits()
+        if options.max_size is not None:
+            limits = options.limits_over(limits or UploadLimits(label=self._where()))
+        raw = _image_bytes(data, self._where(), limits)
+        progressive = options.extra.get("progressive") is True
         try:
             image = run_here(_process, raw, self.image_spec, self._where(), progressive)
         except InvalidImage as exc:
-            raise ValidationError(str(exc), field_name=self.key) from None
+            raise _refused(exc, data, self.key) from None
         except ImageTooLarge as exc:
             exc.field_name = self.key
             raise
@@ -149,43 +145,33 @@ class ImageGridFsProxy(GridFSProxy):
         try:
             ids = {}
             for name, rendition in image.variants.items():
-                info = self._store_rendition(rendition, {})
+                info = self._store_rendition(rendition, options.for_derived_file())
                 stored.append(info.file_id)
                 ids[name] = info.file_id
             extra: dict[str, Any] = {"thumbnail_id": ids.pop(THUMBNAIL, None)}
             if ids:
                 extra[_VARIANTS] = ids
-            extra.update(more_metadata)
-            return self._store_rendition(
-                image.main, extra, content_type, filename, metadata, encoding
-            )
+            extra.update(options.extra)
+            return self._store_rendition(image.main, options.but(extra=extra))
         except BaseException:
             # No variant of an image that was not stored is left behind.
             for grid_id in stored:
                 self._delete_one(grid_id)
             raise
 
-    def _store_rendition(
-        self,
-        rendition: Rendition,
-        extra: Mapping[str, Any],
-        content_type: str | None = None,
-        filename: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        encoding: str = "utf-8",
-    ) -> FileInfo:
-        return self.store.put(
+    def _store_rendition(self, rendition: Rendition, options: UploadOptions) -> FileInfo:
+        """Store one rendition, its size and format as top-level fields (MongoEngine's)."""
+        return self.store.upload(
             rendition.data,
-            filename=filename,
-            content_type=content_type or rendition.content_type,
-            metadata=metadata,
-            encoding=encoding,
-            extra={
-                "width": rendition.width,
-                "height": rendition.height,
-                "format": rendition.format,
-                **extra,
-            },
+            options.but(
+                content_type=options.content_type or rendition.content_type,
+                extra={
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "format": rendition.format,
+                    **options.extra,
+                },
+            ),
         )
 
     # -- deleting ---------------------------------------------------------------------------------
@@ -318,6 +304,17 @@ def _read_bounded(file: Any, limit: int | None, where: str) -> bytes:
         if limit is None:
             break
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _refused(exc: InvalidImage, data: Any, key: str | None) -> ValidationError:
+    """MongoEngine's refusal, word for word (``Invalid image: <Pillow's reason>``), naming the
+    field in ``field_name``. Pillow read a copy of the bytes: its reason names the caller's
+    file object instead, as it would have had it read that object itself."""
+    reason = exc.reason
+    if exc.unidentified:
+        shown = repr(data) if hasattr(data, "read") else f"({memoryview(data).nbytes} bytes)"
+        reason = f"cannot identify image file {shown}"
+    return ValidationError(f"Invalid image: {reason}", field_name=key)
 
 
 def _process(data: bytes, spec: ImageSpec, where: str, progressive: bool) -> ProcessedImage:

@@ -34,6 +34,7 @@ __all__ = [
     "ImageTooLarge",
     "MalformedBody",
     "NoFile",
+    "add_note",
 ]
 
 
@@ -114,3 +115,11 @@ class ImageTooLarge(ValidationError):
         super().__init__(message, field_name=field_name)
         self.limit = limit
         self.pixels = pixels
+
+
+def add_note(error: BaseException, text: str) -> None:
+    """Note ``text`` on ``error`` (shown under its traceback): how a clean-up that failed
+    after ``error`` is told without hiding ``error`` itself. Python 3.10 has no notes."""
+    adding = getattr(error, "add_note", None)
+    if adding is not None:
+        adding(text)

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 from .errors import ContentTypeRefused, FileTooLarge
+from .numbers import whole_number
 
 __all__ = [
     "Progress",
@@ -66,8 +67,8 @@ class UploadLimits:
 
     def __post_init__(self) -> None:
         size = self.max_size
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
-            raise TypeError(f"max_size must be an int, not {type(size).__name__}")
+        if size is not None:
+            whole_number(size, "max_size")
         if size is not None and size < 0:
             raise ValueError(f"max_size must not be negative, got {size}")
         kinds = self.content_types

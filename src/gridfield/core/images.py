@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ImageTooLarge
+from .numbers import is_whole_number
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -105,7 +106,7 @@ class VariantSpec:
 
 
 def _positive(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_whole_number(value) or value <= 0:
         raise ValueError(f"{what} must be a positive int, not {value!r}")
     return value
 
@@ -250,7 +251,7 @@ def orientation_steps(orientation: object) -> tuple[str, ...]:
 
     Missing or unknown values (a camera's garbage included) mean: leave it as it is.
     """
-    if isinstance(orientation, int) and not isinstance(orientation, bool):
+    if is_whole_number(orientation):
         return _ORIENTATION_STEPS.get(orientation, ())
     return ()
 

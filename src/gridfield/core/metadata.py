@@ -14,6 +14,7 @@ import bson
 from bson.codec_options import CodecOptions
 
 from .errors import CorruptFile
+from .numbers import is_whole_number, whole_number
 
 __all__ = [
     "CHECKSUM_KEY",
@@ -224,8 +225,7 @@ def check_aliases(aliases: object) -> list[str] | None:
 
 def check_chunk_size(chunk_size: object) -> int:
     """Return ``chunk_size`` if it is a usable chunk size; TypeError or ValueError otherwise."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise TypeError(f"chunk_size must be an int, not {type(chunk_size).__name__}")
+    chunk_size = whole_number(chunk_size, "chunk_size")
     if not 0 < chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}")
     return chunk_size
@@ -389,7 +389,7 @@ def _count(doc: Mapping[str, Any], key: str, file_id: Any) -> int:
     # Older writers stored sizes as doubles (and Int64 is an int subclass).
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole_number(value):
         raise CorruptFile(f"file {file_id!r}: files document has no valid {key!r}: {value!r}")
     return value
 

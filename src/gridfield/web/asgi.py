@@ -21,7 +21,8 @@ Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
+from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -29,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
+from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.serving import (
     Served,
     bucket_store,
@@ -37,6 +39,7 @@ from gridfield._async.serving import (
     serve_path,
     stream_body,
 )
+from gridfield._async.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
 from gridfield.core.http.intake import (
@@ -46,6 +49,7 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
+from gridfield.core.tus import BodyCut, TusOptions
 
 from .async_intake import Receiving
 
@@ -53,6 +57,7 @@ __all__ = [
     "UPLOAD_ERROR_HANDLERS",
     "GridFSApp",
     "GridFSResponse",
+    "TusApp",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -287,3 +292,78 @@ UPLOAD_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Respon
 """Exception handlers for Starlette and FastAPI apps: ``FastAPI(exception_handlers=
 UPLOAD_ERROR_HANDLERS)`` answers the upload errors raised anywhere in a route (FileTooLarge
 from ``doc.photo.put(request.stream())`` too) with 413, 415 or 400 instead of a 500."""
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; BodyCut when the client goes away before its end."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyCut
+        data = message.get("body", b"")
+        if data:
+            yield data
+        if not message.get("more_body", False):
+            return
+
+
+class TusApp:
+    """An ASGI app taking resumable uploads (tus 1.0) into the bucket of ``store``, to mount::
+
+        app.mount("/uploads", TusApp(store, max_size=2**30, content_types=["video/*"]))
+
+    POST creates an upload (``Location: /uploads/<id>``), HEAD reports its offset, PATCH adds
+    bytes, DELETE terminates it; a GET of a completed upload serves its file. Extensions:
+    creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
+    sha256, md5) and expiration (``expire_after``, None for none). Hooks (coroutine
+    functions): ``authorise``, ``name_file`` and ``on_complete``, as ``TusHooks`` describes.
+    """
+
+    def __init__(
+        self,
+        store: AsyncFileStore,
+        *,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = timedelta(days=1),
+        authorise: Any = None,
+        name_file: Any = None,
+        on_complete: Any = None,
+    ) -> None:
+        options = TusOptions.of(
+            max_size=max_size, content_types=content_types, expire_after=expire_after
+        )
+        self.uploads = AsyncResumableStore(store, options)
+        """The resumable store: ``remove_expired()`` for a periodic clean-up."""
+        self.hooks = TusHooks(authorise, name_file, on_complete)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        segment = path[len(root) :] if root and path.startswith(root) else path
+        upload_id = segment.strip("/") or None
+        location = root if upload_id is not None else root + segment
+        result = await answer(
+            self.uploads,
+            self.hooks,
+            scope["method"],
+            upload_id,
+            location or "/",
+            Headers(scope=scope),
+            _request_body(receive),
+        )
+        if isinstance(result, Served):
+            await _respond(result, scope, receive, send, [])
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": result.status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": result.body, "more_body": False})

@@ -17,6 +17,7 @@ request or a WSGI environ), ``receive_body(...)`` for a raw body, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from gridfield._sync.serving import (
@@ -27,6 +28,7 @@ from gridfield._sync.serving import (
     serve_path,
     stream_body,
 )
+from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
 from gridfield.core.http.intake import (
@@ -37,12 +39,14 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
-from gridfield.sync import FileStore, Received, receive_multipart, receive_raw
+from gridfield.core.tus import BodyCut, TusOptions
+from gridfield.sync import FileStore, Received, ResumableStore, receive_multipart, receive_raw
 
 __all__ = [
     "EnvironHeaders",
     "GridFSApp",
     "GridFSResponse",
+    "TusApp",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -72,7 +76,10 @@ class EnvironHeaders:
 
     def get(self, name: str, /) -> str | None:
         """The header's value, or None."""
-        value = self._environ.get("HTTP_" + name.upper().replace("-", "_"))
+        key = name.upper().replace("-", "_")
+        # PEP 3333: these two come without the HTTP_ prefix.
+        key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+        value = self._environ.get(key)
         return value if isinstance(value, str) else None
 
 
@@ -281,3 +288,92 @@ def register_error_handlers(app: _App) -> _App:
     for kind in INTAKE_ERRORS:
         app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
     return app
+
+
+_BODY_STEP = 1024 * 1024  # bytes read from wsgi.input at once
+
+
+def _request_body(environ: Mapping[str, Any]) -> Iterator[bytes]:
+    """The request body as it arrives; BodyCut when it ends before its Content-Length."""
+    stream = environ.get("wsgi.input")
+    size_text = environ.get("CONTENT_LENGTH") or ""
+    left = int(size_text) if size_text.isdigit() else None
+    if stream is None or left == 0:
+        return
+    while left is None or left > 0:
+        try:
+            data = stream.read(_BODY_STEP if left is None else min(_BODY_STEP, left))
+        except (OSError, ValueError):
+            raise BodyCut from None
+        if not data:
+            if left is not None:
+                raise BodyCut
+            return
+        if left is not None:
+            left -= len(data)
+        yield data
+
+
+class TusApp:
+    """A WSGI app taking resumable uploads (tus 1.0) into the bucket of ``store``, to mount
+    (werkzeug's ``DispatcherMiddleware``, for one)::
+
+        DispatcherMiddleware(flask_app, {"/uploads": TusApp(store, max_size=2**30)})
+
+    As ``gridfield.web.asgi.TusApp``, on the sync API: hooks are plain functions.
+    """
+
+    def __init__(
+        self,
+        store: FileStore,
+        *,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = timedelta(days=1),
+        authorise: Any = None,
+        name_file: Any = None,
+        on_complete: Any = None,
+    ) -> None:
+        options = TusOptions.of(
+            max_size=max_size, content_types=content_types, expire_after=expire_after
+        )
+        self.uploads = ResumableStore(store, options)
+        """The resumable store: ``remove_expired()`` for a periodic clean-up."""
+        self.hooks = TusHooks(authorise, name_file, on_complete)
+
+    def __call__(
+        self, environ: Mapping[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        segment = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        root = environ.get("SCRIPT_NAME", "")
+        upload_id = segment.strip("/") or None
+        location = root if upload_id is not None else root + segment
+        result = answer(
+            self.uploads,
+            self.hooks,
+            environ.get("REQUEST_METHOD", "GET"),
+            upload_id,
+            location or "/",
+            EnvironHeaders(environ),
+            _request_body(environ),
+        )
+        if isinstance(result, Served):
+            return _respond(result, start_response)
+        reason = _TUS_REASONS.get(result.status, _REASONS.get(result.status, ""))
+        start_response(f"{result.status} {reason}".rstrip(), list(result.headers))
+        return [result.body]
+
+
+_TUS_REASONS = {
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    403: "Forbidden",
+    409: "Conflict",
+    410: "Gone",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    423: "Locked",
+    460: "Checksum Mismatch",
+    500: "Internal Server Error",
+}

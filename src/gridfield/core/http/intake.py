@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 from ..errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
+from ..guards import part_content_type
 from ..metadata import FileInfo
 
 __all__ = [
@@ -38,7 +39,8 @@ _MAX_BOUNDARY = 70
 # What may stand before the first boundary and after the last (a preamble, an epilogue, the
 # CRLF some clients add): allowed for in the Content-Length bound, never stored.
 _SLACK = 64 * 1024
-_UNTRUSTED_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
+# Beyond what guards.part_content_type takes for no claim: an old alias of it.
+_UNTRUSTED_TYPES = frozenset({"binary/octet-stream"})
 
 
 def _positive(name: str, value: object, *, allow_none: bool) -> None:
@@ -188,14 +190,12 @@ def multipart_boundary(content_type: str | None) -> bytes:
 
 def claimed_type(value: str | None) -> str | None:
     """The content type a client claims for a file, or None when it claims nothing worth
-    keeping (none, or ``application/octet-stream``): then the store guesses from the name
-    or sniffs the first bytes."""
-    if value is None:
+    keeping (none, ``application/octet-stream``, or no type at all): then the store guesses
+    from the name or sniffs the first bytes."""
+    claim = part_content_type(value)
+    if claim is None or "/" not in claim or _media_type(claim) in _UNTRUSTED_TYPES:
         return None
-    text = value.strip()
-    if not text or _media_type(text) in _UNTRUSTED_TYPES or "/" not in text:
-        return None
-    return text
+    return claim
 
 
 # -- Content-Disposition ------------------------------------------------------------------
