@@ -12,6 +12,8 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -74,7 +76,12 @@ def test_chromium_submits_a_file_input(
     browser.find_element(By.NAME, "title").send_keys("Marmota")
     browser.find_element(By.ID, "photo").send_keys(str(chosen))
     browser.find_element(By.ID, "send").click()
-    done = browser.find_element(By.ID, "done").text
+    # The answer page comes once the upload is stored: wait for it, not for a fixed time.
+    done = (
+        WebDriverWait(browser, 60)
+        .until(expected_conditions.presence_of_element_located((By.ID, "done")))
+        .text
+    )
     file_id, _, rest = done.partition(" ")
     assert rest == 'Zoë "the" marmot.jpg Marmota'  # sent as %22: the HTML form encoding
     store = gridfield.sync.FileStore(db)
