@@ -25,7 +25,6 @@ from gridfield.web.asgi import UPLOAD_ERROR_HANDLERS, receive_files
 
 from ..conftest import fresh_db_name
 from .servers import run_uvicorn
-from .test_browser import browser  # noqa: F401  (the fixture)
 
 PAGE = """<!doctype html><meta charset="utf-8">
 <form method="post" action="/upload" enctype="multipart/form-data">
@@ -65,7 +64,7 @@ def upload_site(mongo_uri: str) -> Iterator[tuple[str, Any]]:
 
 def test_chromium_submits_a_file_input(
     upload_site: tuple[str, Any],
-    browser: webdriver.Chrome,  # noqa: F811
+    browser: webdriver.Chrome,
     tmp_path: Path,
 ) -> None:
     url, db = upload_site
