@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RANGED_SEED = 7
 # Measured by gridfield alone, in benchmarks/serving.py, django_intake.py and django_storage.py
-OWN_MEASURES = ("serving", "checksum", "django_intake", "django_storage")
+OWN_MEASURES = ("serving", "intake", "checksum", "django_intake", "django_storage")
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
 
@@ -599,17 +599,19 @@ class Run:
 
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
-    """HTTP serving or the upload checksum (benchmarks/serving.py), Django uploads
-    (benchmarks/django_intake.py) or GridFSStorage (benchmarks/django_storage.py), timed and
-    labelled."""
+    """HTTP serving, receiving uploads or the upload checksum (benchmarks/serving.py,
+    benchmarks/intake.py), Django uploads (benchmarks/django_intake.py) or GridFSStorage
+    (benchmarks/django_storage.py), timed and labelled."""
     import django_intake
     import django_storage
+    import intake
     import serving
 
     say(f"{measure}: starting")
     started = time.monotonic()
     measures = {
         "serving": serving.measure_serving,
+        "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
