@@ -12,10 +12,13 @@ from ..core.errors import (
     FileExists,
     FileNotLoaded,
     FileTooLarge,
+    FormTooLarge,
     GridFSError,
+    MalformedBody,
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
@@ -23,6 +26,7 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
+from .intake import AsyncReceived, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .resumable import AsyncResumableStore
@@ -32,6 +36,7 @@ from .transactions import transaction
 __all__ = [
     "AsyncDownloadStream",
     "AsyncFileStore",
+    "AsyncReceived",
     "AsyncResumableStore",
     "AsyncUploadStream",
     "BucketReport",
@@ -43,13 +48,17 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "FormTooLarge",
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "IntakeLimits",
     "LazyReferenceField",
+    "MalformedBody",
     "NoFile",
+    "ReceivedFile",
     "Reference",
     "ReferenceField",
     "UploadLimits",
@@ -57,6 +66,8 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "receive_multipart",
+    "receive_raw",
     "transaction",
     "wait_cleanups",
     "wait_closed",
