@@ -79,6 +79,9 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
     "wait_in_flight": "nothing_in_flight",
+    "wait_seconds": "sleep_seconds",
+    # the pairs of tests/concurrency.py
+    "run_together": "run_in_threads",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.
