@@ -80,7 +80,7 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_closes": "no_closes_pending",
     "wait_in_flight": "nothing_in_flight",
     "wait_seconds": "sleep_seconds",
-    # the pairs of tests/concurrency.py
+    # the pair of tests/concurrency.py
     "run_together": "run_in_threads",
 }
 

@@ -18,6 +18,7 @@ from ..core.errors import (
 )
 from ..core.guards import UploadLimits
 from ..core.metadata import FileInfo
+from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
@@ -51,6 +52,7 @@ __all__ = [
     "NoFile",
     "Reference",
     "ReferenceField",
+    "SweepTiming",
     "UploadLimits",
     "connect",
     "disconnect",
