@@ -30,8 +30,12 @@ def start_server(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The twin check, then every test: core, both twins, interop, tooling."""
+    """The twin check, the programs the tests drive, then every test: core, both twins,
+    interop, web, cli, tooling."""
     session.run("python", "scripts/unasync.py", "--check")
+    # curl, Chromium and its driver, ffmpeg: installed from Debian's packages when missing
+    # and this machine allows it, else a stop naming the command that installs them.
+    session.run("python", "-m", "scripts.test_tools")
     start_server(session)
     session.run("python", "-m", "pytest", *session.posargs)
 
@@ -50,6 +54,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def mongoengine(session: nox.Session) -> None:
+    """MongoEngine 0.29.3's own FileField tests with gridfield.sync's fields in place of its
+    own (fetched from MongoEngine's git repository: needs a machine that reaches it)."""
+    start_server(session)
+    session.run("python", "-m", "tests.interop.mongoengine_suite")
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The seed's marmot example, async then sync, against the default server."""
     start_server(session)
@@ -63,16 +75,17 @@ BENCH_PACKAGES = ["mongomotor==0.17.3", "blinker<1.8", "matplotlib", "pyinstrume
 
 
 # Test-only packages the bench does not use; Flask's blinker and the signals tests' blinker
-# cannot live with mongomotor's (blinker<1.8).
+# cannot live with mongomotor's (blinker<1.8). Django stays: benchmarks/django_intake.py.
 NOT_FOR_BENCH = {
     "flask",
     "werkzeug",
-    "django",
     "waitress",
     "selenium",
     "aiohttp",
     "fastapi",
     "blinker",
+    "beanie",
+    "pydantic",
 }
 
 

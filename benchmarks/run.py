@@ -560,14 +560,19 @@ class Run:
 
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
-    """HTTP serving or the upload checksum (benchmarks/serving.py), timed and labelled."""
+    """HTTP serving or the upload checksum (benchmarks/serving.py), or Django uploads
+    (benchmarks/django_intake.py), timed and labelled."""
+    import django_intake
     import serving
 
     say(f"{measure}: starting")
     started = time.monotonic()
-    result = {"serving": serving.measure_serving, "checksum": serving.measure_checksum}[measure](
-        uri, quick
-    )
+    measures = {
+        "serving": serving.measure_serving,
+        "checksum": serving.measure_checksum,
+        "django_intake": django_intake.measure_django_intake,
+    }
+    result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started
     result["command"] = command
     result["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -587,8 +592,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--measures",
-        default="large,small,ranged,memory,serving,checksum",
-        help="comma-separated subset of large,small,ranged,memory,serving,checksum",
+        default="large,small,ranged,memory,serving,checksum,django_intake",
+        help="comma-separated subset of large,small,ranged,memory,serving,checksum,django_intake",
     )
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument(
@@ -628,7 +633,8 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     meta = environment(uri, plan, command)
     say(f"server {meta['server']}; plan {plan}")
-    own = measures & {"serving", "checksum"}  # gridfield alone, in benchmarks/serving.py
+    # gridfield alone, in benchmarks/serving.py and benchmarks/django_intake.py
+    own = measures & {"serving", "checksum", "django_intake"}
     if own and not measures - own:
         # Only these: the other measures keep their last results.
         results = json.loads(results_path.read_text()) if results_path.exists() else {"meta": meta}

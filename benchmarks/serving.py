@@ -6,9 +6,11 @@
 ``serving`` runs a Starlette app under uvicorn in a process of its own (its RSS is sampled
 from outside) and drives it with httpx over a socket: the commands and chunk documents a
 304, a HEAD and a 64 KiB range cost; the server's peak RSS growth while a 256 MiB file
-streams out; time to first byte of a 16 MiB file against the typical hand-written handler
-(read the whole file, then respond); requests/s for 8 KiB files against a hand-written
-``AsyncGridFSBucket`` handler. ``checksum`` compares 128 MiB uploads with the streaming
+streams out; time to last byte of a 16 MiB and a 1 MiB file, and requests/s for 8 KiB files
+with 8 requests in flight, for gridfield's ``GridFSApp`` and ``GridFSResponse`` against two
+hand-written handlers on the same server, interleaved: a ``StreamingResponse`` over
+``AsyncGridFSBucket.open_download_stream().readchunk()``, and read-whole-then-``Response``.
+``checksum`` compares 128 MiB uploads with the streaming
 SHA-256 on and off, interleaved.
 """
 
@@ -37,7 +39,16 @@ from probes import CommandCounter, KiB, MiB, pieces
 
 HERE = Path(__file__).resolve().parent
 SEED = 12
-BUCKETS = ("small", "cond", "ranged", "big")
+BUCKETS = ("small", "cond", "mid", "ranged", "big")
+# Who answers a GET, and under which path prefix (then <bucket>/<file id>).
+SYSTEMS = {
+    "gridfield-app": "/files/",
+    "gridfield-response": "/response/",
+    "hand-streamed": "/streamed/",
+    "hand-whole": "/hand/",
+}
+HANDS = ("hand-streamed", "hand-whole")
+CONCURRENCY = 8
 RANGES = 20
 
 
@@ -55,10 +66,10 @@ def serve(uri: str, db_name: str) -> None:
     from gridfs import AsyncGridFSBucket
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
+    from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Mount, Route
 
-    from gridfield.web.asgi import GridFSApp
+    from gridfield.web.asgi import GridFSApp, GridFSResponse
 
     counter = CommandCounter()
     db = AsyncMongoClient(uri, event_listeners=[counter])[db_name]
@@ -71,6 +82,25 @@ def serve(uri: str, db_name: str) -> None:
         kind = (grid_out.metadata or {}).get("contentType", "application/octet-stream")
         return Response(data, media_type=kind)
 
+    async def streamed(request: Request) -> Response:
+        # What apps write by hand to stream: PyMongo's chunks, one at a time, as they come.
+        bucket = AsyncGridFSBucket(db, request.path_params["bucket"])
+        grid_out = await bucket.open_download_stream(ObjectId(request.path_params["file_id"]))
+        kind = (grid_out.metadata or {}).get("contentType", "application/octet-stream")
+
+        async def body() -> Any:
+            while chunk := await grid_out.readchunk():
+                yield chunk
+
+        headers = {"Content-Length": str(grid_out.length)}
+        return StreamingResponse(body(), media_type=kind, headers=headers)
+
+    stores = {b: gridfield.AsyncFileStore(db, b) for b in BUCKETS}
+
+    async def response(request: Request) -> GridFSResponse:
+        store = stores[request.path_params["bucket"]]
+        return GridFSResponse(store, ObjectId(request.path_params["file_id"]))
+
     async def stats(request: Request) -> JSONResponse:
         body = {"commands": dict(counter.commands), "chunk_docs": counter.chunk_docs}
         counter.reset()
@@ -81,8 +111,10 @@ def serve(uri: str, db_name: str) -> None:
     app = Starlette(
         routes=[
             Route("/hand/{bucket}/{file_id}", hand_written),
+            Route("/streamed/{bucket}/{file_id}", streamed),
+            Route("/response/{bucket}/{file_id}", response),
             Route("/_stats", stats),
-            *(Mount(f"/files/{b}", GridFSApp(gridfield.AsyncFileStore(db, b))) for b in BUCKETS),
+            *(Mount(f"/files/{b}", GridFSApp(stores[b])) for b in BUCKETS),
         ]
     )
     sock = socket.socket()
@@ -136,6 +168,29 @@ def _ttfb(client: httpx.Client, path: str) -> tuple[float, float]:
     return first or 0.0, time.perf_counter() - started
 
 
+async def _rate(url: str, paths: list[str], total: int) -> float:
+    """Requests/s for ``total`` GETs of ``paths`` (round robin), CONCURRENCY in flight."""
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        todo = iter(range(total))
+
+        async def worker() -> None:
+            for i in todo:
+                r = await client.get(paths[i % len(paths)])
+                assert r.status_code == 200 and len(r.content) == 8 * KiB
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return total / (time.perf_counter() - started)
+
+
+def _against_hands(figures: dict[str, float], higher_is_better: bool) -> float:
+    """gridfield-app's figure over the better hand-written handler's (above 1: faster)."""
+    best = (max if higher_is_better else min)(figures[h] for h in HANDS)
+    ours = figures["gridfield-app"]
+    return ours / best if higher_is_better else best / ours
+
+
 def _peak_rss_growth(ps: psutil.Process, action: Any) -> int:
     baseline = peak = ps.memory_info().rss
     done = threading.Event()
@@ -160,12 +215,16 @@ def measure_serving(uri: str, quick: bool) -> dict[str, Any]:
     big, ttfb_size, ranged_size = (
         (64 * MiB, 4 * MiB, 4 * MiB) if quick else (256 * MiB, 16 * MiB, 16 * MiB)
     )
+    mid_size = 1 * MiB
     rounds = 3 if quick else 7
     small_n = 100 if quick else 400
     db_name = f"gridfield_bench_http_{uuid.uuid4().hex[:8]}"
     sync_client: MongoClient[dict[str, Any]] = MongoClient(uri)
     db = sync_client[db_name]
-    out: dict[str, Any] = {"sizes": {"stream": big, "ttfb": ttfb_size, "ranged": ranged_size}}
+    out: dict[str, Any] = {
+        "sizes": {"stream": big, "ttfb": ttfb_size, "mid": mid_size, "ranged": ranged_size},
+        "concurrency": CONCURRENCY,
+    }
     try:
 
         def put(bucket: str, size: int, kind: str) -> str:
@@ -175,6 +234,7 @@ def measure_serving(uri: str, quick: bool) -> dict[str, Any]:
         ids = {
             "big": put("big", big, "application/octet-stream"),
             "ttfb": put("cond", ttfb_size, "application/octet-stream"),
+            "mid": put("mid", mid_size, "application/octet-stream"),
             "ranged": put("ranged", ranged_size, "video/mp4"),
             "small": [put("small", 8 * KiB, "image/jpeg") for _ in range(20)],
         }
@@ -234,32 +294,37 @@ def measure_serving(uri: str, quick: bool) -> dict[str, Any]:
             }
 
             say("256 MiB stream done")
-            ours, hand = [], []
-            for _ in range(rounds):  # interleaved, so both see the same load
-                ours.append(_ttfb(c, f"/files/{ids['ttfb']}"))
-                hand.append(_ttfb(c, f"/hand/{ids['ttfb']}"))
-            out["ttfb"] = {
-                "gridfield_ms": 1000 * statistics.median(t[0] for t in ours),
-                "hand_written_ms": 1000 * statistics.median(t[0] for t in hand),
-                "gridfield_total_ms": 1000 * statistics.median(t[1] for t in ours),
-                "hand_written_total_ms": 1000 * statistics.median(t[1] for t in hand),
-            }
+            out["ttlb"] = {}
+            for key in ("ttfb", "mid"):
+                times: dict[str, list[tuple[float, float]]] = {k: [] for k in SYSTEMS}
+                for i in range(rounds):  # interleaved, the order turned each round
+                    order = list(SYSTEMS)[i % len(SYSTEMS) :] + list(SYSTEMS)[: i % len(SYSTEMS)]
+                    for system in order:
+                        times[system].append(_ttfb(c, f"{SYSTEMS[system]}{ids[key]}"))
+                last = {k: 1000 * statistics.median(t[1] for t in v) for k, v in times.items()}
+                out["ttlb"][key] = {
+                    "last_byte_ms": last,
+                    "first_byte_ms": {
+                        k: 1000 * statistics.median(t[0] for t in v) for k, v in times.items()
+                    },
+                    "ratio": _against_hands(last, higher_is_better=False),
+                }
+            say("time to last byte done")
 
-            say("time to first byte done")
-            rates: dict[str, list[float]] = {"gridfield": [], "hand_written": []}
+            total = small_n // rounds
+            rates: dict[str, list[float]] = {k: [] for k in SYSTEMS}
             counts: dict[str, dict[str, float]] = {}
-            for _ in range(rounds):
-                for key, prefix in (("gridfield", "/files/"), ("hand_written", "/hand/")):
+            for i in range(rounds):
+                order = list(SYSTEMS)[i % len(SYSTEMS) :] + list(SYSTEMS)[: i % len(SYSTEMS)]
+                for system in order:
+                    paths = [f"{SYSTEMS[system]}{p}" for p in ids["small"]]
                     server.counted()
-                    started = time.perf_counter()
-                    for i in range(small_n // rounds):
-                        r = c.get(f"{prefix}{ids['small'][i % 20]}")
-                        assert r.status_code == 200 and len(r.content) == 8 * KiB
-                    rates[key].append((small_n // rounds) / (time.perf_counter() - started))
-                    counts[key] = _per_request(server.counted(), small_n // rounds)
+                    rates[system].append(asyncio.run(_rate(server.url, paths, total)))
+                    counts[system] = _per_request(server.counted(), total)
+            per_s = {k: statistics.median(v) for k, v in rates.items()}
             out["small_8k"] = {
-                key: {"requests_per_s": statistics.median(v), **counts[key]}
-                for key, v in rates.items()
+                "systems": {k: {"requests_per_s": per_s[k], **counts[k]} for k in SYSTEMS},
+                "ratio": _against_hands(per_s, higher_is_better=True),
             }
         finally:
             server.close()

@@ -56,13 +56,16 @@ OUR_NAMES: dict[str, str] = {
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
+    "AsyncResumableStore": "ResumableStore",
     "AsyncUploadStream": "UploadStream",
+    "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
     # the pairs of src/gridfield/_twins.py: async member -> sync member
     "any_iterable": "sync_iterable",
     "AwaitableSelf": "NothingToAwait",
     "await_aggregate": "run_aggregate",
     "await_session": "run_session",
     "await_transaction_start": "run_transaction_start",
+    "both_at_once": "one_then_other",
     "awaited_call": "plain_call",
     "carry_on_despite_cancel": "carried",
     "clean_up": "clean_up_now",
@@ -73,15 +76,18 @@ OUR_NAMES: dict[str, str] = {
     "refuse_unloaded": "load_now",
     "refuse_upload_outside_save": "upload_now",
     "read_any_file": "read_file",
+    "refuse_unwritable": "refuse_unwritable_here",
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",
     "start_closing": "close_now",
     "wait_for_background_work": "no_background_work",
     "wait_for_closes": "no_closes_pending",
+    "write_to_any": "write_to",
     "wait_in_flight": "nothing_in_flight",
     "wait_seconds": "sleep_seconds",
-    # the pair of tests/concurrency.py
+    # the pairs of tests/concurrency.py and tests/readers.py
     "run_together": "run_in_threads",
+    "TaskReader": "ThreadReader",
 }
 
 # Names of the drivers and the standard library: a fixed vocabulary, used or not.

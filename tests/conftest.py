@@ -14,10 +14,21 @@ from pymongo import AsyncMongoClient, MongoClient
 from pymongo.database import Database
 
 from scripts.mongo_server import ServerError, server_uri
+from scripts.test_tools import ToolsMissing, require
 from tests.private_server import PrivateServer
+from tests.shard_keys import SHARD_KEY_CHECK
 from tests.tcp_proxy import TcpProxy
 
 ASYNC_DRIVERS = ["pymongo", "motor"]
+
+
+def installed(command: str) -> str:
+    """The path of a program a test drives (curl, chromium, ffmpeg...); fails, never skips,
+    naming the package and the command that installs it (``./dev tests`` installs it)."""
+    try:
+        return require(command)
+    except ToolsMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def fresh_db_name() -> str:
@@ -53,13 +64,13 @@ def server_kind(mongo_uri: str) -> str:
 async def async_client(request: pytest.FixtureRequest, mongo_uri: str) -> AsyncIterator[Any]:
     """An async client: PyMongo's AsyncMongoClient, then Motor's AsyncIOMotorClient."""
     if request.param == "pymongo":
-        client: Any = AsyncMongoClient(mongo_uri)
+        client: Any = AsyncMongoClient(mongo_uri, event_listeners=[SHARD_KEY_CHECK])
         try:
             yield client
         finally:
             await client.close()
     else:
-        client = AsyncIOMotorClient(mongo_uri)
+        client = AsyncIOMotorClient(mongo_uri, event_listeners=[SHARD_KEY_CHECK])
         try:
             yield client
         finally:
@@ -79,7 +90,7 @@ async def async_db(async_client: Any) -> AsyncIterator[Any]:
 @pytest.fixture
 def sync_client(mongo_uri: str) -> Iterator[MongoClient[dict[str, Any]]]:
     """PyMongo's MongoClient on the test server."""
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, event_listeners=[SHARD_KEY_CHECK])
     try:
         yield client
     finally:
@@ -102,12 +113,30 @@ def mongoengine_connection(mongo_uri: str) -> Iterator[Database[dict[str, Any]]]
     name = fresh_db_name()
     # "standard" is what the GridFS spec and other drivers use for UUIDs; MongoEngine's
     # default ("pythonLegacy") only exists for old data and warns.
-    mongoengine.connect(db=name, host=mongo_uri, alias="default", uuidRepresentation="standard")
+    mongoengine.connect(
+        db=name,
+        host=mongo_uri,
+        alias="default",
+        uuidRepresentation="standard",
+        event_listeners=[SHARD_KEY_CHECK],
+    )
     try:
         yield mongoengine.get_db("default")
     finally:
         mongoengine.get_connection("default").drop_database(name)
         mongoengine.disconnect(alias="default")
+
+
+@pytest.fixture(autouse=True)
+def commands_route_by_file() -> Iterator[None]:
+    """After every test: each chunks command gridfield sent through the fixtures' clients
+    targeted one file (or a list), and each single-document files write named its ``_id``,
+    so a bucket sharded on ``{files_id: 1, n: 1}`` routes them (see tests/shard_keys.py)."""
+    SHARD_KEY_CHECK.faults.clear()
+    yield
+    faults, SHARD_KEY_CHECK.faults[:] = list(SHARD_KEY_CHECK.faults), []
+    if faults:
+        pytest.fail("commands a sharded bucket cannot route by file:\n" + "\n".join(faults))
 
 
 @pytest.fixture

@@ -127,3 +127,38 @@ ARRAY_FILTERS_ERROR = r'Update failed \(.*support for field "arrayFilters"'
 def array_filters_supported(server_kind: str) -> bool:
     """Whether this server applies arrayFilters; see FERRETDB_NO_ARRAY_FILTERS."""
     return server_kind != "ferretdb"
+
+
+FERRETDB_NO_TEXT_INDEX = (
+    "FerretDB v1.24.2 refuses to create a text index ({field: 'text'}): 'can't find index "
+    "with key: { title: \"text\" }', code 27 (IndexNotFound). So Beanie's init_beanie fails "
+    "for a Document with a text index (Indexed(str, index_type=pymongo.TEXT), or one in "
+    "Settings.indexes). MongoDB creates it. Beanie's other indexes (plain, unique) are made."
+)
+
+# What the user sees on FerretDB: init_beanie raises PyMongo's OperationFailure
+TEXT_INDEX_ERROR = r"can't find index with key: \{ title: \"text\" \}"
+
+
+def text_indexes_supported(server_kind: str) -> bool:
+    """Whether this server creates text indexes; see FERRETDB_NO_TEXT_INDEX."""
+    return server_kind != "ferretdb"
+
+
+FERRETDB_NO_LOOKUP = (
+    "FerretDB v1.24.2 does not implement the $lookup aggregation stage (code 238, "
+    "NotImplemented: '`aggregate` stage \"$lookup\" is not implemented yet'), which Beanie's "
+    "find(..., fetch_links=True) sends; nor does it store the DBRefs a Beanie Link field "
+    "holds (see FERRETDB_NO_DBREF): a Document with a Link to another cannot be inserted. "
+    "MongoDB does both."
+)
+
+# What the user sees on FerretDB: PyMongo's OperationFailure
+LOOKUP_ERROR = r'`aggregate` stage "\$lookup" is not implemented yet'
+# ...and PyMongo's WriteError for the insert of a document holding a Link
+LINK_ERROR = r'invalid key: "\$ref"'
+
+
+def lookups_supported(server_kind: str) -> bool:
+    """Whether this server runs $lookup and stores Beanie's Links; see FERRETDB_NO_LOOKUP."""
+    return server_kind != "ferretdb"

@@ -20,6 +20,7 @@ from mongoengine.connection import ConnectionFailure
 from .core.errors import FileNotLoaded
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 _Self = TypeVar("_Self", bound="AwaitableSelf")
 
 # -- work that must not stop halfway when its caller is cancelled ---------------------------
@@ -129,6 +130,27 @@ async def wait_for_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
 
 def no_background_work(timeout: float = CLEANUP_TIMEOUT) -> None:
     """Sync twin of ``wait_for_background_work``: nothing outlives its call."""
+
+
+# -- two independent queries ----------------------------------------------------------------
+
+
+async def both_at_once(first: Awaitable[_T], second: Awaitable[_U]) -> tuple[_T, _U]:
+    """Await two independent calls at the same time (two queries for the time of one).
+
+    Both run to their end, however the other ends; then the first error, if any, is raised.
+    """
+    one, two = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (one, two):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return one, two  # type: ignore[return-value]
+
+
+def one_then_other(first: _T, second: _U) -> tuple[_T, _U]:
+    """Sync twin of ``both_at_once``: the calls ran in turn (the second not at all when the
+    first raised), as the arguments were evaluated."""
+    return first, second
 
 
 # -- CPU-bound work -----------------------------------------------------------------------
@@ -252,6 +274,47 @@ async def pieces_of_any(data: Any) -> AsyncIterator[Any]:
 def pieces_of(data: Any) -> Iterator[Any]:
     """Sync twin of ``pieces_of_any``: the items of a sync iterable."""
     return iter(data)
+
+
+# -- writing what download_to_stream reads ------------------------------------------------------
+
+
+def refuse_unwritable(destination: Any) -> None:
+    """TypeError unless ``destination`` has a ``write`` method, sync or async."""
+    if not callable(getattr(destination, "write", None)):
+        raise TypeError(
+            f"destination must have a write(bytes) method, not {type(destination).__name__}"
+        )
+
+
+def refuse_unwritable_here(destination: Any) -> None:
+    """Sync twin of ``refuse_unwritable``: the sync API cannot await an ``async def write``,
+    which would take no byte; refused before any I/O, as a sync put refuses an async source."""
+    refuse_unwritable(destination)
+    if inspect.iscoroutinefunction(destination.write):
+        raise TypeError(
+            f"destination {type(destination).__name__} has an async write(): the sync API "
+            "cannot await it; use gridfield's async API, or a destination with a plain write()"
+        )
+
+
+async def write_to_any(destination: Any, data: bytes) -> None:
+    """``destination.write(data)``, awaited when it is an async file object's."""
+    done = destination.write(data)
+    if inspect.isawaitable(done):
+        await done
+
+
+def write_to(destination: Any, data: bytes) -> None:
+    """Sync twin of ``write_to_any``: a write that hands back a coroutine wrote nothing, and
+    is an error, never bytes reported as written."""
+    done = destination.write(data)
+    if inspect.iscoroutine(done):
+        done.close()  # never to be awaited: no "never awaited" warning on top
+        raise TypeError(
+            f"{type(destination).__name__}.write() returned a coroutine: the sync API "
+            "cannot await it, and nothing was written"
+        )
 
 
 # -- code in messages ---------------------------------------------------------------------

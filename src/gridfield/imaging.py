@@ -11,17 +11,21 @@ import dataclasses
 import io
 from typing import TYPE_CHECKING, Any
 
+from .core.errors import ImageTooLarge
 from .core.images import (
+    DEFAULT_MAX_PIXELS,
     THUMBNAIL,
     SizeSpec,
     VariantSpec,
     bounded_size,
     centre_crop,
+    check_pixels,
     content_type_for_format,
     decode_size,
     main_image_size,
     orientation_steps,
     oriented_size,
+    pixel_limit,
     save_mode,
 )
 
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImageSpec",
+    "ImageTooLarge",
     "InvalidImage",
     "ProcessedImage",
     "Rendition",
@@ -44,14 +49,26 @@ _ORIENTATION = 0x0112
 class InvalidImage(ValueError):
     """The bytes given to an ImageField are not an image Pillow can read."""
 
+    @property
+    def reason(self) -> str:
+        """Pillow's own words for what is wrong (the text MongoEngine's message carries)."""
+        return str(self.__cause__) if self.__cause__ is not None else str(self)
+
+    @property
+    def unidentified(self) -> bool:
+        """Whether Pillow recognised no image format at all in the bytes."""
+        return isinstance(self.__cause__, _pillow().UnidentifiedImageError)
+
 
 @dataclasses.dataclass(frozen=True)
 class ImageSpec:
-    """What an ImageField asks of each image it stores."""
+    """What an ImageField asks of each image it stores; ``max_pixels`` bounds width x
+    height x frames (None: only Pillow's own ``MAX_IMAGE_PIXELS``)."""
 
     size: SizeSpec | None = None
     thumbnail_size: SizeSpec | None = None
     variants: tuple[VariantSpec, ...] = ()
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
 
     def renditions(self) -> tuple[VariantSpec, ...]:
         """The thumbnail (if any) then the named variants: every file made besides the image."""
@@ -128,15 +145,49 @@ def _encode(img: Image, image_format: str, progressive: bool) -> Rendition:
     )
 
 
-def identify_image(data: bytes, where: str) -> str:
-    """The format of the image in ``data``, from its header alone (cheap: no pixel is
-    decoded); InvalidImage naming ``where`` when Pillow does not recognise it."""
+def _bomb(exc: Exception, limit: int | None, where: str) -> ImageTooLarge:
+    """Pillow's own refusal of a header (its DecompressionBombError, or its warning where
+    warnings are errors) as ours."""
     Image = _pillow()
+    shown = limit if limit is not None else Image.MAX_IMAGE_PIXELS
+    return ImageTooLarge(
+        f"Image too large for {where}: over the limit of {shown} pixels (max_pixels);"
+        f" nothing was stored ({exc})",
+        limit=shown,
+        pixels=None,
+    )
+
+
+def _open(data: bytes, max_pixels: int | None, where: str) -> Image:
+    """The image in ``data``, its header read and no pixel decoded, once its pixels (every
+    frame's) are within the limit: ImageTooLarge when not, InvalidImage when Pillow does
+    not recognise it."""
+    pil = _pillow()
+    bombs = (pil.DecompressionBombError, pil.DecompressionBombWarning)
+    # Whatever Pillow would warn of is refused too: the warning is no limit.
+    limit = pixel_limit(max_pixels, pil.MAX_IMAGE_PIXELS)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            return str(img.format or "")
+        img: Image = pil.open(io.BytesIO(data))
+        # Frames are counted from their headers (GIF and TIFF skip from one to the next).
+        frames = getattr(img, "n_frames", 1)
+    except bombs as exc:
+        raise _bomb(exc, limit, where) from None
     except Exception as exc:
         raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
+    try:
+        check_pixels(img.size, frames if isinstance(frames, int) else 1, limit, where)
+    except ImageTooLarge:
+        img.close()
+        raise
+    return img
+
+
+def identify_image(data: bytes, where: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> str:
+    """The format of the image in ``data``, from its header alone (cheap: no pixel is
+    decoded); InvalidImage naming ``where`` when Pillow does not recognise it,
+    ImageTooLarge when it has more than ``max_pixels`` pixels."""
+    with _open(data, max_pixels, where) as img:
+        return str(img.format or "")
 
 
 def process_image(
@@ -147,11 +198,16 @@ def process_image(
     The variants are made from the stored image, as MongoEngine makes its thumbnail. An image
     that needs no change is stored as given (no lossy re-encoding); a JPEG is decoded straight
     to the smallest size the results need. InvalidImage (naming ``where``, the field) when
-    Pillow cannot read the bytes.
+    Pillow cannot read the bytes; ImageTooLarge, before any pixel is decoded, when the header
+    says the image has more than ``spec.max_pixels`` pixels (width x height x frames).
+
+    Only the first frame is decoded. Memory: the source, plus at most about 12 bytes a
+    pixel of the limit (the decoded frame at 4 bytes a pixel, its upright copy, its
+    encoding), plus a constant.
     """
     Image = _pillow()
+    img = _open(data, spec.max_pixels, where)
     try:
-        img = Image.open(io.BytesIO(data))
         orientation = img.getexif().get(_ORIENTATION)
     except Exception as exc:
         raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
@@ -172,6 +228,8 @@ def process_image(
         img.draft(None, oriented_size(wanted, orientation))
     try:
         img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _bomb(exc, pixel_limit(spec.max_pixels, Image.MAX_IMAGE_PIXELS), where) from None
     except Exception as exc:
         raise InvalidImage(f"Invalid image for {where}: {exc}") from exc
     img = _upright(img)

@@ -20,6 +20,8 @@ from mongoengine.document import includes_cls
 from mongoengine.errors import LookUpError
 from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 
+from .core.numbers import is_whole_number
+
 __all__ = [
     "AGGREGATE_OPTIONS",
     "FileHolder",
@@ -182,7 +184,7 @@ def signals_delete(document: type[Any]) -> bool:
 
 def whole_number(method: str, n: Any) -> int:
     """``n`` if it is an int >= 0; TypeError or ValueError naming ``method`` otherwise."""
-    if isinstance(n, bool) or not isinstance(n, int):
+    if not is_whole_number(n):
         raise TypeError(f"{method}() takes an int, not {type(n).__name__}")
     if n < 0:
         raise ValueError(f"{method}() takes a number >= 0, not {n}")

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from mongoengine.errors import NotUniqueError
 
 from gridfield._async.connection import connect, disconnect
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.proxy import GridFSProxy
-from gridfield.core.errors import FileNotLoaded, GridFSError, NoFile
+from gridfield.core.errors import FileNotLoaded, FileTooLarge, GridFSError, NoFile
 from gridfield.core.metadata import MAX_CHUNK_SIZE, check_chunk_size
 from gridfield.plain_fields import (
     EmbeddedDocument,
@@ -467,3 +468,115 @@ async def test_replace_in_an_embedded_document_waits_for_the_owners_save(db: Any
     assert await db["fs.files"].count_documents({"_id": old}) == 0
     fetched = await Album.objects(id=album.id).first()
     assert await fetched.caption.scan.read() == b"new scan"
+
+
+# -- upload options through the field: each has its effect, none is stored as a field ----------
+
+OPTION_CASES: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any], Any], None]]] = {
+    "filename": ({"filename": "a.bin"}, lambda doc, seen: doc["filename"] == "a.bin"),
+    "content_type": (
+        {"content_type": "application/x-demo"},
+        lambda doc, seen: doc["contentType"] == "application/x-demo",
+    ),
+    "metadata": ({"metadata": {"k": 1}}, lambda doc, seen: doc["metadata"]["k"] == 1),
+    "file_id": ({"file_id": "cover-1"}, lambda doc, seen: doc["_id"] == "cover-1"),
+    "chunk_size": ({"chunk_size": 512}, lambda doc, seen: doc["chunkSize"] == 512),
+    "chunk_size_bytes": ({"chunk_size_bytes": 512}, lambda doc, seen: doc["chunkSize"] == 512),
+    "checksum": ({"checksum": False}, lambda doc, seen: "gridfield" not in doc),
+    "encoding": ({"encoding": "utf-16"}, lambda doc, seen: doc["length"] == 2 * len(DATA) + 2),
+    "aliases": ({"aliases": ["front"]}, lambda doc, seen: doc["aliases"] == ["front"]),
+    "max_size": ({"max_size": 10**6}, lambda doc, seen: doc["length"] == len(DATA)),
+    "content_types": (
+        {"content_types": ["application/*"], "content_type": "application/x-demo"},
+        lambda doc, seen: doc["contentType"] == "application/x-demo",
+    ),
+    "on_progress": (
+        {"on_progress": "record"},
+        lambda doc, seen: seen[-1] == (len(DATA), len(DATA)),
+    ),
+    "total": (
+        {"on_progress": "record", "total": 7},
+        lambda doc, seen: seen[-1] == (len(DATA), 7),
+    ),
+}
+
+
+@pytest.mark.parametrize("option", list(OPTION_CASES))
+async def test_every_upload_option_of_put_has_its_effect_and_is_not_stored_as_a_field(
+    db: Any, option: str
+) -> None:
+    given, effect = OPTION_CASES[option]
+    seen: list[tuple[int, int | None]] = []
+    keywords = {
+        k: (lambda d, t: seen.append((d, t))) if v == "record" else v for k, v in given.items()
+    }
+    data: Any = DATA.decode("latin-1") if option == "encoding" else DATA
+    album = Album()
+    file_id = await album.cover.put(data, author="ann", **keywords)
+    doc = await db["fs.files"].find_one({"_id": file_id})
+    assert effect(doc, seen), doc
+    assert doc["author"] == "ann"  # an extra keyword is a top-level field, as MongoEngine's
+    options = set(given) - {"filename", "aliases", "metadata"}  # GridFS fields of that name
+    assert not options & set(doc), f"{option} was stored as a field: {doc}"
+    stored = (await db["fs.files"].find_one({"_id": file_id}, {"gridfield": 1})) or {}
+    assert ("gridfield" in stored) == (option != "checksum")
+
+
+@pytest.mark.parametrize("how", ["put", "replace", "new_file"])
+async def test_options_of_replace_and_new_file_are_options_too(db: Any, how: str) -> None:
+    album = Album()
+    if how == "put":
+        await album.cover.put(DATA, checksum=False, chunk_size=512, author="ann")
+    elif how == "replace":
+        await album.cover.put(b"old")
+        await album.cover.replace(DATA, checksum=False, chunk_size=512, author="ann")
+    else:
+        async with album.cover.new_file(checksum=False, chunk_size=512, author="ann"):
+            await album.cover.write(DATA)
+    doc = await db["fs.files"].find_one({"_id": album.cover.grid_id})
+    assert (doc["chunkSize"], doc["author"], doc["length"]) == (512, "ann", len(DATA))
+    assert not {"checksum", "chunk_size", "gridfield"} & set(doc)
+
+
+async def test_a_bad_option_of_put_is_refused_before_anything_is_stored(db: Any) -> None:
+    album = Album()
+    with pytest.raises(TypeError, match=r"^checksum must be True or False, not 'no'$"):
+        await album.cover.put(DATA, checksum="no")
+    with pytest.raises(TypeError, match=r"^chunk_size given twice \(as 'chunk_size_bytes' too\)$"):
+        await album.cover.put(DATA, chunk_size=512, chunk_size_bytes=512)
+    with pytest.raises(FileTooLarge, match=r"Album\.cover: the file is over the limit of 10"):
+        await album.cover.put(DATA, max_size=10)
+    assert await count(db) == (0, 0)
+    assert not album.cover
+
+
+# -- a save that fails, and whose clean-up fails too ------------------------------------------
+
+
+class BrittleProxy(GridFSProxy):
+    """A proxy whose clean-up after a failed save fails, once it has done its part."""
+
+    async def owner_save_failed(self) -> None:
+        await super().owner_save_failed()
+        raise RuntimeError("the clean-up failed as well")
+
+
+class BrittleFileField(FileField):
+    proxy_class = BrittleProxy
+
+
+class UniqueCover(Document):
+    code = StringField(unique=True)
+    cover = BrittleFileField()
+    meta = {"collection": "unique_covers"}
+
+
+async def test_a_failed_save_raises_its_own_error_with_the_failed_clean_up_noted(db: Any) -> None:
+    await UniqueCover(code="x").save()
+    twin = UniqueCover(code="x", cover=DATA)
+    with pytest.raises(NotUniqueError, match="duplicate") as failed:
+        await twin.save()
+    notes = getattr(failed.value, "__notes__", [])
+    assert any("the clean-up failed as well" in note for note in notes), notes
+    assert await count(db) == (0, 0)  # the file stored for the save was removed all the same
+    assert await db.unique_covers.count_documents({}) == 1

@@ -4,6 +4,7 @@ nothing left behind by bad input or a failure."""
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -11,9 +12,15 @@ import pytest
 from mongoengine.errors import ValidationError
 from PIL import Image
 
+from benchmarks.rss import PeakRSS
 from gridfield._async.document import Document
 from gridfield._async.image_field import ImageField
+from gridfield.core.errors import FileTooLarge, ImageTooLarge
 from gridfield.plain_fields import ListField, StringField
+
+from ..crafted_images import animated_gif, png_bomb
+
+MIB = 1024 * 1024
 
 
 class Photo(Document):
@@ -25,6 +32,8 @@ class Photo(Document):
     )
     plain = ImageField()
     gallery = ListField(ImageField(thumbnail_size=(10, 10, False)))
+    small = ImageField(size=(600, 600), max_pixels=10_000)
+    limited = ImageField(size=(600, 600), max_size=MIB)
 
 
 def picture(size: tuple[int, int], image_format: str = "PNG", **save: Any) -> bytes:
@@ -111,28 +120,47 @@ async def test_an_assigned_image_is_processed_and_stored_at_save(db: Any) -> Non
     assert await count(db) == 4
 
 
+async def test_an_unreadable_file_is_refused_in_mongoengine_words(db: Any) -> None:
+    with tempfile.TemporaryFile() as f:
+        f.write(b"Hello World!")
+        f.seek(0)
+        with pytest.raises(ValidationError) as refused:
+            await Photo(name="bad").image.put(f)
+    assert str(refused.value) == f"Invalid image: cannot identify image file {f!r}"
+    assert refused.value.field_name == "image"
+    with pytest.raises(ValidationError) as given_bytes:
+        await Photo(name="bad").image.put(b"Hello World!")
+    assert str(given_bytes.value) == "Invalid image: cannot identify image file (12 bytes)"
+    assert await count(db) == 0
+
+
 @pytest.mark.parametrize("bad", [b"Hello World!", b"", picture((50, 50))[:40]])
 async def test_a_non_image_is_refused_naming_the_field_and_stores_nothing(
     db: Any, bad: bytes
 ) -> None:
+    # MongoEngine's words; the field is the error's field_name, as MongoEngine's form errors want.
     photo = Photo(name="bad")
-    with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
+    with pytest.raises(ValidationError, match=r"^Invalid image: ") as put:
         await photo.image.put(bad)
+    assert put.value.field_name == "image"
     assert not photo.image
-    with pytest.raises(ValidationError, match=r"^Invalid image for Photo\.image: "):
+    with pytest.raises(ValidationError, match=r"^Invalid image: ") as assigned:
         photo.image = bad  # refused at once: its header is no image's
+    assert assigned.value.field_name == "image"
     assert not photo.image
     photo.image = io.BytesIO(bad)  # a file object is read at the save
-    with pytest.raises(ValidationError, match=r"Photo\.image"):
+    with pytest.raises(ValidationError, match=r"^Invalid image: ") as saved:
         await photo.save()
+    assert saved.value.field_name == "image"
     assert await count(db) == 0
     assert await db["photo"].count_documents({}) == 0
 
 
 async def test_a_bad_image_among_good_ones_fails_the_save_and_stores_nothing(db: Any) -> None:
     photo = Photo(name="mixed", image=picture((300, 300)), plain=io.BytesIO(b"no image"))
-    with pytest.raises(ValidationError, match=r"Photo\.plain"):
+    with pytest.raises(ValidationError, match=r"^Invalid image: ") as refused:
         await photo.save()
+    assert refused.value.field_name == "plain"
     assert await count(db) == 0  # the good image and its variants were removed again
     assert await db["photo"].count_documents({}) == 0
     photo.plain = picture((20, 20))
@@ -201,3 +229,96 @@ def test_options_are_checked_when_the_field_is_made() -> None:
     assert field.size == {"width": 10, "height": 20, "force": True}
     assert field.thumbnail_size is None
     assert field.collection_name == "images"
+
+
+# --------------------------------------------------------------------------- limits
+
+
+async def test_a_decompression_bomb_is_refused_from_its_header_and_stores_nothing(
+    db: Any,
+) -> None:
+    """A 0.6 MB PNG claiming 13000 x 13000 RGBA (169 Mpx, under Pillow's error threshold):
+    refused before decoding, by put, by assignment and at the save."""
+    bomb = png_bomb(13000, 13000)
+    photo = Photo(name="bomb")
+    # Where warnings are errors (as in this suite) Pillow's warning is what refuses it.
+    expected = r"^Image too large for Photo\.image: .*169000000 pixels"
+    with PeakRSS() as peak, pytest.raises(ImageTooLarge, match=expected) as caught:
+        await photo.image.put(bomb)
+    assert peak.growth < 64 * MIB  # decoded whole, it was 1.3 GiB
+    assert isinstance(caught.value, ValidationError)
+    assert caught.value.field_name == "image"
+    assert not photo.image
+    with pytest.raises(ImageTooLarge, match=expected):
+        photo.image = bomb
+    photo.image = io.BytesIO(bomb)
+    with pytest.raises(ImageTooLarge, match=r"Photo\.image"):
+        await photo.save()
+    assert await count(db) == 0
+    assert await db["photo"].count_documents({}) == 0
+
+
+async def test_max_pixels_counts_every_frame(db: Any) -> None:
+    photo = Photo()
+    with pytest.raises(ImageTooLarge, match=r"Photo\.small: 10 x 10 pixels x 101 frames"):
+        await photo.small.put(animated_gif(101, (10, 10)))
+    await photo.small.put(animated_gif(100, (10, 10)))
+    assert await count(db) == 1
+
+
+class Source:
+    """A binary file object of ``size`` zero bytes that never holds them: it counts what is
+    read (read(-1) hands over everything left, as a file does)."""
+
+    def __init__(self, size: int, head: bytes = b"") -> None:
+        self.left = size
+        self.head = head
+        self.read_bytes = 0
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        block = (self.head + bytes(n))[:n]
+        self.head = self.head[n:]
+        self.left -= n
+        self.read_bytes += n
+        return block
+
+
+async def test_max_size_limits_the_bytes_read_before_any_decoding(db: Any) -> None:
+    """300 MiB that are no image, behind max_size=1 MiB: refused as too large after 1 MiB
+    and one byte, not read whole and then refused as no image."""
+    photo = Photo()
+    source = Source(300 * MIB)
+    message = r"^Photo\.limited: the file is over the limit of 1048576 bytes \(1048577 bytes seen\)"
+    with PeakRSS() as peak, pytest.raises(FileTooLarge, match=message):
+        await photo.limited.put(source)
+    assert source.read_bytes == MIB + 1
+    assert peak.growth < 64 * MIB
+    # A real image over the limit (its resized copy would fit): refused the same way.
+    jpeg = Source(2 * MIB, head=picture((2000, 2000), "JPEG", quality=100))
+    with pytest.raises(FileTooLarge, match=message):
+        await photo.limited.put(jpeg)
+    with pytest.raises(FileTooLarge, match=r"Photo\.limited: the file is over the limit"):
+        photo.limited = bytes(MIB + 1)
+    assert not photo.limited
+    assert await count(db) == 0
+    await photo.limited.put(io.BytesIO(picture((700, 100))))  # under the limit: stored
+    assert await count(db) == 1
+
+
+async def test_a_bad_content_type_is_refused_before_the_image_is_read(db: Any) -> None:
+    photo = Photo()
+    source = io.BytesIO(picture((50, 50)))
+    with pytest.raises(ValueError, match="content_type 'image/\U0001f600' is not a media"):
+        await photo.image.put(source, content_type="image/\U0001f600")
+    assert source.tell() == 0
+    assert await count(db) == 0
+    await photo.image.put(source, content_type="image/png; q=1")
+    assert photo.image.content_type == "image/png; q=1"
+
+
+def test_max_pixels_is_checked_when_the_field_is_made() -> None:
+    assert ImageField().max_pixels == 50_000_000
+    assert ImageField(max_pixels=None).max_pixels is None
+    with pytest.raises(ValueError, match="max_pixels must be a positive int"):
+        ImageField(max_pixels=0)

@@ -134,6 +134,37 @@ async def test_delete_by_name_takes_every_revision_and_only_those(async_db: Any)
     assert await counts(async_db) == (1, 2)
 
 
+async def test_delete_other_revisions_keeps_only_the_one_given(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=CHUNK)
+    ids = await three_revisions(store)
+    await store.put(b"other", filename="other.txt")
+    assert await store.delete_other_revisions("notes.txt", ids[2]) == 2
+    assert [info.file_id async for info in store.find_by_name("notes.txt")] == [ids[2]]
+    assert await store.read_by_name("notes.txt") == b"rev2"
+    assert await store.read_by_name("other.txt") == b"other"
+    assert await counts(async_db) == (2, 3)  # rev2's chunk, other's two
+    assert await store.delete_other_revisions("notes.txt", ids[2]) == 0
+    with pytest.raises(TypeError):
+        await store.delete_other_revisions("notes.txt", {"$ne": None})
+    assert await counts(async_db) == (2, 3)
+
+
+async def test_names_under_a_prefix_are_matched_literally(async_db: Any) -> None:
+    store = AsyncFileStore(async_db)
+    names = ["a.b/1", "a.b/2", "a.b/sub/3", "aXb/4", "a.bc", "(x)*/5", "^$/6", "top"]
+    for name in names:
+        await store.put(b"x", filename=name)
+    await store.put(b"y", filename="a.b/1")  # a revision: listed once
+    assert await store.list("a.b/") == ["a.b/1", "a.b/2", "a.b/sub/3"]
+    assert await store.list("(x)*/") == ["(x)*/5"]
+    assert await store.list("^$") == ["^$/6"]
+    assert await store.list() == sorted(names)
+    assert await store.exists_by_name("a.b", or_prefix="a.b/")
+    assert not await store.exists_by_name("a.b")
+    assert not await store.exists_by_name("a", or_prefix="a/")
+    assert await store.exists_by_name("top")
+
+
 async def test_rename_by_name_renames_every_revision(async_db: Any) -> None:
     store = AsyncFileStore(async_db, chunk_size=CHUNK)
     ids = await three_revisions(store)

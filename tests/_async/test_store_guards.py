@@ -156,6 +156,75 @@ async def test_bad_guards_are_refused_before_any_io(async_db: Any) -> None:
     assert await counts(async_db) == (0, 0)
 
 
+# --------------------------------------------------------------------------- content_type
+
+# Types no HTTP header can carry as they are: each was once stored and broke serving.
+BAD_TYPES = [
+    ("image/\U0001f600", "non-ASCII"),
+    ("text/plain\r\nX-Injected: 1", "a line break"),
+    ("text/plain\x00", "a NUL"),
+    ("", "empty"),
+    ("textplain", "no slash"),
+    ("text/" + "a" * 300, "over-long"),
+    ("text/plain; charset", "a parameter without a value"),
+    ('text/plain; title="caf\xe9"', "Latin-1 outside ASCII"),
+    ("text /plain", "a space in the type"),
+]
+
+
+@pytest.mark.parametrize("bad", [b for b, _ in BAD_TYPES], ids=[w for _, w in BAD_TYPES])
+async def test_a_content_type_no_header_can_carry_is_refused_before_any_io(
+    async_client: Any, async_db: Any, mongo_uri: str, bad: str
+) -> None:
+    log = CommandLog()
+    client = type(async_client)(mongo_uri, event_listeners=[log])
+    try:
+        store = AsyncFileStore(client[async_db.name])
+        message = re.escape(f"content_type {bad[:80]!r}"[:60]) + ".*is not a media type like"
+        with pytest.raises(ValueError, match=message):
+            store.open_upload(content_type=bad)
+        with pytest.raises(ValueError, match=message):
+            await store.put(b"data", content_type=bad)
+        with pytest.raises(ValueError, match=message):
+            await store.upload_from_stream("x.txt", io.BytesIO(b"data"), content_type=bad)
+        with pytest.raises(ValueError, match=r"metadata\.contentType .*is not a media type"):
+            await store.put(b"data", metadata={"contentType": bad})
+        assert log.names == []
+    finally:
+        await close(client)
+    assert await counts(async_db) == (0, 0)
+
+
+async def test_a_field_refuses_a_bad_content_type_and_stores_nothing(
+    connected: Callable[..., Any],
+) -> None:
+    db = connected()
+    marmot = GuardedAnimal()
+    with pytest.raises(ValueError, match=r"content_type 'image/png\\r\\nX-A: 1' is not a media"):
+        await marmot.photo.put(PNG, content_type="image/png\r\nX-A: 1")
+    with pytest.raises(ValueError, match="is not a media type"):
+        marmot.photo.new_file(content_type="image/\U0001f600")
+    assert not marmot.photo
+    assert await counts(db) == (0, 0)
+
+
+async def test_media_types_with_parameters_are_stored_as_given(async_db: Any) -> None:
+    store = AsyncFileStore(async_db)
+    kinds = [
+        "text/plain; charset=utf-8",
+        'text/plain;charset="utf-8"',
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "multipart/form-data; boundary=----x",
+        "text/plain;",
+        'text/x; a="q \\" t"',
+    ]
+    for kind in kinds:
+        info = await store.put(b"x", content_type=kind)
+        assert (await store.get_info(info.file_id)).content_type == kind
+    with pytest.raises(TypeError, match="content_type must be a str, not bytes"):
+        await store.put(b"x", content_type=b"text/plain")  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------- on FileField
 
 

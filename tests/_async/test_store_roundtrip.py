@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient, monitoring
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import NoFile
 from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
+from tests.sinks import lands_in_async_sink
 
 CHUNK = 1024
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7]
@@ -770,3 +771,11 @@ async def test_find(async_db: Any) -> None:
     assert only_b.content_type == "text/x-b"
     assert only_b.length == 20
     assert [info async for info in store.find({"filename": "nobody"})] == []
+
+
+async def test_download_to_stream_into_an_async_write(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=CHUNK)
+    data = payload(3 * CHUNK + 7)
+    file_id = await store.upload_from_stream("a.bin", data)
+    await lands_in_async_sink(lambda sink: store.download_to_stream(file_id, sink), data)
+    await lands_in_async_sink(lambda sink: store.download_to_stream_by_name("a.bin", sink), data)

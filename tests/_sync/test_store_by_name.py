@@ -135,6 +135,37 @@ def test_delete_by_name_takes_every_revision_and_only_those(sync_db: Any) -> Non
     assert counts(sync_db) == (1, 2)
 
 
+def test_delete_other_revisions_keeps_only_the_one_given(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=CHUNK)
+    ids = three_revisions(store)
+    store.put(b"other", filename="other.txt")
+    assert store.delete_other_revisions("notes.txt", ids[2]) == 2
+    assert [info.file_id for info in store.find_by_name("notes.txt")] == [ids[2]]
+    assert store.read_by_name("notes.txt") == b"rev2"
+    assert store.read_by_name("other.txt") == b"other"
+    assert counts(sync_db) == (2, 3)  # rev2's chunk, other's two
+    assert store.delete_other_revisions("notes.txt", ids[2]) == 0
+    with pytest.raises(TypeError):
+        store.delete_other_revisions("notes.txt", {"$ne": None})
+    assert counts(sync_db) == (2, 3)
+
+
+def test_names_under_a_prefix_are_matched_literally(sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    names = ["a.b/1", "a.b/2", "a.b/sub/3", "aXb/4", "a.bc", "(x)*/5", "^$/6", "top"]
+    for name in names:
+        store.put(b"x", filename=name)
+    store.put(b"y", filename="a.b/1")  # a revision: listed once
+    assert store.list("a.b/") == ["a.b/1", "a.b/2", "a.b/sub/3"]
+    assert store.list("(x)*/") == ["(x)*/5"]
+    assert store.list("^$") == ["^$/6"]
+    assert store.list() == sorted(names)
+    assert store.exists_by_name("a.b", or_prefix="a.b/")
+    assert not store.exists_by_name("a.b")
+    assert not store.exists_by_name("a", or_prefix="a/")
+    assert store.exists_by_name("top")
+
+
 def test_rename_by_name_renames_every_revision(sync_db: Any) -> None:
     store = FileStore(sync_db, chunk_size=CHUNK)
     ids = three_revisions(store)

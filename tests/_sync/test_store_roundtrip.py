@@ -19,6 +19,7 @@ from pymongo import MongoClient, monitoring
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import NoFile
 from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
+from tests.sinks import refused_by_the_sync_api
 
 CHUNK = 1024
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7]
@@ -765,3 +766,11 @@ def test_find(sync_db: Any) -> None:
     assert only_b.content_type == "text/x-b"
     assert only_b.length == 20
     assert [info for info in store.find({"filename": "nobody"})] == []
+
+
+def test_download_to_stream_into_an_async_write(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=CHUNK)
+    data = payload(3 * CHUNK + 7)
+    file_id = store.upload_from_stream("a.bin", data)
+    refused_by_the_sync_api(lambda sink: store.download_to_stream(file_id, sink), data)
+    refused_by_the_sync_api(lambda sink: store.download_to_stream_by_name("a.bin", sink), data)

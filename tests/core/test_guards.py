@@ -7,7 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge
-from gridfield.core.guards import Progress, UploadLimits, content_type_allowed
+from gridfield.core.guards import (
+    Progress,
+    UploadLimits,
+    content_type_allowed,
+    part_content_type,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +71,16 @@ def test_progress_never_goes_back(points: list[int]) -> None:
         assert seen[-1] == max(points)
     else:
         assert seen == [0]
+
+
+@pytest.mark.parametrize(
+    "claim", [None, "", "  ", "application/octet-stream", "Application/Octet-Stream; x=1"]
+)
+def test_a_part_that_claims_nothing_useful_has_its_type_guessed(claim: str | None) -> None:
+    assert part_content_type(claim) is None
+
+
+@given(st.from_regex(r"[a-z]{1,8}/[a-z0-9.+-]{1,12}", fullmatch=True), st.sampled_from(["", " "]))
+def test_a_part_claiming_a_type_keeps_it(kind: str, pad: str) -> None:
+    claimed = part_content_type(pad + kind + pad)
+    assert claimed == (kind if kind != "application/octet-stream" else None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
+import pytest
 from bson import ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from gridfield.core.http import (
     plan_response,
     stored_content_type,
 )
+from gridfield.core.http.options import ServeOptions
 from gridfield.core.metadata import FileInfo
 
 WHEN = datetime(2024, 3, 1, 12, 0, 0)
@@ -105,6 +107,43 @@ def test_content_type_sources() -> None:
     assert stored_content_type(_info(b"", metadata={"content_type": "image/gif"})) == "image/gif"
     assert stored_content_type(_info(b"", filename="a.pdf")) == "application/pdf"
     assert stored_content_type(_info(b"")) is None
+
+
+def test_a_stored_type_no_header_can_carry_is_served_as_octet_stream() -> None:
+    """Another writer may store anything: it is never sent as it is, nor sniffed over."""
+    for bad in ["image/\U0001f600", "text/plain\r\nX-Injected: 1", "text/plain\x00", "png"]:
+        for info in (
+            _info(b"", content_type=bad),
+            _info(b"", metadata={"content_type": bad}, filename="a.pdf"),
+        ):
+            assert stored_content_type(info) == "application/octet-stream"
+            plan = plan_response(decide(info, "GET", {}))
+            assert plan.header("Content-Type") == "application/octet-stream"
+            for name, value in plan.headers:
+                (name + value).encode("latin-1")
+    # Empty is no type at all: the filename, else a sniff, decides.
+    assert stored_content_type(_info(b"", content_type="", filename="a.pdf")) == "application/pdf"
+
+
+def test_other_stored_values_that_reach_headers_are_made_safe() -> None:
+    """A filename that is no str, one with a line break or a NUL, an uploadDate that is a str."""
+    info = _info(b"abc", filename=42, content_type="text/plain")
+    plan = plan_response(decide(info, "GET", {}))
+    assert plan.header("Content-Disposition") is None
+    assert content_disposition(42, download=True) == "attachment"
+    odd = _info(b"abc", filename="a\r\nX-Injected: 1\x00.txt")
+    disposition = plan_response(decide(odd, "GET", {})).header("Content-Disposition")
+    assert disposition == 'inline; filename="aX-Injected: 1.txt"'
+    undated = FileInfo(ObjectId(), 3, 255, upload_date="yesterday")  # type: ignore[arg-type]
+    plan = plan_response(decide(undated, "GET", {}))
+    assert plan.status == 200
+    assert plan.header("Last-Modified") is None
+
+
+def test_an_overriding_content_type_is_checked_when_the_options_are_made() -> None:
+    assert ServeOptions(content_type="text/plain; charset=utf-8").content_type is not None
+    with pytest.raises(ValueError, match="is not a media type"):
+        ServeOptions(content_type="text/plain\r\nX-Injected: 1")
 
 
 @given(name=st.text(max_size=40), download=st.booleans())

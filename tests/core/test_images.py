@@ -6,19 +6,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridfield.core.errors import ImageTooLarge
 from gridfield.core.images import (
+    DEFAULT_MAX_PIXELS,
     THUMBNAIL,
     SizeSpec,
     VariantSpec,
     bounded_size,
     centre_crop,
+    check_pixels,
     content_type_for_format,
     decode_size,
     main_image_size,
     orientation_steps,
     oriented_size,
+    parse_max_pixels,
     parse_size,
     parse_variants,
+    pixel_limit,
     save_mode,
 )
 
@@ -160,3 +165,43 @@ def test_every_target_can_be_cut_from_the_decode_size(
         # A centre crop of the target's aspect from the decoded size covers the target.
         left, top, right, bottom = centre_crop(found, (w, h))
         assert right - left >= w - 1 and bottom - top >= h - 1
+
+
+# --------------------------------------------------------------------------- pixel limits
+
+
+@FEW
+@given(st.integers(1, 20_000), st.integers(1, 20_000), st.integers(1, 1000), st.integers(1, 10**9))
+def test_check_pixels_counts_every_frame_and_refuses_past_the_limit(
+    width: int, height: int, frames: int, limit: int
+) -> None:
+    pixels = width * height * frames
+    if pixels <= limit:
+        assert check_pixels((width, height), frames, limit, "D.i") == pixels
+        return
+    with pytest.raises(ImageTooLarge, match=r"^Image too large for D\.i: ") as caught:
+        check_pixels((width, height), frames, limit, "D.i")
+    assert (caught.value.pixels, caught.value.limit) == (pixels, limit)
+    assert f"is {pixels} pixels, over the limit of {limit} (max_pixels)" in str(caught.value)
+    assert ("frames" in str(caught.value)) == (frames > 1)
+
+
+def test_check_pixels_without_a_limit_and_with_zero_sides() -> None:
+    assert check_pixels((13000, 13000), 1, None, "D.i") == 169_000_000
+    assert check_pixels((0, 5), 0, 10, "D.i") == 5  # a zero side still counts one pixel
+
+
+def test_the_pixel_limit_is_the_lower_of_the_fields_and_pillows() -> None:
+    assert pixel_limit(DEFAULT_MAX_PIXELS, 89_478_485) == DEFAULT_MAX_PIXELS
+    assert pixel_limit(200_000_000, 89_478_485) == 89_478_485
+    assert pixel_limit(None, 89_478_485) == 89_478_485
+    assert pixel_limit(10, None) == 10
+    assert pixel_limit(None, None) is None
+
+
+def test_parse_max_pixels() -> None:
+    assert parse_max_pixels(None) is None
+    assert parse_max_pixels(1) == 1
+    for bad in (0, -5, 1.5, True, "10"):
+        with pytest.raises(ValueError, match="max_pixels must be a positive int"):
+            parse_max_pixels(bad)

@@ -17,13 +17,17 @@ from gridfield.core.metadata import (
     DEFAULT_CHUNK_SIZE,
     MAX_BSON_SIZE,
     MAX_CHUNK_SIZE,
+    MAX_CONTENT_TYPE_LENGTH,
     FileInfo,
     check_chunk_size,
+    check_content_type,
     check_file_id,
     check_files_document,
     check_metadata,
     choose_content_type,
     guess_content_type,
+    header_safe_content_type,
+    is_media_type,
     sniff_content_type,
     upload_date,
 )
@@ -432,3 +436,86 @@ def test_extra_put_keywords_must_be_storable() -> None:
     with pytest.raises(ValueError, match=r"put\(\) keyword\.thing: value cannot be stored"):
         check_extra_fields({"thing": object()})
     assert check_extra_fields(None) == {}
+
+
+# --------------------------------------------------------------------------- media types
+
+_TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+tokens = st.text(alphabet=_TCHARS, min_size=1, max_size=12)
+quoted = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters='"\\'),
+    max_size=12,
+).map(lambda t: f'"{t}"')
+ows = st.sampled_from(["", " ", "\t", "  "])
+parameters = st.tuples(ows, ows, tokens, st.one_of(tokens, quoted)).map(
+    lambda p: f"{p[0]};{p[1]}{p[2]}={p[3]}"
+)
+media_types = st.tuples(tokens, tokens, st.lists(parameters, max_size=3)).map(
+    lambda t: f"{t[0]}/{t[1]}{''.join(t[2])}"
+)
+
+
+@given(media_types)
+def test_every_rfc9110_media_type_is_accepted_and_encodes_as_latin1(kind: str) -> None:
+    assert is_media_type(kind)
+    assert check_content_type(kind) == kind
+    assert header_safe_content_type(kind, "application/octet-stream") == kind
+    kind.encode("latin-1")
+
+
+@given(media_types, st.integers(0, 40), st.characters(max_codepoint=0x10FFFF))
+def test_a_control_or_non_ascii_character_anywhere_is_refused(
+    kind: str, at: int, char: str
+) -> None:
+    if 0x20 <= ord(char) < 0x7F:
+        return  # printable ASCII may or may not be valid here: checked elsewhere
+    spoiled = kind[:at] + char + kind[at:]
+    assert not is_media_type(spoiled)
+    assert header_safe_content_type(spoiled, "application/octet-stream") == (
+        "application/octet-stream"
+    )
+    with pytest.raises(ValueError, match="is not a media type like 'image/png'"):
+        check_content_type(spoiled)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "textplain",
+        "text/",
+        "/plain",
+        "text/plain/x",
+        "text /plain",
+        "text/plain ",
+        "text/plain; charset",
+        "text/plain; charset=",
+        'text/plain; a="unterminated',
+        "text/plain; a=b c",
+        "text/plain\r\nX-Injected: 1",
+        "text/plain\x00",
+        "image/\U0001f600",
+        "a" * 128 + "/b",
+        "text/" + "a" * 128,
+        "text/plain; a=" + "b" * MAX_CONTENT_TYPE_LENGTH,
+        "text/plain" + "; " * 200 + "\x00",  # long, refused at once (no backtracking)
+    ],
+)
+def test_not_a_media_type(bad: str) -> None:
+    assert not is_media_type(bad)
+    with pytest.raises(ValueError, match=re.escape(f"content_type {bad[:80]!r}"[:40])):
+        check_content_type(bad)
+
+
+def test_check_content_type_names_what_it_checks_and_allows_none() -> None:
+    assert check_content_type(None) is None
+    assert check_content_type("text/plain;") == "text/plain;"
+    with pytest.raises(ValueError, match=r"^metadata.contentType 'x' is not a media type"):
+        check_content_type("x", "metadata.contentType")
+    with pytest.raises(TypeError, match="content_type must be a str, not int"):
+        check_content_type(3)
+    long = "text/" + "a" * 300
+    with pytest.raises(ValueError, match=re.escape(f"{long[:80]}...")):
+        check_content_type(long)
+    assert header_safe_content_type(None, "x/y") == "x/y"
+    assert header_safe_content_type(42, "x/y") == "x/y"

@@ -106,9 +106,38 @@ def flask_app(uri: str, db_name: str) -> Any:
     )
 
 
-def django_app(uri: str, db_name: str) -> Any:
+DJANGO_UPLOADS_ALIAS = "django-uploads"
+"""The gridfield.sync connection alias the Django app's upload handler stores into."""
+
+DJANGO_UPLOAD_LIMIT = 4 * 2**20
+"""GRIDFIELD_UPLOADS' max_size in the Django app."""
+
+
+def configure_django() -> None:
+    """Django's settings for every Django app of the tests (once per process): the GridFS
+    upload handler and its middleware, storing into the DJANGO_UPLOADS_ALIAS connection."""
     import django
     from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="tests",
+            ALLOWED_HOSTS=["*"],
+            ROOT_URLCONF="tests.web.django_urls",
+            MIDDLEWARE=["gridfield.web.django_uploads.GridFSUploadMiddleware"],
+            INSTALLED_APPS=[],
+            USE_TZ=True,
+            FILE_UPLOAD_HANDLERS=["gridfield.web.django_uploads.GridFSUploadHandler"],
+            GRIDFIELD_UPLOADS={"alias": DJANGO_UPLOADS_ALIAS, "max_size": DJANGO_UPLOAD_LIMIT},
+            DATA_UPLOAD_MAX_NUMBER_FILES=5,
+            DATA_UPLOAD_MAX_NUMBER_FIELDS=20,
+            DATA_UPLOAD_MAX_MEMORY_SIZE=64 * 1024,
+        )
+        django.setup()
+
+
+def django_app(uri: str, db_name: str) -> Any:
     from django.core.handlers.wsgi import WSGIHandler
     from django.http import HttpRequest, StreamingHttpResponse
     from django.urls import path
@@ -117,29 +146,17 @@ def django_app(uri: str, db_name: str) -> Any:
 
     from . import django_urls
 
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="tests",
-            ALLOWED_HOSTS=["*"],
-            ROOT_URLCONF="tests.web.django_urls",
-            MIDDLEWARE=[],
-            INSTALLED_APPS=[],
-            USE_TZ=True,
-        )
-        django.setup()
+    configure_django()
     store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
 
     def one_file(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
         download = request.GET.get("download") == "1"
         return gridfs_response(request, store, object_id_or_none(file_id), download=download)
 
-    django_urls.urlpatterns[:] = [
+    django_urls.serving[:] = [
         path("files/<str:file_id>", one_file),
         path("bucket/<path:name>", gridfs_view(store)),
         path("byname/<path:name>", gridfs_view(store, lookup="filename")),
     ]
-    from django.urls import clear_url_caches
-
-    clear_url_caches()
+    django_urls.publish()
     return WSGIHandler()

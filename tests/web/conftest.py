@@ -44,6 +44,12 @@ class Samples:
     corrupt: Sample  # chunk 2 of 5 is gone
     named_old: Sample  # two revisions of notes.txt
     named_new: Sample
+    odd_name: Sample  # a filename with "%41", a space, "+" and non-ASCII: ODD_NAME
+    tie_old: Sample  # two revisions of tie.txt stored in the same millisecond
+    tie_new: Sample  # the one with the greater _id: the newest
+
+
+ODD_NAME = "100%41 a+b ü.txt"
 
 
 def _sample(store: gridfield.sync.FileStore, file_id: ObjectId, data: bytes) -> Sample:
@@ -80,6 +86,14 @@ def samples(mongo_uri: str) -> Iterator[Samples]:
         db["fs.chunks"].delete_one({"files_id": corrupt_info.file_id, "n": 2})
         old = store.put(b"first revision\n", filename="notes.txt", content_type="text/plain")
         new = store.put(b"second revision\n", filename="notes.txt", content_type="text/plain")
+        odd = store.put(b"an odd name\n", filename=ODD_NAME, content_type="text/plain")
+        # Same uploadDate: the greater _id is the newer revision (stored last, so a sort on
+        # uploadDate alone would likely return the other one).
+        tie_old = store.put(b"tie: older\n", filename="tie.txt", file_id=ObjectId())
+        tie_new = store.put(b"tie: newer\n", filename="tie.txt", file_id=ObjectId())
+        db["fs.files"].update_many(
+            {"filename": "tie.txt"}, {"$set": {"uploadDate": tie_old.upload_date}}
+        )
         yield Samples(
             db_name=name,
             clip=_sample(store, clip_info.file_id, clip),
@@ -90,6 +104,9 @@ def samples(mongo_uri: str) -> Iterator[Samples]:
             corrupt=_sample(store, corrupt_info.file_id, corrupt),
             named_old=_sample(store, old.file_id, b"first revision\n"),
             named_new=_sample(store, new.file_id, b"second revision\n"),
+            odd_name=_sample(store, odd.file_id, b"an odd name\n"),
+            tie_old=_sample(store, tie_old.file_id, b"tie: older\n"),
+            tie_new=_sample(store, tie_new.file_id, b"tie: newer\n"),
         )
     finally:
         client.drop_database(name)

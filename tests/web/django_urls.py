@@ -1,5 +1,16 @@
-"""Django's URL configuration for the tests: filled by apps.django_app once the store exists."""
+"""Django's URL configuration for the tests: filled by apps.django_app (serving) and
+apps.django_upload_app (uploads) once their stores exist."""
 
 from typing import Any
 
+serving: list[Any] = []
+uploads: list[Any] = []
 urlpatterns: list[Any] = []
+
+
+def publish() -> None:
+    """Route both apps' views (each replaces its own list), forgetting the old resolver."""
+    from django.urls import clear_url_caches
+
+    urlpatterns[:] = serving + uploads
+    clear_url_caches()

@@ -382,3 +382,23 @@ CASES = [
     Case("unknown id: 404", lambda s: None, 404, path="5f0000000000000000000000"),
     Case("not an ObjectId: 404", lambda s: None, 404, path="not-an-id"),
 ]
+
+
+@dataclass(frozen=True)
+class NamedCase:
+    """A request to a bucket app serving by filename: the URL's path segment (as a client
+    sends it) and the file that must answer."""
+
+    name: str
+    segment: str
+    file: Callable[[Samples], Sample]
+
+
+# "%41" must reach the lookup as the three characters, not as "A": a path is decoded once.
+NAMED_CASES = [
+    NamedCase("newest revision", "notes.txt", lambda s: s.named_new),
+    NamedCase("non-ASCII, percent-encoded", "Zo%C3%AB%20r%C3%A9sum%C3%A9.pdf", lambda s: s.unicode),
+    NamedCase("%, space, + and non-ASCII", "100%2541%20a%2Bb%20%C3%BC.txt", lambda s: s.odd_name),
+    NamedCase("a + sent as it is", "100%2541%20a+b%20%C3%BC.txt", lambda s: s.odd_name),
+    NamedCase("two revisions in one millisecond: the greater _id", "tie.txt", lambda s: s.tie_new),
+]

@@ -18,10 +18,10 @@ from aiohttp import web
 STARTUP_TIMEOUT = 30
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     sock.listen(64)
     return sock
 
@@ -41,10 +41,11 @@ async def _close(clients: Iterable[Any]) -> None:
 
 
 @contextmanager
-def run_uvicorn(app: Any, clients: Iterable[Any] = ()) -> Iterator[str]:
+def run_uvicorn(app: Any, clients: Iterable[Any] = (), port: int = 0) -> Iterator[str]:
     """Serve an ASGI app with uvicorn; yield its base URL. ``clients`` (async MongoDB clients
-    the app uses) are closed on the server's loop when it stops."""
-    sock = _listening_socket()
+    the app uses) are closed on the server's loop when it stops. ``port``: 0 for any free
+    one, or the port of a server that stopped (a restart)."""
+    sock = _listening_socket(port)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
 
     async def main() -> None:
@@ -104,9 +105,9 @@ def run_aiohttp(make_app: Any, clients: Iterable[Any] = ()) -> Iterator[str]:
 
 
 @contextmanager
-def run_waitress(app: Any) -> Iterator[str]:
-    """Serve a WSGI app with waitress; yield its base URL."""
-    sock = _listening_socket()
+def run_waitress(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve a WSGI app with waitress; yield its base URL (``port`` as for run_uvicorn)."""
+    sock = _listening_socket(port)
     server = waitress.server.create_server(
         app, sockets=[sock], threads=4, clear_untrusted_proxy_headers=True
     )
@@ -119,3 +120,21 @@ def run_waitress(app: Any) -> Iterator[str]:
         server.task_dispatcher.shutdown()
         thread.join(STARTUP_TIMEOUT)
         sock.close()
+
+
+@contextmanager
+def run_django_server(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with Django's own threaded server (the one ``runserver`` uses), which
+    hands the app the request body as it comes off the socket; yield its base URL."""
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), WSGIRequestHandler, allow_reuse_address=True)
+    server.set_app(app)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(STARTUP_TIMEOUT)

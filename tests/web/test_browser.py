@@ -3,7 +3,6 @@ ASGI app and seeks to its middle: the seek works only if Range does."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,18 +21,15 @@ import gridfield
 import gridfield.sync
 from gridfield.web.asgi import GridFSApp
 
-from ..conftest import fresh_db_name
+from ..conftest import fresh_db_name, installed
 from .servers import run_uvicorn
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SECONDS = 10
 
 
 def make_video(path: Path) -> bytes:
     """A 10 s WebM (VP8, a keyframe every second) made here with Debian's ffmpeg."""
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg is not None, "ffmpeg is not installed (.ci/run installs it)"
+    ffmpeg = installed("ffmpeg")
     subprocess.run(
         [
             ffmpeg,
@@ -112,12 +108,9 @@ def video_site(mongo_uri: str, tmp_path: Path) -> Iterator[tuple[str, StatusLog]
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    for exe in (CHROMIUM, CHROMEDRIVER):
-        assert Path(exe).exists(), (
-            f"{exe} is missing: .ci/run installs chromium and chromium-driver"
-        )
+    chromium, chromedriver = installed("chromium"), installed("chromedriver")
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -131,7 +124,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         f"--user-data-dir={tmp_path / 'profile'}",
     ):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     driver.set_script_timeout(60)
     try:
         yield driver

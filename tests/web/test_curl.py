@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from ..conftest import installed
 from .apps import TARGETS
 from .conftest import Samples
 
 
 def curl(*args: str, tmp_path: Path) -> tuple[int, dict[str, str], bytes]:
     """Run curl; return the final status, the response headers (lower-case names) and body."""
-    exe = shutil.which("curl")
-    assert exe is not None, "curl is not installed (.ci/run installs it)"
+    exe = installed("curl")
     head, body = tmp_path / "head.txt", tmp_path / "body.bin"
     head.unlink(missing_ok=True)
     body.unlink(missing_ok=True)  # curl writes no file for an empty body

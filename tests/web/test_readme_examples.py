@@ -1,4 +1,5 @@
-"""The README's FastAPI and Flask examples, run as written behind real servers."""
+"""The README's FastAPI and Flask examples, and its Django upload settings and view, run as
+written behind real servers."""
 
 from __future__ import annotations
 
@@ -29,18 +30,21 @@ class ReadmeAnimal(gridfield.Document):
 
 class ReadmeAnimalSync(gridfield.sync.Document):
     meta = {"collection": "animals", "db_alias": "readme"}
+    genus = gridfield.sync.StringField()
     photo = FileField(db_alias="readme")
 
 
-def readme_example(title: str) -> str:
-    """The first python block after the line that starts with ``title``."""
+def readme_example(
+    title: str, section: str = "## Serving files over HTTP", max_lines: int = 10
+) -> str:
+    """The first python block after the line that starts with ``title`` in ``section``."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Serving files over HTTP") :]
-    after = section[section.index(title) :]
+    part = text[text.index(section) :]
+    after = part[part.index(title) :]
     code = re.search(r"```python\n(.*?)```", after, re.S)
     assert code is not None
     lines = [line for line in code.group(1).splitlines() if line.strip()]
-    assert len(lines) < 10, f"the {title} example has {len(lines)} lines"
+    assert len(lines) < max_lines, f"the {title} example has {len(lines)} lines"
     return code.group(1)
 
 
@@ -94,3 +98,57 @@ def test_the_flask_example(stored_photo: tuple[Any, bytes]) -> None:
     exec(readme_example("Flask"), scope)
     with run_waitress(scope["app"]) as base:
         _check(base, *stored_photo)
+
+
+DJANGO_UPLOADS = "## Django uploads straight into GridFS"
+
+
+def test_the_django_upload_settings_name_what_exists() -> None:
+    from django.utils.module_loading import import_string
+
+    from gridfield.web import django_uploads
+
+    scope: dict[str, Any] = {}
+    exec(readme_example(DJANGO_UPLOADS, DJANGO_UPLOADS, max_lines=20), scope)
+    assert import_string(scope["FILE_UPLOAD_HANDLERS"][0]) is django_uploads.GridFSUploadHandler
+    assert import_string(scope["MIDDLEWARE"][0]) is django_uploads.GridFSUploadMiddleware
+    assert set(scope["GRIDFIELD_UPLOADS"]) <= django_uploads._KEYS
+    for name in ("NUMBER_FILES", "NUMBER_FIELDS", "MEMORY_SIZE"):
+        assert isinstance(scope[f"DATA_UPLOAD_MAX_{name}"], int)
+
+
+def test_the_django_upload_view(mongo_uri: str) -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import path
+
+    from . import apps, django_urls
+    from .servers import run_django_server
+
+    apps.configure_django()  # the handler and middleware of the README's settings
+    name = fresh_db_name()
+    gridfield.sync.connect(name, host=mongo_uri, alias="readme")
+    gridfield.sync.connect(name, host=mongo_uri, alias=apps.DJANGO_UPLOADS_ALIAS)
+    try:
+        scope: dict[str, Any] = {"Animal": ReadmeAnimalSync, "__name__": __name__}
+        exec(readme_example("takes it by its id", DJANGO_UPLOADS), scope)
+        django_urls.uploads[:] = [path("animals", scope["new_animal"])]
+        django_urls.publish()
+        data = b"\xff\xd8\xff" + bytes(range(256)) * 40
+        with run_django_server(WSGIHandler()) as base:
+            response = httpx.post(
+                f"{base}/animals",
+                data={"genus": "Marmota"},
+                files={"photo": ("marmot.jpg", data, "image/jpeg")},
+                timeout=30,
+            )
+        assert response.status_code == 201, response.text
+        animal = ReadmeAnimalSync.objects.get(id=response.json()["id"])
+        assert (animal.photo.read(), animal.photo.content_type) == (data, "image/jpeg")
+        assert animal.photo.filename == "marmot.jpg"
+        db = gridfield.sync.get_db("readme")
+        assert (db["fs.files"].count_documents({}), db["fs.chunks"].count_documents({})) == (1, 1)
+    finally:
+        db = gridfield.sync.get_db("readme")
+        db.client.drop_database(name)
+        gridfield.sync.disconnect(apps.DJANGO_UPLOADS_ALIAS)
+        gridfield.sync.disconnect("readme")

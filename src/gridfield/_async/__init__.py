@@ -26,12 +26,14 @@ from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
+from .resumable import AsyncResumableStore
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
     "AsyncDownloadStream",
     "AsyncFileStore",
+    "AsyncResumableStore",
     "AsyncUploadStream",
     "BucketReport",
     "ContentTypeRefused",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
+import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._twins import refuse_unwritable, write_to_any
 from ..core.chunks import (
     DEFAULT_BATCH_BYTES,
     ChunkCheck,
@@ -16,7 +18,7 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
-from ..core.errors import CorruptFile
+from ..core.errors import CorruptFile, NoFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.metadata import DescribedFile, FileInfo
 from ..core.position import ReadPosition, check_read_size
@@ -60,6 +62,14 @@ class AsyncDownloadStream(DescribedFile):
         self._ahead_next = 0  # the chunk the forward cursor yields next
         self._read_end = 0  # where the last read stopped: a read starting here is in order
         self._end_checked = False  # no chunk lies past the file's end: seen by some read
+        # One reader at a time: two interleaved reads would share one position and one
+        # cursor, and hand out the same bytes twice. A lock taken without waiting refuses
+        # the second at once, between tasks as between threads.
+        self._reader = threading.Lock()
+        # A cursor over the chunks from chunk 0 to the end, sent before this stream was made
+        # (``open_download(..., eager=True)``), with the first document it brought back (None:
+        # no chunk at all); the first read from chunk 0 to the end continues it.
+        self._opened: tuple[Any, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -117,13 +127,49 @@ class AsyncDownloadStream(DescribedFile):
 
     # -- reading -------------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _one_reader(self) -> AsyncIterator[None]:
+        """Hold the stream for one read; a damaged-looking file that is gone is NoFile."""
+        if not self._reader.acquire(blocking=False):
+            raise RuntimeError(
+                f"download of file {self.file_id!r}: another read of this stream is in "
+                "progress; a stream has one reader at a time (open a stream per reader)"
+            )
+        try:
+            yield
+        except CorruptFile as exc:
+            await self._raise_if_vanished(exc)
+            raise
+        finally:
+            self._reader.release()
+
+    async def _raise_if_vanished(self, error: CorruptFile) -> None:
+        """NoFile if the file was deleted or replaced since this stream described it: chunks
+        missing under a reader are a delete (or ``put --replace``) racing it, not damage."""
+        try:
+            vanished = await self._store._gone_or_replaced(self.info)
+        except Exception as late:  # the second look failed: report what the read found
+            note = getattr(error, "add_note", None)  # Python 3.11+
+            if note is not None:
+                note(f"checking whether file {self.file_id!r} still exists failed: {late!r}")
+            return
+        if vanished:
+            raise NoFile(
+                f"file {self.file_id!r} in {self._store.files.name} was deleted or replaced "
+                f"while being read ({error})"
+            ) from error
+
     async def read(self, size: int = -1) -> bytes:
         """Read up to ``size`` bytes (all the rest if negative) from the current position."""
         size = check_read_size(size)
         self._check_open()
+        async with self._one_reader():
+            return await self._read(size)
+
+    async def _read(self, size: int) -> bytes:
         end = None if size < 0 else self.position.offset + size
         if self.position.offset != self._read_end:
-            data = await self.read_range(self.position.offset, end)
+            data = await self._read_range(self.position.offset, end)
         else:
             data = await self._read_in_order(self.position.offset, end)
         self.position.offset += len(data)
@@ -184,17 +230,31 @@ class AsyncDownloadStream(DescribedFile):
         # Some writers stored one empty chunk 0 for an empty file: the GridFS spec reads
         # such a file as empty, so that chunk (and only it) is not extra.
         projection = {"n": 1, "_id": 0, **({"data": 1} if count == 0 else {})}
-        strays = self._store.chunks.find(
-            {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
-        )
-        async for stray in strays.sort("n", 1).limit(2):
-            if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
-                continue
-            raise CorruptFile(
-                f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
-                f" the file has {count} chunks"
+        if count == 0 and self._opened is not None:
+            # The cursor sent with the files query holds every chunk there is: all strays.
+            cursor, strays = self._take_opened()
+        else:
+            cursor = self._store._chunk_reads.find(
+                {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
             )
+            strays = cursor = cursor.sort("n", 1).limit(2)
+        try:
+            async for stray in strays:
+                if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
+                    continue
+                raise CorruptFile(
+                    f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
+                    f" the file has {count} chunks"
+                )
+        finally:
+            await cursor.close()
         self._end_checked = True
+
+    def _take_opened(self) -> tuple[Any, Any]:
+        """The cursor opened ahead and its documents, from the first (taken: one read only)."""
+        assert self._opened is not None
+        (cursor, first), self._opened = self._opened, None
+        return cursor, cursor if first is None else _after(first, cursor)
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -204,6 +264,10 @@ class AsyncDownloadStream(DescribedFile):
     async def read_range(self, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of the file, without moving the position."""
         self._check_open()
+        async with self._one_reader():
+            return await self._read_range(start, end)
+
+    async def _read_range(self, start: int, end: int | None) -> bytes:
         span, end = self._span(start, end)
         if span is None:
             if end == self.length:
@@ -213,14 +277,47 @@ class AsyncDownloadStream(DescribedFile):
         parts = [data async for _, data in self._chunks(span.first, last)]
         return assemble(parts, span.skip, span.size)
 
+    async def iter_range(self, start: int, end: int | None = None) -> AsyncIterator[bytes]:
+        """Yield the bytes ``[start, end)`` of the file a chunk at a time (constant memory),
+        from one cursor, without moving the position; checked as any read is (the end too,
+        when the range reaches it, and the SHA-256 when it is the whole file).
+
+        Like ``async for``, it holds the stream while each chunk is fetched (a second reader
+        meanwhile is refused), and a file deleted under it is NoFile, not CorruptFile.
+        """
+        self._check_open()
+        async with self._one_reader():
+            span, end = self._span(start, end)
+            if span is None:
+                if end == self.length:
+                    await self._reach_end()
+                return
+        last = None if end == self.length else span.last
+        skip, left = span.skip, span.size
+        chunks = self._chunks(span.first, last)
+        try:
+            while True:
+                async with self._one_reader():
+                    try:
+                        _, data = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                piece = data[skip : skip + left] if skip or left < len(data) else data
+                skip = 0
+                left -= len(piece)
+                yield piece
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
     async def readchunk(self) -> bytes:
         """The rest of the chunk at the current position (empty at the end)."""
-        if self.position.offset >= self.length:
-            self._check_open()
-            await self._reach_end()
-            return b""
-        chunk_end = (self.position.offset // self.chunk_size + 1) * self.chunk_size
-        return await self.read(min(chunk_end, self.length) - self.position.offset)
+        self._check_open()
+        async with self._one_reader():
+            if self.position.offset >= self.length:
+                await self._reach_end()
+                return b""
+            chunk_end = (self.position.offset // self.chunk_size + 1) * self.chunk_size
+            return await self._read(min(chunk_end, self.length) - self.position.offset)
 
     async def readline(self, size: int = -1) -> bytes:
         """Read up to and including the next newline (at most ``size`` bytes if given).
@@ -229,6 +326,10 @@ class AsyncDownloadStream(DescribedFile):
         """
         size = check_read_size(size, "readline")
         self._check_open()
+        async with self._one_reader():
+            return await self._readline(size)
+
+    async def _readline(self, size: int) -> bytes:
         limit = self.length if size < 0 else min(self.length, self.position.offset + size)
         parts: list[bytes] = []
         pos = self.position.offset
@@ -249,20 +350,34 @@ class AsyncDownloadStream(DescribedFile):
         return b"".join(parts)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        """Yield the file's chunk payloads from the current position (the first one trimmed)."""
+        """Yield the file's chunk payloads from the current position (the first one trimmed).
+
+        The stream is held while each chunk is fetched, not while the caller has it: a loop
+        left early leaves the stream free for the next read.
+        """
         self._check_open()
         if self.position.offset >= self.length:
-            if self.length == 0:
-                self._checksum.feed(0, b"")
-            await self._reach_end()
+            async with self._one_reader():
+                if self.length == 0:
+                    self._checksum.feed(0, b"")
+                await self._reach_end()
             return
         first = self.position.offset // self.chunk_size
         skip = self.position.offset - first * self.chunk_size
-        async for n, data in self._chunks(first, None):
-            piece = data[skip:] if skip else data
-            skip = 0
-            self.position.offset = n * self.chunk_size + len(data)
-            yield piece
+        chunks = self._chunks(first, None)
+        try:
+            while True:
+                async with self._one_reader():
+                    try:
+                        n, data = await anext(chunks)
+                    except StopAsyncIteration:
+                        break
+                piece = data[skip:] if skip else data
+                skip = 0
+                self.position.offset = n * self.chunk_size + len(data)
+                yield piece
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
 
     async def _chunks(self, first: int, last: int | None) -> AsyncIterator[tuple[int, bytes]]:
         """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported).
@@ -277,16 +392,16 @@ class AsyncDownloadStream(DescribedFile):
         check = ChunkCheck(self.info, first, last)
         if check.done:
             return
-        cursor = self._store.chunks.find(chunks_filter(self.file_id, first, last)).sort("n", 1)
-        per_batch = max(1, DEFAULT_BATCH_BYTES // self.chunk_size)
-        if last is not None:
-            # One more than asked for: only a duplicate can be there, and it must be seen.
-            cursor = cursor.limit(last - first + 2)
-            per_batch = min(per_batch, last - first + 2)
-        cursor = cursor.batch_size(per_batch)
+        if first == 0 and last is None and self._opened is not None:
+            cursor, docs = self._take_opened()
+        else:
+            cursor = chunks_cursor(
+                self._store._chunk_reads, self.file_id, self.chunk_size, first, last
+            )
+            docs = cursor
         held: tuple[int, bytes] | None = None
         try:
-            async for doc in cursor:
+            async for doc in docs:
                 data = check.accept(doc)
                 n = check.next - 1
                 self._checksum.feed(n * self.chunk_size, data)
@@ -312,6 +427,9 @@ class AsyncDownloadStream(DescribedFile):
         self.closed = True
         self._cached = None
         await self._drop_ahead()
+        if self._opened is not None:
+            await self._opened[0].close()
+            self._opened = None
 
     async def __aenter__(self) -> AsyncDownloadStream:
         return self
@@ -325,12 +443,36 @@ class AsyncDownloadStream(DescribedFile):
         await self.close()
 
 
+async def _after(first: Any, cursor: Any) -> AsyncIterator[Any]:
+    yield first
+    async for doc in cursor:
+        yield doc
+
+
+def chunks_cursor(
+    chunks: Any, file_id: Any, chunk_size: int, first: int = 0, last: int | None = None
+) -> Any:
+    """A cursor (not yet sent) over chunks ``first`` to ``last`` (None: to the end, extra
+    chunks included) of a file whose chunks hold ``chunk_size`` bytes, in order, in batches
+    of about ``DEFAULT_BATCH_BYTES``."""
+    cursor = chunks.find(chunks_filter(file_id, first, last)).sort("n", 1)
+    per_batch = max(1, DEFAULT_BATCH_BYTES // chunk_size)
+    if last is not None:
+        # One more than asked for: only a duplicate can be there, and it must be seen.
+        cursor = cursor.limit(last - first + 2)
+        per_batch = min(per_batch, last - first + 2)
+    return cursor.batch_size(per_batch)
+
+
+def adopt_cursor(stream: AsyncDownloadStream, cursor: Any, first: Any) -> None:
+    """Hand ``stream`` a cursor over its file's chunks from chunk 0 to the end, already sent,
+    and the first document it brought back (None: it found none)."""
+    stream._opened = (cursor, first)
+
+
 def check_destination(destination: object) -> None:
-    """TypeError unless ``destination`` has a ``write`` method (checked before any I/O)."""
-    if not callable(getattr(destination, "write", None)):
-        raise TypeError(
-            f"destination must have a write(bytes) method, not {type(destination).__name__}"
-        )
+    """TypeError unless this API can write to ``destination`` (checked before any I/O)."""
+    refuse_unwritable(destination)
 
 
 async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
@@ -339,9 +481,7 @@ async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
     written = 0
     async with stream:
         async for piece in stream:
-            done = destination.write(piece)
-            if inspect.isawaitable(done):  # an async file object's write
-                done = await done
+            await write_to_any(destination, piece)
             written += len(piece)
         stream._progress.finished()  # an empty file reports its end too
     return written

@@ -16,9 +16,11 @@ from .._twins import (
     refuse_upload_outside_save,
 )
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
+from ..core.file_slot import FileSlot
 from ..core.guards import UploadLimits
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
+from ..core.upload_options import UploadOptions
 from .connection import get_db
 from .document import Document
 from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream
@@ -28,25 +30,6 @@ _STAGED = "{where}: the assigned file is stored when the document is saved; save
 
 # Attributes that are the proxy's own: never looked up in the stored file.
 _OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name"})
-
-
-class _Staged:
-    """Data assigned to a field (``doc.photo = data``), to be stored when the owner is saved."""
-
-    __slots__ = ("data", "replaced", "start")
-
-    def __init__(self, data: Any, replaced: Any) -> None:
-        self.data = data
-        self.replaced = replaced  # the file the field held before: deleted after the save
-        # Where a seekable file object was, so that a failed save can be retried.
-        try:
-            self.start: int | None = data.tell() if hasattr(data, "read") else None
-        except Exception:
-            self.start = None
-
-    def rewind(self) -> None:
-        if self.start is not None:
-            self.data.seek(self.start)
 
 
 class GridFSProxy(DescribedFile):
@@ -72,7 +55,7 @@ class GridFSProxy(DescribedFile):
         delete_with_owner: bool = True,
         limits: UploadLimits | None = None,
     ) -> None:
-        self.grid_id = grid_id
+        self._slot = FileSlot(grid_id)
         self.key = key
         self.instance = instance
         self.db_alias = db_alias
@@ -88,13 +71,6 @@ class GridFSProxy(DescribedFile):
         self._upload: AsyncUploadStream | None = None
         self._reader: AsyncDownloadStream | None = None
         self._position = ReadPosition()
-        # Files this field held before a replace(): deleted once the owner is saved.
-        self._stale_ids: list[Any] = []
-        # Data assigned to the field, stored at the owner's save; and the file so stored,
-        # removed again should the owner's save fail.
-        self._staged: _Staged | None = None
-        self._stored_for_save: Any = None
-        self._replaces: Any = None
         # A deleting sweep may be about to take the held file: it is claimed (store.claim)
         # before the owner's write when the field was given an existing file, or holds one
         # this proxy stored long ago (when, by the monotonic clock: _adopted); the hold is
@@ -103,11 +79,32 @@ class GridFSProxy(DescribedFile):
         self._adopted: float | None = None
         self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
         self._from_storage = False  # made from a stored document's value (to_python)
+        self._reading: Any = grid_id  # the file _info, _reader and _position are about
+
+    # -- what the field holds: the slot (gridfield.core.file_slot) does the bookkeeping ------
+
+    @property
+    def grid_id(self) -> Any:
+        """The id of the stored file this value names (None: an empty field, or data
+        assigned and not yet stored)."""
+        return self._slot.grid_id
+
+    @grid_id.setter
+    def grid_id(self, grid_id: Any) -> None:
+        self._slot.hold(grid_id)
+
+    def _follow(self, info: FileInfo | None = None) -> None:
+        """After a change of the held file: what is known about reading it starts afresh."""
+        if self._reading != self.grid_id or info is not None:
+            self._reading = self.grid_id
+            self._info = info
+            self._reader = None
+            self._position = ReadPosition()
 
     # -- identity -------------------------------------------------------------------------
 
     def __bool__(self) -> bool:
-        return self.grid_id is not None or self._staged is not None
+        return bool(self._slot)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GridFSProxy):
@@ -159,7 +156,7 @@ class GridFSProxy(DescribedFile):
         twin._upload = None
         twin._reader = None
         twin._position = ReadPosition()
-        twin._stale_ids = []
+        twin._slot = self._slot.copy()
         twin._holding = None
         return twin
 
@@ -198,8 +195,9 @@ class GridFSProxy(DescribedFile):
             kwargs: dict[str, Any] = {}
             if self.upload_chunk_size is not None:
                 kwargs["chunk_size"] = self.upload_chunk_size
-            if self.limits is not None:
-                kwargs["limits"] = dataclasses.replace(self.limits, label=self._where())
+            # Errors name the field, whether its guards or a call's own refused the file.
+            limits = self.limits if self.limits is not None else UploadLimits()
+            kwargs["limits"] = dataclasses.replace(limits, label=self._where())
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 
@@ -212,12 +210,10 @@ class GridFSProxy(DescribedFile):
             self.instance._mark_as_changed(self.key)
 
     def _adopt(self, info: FileInfo) -> None:
-        self.grid_id = info.file_id
+        self._slot.hold(info.file_id)
         self._claim = False
         self._adopted = time.monotonic()
-        self._info = info
-        self._reader = None
-        self._position = ReadPosition()
+        self._follow(info)
         self._mark_as_changed()
 
     # -- what is known about the stored file -------------------------------------------------
@@ -286,7 +282,7 @@ class GridFSProxy(DescribedFile):
         self._refuse_if_staged()
 
     def _refuse_if_staged(self) -> None:
-        if self._staged is not None:
+        if self._slot.staged is not None:
             raise GridFSError(_STAGED.format(where=self._where()))
 
     async def put(
@@ -296,38 +292,25 @@ class GridFSProxy(DescribedFile):
         content_type: str | None = None,
         filename: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        encoding: str = "utf-8",
-        **more_metadata: Any,
+        **more: Any,
     ) -> Any:
         """Store ``data`` (bytes, str, a binary file object or an iterable of bytes) as this
-        field's file and return its id. Keyword arguments beyond the named ones are stored
-        top-level in the files document, as MongoEngine and PyMongo store them, and read back
-        as attributes (``doc.photo.author``); ``metadata`` is GridFS's metadata subdocument.
-        A field that already holds a file refuses, writing nothing."""
+        field's file and return its id.
+
+        Options are the store's (``file_id``, ``chunk_size``, ``checksum``, ``encoding``,
+        ``aliases``, ``max_size``, ``content_types``, ``on_progress``: see
+        ``gridfield.core.upload_options``); every other keyword is stored top-level in the
+        files document, as MongoEngine and PyMongo store them, and read back as an attribute
+        (``doc.photo.author``). ``metadata`` is GridFS's metadata subdocument. A field that
+        already holds a file refuses, writing nothing."""
+        options = _options(content_type, filename, metadata, more)
         self._refuse_if_holding()
-        info = await self._store_file(
-            data, content_type, filename, metadata, encoding, more_metadata
-        )
+        info = await self._store_file(data, options)
         self._adopt(info)
         return info.file_id
 
-    async def _store_file(
-        self,
-        data: Any,
-        content_type: str | None,
-        filename: str | None,
-        metadata: Mapping[str, Any] | None,
-        encoding: str,
-        more_metadata: Mapping[str, Any],
-    ) -> FileInfo:
-        return await self.store.put(
-            data,
-            filename=filename,
-            content_type=content_type,
-            metadata=metadata,
-            encoding=encoding,
-            extra=more_metadata,
-        )
+    async def _store_file(self, data: Any, options: UploadOptions) -> FileInfo:
+        return await self.store.upload(data, options)
 
     def new_file(
         self,
@@ -335,22 +318,19 @@ class GridFSProxy(DescribedFile):
         content_type: str | None = None,
         filename: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        **more_metadata: Any,
+        **more: Any,
     ) -> AsyncNewFile:
-        """Start a file to be written piece by piece with ``write`` and finished by ``close``.
+        """Start a file to be written piece by piece with ``write`` and finished by ``close``
+        (keywords as for ``put``).
 
         Used as a context manager, the result closes the file at the end of the block and
         aborts it (leaving nothing) on error; the async API also lets it be awaited.
         """
+        options = _options(content_type, filename, metadata, more)
         self._refuse_if_holding()
         if self._upload is not None:
             raise GridFSError(f"{self._where()}: a new file is already being written")
-        self._upload = self.store.open_upload(
-            filename=filename,
-            content_type=content_type,
-            metadata=metadata,
-            extra=more_metadata,
-        )
+        self._upload = self.store.start_upload(options)
         return AsyncNewFile(self)
 
     def _writable(self) -> AsyncUploadStream:
@@ -394,25 +374,22 @@ class GridFSProxy(DescribedFile):
         content_type: str | None = None,
         filename: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        encoding: str = "utf-8",
-        **more_metadata: Any,
+        **more: Any,
     ) -> Any:
-        """Store ``data`` as this field's new file, then let go of the old one.
+        """Store ``data`` as this field's new file (keywords as for ``put``), then let go of
+        the old one.
 
         The new file is written completely first; should that fail, the old file stays in
         place and readable. The old file is deleted when the owning document is saved with
         the new id, or at once when that document was never saved.
         """
+        options = _options(content_type, filename, metadata, more)
         self._refuse_if_staged()
-        info = await self._store_file(
-            data, content_type, filename, metadata, encoding, more_metadata
-        )
-        old = self.grid_id
+        info = await self._store_file(data, options)
+        self._slot.replace_with(info.file_id)
         self._adopt(info)
-        if old is not None and old != info.file_id:
-            self._stale_ids.append(old)
-            if not _saved_by_gridfield(self.instance):
-                await self.after_owner_save()
+        if not _saved_by_gridfield(self.instance):
+            await self._drop(self._slot.saved())
         return info.file_id
 
     # -- assignment: staged now, stored at the owner's save ------------------------------------
@@ -420,24 +397,18 @@ class GridFSProxy(DescribedFile):
     def take_place_of(self, previous: GridFSProxy) -> None:
         """Become the field's value instead of ``previous``, taking over what it was to delete
         after the next save and the file it held (deleted once this one is saved)."""
-        self._stale_ids = previous._stale_ids
-        staged = previous._staged
-        self._replaces = staged.replaced if staged is not None else previous.grid_id
+        self._slot.take_place_of(previous._slot)
 
     def stage(self, data: Any) -> None:
         """Hold ``data`` (assigned to the field) to be stored when the owning document is
-        saved, the file held so far (``replaced``) to be deleted after that save.
+        saved, the file held so far to be deleted after that save.
 
         A document that does not store its files at save (a plain ``mongoengine.Document``)
         gets the file stored at once in the sync API, as MongoEngine does; in the async API
         that is a TypeError, as an assignment cannot be awaited.
         """
-        replaced = self._replaces if self._replaces is not None else self.grid_id
-        self._staged = _Staged(data, replaced)
-        self.grid_id = None
-        self._info = None
-        self._reader = None
-        self._position = ReadPosition()
+        self._slot.stage(data, _start_of(data))
+        self._follow()
         if _stores_files_at_save(self.instance):
             return
         put = awaited_call(f"{self.key or 'proxy'}.put(data)")
@@ -448,8 +419,8 @@ class GridFSProxy(DescribedFile):
                 f"saved; on this document use `{put}`",
             )
         except BaseException:
-            self._staged = None
-            self.grid_id = replaced
+            self._slot.unstage()
+            self._follow()
             raise
 
     async def _store_staged_now(self) -> None:
@@ -466,7 +437,7 @@ class GridFSProxy(DescribedFile):
         """Hold the field's file against deleting sweeps before a write names it (see
         ``AsyncFileStore.claim``): NoFile when it is gone. Nothing for an empty field or a
         file stored moments ago (no sweep may touch one younger than its smallest grace)."""
-        if self.grid_id is None or self.grid_id == self._stored_for_save:
+        if self.grid_id is None or self.grid_id == self._slot.stored_for_save:
             return
         store = self.store
         if not self._claim and self._adopted is not None:
@@ -485,48 +456,42 @@ class GridFSProxy(DescribedFile):
     async def before_owner_save(self) -> None:
         """Store the data assigned to the field: files go before the document that names them.
         A file the field was given (or stored long ago) is claimed from a sweep first."""
-        staged = self._staged
-        if staged is None:
+        if self._slot.staged is None:
             if self._claim or self._adopted is not None:
                 await self.claim_file()
             return
-        if self._stored_for_save is not None:
+        if not self._slot.wants_storing():
             return
-        info = await self._store_file(staged.data, None, None, None, "utf-8", {})
-        self._stored_for_save = info.file_id
-        self.grid_id = info.file_id
-        self._info = info
-        self._reader = None
-        self._position = ReadPosition()
+        assert self._slot.staged is not None
+        info = await self._store_file(self._slot.staged.data, UploadOptions())
+        self._slot.stored(info.file_id)
+        self._follow(info)
 
     async def owner_save_failed(self) -> None:
         """The owner's save failed after ``before_owner_save``: remove the file stored for it,
         keep the assigned data for the next save and the old file in place."""
         await self.release_file()
-        stored, self._stored_for_save = self._stored_for_save, None
-        if stored is None or self._staged is None:
-            return
-        self.grid_id = self._staged.replaced
-        self._info = None
-        self._staged.rewind()
-        await self._delete_file(stored)
+        staged = self._slot.staged
+        doomed = self._slot.save_failed()
+        self._follow()
+        if staged is not None and staged.start is not None:
+            staged.data.seek(staged.start)  # the next save reads it from where it was
+        for grid_id in doomed:
+            await self._delete_file(grid_id)
 
     async def after_owner_save(self) -> None:
         """The owner is saved: the assigned file is its file now; the files it replaced go."""
-        staged, self._staged = self._staged, None
-        self._stored_for_save = None
         self._claim = False  # the owner names the file now: a sweep sees it
         self._adopted = None
         await self.release_file()
-        if staged is not None and staged.replaced is not None and staged.replaced != self.grid_id:
-            self._stale_ids.append(staged.replaced)
-        await self._drop_stale()
+        await self._drop(self._slot.saved())
 
-    async def _drop_stale(self) -> None:
-        """Delete the files this field held before a replace(); called after the owner's save."""
-        while self._stale_ids:
-            await self._delete_file(self._stale_ids[0])
-            self._stale_ids.pop(0)
+    async def _drop(self, stale: tuple[Any, ...]) -> None:
+        """Delete the files the field let go of, each struck off once it is gone (a failure
+        leaves the rest for the next save)."""
+        for grid_id in stale:
+            await self._delete_file(grid_id)
+            self._slot.dropped(grid_id)
 
     async def _delete_file(self, grid_id: Any) -> None:
         try:
@@ -596,22 +561,21 @@ class GridFSProxy(DescribedFile):
         if self.grid_id is None:
             return
         await self._delete_file(self.grid_id)
-        self.grid_id = None
-        self._info = None
-        self._reader = None
-        self._position = ReadPosition()
+        self._slot.emptied()
+        self._follow()
         self._mark_as_changed()
 
     # -- the rest of the FileHolder protocol (gridfield.odm); after_owner_save is above -----
 
     async def after_owner_delete(self) -> None:
         """Delete the file of a document that was just deleted, unless the field opted out."""
-        if self.delete_with_owner and self.grid_id is not None:
-            await self._delete_file(self.grid_id)
+        if self.delete_with_owner:
+            for grid_id in self._slot.owner_deleted():
+                await self._delete_file(grid_id)
 
     def held_file_ids(self) -> list[Any]:
         """The stored file this value names (none for an empty field)."""
-        return [] if self.grid_id is None else [self.grid_id]
+        return self._slot.held_file_ids()
 
 
 class AsyncNewFile(AwaitableSelf):
@@ -628,6 +592,27 @@ class AsyncNewFile(AwaitableSelf):
             await self.proxy.close()
         else:
             await self.proxy.abort()
+
+
+def _options(
+    content_type: str | None,
+    filename: str | None,
+    metadata: Mapping[str, Any] | None,
+    more: Mapping[str, Any],
+) -> UploadOptions:
+    """The upload options of a proxy's ``put``-like call: its options by the one list of
+    ``gridfield.core.upload_options``, the other keywords extra top-level fields."""
+    return UploadOptions.from_keywords(
+        {"content_type": content_type, "filename": filename, "metadata": metadata, **more}
+    )
+
+
+def _start_of(data: Any) -> int | None:
+    """Where a seekable file object is, so that a failed save can read it again from there."""
+    try:
+        return int(data.tell()) if hasattr(data, "read") else None
+    except Exception:
+        return None
 
 
 def _stores_files_at_save(instance: Any) -> bool:

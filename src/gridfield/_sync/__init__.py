@@ -27,12 +27,14 @@ from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
+from .resumable import ResumableStore
 from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
     "DownloadStream",
     "FileStore",
+    "ResumableStore",
     "UploadStream",
     "BucketReport",
     "ContentTypeRefused",

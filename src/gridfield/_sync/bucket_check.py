@@ -32,6 +32,7 @@ from ..core.bucket_report import (
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
 from ..core.metadata import FileInfo
+from ..core.numbers import is_whole_number
 from ..odm import document_classes, file_paths, file_roots, stored_file_refs
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
@@ -436,7 +437,7 @@ def _chunk_batch(store: FileStore) -> int:
     cursor = store.files.find({}, projection={"chunkSize": 1}).sort("chunkSize", -1).limit(1)
     for doc in cursor:
         size = doc.get("chunkSize")
-        if isinstance(size, (int, float)) and not isinstance(size, bool) and size > largest:
+        if (is_whole_number(size) or isinstance(size, float)) and size > largest:
             largest = int(size)
     return max(1, DEFAULT_BATCH_BYTES // largest)
 

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..odm import file_holders
 from .connection import DEFAULT_CONNECTION_NAME, get_db
+from .holder_hooks import tell_holders
 from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once
 from .queryset import QuerySetManager
 from .references import (
@@ -179,13 +180,12 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             else:
                 object_id, created = self._update(collection, doc, save_condition)
         except BaseException as failure:
-            self._unstore_held_files()
-            if isinstance(failure, DuplicateKeyError):
-                message = f"Tried to save duplicate unique keys ({failure})"
-                raise NotUniqueError(message) from failure
-            if isinstance(failure, OperationFailure):
-                raise OperationError(f"Could not save document ({failure})") from failure
-            raise
+            error = _save_error(failure)
+            # The save's own error reaches the caller; a clean-up failing too is noted on it.
+            tell_holders(file_holders(self), "owner_save_failed", after=error)
+            if error is failure:
+                raise
+            raise error from failure
         self[id_field] = self._fields[id_field].to_python(object_id)
         if cascade if cascade is not None else self._meta.get("cascade", False):
             self.cascade_save(validate=validate, clean=clean)
@@ -368,36 +368,13 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         for holder in list(file_holders(self)):
             holder.before_owner_save()
 
-    def _unstore_held_files(self) -> None:
-        """The document's write failed: every FileHolder removes what it stored for it.
-
-        Every holder hears of it even when one fails; then the first failure is raised.
-        """
-        failures: list[Exception] = []
-        for holder in list(file_holders(self)):
-            try:
-                holder.owner_save_failed()
-            except Exception as err:
-                failures.append(err)
-        if failures:
-            raise failures[0]
-
     def _tell_file_holders(self, *, deleted: bool) -> None:
         """Hand this save or delete to every FileHolder the document holds (see gridfield.odm).
 
         Every holder hears of it even when one fails; then the first failure is raised.
         """
-        failures: list[Exception] = []
-        for holder in list(file_holders(self)):
-            try:
-                if deleted:
-                    holder.after_owner_delete()
-                else:
-                    holder.after_owner_save()
-            except Exception as err:
-                failures.append(err)
-        if failures:
-            raise failures[0]
+        hook = "after_owner_delete" if deleted else "after_owner_save"
+        tell_holders(file_holders(self), hook)
 
     # -- MongoEngine's own paths, which would reach MongoEngine's connection ---------------
 
@@ -407,3 +384,13 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             f"{type(self).__name__} is a gridfield document: query it with "
             f"{type(self).__name__}.objects"
         )
+
+
+def _save_error(failure: BaseException) -> BaseException:
+    """The error a failed save raises: MongoEngine's, for the driver's errors it translates."""
+    error: BaseException = failure
+    if isinstance(failure, DuplicateKeyError):
+        error = NotUniqueError(f"Tried to save duplicate unique keys ({failure})")
+    elif isinstance(failure, OperationFailure):
+        error = OperationError(f"Could not save document ({failure})")
+    return error

@@ -9,15 +9,24 @@ to every file it writes and, for named variants, a top-level ``variants`` map of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from mongoengine.errors import ValidationError
 
 from .._twins import read_file, run_here
-from ..core.errors import NoFile
-from ..core.images import THUMBNAIL, parse_size, parse_variants
+from ..core.errors import ImageTooLarge, NoFile
+from ..core.guards import UploadLimits
+from ..core.images import (
+    DEFAULT_MAX_PIXELS,
+    THUMBNAIL,
+    parse_max_pixels,
+    parse_size,
+    parse_variants,
+)
 from ..core.metadata import FileInfo
+from ..core.upload_options import UploadOptions
 from ..imaging import (
     ImageSpec,
     InvalidImage,
@@ -83,14 +92,28 @@ class ImageGridFsProxy(GridFSProxy):
     # -- writing ----------------------------------------------------------------------------------
 
     def stage(self, data: Any) -> None:
-        """Hold an assigned image for the owner's save; bytes that are no image are refused
-        now (only their header is read), naming the field, as MongoEngine refuses them."""
+        """Hold an assigned image for the owner's save; bytes that are no image, that are
+        over the field's ``max_size`` or whose header gives more than its ``max_pixels``
+        are refused now (only their header is read), naming the field, as MongoEngine
+        refuses them."""
         if isinstance(data, (bytes, bytearray, memoryview)):
+            limits = self._limits()
+            if limits is not None:
+                limits.check_size(len(data))
             try:
-                identify_image(bytes(data), self._where())
+                identify_image(bytes(data), self._where(), self.image_spec.max_pixels)
             except InvalidImage as exc:
-                raise ValidationError(str(exc), field_name=self.key) from None
+                raise _refused(exc, data, self.key) from None
+            except ImageTooLarge as exc:
+                exc.field_name = self.key
+                raise
         super().stage(data)
+
+    def _limits(self) -> UploadLimits | None:
+        """The field's upload guards, naming it (None when it has none)."""
+        if self.limits is None:
+            return None
+        return dataclasses.replace(self.limits, label=self._where())
 
     def write(self, data: Any) -> Any:
         """Images are stored whole: ``put`` them (as MongoEngine's ImageField wants)."""
@@ -104,62 +127,51 @@ class ImageGridFsProxy(GridFSProxy):
         """Images are stored whole: ``put`` them."""
         raise RuntimeError('Please use "put" method instead')
 
-    def _store_file(
-        self,
-        data: Any,
-        content_type: str | None,
-        filename: str | None,
-        metadata: Mapping[str, Any] | None,
-        encoding: str,
-        more_metadata: Mapping[str, Any],
-    ) -> FileInfo:
-        raw = _image_bytes(data, self._where())
-        progressive = more_metadata.get("progressive") is True
+    def _store_file(self, data: Any, options: UploadOptions) -> FileInfo:
+        # The content type was checked when the options were made: before the image is read.
+        limits = self._limits()
+        if options.max_size is not None:
+            limits = options.limits_over(limits or UploadLimits(label=self._where()))
+        raw = _image_bytes(data, self._where(), limits)
+        progressive = options.extra.get("progressive") is True
         try:
             image = run_here(_process, raw, self.image_spec, self._where(), progressive)
         except InvalidImage as exc:
-            raise ValidationError(str(exc), field_name=self.key) from None
+            raise _refused(exc, data, self.key) from None
+        except ImageTooLarge as exc:
+            exc.field_name = self.key
+            raise
         stored: list[Any] = []
         try:
             ids = {}
             for name, rendition in image.variants.items():
-                info = self._store_rendition(rendition, {})
+                info = self._store_rendition(rendition, options.for_derived_file())
                 stored.append(info.file_id)
                 ids[name] = info.file_id
             extra: dict[str, Any] = {"thumbnail_id": ids.pop(THUMBNAIL, None)}
             if ids:
                 extra[_VARIANTS] = ids
-            extra.update(more_metadata)
-            return self._store_rendition(
-                image.main, extra, content_type, filename, metadata, encoding
-            )
+            extra.update(options.extra)
+            return self._store_rendition(image.main, options.but(extra=extra))
         except BaseException:
             # No variant of an image that was not stored is left behind.
             for grid_id in stored:
                 self._delete_one(grid_id)
             raise
 
-    def _store_rendition(
-        self,
-        rendition: Rendition,
-        extra: Mapping[str, Any],
-        content_type: str | None = None,
-        filename: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        encoding: str = "utf-8",
-    ) -> FileInfo:
-        return self.store.put(
+    def _store_rendition(self, rendition: Rendition, options: UploadOptions) -> FileInfo:
+        """Store one rendition, its size and format as top-level fields (MongoEngine's)."""
+        return self.store.upload(
             rendition.data,
-            filename=filename,
-            content_type=content_type or rendition.content_type,
-            metadata=metadata,
-            encoding=encoding,
-            extra={
-                "width": rendition.width,
-                "height": rendition.height,
-                "format": rendition.format,
-                **extra,
-            },
+            options.but(
+                content_type=options.content_type or rendition.content_type,
+                extra={
+                    "width": rendition.width,
+                    "height": rendition.height,
+                    "format": rendition.format,
+                    **options.extra,
+                },
+            ),
         )
 
     # -- deleting ---------------------------------------------------------------------------------
@@ -194,11 +206,17 @@ class ImageField(FileField):
     """A GridFS image on a document, as MongoEngine's ImageField (Pillow: the ``image`` extra).
 
     ``ImageField(size=(w, h, force), thumbnail_size=(w, h, force), collection_name="images",
-    variants={"name": (w, h[, force[, format]])}, db_alias=..., ...)``. An image larger than
-    ``size`` is resized to fit it (cropped to exactly that size with ``force``); the thumbnail
-    and each variant are files of their own, deleted and replaced with the image. EXIF
-    orientation is applied. Anything Pillow cannot read is refused with a ValidationError
-    naming the field, and nothing is stored.
+    variants={"name": (w, h[, force[, format]])}, max_pixels=50_000_000, max_size=None,
+    db_alias=..., ...)``. An image larger than ``size`` is resized to fit it (cropped to
+    exactly that size with ``force``); the thumbnail and each variant are files of their own,
+    deleted and replaced with the image. EXIF orientation is applied. Anything Pillow cannot
+    read is refused with a ValidationError naming the field, and nothing is stored.
+
+    Limits, checked before any pixel is decoded: ``max_pixels`` bounds width x height x
+    frames as the image's header gives them (ImageTooLarge, a ValidationError; None leaves
+    only Pillow's ``MAX_IMAGE_PIXELS``, whose warning is refused as an error too);
+    ``max_size`` bounds the bytes read from the source (at most ``max_size + 1`` are read,
+    then FileTooLarge) and those of every file stored.
     """
 
     proxy_class = ImageGridFsProxy
@@ -210,11 +228,15 @@ class ImageField(FileField):
         collection_name: str = "images",
         *,
         variants: Mapping[str, Any] | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
         **kwargs: Any,
     ) -> None:
         size_spec = parse_size(size, "size")
         thumbnail_spec = parse_size(thumbnail_size, "thumbnail_size")
-        self.image_spec = ImageSpec(size_spec, thumbnail_spec, parse_variants(variants))
+        self.image_spec = ImageSpec(
+            size_spec, thumbnail_spec, parse_variants(variants), parse_max_pixels(max_pixels)
+        )
+        self.max_pixels = self.image_spec.max_pixels
         # MongoEngine's ImageField keeps these as dicts; code that reads them keeps working.
         self.size = size_spec.as_mongoengine() if size_spec else None
         self.thumbnail_size = thumbnail_spec.as_mongoengine() if thumbnail_spec else None
@@ -245,17 +267,54 @@ def _variant_ids_of(info: FileInfo) -> dict[str, Any]:
     return found
 
 
-def _image_bytes(data: Any, where: str) -> bytes:
-    """The bytes of an image handed to ``put``: bytes-like, or a binary file object."""
+def _image_bytes(data: Any, where: str, limits: UploadLimits | None) -> bytes:
+    """The bytes of an image handed to ``put``: bytes-like, or a binary file object, read
+    whole or, under a ``max_size``, to at most ``max_size + 1`` bytes (FileTooLarge then)."""
+    limit = None if limits is None else limits.max_size
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return bytes(data)
-    if callable(getattr(data, "read", None)):
-        found = read_file(data, -1)
-        if isinstance(found, (bytes, bytearray, memoryview)):
-            return bytes(found)
-    raise TypeError(
-        f"{where}: an image is given as bytes or a binary file object, not {type(data).__name__}"
-    )
+        raw = bytes(data)
+    elif callable(getattr(data, "read", None)):
+        raw = _read_bounded(data, limit, where)
+    else:
+        raise TypeError(
+            f"{where}: an image is given as bytes or a binary file object,"
+            f" not {type(data).__name__}"
+        )
+    if limits is not None:
+        limits.check_size(len(raw))
+    return raw
+
+
+def _read_bounded(file: Any, limit: int | None, where: str) -> bytes:
+    """All of ``file``, or its first ``limit + 1`` bytes: one byte past the limit is enough
+    to refuse it, and nothing more is read (a file object may return less than asked)."""
+    pieces: list[bytes] = []
+    total = 0
+    while limit is None or total <= limit:
+        block = read_file(file, -1 if limit is None else limit + 1 - total)
+        if not isinstance(block, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"{where}: an image is given as bytes or a binary file object, whose read()"
+                f" returns bytes, not {type(block).__name__}"
+            )
+        if not block:
+            break
+        pieces.append(bytes(block))
+        total += len(block)
+        if limit is None:
+            break
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _refused(exc: InvalidImage, data: Any, key: str | None) -> ValidationError:
+    """MongoEngine's refusal, word for word (``Invalid image: <Pillow's reason>``), naming the
+    field in ``field_name``. Pillow read a copy of the bytes: its reason names the caller's
+    file object instead, as it would have had it read that object itself."""
+    reason = exc.reason
+    if exc.unidentified:
+        shown = repr(data) if hasattr(data, "read") else f"({memoryview(data).nbytes} bytes)"
+        reason = f"cannot identify image file {shown}"
+    return ValidationError(f"Invalid image: {reason}", field_name=key)
 
 
 def _process(data: bytes, spec: ImageSpec, where: str, progressive: bool) -> ProcessedImage:

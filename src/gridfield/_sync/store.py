@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import codecs
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -12,21 +11,28 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from .._twins import CLEANUP_TIMEOUT, carried, no_background_work
+from .._twins import (
+    CLEANUP_TIMEOUT,
+    carried,
+    no_background_work,
+    one_then_other,
+)
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.errors import NoFile
+from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
     DEFAULT_CHUNK_SIZE,
     FileInfo,
-    check_aliases,
     check_chunk_size,
+    check_content_type,
     check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
 )
+from ..core.numbers import is_whole_number
 from ..core.queries import chunks_filter, file_filter
 from ..core.revisions import (
     OLDEST_FIRST,
@@ -36,8 +42,21 @@ from ..core.revisions import (
     revision_query,
 )
 from ..core.sweeping import DEFAULT_SWEEP_TIMING, HOLDS_SUFFIX, UPLOADS_SUFFIX, SweepTiming
+from ..core.topology import (
+    check_acknowledged,
+    check_outside_transaction,
+    chunks_read_preference,
+    gone_or_replaced,
+)
+from ..core.upload_options import UploadOptions
 from .bucket_check import check_bucket, sweep_bucket
-from .download import DownloadStream, check_destination, copy_to
+from .download import (
+    DownloadStream,
+    adopt_cursor,
+    check_destination,
+    chunks_cursor,
+    copy_to,
+)
 from .holds import hold_for_save, let_go
 from .upload import UploadStream, check_source, source_size, write_source
 
@@ -55,6 +74,13 @@ _INDEX_RECHECK = 30.0
 # createIndexes codes for "an index on these keys exists already, with other options or
 # another name" (made by another tool): the lookups it serves are there, so it will do.
 _INDEX_EXISTS_CODES = frozenset({85, 86})
+
+
+def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
+    """A call's ``content_types`` as UploadOptions holds them (a lone str is refused there)."""
+    if content_types is None or isinstance(content_types, str):
+        return content_types  # type: ignore[return-value]  # UploadLimits names the mistake
+    return tuple(content_types)
 
 
 def _forget(key: int, dead: weakref.ref[Any]) -> None:
@@ -83,6 +109,21 @@ def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) 
     except OperationFailure as exc:
         if exc.code not in _INDEX_EXISTS_CODES:
             raise
+
+
+def _from_primary(collection: Any) -> Any:
+    """``collection``, reading from the primary when its read preference says otherwise."""
+    preference = chunks_read_preference(getattr(collection, "read_preference", None))
+    return collection if preference is None else collection.with_options(read_preference=preference)
+
+
+def _bound_session(client: Any) -> Any:
+    """The session PyMongo 4.17+ passes implicitly to every operation of a
+    ``session.bind()`` block on ``client`` (None outside one, and with Motor, which has no
+    ``bind()``). Looked up on the type: Motor's client answers any attribute name."""
+    # PyMongo: bind() has no public getter; this is the method its own operations ask.
+    lookup = getattr(type(client), "_get_bound_session", None)
+    return lookup(client) if lookup is not None else None
 
 
 def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
@@ -136,6 +177,11 @@ class FileStore:
         """The registry of uploads open long enough that a sweep must leave them alone."""
         self.holds: Any = db[f"{collection_name}.{HOLDS_SUFFIX}"]
         """The holds saves and deleting sweeps take on files (see ``claim``)."""
+        # Reads of a file's chunks (and the second look at a files document that found
+        # chunks missing) go to the primary when the database reads elsewhere: see
+        # chunks_read_preference. Listings and files documents keep the caller's preference.
+        self._chunk_reads: Any = _from_primary(self.chunks)
+        self._files_recheck: Any = _from_primary(self.files)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
@@ -159,6 +205,23 @@ class FileStore:
         since = made.get((self.db.name, self.collection_name)) if made is not None else None
         if since is None or time.monotonic() - since >= _INDEX_RECHECK:
             self.ensure_indexes()
+
+    # -- what a deployment allows ----------------------------------------------------------------
+
+    def _check_writable(self, action: str) -> None:
+        """Refuse, before any command, a file write GridFS cannot make safely here: with an
+        unacknowledged write concern, or inside a transaction of a bound session."""
+        for collection in (self.files, self.chunks):
+            check_acknowledged(getattr(collection, "write_concern", None), action, collection.name)
+        check_outside_transaction(_bound_session(self.db.client), action)
+
+    def _gone_or_replaced(self, info: FileInfo) -> bool:
+        """Whether the file ``info`` describes has been deleted or replaced since it was read
+        (asked of the primary when reads go elsewhere): one query, on a read's error path."""
+        doc = self._files_recheck.find_one(
+            file_filter(info.file_id), projection={"length": 1, "chunkSize": 1, "uploadDate": 1}
+        )
+        return gone_or_replaced(info, doc)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -192,45 +255,58 @@ class FileStore:
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
         as chunks reach the server (``total`` as given here, else None).
         """
-        limits = self.limits.merged(max_size, content_types)
-        check_progress_callback(on_progress)
-        if filename is not None and not isinstance(filename, str):
-            raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        if content_type is not None and not isinstance(content_type, str):
-            raise TypeError(f"content_type must be a str, not {type(content_type).__name__}")
-        check_file_id(file_id)
-        names = check_aliases(aliases)
-        size = self.chunk_size if chunk_size is None else check_chunk_size(chunk_size)
-        codecs.lookup(encoding)  # LookupError now, not at the first str written
-        options = self.db.codec_options
-        stored = check_metadata(metadata, options)
-        top_level = check_extra_fields(extra, options)
+        return self.start_upload(
+            UploadOptions(
+                filename=filename,
+                content_type=content_type,
+                metadata=metadata,
+                file_id=file_id,
+                chunk_size=chunk_size,
+                checksum=checksum,
+                encoding=encoding,
+                aliases=aliases,
+                max_size=max_size,
+                content_types=_listed(content_types),
+                on_progress=on_progress,
+                total=total,
+                extra=extra or {},
+            )
+        )
+
+    def start_upload(self, options: UploadOptions) -> UploadStream:
+        """``open_upload`` with its options as one value (``gridfield.core.upload_options``).
+
+        The checks that need the database's codec options (metadata and extra fields are
+        BSON, the files document fits in 16 MiB) and a content type refused outright fail
+        here, before any I/O.
+        """
+        if not isinstance(options, UploadOptions):
+            raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
+        self._check_writable("upload a file")
+        limits = options.limits_over(self.limits)
+        size = self.chunk_size if options.chunk_size is None else options.chunk_size
+        codec_options = self.db.codec_options
+        stored = check_metadata(options.metadata, codec_options)
+        if isinstance(stored.get("contentType"), str):
+            # Where the GridFS spec keeps the type, and where serving reads it first.
+            check_content_type(stored["contentType"], "metadata.contentType")
+        top_level = check_extra_fields(options.extra, codec_options)
         check_files_document(
-            file_id=file_id,
+            file_id=options.file_id,
             chunk_size=size,
-            filename=filename,
+            filename=options.filename,
             metadata=stored,
-            content_type=content_type,
-            codec_options=options,
-            aliases=names,
+            content_type=options.content_type,
+            codec_options=codec_options,
+            aliases=options.aliases,
             extra=top_level,
         )
-        if content_type is not None:
-            limits.check_type(content_type)  # a refused type given outright: no I/O at all
+        if options.content_type is not None:
+            limits.check_type(options.content_type)  # a refused type given outright: no I/O
         return UploadStream(
             self,
-            file_id=file_id,
-            filename=filename,
-            content_type=content_type,
-            metadata=stored,
-            chunk_size=size,
-            checksum=bool(checksum),
-            encoding=encoding,
-            aliases=names,
+            options.but(chunk_size=size, metadata=stored, extra=top_level),
             limits=limits,
-            on_progress=on_progress,
-            total=total,
-            extra=top_level,
         )
 
     def put(
@@ -261,8 +337,7 @@ class FileStore:
         ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
         to ``on_progress`` is known for bytes and for files on disk).
         """
-        check_source(data)
-        stream = self.open_upload(
+        options = UploadOptions(
             filename=filename,
             content_type=content_type,
             metadata=metadata,
@@ -272,11 +347,22 @@ class FileStore:
             encoding=encoding,
             aliases=aliases,
             max_size=max_size,
-            content_types=content_types,
+            content_types=_listed(content_types),
             on_progress=on_progress,
-            total=source_size(data) if on_progress is not None else None,
-            extra=extra,
+            extra=extra or {},
         )
+        return self.upload(data, options)
+
+    def upload(self, data: Any, options: UploadOptions) -> FileInfo:
+        """``put`` with its options as one value (``gridfield.core.upload_options``).
+
+        Without a ``total`` in ``options``, the one passed to ``on_progress`` is the size of
+        ``data`` when that is known up front (bytes, a file on disk).
+        """
+        check_source(data)
+        if options.on_progress is not None and options.total is None:
+            options = options.but(total=source_size(data))
+        stream = self.start_upload(options)
         with stream:
             write_source(stream, data)
         assert stream.info is not None  # close() has run
@@ -300,8 +386,7 @@ class FileStore:
         the new file's id. ``put`` with the spec's names, for code written against it."""
         if not isinstance(filename, str):
             raise TypeError(f"filename must be a str, not {type(filename).__name__}")
-        info = self.put(
-            source,
+        options = UploadOptions(
             filename=filename,
             file_id=file_id,
             chunk_size=chunk_size_bytes,
@@ -309,9 +394,10 @@ class FileStore:
             content_type=content_type,
             aliases=aliases,
             max_size=max_size,
-            content_types=content_types,
+            content_types=_listed(content_types),
             on_progress=on_progress,
         )
+        info = self.upload(source, options)
         return info.file_id
 
     # -- reading ------------------------------------------------------------------------------
@@ -324,15 +410,30 @@ class FileStore:
         return FileInfo.from_document(doc)
 
     def open_download(
-        self, file_id: Any, *, on_progress: ProgressCallback | None = None
+        self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False
     ) -> DownloadStream:
         """A read stream over a stored file; NoFile if there is none with this id.
 
         ``on_progress(done, length)`` is called as chunks arrive (``done`` the furthest
-        byte read so far: it never goes back, even after a seek).
+        byte read so far: it never goes back, even after a seek). ``eager=True``, for a
+        reader about to read the whole file (an HTTP GET): the chunk cursor is sent with the
+        files query (at the same time in the async API), and the first read from the start
+        to the end (``read()``, ``async for``, ``iter_range(0)``) continues it, so the file
+        costs the files query and one chunk cursor; the stream's other reads ignore it.
         """
         check_progress_callback(on_progress)
-        return DownloadStream(self, self.get_info(file_id), on_progress=on_progress)
+        if not eager:
+            return DownloadStream(self, self.get_info(file_id), on_progress=on_progress)
+        # The file's chunk size is not known yet: batches are sized for this store's.
+        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
+        try:
+            info, first = one_then_other(self.get_info(file_id), next(cursor, None))
+        except BaseException:
+            cursor.close()
+            raise
+        stream = DownloadStream(self, info, on_progress=on_progress)
+        adopt_cursor(stream, cursor, first)
+        return stream
 
     def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
@@ -412,10 +513,30 @@ class FileStore:
         The files documents go first, then all their chunks in one query. NoFile when no
         file has this name.
         """
-        query = name_filter(filename)
+        self._check_writable("delete files")
+        deleted = self._delete_matching(name_filter(filename))
+        if not deleted:
+            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+        return deleted
+
+    def delete_other_revisions(self, filename: str, keep: Any) -> int:
+        """Delete every revision of the files named ``filename`` but the file ``keep`` (an
+        id); return how many went. What overwriting a name does once the new file is
+        complete: the old bytes stay readable until then."""
+        self._check_writable("delete files")
+        check_file_id(keep)
+        query = {"$and": [name_filter(filename), {"_id": {"$ne": keep}}]}
+        return self._delete_matching(query)
+
+    def _delete_matching(self, query: Mapping[str, Any]) -> int:
+        """Delete the files matching ``query``: their files documents, then all their chunks
+        in one query. Both run to their end even if the caller is cancelled meanwhile."""
         ids = [doc["_id"] for doc in self.files.find(query, projection={"_id": 1})]
         if not ids:
-            raise NoFile(f"no file named {filename!r} in {self.files.name}")
+            return 0
+        return carried(self._delete_ids(ids))
+
+    def _delete_ids(self, ids: list[Any]) -> int:
         result = self.files.delete_many({"_id": {"$in": ids}})
         self.chunks.delete_many({"files_id": {"$in": ids}})
         return int(result.deleted_count)
@@ -424,6 +545,7 @@ class FileStore:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
         return how many were renamed. NoFile when no file has this name."""
         check_filename(new_filename, "new_filename")
+        self._check_writable("rename files")
         result = self.files.update_many(name_filter(filename), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
@@ -438,10 +560,21 @@ class FileStore:
         doc = self.files.find_one(file_filter(file_id), projection={"_id": 1})
         return doc is not None
 
-    def list(self) -> list[str]:
+    def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
+        """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
+        with ``or_prefix`` (a folder: ``"photos/"``); one query either way."""
+        query = name_filter(filename)
+        if or_prefix:
+            query = {"$or": [query, under_filter(or_prefix)]}
+        doc = self.files.find_one(query, projection={"_id": 1})
+        return doc is not None
+
+    def list(self, prefix: str = "") -> list[str]:
         """The distinct filenames of the stored files (files without one are left out), as
-        PyMongo's ``GridFS.list()`` answers."""
-        names = self.files.distinct("filename", {"filename": {"$type": "string"}})
+        PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
+        with it (one query anchored at the start of the name, which MongoDB answers from
+        the ``filename`` index)."""
+        names = self.files.distinct("filename", under_filter(prefix))
         return sorted(names)
 
     def find(
@@ -463,7 +596,7 @@ class FileStore:
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
         for name, value in (("skip", skip), ("limit", limit)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_whole_number(value) or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, not {value!r}")
         query = dict(filter or {})
         if filename is not None:
@@ -491,6 +624,8 @@ class FileStore:
 
         NoFile if there was no files document (stray chunks are removed all the same).
         """
+        check_file_id(file_id)
+        self._check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
         if not carried(self._delete(file_id)):
@@ -551,6 +686,8 @@ class FileStore:
         ``grace`` must be at least ``sweep_timing.min_grace`` (ValueError otherwise, before
         any I/O).
         """
+        if delete:
+            self._check_writable("sweep the bucket")
         return sweep_bucket(self, documents, delete=delete, grace=grace)
 
     def claim(self, file_id: Any) -> Any:
@@ -573,6 +710,7 @@ class FileStore:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
+        self._check_writable("rename a file")
         result = self.files.update_one(file_filter(file_id), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")

@@ -22,6 +22,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
 from ..odm import FileHolder, file_holders, file_holding_paths
+from .holder_hooks import tell_holders
 from .transactions import in_session
 
 if TYPE_CHECKING:
@@ -368,15 +369,10 @@ def _drop_released_files(
     for son in collection.find({"_id": {"$in": list(before)}}, projection, **in_session()):
         for holder in file_holders(document._from_son(son)):
             still.update(holder.held_file_ids())
-    failures: list[Exception] = []
-    for holders in before.values():
-        for holder in holders:
-            held = holder.held_file_ids()
-            if not held or set(held) <= still:
-                continue
-            try:
-                holder.after_owner_delete()
-            except Exception as err:
-                failures.append(err)
-    if failures:
-        raise failures[0]
+    gone = [
+        holder
+        for holders in before.values()
+        for holder in holders
+        if holder.held_file_ids() and not set(holder.held_file_ids()) <= still
+    ]
+    tell_holders(gone, "after_owner_delete")

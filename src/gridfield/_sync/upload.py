@@ -25,11 +25,12 @@ from .._twins import (
     sync_iterable,
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
-from ..core.errors import CorruptFile, FileExists, FileTooLarge
-from ..core.guards import Progress, ProgressCallback, UploadLimits
+from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
+from ..core.guards import Progress, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
 from ..core.sweeping import expected_chunks, registration
+from ..core.upload_options import UploadOptions
 
 if TYPE_CHECKING:
     from .store import FileStore
@@ -51,52 +52,39 @@ class UploadStream:
     or ``abort()`` removes the chunks already written.
     """
 
-    def __init__(
-        self,
-        store: FileStore,
-        *,
-        file_id: Any,
-        filename: str | None,
-        content_type: str | None,
-        metadata: Mapping[str, Any],
-        chunk_size: int,
-        checksum: bool,
-        encoding: str,
-        aliases: list[str] | None = None,
-        limits: UploadLimits | None = None,
-        on_progress: ProgressCallback | None = None,
-        total: int | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
+    def __init__(self, store: FileStore, options: UploadOptions, *, limits: UploadLimits) -> None:
+        """Made by the store's ``start_upload``, which resolves ``options.chunk_size`` and
+        checks the metadata and extra fields against the database's codec options."""
+        assert options.chunk_size is not None  # the store's default, when the caller had none
         self._store = store
-        self.file_id: Any = ObjectId() if file_id is None else file_id
-        self.filename = filename
-        self.chunk_size = chunk_size
+        self.file_id: Any = ObjectId() if options.file_id is None else options.file_id
+        self.filename = options.filename
+        self.chunk_size = options.chunk_size
         self.closed = False
         self.info: FileInfo | None = None
         """The stored file's description, once ``close()`` has written it."""
-        self._content_type = content_type
-        self._metadata = dict(metadata)
-        self._aliases = aliases
-        self._extra = dict(extra or {})
-        self.encoding = encoding
+        self._content_type = options.content_type
+        self._metadata = dict(options.metadata or {})
+        self._aliases = options.aliases
+        self._extra = dict(options.extra)
+        self.encoding = options.encoding
         """How a written str is encoded."""
-        self._cutter = ChunkCutter(self.file_id, chunk_size, checksum=checksum)
+        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=options.checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
         # an index made by another tool): then only the chunks we sent, by their _id.
-        self._owns_id = file_id is None
+        self._owns_id = options.file_id is None
         self._sent_ids: list[Any] = []
         self._sent_any = False
         self._files_doc: dict[str, Any] | None = None
         # Inserts a cancellation left running: an abort waits for them before it deletes.
         self._in_flight: set[Any] = set()
-        self._limits = limits if limits is not None else UploadLimits()
+        self._limits = limits
         self._type_checked = self._limits.content_types is None
-        self._progress = Progress(on_progress, total)
+        self._progress = Progress(options.on_progress, options.total)
         self._stored = 0  # bytes in chunks the server has taken
         # An upload open longer than the store's SweepTiming.register_after enters itself in
         # the registry of open uploads, so that a deleting sweep leaves its chunks alone.
@@ -142,6 +130,8 @@ class UploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        self._check_open()
+        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
@@ -158,6 +148,7 @@ class UploadStream:
     def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
+        self._store._check_writable("upload a file")
         self._keep_registered()
         self._send(self._batcher.drain())
 
@@ -169,6 +160,9 @@ class UploadStream:
         if self.info is not None:
             return self.info
         self._check_open()
+        # Refused with nothing changed (the upload stays open, its chunks kept): a session
+        # bound since the upload began, now in a transaction, must not take its writes.
+        self._store._check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:
@@ -350,9 +344,9 @@ class UploadStream:
         try:
             clean_up_now(self.abort, error)
         except TimeoutError as late:
-            _note(error, f"removing the chunks of file {self.file_id!r}: {late}")
+            add_note(error, f"removing the chunks of file {self.file_id!r}: {late}")
         except Exception as cleanup:
-            _note(
+            add_note(
                 error,
                 f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
                 " they stay until the bucket check finds them",
@@ -373,12 +367,6 @@ class UploadStream:
             self._abort_after(exc)
         else:
             self.close()
-
-
-def _note(error: BaseException, text: str) -> None:
-    add_note = getattr(error, "add_note", None)  # Python 3.11+
-    if add_note is not None:
-        add_note(text)
 
 
 def check_source(data: object) -> None:

@@ -12,6 +12,7 @@ from bson import ObjectId
 
 from .errors import CorruptFile
 from .metadata import SNIFF_BYTES, FileInfo
+from .numbers import is_whole_number, whole_number
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -84,6 +85,21 @@ class ChunkCutter:
         self._tail = bytearray()
         self._hash = hashlib.sha256() if checksum else None
 
+    @classmethod
+    def resuming(cls, files_id: Any, chunk_size: int, offset: int, tail: bytes) -> ChunkCutter:
+        """A cutter that carries on a file already ``offset`` bytes long, whose last
+        ``len(tail)`` bytes (less than a chunk) are ``tail`` and not yet in a chunk."""
+        if len(tail) >= chunk_size or offset % chunk_size != len(tail):
+            raise ValueError(
+                f"a tail of {len(tail)} bytes does not end a file of {offset} bytes"
+                f" in chunks of {chunk_size}"
+            )
+        cutter = cls(files_id, chunk_size)
+        cutter.n = offset // chunk_size
+        cutter.length = offset
+        cutter._tail += tail
+        return cutter
+
     def _chunk(self, payload: bytes) -> Chunk:
         doc = {"_id": ObjectId(), "files_id": self.files_id, "n": self.n, "data": payload}
         self.n += 1
@@ -125,6 +141,11 @@ class ChunkCutter:
     def pending(self) -> int:
         """Bytes held back for a chunk not yet full."""
         return len(self._tail)
+
+    @property
+    def tail(self) -> bytes:
+        """The bytes held back for a chunk not yet full."""
+        return bytes(self._tail)
 
     def finish(self) -> Chunk | None:
         """The last, short chunk (None if the bytes fed fill whole chunks)."""
@@ -203,8 +224,8 @@ class ChunkSpan(NamedTuple):
 def clamp_range(start: int, end: int | None, length: int) -> tuple[int, int]:
     """Normalise ``[start, end)`` of a file of ``length`` bytes; ValueError on negatives."""
     for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if value is not None:
+            whole_number(value, name)
         if value is not None and value < 0:
             raise ValueError(f"{name} must not be negative, got {value}")
     stop = length if end is None else min(end, length)
@@ -251,7 +272,7 @@ class ChunkCheck:
         n = doc.get("n")
         if isinstance(n, float) and n.is_integer():
             n = int(n)
-        if isinstance(n, bool) or not isinstance(n, int):
+        if not is_whole_number(n):
             raise self._corrupt(f"chunk after {self.next - 1} has no valid n: {n!r}")
         if n >= self.count:
             raise self._corrupt(f"extra chunk {n}: the file has {self.count} chunks")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gridfs.errors
 
@@ -12,7 +12,15 @@ if TYPE_CHECKING:
     class GridFSError(Exception):
         """Base of every file store error (MongoEngine's own class at run time)."""
 
+    class ValidationError(AssertionError):
+        """MongoEngine's ValidationError (its own class at run time)."""
+
+        field_name: str | None
+
+        def __init__(self, message: str = "", **kwargs: Any) -> None: ...
+
 else:
+    from mongoengine.errors import ValidationError
     from mongoengine.fields import GridFSError
 
 __all__ = [
@@ -22,7 +30,9 @@ __all__ = [
     "FileNotLoaded",
     "FileTooLarge",
     "GridFSError",
+    "ImageTooLarge",
     "NoFile",
+    "add_note",
 ]
 
 
@@ -66,3 +76,29 @@ class FileTooLarge(GridFSError, ValueError):
 class ContentTypeRefused(GridFSError, ValueError):
     """An upload's content type (given, guessed from its name or sniffed from its first
     bytes) is not one of the allowed ``content_types``; nothing was sent."""
+
+
+class ImageTooLarge(ValidationError):
+    """An image given to an ImageField has more pixels than the field's ``max_pixels``
+    (width x height x frames, read from its header before any pixel is decoded), or than
+    Pillow's own ``MAX_IMAGE_PIXELS``; nothing was stored.
+
+    A MongoEngine ValidationError, as every refusal of an ImageField: ``field_name`` names
+    the field, ``limit`` and ``pixels`` hold the numbers (``pixels`` None when Pillow
+    refused the header before its size could be read).
+    """
+
+    def __init__(
+        self, message: str, *, limit: int, pixels: int | None, field_name: str | None = None
+    ) -> None:
+        super().__init__(message, field_name=field_name)
+        self.limit = limit
+        self.pixels = pixels
+
+
+def add_note(error: BaseException, text: str) -> None:
+    """Note ``text`` on ``error`` (shown under its traceback): how a clean-up that failed
+    after ``error`` is told without hiding ``error`` itself. Python 3.10 has no notes."""
+    adding = getattr(error, "add_note", None)
+    if adding is not None:
+        adding(text)

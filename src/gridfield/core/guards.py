@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 from .errors import ContentTypeRefused, FileTooLarge
+from .numbers import whole_number
 
 __all__ = [
     "Progress",
@@ -14,6 +15,7 @@ __all__ = [
     "UploadLimits",
     "check_progress_callback",
     "content_type_allowed",
+    "part_content_type",
 ]
 
 ProgressCallback = Callable[[int, "int | None"], object]
@@ -36,6 +38,22 @@ def content_type_allowed(kind: str | None, allowed: Iterable[str]) -> bool:
     return False
 
 
+# What a client sends when it does not know what a file is: no claim at all.
+_NO_CLAIM = frozenset({"", "application/octet-stream"})
+
+
+def part_content_type(claim: str | None) -> str | None:
+    """The content type a client's upload part claims, or None when it claims nothing useful
+    (no ``Content-Type``, an empty one, or ``application/octet-stream``): the type is then
+    guessed from the filename or sniffed from the first bytes."""
+    if claim is None:
+        return None
+    claim = claim.strip()
+    if claim.split(";", 1)[0].strip().lower() in _NO_CLAIM:
+        return None
+    return claim
+
+
 @dataclasses.dataclass(frozen=True)
 class UploadLimits:
     """What an upload may hold: at most ``max_size`` bytes, of one of ``content_types``.
@@ -49,8 +67,8 @@ class UploadLimits:
 
     def __post_init__(self) -> None:
         size = self.max_size
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
-            raise TypeError(f"max_size must be an int, not {type(size).__name__}")
+        if size is not None:
+            whole_number(size, "max_size")
         if size is not None and size < 0:
             raise ValueError(f"max_size must not be negative, got {size}")
         kinds = self.content_types

@@ -18,21 +18,35 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .errors import ImageTooLarge
+from .numbers import is_whole_number
+
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
     "THUMBNAIL",
     "SizeSpec",
     "VariantSpec",
     "bounded_size",
     "centre_crop",
+    "check_pixels",
     "content_type_for_format",
     "decode_size",
     "main_image_size",
     "orientation_steps",
     "oriented_size",
+    "parse_max_pixels",
     "parse_size",
     "parse_variants",
+    "pixel_limit",
     "save_mode",
 ]
+
+DEFAULT_MAX_PIXELS = 50_000_000
+"""An ImageField's ``max_pixels`` unless it says otherwise: width x height x frames.
+
+Room for the photos people upload (a 48-megapixel phone photo is 8000 x 6000, a 45-megapixel
+camera's 8192 x 5464), and a bound on what one image may cost: decoded at 4 bytes a pixel,
+200 MB at most, where Pillow's own check only warns below 179 megapixels (716 MB)."""
 
 THUMBNAIL = "thumbnail"
 """The name of the variant made from ``thumbnail_size`` (stored as ``thumbnail_id``)."""
@@ -92,7 +106,7 @@ class VariantSpec:
 
 
 def _positive(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_whole_number(value) or value <= 0:
         raise ValueError(f"{what} must be a positive int, not {value!r}")
     return value
 
@@ -141,6 +155,36 @@ def parse_variants(value: Mapping[str, Any] | None) -> tuple[VariantSpec, ...]:
         assert size is not None
         specs.append(VariantSpec(name, size, fmt))
     return tuple(specs)
+
+
+def parse_max_pixels(value: object) -> int | None:
+    """Read ``max_pixels``: a positive int, or None for no limit but Pillow's own."""
+    if value is None:
+        return None
+    return _positive(value, "max_pixels")
+
+
+def pixel_limit(max_pixels: int | None, pillow_limit: int | None) -> int | None:
+    """The pixels an image may have: the field's ``max_pixels`` and Pillow's
+    ``MAX_IMAGE_PIXELS`` (over which it warns of a decompression bomb), whichever is lower."""
+    limits = [n for n in (max_pixels, pillow_limit) if n is not None]
+    return min(limits) if limits else None
+
+
+def check_pixels(size: tuple[int, int], frames: int, limit: int | None, where: str) -> int:
+    """The pixels of an image of ``size`` with ``frames`` frames (every frame counts, as
+    each may be decoded); ImageTooLarge naming ``where`` when over ``limit``."""
+    width, height = size
+    pixels = max(1, width) * max(1, height) * max(1, frames)
+    if limit is not None and pixels > limit:
+        shape = f"{width} x {height} pixels" + (f" x {frames} frames" if frames > 1 else "")
+        raise ImageTooLarge(
+            f"Image too large for {where}: {shape} is {pixels} pixels, over the limit of"
+            f" {limit} (max_pixels); nothing was stored",
+            limit=limit,
+            pixels=pixels,
+        )
+    return pixels
 
 
 def bounded_size(source: tuple[int, int], bound: SizeSpec) -> tuple[int, int]:
@@ -207,7 +251,7 @@ def orientation_steps(orientation: object) -> tuple[str, ...]:
 
     Missing or unknown values (a camera's garbage included) mean: leave it as it is.
     """
-    if isinstance(orientation, int) and not isinstance(orientation, bool):
+    if is_whole_number(orientation):
         return _ORIENTATION_STEPS.get(orientation, ())
     return ()
 

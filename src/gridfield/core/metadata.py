@@ -14,23 +14,28 @@ import bson
 from bson.codec_options import CodecOptions
 
 from .errors import CorruptFile
+from .numbers import is_whole_number, whole_number
 
 __all__ = [
     "CHECKSUM_KEY",
     "DEFAULT_CHUNK_SIZE",
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
+    "MAX_CONTENT_TYPE_LENGTH",
     "SNIFF_BYTES",
     "DescribedFile",
     "FileInfo",
     "check_aliases",
     "check_chunk_size",
+    "check_content_type",
     "check_extra_fields",
     "check_file_id",
     "check_files_document",
     "check_metadata",
     "choose_content_type",
     "guess_content_type",
+    "header_safe_content_type",
+    "is_media_type",
     "sniff_content_type",
     "upload_date",
 ]
@@ -111,6 +116,69 @@ SNIFF_BYTES = 16
 """How many leading bytes ``sniff_content_type`` looks at."""
 
 
+MAX_CONTENT_TYPE_LENGTH = 255
+"""The longest content type accepted: RFC 6838 allows 127 characters each for the type and
+the subtype; the rest is room for parameters (``; charset=utf-8``)."""
+
+# RFC 9110 5.6.2 token; 8.3.1 media-type = type "/" subtype *( OWS ";" OWS [ parameter ] ),
+# parameter = token "=" ( token / quoted-string ). Visible ASCII only: the grammar's obs-text
+# (bytes 0x80-0xFF in a quoted string) is left out, because servers encode such header text
+# differently (Latin-1 or UTF-8) and the same file would be named differently by each.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
+_TYPE_SUBTYPE = re.compile(rf"({_TOKEN})/({_TOKEN})")
+_PARAMETER = re.compile(rf"{_TOKEN}=(?:{_TOKEN}|{_QUOTED})")
+_OWS = re.compile(r"[ \t]*")
+
+
+def is_media_type(value: object) -> bool:
+    """Whether ``value`` is a content type that can stand in an HTTP header as it is: an RFC
+    9110 media type (``type/subtype`` and ``; name=value`` parameters, token characters or a
+    quoted string), visible ASCII, no control character, at most MAX_CONTENT_TYPE_LENGTH long."""
+    if not isinstance(value, str) or len(value) > MAX_CONTENT_TYPE_LENGTH:
+        return False
+    found = _TYPE_SUBTYPE.match(value)
+    if found is None or len(found[1]) > 127 or len(found[2]) > 127:
+        return False
+    # The parameters, scanned one ";" at a time: a single regex of optional parts would
+    # backtrack without end on a long refused value.
+    at, end = found.end(), len(value)
+    while at < end:
+        at = _OWS.match(value, at).end()  # type: ignore[union-attr]  # always matches
+        if at == end or value[at] != ";":
+            return False
+        at = _OWS.match(value, at + 1).end()  # type: ignore[union-attr]
+        if at < end and value[at] != ";":
+            parameter = _PARAMETER.match(value, at)
+            if parameter is None:
+                return False
+            at = parameter.end()
+    return True
+
+
+def check_content_type(value: object, what: str = "content_type") -> str | None:
+    """``value`` if it is None or a valid media type (see :func:`is_media_type`); TypeError
+    for a non-str, ValueError naming ``what`` for a str no HTTP header could carry."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if not is_media_type(value):
+        shown = value if len(value) <= 80 else value[:80] + "..."
+        raise ValueError(
+            f"{what} {shown!r} is not a media type like 'image/png' or 'text/plain;"
+            " charset=utf-8' (RFC 9110: token characters in type/subtype and parameters,"
+            f" visible ASCII, at most {MAX_CONTENT_TYPE_LENGTH} characters)"
+        )
+    return value
+
+
+def header_safe_content_type(value: object, fallback: str) -> str:
+    """``value`` when it is a valid media type, else ``fallback``: what another writer left in
+    a files document is only ever sent in a header once it is known to be one."""
+    return value if isinstance(value, str) and is_media_type(value) else fallback
+
+
 def guess_content_type(filename: str | None) -> str | None:
     """Content type from a filename's extension, or None."""
     if not filename:
@@ -151,8 +219,7 @@ def check_aliases(aliases: object) -> list[str] | None:
 
 def check_chunk_size(chunk_size: object) -> int:
     """Return ``chunk_size`` if it is a usable chunk size; TypeError or ValueError otherwise."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-        raise TypeError(f"chunk_size must be an int, not {type(chunk_size).__name__}")
+    chunk_size = whole_number(chunk_size, "chunk_size")
     if not 0 < chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}")
     return chunk_size
@@ -239,6 +306,14 @@ def check_extra_fields(
     """
     if not extra:
         return {}
+    if "session" in extra:
+        # PyMongo's gridfs takes session= (and MongoEngine passes it on); here it would
+        # become a field of the files document, or the writes would join its transaction.
+        raise TypeError(
+            "put() takes no session=: gridfield's file writes run on their own sessions, never "
+            "in a transaction (GridFS does not support transactions); write the file outside "
+            "the transaction and store its id in it"
+        )
     for key in extra:
         if key in RESERVED_FIELDS:
             raise ValueError(
@@ -308,7 +383,7 @@ def _count(doc: Mapping[str, Any], key: str, file_id: Any) -> int:
     # Older writers stored sizes as doubles (and Int64 is an int subclass).
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole_number(value):
         raise CorruptFile(f"file {file_id!r}: files document has no valid {key!r}: {value!r}")
     return value
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .numbers import is_whole_number, whole_number
+
 __all__ = ["ReadPosition", "check_read_size"]
 
 
 def _int_argument(method: str, name: str, value: object) -> int:
-    # bool is an int subclass, but seek(True) or read(False) is a mistake, not a number.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{method}(): {name} must be an int, not {type(value).__name__}")
-    return value
+    return whole_number(value, f"{method}(): {name}")
 
 
 def check_read_size(size: object, method: str = "read") -> int:
@@ -42,7 +41,7 @@ class ReadPosition:
         whence or a negative target.
         """
         offset = _int_argument("seek", "pos", pos)
-        if isinstance(whence, bool) or not isinstance(whence, int) or whence not in (0, 1, 2):
+        if not is_whole_number(whence) or whence not in (0, 1, 2):
             raise ValueError(f"seek(): whence must be 0, 1 or 2, not {whence!r}")
         base = (0, self.offset)[whence] if whence < 2 else length()
         if base + offset < 0:

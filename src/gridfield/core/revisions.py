@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .numbers import whole_number
+
 __all__ = [
     "RevisionQuery",
     "check_filename",
@@ -34,9 +36,7 @@ def check_filename(filename: object, what: str = "filename") -> str:
 
 def check_revision(revision: object) -> int:
     """Return ``revision`` if it is an int (any sign); TypeError otherwise."""
-    if isinstance(revision, bool) or not isinstance(revision, int):
-        raise TypeError(f"revision must be an int, not {type(revision).__name__}")
-    return revision
+    return whole_number(revision, "revision")
 
 
 def name_filter(filename: str) -> dict[str, Any]:

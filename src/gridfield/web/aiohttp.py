@@ -17,23 +17,16 @@ from typing import Any
 
 from aiohttp import web
 
-from gridfield import AsyncFileStore, FileInfo
-from gridfield.core.http import (
-    MAX_RANGES,
-    NO_ID,
-    ServeOptions,
-    check_lookup,
-    not_found,
-    object_id_or_none,
-)
-
-from .async_serving import (
+from gridfield import AsyncFileStore
+from gridfield._async.serving import (
     Served,
-    find_newest,
+    bucket_store,
     resolve_source,
     serve,
+    serve_path,
     stream_body,
 )
+from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
 
 __all__ = ["gridfs_handler", "gridfs_response", "object_id_or_none"]
 
@@ -94,25 +87,13 @@ def gridfs_handler(
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
     """
-    check_lookup(lookup)
-    if not isinstance(store, AsyncFileStore):
-        raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
+    bucket_store(store, lookup)
     options = ServeOptions(download, None, None, cache_control, max_ranges)
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        name = request.match_info.get(key, "")
-        info: FileInfo | None = None
-        file_id: Any = None
-        if lookup == "filename":
-            info = await find_newest(store, name) if name else None
-            file_id = info.file_id if info is not None else None
-        else:
-            file_id = object_id_or_none(name)
-        if file_id is None:
-            served = Served(not_found(request.method), None)
-        else:
-            wanted = options.for_query(request.query_string)
-            served = await serve(store, file_id, request.method, request.headers, wanted, info=info)
+        segment = request.match_info.get(key, "")  # decoded by aiohttp
+        wanted = options.for_query(request.query_string)
+        served = await serve_path(store, lookup, segment, request.method, request.headers, wanted)
         return await _respond(request, served)
 
     return handler

@@ -14,33 +14,28 @@ Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
+from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from gridfield import AsyncFileStore, FileInfo
-from gridfield.core.http import (
-    MAX_RANGES,
-    NO_ID,
-    ResponsePlan,
-    ServeOptions,
-    check_lookup,
-    not_found,
-    object_id_or_none,
-)
-
-from .async_serving import (
+from gridfield import AsyncFileStore
+from gridfield._async.resumable import AsyncResumableStore
+from gridfield._async.serving import (
     Served,
-    find_newest,
+    bucket_store,
     resolve_source,
     serve,
+    serve_path,
     stream_body,
 )
+from gridfield._async.tus_endpoint import TusHooks, answer
+from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
+from gridfield.core.tus import BodyCut, TusOptions
 
-__all__ = ["GridFSApp", "GridFSResponse", "object_id_or_none"]
+__all__ = ["GridFSApp", "GridFSResponse", "TusApp", "object_id_or_none"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -145,38 +140,94 @@ class GridFSApp:
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
     ) -> None:
-        check_lookup(lookup)
-        if not isinstance(store, AsyncFileStore):
-            raise TypeError(f"expected an AsyncFileStore, not {type(store).__name__}")
-        self.store = store
+        self.store = bucket_store(store, lookup)
         self.lookup = lookup
         self.options = ServeOptions(download, None, None, cache_control, max_ranges)
-
-    def _name(self, scope: Scope) -> str:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        return unquote(path.lstrip("/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # lifespan and websockets: nothing to do
-        method = scope["method"]
-        name = self._name(scope)
-        info: FileInfo | None = None
-        file_id: Any = None
-        if self.lookup == "filename":
-            info = await find_newest(self.store, name) if name else None
-            file_id = info.file_id if info is not None else None
-        else:
-            file_id = object_id_or_none(name)
-        if file_id is None:
-            served = Served(not_found(method), None)
-        else:
-            query = scope.get("query_string", b"").decode("latin-1")
-            options = self.options.for_query(query)
-            served = await serve(
-                self.store, file_id, method, Headers(scope=scope), options, info=info
-            )
+        # The server has percent-decoded the path already: it is used as it comes.
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        segment = path[len(root) :] if root and path.startswith(root) else path
+        options = self.options.for_query(scope.get("query_string", b"").decode("latin-1"))
+        served = await serve_path(
+            self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
+        )
         await _respond(served, scope, receive, send, [])
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; BodyCut when the client goes away before its end."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BodyCut
+        data = message.get("body", b"")
+        if data:
+            yield data
+        if not message.get("more_body", False):
+            return
+
+
+class TusApp:
+    """An ASGI app taking resumable uploads (tus 1.0) into the bucket of ``store``, to mount::
+
+        app.mount("/uploads", TusApp(store, max_size=2**30, content_types=["video/*"]))
+
+    POST creates an upload (``Location: /uploads/<id>``), HEAD reports its offset, PATCH adds
+    bytes, DELETE terminates it; a GET of a completed upload serves its file. Extensions:
+    creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
+    sha256, md5) and expiration (``expire_after``, None for none). Hooks (coroutine
+    functions): ``authorise``, ``name_file`` and ``on_complete``, as ``TusHooks`` describes.
+    """
+
+    def __init__(
+        self,
+        store: AsyncFileStore,
+        *,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = timedelta(days=1),
+        authorise: Any = None,
+        name_file: Any = None,
+        on_complete: Any = None,
+    ) -> None:
+        options = TusOptions.of(
+            max_size=max_size, content_types=content_types, expire_after=expire_after
+        )
+        self.uploads = AsyncResumableStore(store, options)
+        """The resumable store: ``remove_expired()`` for a periodic clean-up."""
+        self.hooks = TusHooks(authorise, name_file, on_complete)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        segment = path[len(root) :] if root and path.startswith(root) else path
+        upload_id = segment.strip("/") or None
+        location = root if upload_id is not None else root + segment
+        result = await answer(
+            self.uploads,
+            self.hooks,
+            scope["method"],
+            upload_id,
+            location or "/",
+            Headers(scope=scope),
+            _request_body(receive),
+        )
+        if isinstance(result, Served):
+            await _respond(result, scope, receive, send, [])
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": result.status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in result.headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": result.body, "more_body": False})

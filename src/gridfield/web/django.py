@@ -6,7 +6,8 @@ view that serves a whole bucket.
     def photo(request, pk):
         return gridfs_response(request, Animal.objects.get(id=pk).photo)
 
-Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
+Uploads stream into GridFS through ``gridfield.web.django_uploads``. Uses the sync API
+(``gridfield.sync``). Needs the ``django`` extra.
 """
 
 from __future__ import annotations
@@ -16,23 +17,16 @@ from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 
-from gridfield.core.http import (
-    MAX_RANGES,
-    NO_ID,
-    ServeOptions,
-    check_lookup,
-    not_found,
-    object_id_or_none,
-)
-from gridfield.sync import FileInfo, FileStore
-
-from .sync_serving import (
+from gridfield._sync.serving import (
     Served,
-    find_newest,
+    bucket_store,
     resolve_source,
     serve,
+    serve_path,
     stream_body,
 )
+from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.sync import FileStore
 
 __all__ = ["gridfs_response", "gridfs_view", "object_id_or_none"]
 
@@ -90,23 +84,12 @@ def gridfs_view(
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
     """
-    check_lookup(lookup)
-    if not isinstance(store, FileStore):
-        raise TypeError(f"expected a FileStore, not {type(store).__name__}")
+    bucket_store(store, lookup)
     options = ServeOptions(download, None, None, cache_control, max_ranges)
 
     def view(request: HttpRequest, name: str) -> StreamingHttpResponse:
-        method = request.method or "GET"
-        info: FileInfo | None = None
-        file_id: Any = None
-        if lookup == "filename":
-            info = find_newest(store, name) if name else None
-            file_id = info.file_id if info is not None else None
-        else:
-            file_id = object_id_or_none(name)
-        if file_id is None:
-            return _respond(Served(not_found(method), None))
+        method = request.method or "GET"  # ``name``: decoded by Django's URL resolver
         wanted = options.for_query(request.META.get("QUERY_STRING", ""))
-        return _respond(serve(store, file_id, method, request.headers, wanted, info=info))
+        return _respond(serve_path(store, lookup, name, method, request.headers, wanted))
 
     return view

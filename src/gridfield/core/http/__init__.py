@@ -9,7 +9,6 @@ from .ranges import (
     READ_STEP,
     ByteSpan,
     RangeRequest,
-    object_id_or_none,
     parse_range,
     read_steps,
 )
@@ -19,6 +18,7 @@ from .representation import (
     download_asked,
     stored_content_type,
 )
+from .target import Target, bucket_target, must_sniff, object_id_or_none, plain_get
 from .validators import (
     entity_tag,
     format_http_date,
@@ -40,6 +40,8 @@ __all__ = [
     "RangeRequest",
     "ResponsePlan",
     "ServeOptions",
+    "Target",
+    "bucket_target",
     "check_lookup",
     "content_disposition",
     "decide",
@@ -48,11 +50,13 @@ __all__ = [
     "format_http_date",
     "if_range_holds",
     "last_modified",
+    "must_sniff",
     "not_found",
     "object_id_or_none",
     "parse_entity_tags",
     "parse_http_date",
     "parse_range",
+    "plain_get",
     "plan_response",
     "precondition_status",
     "read_steps",

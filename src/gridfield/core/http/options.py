@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..metadata import check_content_type
 from .ranges import MAX_RANGES
 from .representation import download_asked
 
@@ -28,6 +29,10 @@ class ServeOptions:
     content_type: str | None = None
     cache_control: str | None = None
     max_ranges: int = MAX_RANGES
+
+    def __post_init__(self) -> None:
+        # Refused when the app is made, not as a broken header on every response.
+        check_content_type(self.content_type)
 
     def for_query(self, query: str) -> ServeOptions:
         """These options, made ``download`` when the URL's query asks for it."""

@@ -6,15 +6,11 @@ import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from bson import ObjectId
-from bson.errors import InvalidId
-
 __all__ = [
     "MAX_RANGES",
     "READ_STEP",
     "ByteSpan",
     "RangeRequest",
-    "object_id_or_none",
     "parse_range",
     "read_steps",
 ]
@@ -162,12 +158,3 @@ def read_steps(span: ByteSpan, chunk_size: int, step: int = READ_STEP) -> list[B
         out.append(ByteSpan(pos, stop))
         pos = stop
     return out
-
-
-def object_id_or_none(text: str) -> ObjectId | None:
-    """The ObjectId a path segment spells (24 hex digits), or None: an id that cannot name a
-    file is a 404, not an error."""
-    try:
-        return ObjectId(text)
-    except (InvalidId, TypeError):
-        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote
 
-from ..metadata import FileInfo, guess_content_type
+from ..metadata import FileInfo, guess_content_type, header_safe_content_type
 
 __all__ = [
     "FALLBACK_CONTENT_TYPE",
@@ -23,13 +23,18 @@ _ATTR_SAFE = "!#$&+-.^_`|~"
 def stored_content_type(info: FileInfo) -> str | None:
     """The content type the files document gives (``metadata.contentType``, top-level
     ``contentType``, or ``metadata.content_type`` as apps commonly write it), else the one
-    the filename's extension implies; None when a sniff of the first bytes is needed."""
+    the filename's extension implies; None when a sniff of the first bytes is needed.
+
+    A stored type that is no valid media type (another writer may have stored anything: an
+    emoji, a line break, a NUL) is answered as FALLBACK_CONTENT_TYPE: it never reaches a
+    header, and the bytes are not sniffed into a type their writer did not give.
+    """
     if info.content_type:
-        return info.content_type
+        return header_safe_content_type(info.content_type, FALLBACK_CONTENT_TYPE)
     legacy = info.metadata.get("content_type")
     if isinstance(legacy, str) and legacy:
-        return legacy
-    return guess_content_type(info.filename)
+        return header_safe_content_type(legacy, FALLBACK_CONTENT_TYPE)
+    return guess_content_type(info.filename) if isinstance(info.filename, str) else None
 
 
 def _basename(filename: str) -> str:
@@ -37,12 +42,13 @@ def _basename(filename: str) -> str:
     return filename.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def content_disposition(filename: str | None, *, download: bool) -> str | None:
+def content_disposition(filename: object, *, download: bool) -> str | None:
     """``inline`` or ``attachment`` with the filename per RFC 6266: a quoted ASCII fallback,
     plus ``filename*`` in UTF-8 when the name is not plain ASCII. None for an inline
     response without a filename (nothing worth saying)."""
     kind = "attachment" if download else "inline"
-    if not filename:
+    if not isinstance(filename, str) or not filename:
+        # Another writer may have stored a filename that is no str at all.
         return kind if download else None
     name = "".join(ch for ch in _basename(filename) if ch.isprintable())
     if not name:

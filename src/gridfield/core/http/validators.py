@@ -37,8 +37,8 @@ def entity_tag(info: FileInfo) -> str:
 def last_modified(info: FileInfo) -> datetime | None:
     """When the file was stored, in UTC, to the second (HTTP dates have no fractions)."""
     when = info.upload_date
-    if when is None:
-        return None
+    if not isinstance(when, datetime):
+        return None  # none stored, or another writer stored something else (a str)
     # PyMongo hands back naive datetimes in UTC unless the client asks for aware ones.
     when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
     return when.astimezone(timezone.utc).replace(microsecond=0)

@@ -1,0 +1,175 @@
+# Generated from src/gridfield/_async/serving.py by scripts/unasync.py: do not edit.
+"""Serving a stored file over HTTP, what every web adapter calls: find the file, plan the
+answer (``core.http``), and stream its bytes from the download stream, which checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import NoFile
+from ..core.http import (
+    FALLBACK_CONTENT_TYPE,
+    NO_ID,
+    ByteSpan,
+    Headers,
+    ResponsePlan,
+    ServeOptions,
+    bucket_target,
+    check_lookup,
+    decide,
+    must_sniff,
+    not_found,
+    plain_get,
+    plan_response,
+)
+from ..core.metadata import SNIFF_BYTES, sniff_content_type
+from .download import DownloadStream
+from .store import FileStore
+
+__all__ = ["Served", "bucket_store", "resolve_source", "serve", "serve_path", "stream_body"]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A planned response and the stream its body comes from (None when it has no body);
+    ``begun``: the body's first piece, already read to sniff the content type, and the
+    rest of it."""
+
+    plan: ResponsePlan
+    stream: DownloadStream | None = None
+    begun: tuple[bytes, Iterator[bytes]] | None = None
+
+
+_STORE = FileStore.__name__  # the class name of this twin's store, for messages
+
+
+def bucket_store(store: Any, lookup: str) -> FileStore:
+    """``store`` if a bucket app can serve it by ``lookup``; TypeError or ValueError else."""
+    check_lookup(lookup)
+    if not isinstance(store, FileStore):
+        raise TypeError(f"expected {_STORE}, not {type(store).__name__}")
+    return store
+
+
+def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[FileStore | None, Any]:
+    """The store and file id named by ``(store, file_id)`` or by a proxy (``doc.photo``);
+    ``None`` (no such document) names no file: a 404."""
+    if source is None and file_id is NO_ID:
+        return None, None
+    if file_id is NO_ID:
+        store, grid_id = getattr(source, "store", None), getattr(source, "grid_id", None)
+        if not isinstance(store, FileStore):
+            raise TypeError(
+                f"expected {_STORE} and a file id, or a file field value such as doc.photo,"
+                f" not {type(source).__name__}"
+            )
+        return store, grid_id
+    if not isinstance(source, FileStore):
+        raise TypeError(f"expected {_STORE}, not {type(source).__name__}")
+    return source, file_id
+
+
+def serve(
+    store: FileStore | None,
+    file_id: Any,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+) -> Served:
+    """Plan the answer to a request for the stored file ``file_id``: the files query (and,
+    for a plain GET, the chunk cursor the body continues, sent with it); 404 when there
+    is no such file."""
+    if store is None or file_id is None:
+        return Served(not_found(method))
+    try:
+        stream = store.open_download(file_id, eager=plain_get(method, headers))
+    except NoFile:
+        return Served(not_found(method))
+    return _planned(stream, method, headers, options)
+
+
+def serve_path(
+    store: FileStore,
+    lookup: str,
+    segment: str,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+) -> Served:
+    """Plan the answer of a bucket app to a request for the path ``segment`` (decoded once,
+    by the server): a file id, or with ``lookup="filename"`` the newest revision of the
+    files of that name; anything that names no file is a 404."""
+    target = bucket_target(segment, lookup)
+    if target.filename is None:
+        return serve(store, target.file_id, method, headers, options)
+    try:
+        info = store.get_info_by_name(target.filename)
+    except NoFile:
+        return Served(not_found(method))
+    return _planned(DownloadStream(store, info), method, headers, options)
+
+
+def _planned(
+    stream: DownloadStream, method: str, headers: Headers, options: ServeOptions
+) -> Served:
+    try:
+        info = stream.info
+        decision = decide(info, method, headers, max_ranges=options.max_ranges)
+        content_type = options.content_type
+        begun: tuple[bytes, Iterator[bytes]] | None = None
+        if must_sniff(decision, content_type, info):
+            if decision.method == "GET" and decision.spans == (ByteSpan(0, info.length),):
+                # The body's first piece names the type, and the body goes on from there.
+                body = stream.iter_range(0)
+                head = next(body, b"")
+                begun = (head, body)
+            else:
+                head = stream.read_range(0, SNIFF_BYTES)
+            content_type = sniff_content_type(head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
+        plan = plan_response(
+            decision,
+            content_type=content_type,
+            download=options.download,
+            filename=options.filename,
+            cache_control=options.cache_control,
+        )
+    except BaseException:
+        stream.close()
+        raise
+    if plan.send_body and plan.parts:
+        return Served(plan, stream, begun)
+    stream.close()
+    return Served(plan)
+
+
+def stream_body(served: Served) -> Iterator[bytes]:
+    """The body of a planned response, a chunk at a time (constant memory).
+
+    A chunk that fails its check (or a whole file its SHA-256) raises ``CorruptFile``
+    here, after the headers are sent: the adapter lets it through so the server cuts the
+    connection instead of sending other bytes than the file's.
+    """
+    plan, stream, begun = served.plan, served.stream, served.begun
+    try:
+        if not plan.send_body:
+            return
+        if begun is not None:
+            head, rest = begun
+            if head:
+                yield head
+            for data in rest:
+                yield data
+            return
+        for piece in plan.pieces():
+            if isinstance(piece, bytes):
+                yield piece
+            elif stream is not None:
+                for data in stream.iter_range(piece.start, piece.end):
+                    yield data
+    finally:
+        if begun is not None:
+            begun[1].close()  # type: ignore[attr-defined]
+        if stream is not None:
+            stream.close()

@@ -1,0 +1,144 @@
+# Generated from src/gridfield/_async/tus_endpoint.py by scripts/unasync.py: do not edit.
+"""One tus request answered, what every tus web adapter calls: the protocol checks
+(``core.tus``), the application's hooks, the resumable store, and the serving of a completed
+upload's file (``serving``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..core.http import MAX_RANGES, Headers, ServeOptions
+from ..core.tus import (
+    TusError,
+    TusResponse,
+    check_version,
+    created,
+    default_naming,
+    discovery,
+    effective_method,
+    error_response,
+    parse_creation,
+    parse_patch,
+    patched,
+    status_of_upload,
+    terminated,
+)
+from .resumable import ResumableStore
+from .serving import Served, serve
+
+__all__ = ["TusHooks", "answer"]
+
+_ALLOWED = "OPTIONS, POST, HEAD, PATCH, DELETE, GET"
+
+
+@dataclass(frozen=True)
+class TusHooks:
+    """What an application decides about its uploads (each optional; in the async API each
+    is a coroutine function, in the sync API a plain function):
+
+    - ``authorise(method, upload_id, headers) -> bool``: False answers 403 (``upload_id`` is
+      None for OPTIONS and creation);
+    - ``name_file(metadata, headers) -> FileNaming``: the stored file's filename, content type
+      and metadata from the client's decoded ``Upload-Metadata`` (default: ``filename`` and
+      ``filetype``, the rest as text metadata);
+    - ``on_complete(state, headers)``: called once the file is stored, with the upload's
+      state (``state.file_id`` names the file), for instance to set ``doc.video`` to it.
+    """
+
+    authorise: Any = None
+    name_file: Any = None
+    on_complete: Any = None
+
+
+def _name(hooks: TusHooks, metadata: dict[str, bytes], headers: Headers) -> Any:
+    if hooks.name_file is None:
+        return default_naming(metadata)
+    return hooks.name_file(metadata, headers)
+
+
+def answer(
+    resumable: ResumableStore,
+    hooks: TusHooks,
+    method: str,
+    upload_id: str | None,
+    location: str,
+    headers: Headers,
+    body: Iterator[bytes],
+) -> TusResponse | Served:
+    """Answer one request to the endpoint (``upload_id`` None) or to one upload.
+
+    ``location`` is the URL of the endpoint, the base of a new upload's ``Location``. A GET
+    (or a HEAD without ``Tus-Resumable``) of a completed upload serves its file, with Range
+    and conditional requests; everything else speaks tus.
+    """
+    method = effective_method(method, headers)
+    offset_of = None
+    try:
+        if hooks.authorise is not None and not hooks.authorise(method, upload_id, headers):
+            raise TusError(403, "this request is not allowed")
+        if method == "OPTIONS":
+            return discovery(resumable.options)
+        if upload_id is not None and (
+            method == "GET" or (method == "HEAD" and headers.get("Tus-Resumable") is None)
+        ):
+            state = resumable.get(upload_id)
+            if not state.complete:
+                raise TusError(404, f"upload {upload_id} is not complete")
+            return serve(
+                resumable.store, state.file_id, method, headers, ServeOptions(max_ranges=MAX_RANGES)
+            )
+        check_version(method, headers)
+        if upload_id is None:
+            if method != "POST":
+                raise TusError(405, f"{method} is not allowed here", (("Allow", "OPTIONS, POST"),))
+            return _create(resumable, hooks, location, headers, body)
+        if method == "HEAD":
+            state = resumable.get(upload_id)
+            state.check_alive(datetime.now(timezone.utc))
+            return status_of_upload(state)
+        if method == "PATCH":
+            request = parse_patch(headers)
+            offset_of = resumable.get(upload_id)
+            state = resumable.patch(upload_id, request, body)
+            if state.complete and not offset_of.complete and hooks.on_complete is not None:
+                hooks.on_complete(state, headers)
+            return patched(state)
+        if method == "DELETE":
+            resumable.terminate(upload_id)
+            return terminated()
+        raise TusError(405, f"{method} is not allowed here", (("Allow", _ALLOWED),))
+    except TusError as exc:
+        shown = offset_of if exc.status in (409, 460) else None
+        if shown is not None:
+            try:
+                shown = resumable.get(shown.upload_id)
+            except TusError:
+                shown = None
+        refused = error_response(exc, offset_of=shown)
+        if method == "HEAD":  # a HEAD answer has no body
+            return TusResponse(refused.status, refused.headers)
+        return refused
+
+
+def _create(
+    resumable: ResumableStore,
+    hooks: TusHooks,
+    location: str,
+    headers: Headers,
+    body: Iterator[bytes],
+) -> TusResponse:
+    creation = parse_creation(headers, resumable.options)
+    state = resumable.create(creation, _name(hooks, creation.metadata, headers))
+    url = f"{location.rstrip('/')}/{state.upload_id}"
+    if creation.body:
+        try:
+            state = resumable.patch(state.upload_id, creation.first_patch(), body)
+        except TusError as exc:
+            refused = error_response(exc)
+            return TusResponse(refused.status, (*refused.headers, ("Location", url)), refused.body)
+    if state.complete and hooks.on_complete is not None:
+        hooks.on_complete(state, headers)
+    return created(state, url, with_body=creation.body)

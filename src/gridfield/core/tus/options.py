@@ -1,0 +1,85 @@
+"""What a tus endpoint allows, as one frozen value checked once: size, types, expiry, lease."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import timedelta
+
+from ..guards import UploadLimits
+from .headers import CHECKSUM_ALGORITHMS, TUS_VERSION
+
+__all__ = ["EXTENSIONS", "TusOptions"]
+
+EXTENSIONS = (
+    "creation",
+    "creation-with-upload",
+    "creation-defer-length",
+    "termination",
+    "checksum",
+    "expiration",
+)
+"""The tus extensions offered, in ``Tus-Extension`` order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TusOptions:
+    """The limits of one tus endpoint.
+
+    ``max_size``: the largest upload (``Tus-Max-Size``; a larger declared length is a 413 at
+    creation, bytes past it are refused). ``content_types``: the types an upload may declare
+    (``"video/*"`` allowed; a refused or unknown type is a 415 at creation). ``expire_after``:
+    how long an unfinished upload lives after its last PATCH (``Upload-Expires``); None: no
+    expiry. ``lease``: how long one request holds an upload against another writer without
+    showing progress (a crashed server's hold ends after it).
+    """
+
+    max_size: int | None = None
+    content_types: tuple[str, ...] | None = None
+    expire_after: timedelta | None = timedelta(days=1)
+    lease: timedelta = timedelta(seconds=30)
+
+    def __post_init__(self) -> None:
+        limits = UploadLimits(self.max_size, self.content_types, "tus upload")  # checks both
+        object.__setattr__(self, "content_types", limits.content_types)
+        for name in ("expire_after", "lease"):
+            value = getattr(self, name)
+            if value is None and name == "expire_after":
+                continue
+            if not isinstance(value, timedelta):
+                raise TypeError(f"{name} must be a timedelta, not {type(value).__name__}")
+            if value <= timedelta(0):
+                raise ValueError(f"{name} must be positive, got {value}")
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = timedelta(days=1),
+        lease: timedelta = timedelta(seconds=30),
+    ) -> TusOptions:
+        """Options from keywords, ``content_types`` as any iterable of str."""
+        if isinstance(content_types, str):
+            raise TypeError("content_types must be a list of str (a single str given)")
+        kinds = tuple(content_types) if content_types is not None else None
+        return cls(max_size, kinds, expire_after, lease)
+
+    @property
+    def limits(self) -> UploadLimits:
+        """The same limits as the store's upload guards take them."""
+        return UploadLimits(self.max_size, self.content_types, "tus upload")
+
+    def discovery_headers(self) -> list[tuple[str, str]]:
+        """The headers of an ``OPTIONS`` answer: version, extensions, size, algorithms."""
+        extensions = [e for e in EXTENSIONS if e != "expiration" or self.expire_after]
+        headers = [
+            ("Tus-Resumable", TUS_VERSION),
+            ("Tus-Version", TUS_VERSION),
+            ("Tus-Extension", ",".join(extensions)),
+            ("Tus-Checksum-Algorithm", ",".join(CHECKSUM_ALGORITHMS)),
+        ]
+        if self.max_size is not None:
+            headers.append(("Tus-Max-Size", str(self.max_size)))
+        return headers

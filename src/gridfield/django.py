@@ -1,0 +1,582 @@
+"""Django's file storage in GridFS: ``GridFSStorage``, a ``django.core.files.storage.Storage``
+whose names are GridFS filenames, and the signal handlers that delete a model's files with it.
+
+    # settings.py
+    STORAGES = {
+        "default": {
+            "BACKEND": "gridfield.django.GridFSStorage",
+            "OPTIONS": {"uri": "mongodb://localhost:27017/media", "base_url": "/media/"},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import os
+import posixpath
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from functools import cached_property
+from types import TracebackType
+from typing import Any
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.base import File
+from django.core.files.storage import Storage
+from django.core.files.storage.mixins import StorageSettingsMixin
+from django.core.signals import setting_changed
+from django.db import models, transaction
+from django.utils._os import safe_join
+from django.utils.deconstruct import deconstructible
+from django.utils.encoding import filepath_to_uri
+from pymongo import MongoClient
+from pymongo.errors import ConfigurationError
+
+from gridfield.core.errors import NoFile
+from gridfield.core.folders import folder_prefix, split_listing
+from gridfield.core.guards import UploadLimits
+from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
+from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
+
+__all__ = [
+    "GridFSFile",
+    "GridFSStorage",
+    "delete_files_with_model",
+    "delete_replaced_files",
+    "keep_files_in_step",
+]
+
+# One client per connection string for the whole process, as Django keeps one connection
+# per database: storages are made per field and per setting, clients are costly.
+_clients: dict[str, MongoClient[dict[str, Any]]] = {}
+_clients_lock = threading.Lock()
+
+# Names are checked as FileSystemStorage checks them against its location, by Django's own
+# safe_join, against this stand-in root: a pure path computation, no file system access.
+_ROOT = os.path.abspath(os.sep + "gridfs")
+
+_READ_MODES = frozenset({"r", "rb", "rt"})
+_WRITE_MODES = frozenset({"w", "wb", "wt"})
+
+
+def _client(uri: str) -> MongoClient[dict[str, Any]]:
+    with _clients_lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = _clients[uri] = MongoClient(uri)
+            atexit.register(client.close)
+        return client
+
+
+def _writing(mode: str) -> bool:
+    """Whether ``mode`` writes; ValueError for a mode this storage does not offer."""
+    if mode in _READ_MODES:
+        return False
+    if mode in _WRITE_MODES:
+        return True
+    raise ValueError(
+        f"GridFSStorage.open(): mode {mode!r} is not supported: GridFS files are written once,"
+        " whole; open with 'rb' or 'r' to read, 'wb' or 'w' to write a new content"
+        " (stored when the file is closed)"
+    )
+
+
+class _RawReader(io.RawIOBase):
+    """A download stream as a raw binary stream, for ``io.TextIOWrapper`` (text mode)."""
+
+    def __init__(self, stream: DownloadStream) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._stream.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+class GridFSFile(File):  # type: ignore[misc]  # Django has no type hints
+    """What ``GridFSStorage.open()`` returns: a Django ``File`` over a stored file.
+
+    Read modes (``"rb"``, ``"r"`` for text in UTF-8) read the newest revision through the
+    download stream: every chunk checked, ``seek()`` and ranged reads fetching only the chunks
+    they need. Write modes (``"wb"``, ``"w"``) stream what is written into a new upload,
+    stored when the file is closed (the name's older revisions go then, not before); leaving
+    a ``with`` block by an exception aborts it and stores nothing. ``open()`` after
+    ``close()`` opens the name again.
+    """
+
+    def __init__(self, storage: GridFSStorage, name: str, mode: str, file: Any) -> None:
+        super().__init__(file, name)
+        self.mode = mode
+        self._storage = storage
+        self._writing = _writing(mode)
+
+    @property
+    def info(self) -> FileInfo | None:
+        """The stored file's description (for a write, once closed)."""
+        source = self._download if not self._writing else self.file
+        return None if source is None else source.info
+
+    @property
+    def _download(self) -> DownloadStream | None:
+        file = self.file
+        if isinstance(file, io.TextIOWrapper):
+            file = file.buffer.raw._stream
+        stream: DownloadStream | None = file
+        return stream
+
+    @property
+    def size(self) -> int:
+        if self._writing:
+            return int(self.file.length)
+        download = self._download
+        assert download is not None
+        return download.length
+
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> GridFSFile:
+        """Rewind an open file; reopen a closed one by its name (the newest revision)."""
+        if args or kwargs:
+            raise TypeError("GridFSFile.open() takes only a mode")
+        if not self.closed and (mode is None or mode == self.mode):
+            if not self._writing:
+                self.seek(0)
+            return self
+        if not self.closed:
+            self.close()
+        again = self._storage.open(self.name, mode or self.mode)
+        self.file, self.mode, self._writing = again.file, again.mode, again._writing
+        return self
+
+    def close(self) -> None:
+        """Close a read; store a write (then the name's older revisions go)."""
+        file = self.file
+        if file is None or file.closed:
+            return
+        if not self._writing:
+            file.close()
+            return
+        info = file.close()
+        self._storage.store.delete_other_revisions(self.name, info.file_id)
+
+    def abort(self) -> None:
+        """Drop a write: nothing of it is stored. A no-op for reads and closed files."""
+        if self._writing and not self.file.closed:
+            self.file.abort()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None and self._writing:
+            self.abort()
+        else:
+            self.close()
+
+
+@deconstructible(path="gridfield.django.GridFSStorage")
+class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
+    """Django file storage in a GridFS bucket; every option may be left out.
+
+    The database: ``alias``, a ``gridfield.sync.connect()`` (or ``mongoengine.connect()``)
+    alias, ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
+    client per string for the process); ``db`` picks another database than the alias's or
+    the string's. ``bucket`` (default ``"fs"``) and ``chunk_size`` are GridFS's.
+    ``base_url`` (default ``MEDIA_URL``) is where ``url()`` points: serve it with
+    ``storage.view()`` (``gridfield.web.django.gridfs_view`` by filename).
+    ``allow_overwrite`` saves over an existing name instead of finding a free one, as
+    FileSystemStorage's does. ``max_size`` and ``content_types`` are the upload guards
+    every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
+
+    Names are GridFS filenames, ``/``-separated; folders are name prefixes. Names are
+    checked as FileSystemStorage checks them (``..``, absolute paths and names leading
+    outside raise ``SuspiciousFileOperation``) before any I/O.
+    """
+
+    def __init__(
+        self,
+        alias: str | None = None,
+        *,
+        uri: str | None = None,
+        db: str | None = None,
+        bucket: str = "fs",
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        base_url: str | None = None,
+        allow_overwrite: bool = False,
+        max_size: int | None = None,
+        content_types: Iterable[str] | None = None,
+    ) -> None:
+        if alias is not None and uri is not None:
+            raise ImproperlyConfigured("GridFSStorage: give alias or uri, not both")
+        for what, value in (("alias", alias), ("uri", uri), ("db", db)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ImproperlyConfigured(
+                    f"GridFSStorage: {what} must be a non-empty str, not {value!r}"
+                )
+        if not isinstance(bucket, str) or not bucket:
+            raise ImproperlyConfigured(
+                f"GridFSStorage: bucket must be a non-empty str, not {bucket!r}"
+            )
+        self._alias = alias
+        self._uri = uri
+        self._db_name = db
+        self._bucket = bucket
+        self._chunk_size = chunk_size
+        self._base_url = base_url
+        self._allow_overwrite = bool(allow_overwrite)
+        self._limits = UploadLimits(
+            max_size, None if content_types is None else tuple(content_types), label=bucket
+        )
+        setting_changed.connect(self._clear_cached_properties)
+
+    # -- where ---------------------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> FileStore:
+        """The ``gridfield.sync.FileStore`` of the bucket (connected on first use)."""
+        return FileStore(
+            self._database(), self._bucket, chunk_size=self._chunk_size, limits=self._limits
+        )
+
+    def _database(self) -> Any:
+        if self._uri is not None:
+            client = _client(self._uri)
+            if self._db_name is not None:
+                return client[self._db_name]
+            try:
+                return client.get_default_database()
+            except ConfigurationError:
+                raise ImproperlyConfigured(
+                    "GridFSStorage: the uri names no database: add one to it or give db"
+                ) from None
+        db = get_db(self._alias or "default")
+        return db if self._db_name is None else db.client[self._db_name]
+
+    @cached_property
+    def base_url(self) -> str | None:
+        """``base_url`` as given (a ``/`` added at its end), else ``MEDIA_URL``."""
+        given = self._base_url
+        if given is not None and not str(given).endswith("/"):
+            given = f"{given}/"
+        return self._value_or_setting(given, settings.MEDIA_URL)  # type: ignore[no-any-return]
+
+    def view(self, **options: Any) -> Callable[..., Any]:
+        """The Django view serving this storage's ``url()``s (by filename, the newest
+        revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` go
+        to ``gridfield.web.django.gridfs_view`` (``download``, ``cache_control``...)."""
+        from gridfield.web.django import gridfs_view
+
+        return gridfs_view(self.store, lookup="filename", **options)
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _name(self, name: Any) -> str:
+        """The GridFS filename of ``name`` (``""`` for the top folder), addressing what
+        FileSystemStorage's ``path(name)`` would; SuspiciousFileOperation, as Django's
+        safe_join raises it there, for a name leading outside. No I/O."""
+        if name is None:
+            raise TypeError("a file name is needed, not None")
+        text = os.fspath(name)
+        if not isinstance(text, str):
+            raise TypeError(f"a file name must be a str or a path, not {type(name).__name__}")
+        if "\0" in text:
+            raise ValueError(f"embedded null byte in the file name {text!r}")
+        try:
+            safe_join(_ROOT, text)
+        except SuspiciousFileOperation:
+            raise SuspiciousFileOperation(
+                f"the name {text!r} leads outside the storage (FileSystemStorage refuses it too)"
+            ) from None
+        stored = posixpath.normpath(text.replace(os.sep, "/")) if text else "."
+        return "" if stored == "." else stored
+
+    def _file_name(self, name: Any) -> str:
+        stored = self._name(name)
+        if not stored:
+            raise IsADirectoryError(f"{name!r} is the storage's top folder, not a file")
+        return stored
+
+    def is_name_available(self, name: str, max_length: int | None = None) -> bool:
+        """Free when no file or folder has this name, or always with ``allow_overwrite``
+        (within ``max_length`` either way), as FileSystemStorage decides."""
+        if self._allow_overwrite:
+            return not (max_length and len(name) > max_length)
+        return bool(super().is_name_available(name, max_length=max_length))
+
+    def get_alternative_name(self, file_root: str, file_ext: str) -> str:
+        """Django's random suffix; with ``allow_overwrite`` the name itself (only shortened
+        to fit ``max_length``), as FileSystemStorage does."""
+        if self._allow_overwrite:
+            return f"{file_root}{file_ext}"
+        return str(super().get_alternative_name(file_root, file_ext))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _missing(self, stored: str) -> OSError:
+        """FileNotFoundError for a missing name, IsADirectoryError when it is a folder."""
+        if self.store.exists_by_name(stored, or_prefix=f"{stored}/"):
+            return IsADirectoryError(f"{stored!r} is a folder in {self.store.files.name}")
+        return FileNotFoundError(f"no file named {stored!r} in {self.store.files.name}")
+
+    def _open(self, name: str, mode: str = "rb") -> GridFSFile:
+        writing = _writing(mode)
+        stored = self._file_name(name)
+        if writing:
+            upload = self.store.open_upload(filename=stored)
+            return GridFSFile(self, stored, mode, upload)
+        try:
+            stream = self.store.open_download_by_name(stored)
+        except NoFile:
+            raise self._missing(stored) from None
+        file: Any = stream
+        if "b" not in mode:
+            file = io.TextIOWrapper(io.BufferedReader(_RawReader(stream)), encoding="utf-8")
+        return GridFSFile(self, stored, mode, file)
+
+    def _info(self, name: str, revision: int) -> FileInfo:
+        stored = self._file_name(name)
+        try:
+            return self.store.get_info_by_name(stored, revision)
+        except NoFile:
+            raise FileNotFoundError(
+                f"no file named {stored!r} in {self.store.files.name}"
+            ) from None
+
+    def exists(self, name: str) -> bool:
+        """Whether a file has this name or the name is a folder (a prefix of stored names)."""
+        stored = self._name(name)
+        if not stored:
+            return True
+        return self.store.exists_by_name(stored, or_prefix=f"{stored}/")
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        """The folders and files directly in ``path``: one query on the name prefix.
+        FileNotFoundError for a folder no stored name is in, NotADirectoryError for a file."""
+        stored = self._name(path)
+        prefix = folder_prefix(stored)
+        folders, files = split_listing(prefix, self.store.list(prefix))
+        if stored and not folders and not files:
+            if self.store.exists_by_name(stored):
+                raise NotADirectoryError(f"{stored!r} is a file, not a folder")
+            raise FileNotFoundError(f"no folder {stored!r} in {self.store.files.name}")
+        return folders, files
+
+    def size(self, name: str) -> int:
+        """The length of the newest revision."""
+        return self._info(name, -1).length
+
+    def url(self, name: str | None) -> str:
+        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it."""
+        if self.base_url is None:
+            raise ValueError("This file is not accessible via a URL.")
+        path: str | None = filepath_to_uri(name)
+        if path is not None:
+            path = path.lstrip("/")
+        return urljoin(self.base_url, path)
+
+    def get_created_time(self, name: str) -> datetime:
+        """The upload date of the name's first revision: aware in UTC with ``USE_TZ``,
+        naive local time without, as FileSystemStorage answers."""
+        return _moment(self._info(name, 0).upload_date)
+
+    def get_modified_time(self, name: str) -> datetime:
+        """The upload date of the name's newest revision (see ``get_created_time``)."""
+        return _moment(self._info(name, -1).upload_date)
+
+    def get_accessed_time(self, name: str) -> datetime:
+        """GridFS keeps no access time: NotImplementedError, as Django documents for a
+        storage that cannot say."""
+        raise NotImplementedError("GridFS keeps no access time: GridFSStorage cannot tell it")
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _adoptable(self, content: Any) -> Any:
+        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler already
+        stored it in this very bucket (it is then renamed, not copied), else None."""
+        from gridfield.web.django_uploads import GridFSUploadedFile
+
+        upload = content if isinstance(content, GridFSUploadedFile) else None
+        if upload is None:
+            return None
+        theirs, ours = upload.store, self.store
+        same = (
+            theirs.collection_name == ours.collection_name
+            and theirs.db.name == ours.db.name
+            and (
+                theirs.db.client is ours.db.client
+                or theirs.db.client.address == ours.db.client.address
+            )
+        )
+        return upload if same and not ours.limits.active else None
+
+    def _save(self, name: str, content: Any) -> str:
+        stored = self._file_name(name)
+        adopted = self._adoptable(content)
+        if adopted is not None:
+            self.store.rename(adopted.file_id, stored)
+            adopted.keep()  # the request's clean-up must leave it now: a model names it
+            if self._allow_overwrite:
+                self.store.delete_other_revisions(stored, adopted.file_id)
+                return stored
+            return self._claim(stored, adopted.info)
+        upload: UploadStream = self.store.open_upload(filename=stored)
+        with upload:
+            for chunk in content.chunks():
+                upload.write(chunk)
+        info = upload.info
+        assert info is not None
+        if self._allow_overwrite:
+            self.store.delete_other_revisions(stored, info.file_id)
+            return stored
+        return self._claim(stored, info)
+
+    def _claim(self, name: str, info: FileInfo) -> str:
+        """Keep the name only if the new file is its first revision: another save of the
+        same name may have raced this one (as ``O_EXCL`` makes FileSystemStorage find
+        another name); else rename the file to the next free name and check again."""
+        while self.store.get_info_by_name(name, 0).file_id != info.file_id:
+            other = self.get_available_name(name)
+            if other == name:
+                self.store.delete(info.file_id)
+                raise FileExistsError(
+                    f"{name!r} is taken and get_available_name() offered it again"
+                )
+            self.store.rename(info.file_id, other)
+            name = other
+        return name
+
+    def delete(self, name: str) -> None:
+        """Delete every revision of the name; a missing name is no error (a folder has
+        nothing of its own to delete)."""
+        if not name:
+            raise ValueError("The name must be given to delete().")
+        stored = self._name(name)
+        if not stored:
+            return
+        try:
+            self.store.delete_by_name(stored)
+        except NoFile:
+            pass
+
+
+def _moment(uploaded: datetime | None) -> datetime:
+    if uploaded is None:  # another writer left no upload date
+        raise FileNotFoundError("the stored file has no upload date")
+    if uploaded.tzinfo is None:  # PyMongo's default: naive, in UTC
+        uploaded = uploaded.replace(tzinfo=timezone.utc)
+    if settings.USE_TZ:
+        return uploaded.astimezone(timezone.utc)
+    return datetime.fromtimestamp(uploaded.timestamp())
+
+
+# -- keeping a model's files in step with its rows ------------------------------------------------
+
+_REPLACED = "_gridfield_replaced_files"
+
+
+def _file_fields(model: type[models.Model]) -> list[models.FileField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
+
+
+def _unused(model: type[models.Model], field: models.FileField, name: str) -> bool:
+    """Whether no row of ``model`` names this file (a default file, or one shared by copied
+    rows, is kept)."""
+    return not model._default_manager.filter(**{field.name: name}).exists()
+
+
+def _delete_later(using: str | None, work: Callable[[], None]) -> None:
+    # After the commit: a rolled back delete or save must still find its files.
+    transaction.on_commit(work, using=using)
+
+
+def delete_files_with_model(
+    sender: type[models.Model], instance: models.Model, using: str | None = None, **_: Any
+) -> None:
+    """A ``post_delete`` receiver: delete the files a deleted row's FileFields named, once
+    the delete is committed, unless another row still names them. Django leaves them::
+
+        post_delete.connect(delete_files_with_model, sender=Animal)
+    """
+    named = [(field, getattr(instance, field.attname)) for field in _file_fields(type(instance))]
+
+    def work() -> None:
+        for field, name in named:
+            if name and _unused(type(instance), field, str(name)):
+                field.storage.delete(str(name))
+
+    _delete_later(using, work)
+
+
+def _remember_replaced(
+    sender: type[models.Model], instance: models.Model, raw: bool = False, **_: Any
+) -> None:
+    if raw or instance.pk is None or instance._state.adding:
+        return
+    fields = _file_fields(type(instance))
+    old = (
+        type(instance)._default_manager.filter(pk=instance.pk).values(*[f.attname for f in fields])
+    )
+    before = old.first()
+    if before is None:
+        return
+    replaced = [
+        (field, before[field.attname])
+        for field in fields
+        if before[field.attname] and before[field.attname] != getattr(instance, field.attname)
+    ]
+    setattr(instance, _REPLACED, replaced)
+
+
+def delete_replaced_files(
+    sender: type[models.Model], instance: models.Model, using: str | None = None, **_: Any
+) -> None:
+    """A ``post_save`` receiver (with ``keep_files_in_step``, which also records the old
+    names before the save): delete the files a save replaced or cleared, once committed,
+    unless another row still names them."""
+    replaced = instance.__dict__.pop(_REPLACED, [])
+
+    def work() -> None:
+        for field, name in replaced:
+            if _unused(type(instance), field, str(name)):
+                field.storage.delete(str(name))
+
+    if replaced:
+        _delete_later(using, work)
+
+
+def keep_files_in_step(*models_: type[models.Model]) -> None:
+    """Delete the stored files of these models' FileFields (and ImageFields) when a row is
+    deleted, or saved with another file in their place, once the change is committed.
+    Django does neither; call this once, for example in an ``AppConfig.ready()``."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    for model in models_:
+        uid = f"gridfield.django:{model._meta.label}"
+        pre_save.connect(_remember_replaced, sender=model, dispatch_uid=uid)
+        post_save.connect(delete_replaced_files, sender=model, dispatch_uid=uid)
+        post_delete.connect(delete_files_with_model, sender=model, dispatch_uid=uid)

@@ -1,0 +1,190 @@
+# Generated from tests/_async/test_resumable.py by scripts/unasync.py: do not edit.
+"""Resumable uploads into GridFS on a real server: chunks as bytes arrive, the partial chunk
+kept across PATCHes, the files document at completion only, refusals that change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import gridfs
+import pytest
+from pymongo import MongoClient
+
+from gridfield._sync.resumable import ResumableStore
+from gridfield._sync.store import FileStore
+from gridfield.core.tus import (
+    BodyCut,
+    Checksum,
+    Creation,
+    FileNaming,
+    PatchRequest,
+    TusError,
+    TusOptions,
+)
+
+
+def _body(*pieces: bytes, cut: bool = False) -> Iterator[bytes]:
+    for piece in pieces:
+        yield piece
+    if cut:
+        raise BodyCut
+
+
+def _sized(offset: int, data: bytes, checksum: Checksum | None = None) -> PatchRequest:
+    return PatchRequest(offset, None, checksum, len(data))
+
+
+def _new(resumable: ResumableStore, length: int | None, name: str = "a.bin") -> Any:
+    return resumable.create(
+        Creation(length, {}, None), FileNaming(name, "application/octet-stream", {"k": "v"})
+    )
+
+
+def _pymongo_read(mongo_uri: str, db_name: str, file_id: Any) -> bytes:
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_uri) as client:
+        return gridfs.GridFSBucket(client[db_name]).open_download_stream(file_id).read()
+
+
+def test_patches_at_any_boundary_make_a_standard_file(sync_db: Any, mongo_uri: str) -> None:
+    store = FileStore(sync_db, chunk_size=1000)
+    resumable = ResumableStore(store)
+    data = os.urandom(4321)
+    state = _new(resumable, len(data))
+    offset = 0
+    for size in (1, 998, 1, 1500, 1):  # boundaries off the chunk size on purpose
+        piece = data[offset : offset + size]
+        state = resumable.patch(state.upload_id, _sized(offset, piece), _body(piece))
+        offset += size
+        assert state.offset == offset and not state.complete
+        assert store.files.count_documents({}) == 0  # nothing visible yet
+        assert store.chunks.count_documents({}) == offset // 1000
+    # A fresh store (a restarted server): no running hash, the chunks are read back.
+    resumable = ResumableStore(store)
+    rest = data[offset:]
+    state = resumable.patch(state.upload_id, _sized(offset, rest), _body(rest[:7], rest[7:]))
+    assert state.complete and state.offset == len(data)
+    info = store.get_info(state.file_id)
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert info.filename == "a.bin" and info.metadata["k"] == "v"
+    assert _pymongo_read(mongo_uri, sync_db.name, state.file_id) == data
+    assert store.get(state.file_id) == data  # checked against its SHA-256 too
+    again = resumable.patch(state.upload_id, _sized(len(data), b""), _body())
+    assert again.complete  # a retry of the completing PATCH
+
+
+def test_a_body_cut_short_keeps_every_byte_received(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    resumable = ResumableStore(store)
+    data = os.urandom(1000)
+    state = _new(resumable, len(data))
+    state = resumable.patch(
+        state.upload_id, _sized(0, data), _body(data[:150], data[150:333], cut=True)
+    )
+    assert state.offset == 333 and (resumable.get(state.upload_id)).offset == 333
+    state = resumable.patch(state.upload_id, _sized(333, data[333:]), _body(data[333:]))
+    assert store.get(state.file_id) == data
+
+
+def test_a_checksum_mismatch_is_refused_with_nothing_changed(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    state = _new(resumable, 100)
+    state = resumable.patch(state.upload_id, _sized(0, b"abcde"), _body(b"abcde"))
+    piece = b"x" * 40
+    wrong = Checksum("sha1", hashlib.sha1(b"y" * 40).digest())
+    with pytest.raises(TusError, match="sha1 checksum does not match its body") as err:
+        resumable.patch(state.upload_id, _sized(5, piece, wrong), _body(piece))
+    assert err.value.status == 460
+    after = resumable.get(state.upload_id)
+    assert (after.offset, after.tail) == (5, b"abcde")
+    assert store.chunks.count_documents({}) == 0  # the chunks it wrote are gone
+    right = Checksum("sha1", hashlib.sha1(piece).digest())
+    state = resumable.patch(state.upload_id, _sized(5, piece, right), _body(piece))
+    assert state.offset == 45
+
+
+def test_stale_offsets_and_bytes_past_the_length(sync_db: Any) -> None:
+    resumable = ResumableStore(FileStore(sync_db, chunk_size=10))
+    state = _new(resumable, 20)
+    with pytest.raises(TusError, match="Upload-Offset 3 does not match the upload's offset 0"):
+        resumable.patch(state.upload_id, _sized(3, b"a"), _body(b"a"))
+    with pytest.raises(TusError, match="go past the upload's length of 20 bytes"):
+        resumable.patch(state.upload_id, _sized(0, b"a" * 21), _body(b"a" * 21))
+    chunked = PatchRequest(0)  # no Content-Length: refused while read
+    with pytest.raises(TusError, match="the PATCH goes past the upload's length"):
+        resumable.patch(state.upload_id, chunked, _body(b"a" * 15, b"a" * 15))
+    assert (resumable.get(state.upload_id)).offset == 0
+    assert resumable.store.chunks.count_documents({}) == 0
+
+
+def test_a_writer_that_died_holding_the_lease(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store, TusOptions(lease=timedelta(seconds=30)))
+    state = _new(resumable, 50)
+    state = resumable.patch(state.upload_id, _sized(0, b"a" * 12), _body(b"a" * 12))
+    # What a crash mid-PATCH leaves: an uncounted chunk, and a lease no one will release.
+    store.chunks.insert_one({"files_id": state.file_id, "n": 1, "data": b"z" * 10})
+    past = datetime.now(timezone.utc) - timedelta(seconds=1)
+    live = datetime.now(timezone.utc) + timedelta(seconds=60)
+    resumable.registry.update_one(
+        {"_id": state.upload_id}, {"$set": {"lease": {"token": 1, "until": live}}}
+    )
+    with pytest.raises(TusError, match="is being written by another request") as err:
+        resumable.patch(state.upload_id, _sized(12, b"b"), _body(b"b"))
+    assert err.value.status == 423
+    resumable.registry.update_one({"_id": state.upload_id}, {"$set": {"lease.until": past}})
+    rest = b"b" * 38
+    state = resumable.patch(state.upload_id, _sized(12, rest), _body(rest))
+    assert store.get(state.file_id) == b"a" * 12 + rest
+
+
+def test_termination_and_expiry_leave_nothing(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    doomed = _new(resumable, 100)
+    resumable.patch(doomed.upload_id, _sized(0, b"a" * 35), _body(b"a" * 35))
+    resumable.terminate(doomed.upload_id)
+    with pytest.raises(TusError, match=f"no upload {doomed.upload_id}") as err:
+        resumable.get(doomed.upload_id)
+    assert err.value.status == 404
+    assert store.chunks.count_documents({}) == 0
+    abandoned = _new(resumable, 100)
+    resumable.patch(abandoned.upload_id, _sized(0, b"a" * 35), _body(b"a" * 35))
+    done = _new(resumable, 5)
+    done = resumable.patch(done.upload_id, _sized(0, b"hello"), _body(b"hello"))
+    assert resumable.open_file_ids() == [abandoned.file_id]
+    assert resumable.remove_expired() == 0
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    with pytest.raises(TusError, match="has expired: start a new upload") as err:
+        state = resumable.get(abandoned.upload_id)
+        PatchRequest(35).applied_to(state, resumable.options, later)
+    assert err.value.status == 410
+    assert resumable.remove_expired(later) == 2
+    assert resumable.registry.count_documents({}) == 0
+    assert store.chunks.count_documents({}) == 1  # the finished file's one chunk
+    assert store.get(done.file_id) == b"hello"
+
+
+def test_an_empty_upload_is_a_file_at_once(sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    state = _new(ResumableStore(store), 0)
+    assert state.complete
+    info = store.get_info(state.file_id)
+    assert info.length == 0 and info.sha256 == hashlib.sha256(b"").hexdigest()
+
+
+def test_refused_namings_store_nothing(sync_db: Any) -> None:
+    resumable = ResumableStore(FileStore(sync_db), TusOptions(content_types=("video/*",)))
+    with pytest.raises(TusError, match="content type 'image/png' is not allowed") as err:
+        resumable.create(Creation(5, {}, None), FileNaming("a.png", "image/png"))
+    assert err.value.status == 415
+    with pytest.raises(TusError) as err:
+        resumable.create(Creation(5, {}, None), FileNaming("a.mp4", None, {"a.b": "1"}))
+    assert err.value.status == 400
+    assert str(err.value) == "Upload-Metadata: metadata.a.b: metadata keys must not contain '.'"
+    assert resumable.registry.count_documents({}) == 0

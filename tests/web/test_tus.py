@@ -1,0 +1,222 @@
+"""The tus apps (ASGI on uvicorn, WSGI on waitress) through real servers: every protocol
+check group over httpx, and the tus-py-client uploading, stopping and resuming."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import gridfs
+import httpx
+import pytest
+from pymongo import AsyncMongoClient, MongoClient
+
+import gridfield
+import gridfield.sync
+from gridfield.web.asgi import TusApp as AsgiTusApp
+from gridfield.web.wsgi import TusApp as WsgiTusApp
+
+from ..conftest import fresh_db_name
+from .servers import run_uvicorn, run_waitress
+
+TUS = {"Tus-Resumable": "1.0.0"}
+BYTES = {**TUS, "Content-Type": "application/offset+octet-stream"}
+KINDS = ["asgi", "wsgi"]
+
+
+@contextmanager
+def _served(kind: str, uri: str, db_name: str, port: int = 0, **options: Any) -> Iterator[str]:
+    if kind == "asgi":
+        client: Any = AsyncMongoClient(uri)
+        app = AsgiTusApp(gridfield.AsyncFileStore(client[db_name], chunk_size=1000), **options)
+        with run_uvicorn(app, [client], port) as url:
+            yield url
+    else:
+        sync_client: MongoClient[dict[str, Any]] = MongoClient(uri)
+        store = gridfield.sync.FileStore(sync_client[db_name], chunk_size=1000)
+        try:
+            with run_waitress(WsgiTusApp(store, **options), port) as url:
+                yield url
+        finally:
+            sync_client.close()
+
+
+@pytest.fixture
+def db(mongo_uri: str) -> Iterator[Any]:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    name = fresh_db_name()
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+def _meta(**pairs: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_check_group(kind: str, mongo_uri: str, db: Any) -> None:
+    data = os.urandom(3500)
+    with (
+        _served(kind, mongo_uri, db.name, max_size=10_000, content_types=["video/*"]) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        options = http.options("/")
+        assert options.status_code == 204
+        assert options.headers["Tus-Version"] == "1.0.0"
+        assert options.headers["Tus-Max-Size"] == "10000"
+        assert options.headers["Tus-Extension"] == (
+            "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+        )
+        assert options.headers["Tus-Checksum-Algorithm"] == "sha1,sha256,md5"
+        wrong = http.post("/", headers={"Tus-Resumable": "0.2.0", "Upload-Length": "5"})
+        assert (wrong.status_code, wrong.headers["Tus-Version"]) == (412, "1.0.0")
+        assert wrong.text == "Tus-Resumable '0.2.0': this server speaks tus 1.0.0"
+        big = http.post("/", headers={**TUS, "Upload-Length": "10001"})
+        assert big.status_code == 413
+        assert big.text == "Upload-Length 10001 is over this server's limit of 10000 bytes"
+        png = http.post(
+            "/", headers={**TUS, "Upload-Length": "5", "Upload-Metadata": _meta(filename="a.png")}
+        )
+        assert png.status_code == 415 and "not allowed (allowed: video/*)" in png.text
+        meta = _meta(filename="clip.webm", filetype="video/webm")
+        made = http.post(
+            "/", headers={**TUS, "Upload-Length": str(len(data)), "Upload-Metadata": meta}
+        )
+        assert made.status_code == 201 and made.headers["Upload-Expires"].endswith(" GMT")
+        upload = made.headers["Location"]
+        head = http.head(upload, headers=TUS)
+        assert head.status_code == 200 and head.headers["Upload-Offset"] == "0"
+        assert head.headers["Upload-Length"] == str(len(data))
+        assert head.headers["Upload-Metadata"] == meta
+        assert head.headers["Cache-Control"] == "no-store"
+        plain = http.patch(upload, headers={**TUS, "Upload-Offset": "0"}, content=b"x")
+        assert plain.status_code == 415
+        first = http.patch(upload, headers={**BYTES, "Upload-Offset": "0"}, content=data[:1234])
+        assert first.status_code == 204 and first.headers["Upload-Offset"] == "1234"
+        stale = http.patch(upload, headers={**BYTES, "Upload-Offset": "0"}, content=data[:10])
+        assert stale.status_code == 409
+        assert stale.text == "Upload-Offset 0 does not match the upload's offset 1234"
+        assert stale.headers["Upload-Offset"] == "1234"
+        bad_sum = base64.b64encode(hashlib.sha1(b"other").digest()).decode()
+        mismatch = http.patch(
+            upload,
+            headers={**BYTES, "Upload-Offset": "1234", "Upload-Checksum": f"sha1 {bad_sum}"},
+            content=data[1234:2000],
+        )
+        assert mismatch.status_code == 460 and mismatch.headers["Upload-Offset"] == "1234"
+        unknown = http.patch(
+            upload,
+            headers={**BYTES, "Upload-Offset": "1234", "Upload-Checksum": "crc32 AAAAAA=="},
+            content=data[1234:2000],
+        )
+        assert unknown.status_code == 400 and "algorithm 'crc32' is not supported" in unknown.text
+        past = http.patch(upload, headers={**BYTES, "Upload-Offset": "1234"}, content=data + data)
+        assert past.status_code == 413
+        assert http.head(upload, headers=TUS).headers["Upload-Offset"] == "1234"
+        assert db["fs.files"].count_documents({}) == 0  # nothing visible before the end
+        good_sum = base64.b64encode(hashlib.sha256(data[1234:]).digest()).decode()
+        last = http.patch(
+            upload,
+            headers={**BYTES, "Upload-Offset": "1234", "Upload-Checksum": f"sha256 {good_sum}"},
+            content=data[1234:],
+        )
+        assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
+        assert "Upload-Expires" not in last.headers
+        got = http.get(upload)
+        assert got.status_code == 200 and got.content == data
+        assert got.headers["Content-Type"] == "video/webm"
+        ranged = http.get(upload, headers={"Range": "bytes=10-19"})
+        assert ranged.status_code == 206 and ranged.content == data[10:20]
+        etag = got.headers["ETag"]
+        assert http.get(upload, headers={"If-None-Match": etag}).status_code == 304
+        stored = gridfs.GridFSBucket(db).open_download_stream_by_name("clip.webm").read()
+        assert stored == data  # PyMongo reads it byte-identical
+        # Termination: an unfinished upload leaves nothing.
+        doomed = http.post("/", headers={**TUS, "Upload-Length": "3000", "Upload-Metadata": meta})
+        doomed_url = doomed.headers["Location"]
+        http.patch(doomed_url, headers={**BYTES, "Upload-Offset": "0"}, content=data[:2500])
+        assert http.delete(doomed_url, headers=TUS).status_code == 204
+        assert http.head(doomed_url, headers=TUS).status_code == 404
+        assert db["fs.resumable"].count_documents({"complete": False}) == 0
+        assert db["fs.chunks"].count_documents({}) == 4  # the finished file's only
+        # Creation with upload, and a deferred length.
+        both = http.post(
+            "/",
+            headers={**BYTES, "Upload-Defer-Length": "1", "Upload-Metadata": meta},
+            content=b"hello ",
+        )
+        assert both.status_code == 201 and both.headers["Upload-Offset"] == "6"
+        both_url = both.headers["Location"]
+        assert http.head(both_url, headers=TUS).headers["Upload-Defer-Length"] == "1"
+        end = http.patch(
+            both_url,
+            headers={**BYTES, "Upload-Offset": "6", "Upload-Length": "11"},
+            content=b"world",
+        )
+        assert end.status_code == 204
+        assert http.get(both_url).content == b"hello world"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_expired_uploads_are_gone(kind: str, mongo_uri: str, db: Any) -> None:
+    with (
+        _served(kind, mongo_uri, db.name, expire_after=timedelta(milliseconds=1)) as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        made = http.post("/", headers={**TUS, "Upload-Length": "10"})
+        upload = made.headers["Location"]
+        patch = http.patch(upload, headers={**BYTES, "Upload-Offset": "0"}, content=b"12345")
+        assert patch.status_code == 410 and "has expired: start a new upload" in patch.text
+        assert http.head(upload, headers=TUS).status_code == 410
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tuspy_stops_and_a_new_uploader_resumes(
+    kind: str, mongo_uri: str, db: Any, tmp_path: Any
+) -> None:
+    from tusclient import client as tus_client
+    from tusclient.storage import filestorage
+
+    file_storage: Any = filestorage.FileStorage  # tuspy has no type hints
+
+    data = os.urandom(50_000)
+    source = tmp_path / "movie.mp4"
+    source.write_bytes(data)
+    storage = file_storage(str(tmp_path / "urls.json"))
+    with _served(kind, mongo_uri, db.name) as url:
+        tus = tus_client.TusClient(url + "/")
+        first = tus.uploader(
+            str(source),
+            chunk_size=7_000,
+            store_url=True,
+            url_storage=storage,
+            metadata={"filename": "movie.mp4"},
+        )
+        first.upload(stop_at=21_000)
+        assert first.offset == 21_000
+        assert db["fs.files"].count_documents({}) == 0
+    storage.close()
+    # The server restarted between two PATCHes; a new uploader finds the URL and resumes.
+    storage = file_storage(str(tmp_path / "urls.json"))
+    port = int(url.rsplit(":", 1)[1])
+    with _served(kind, mongo_uri, db.name, port) as url:
+        tus = tus_client.TusClient(url + "/")
+        second = tus.uploader(
+            str(source),
+            chunk_size=9_000,
+            store_url=True,
+            url_storage=storage,
+            metadata={"filename": "movie.mp4"},
+        )
+        assert second.url == first.url and second.offset == 21_000
+        second.upload()
+    storage.close()
+    doc = db["fs.files"].find_one({"filename": "movie.mp4"})
+    assert doc is not None and doc["gridfield"] == {"sha256": hashlib.sha256(data).hexdigest()}
+    assert gridfs.GridFSBucket(db).open_download_stream(doc["_id"]).read() == data
