@@ -653,6 +653,83 @@ class Report:
             "",
         )
 
+    def django_storage(self) -> None:
+        measured = self.r.get("django_storage")
+        if not measured:
+            return
+        reads, uploads = measured["read"], measured["admin_upload"]
+        ours, theirs = uploads["gridfield"], uploads["django_default"]
+
+        def values(runs: list[dict[str, Any]], key: str) -> list[float]:
+            return [run[key] for run in runs]
+
+        def row(what: str, key: str, unit: str = "") -> str:
+            def text(runs: list[dict[str, Any]]) -> str:
+                got = values(runs, key)
+                if key == "temp_files":  # counts: every round's, as counted
+                    return ", ".join(str(n) for n in got)
+                return cell(got, None) + unit
+
+            return f"| {what} | {text(ours)} | {text(theirs)} |"
+
+        rss_worst = max(values(ours, "server_rss_growth_mib"))
+        temp_worst = max(values(ours, "temp_files"))
+
+        def names(runs: list[dict[str, Any]]) -> str:
+            seen = sorted({Path(path).name for run in runs for path in run["temp_seen"]})
+            return ", ".join(f"`{name}`" for name in seen) or "none"
+
+        self.add(
+            "## Django storage",
+            "",
+            f"Reads: `GridFSStorage.open(name).read()` (`gridfield.django`) of one "
+            f"{reads['size'] // MiB} MiB file against PyMongo's "
+            "`GridFSBucket.open_download_stream_by_name(name).read()` of the same file, in the "
+            f"bench's process, interleaved for {reads['rounds']} rounds after a warm-up.",
+            "",
+            f"| {reads['size'] // MiB} MiB read, MiB/s | GridFSStorage | GridFSBucket | ratio |",
+            "|---|---|---|---|",
+            f"| median (min-max) | {cell(reads['storage_mib_s'], None)} | "
+            f"{cell(reads['bucket_mib_s'], None)} | "
+            f"{ratio(median(reads['storage_mib_s']), median(reads['bucket_mib_s']))} |",
+            "",
+            f"Uploads: a {uploads['size'] // MiB} MiB file through the Django admin's add form "
+            "(the test site's `Animal.document`, a FileField on GridFSStorage), posted as a "
+            "browser does (logged in through the admin's login form, the form's CSRF token, "
+            "multipart, the file generated as it is sent) by httpx to "
+            f"{uploads['server']} in a process of its own per variant, the variants "
+            f"interleaved for {uploads['rounds']} round(s) after a 1 MiB warm-up. The variants "
+            "differ only in `FILE_UPLOAD_HANDLERS`: gridfield's `GridFSUploadHandler` (the "
+            "storage then adopts the stored file, a rename), or Django's defaults (a temporary "
+            "file, which the storage then copies into GridFS). That server hands Django the "
+            "body as it comes off the socket; waitress would spool any body over 512 KiB to a "
+            "temporary file of its own first. The server's RSS is sampled from outside with "
+            "psutil; temporary files are the entries that appeared in its `TMPDIR` (an empty "
+            "folder of its own) and the deleted files it held open (`/proc/<pid>/fd`) during "
+            "the request. Each stored file's length and SHA-256, from its files document, "
+            "matched the stream sent, and each upload left one files document. "
+            f"Measured {measured['date']} with `{measured['command']}`"
+            f" in {measured['duration_s']:.0f} s"
+            + (" (quick sizes)." if measured["quick"] else "."),
+            "",
+            "| median (min-max) of the rounds | gridfield's handler | Django's handlers |",
+            "|---|---|---|",
+            row("server peak RSS growth", "server_rss_growth_mib", " MiB"),
+            row("temporary files, each round", "temp_files"),
+            row("request to response, s", "seconds"),
+            row("request to response, MiB/s", "mib_s"),
+            "",
+            f"Targets for gridfield's handler: peak RSS growth ≤ {MEMORY_LIMIT_MIB} MiB "
+            f"(worst round +{rss_worst:.1f} MiB: "
+            + ("met" if rss_worst <= MEMORY_LIMIT_MIB else "**not met**")
+            + f"); no temporary file (worst round {temp_worst}: "
+            + ("met" if temp_worst == 0 else "**not met**")
+            + ")."
+            + f" Temporary files seen, gridfield's handler: {names(ours)}; Django's handlers:"
+            f" {names(theirs)}.",
+            "",
+        )
+
     def render(self) -> str:
         self.header()
         self.targets()
@@ -663,6 +740,7 @@ class Report:
         self.serving()
         self.checksum()
         self.django_intake()
+        self.django_storage()
         self.footnotes()
         return "\n".join(self.lines).rstrip() + "\n"
 

@@ -36,6 +36,9 @@ from systems import BY_KEY, FLOOR_CHUNK, SYSTEMS
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RANGED_SEED = 7
+# Measured by gridfield alone, in benchmarks/serving.py, django_intake.py and django_storage.py
+OWN_MEASURES = ("serving", "checksum", "django_intake", "django_storage")
+MEASURES = ("large", "small", "ranged", "memory", *OWN_MEASURES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -560,9 +563,11 @@ class Run:
 
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
-    """HTTP serving or the upload checksum (benchmarks/serving.py), or Django uploads
-    (benchmarks/django_intake.py), timed and labelled."""
+    """HTTP serving or the upload checksum (benchmarks/serving.py), Django uploads
+    (benchmarks/django_intake.py) or GridFSStorage (benchmarks/django_storage.py), timed and
+    labelled."""
     import django_intake
+    import django_storage
     import serving
 
     say(f"{measure}: starting")
@@ -571,6 +576,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "serving": serving.measure_serving,
         "checksum": serving.measure_checksum,
         "django_intake": django_intake.measure_django_intake,
+        "django_storage": django_storage.measure_django_storage,
     }
     result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started
@@ -592,8 +598,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--measures",
-        default="large,small,ranged,memory,serving,checksum,django_intake",
-        help="comma-separated subset of large,small,ranged,memory,serving,checksum,django_intake",
+        default=",".join(MEASURES),
+        help="comma-separated subset of " + ",".join(MEASURES),
     )
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument(
@@ -626,6 +632,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         raise SystemExit(f"unknown systems {unknown}; known: {', '.join(BY_KEY)}")
     measures = set(args.measures.split(","))
+    unknown_measures = sorted(measures - set(MEASURES))
+    if unknown_measures:
+        raise SystemExit(f"unknown measures {unknown_measures}; known: {', '.join(MEASURES)}")
     command = os.environ.get("GRIDFIELD_BENCH_COMMAND") or shlex.join(
         ["python", "benchmarks/run.py", *argv]
     )
@@ -633,8 +642,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     meta = environment(uri, plan, command)
     say(f"server {meta['server']}; plan {plan}")
-    # gridfield alone, in benchmarks/serving.py and benchmarks/django_intake.py
-    own = measures & {"serving", "checksum", "django_intake"}
+    own = measures & set(OWN_MEASURES)
     if own and not measures - own:
         # Only these: the other measures keep their last results.
         results = json.loads(results_path.read_text()) if results_path.exists() else {"meta": meta}

@@ -159,9 +159,24 @@ def test_expires_is_an_http_date_both_ways() -> None:
             " application/offset+octet-stream",
         ),
         (
-            {"Upload-Concat": "partial", "Upload-Length": "3"},
+            {"Upload-Concat": "partial"},
             400,
-            "Upload-Concat: concatenation is not offered by this server",
+            "a new upload needs Upload-Length or Upload-Defer-Length: 1",
+        ),
+        (
+            {"Upload-Concat": "final;/a /b", "Upload-Length": "3"},
+            400,
+            "a final upload (Upload-Concat: final) takes no Upload-Length: its parts'",
+        ),
+        (
+            {"Upload-Concat": "final;/a", "Content-Length": "3"},
+            400,
+            "a final upload (Upload-Concat: final) takes no bytes",
+        ),
+        (
+            {"Upload-Concat": "middle;/a"},
+            400,
+            "Upload-Concat must be 'partial' or 'final;' and upload URLs, not 'middle;/a'",
         ),
     ],
 )
@@ -269,7 +284,7 @@ def test_answers() -> None:
         "Tus-Resumable": "1.0.0",
         "Tus-Version": "1.0.0",
         "Tus-Extension": "creation,creation-with-upload,creation-defer-length,termination,"
-        "checksum,expiration",
+        "checksum,expiration,concatenation",
         "Tus-Checksum-Algorithm": "sha1,sha256,md5",
         "Tus-Max-Size": "100",
     }

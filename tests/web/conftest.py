@@ -6,17 +6,20 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gridfs
 import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient, MongoClient
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 import gridfield.sync
 from gridfield.core.http import entity_tag, format_http_date, last_modified
 
-from ..conftest import fresh_db_name
+from ..conftest import fresh_db_name, installed
 from . import apps
 from .servers import run_aiohttp, run_uvicorn, run_waitress
 
@@ -138,3 +141,30 @@ def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
             "django": django,
             "django-view": django,
         }
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Debian's headless Chromium under Selenium, with a profile of its own."""
+    chromium, chromedriver = installed("chromium"), installed("chromedriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_script_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()

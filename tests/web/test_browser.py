@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
@@ -104,32 +103,6 @@ def video_site(mongo_uri: str, tmp_path: Path) -> Iterator[tuple[str, StatusLog]
     finally:
         client.drop_database(name)
         client.close()
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    chromium, chromedriver = installed("chromium"), installed("chromedriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--autoplay-policy=no-user-gesture-required",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_script_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _wait_for(driver: webdriver.Chrome, script: str, what: str, timeout: float = 60) -> Any:

@@ -71,7 +71,8 @@ def test_every_check_group(kind: str, mongo_uri: str, db: Any) -> None:
         assert options.headers["Tus-Version"] == "1.0.0"
         assert options.headers["Tus-Max-Size"] == "10000"
         assert options.headers["Tus-Extension"] == (
-            "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
+            "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,"
+            "concatenation"
         )
         assert options.headers["Tus-Checksum-Algorithm"] == "sha1,sha256,md5"
         wrong = http.post("/", headers={"Tus-Resumable": "0.2.0", "Upload-Length": "5"})
@@ -161,6 +162,55 @@ def test_every_check_group(kind: str, mongo_uri: str, db: Any) -> None:
         )
         assert end.status_code == 204
         assert http.get(both_url).content == b"hello world"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_partial_uploads_joined_into_a_final_one(kind: str, mongo_uri: str, db: Any) -> None:
+    pieces = [os.urandom(2000), os.urandom(1000), os.urandom(777)]  # chunks of 1000
+    with _served(kind, mongo_uri, db.name) as url, httpx.Client(base_url=url) as http:
+        urls = []
+        for piece in pieces:
+            made = http.post(
+                "/", headers={**TUS, "Upload-Concat": "partial", "Upload-Length": str(len(piece))}
+            )
+            assert made.status_code == 201
+            part = made.headers["Location"]
+            done = http.patch(part, headers={**BYTES, "Upload-Offset": "0"}, content=piece)
+            assert done.status_code == 204
+            head = http.head(part, headers=TUS)
+            assert head.headers["Upload-Concat"] == "partial"
+            assert head.headers["Upload-Offset"] == str(len(piece))
+            assert http.get(part).status_code == 404  # a partial upload is no file
+            urls.append(part)
+        assert db["fs.files"].count_documents({}) == 0
+        unfinished = http.post(
+            "/", headers={**TUS, "Upload-Concat": "partial", "Upload-Length": "5"}
+        ).headers["Location"]
+        refused = http.post("/", headers={**TUS, "Upload-Concat": f"final;{urls[0]} {unfinished}"})
+        assert refused.status_code == 400
+        assert refused.text.endswith("is not complete (0 of 5 bytes)")
+        chunk_ids = {d["_id"] for d in db["fs.chunks"].find({}, {"_id": 1})}
+        meta = _meta(filename="joined.bin")
+        header = "final;" + " ".join(urls[:2]) + " " + urls[2].replace(url, "")  # relative too
+        final = http.post("/", headers={**TUS, "Upload-Concat": header, "Upload-Metadata": meta})
+        assert final.status_code == 201
+        whole = b"".join(pieces)
+        head = http.head(final.headers["Location"], headers=TUS)
+        assert head.headers["Upload-Concat"] == header
+        assert head.headers["Upload-Offset"] == head.headers["Upload-Length"] == str(len(whole))
+        patch = http.patch(
+            final.headers["Location"],
+            headers={**BYTES, "Upload-Offset": str(len(whole))},
+            content=b"x",
+        )
+        assert patch.status_code == 403
+        assert http.get(final.headers["Location"]).content == whole
+        doc = db["fs.files"].find_one({"filename": "joined.bin"})
+        assert doc is not None and doc["gridfield"] == {"sha256": hashlib.sha256(whole).hexdigest()}
+        assert gridfs.GridFSBucket(db).open_download_stream(doc["_id"]).read() == whole
+        moved = {d["_id"] for d in db["fs.chunks"].find({"files_id": doc["_id"]}, {"_id": 1})}
+        assert moved == chunk_ids  # renumbered in place, not copied
+        assert http.head(urls[0], headers=TUS).status_code == 404  # consumed
 
 
 @pytest.mark.parametrize("kind", KINDS)

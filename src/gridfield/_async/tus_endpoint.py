@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..core.http import MAX_RANGES, Headers, ServeOptions
 from ..core.tus import (
@@ -21,6 +22,7 @@ from ..core.tus import (
     error_response,
     parse_creation,
     parse_patch,
+    part_ids,
     patched,
     status_of_upload,
     terminated,
@@ -84,6 +86,10 @@ async def answer(
             method == "GET" or (method == "HEAD" and headers.get("Tus-Resumable") is None)
         ):
             state = await resumable.get(upload_id)
+            if state.is_partial:
+                raise TusError(
+                    404, f"upload {upload_id} is a partial upload: only its final upload is a file"
+                )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
             return await serve(
@@ -102,7 +108,8 @@ async def answer(
             request = parse_patch(headers)
             offset_of = await resumable.get(upload_id)
             state = await resumable.patch(upload_id, request, body)
-            if state.complete and not offset_of.complete and hooks.on_complete is not None:
+            newly = state.complete and not offset_of.complete and not state.is_partial
+            if newly and hooks.on_complete is not None:
                 await hooks.on_complete(state, headers)
             return patched(state)
         if method == "DELETE":
@@ -130,7 +137,15 @@ async def _create(
     body: AsyncIterator[bytes],
 ) -> TusResponse:
     creation = parse_creation(headers, resumable.options)
-    state = await resumable.create(creation, await _name(hooks, creation.metadata, headers))
+    naming = await _name(hooks, creation.metadata, headers)
+    if creation.concat is not None and not creation.concat.partial:
+        ids = part_ids(creation.concat, urlsplit(location).path)
+        state = await resumable.concatenate(ids, creation.concat.header, naming)
+        url = f"{location.rstrip('/')}/{state.upload_id}"
+        if hooks.on_complete is not None:
+            await hooks.on_complete(state, headers)
+        return created(state, url, with_body=False)
+    state = await resumable.create(creation, naming)
     url = f"{location.rstrip('/')}/{state.upload_id}"
     if creation.body:
         try:
@@ -138,6 +153,6 @@ async def _create(
         except TusError as exc:
             refused = error_response(exc)
             return TusResponse(refused.status, (*refused.headers, ("Location", url)), refused.body)
-    if state.complete and hooks.on_complete is not None:
+    if state.complete and not state.is_partial and hooks.on_complete is not None:
         await hooks.on_complete(state, headers)
     return created(state, url, with_body=creation.body)

@@ -45,6 +45,7 @@ from ..core.tus import (
     aware,
     check_declared_type,
 )
+from .concatenation import join_uploads
 from .store import FileStore
 
 __all__ = ["ResumableStore"]
@@ -67,9 +68,10 @@ def _now() -> datetime:
 class ResumableStore:
     """Resumable (tus) uploads into the bucket of ``store``, limited by ``options``.
 
-    Each method is one protocol step: ``create``, ``get`` (HEAD), ``patch``, ``terminate``;
-    ``remove_expired`` removes abandoned uploads (their chunks and registry entries) and
-    ``open_file_ids`` names the files unfinished uploads are writing, for a bucket sweep.
+    Each method is one protocol step: ``create``, ``concatenate`` (a final upload), ``get``
+    (HEAD), ``patch``, ``terminate``; ``remove_expired`` removes abandoned uploads (their
+    chunks and registry entries) and ``open_file_ids`` names the files unfinished uploads are
+    writing, for a bucket sweep.
     """
 
     def __init__(self, store: FileStore, options: TusOptions | None = None) -> None:
@@ -110,7 +112,8 @@ class ResumableStore:
         return replace(naming, metadata=metadata)
 
     def create(self, creation: Creation, naming: FileNaming) -> UploadState:
-        """Register a new upload (an empty one is stored as a file at once); return its state.
+        """Register a new upload (an empty one is stored as a file at once, unless partial);
+        return its state.
 
         415 when the endpoint's ``content_types`` refuse its declared type, 400 when its
         naming cannot be stored; nothing is written then.
@@ -128,12 +131,32 @@ class ResumableStore:
             content_type=naming.content_type,
             file_metadata=naming.metadata,
             created=now,
+            concat="partial" if creation.concat is not None else None,
         ).renewed(now, self.options.expire_after)
+        if creation.concat is not None and not creation.concat.partial:
+            raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
-            self._store_file(state, hashlib.sha256())
+            if not state.is_partial:
+                self._store_file(state, hashlib.sha256())
             state = replace(state, complete=True)
         self.registry.insert_one(state.to_document())
         return state
+
+    def concatenate(
+        self, part_ids: tuple[str, ...], header: str, naming: FileNaming
+    ) -> UploadState:
+        """Make a final upload of the partial uploads ``part_ids`` (in order; ``header`` its
+        ``Upload-Concat`` as given) and store it as a file at once; return its state.
+
+        The parts' chunks become the file's, renumbered in place, when every part but the
+        last is a whole number of chunks long; else they are copied. The parts' registry
+        entries are then removed. 400 when a part does not exist, is not a complete partial
+        upload or belongs to another final upload; 413 over ``max_size``; nothing changes
+        then.
+        """
+        self.store._check_writable("upload a file")
+        naming = self._checked_naming(naming)
+        return join_uploads(self, part_ids, header, naming)
 
     # -- reading the state ----------------------------------------------------------------------
 
@@ -183,7 +206,8 @@ class ResumableStore:
                 return self._commit(finished.state, token, receiver)
             if finished.last_chunk is not None:
                 writer.insert([finished.last_chunk])
-            self._store_file(finished.state, receiver.file_hash)
+            if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
+                self._store_file(finished.state, receiver.file_hash)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
             return self._commit(finished.state, token, None)
@@ -311,11 +335,14 @@ class ResumableStore:
 
     def terminate(self, upload_id: str) -> None:
         """Remove an upload: its chunks and registry entry (a completed upload's file stays:
-        it is the application's now). 404 if there is no such upload."""
+        it is the application's now). 404 if there is no such upload, 409 for a partial
+        upload a final one is being made of."""
         state = self.get(upload_id)
-        if not state.complete:
+        gone = self.registry.delete_one({"_id": {"$eq": upload_id}, "joined_into": None})
+        if not gone.deleted_count:
+            raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
+        if not state.complete or state.is_partial:
             self.store.chunks.delete_many(chunks_filter(state.file_id))
-        self.registry.delete_one({"_id": {"$eq": upload_id}})
         self._hashes.pop(upload_id, None)
 
     def remove_expired(self, now: datetime | None = None) -> int:
@@ -323,23 +350,46 @@ class ResumableStore:
         the registry entry, never the file); return how many. For a bucket check or sweep."""
         when = aware(now) if now is not None else _now()
         removed = 0
-        for doc in self.registry.find({"expires": {"$lte": when}}):
+        # A partial upload claimed by a final one goes with it (its chunks may be the
+        # final's by now), never on its own.
+        query = {"expires": {"$lte": when}, "joined_into": None}
+        for doc in self.registry.find(query):
             state = UploadState.from_document(doc)
             gone = self.registry.delete_one(
                 {
                     "_id": {"$eq": state.upload_id},
                     "expires": {"$lte": when},
+                    "joined_into": None,
                     "$or": [{"lease": None}, {"lease.until": {"$lte": when}}],
                 }
             )
-            if gone.deleted_count and not state.complete and not self._has_file(state):
+            removed += gone.deleted_count
+            if not gone.deleted_count:
+                continue
+            if state.is_partial or (not state.complete and not self._has_file(state)):
                 self.store.chunks.delete_many(chunks_filter(state.file_id))
+            if state.is_final and not state.complete:  # a join abandoned mid-way
+                removed += self._remove_parts(state)
+        return removed
+
+    def _remove_parts(self, final: UploadState) -> int:
+        """Remove the partial uploads claimed by ``final`` and their chunks; how many."""
+        removed = 0
+        query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
+        for doc in self.registry.find(query):
+            part = UploadState.from_document(doc)
+            self.store.chunks.delete_many(chunks_filter(part.file_id))
+            gone = self.registry.delete_one(
+                {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
+            )
             removed += gone.deleted_count
         return removed
 
     def open_file_ids(self) -> list[Any]:
-        """The file ids unfinished uploads are writing chunks for (a sweep must spare them)."""
-        cursor = self.registry.find({"complete": False}, projection={"file_id": 1})
+        """The file ids unfinished uploads (and partial ones, finished or not) hold chunks
+        for: a sweep must spare them."""
+        query = {"$or": [{"complete": False}, {"concat": "partial"}]}
+        cursor = self.registry.find(query, projection={"file_id": 1})
         return [doc["file_id"] for doc in cursor]
 
     def _has_file(self, state: UploadState) -> bool:

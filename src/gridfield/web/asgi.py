@@ -179,7 +179,7 @@ class TusApp:
     POST creates an upload (``Location: /uploads/<id>``), HEAD reports its offset, PATCH adds
     bytes, DELETE terminates it; a GET of a completed upload serves its file. Extensions:
     creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
-    sha256, md5) and expiration (``expire_after``, None for none). Hooks (coroutine
+    sha256, md5), expiration (``expire_after``, None for none) and concatenation. Hooks (coroutine
     functions): ``authorise``, ``name_file`` and ``on_complete``, as ``TusHooks`` describes.
     """
 

@@ -2,6 +2,7 @@
 stages, the bytes of a PATCH, and the answers (``gridfield.web``'s tus apps and the twins'
 ``resumable`` stores do the I/O)."""
 
+from .concat import ChunkMove, ConcatPlan, part_ids, plan_concatenation
 from .headers import (
     CHECKSUM_ALGORITHMS,
     OFFSET_CONTENT_TYPE,
@@ -49,7 +50,9 @@ __all__ = [
     "TUS_VERSION",
     "BodyCut",
     "Checksum",
+    "ChunkMove",
     "Concat",
+    "ConcatPlan",
     "Creation",
     "Event",
     "FileNaming",
@@ -79,7 +82,9 @@ __all__ = [
     "parse_metadata",
     "parse_number",
     "parse_patch",
+    "part_ids",
     "patched",
+    "plan_concatenation",
     "status_of_upload",
     "terminated",
 ]

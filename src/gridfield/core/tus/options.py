@@ -18,6 +18,7 @@ EXTENSIONS = (
     "termination",
     "checksum",
     "expiration",
+    "concatenation",
 )
 """The tus extensions offered, in ``Tus-Extension`` order."""
 

@@ -14,6 +14,7 @@ from ..metadata import choose_content_type
 from .headers import (
     OFFSET_CONTENT_TYPE,
     Checksum,
+    Concat,
     TusError,
     parse_checksum,
     parse_concat,
@@ -64,8 +65,9 @@ def check_length(length: int, options: TusOptions) -> None:
 
 @dataclass(frozen=True)
 class Creation:
-    """A creation request: the declared length (None: deferred), the metadata (decoded, and
-    the header as given), and whether bytes follow in its body (creation-with-upload)."""
+    """A creation request: the declared length (None: deferred, or a final upload's, which
+    its parts make), the metadata (decoded, and the header as given), whether bytes follow in
+    its body (creation-with-upload), and its ``Upload-Concat`` (None for a plain upload)."""
 
     length: int | None
     metadata: dict[str, bytes]
@@ -73,6 +75,7 @@ class Creation:
     body: bool = False
     content_length: int | None = None
     checksum: Checksum | None = None
+    concat: Concat | None = None
 
     def first_patch(self) -> PatchRequest:
         """The bytes of the creation's body, as a PATCH at offset 0 would send them."""
@@ -80,26 +83,37 @@ class Creation:
 
 
 def parse_creation(headers: Headers, options: TusOptions) -> Creation:
-    """Read a POST: 400 without exactly one of Upload-Length and Upload-Defer-Length (or with
-    Upload-Concat, not offered), 413 over ``max_size``, 415 for a body of another type."""
-    if parse_concat(headers.get("Upload-Concat")) is not None:
-        raise TusError(400, "Upload-Concat: concatenation is not offered by this server")
+    """Read a POST: 400 without exactly one of Upload-Length and Upload-Defer-Length (a final
+    upload takes neither, nor a body), 413 over ``max_size``, 415 for a body of another
+    type."""
+    concat = parse_concat(headers.get("Upload-Concat"))
     length = parse_number(headers.get("Upload-Length"), "Upload-Length")
     deferred = parse_defer_length(headers.get("Upload-Defer-Length"))
+    header = headers.get("Upload-Metadata")
+    if concat is not None and not concat.partial:
+        if length is not None or deferred:
+            raise TusError(
+                400, "a final upload (Upload-Concat: final) takes no Upload-Length: its parts'"
+            )
+        if _carries_body(headers)[0]:
+            raise TusError(400, "a final upload (Upload-Concat: final) takes no bytes")
+        metadata = parse_metadata(header)
+        return Creation(None, metadata, header.strip() if header else None, concat=concat)
     if length is not None and deferred:
         raise TusError(400, "Upload-Length and Upload-Defer-Length cannot both be given")
     if length is None and not deferred:
         raise TusError(400, "a new upload needs Upload-Length or Upload-Defer-Length: 1")
     if length is not None:
         check_length(length, options)
-    header = headers.get("Upload-Metadata")
     metadata = parse_metadata(header)
     body, size = _carries_body(headers)
     checksum = None
     if body:
         _check_body_type(headers)
         checksum = parse_checksum(headers.get("Upload-Checksum"))
-    return Creation(length, metadata, header.strip() if header else None, body, size, checksum)
+    return Creation(
+        length, metadata, header.strip() if header else None, body, size, checksum, concat
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,12 @@ class PatchRequest:
         410 if expired, 409 for another offset than the upload's (or a complete upload sent
         more bytes), 400 for a length that changes or ends before the offset, 413 for a
         length (or a body) past the upload's length or the endpoint's ``max_size``."""
+        if state.is_final:
+            raise TusError(
+                403,
+                f"upload {state.upload_id} is a final upload: it is made of its partial"
+                " uploads and takes no PATCH",
+            )
         if state.complete and self.offset == state.offset and not self.content_length:
             return state  # a retry of the PATCH that completed it: nothing to do
         state.check(Event.PATCH, now)

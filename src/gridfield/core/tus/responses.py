@@ -52,9 +52,15 @@ def created(state: UploadState, location: str, *, with_body: bool) -> TusRespons
 
 
 def status_of_upload(state: UploadState) -> TusResponse:
-    """200 to ``HEAD``: the offset always, the length or ``Upload-Defer-Length: 1``, the
-    metadata as the client gave it, the expiry of an unfinished upload; never cached."""
-    headers = [*_BASE, *_NO_STORE, ("Upload-Offset", str(state.offset))]
+    """200 to ``HEAD``: the offset (a final upload's once joined), the length or
+    ``Upload-Defer-Length: 1``, ``Upload-Concat`` as created, the metadata as the client gave
+    it, the expiry of an unfinished upload; never cached."""
+    headers = [*_BASE, *_NO_STORE]
+    if not state.is_final or state.complete:
+        # A final upload's offset means nothing until its join is done.
+        headers.append(("Upload-Offset", str(state.offset)))
+    if state.concat is not None:
+        headers.append(("Upload-Concat", state.concat))
     if state.length is None:
         headers.append(("Upload-Defer-Length", "1"))
     else:

@@ -69,6 +69,9 @@ class UploadState:
     ``length`` is None while deferred; ``tail`` holds the bytes past the last whole chunk;
     ``metadata_header`` is the client's ``Upload-Metadata`` as given (HEAD echoes it);
     ``filename``, ``content_type`` and ``file_metadata`` describe the file to come.
+    Concatenation: ``concat`` is the ``Upload-Concat`` it was created with (``"partial"``, or
+    ``"final;..."`` as given), ``parts`` a final upload's partial upload ids in order, and
+    ``joined_into`` the final upload a partial one has been claimed by.
     """
 
     upload_id: str
@@ -84,6 +87,9 @@ class UploadState:
     file_metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     created: datetime | None = None
     expires: datetime | None = None
+    concat: str | None = None
+    parts: tuple[str, ...] = ()
+    joined_into: str | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_size <= 0:
@@ -97,6 +103,16 @@ class UploadState:
                 f"a tail of {len(self.tail)} bytes does not end {self.offset} bytes"
                 f" in chunks of {self.chunk_size}"
             )
+
+    @property
+    def is_partial(self) -> bool:
+        """A partial upload: its bytes are for a final upload, never a file of their own."""
+        return self.concat == "partial"
+
+    @property
+    def is_final(self) -> bool:
+        """A final upload: made by joining partial ones, it takes no PATCH."""
+        return bool(self.parts)
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -152,6 +168,9 @@ class UploadState:
             "file_metadata": dict(self.file_metadata),
             "created": self.created,
             "expires": self.expires,
+            "concat": self.concat,
+            "parts": list(self.parts),
+            "joined_into": self.joined_into,
         }
 
     def progress_fields(self) -> dict[str, Any]:
@@ -183,6 +202,9 @@ class UploadState:
                 file_metadata=dict(doc.get("file_metadata") or {}),
                 created=aware(created) if isinstance(created, datetime) else None,
                 expires=aware(expires) if isinstance(expires, datetime) else None,
+                concat=doc.get("concat"),
+                parts=tuple(str(p) for p in doc.get("parts") or ()),
+                joined_into=doc.get("joined_into"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a resumable upload's document: {exc}") from exc

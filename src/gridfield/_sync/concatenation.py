@@ -1,0 +1,235 @@
+# Generated from src/gridfield/_async/concatenation.py by scripts/unasync.py: do not edit.
+"""The tus concatenation extension's I/O: a final upload joined from partial ones, their
+chunks renumbered in place when they line up (``core.tus.concat``), copied otherwise.
+
+The steps, each safe to repeat after a crash: the final upload's registry document goes in
+holding a lease and naming its parts; the parts are claimed (``joined_into``); their chunks
+are moved (or copied) into the final file; the files document goes in with the SHA-256 of
+the whole; the final upload is marked complete and the parts' registry documents removed.
+A retry of the same concatenation finds the parts claimed by a join whose lease ran out
+and finishes that one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
+
+from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
+from ..core.queries import chunks_filter
+from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
+
+if TYPE_CHECKING:
+    from .resumable import ResumableStore
+
+__all__ = ["join_uploads"]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _states(resumable: ResumableStore, ids: tuple[str, ...]) -> list[Any]:
+    """The registry states of ``ids`` in order (None for one there is not), in one query."""
+    found = {}
+    for doc in resumable.registry.find({"_id": {"$in": sorted(set(ids))}}):
+        found[str(doc["_id"])] = UploadState.from_document(doc)
+    return [found.get(i) for i in ids]
+
+
+def join_uploads(
+    resumable: ResumableStore, ids: tuple[str, ...], header: str, naming: FileNaming
+) -> UploadState:
+    """Make the final upload ``header`` (its ``Upload-Concat``) names from the partial uploads
+    ``ids``, stored as a file named by ``naming``; return its (complete) state."""
+    now = _now()
+    parts = _states(resumable, ids)
+    claimed = {p.joined_into for p in parts if p is not None and p.joined_into is not None}
+    if len(claimed) == 1:
+        resumed = _resumable_join(resumable, claimed.pop(), ids)
+        if resumed is not None:
+            return resumed
+    store = resumable.store
+    plan = plan_concatenation(ids, parts, resumable.options, store.chunk_size, now)
+    token = ObjectId()
+    final = UploadState(
+        upload_id=secrets.token_hex(16),
+        file_id=ObjectId(),
+        chunk_size=plan.chunk_size,
+        length=plan.length,
+        filename=naming.filename,
+        content_type=naming.content_type,
+        file_metadata=naming.metadata,
+        metadata_header=None,
+        created=now,
+        concat=header,
+        parts=ids,
+    ).renewed(now, resumable.options.expire_after)
+    doc = final.to_document()
+    doc["lease"] = {"token": token, "until": now + resumable.options.lease}
+    resumable.registry.insert_one(doc)
+    distinct = sorted(set(ids))
+    resumable.registry.update_many(
+        {"_id": {"$in": distinct}, "joined_into": None, "complete": True},
+        {"$set": {"joined_into": final.upload_id}},
+    )
+    mine = resumable.registry.count_documents(
+        {"_id": {"$in": distinct}, "joined_into": {"$eq": final.upload_id}}
+    )
+    if mine != len(distinct):  # another final upload claimed one of them meanwhile
+        resumable.registry.update_many(
+            {"_id": {"$in": distinct}, "joined_into": {"$eq": final.upload_id}},
+            {"$set": {"joined_into": None}},
+        )
+        resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
+        raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
+    return _finish(resumable, final, plan, token)
+
+
+def _resumable_join(
+    resumable: ResumableStore, final_id: str, ids: tuple[str, ...]
+) -> UploadState | None:
+    """The final upload ``final_id`` when it is this same concatenation: finished already
+    (a retry), or taken over and finished when its writer died; None when it is another
+    concatenation (the plan then refuses the claimed parts)."""
+    doc = resumable.registry.find_one({"_id": {"$eq": final_id}})
+    if doc is None:
+        return None
+    final = UploadState.from_document(doc)
+    if final.parts != ids:
+        return None
+    if final.complete:
+        _release_parts(resumable, final)  # a crash may have kept them
+        return final
+    now = _now()
+    token = ObjectId()
+    taken = resumable.registry.find_one_and_update(
+        {
+            "_id": {"$eq": final_id},
+            "complete": False,
+            "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
+        },
+        {"$set": {"lease": {"token": token, "until": now + resumable.options.lease}}},
+    )
+    if taken is None:
+        raise TusError(423, f"final upload {final_id} is being joined by another request")
+    parts = _states(resumable, ids)
+    plan = plan_concatenation(ids, parts, resumable.options, final.chunk_size, now, joined=final_id)
+    return _finish(resumable, final, plan, token)
+
+
+def _finish(
+    resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId
+) -> UploadState:
+    """Join the parts into the final file, store its files document, mark it complete."""
+    if plan.in_place:
+        for move in plan.moves():
+            # Keyed on the old files_id: a repeat moves only what has not moved yet.
+            resumable.store.chunks.update_many(
+                chunks_filter(move.source, 0, move.count - 1),
+                {"$set": {"files_id": final.file_id}, "$inc": {"n": move.base}},
+            )
+        digest = _hash_of(resumable, final)
+    else:
+        digest = _copy(resumable, final, plan, token)
+    running = _Digest(digest)
+    resumable._store_file(final, running)
+    done = dataclasses.replace(final, offset=plan.length, complete=True)
+    result = resumable.registry.update_one(
+        {"_id": {"$eq": final.upload_id}, "lease.token": token},
+        {"$set": done.progress_fields(), "$unset": {"lease": ""}},
+    )
+    if result.matched_count != 1:
+        raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
+    _release_parts(resumable, done)
+    return done
+
+
+def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
+    """Remove the registry documents of the parts a finished join consumed (and, when they
+    were copied, their chunks)."""
+    query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
+    for doc in resumable.registry.find(query, projection={"file_id": 1}):
+        if doc["file_id"] != final.file_id:
+            resumable.store.chunks.delete_many(chunks_filter(doc["file_id"]))
+    resumable.registry.delete_many(query)
+
+
+class _Digest:
+    """A finished hex digest where ``_store_file`` takes a running hash."""
+
+    def __init__(self, hexdigest: str) -> None:
+        self._hex = hexdigest
+
+    def hexdigest(self) -> str:
+        return self._hex
+
+
+def _hash_of(resumable: ResumableStore, final: UploadState) -> str:
+    """The SHA-256 of the final file's chunks, read in order (one query), checking that
+    they are every chunk and every byte of it."""
+    running = hashlib.sha256()
+    expected, size = 0, 0
+    cursor = resumable.store._chunk_reads.find(
+        chunks_filter(final.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+    )
+    for doc in cursor:
+        if doc.get("n") != expected:
+            raise TusError(500, f"final upload {final.upload_id}: chunk {expected} is missing")
+        running.update(doc["data"])
+        size += len(doc["data"])
+        expected = doc["n"] + 1
+    if size != final.length:
+        raise TusError(
+            500,
+            f"final upload {final.upload_id}: its chunks hold {size} bytes, not {final.length}",
+        )
+    return running.hexdigest()
+
+
+def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:
+    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
+    store = resumable.store
+    # A copy that died part way left chunks no one counts: start again from none.
+    store.chunks.delete_many(chunks_filter(final.file_id))
+    store._ensure_indexes_once()
+    cutter = ChunkCutter(final.file_id, plan.chunk_size)
+    batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
+    running = hashlib.sha256()
+
+    def insert(batches: list[list[dict[str, Any]]]) -> None:
+        for batch in batches:
+            store.chunks.insert_many(batch, ordered=True)
+            resumable.registry.update_one(  # the lease lasts while the copy goes on
+                {"_id": {"$eq": final.upload_id}, "lease.token": token},
+                {"$set": {"lease.until": _now() + resumable.options.lease}},
+            )
+
+    for part in plan.parts:
+        size = 0
+        cursor = store._chunk_reads.find(
+            chunks_filter(part.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        )
+        for doc in cursor:
+            data = doc["data"]
+            size += len(data)
+            if size > (part.length or 0):
+                break  # a stale chunk past the part's end
+            running.update(data)
+            batcher.add(cutter.feed(data))
+            insert(batcher.ready())
+        if size < (part.length or 0):
+            raise TusError(
+                500,
+                f"partial upload {part.upload_id}: its chunks hold {size} bytes, not {part.length}",
+            )
+    last = cutter.finish()
+    if last is not None:
+        batcher.add([last])
+    insert(batcher.drain())
+    return running.hexdigest()

@@ -1,0 +1,143 @@
+"""Final uploads joined from partial ones on a real server: chunks renumbered in place when
+the parts line up with the chunk size, copied otherwise, a join resumed after a crash, and
+refusals that change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import gridfs
+import pytest
+from pymongo import MongoClient
+
+from gridfield._async.resumable import AsyncResumableStore
+from gridfield._async.store import AsyncFileStore
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError
+
+_PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+NAMING = FileNaming("whole.bin", "application/octet-stream", {"k": "v"})
+
+
+async def _body(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _partial(resumable: AsyncResumableStore, data: bytes) -> Any:
+    state = await resumable.create(
+        Creation(len(data), {}, None, concat=Concat(partial=True)), FileNaming()
+    )
+    if data:
+        request = PatchRequest(0, None, None, len(data))
+        state = await resumable.patch(state.upload_id, request, _body(data))
+    assert state.complete and state.is_partial
+    return state
+
+
+def _pymongo_read(mongo_uri: str, db_name: str, file_id: Any) -> bytes:
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_uri) as client:
+        return gridfs.GridFSBucket(client[db_name]).open_download_stream(file_id).read()
+
+
+async def test_parts_in_whole_chunks_are_renumbered_not_copied(
+    async_db: Any, mongo_uri: str
+) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    resumable = AsyncResumableStore(store)
+    pieces = [os.urandom(300), os.urandom(500), os.urandom(123)]
+    parts = [await _partial(resumable, p) for p in pieces]
+    assert await store.files.count_documents({}) == 0  # partial uploads are no files
+    before = {doc["_id"] async for doc in store.chunks.find({}, {"_id": 1})}
+    ids = tuple(p.upload_id for p in parts)
+    final = await resumable.concatenate(ids, "final;/a /b /c", NAMING)
+    whole = b"".join(pieces)
+    assert final.complete and final.length == len(whole) and final.is_final
+    after = {doc["_id"] async for doc in store.chunks.find({}, {"_id": 1})}
+    assert after == before  # the same chunk documents, renumbered
+    info = await store.get_info(final.file_id)
+    assert info.sha256 == hashlib.sha256(whole).hexdigest() and info.filename == "whole.bin"
+    assert await store.get(final.file_id) == whole
+    assert _pymongo_read(mongo_uri, async_db.name, final.file_id) == whole
+    assert await resumable.registry.count_documents({}) == 1  # the parts are consumed
+    assert (await resumable.get(final.upload_id)).complete
+    assert await resumable.open_file_ids() == []
+
+
+async def test_misaligned_or_repeated_parts_are_copied(async_db: Any, mongo_uri: str) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    resumable = AsyncResumableStore(store)
+    a, b = await _partial(resumable, b"a" * 150), await _partial(resumable, b"b" * 70)
+    final = await resumable.concatenate((a.upload_id, b.upload_id, a.upload_id), "final;x", NAMING)
+    whole = b"a" * 150 + b"b" * 70 + b"a" * 150
+    assert await store.get(final.file_id) == whole
+    assert (await store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert _pymongo_read(mongo_uri, async_db.name, final.file_id) == whole
+    assert await store.chunks.count_documents({}) == 4  # the parts' own chunks are gone
+    assert await resumable.registry.count_documents({}) == 1
+
+
+async def test_a_join_that_died_is_finished_by_the_retry(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10)
+    resumable = AsyncResumableStore(store)
+    pieces = [os.urandom(30), os.urandom(25)]
+    parts = [await _partial(resumable, p) for p in pieces]
+    ids = tuple(p.upload_id for p in parts)
+    # What a crash after claiming the parts and moving one chunk of the second leaves.
+    final = await resumable.concatenate(ids, "final;x", NAMING)
+    await store.files.delete_one({"_id": final.file_id})
+    await store.chunks.update_many(
+        {"files_id": final.file_id, "n": {"$gte": 4}},
+        {"$set": {"files_id": parts[1].file_id}, "$inc": {"n": -3}},
+    )
+    await store.chunks.update_one(
+        {"files_id": parts[1].file_id, "n": 0}, {"$set": {"files_id": final.file_id, "n": 3}}
+    )
+    for part in parts:
+        await resumable.registry.insert_one({**part.to_document(), "joined_into": final.upload_id})
+    await resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "lease": {"token": 1, "until": _PAST}}},
+    )
+    with pytest.raises(TusError, match="is already part of final upload") as err:
+        await resumable.concatenate(ids[:1], "final;x", NAMING)  # another concatenation
+    assert err.value.status == 400
+    again = await resumable.concatenate(ids, "final;x", NAMING)
+    assert again.upload_id == final.upload_id and again.complete
+    assert await store.get(final.file_id) == b"".join(pieces)
+    assert await resumable.registry.count_documents({}) == 1
+    with pytest.raises(TusError, match=f"there is no upload {ids[0]}"):
+        await resumable.concatenate(ids, "final;x", NAMING)  # the parts are consumed now
+
+
+async def test_refusals_change_nothing(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10)
+    resumable = AsyncResumableStore(store)
+    done = await _partial(resumable, b"x" * 10)
+    unfinished = await resumable.create(
+        Creation(20, {}, None, concat=Concat(partial=True)), FileNaming()
+    )
+    with pytest.raises(TusError, match=r"partial upload .* is not complete") as err:
+        await resumable.concatenate((done.upload_id, unfinished.upload_id), "final;x", NAMING)
+    assert err.value.status == 400
+    with pytest.raises(TusError, match="there is no upload nope"):
+        await resumable.concatenate((done.upload_id, "nope"), "final;x", NAMING)
+    assert await resumable.registry.count_documents({"joined_into": {"$ne": None}}) == 0
+    assert await resumable.registry.count_documents({}) == 2
+    assert await store.files.count_documents({}) == 0
+    # A partial upload can be terminated (its chunks go), unless a final one claims it.
+    await resumable.terminate(done.upload_id)
+    assert await store.chunks.count_documents({}) == 0
+
+
+async def test_expired_partial_uploads_leave_nothing(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10)
+    resumable = AsyncResumableStore(store)
+    await _partial(resumable, b"x" * 25)
+    assert await resumable.remove_expired() == 0
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    assert await resumable.remove_expired(later) == 1
+    assert await store.chunks.count_documents({}) == 0

@@ -1,0 +1,140 @@
+# Generated from tests/_async/test_concatenation.py by scripts/unasync.py: do not edit.
+"""Final uploads joined from partial ones on a real server: chunks renumbered in place when
+the parts line up with the chunk size, copied otherwise, a join resumed after a crash, and
+refusals that change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import gridfs
+import pytest
+from pymongo import MongoClient
+
+from gridfield._sync.resumable import ResumableStore
+from gridfield._sync.store import FileStore
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError
+
+_PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+NAMING = FileNaming("whole.bin", "application/octet-stream", {"k": "v"})
+
+
+def _body(data: bytes) -> Iterator[bytes]:
+    yield data
+
+
+def _partial(resumable: ResumableStore, data: bytes) -> Any:
+    state = resumable.create(
+        Creation(len(data), {}, None, concat=Concat(partial=True)), FileNaming()
+    )
+    if data:
+        request = PatchRequest(0, None, None, len(data))
+        state = resumable.patch(state.upload_id, request, _body(data))
+    assert state.complete and state.is_partial
+    return state
+
+
+def _pymongo_read(mongo_uri: str, db_name: str, file_id: Any) -> bytes:
+    client: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_uri) as client:
+        return gridfs.GridFSBucket(client[db_name]).open_download_stream(file_id).read()
+
+
+def test_parts_in_whole_chunks_are_renumbered_not_copied(sync_db: Any, mongo_uri: str) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    resumable = ResumableStore(store)
+    pieces = [os.urandom(300), os.urandom(500), os.urandom(123)]
+    parts = [_partial(resumable, p) for p in pieces]
+    assert store.files.count_documents({}) == 0  # partial uploads are no files
+    before = {doc["_id"] for doc in store.chunks.find({}, {"_id": 1})}
+    ids = tuple(p.upload_id for p in parts)
+    final = resumable.concatenate(ids, "final;/a /b /c", NAMING)
+    whole = b"".join(pieces)
+    assert final.complete and final.length == len(whole) and final.is_final
+    after = {doc["_id"] for doc in store.chunks.find({}, {"_id": 1})}
+    assert after == before  # the same chunk documents, renumbered
+    info = store.get_info(final.file_id)
+    assert info.sha256 == hashlib.sha256(whole).hexdigest() and info.filename == "whole.bin"
+    assert store.get(final.file_id) == whole
+    assert _pymongo_read(mongo_uri, sync_db.name, final.file_id) == whole
+    assert resumable.registry.count_documents({}) == 1  # the parts are consumed
+    assert (resumable.get(final.upload_id)).complete
+    assert resumable.open_file_ids() == []
+
+
+def test_misaligned_or_repeated_parts_are_copied(sync_db: Any, mongo_uri: str) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    resumable = ResumableStore(store)
+    a, b = _partial(resumable, b"a" * 150), _partial(resumable, b"b" * 70)
+    final = resumable.concatenate((a.upload_id, b.upload_id, a.upload_id), "final;x", NAMING)
+    whole = b"a" * 150 + b"b" * 70 + b"a" * 150
+    assert store.get(final.file_id) == whole
+    assert (store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert _pymongo_read(mongo_uri, sync_db.name, final.file_id) == whole
+    assert store.chunks.count_documents({}) == 4  # the parts' own chunks are gone
+    assert resumable.registry.count_documents({}) == 1
+
+
+def test_a_join_that_died_is_finished_by_the_retry(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    pieces = [os.urandom(30), os.urandom(25)]
+    parts = [_partial(resumable, p) for p in pieces]
+    ids = tuple(p.upload_id for p in parts)
+    # What a crash after claiming the parts and moving one chunk of the second leaves.
+    final = resumable.concatenate(ids, "final;x", NAMING)
+    store.files.delete_one({"_id": final.file_id})
+    store.chunks.update_many(
+        {"files_id": final.file_id, "n": {"$gte": 4}},
+        {"$set": {"files_id": parts[1].file_id}, "$inc": {"n": -3}},
+    )
+    store.chunks.update_one(
+        {"files_id": parts[1].file_id, "n": 0}, {"$set": {"files_id": final.file_id, "n": 3}}
+    )
+    for part in parts:
+        resumable.registry.insert_one({**part.to_document(), "joined_into": final.upload_id})
+    resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "lease": {"token": 1, "until": _PAST}}},
+    )
+    with pytest.raises(TusError, match="is already part of final upload") as err:
+        resumable.concatenate(ids[:1], "final;x", NAMING)  # another concatenation
+    assert err.value.status == 400
+    again = resumable.concatenate(ids, "final;x", NAMING)
+    assert again.upload_id == final.upload_id and again.complete
+    assert store.get(final.file_id) == b"".join(pieces)
+    assert resumable.registry.count_documents({}) == 1
+    with pytest.raises(TusError, match=f"there is no upload {ids[0]}"):
+        resumable.concatenate(ids, "final;x", NAMING)  # the parts are consumed now
+
+
+def test_refusals_change_nothing(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    done = _partial(resumable, b"x" * 10)
+    unfinished = resumable.create(Creation(20, {}, None, concat=Concat(partial=True)), FileNaming())
+    with pytest.raises(TusError, match=r"partial upload .* is not complete") as err:
+        resumable.concatenate((done.upload_id, unfinished.upload_id), "final;x", NAMING)
+    assert err.value.status == 400
+    with pytest.raises(TusError, match="there is no upload nope"):
+        resumable.concatenate((done.upload_id, "nope"), "final;x", NAMING)
+    assert resumable.registry.count_documents({"joined_into": {"$ne": None}}) == 0
+    assert resumable.registry.count_documents({}) == 2
+    assert store.files.count_documents({}) == 0
+    # A partial upload can be terminated (its chunks go), unless a final one claims it.
+    resumable.terminate(done.upload_id)
+    assert store.chunks.count_documents({}) == 0
+
+
+def test_expired_partial_uploads_leave_nothing(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    _partial(resumable, b"x" * 25)
+    assert resumable.remove_expired() == 0
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    assert resumable.remove_expired(later) == 1
+    assert store.chunks.count_documents({}) == 0
