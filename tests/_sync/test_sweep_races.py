@@ -4,6 +4,7 @@ upload ends up visible with chunks missing."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -69,6 +70,11 @@ def plant_old_files(db: Any, count: int, loose: int) -> list[ObjectId]:
         galleries = [held[start : start + 500] for start in range(0, len(held), 500)]
         db["race_owners"].insert_many([{"gallery": g} for g in galleries])
     return ids
+
+
+def old_object_id() -> ObjectId:
+    """A unique ObjectId made hours ago, as an old chunk's would be."""
+    return ObjectId(int(OLD.timestamp()).to_bytes(4, "big") + os.urandom(8))
 
 
 def raw_owner(shape: int, file_id: Any) -> tuple[str, dict[str, Any]]:
@@ -207,6 +213,24 @@ def test_an_upload_whose_chunks_went_while_it_was_silent_fails_at_close(db: Any)
     assert db["fs.files"].count_documents({}) == 0  # nothing visible
     assert db["fs.chunks"].count_documents({}) == 0  # and its last chunk removed
     assert db["fs.uploads"].count_documents({}) == 0
+
+
+def test_a_paused_resumable_upload_keeps_its_old_chunks(db: Any) -> None:
+    store = store_for(db)
+    paused, expired = ObjectId(), ObjectId()
+    db["fs.chunks"].insert_many(
+        [{"_id": old_object_id(), "files_id": f, "n": 0, "data": b"ab"} for f in (paused, expired)]
+    )
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    db["fs.resumable"].insert_many(
+        [
+            {"_id": "up1", "file_id": paused, "expires": soon},
+            {"_id": "up2", "file_id": expired, "expires": OLD},
+        ]
+    )
+    report = store.sweep(delete=True, grace=GRACE)
+    assert report.removed_chunks == 1
+    assert db["fs.chunks"].distinct("files_id") == [paused]
 
 
 def test_a_short_upload_costs_no_registration(db: Any) -> None:

@@ -206,13 +206,24 @@ async def _remove_orphans(store: AsyncFileStore, report: BucketReport) -> None:
 
 
 async def _open_uploads(store: AsyncFileStore, among: list[Any] | None = None) -> set[Any]:
-    """Keys of the files ids of the registered uploads whose lease has not run out (only
-    those of ``among`` when given)."""
-    query: dict[str, Any] = {"expires": {"$gt": datetime.now(timezone.utc)}}
+    """Keys of the files ids of the registered uploads whose lease has not run out, and of
+    the resumable uploads not yet expired (only those of ``among`` when given)."""
+    now = datetime.now(timezone.utc)
+    query: dict[str, Any] = {"expires": {"$gt": now}}
     if among is not None:
         query["files_id"] = {"$in": among}
     cursor = store.uploads.find(query, projection={"files_id": 1})
-    return {id_key(doc.get("files_id")) async for doc in cursor}
+    found = {id_key(doc.get("files_id")) async for doc in cursor}
+    # Resumable (tus) uploads keep their own registry, <bucket>.resumable (see resumable.py):
+    # one not yet expired may be paused for hours between requests, its chunks old.
+    resumable: dict[str, Any] = {"$or": [{"expires": None}, {"expires": {"$gt": now}}]}
+    if among is not None:
+        resumable["file_id"] = {"$in": among}
+    paused = store.db[f"{store.collection_name}.resumable"].find(
+        resumable, projection={"file_id": 1}
+    )
+    found.update([id_key(doc.get("file_id")) async for doc in paused])
+    return found
 
 
 def _classes(documents: Iterable[Any] | str | None) -> list[Any] | None:
