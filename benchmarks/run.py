@@ -37,8 +37,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RANGED_SEED = 7
 # Measured by gridfield alone, in benchmarks/serving.py, django_intake.py and django_storage.py
-OWN_MEASURES = ("serving", "checksum", "django_intake", "django_storage")
-MEASURES = ("large", "small", "ranged", "memory", *OWN_MEASURES)
+OWN_MEASURES = ("serving", "intake", "checksum", "django_intake", "django_storage")
+MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Plan:
     memory_size: int
     memory_rounds: int
     memory_cap: float  # seconds a streaming download may take in the memory measure
+    cpu_sizes: tuple[int, ...]  # file sizes of the client CPU measure
     slow_rate: float = 4.0  # MiB/s: a large download slower than this is stopped (min 10 s)
 
     def down_cap(self, size: int, count: int) -> float:
@@ -77,6 +78,7 @@ class Plan:
             memory_size=256 * MiB,
             memory_rounds=1,
             memory_cap=40.0,
+            cpu_sizes=(16 * MiB, 64 * MiB),
         )
 
     @classmethod
@@ -94,6 +96,7 @@ class Plan:
             memory_size=32 * MiB,
             memory_rounds=1,
             memory_cap=10.0,
+            cpu_sizes=(4 * MiB, 16 * MiB),
         )
 
 
@@ -289,6 +292,7 @@ class Run:
             "small": {},
             "ranged": {},
             "memory": {},
+            "cpu": {},
         }
 
     def system_entry(self, key: str) -> dict[str, Any]:
@@ -501,6 +505,38 @@ class Run:
                     f"({done} reads, {reply['chunk_docs'] / max(done, 1):.1f} chunk docs each)"
                 )
 
+    # ------------------------------------------------------------------ client CPU
+
+    def cpu(self) -> None:
+        """Client CPU ms per MiB of uploads and downloads (with and without a stored
+        checksum), and of hashlib's SHA-256 in the same workers: the systems interleaved,
+        each round at each size, the order of the two downloads alternating."""
+        table = self.results["cpu"]
+        table["sizes"] = list(self.plan.cpu_sizes)
+        table["rounds"] = self.plan.rounds
+        for size in self.plan.cpu_sizes:
+            rows: dict[str, Any] = table.setdefault(str(size), {})
+            for round_no in range(1, self.plan.rounds + 1):
+                for key in self.active("cpu"):
+                    row = rows.setdefault(key, {})
+                    if "error" in row:
+                        continue
+                    reply = self.ask(key, "cpu", size=size, flip=round_no % 2 == 0)
+                    if reply is None:
+                        continue
+                    if "error" in reply:
+                        row["error"] = reply["error"]
+                        say(f"cpu {size // MiB} MiB round {round_no}: {key}: FAILED {row['error']}")
+                        continue
+                    for name, value in reply.items():
+                        row.setdefault(name, []).append(value)
+                    text = ", ".join(
+                        f"{name} {value:.2f}"
+                        for name, value in reply.items()
+                        if not name.endswith("_faults")
+                    )
+                    say(f"cpu {size // MiB} MiB round {round_no}: {key}: ms/MiB {text}")
+
     # ------------------------------------------------------------------ memory
 
     def memory(self) -> None:
@@ -563,17 +599,19 @@ class Run:
 
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
-    """HTTP serving or the upload checksum (benchmarks/serving.py), Django uploads
-    (benchmarks/django_intake.py) or GridFSStorage (benchmarks/django_storage.py), timed and
-    labelled."""
+    """HTTP serving, receiving uploads or the upload checksum (benchmarks/serving.py,
+    benchmarks/intake.py), Django uploads (benchmarks/django_intake.py) or GridFSStorage
+    (benchmarks/django_storage.py), timed and labelled."""
     import django_intake
     import django_storage
+    import intake
     import serving
 
     say(f"{measure}: starting")
     started = time.monotonic()
     measures = {
         "serving": serving.measure_serving,
+        "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
@@ -585,6 +623,17 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     result["quick"] = quick
     say(f"{measure} done in {result['duration_s']:.0f} s")
     return result
+
+
+def stamp(command: str, quick: bool, started: float) -> dict[str, Any]:
+    """When and how a measure that may run alone was taken, for its section of the report."""
+    return {
+        "command": command,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": quick,
+        "duration_s": time.monotonic() - started,
+        "load": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -642,25 +691,22 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     meta = environment(uri, plan, command)
     say(f"server {meta['server']}; plan {plan}")
+    # gridfield alone (benchmarks/serving.py, django_intake.py, django_storage.py); with the
+    # client CPU measure only, the other measures keep their last results.
     own = measures & set(OWN_MEASURES)
-    if own and not measures - own:
-        # Only these: the other measures keep their last results.
-        results = json.loads(results_path.read_text()) if results_path.exists() else {"meta": meta}
-        for measure in sorted(own):
-            results[measure] = measure_own(measure, uri, args.quick, command)
-        results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
-        report.write(results, args.output / "BENCHMARKS.md", HERE / "chart.png")
-        say(f"wrote {args.output / 'BENCHMARKS.md'}")
-        return 0
+    alone = not measures - own - {"cpu"}
     run = Run(plan, uri, keys, measures)
     try:
-        run.start()
-        for measure in ("large", "small", "ranged"):
+        if measures - own:
+            run.start()
+        for measure in ("large", "small", "ranged", "cpu"):
             if measure in measures:
                 measure_started = time.monotonic()
                 getattr(run, measure)()
                 say(f"{measure} done in {time.monotonic() - measure_started:.0f} s")
                 meta.setdefault("durations", {})[measure] = time.monotonic() - measure_started
+                if measure == "cpu":
+                    run.results["cpu"].update(stamp(command, args.quick, measure_started))
         for key in list(run.workers):
             run.drop_worker(key)
         if "memory" in measures:
@@ -670,6 +716,18 @@ def main(argv: list[str]) -> int:
             say(f"memory done in {time.monotonic() - measure_started:.0f} s")
     finally:
         run.stop()
+    if alone:
+        # Only measures that stand alone: the others keep their last results.
+        results = json.loads(results_path.read_text()) if results_path.exists() else {"meta": meta}
+        results.setdefault("systems", {}).update(run.results["systems"])
+        if "cpu" in measures:
+            results["cpu"] = run.results["cpu"]
+        for measure in sorted(own):
+            results[measure] = measure_own(measure, uri, args.quick, command)
+        results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        report.write(results, args.output / "BENCHMARKS.md", HERE / "chart.png")
+        say(f"wrote {args.output / 'BENCHMARKS.md'}")
+        return 0
     own_results = {m: measure_own(m, uri, args.quick, command) for m in sorted(own)}
     meta["duration_s"] = time.monotonic() - started
     meta["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]

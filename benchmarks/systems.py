@@ -37,6 +37,7 @@ class System:
     twin: ClassVar[str] = "sync"  # "sync" or "async": which twin of gridfield it compares with
     measures: ClassVar[frozenset[str]] = frozenset({"large", "small", "memory"})
     notes: ClassVar[str] = ""
+    stores_checksum: ClassVar[bool] = False  # True: upload stores a SHA-256, upload_plain not
 
     def __init__(self, uri: str, db_name: str, counter: Any) -> None:
         self.uri = uri
@@ -76,6 +77,10 @@ class System:
     def upload(self, size: int) -> Any:
         """Stream `size` bytes of benchmark data in; return the new file's id."""
         raise NotImplementedError
+
+    def upload_plain(self, size: int) -> Any:
+        """Like `upload`, storing no checksum (the same thing for a system that stores none)."""
+        return self.upload(size)
 
     def download(self, file_id: Any, deadline: float = math.inf) -> Any:
         """Stream the file out; return the number of bytes read.
@@ -201,7 +206,8 @@ class GridfieldMotorStore(GridfieldAsyncStore):
 class GridfieldSyncStore(System):
     key = "gridfield-sync"
     label = "gridfield FileStore (sync)"
-    measures = frozenset({"large", "small", "ranged", "memory"})
+    measures = frozenset({"large", "small", "ranged", "memory", "cpu"})
+    stores_checksum = True
 
     def setup(self) -> None:
         from pymongo import MongoClient
@@ -217,7 +223,13 @@ class GridfieldSyncStore(System):
         self.client.close()
 
     def upload(self, size: int) -> Any:
-        stream = self.store.open_upload(filename=FILENAME)
+        return self._upload(size, checksum=True)
+
+    def upload_plain(self, size: int) -> Any:
+        return self._upload(size, checksum=False)
+
+    def _upload(self, size: int, checksum: bool) -> Any:
+        stream = self.store.open_upload(filename=FILENAME, checksum=checksum)
         try:
             for piece in pieces(size):
                 stream.write(piece)
@@ -383,7 +395,7 @@ class GridfieldAsyncField(System):
 class PyMongoBucket(System):
     key = "pymongo-bucket"
     label = "PyMongo GridFSBucket"
-    measures = frozenset({"large", "small", "ranged", "memory"})
+    measures = frozenset({"large", "small", "ranged", "memory", "cpu"})
 
     def setup(self) -> None:
         from gridfs import GridFSBucket

@@ -56,6 +56,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
+    "AsyncReceived": "Received",
     "AsyncResumableStore": "ResumableStore",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py

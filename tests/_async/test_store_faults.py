@@ -37,7 +37,7 @@ async def proxied(tcp_proxy: TcpProxy, async_db: Any) -> AsyncIterator[Any]:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads fetch two 1 KiB chunks per batch, so a read past them goes back to the server."""
-    monkeypatch.setattr(download, "DEFAULT_BATCH_BYTES", 2 * CHUNK)
+    monkeypatch.setattr(download, "READ_BATCH_BYTES", 2 * CHUNK)
 
 
 async def test_a_read_cut_by_the_network_can_be_tried_again(

@@ -38,7 +38,7 @@ def proxied(tcp_proxy: TcpProxy, sync_db: Any) -> Iterator[Any]:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads fetch two 1 KiB chunks per batch, so a read past them goes back to the server."""
-    monkeypatch.setattr(download, "DEFAULT_BATCH_BYTES", 2 * CHUNK)
+    monkeypatch.setattr(download, "READ_BATCH_BYTES", 2 * CHUNK)
 
 
 def test_a_read_cut_by_the_network_can_be_tried_again(

@@ -12,10 +12,13 @@ from ..core.errors import (
     FileExists,
     FileNotLoaded,
     FileTooLarge,
+    FormTooLarge,
     GridFSError,
+    MalformedBody,
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
 from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
@@ -24,6 +27,7 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
+from .intake import AsyncReceived, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .resumable import AsyncResumableStore
@@ -33,6 +37,7 @@ from .transactions import transaction
 __all__ = [
     "AsyncDownloadStream",
     "AsyncFileStore",
+    "AsyncReceived",
     "AsyncResumableStore",
     "AsyncUploadStream",
     "BucketReport",
@@ -44,13 +49,17 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "FormTooLarge",
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "IntakeLimits",
     "LazyReferenceField",
+    "MalformedBody",
     "NoFile",
+    "ReceivedFile",
     "Reference",
     "ReferenceField",
     "SweepTiming",
@@ -59,6 +68,8 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "receive_multipart",
+    "receive_raw",
     "transaction",
     "wait_cleanups",
     "wait_closed",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._twins import refuse_unwritable, write_to_any
 from ..core.chunks import (
-    DEFAULT_BATCH_BYTES,
+    READ_BATCH_BYTES,
     ChunkCheck,
     ChunkSpan,
     SequentialChecksum,
@@ -454,9 +454,9 @@ def chunks_cursor(
 ) -> Any:
     """A cursor (not yet sent) over chunks ``first`` to ``last`` (None: to the end, extra
     chunks included) of a file whose chunks hold ``chunk_size`` bytes, in order, in batches
-    of about ``DEFAULT_BATCH_BYTES``."""
+    of about ``READ_BATCH_BYTES``."""
     cursor = chunks.find(chunks_filter(file_id, first, last)).sort("n", 1)
-    per_batch = max(1, DEFAULT_BATCH_BYTES // chunk_size)
+    per_batch = max(1, READ_BATCH_BYTES // chunk_size)
     if last is not None:
         # One more than asked for: only a duplicate can be there, and it must be seen.
         cursor = cursor.limit(last - first + 2)

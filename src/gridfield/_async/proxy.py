@@ -18,6 +18,7 @@ from .._twins import (
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
 from ..core.guards import UploadLimits
+from ..core.http.intake import ReceivedFile
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
@@ -398,6 +399,30 @@ class GridFSProxy(DescribedFile):
         """Become the field's value instead of ``previous``, taking over what it was to delete
         after the next save and the file it held (deleted once this one is saved)."""
         self._slot.take_place_of(previous._slot)
+
+    def hold_received(self, received: ReceivedFile) -> None:
+        """Hold a file an HTTP request stored (``doc.photo = received.file("photo")``); the
+        file held so far goes once the owner is saved.
+
+        Refused (GridFSError) when the file is in another bucket than this field's, and
+        (FileTooLarge, ContentTypeRefused) when it breaks the field's guards: the field
+        then keeps what it held.
+        """
+        store = self.store
+        if received.bucket != (store.db.name, store.collection_name):
+            raise GridFSError(
+                f"{self._where()} stores files in {store.db.name}.{store.collection_name};"
+                f" the received file {received.file_id!r} is in"
+                f" {received.bucket[0]}.{received.bucket[1]}"
+            )
+        limits = store.limits
+        limits.check_size(received.length)
+        if limits.content_types is not None:
+            limits.check_type(received.content_type)
+        # The slot took the field's previous file as the one replaced (take_place_of): it
+        # goes at the owner's save, as an assignment's does.
+        self._slot.hold(received.file_id)
+        self._follow(received.info)
 
     def stage(self, data: Any) -> None:
         """Hold ``data`` (assigned to the field) to be stored when the owning document is

@@ -13,10 +13,13 @@ from ..core.errors import (
     FileExists,
     FileNotLoaded,
     FileTooLarge,
+    FormTooLarge,
     GridFSError,
+    MalformedBody,
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
 from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
@@ -25,6 +28,7 @@ from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
+from .intake import Received, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .resumable import ResumableStore
@@ -34,6 +38,7 @@ from .transactions import transaction
 __all__ = [
     "DownloadStream",
     "FileStore",
+    "Received",
     "ResumableStore",
     "UploadStream",
     "BucketReport",
@@ -45,13 +50,17 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "FormTooLarge",
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "IntakeLimits",
     "LazyReferenceField",
+    "MalformedBody",
     "NoFile",
+    "ReceivedFile",
     "Reference",
     "ReferenceField",
     "SweepTiming",
@@ -60,6 +69,8 @@ __all__ = [
     "disconnect",
     "get_client",
     "get_db",
+    "receive_multipart",
+    "receive_raw",
     "transaction",
     "wait_cleanups",
     "wait_closed",

@@ -10,7 +10,8 @@ import mongoengine.fields
 from bson import ObjectId
 
 from ..core.guards import UploadLimits
-from ..core.metadata import check_chunk_size
+from ..core.http.intake import ReceivedFile
+from ..core.metadata import FileInfo, check_chunk_size
 from .proxy import GridFSProxy
 
 
@@ -92,6 +93,19 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             if value.key is None:
                 value.key, value.instance = self.name, instance
             value.delete_with_owner = self.delete_with_owner  # the field it is in decides
+        elif isinstance(value, ReceivedFile):
+            # doc.photo = received.file("photo"): a file an HTTP request stored already.
+            received = value
+            current = self.__get__(instance, type(instance))
+            value = self.get_proxy_obj(key=self.name, instance=instance)
+            value.take_place_of(current)
+            value.hold_received(received)
+        elif isinstance(value, FileInfo):
+            raise TypeError(
+                f"{type(instance).__name__}.{self.name}: a FileInfo does not say which bucket"
+                " its file is in; assign the ReceivedFile itself, or the file's id"
+                " (an ObjectId) to take it unchecked"
+            )
         elif isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
             # doc.photo = data: stored at the document's save, as MongoEngine stores it
             # (MongoEngine at once). The file held so far goes once the new one is saved.
@@ -104,7 +118,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         else:
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "
-                f"an ObjectId or a {self.proxy_class.__name__}, not {type(value).__name__}"
+                f"an ObjectId, a ReceivedFile or a {self.proxy_class.__name__}, not"
+                f" {type(value).__name__}"
             )
         instance._data[self.name] = value
         if getattr(instance, "_initialised", False):

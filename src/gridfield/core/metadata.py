@@ -199,10 +199,16 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 def choose_content_type(explicit: str | None, filename: str | None, head: bytes) -> str | None:
-    """The content type to store: explicit wins, else guessed from the filename, else sniffed."""
+    """The content type to store: explicit wins, else guessed from the filename, else sniffed.
+
+    A name that only says ``application/octet-stream`` (``.bin``) is sniffed all the same.
+    """
     if explicit is not None:
         return explicit
-    return guess_content_type(filename) or sniff_content_type(head)
+    guessed = guess_content_type(filename)
+    if guessed is None or guessed == "application/octet-stream":
+        return sniff_content_type(head) or guessed
+    return guessed
 
 
 def check_aliases(aliases: object) -> list[str] | None:
