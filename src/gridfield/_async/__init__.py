@@ -20,6 +20,7 @@ from ..core.errors import (
 from ..core.guards import UploadLimits
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
+from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
@@ -61,6 +62,7 @@ __all__ = [
     "ReceivedFile",
     "Reference",
     "ReferenceField",
+    "SweepTiming",
     "UploadLimits",
     "connect",
     "disconnect",

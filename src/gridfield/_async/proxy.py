@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -80,6 +81,14 @@ class GridFSProxy(DescribedFile):
         self._upload: AsyncUploadStream | None = None
         self._reader: AsyncDownloadStream | None = None
         self._position = ReadPosition()
+        # A deleting sweep may be about to take the held file: it is claimed (store.claim)
+        # before the owner's write when the field was given an existing file, or holds one
+        # this proxy stored long ago (when, by the monotonic clock: _adopted); the hold is
+        # released after that write.
+        self._claim = False
+        self._adopted: float | None = None
+        self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
+        self._from_storage = False  # made from a stored document's value (to_python)
         self._reading: Any = grid_id  # the file _info, _reader and _position are about
 
     # -- what the field holds: the slot (gridfield.core.file_slot) does the bookkeeping ------
@@ -158,6 +167,7 @@ class GridFSProxy(DescribedFile):
         twin._reader = None
         twin._position = ReadPosition()
         twin._slot = self._slot.copy()
+        twin._holding = None
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
@@ -213,6 +223,8 @@ class GridFSProxy(DescribedFile):
 
     def _adopt(self, info: FileInfo) -> None:
         self._slot.hold(info.file_id)
+        self._claim = False
+        self._adopted = time.monotonic()
         self._follow(info)
         self._mark_as_changed()
 
@@ -254,6 +266,7 @@ class GridFSProxy(DescribedFile):
         """
         if grid_id is not None:
             self.grid_id = grid_id
+            self.note_reference()
         self._refuse_if_staged()
         if self.grid_id is None:
             return None
@@ -450,8 +463,39 @@ class GridFSProxy(DescribedFile):
         await self.before_owner_save()
         await self.after_owner_save()
 
+    def note_reference(self) -> None:
+        """The field names an existing file now (given its id, or another document's
+        proxy): the owner's next save claims it from any sweep under way first."""
+        if self.grid_id is not None:
+            self._claim = True
+
+    async def claim_file(self) -> None:
+        """Hold the field's file against deleting sweeps before a write names it (see
+        ``AsyncFileStore.claim``): NoFile when it is gone. Nothing for an empty field or a
+        file stored moments ago (no sweep may touch one younger than its smallest grace)."""
+        if self.grid_id is None or self.grid_id == self._slot.stored_for_save:
+            return
+        store = self.store
+        if not self._claim and self._adopted is not None:
+            fresh = store.sweep_timing.register_after.total_seconds()
+            if time.monotonic() - self._adopted < fresh:
+                return
+        await self.release_file()  # one left by an earlier attempt
+        self._holding = (self.grid_id, await store.claim(self.grid_id))
+
+    async def release_file(self) -> None:
+        """Let go of the hold ``claim_file`` took: the owner's write is done or failed."""
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            await self.store.release(*holding)
+
     async def before_owner_save(self) -> None:
-        """Store the data assigned to the field: files go before the document that names them."""
+        """Store the data assigned to the field: files go before the document that names them.
+        A file the field was given (or stored long ago) is claimed from a sweep first."""
+        if self._slot.staged is None:
+            if self._claim or self._adopted is not None:
+                await self.claim_file()
+            return
         if not self._slot.wants_storing():
             return
         assert self._slot.staged is not None
@@ -462,6 +506,7 @@ class GridFSProxy(DescribedFile):
     async def owner_save_failed(self) -> None:
         """The owner's save failed after ``before_owner_save``: remove the file stored for it,
         keep the assigned data for the next save and the old file in place."""
+        await self.release_file()
         staged = self._slot.staged
         doomed = self._slot.save_failed()
         self._follow()
@@ -472,6 +517,9 @@ class GridFSProxy(DescribedFile):
 
     async def after_owner_save(self) -> None:
         """The owner is saved: the assigned file is its file now; the files it replaced go."""
+        self._claim = False  # the owner names the file now: a sweep sees it
+        self._adopted = None
+        await self.release_file()
         await self._drop(self._slot.saved())
 
     async def _drop(self, stale: tuple[Any, ...]) -> None:

@@ -21,6 +21,7 @@ from ..core.errors import (
 from ..core.guards import UploadLimits
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
+from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
@@ -62,6 +63,7 @@ __all__ = [
     "ReceivedFile",
     "Reference",
     "ReferenceField",
+    "SweepTiming",
     "UploadLimits",
     "connect",
     "disconnect",

@@ -101,7 +101,12 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     def __set__(self, instance: Any, value: Any) -> None:
         if value is None or isinstance(value, ObjectId):
             value = self.get_proxy_obj(key=self.name, instance=instance, grid_id=value)
+            value.note_reference()  # an existing file's id: claimed at the save
         elif isinstance(value, self.proxy_class):
+            # A stored document's own value comes here fresh from to_python (no key yet);
+            # any other proxy names an existing file, claimed at the save.
+            if not (value._from_storage and value.key is None):
+                value.note_reference()
             if value.key is None:
                 value.key, value.instance = self.name, instance
             value.delete_with_owner = self.delete_with_owner  # the field it is in decides
@@ -145,7 +150,9 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     def to_python(self, value: Any) -> Any:
         if value is None or isinstance(value, self.proxy_class):
             return value
-        return self.get_proxy_obj(grid_id=value)
+        proxy = self.get_proxy_obj(grid_id=value)
+        proxy._from_storage = True
+        return proxy
 
     def validate(self, value: Any) -> None:
         grid_id = value.grid_id if isinstance(value, self.proxy_class) else value

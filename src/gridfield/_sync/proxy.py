@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -81,6 +82,14 @@ class GridFSProxy(DescribedFile):
         self._upload: UploadStream | None = None
         self._reader: DownloadStream | None = None
         self._position = ReadPosition()
+        # A deleting sweep may be about to take the held file: it is claimed (store.claim)
+        # before the owner's write when the field was given an existing file, or holds one
+        # this proxy stored long ago (when, by the monotonic clock: _adopted); the hold is
+        # released after that write.
+        self._claim = False
+        self._adopted: float | None = None
+        self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
+        self._from_storage = False  # made from a stored document's value (to_python)
         self._reading: Any = grid_id  # the file _info, _reader and _position are about
 
     # -- what the field holds: the slot (gridfield.core.file_slot) does the bookkeeping ------
@@ -159,6 +168,7 @@ class GridFSProxy(DescribedFile):
         twin._reader = None
         twin._position = ReadPosition()
         twin._slot = self._slot.copy()
+        twin._holding = None
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
@@ -214,6 +224,8 @@ class GridFSProxy(DescribedFile):
 
     def _adopt(self, info: FileInfo) -> None:
         self._slot.hold(info.file_id)
+        self._claim = False
+        self._adopted = time.monotonic()
         self._follow(info)
         self._mark_as_changed()
 
@@ -255,6 +267,7 @@ class GridFSProxy(DescribedFile):
         """
         if grid_id is not None:
             self.grid_id = grid_id
+            self.note_reference()
         self._refuse_if_staged()
         if self.grid_id is None:
             return None
@@ -451,8 +464,39 @@ class GridFSProxy(DescribedFile):
         self.before_owner_save()
         self.after_owner_save()
 
+    def note_reference(self) -> None:
+        """The field names an existing file now (given its id, or another document's
+        proxy): the owner's next save claims it from any sweep under way first."""
+        if self.grid_id is not None:
+            self._claim = True
+
+    def claim_file(self) -> None:
+        """Hold the field's file against deleting sweeps before a write names it (see
+        ``AsyncFileStore.claim``): NoFile when it is gone. Nothing for an empty field or a
+        file stored moments ago (no sweep may touch one younger than its smallest grace)."""
+        if self.grid_id is None or self.grid_id == self._slot.stored_for_save:
+            return
+        store = self.store
+        if not self._claim and self._adopted is not None:
+            fresh = store.sweep_timing.register_after.total_seconds()
+            if time.monotonic() - self._adopted < fresh:
+                return
+        self.release_file()  # one left by an earlier attempt
+        self._holding = (self.grid_id, store.claim(self.grid_id))
+
+    def release_file(self) -> None:
+        """Let go of the hold ``claim_file`` took: the owner's write is done or failed."""
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            self.store.release(*holding)
+
     def before_owner_save(self) -> None:
-        """Store the data assigned to the field: files go before the document that names them."""
+        """Store the data assigned to the field: files go before the document that names them.
+        A file the field was given (or stored long ago) is claimed from a sweep first."""
+        if self._slot.staged is None:
+            if self._claim or self._adopted is not None:
+                self.claim_file()
+            return
         if not self._slot.wants_storing():
             return
         assert self._slot.staged is not None
@@ -463,6 +507,7 @@ class GridFSProxy(DescribedFile):
     def owner_save_failed(self) -> None:
         """The owner's save failed after ``before_owner_save``: remove the file stored for it,
         keep the assigned data for the next save and the old file in place."""
+        self.release_file()
         staged = self._slot.staged
         doomed = self._slot.save_failed()
         self._follow()
@@ -473,6 +518,9 @@ class GridFSProxy(DescribedFile):
 
     def after_owner_save(self) -> None:
         """The owner is saved: the assigned file is its file now; the files it replaced go."""
+        self._claim = False  # the owner names the file now: a sweep sees it
+        self._adopted = None
+        self.release_file()
         self._drop(self._slot.saved())
 
     def _drop(self, stale: tuple[Any, ...]) -> None:

@@ -53,6 +53,7 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
+from ..core.sweeping import DEFAULT_SWEEP_TIMING, HOLDS_SUFFIX, UPLOADS_SUFFIX, SweepTiming
 from ..core.topology import (
     check_acknowledged,
     check_outside_transaction,
@@ -68,6 +69,7 @@ from .download import (
     chunks_cursor,
     copy_to,
 )
+from .holds import hold_for_save, let_go
 from .upload import UploadStream, check_source, source_size, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
@@ -149,7 +151,12 @@ def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
 
 class FileStore:
     """GridFS file store over one database handle (PyMongo AsyncDatabase or Motor
-    AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``.
+    AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``,
+    with ``<bucket>.uploads`` beside them for the uploads open long enough to register.
+
+    ``sweep_timing`` (a ``SweepTiming``) is what this store's uploads and deleting sweeps
+    agree on: the smallest grace a deleting sweep accepts, when an upload registers, how
+    long its lease holds. Every process that writes or sweeps a bucket should use the same.
     """
 
     def __init__(
@@ -161,6 +168,7 @@ class FileStore:
         limits: UploadLimits | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
+        sweep_timing: SweepTiming | None = None,
     ) -> None:
         """``expire_after`` makes every file stored here expire that long after its upload
         (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
@@ -172,6 +180,12 @@ class FileStore:
             raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
         self.limits = limits if limits is not None else UploadLimits(label=collection_name)
         """The upload guards every upload of this store gets (a call may tighten them)."""
+        if sweep_timing is not None and not isinstance(sweep_timing, SweepTiming):
+            raise TypeError(
+                f"sweep_timing must be a SweepTiming, not {type(sweep_timing).__name__}"
+            )
+        self.sweep_timing = DEFAULT_SWEEP_TIMING if sweep_timing is None else sweep_timing
+        """When uploads register and how small a deleting sweep's grace may be."""
         self.db = db
         self.collection_name = collection_name
         self.chunk_size = check_chunk_size(chunk_size)
@@ -182,6 +196,10 @@ class FileStore:
         """The scope every upload here deduplicates in by default (None: no deduplication)."""
         self.files: Any = db[f"{collection_name}.files"]
         self.chunks: Any = db[f"{collection_name}.chunks"]
+        self.uploads: Any = db[f"{collection_name}.{UPLOADS_SUFFIX}"]
+        """The registry of uploads open long enough that a sweep must leave them alone."""
+        self.holds: Any = db[f"{collection_name}.{HOLDS_SUFFIX}"]
+        """The holds saves and deleting sweeps take on files (see ``claim``)."""
         # Reads of a file's chunks (and the second look at a files document that found
         # chunks missing) go to the primary when the database reads elsewhere: see
         # chunks_read_preference. Listings and files documents keep the caller's preference.
@@ -785,6 +803,8 @@ class FileStore:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""
         self.files.drop()
         self.chunks.drop()
+        self.uploads.drop()
+        self.holds.drop()
         made = _indexed(self.db.client)
         if made is not None:
             made.pop((self.db.name, self.collection_name), None)
@@ -822,10 +842,35 @@ class FileStore:
         Expired files go whatever ``grace`` and ``documents`` say: where the server has no
         TTL index (FerretDB) this is what removes them, and where it has one, the chunks
         its monitor leaves are orphans, removed once older than ``grace``. Damaged files
-        are reported by ``check`` and never removed here."""
+        are reported by ``check`` and never removed here.
+
+        A deleting sweep works in two phases: it finds the unreferenced files, then a batch
+        at a time holds them (leaving those a save holds: ``claim``), reads again which
+        documents name them and deletes only those still unreferenced. A gridfield save
+        that stores a reference to an existing file holds it first. Chunks of an upload in
+        the registry of open uploads stay.
+        ``grace`` must be at least ``sweep_timing.min_grace`` (ValueError otherwise, before
+        any I/O).
+        """
         if delete:
             self._check_writable("sweep the bucket")
         return sweep_bucket(self, documents, delete=delete, grace=grace)
+
+    def claim(self, file_id: Any) -> Any:
+        """Hold a stored file against deleting sweeps: a document naming it is about to be
+        written. Returns the hold's token, for ``release`` once that write is done (or
+        failed); a hold never released lapses after ``sweep_timing.hold``.
+
+        Waits while a sweep holds the file (it decides and deletes within moments), then
+        checks the file is there: NoFile, holding nothing, when it is gone (deleted, or
+        removed by a sweep): a document written now would name nothing. A gridfield save
+        calls it, files first, for each reference to an existing file it stores.
+        """
+        return hold_for_save(self, file_id)
+
+    def release(self, file_id: Any, token: Any) -> None:
+        """Let go of the hold ``claim`` returned ``token`` for."""
+        let_go(self, [file_id], token)
 
     def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import os
+import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +26,12 @@ from .._twins import (
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.dedup import dedup_filter
-from ..core.errors import FileExists, FileTooLarge, add_note
+from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
 from ..core.expiry import expiry_moment, is_expired
 from ..core.guards import Progress, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
+from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
 
 if TYPE_CHECKING:
@@ -91,6 +94,13 @@ class UploadStream:
         self._dedup = bool(options.dedup)
         self._declared = None if options.sha256 is None else (options.sha256, options.length)
 
+        # An upload open longer than the store's SweepTiming.register_after enters itself in
+        # the registry of open uploads, so that a deleting sweep leaves its chunks alone.
+        self._opened = time.monotonic()
+        self._started = datetime.now(timezone.utc)
+        self._entry: Any = None  # its registry entry's _id, once registered
+        self._refreshed = 0.0  # when the entry was last written (monotonic)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
 
@@ -135,6 +145,7 @@ class UploadStream:
         except FileTooLarge as exc:
             self._abort_after(exc)
             raise
+        self._keep_registered()
         self._send(self._batcher.ready())
 
     def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
@@ -146,6 +157,7 @@ class UploadStream:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
         self._store._check_writable("upload a file")
+        self._keep_registered()
         self._send(self._batcher.drain())
 
     def close(self) -> FileInfo:
@@ -164,6 +176,7 @@ class UploadStream:
         except BaseException as exc:
             self._abort_after(exc)
             raise
+        self._keep_registered()
         last = self._cutter.finish()
         if last is not None:
             self._batcher.add([last])
@@ -184,6 +197,8 @@ class UploadStream:
                     return existing
             doc = info.to_document()
             self._store._ensure_indexes_once()
+            if self._entry is not None:
+                self._check_chunks(info)
             self._files_doc = doc
             finish(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
@@ -197,6 +212,10 @@ class UploadStream:
             raise
         self.info = info
         self.closed = True
+        # The file is whole and visible: should the entry stay behind, it only keeps a
+        # sweep off chunks that have their files document anyway, until its lease runs out.
+        with contextlib.suppress(Exception):
+            self._unregister()
         self._progress.reached(info.length)
         self._progress.finished()
         return info
@@ -240,6 +259,50 @@ class UploadStream:
         self.info = FileInfo.from_document(doc)
         self.closed = True
         return self.info
+
+    # -- the registry of open uploads -----------------------------------------------------------
+
+    def _keep_registered(self) -> None:
+        """Enter (or refresh) this upload in the registry once it has been open long enough
+        for a sweep to find its chunks old: a short upload costs no command here."""
+        timing = self._store.sweep_timing
+        every = timing.register_after.total_seconds()
+        now = time.monotonic()
+        if self._entry is None and now - self._opened < every:
+            return
+        if self._entry is not None and now - self._refreshed < every:
+            return
+        try:
+            self._register(timing.lease)
+        except BaseException as exc:
+            self._abort_after(exc)
+            raise
+
+    def _register(self, lease: timedelta) -> None:
+        entry = ObjectId() if self._entry is None else self._entry
+        self._entry = entry
+        self._refreshed = time.monotonic()
+        doc = registration(entry, self.file_id, self._started, datetime.now(timezone.utc), lease)
+        # An upsert: an entry a sweep removed once it expired comes back.
+        insert = self._store.uploads.replace_one({"_id": entry}, doc, upsert=True)
+        finish(insert, self._in_flight)
+
+    def _check_chunks(self, info: FileInfo) -> None:
+        """A long upload's chunks are all there before its files document goes in: a
+        sweep may have taken them while the upload was silent past its lease."""
+        want = expected_chunks(info.length, info.chunk_size)
+        found = self._store.chunks.count_documents(chunks_filter(self.file_id))
+        if found != want:
+            raise CorruptFile(
+                f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
+                f" {self._store.chunks.name} (removed while it was open, by a bucket sweep"
+                " or by hand): nothing was stored"
+            )
+
+    def _unregister(self) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            self._store.uploads.delete_one({"_id": entry})
 
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
@@ -311,6 +374,13 @@ class UploadStream:
         self.closed = True
         # A write that a cancellation left running could land after the deletes below.
         nothing_in_flight(self._in_flight)
+        try:
+            self._remove_what_was_sent()
+        finally:
+            # After the chunks are gone: until then the entry keeps a sweep off them.
+            self._unregister()
+
+    def _remove_what_was_sent(self) -> None:
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.

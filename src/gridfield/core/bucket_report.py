@@ -7,7 +7,7 @@ upload in flight out of reach, the key under which any BSON id can be counted, t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -133,13 +133,16 @@ class OrphanTracker:
     def __len__(self) -> int:
         return len(self._groups)
 
-    def split(self, now: datetime, grace: timedelta) -> tuple[list[OrphanChunks], int]:
-        """The groups older than ``grace`` (orphans), and how many groups are younger (in
-        flight, or of unknown age: never reported, never swept)."""
+    def split(
+        self, now: datetime, grace: timedelta, open_uploads: Set[Any] = frozenset()
+    ) -> tuple[list[OrphanChunks], int]:
+        """The groups older than ``grace`` (orphans), and how many groups are younger or
+        belong to an open upload (``open_uploads``: keys of their files ids), or are of
+        unknown age: in flight, never reported, never swept."""
         orphans: list[OrphanChunks] = []
         young = 0
-        for files_id, count, newest in self._groups.values():
-            if older_than(newest, now, grace):
+        for key, (files_id, count, newest) in self._groups.items():
+            if key not in open_uploads and older_than(newest, now, grace):
                 orphans.append(OrphanChunks(files_id, count, newest))
             else:
                 young += 1
@@ -170,6 +173,17 @@ class ChildFiles:
 
     def __len__(self) -> int:
         return len(self._parents)
+
+    def ancestors(self, child: Any) -> set[Any]:
+        """The keys of the files that name ``child`` (a key), directly or through others."""
+        found: set[Any] = set()
+        todo = [child]
+        while todo:
+            for parent in self._parents.get(todo.pop(), ()):
+                if parent not in found and parent != child:
+                    found.add(parent)
+                    todo.append(parent)
+        return found
 
     def resolve(self, candidates: list[UnreferencedFile]) -> list[UnreferencedFile]:
         """The ``candidates`` that stay unreferenced: a child whose parent stays (held by a
@@ -209,7 +223,10 @@ class BucketReport:
     """(d) files past their expiry, still stored: a sweep removes them, files document first
     (never listed as unreferenced too)."""
     in_flight: int = 0
-    """Ids with chunks but no files document, younger than the grace period (left alone)."""
+    """Ids with chunks but no files document, younger than the grace period or of a
+    registered open upload (left alone: "younger" in the summary)."""
+    open_uploads: int = 0
+    """Uploads in the registry of open uploads with a lease still running."""
     documents_scanned: list[str] | None = None
     """The document classes whose references were collected; None: references not checked."""
     documents_unscanned: list[str] = dataclasses.field(default_factory=list)
@@ -234,6 +251,8 @@ class BucketReport:
             f"  damaged files: {len(self.damaged_files)}",
             f"  expired files: {len(self.expired_files)}",
         ]
+        if self.open_uploads:
+            lines.insert(2, f"  open uploads: {self.open_uploads} registered (left alone)")
         if self.documents_scanned is None:
             lines.append("  unreferenced files: not checked (no document classes given)")
         else:
