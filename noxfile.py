@@ -75,10 +75,10 @@ BENCH_PACKAGES = ["mongomotor==0.17.3", "blinker<1.8", "matplotlib", "pyinstrume
 
 
 # Test-only packages the bench does not use; Flask's blinker and the signals tests' blinker
-# cannot live with mongomotor's (blinker<1.8). Django stays: benchmarks/django_intake.py.
+# cannot live with mongomotor's (blinker<1.8). Django stays (benchmarks/django_intake.py),
+# and werkzeug (its server runs the WSGI measure of benchmarks/intake.py).
 NOT_FOR_BENCH = {
     "flask",
-    "werkzeug",
     "waitress",
     "selenium",
     "aiohttp",

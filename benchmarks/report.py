@@ -729,6 +729,52 @@ class Report:
             "",
         )
 
+    def intake(self) -> None:
+        got = self.r.get("intake")
+        if not got:
+            return
+        sizes = got["sizes"]
+        asgi, wsgi = got["asgi"], got["wsgi"]
+        self.add(
+            "## Receiving uploads over HTTP",
+            "",
+            "`receive_files` and `receive_body` behind Starlette on uvicorn (ASGI) and a plain "
+            "WSGI app on werkzeug's threaded server (WSGI; waitress reads a whole body first), "
+            "each in a process of its own with a fresh temporary folder, driven over a socket. "
+            "The hand-written handler lets Starlette parse the form into an `UploadFile`, "
+            "then stores `await file.read()` with `AsyncGridFSBucket.upload_from_stream`. "
+            f"Measured {got['date']} with `{got['command']}`"
+            f" in {got['duration_s']:.0f} s" + (" (quick sizes)." if got["quick"] else "."),
+            "",
+            "| what | ASGI | WSGI |",
+            "|---|---|---|",
+            f"| {sizes['upload'] // MiB} MiB multipart upload: server peak RSS growth | "
+            f"{asgi['server_rss_growth_mib']:.1f} MiB | {wsgi['server_rss_growth_mib']:.1f} MiB |",
+            f"| {sizes['upload'] // MiB} MiB multipart upload: temporary files made | "
+            f"{asgi['temp_files']} | {wsgi['temp_files']} |",
+            *(
+                [
+                    "| ... through the hand-written `UploadFile` handler: RSS growth, temporary "
+                    f"files | {asgi['hand_written_rss_growth_mib']:.1f} MiB, "
+                    f"{asgi['hand_written_temp_files']} | |"
+                ]
+                if "hand_written_rss_growth_mib" in asgi
+                else []
+            ),
+            f"| {sizes['overflow'] // MiB} MiB raw body (chunked) into a 10 MiB limit: status, "
+            f"MiB read before it | {asgi['limit']['status']}, "
+            f"{asgi['limit']['read_before_413_mib']:.2f} | {wsgi['limit']['status']}, "
+            f"{wsgi['limit']['read_before_413_mib']:.2f} |",
+            "| ... files, chunks left | "
+            f"{asgi['limit']['files_left']}, {asgi['limit']['chunks_left']} | "
+            f"{wsgi['limit']['files_left']}, {wsgi['limit']['chunks_left']} |",
+            f"| {sizes['timed'] // MiB} MiB upload through the adapter, MiB/s (median) | "
+            f"{asgi['adapter_mib_s']:.1f} | {wsgi['adapter_mib_s']:.1f} |",
+            f"| ... hand-written `UploadFile` handler, MiB/s (median) | "
+            f"{asgi['hand_written_mib_s']:.1f} | |",
+            "",
+        )
+
     def django_intake(self) -> None:
         intake = self.r.get("django_intake")
         if not intake:
@@ -914,6 +960,7 @@ class Report:
         self.memory()
         self.cpu()
         self.serving()
+        self.intake()
         self.checksum()
         self.django_intake()
         self.django_storage()

@@ -36,9 +36,9 @@ from systems import BY_KEY, FLOOR_CHUNK, SYSTEMS
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RANGED_SEED = 7
-# Measured by gridfield alone, in benchmarks/serving.py, django_intake.py, django_storage.py
-# and tus_upload.py
-OWN_MEASURES = ("serving", "checksum", "django_intake", "django_storage", "tus")
+# Measured by gridfield alone, in benchmarks/serving.py, intake.py, django_intake.py,
+# django_storage.py and tus_upload.py
+OWN_MEASURES = ("serving", "intake", "checksum", "django_intake", "django_storage", "tus")
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
 
@@ -600,11 +600,13 @@ class Run:
 
 
 def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
-    """HTTP serving or the upload checksum (benchmarks/serving.py), Django uploads
-    (benchmarks/django_intake.py), GridFSStorage (benchmarks/django_storage.py) or tus
-    uploads (benchmarks/tus_upload.py), timed and labelled."""
+    """HTTP serving, receiving uploads or the upload checksum (benchmarks/serving.py,
+    benchmarks/intake.py), Django uploads (benchmarks/django_intake.py), GridFSStorage
+    (benchmarks/django_storage.py) or tus uploads (benchmarks/tus_upload.py), timed and
+    labelled."""
     import django_intake
     import django_storage
+    import intake
     import serving
     import tus_upload
 
@@ -612,6 +614,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     started = time.monotonic()
     measures = {
         "serving": serving.measure_serving,
+        "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,

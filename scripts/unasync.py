@@ -56,6 +56,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
+    "AsyncReceived": "Received",
     "AsyncResumableStore": "ResumableStore",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
@@ -84,7 +85,9 @@ OUR_NAMES: dict[str, str] = {
     "wait_for_closes": "no_closes_pending",
     "write_to_any": "write_to",
     "wait_in_flight": "nothing_in_flight",
-    # the pair of tests/readers.py
+    "wait_seconds": "sleep_seconds",
+    # the pairs of tests/concurrency.py and tests/readers.py
+    "run_together": "run_in_threads",
     "TaskReader": "ThreadReader",
 }
 

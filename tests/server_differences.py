@@ -162,3 +162,18 @@ LINK_ERROR = r'invalid key: "\$ref"'
 def lookups_supported(server_kind: str) -> bool:
     """Whether this server runs $lookup and stores Beanie's Links; see FERRETDB_NO_LOOKUP."""
     return server_kind != "ferretdb"
+
+
+FERRETDB_NO_TTL_INDEX = (
+    "FerretDB v1.24.2 refuses TTL indexes: createIndexes with expireAfterSeconds fails with "
+    'code 238 (NotImplemented), "Index option \\"expireAfterSeconds\\" is not implemented '
+    'yet". gridfield remembers the refusal per store (ttl_index False) and carries on: reads '
+    "refuse expired files all the same, and sweep(delete=True) removes them, files document "
+    "first, then chunks. MongoDB's TTL monitor removes the files document (about once a "
+    "minute), leaving the chunks as orphans for the sweep."
+)
+
+
+def ttl_indexes_supported(server_kind: str) -> bool:
+    """Whether this server keeps TTL indexes (``expireAfterSeconds``)."""
+    return server_kind != "ferretdb"

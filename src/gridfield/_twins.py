@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -163,6 +164,19 @@ async def run_off_loop(func: Callable[..., _T], *args: Any) -> _T:
 def run_here(func: Callable[..., _T], *args: Any) -> _T:
     """Sync twin of ``run_off_loop``: the caller's thread is the one to use."""
     return func(*args)
+
+
+# -- waiting ----------------------------------------------------------------------------------
+
+
+async def wait_seconds(seconds: float) -> None:
+    """Let ``seconds`` pass, the event loop serving others meanwhile."""
+    await asyncio.sleep(seconds)
+
+
+def sleep_seconds(seconds: float) -> None:
+    """Sync twin of ``wait_seconds``: the caller's thread sleeps."""
+    time.sleep(seconds)
 
 
 # -- what write() returns -------------------------------------------------------------------

@@ -32,6 +32,7 @@ __all__ = [
     "embedded_type",
     "file_holders",
     "file_holding_paths",
+    "file_paths",
     "file_roots",
     "holds_files",
     "index_differences",
@@ -270,6 +271,55 @@ def file_roots(document: type[Any]) -> list[str]:
     return sorted(roots)
 
 
+def file_paths(document: type[Any]) -> list[str] | None:
+    """The dotted paths at which documents of ``document`` (and its subclasses) store file
+    ids, for a query such as ``{path: {"$in": ids}}`` (a path through a list matches its
+    items); None when some file may sit where no path names it (a dict or map, a generic
+    or recursive embedded document, a dynamic document): then only a scan finds them all."""
+    paths: set[str] = set()
+    for kind in with_subclasses(document):
+        found = _paths_in_document(kind, "", ())
+        if found is None:
+            return None
+        paths.update(found)
+    return sorted(paths)
+
+
+def _paths_in_document(kind: Any, prefix: str, seen: tuple[Any, ...]) -> list[str] | None:
+    if kind._dynamic:
+        return None
+    if kind in seen:  # a recursive embedded document: files at any depth, if any at all
+        holds = any(_raw_may_hold(field, set()) for field in kind._fields.values())
+        return None if holds else []
+    paths: list[str] = []
+    for field in kind._fields.values():
+        found = _paths_in(field, f"{prefix}{field.db_field}", (*seen, kind))
+        if found is None:
+            return None
+        paths += found
+    return paths
+
+
+def _paths_in(field: Any, path: str, seen: tuple[Any, ...]) -> list[str] | None:
+    if field is None or isinstance(field, GenericEmbeddedDocumentField):
+        return None
+    if _is_file_field(field):
+        return [path]
+    if isinstance(field, EmbeddedDocumentField):
+        paths: list[str] = []
+        for kind in with_subclasses(field.document_type):
+            found = _paths_in_document(kind, f"{path}.", seen)
+            if found is None:
+                return None
+            paths += found
+        return paths
+    if isinstance(field, mongoengine.fields.ListField):
+        return _paths_in(field.field, path, seen)  # a path reaches into a list's items
+    if isinstance(field, ComplexBaseField):  # a dict or map: its keys are not known
+        return None if _raw_may_hold(field.field, set()) else []
+    return []
+
+
 def _class_named(raw: Mapping[str, Any], default: type[Any]) -> type[Any]:
     """The class of ``default``'s tree that ``raw``'s ``_cls`` names (else ``default``)."""
     name = raw.get("_cls")
@@ -353,6 +403,19 @@ def document_classes(documents: Iterable[Any] | None = None) -> list[type[Any]]:
         if known is None or kind._class_name.count(".") < known._class_name.count("."):
             by_collection[where] = kind
     return list(by_collection.values())
+
+
+def collection_root(document: type[Any]) -> type[Any]:
+    """The class of ``document``'s tree that owns its collection (its topmost concrete
+    ancestor stored there): scanning it reads every class stored beside it."""
+    name = document._get_collection_name()
+    root = document
+    for kind in type.mro(document):
+        if isinstance(kind, type) and issubclass(kind, mongoengine.Document) and _concrete(kind):
+            stored: Any = kind  # MongoEngine ships no type information
+            if stored._get_collection_name() == name:
+                root = kind
+    return root
 
 
 def _concrete(kind: type[Any]) -> bool:

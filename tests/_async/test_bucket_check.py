@@ -23,11 +23,14 @@ from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.image_field import ImageField
 from gridfield._async.store import AsyncFileStore
+from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 
 OTHER_ALIAS = "gridfield-test-check-other"
 CHUNK = 4
 OLD = datetime.now(timezone.utc) - timedelta(hours=3)
+# Tests sweep with no grace.
+QUICK = SweepTiming(min_grace=timedelta(0))
 
 
 class CheckBurrow(EmbeddedDocument):
@@ -170,7 +173,7 @@ def db(connected: Callable[..., Any]) -> Any:
 
 
 async def test_a_clean_bucket_reports_nothing_and_changes_nothing(db: Any) -> None:
-    store = AsyncFileStore(db, chunk_size=CHUNK)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     info = await store.put(b"abcdef", filename="a")
     await db["check_owners"].insert_one({"_cls": "CheckOwner", "photo": info.file_id})
     report = await store.check([CheckOwner], grace=timedelta(0))
@@ -189,7 +192,7 @@ async def test_each_class_of_problem_is_found(db: Any) -> None:
         planted.orphan_chunks(i)
         planted.unreferenced_file(i)
     await planted.insert(db)
-    store = AsyncFileStore(db, chunk_size=CHUNK)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     before = await counts(db)
     report = await store.check([CheckOwner, CheckElsewhere])
     assert await counts(db) == before  # a check changes nothing
@@ -207,7 +210,7 @@ async def test_each_class_of_problem_is_found(db: Any) -> None:
 
 
 async def test_young_orphans_and_unreferenced_files_are_left_alone(db: Any) -> None:
-    store = AsyncFileStore(db, chunk_size=CHUNK)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     upload = store.open_upload(filename="in flight")
     await upload.write(b"x" * 40)
     await upload.flush()
@@ -248,7 +251,7 @@ async def test_bad_arguments_are_refused_before_any_read(db: Any) -> None:
 async def test_registered_classes_with_no_connection_are_listed_and_block_deletion(
     db: Any,
 ) -> None:
-    store = AsyncFileStore(db, chunk_size=CHUNK)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
 
     class CheckUnconnected(Document):
         photo = FileField()
@@ -283,7 +286,7 @@ async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> No
         planted.orphan_chunks(i)
         planted.unreferenced_file(i)
     await planted.insert(db)
-    store = AsyncFileStore(db, chunk_size=CHUNK)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     uploads = []
     for i in range(IN_FLIGHT):
         upload = store.open_upload(filename=f"in-flight-{i}")
@@ -333,7 +336,7 @@ async def test_thumbnails_and_variants_go_with_their_image(db: Any) -> None:
     assert set(children) == {held.cover.grid_id, dropped.cover.grid_id}
     assert all(len(ids) == 2 for ids in children.values())  # a thumbnail and a variant
     await db["check_albums"].delete_one({"_id": dropped.id})  # no document holds it now
-    store = AsyncFileStore(db, "images")
+    store = AsyncFileStore(db, "images", sweep_timing=QUICK)
 
     report = await store.check([CheckAlbum], grace=timedelta(0))
     gone = {dropped.cover.grid_id, *children[dropped.cover.grid_id]}
@@ -370,7 +373,7 @@ async def test_a_check_of_ten_thousand_files_keeps_memory_bounded(mongo_uri: str
         await planted.insert(db)
         wanted = (set(planted.damaged), len(planted.orphans), set(planted.unreferenced))
         del planted  # the test's own copy of the bucket is not the check's memory
-        store = AsyncFileStore(db, chunk_size=CHUNK)
+        store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
         with PeakRSS() as rss:
             report = await store.check([CheckOwner, CheckElsewhere])
         assert report.files_checked == MANY + 20

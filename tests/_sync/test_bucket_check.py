@@ -24,11 +24,14 @@ from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.image_field import ImageField
 from gridfield._sync.store import FileStore
+from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 
 OTHER_ALIAS = "gridfield-test-check-other"
 CHUNK = 4
 OLD = datetime.now(timezone.utc) - timedelta(hours=3)
+# Tests sweep with no grace.
+QUICK = SweepTiming(min_grace=timedelta(0))
 
 
 class CheckBurrow(EmbeddedDocument):
@@ -171,7 +174,7 @@ def db(connected: Callable[..., Any]) -> Any:
 
 
 def test_a_clean_bucket_reports_nothing_and_changes_nothing(db: Any) -> None:
-    store = FileStore(db, chunk_size=CHUNK)
+    store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     info = store.put(b"abcdef", filename="a")
     db["check_owners"].insert_one({"_cls": "CheckOwner", "photo": info.file_id})
     report = store.check([CheckOwner], grace=timedelta(0))
@@ -190,7 +193,7 @@ def test_each_class_of_problem_is_found(db: Any) -> None:
         planted.orphan_chunks(i)
         planted.unreferenced_file(i)
     planted.insert(db)
-    store = FileStore(db, chunk_size=CHUNK)
+    store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     before = counts(db)
     report = store.check([CheckOwner, CheckElsewhere])
     assert counts(db) == before  # a check changes nothing
@@ -208,7 +211,7 @@ def test_each_class_of_problem_is_found(db: Any) -> None:
 
 
 def test_young_orphans_and_unreferenced_files_are_left_alone(db: Any) -> None:
-    store = FileStore(db, chunk_size=CHUNK)
+    store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     upload = store.open_upload(filename="in flight")
     upload.write(b"x" * 40)
     upload.flush()
@@ -249,7 +252,7 @@ def test_bad_arguments_are_refused_before_any_read(db: Any) -> None:
 def test_registered_classes_with_no_connection_are_listed_and_block_deletion(
     db: Any,
 ) -> None:
-    store = FileStore(db, chunk_size=CHUNK)
+    store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
 
     class CheckUnconnected(Document):
         photo = FileField()
@@ -284,7 +287,7 @@ def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> None:
         planted.orphan_chunks(i)
         planted.unreferenced_file(i)
     planted.insert(db)
-    store = FileStore(db, chunk_size=CHUNK)
+    store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
     uploads = []
     for i in range(IN_FLIGHT):
         upload = store.open_upload(filename=f"in-flight-{i}")
@@ -334,7 +337,7 @@ def test_thumbnails_and_variants_go_with_their_image(db: Any) -> None:
     assert set(children) == {held.cover.grid_id, dropped.cover.grid_id}
     assert all(len(ids) == 2 for ids in children.values())  # a thumbnail and a variant
     db["check_albums"].delete_one({"_id": dropped.id})  # no document holds it now
-    store = FileStore(db, "images")
+    store = FileStore(db, "images", sweep_timing=QUICK)
 
     report = store.check([CheckAlbum], grace=timedelta(0))
     gone = {dropped.cover.grid_id, *children[dropped.cover.grid_id]}
@@ -371,7 +374,7 @@ def test_a_check_of_ten_thousand_files_keeps_memory_bounded(mongo_uri: str) -> N
         planted.insert(db)
         wanted = (set(planted.damaged), len(planted.orphans), set(planted.unreferenced))
         del planted  # the test's own copy of the bucket is not the check's memory
-        store = FileStore(db, chunk_size=CHUNK)
+        store = FileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
         with PeakRSS() as rss:
             report = store.check([CheckOwner, CheckElsewhere])
         assert report.files_checked == MANY + 20

@@ -65,10 +65,18 @@ def test_sweep_is_a_dry_run_unless_told_to_delete(cli: Cli) -> None:
     assert cli.db["fs.chunks"].count_documents({"files_id": lost}) == 0
     assert cli.db["fs.chunks"].count_documents({"files_id": young}) == 2  # in flight: kept
     assert cli.ok("cat", "good.bin").stdout == b"g" * 300_000
-    # a grace of zero reaches the young ones too
-    cli.ok("sweep", "--delete", "--grace", "0s")
-    assert cli.db["fs.chunks"].count_documents({"files_id": young}) == 0
-    assert cli.ok("check").returncode == 0
+    # a deleting sweep refuses a grace shorter than uploads register in, reading nothing
+    refused = cli.run("sweep", "--delete", "--grace", "0s")
+    assert refused.returncode == 2
+    err = " ".join(refused.stderr.decode().split())
+    assert "Invalid value for --grace: a deleting sweep needs a grace of at least 0:01:00" in err
+    assert cli.db["fs.chunks"].count_documents({"files_id": young}) == 2
+    # a grace of a minute reaches chunks two minutes old
+    older = ObjectId()
+    _plant_orphans(cli, older, 2, 2 / 60)
+    cli.ok("sweep", "--delete", "--grace", "1m")
+    assert cli.db["fs.chunks"].count_documents({"files_id": older}) == 0
+    assert cli.db["fs.chunks"].count_documents({"files_id": young}) == 2
 
 
 def test_a_clean_bucket_checks_clean(cli: Cli) -> None:
@@ -96,16 +104,17 @@ def test_documents_find_and_sweep_the_files_no_document_holds(cli: Cli) -> None:
     loose = cli.db["fs.files"].find_one({"filename": "loose.jpg"})
     assert held is not None and loose is not None
     cli.db["animal"].insert_one({"name": "marmot", "photo": held["_id"]})
-    time.sleep(1.1)  # both files older than a grace of one second
-    done = cli.run("check", "--documents", "zoo_models", "--grace", "1s")
+    # both files stored two hours ago: older than the grace of an hour
+    cli.db["fs.files"].update_many({}, {"$set": {"uploadDate": _old_id(HOURS_AGO).generation_time}})
+    done = cli.run("check", "--documents", "zoo_models")
     out = done.stdout.decode()
     assert done.returncode == 1, done.stderr
     assert "unreferenced files: 1 (1 references found in Animal)" in out
     assert f"unreferenced: file {loose['_id']} (loose.jpg)" in out
-    dry = cli.ok("sweep", "--documents", "zoo_models", "--grace", "1s")
+    dry = cli.ok("sweep", "--documents", "zoo_models")
     assert "dry run: nothing removed" in dry.stderr.decode()
     assert cli.db["fs.files"].count_documents({}) == 2
-    cli.ok("sweep", "--documents", "zoo_models", "--grace", "1s", "--delete")
+    cli.ok("sweep", "--documents", "zoo_models", "--delete")
     assert cli.db["fs.files"].distinct("filename") == ["held.jpg"]
     assert cli.db["fs.chunks"].distinct("files_id") == [held["_id"]]
     line = cli.fails("check", "--documents", "no_such_models")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from datetime import timedelta
 
 from .conftest import COMMAND_TIMEOUT, Cli, clean_env, stray_chunks
 
@@ -150,3 +151,15 @@ def test_cat_into_a_reader_that_leaves_early_is_quiet(cli: Cli) -> None:
     _, err = cat.communicate(timeout=COMMAND_TIMEOUT)
     assert cat.returncode == 141, err
     assert err == b"", err
+
+
+def test_put_with_expire_after_stores_the_expiry(cli: Cli) -> None:
+    (cli.cwd / "export.csv").write_bytes(b"a,b\n")
+    cli.ok("put", "export.csv", "--expire-after", "1h")
+    doc = cli.db["fs.files"].find_one({"filename": "export.csv"})
+    assert doc is not None
+    assert doc["gridfield"]["expireAt"] - doc["uploadDate"] == timedelta(hours=1)
+    refused = cli.run("put", "export.csv", "--expire-after", "soon")
+    assert refused.returncode == 2  # a usage error, as click reports them
+    assert b"'soon' is not a duration like 30s, 90m, 1h" in refused.stderr
+    assert cli.db["fs.files"].count_documents({}) == 1

@@ -50,7 +50,8 @@ def test_mongoengine_thumbnails_go_with_their_image(plain_mongoengine: Any) -> N
     }
     assert set(thumbnails) == {held.cover.grid_id, dropped.cover.grid_id}
     db["albums"].delete_one({"_id": dropped.id})  # no document holds its files now
-    store = gridfield.sync.FileStore(db, "images")
+    quick = gridfield.sync.SweepTiming(min_grace=timedelta(0))
+    store = gridfield.sync.FileStore(db, "images", sweep_timing=quick)
 
     report = store.check([MongoengineAlbum], grace=timedelta(0))
     gone = {dropped.cover.grid_id, thumbnails[dropped.cover.grid_id]}

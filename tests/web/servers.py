@@ -123,6 +123,23 @@ def run_waitress(app: Any, port: int = 0) -> Iterator[str]:
 
 
 @contextmanager
+def run_werkzeug(app: Any) -> Iterator[str]:
+    """Serve a WSGI app with werkzeug's threaded server, which hands the app the request body
+    as it arrives (waitress reads it whole first); yield its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(STARTUP_TIMEOUT)
+        server.server_close()
+
+
+@contextmanager
 def run_django_server(app: Any) -> Iterator[str]:
     """Serve a WSGI app with Django's own threaded server (the one ``runserver`` uses), which
     hands the app the request body as it comes off the socket; yield its base URL."""

@@ -33,7 +33,9 @@ def curl(*args: str, tmp_path: Path) -> tuple[int, dict[str, str], bytes]:
         ],
         check=True,
     )
-    lines = head.read_bytes().decode("latin-1").strip().split("\r\n")
+    # The last block: an upload's "100 Continue" comes before the final answer.
+    blocks = head.read_bytes().decode("latin-1").strip().split("\r\n\r\n")
+    lines = blocks[-1].strip().split("\r\n")
     status = int(lines[0].split()[1])
     headers = {}
     for line in lines[1:]:

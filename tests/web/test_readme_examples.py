@@ -3,6 +3,7 @@ written behind real servers."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,52 @@ def test_the_flask_example(stored_photo: tuple[Any, bytes]) -> None:
     exec(readme_example("Flask"), scope)
     with run_waitress(scope["app"]) as base:
         _check(base, *stored_photo)
+
+
+UPLOADS = "## Receiving uploads over HTTP"
+
+
+def _check_upload(base: str, pk: Any, mongo_uri: str) -> None:
+    photo = b"\xff\xd8\xff" + os.urandom(300_000)
+    with httpx.Client(base_url=base, timeout=60) as client:
+        response = client.post(
+            f"/animals/{pk}/photo", files={"photo": ("Zoë.jpg", photo, "image/jpeg")}
+        )
+        assert (response.status_code, response.json()) == (200, {"length": len(photo)})
+        too_big = client.post(
+            f"/animals/{pk}/photo", files={"photo": ("big.bin", bytes(10 * 2**20 + 1))}
+        )
+        assert too_big.status_code == 413
+        assert "over the limit of 10485760 bytes" in too_big.text
+    db = gridfield.sync.get_db("readme")
+    animal = db["animals"].find_one({"_id": pk})
+    assert animal is not None
+    store = gridfield.sync.FileStore(db)
+    info = store.get_info(animal["photo"])
+    assert (info.filename, info.content_type) == ("Zoë.jpg", "image/jpeg")
+    assert store.get(animal["photo"]) == photo
+    # The photo the animal held before went at the save; the refused upload left nothing.
+    assert db["fs.files"].count_documents({}) == 1
+    assert db["fs.chunks"].count_documents({}) == 2
+
+
+def test_the_fastapi_upload_example(stored_photo: tuple[Any, bytes], mongo_uri: str) -> None:
+    client: Any = AsyncMongoClient(mongo_uri)
+    gridfield.connect(gridfield.sync.get_db("readme").name, client=client, alias="readme")
+    try:
+        scope: dict[str, Any] = {"Animal": ReadmeAnimal}
+        exec(readme_example("FastAPI (", UPLOADS), scope)
+        with run_uvicorn(scope["app"], [client]) as base:
+            _check_upload(base, stored_photo[0], mongo_uri)
+    finally:
+        gridfield.disconnect("readme")
+
+
+def test_the_flask_upload_example(stored_photo: tuple[Any, bytes], mongo_uri: str) -> None:
+    scope: dict[str, Any] = {"Animal": ReadmeAnimalSync, "__name__": __name__}
+    exec(readme_example("Flask", UPLOADS), scope)
+    with run_waitress(scope["app"]) as base:
+        _check_upload(base, stored_photo[0], mongo_uri)
 
 
 DJANGO_UPLOADS = "## Django uploads straight into GridFS"

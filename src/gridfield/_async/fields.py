@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import mongoengine.fields
 from bson import ObjectId
 
+from ..core.dedup import check_scope
+from ..core.expiry import check_expiry
 from ..core.guards import UploadLimits
-from ..core.metadata import check_chunk_size
+from ..core.http.intake import ReceivedFile
+from ..core.metadata import FileInfo, check_chunk_size
 from .proxy import GridFSProxy
 
 
@@ -21,7 +25,12 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     ``content_types`` (``["image/*", "application/pdf"]``) guard every upload through the
     field: FileTooLarge or ContentTypeRefused, and nothing is left stored. With
     ``delete_with_owner`` the file is deleted after the document that holds it is deleted
-    (set it False to keep files shared with others).
+    (set it False to keep files shared with others). ``expire_after`` (a timedelta) makes
+    every file stored through the field expire that long after its upload, unless the call
+    gives its own expiry; ``dedup_scope`` (a str) deduplicates every upload through the
+    field within that scope (see ``AsyncFileStore.put``): a file so shared by several
+    documents is deleted with an owner only once no other document of the owner's class
+    holds it.
     """
 
     proxy_class = GridFSProxy
@@ -37,6 +46,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         delete_with_owner: bool = True,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
         **kwargs: Any,
     ) -> None:
         if chunk_size is not None:
@@ -47,6 +58,11 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
         self.delete_with_owner = delete_with_owner
+        check_expiry(expire_after=expire_after)
+        self.expire_after = expire_after
+        """How long files stored through this field live (None: for ever)."""
+        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
+        """The scope uploads through this field deduplicate in (None: none)."""
 
     def get_proxy_obj(
         self,
@@ -65,6 +81,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             chunk_size=self.chunk_size,
             delete_with_owner=self.delete_with_owner,
             limits=self.limits,
+            expire_after=self.expire_after,
+            dedup_scope=self.dedup_scope,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:
@@ -82,10 +100,28 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     def __set__(self, instance: Any, value: Any) -> None:
         if value is None or isinstance(value, ObjectId):
             value = self.get_proxy_obj(key=self.name, instance=instance, grid_id=value)
+            value.note_reference()  # an existing file's id: claimed at the save
         elif isinstance(value, self.proxy_class):
+            # A stored document's own value comes here fresh from to_python (no key yet);
+            # any other proxy names an existing file, claimed at the save.
+            if not (value._from_storage and value.key is None):
+                value.note_reference()
             if value.key is None:
                 value.key, value.instance = self.name, instance
             value.delete_with_owner = self.delete_with_owner  # the field it is in decides
+        elif isinstance(value, ReceivedFile):
+            # doc.photo = received.file("photo"): a file an HTTP request stored already.
+            received = value
+            current = self.__get__(instance, type(instance))
+            value = self.get_proxy_obj(key=self.name, instance=instance)
+            value.take_place_of(current)
+            value.hold_received(received)
+        elif isinstance(value, FileInfo):
+            raise TypeError(
+                f"{type(instance).__name__}.{self.name}: a FileInfo does not say which bucket"
+                " its file is in; assign the ReceivedFile itself, or the file's id"
+                " (an ObjectId) to take it unchecked"
+            )
         elif isinstance(value, (bytes, bytearray, memoryview, str)) or hasattr(value, "read"):
             # doc.photo = data: stored at the document's save, as MongoEngine stores it
             # (MongoEngine at once). The file held so far goes once the new one is saved.
@@ -98,7 +134,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         else:
             raise TypeError(
                 f"{type(instance).__name__}.{self.name} holds a GridFS file: assign None, "
-                f"an ObjectId or a {self.proxy_class.__name__}, not {type(value).__name__}"
+                f"an ObjectId, a ReceivedFile or a {self.proxy_class.__name__}, not"
+                f" {type(value).__name__}"
             )
         instance._data[self.name] = value
         if getattr(instance, "_initialised", False):
@@ -112,7 +149,9 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     def to_python(self, value: Any) -> Any:
         if value is None or isinstance(value, self.proxy_class):
             return value
-        return self.get_proxy_obj(grid_id=value)
+        proxy = self.get_proxy_obj(grid_id=value)
+        proxy._from_storage = True
+        return proxy
 
     def validate(self, value: Any) -> None:
         grid_id = value.grid_id if isinstance(value, self.proxy_class) else value

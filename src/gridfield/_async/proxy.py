@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from datetime import timedelta
 from typing import Any
+
+import mongoengine
 
 from .._twins import (
     AwaitableSelf,
@@ -17,6 +21,7 @@ from .._twins import (
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
 from ..core.guards import UploadLimits
+from ..core.http.intake import ReceivedFile
 from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
@@ -53,8 +58,14 @@ class GridFSProxy(DescribedFile):
         chunk_size: int | None = None,
         delete_with_owner: bool = True,
         limits: UploadLimits | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
     ) -> None:
         self._slot = FileSlot(grid_id)
+        self.expire_after = expire_after
+        """How long the files this proxy writes live (the field's ``expire_after``)."""
+        self.dedup_scope = dedup_scope
+        """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
         self.key = key
         self.instance = instance
         self.db_alias = db_alias
@@ -70,6 +81,14 @@ class GridFSProxy(DescribedFile):
         self._upload: AsyncUploadStream | None = None
         self._reader: AsyncDownloadStream | None = None
         self._position = ReadPosition()
+        # A deleting sweep may be about to take the held file: it is claimed (store.claim)
+        # before the owner's write when the field was given an existing file, or holds one
+        # this proxy stored long ago (when, by the monotonic clock: _adopted); the hold is
+        # released after that write.
+        self._claim = False
+        self._adopted: float | None = None
+        self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
+        self._from_storage = False  # made from a stored document's value (to_python)
         self._reading: Any = grid_id  # the file _info, _reader and _position are about
 
     # -- what the field holds: the slot (gridfield.core.file_slot) does the bookkeeping ------
@@ -148,6 +167,7 @@ class GridFSProxy(DescribedFile):
         twin._reader = None
         twin._position = ReadPosition()
         twin._slot = self._slot.copy()
+        twin._holding = None
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any]) -> GridFSProxy:
@@ -188,6 +208,8 @@ class GridFSProxy(DescribedFile):
             # Errors name the field, whether its guards or a call's own refused the file.
             limits = self.limits if self.limits is not None else UploadLimits()
             kwargs["limits"] = dataclasses.replace(limits, label=self._where())
+            kwargs["expire_after"] = self.expire_after
+            kwargs["dedup_scope"] = self.dedup_scope
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 
@@ -201,6 +223,8 @@ class GridFSProxy(DescribedFile):
 
     def _adopt(self, info: FileInfo) -> None:
         self._slot.hold(info.file_id)
+        self._claim = False
+        self._adopted = time.monotonic()
         self._follow(info)
         self._mark_as_changed()
 
@@ -242,6 +266,7 @@ class GridFSProxy(DescribedFile):
         """
         if grid_id is not None:
             self.grid_id = grid_id
+            self.note_reference()
         self._refuse_if_staged()
         if self.grid_id is None:
             return None
@@ -386,6 +411,30 @@ class GridFSProxy(DescribedFile):
         after the next save and the file it held (deleted once this one is saved)."""
         self._slot.take_place_of(previous._slot)
 
+    def hold_received(self, received: ReceivedFile) -> None:
+        """Hold a file an HTTP request stored (``doc.photo = received.file("photo")``); the
+        file held so far goes once the owner is saved.
+
+        Refused (GridFSError) when the file is in another bucket than this field's, and
+        (FileTooLarge, ContentTypeRefused) when it breaks the field's guards: the field
+        then keeps what it held.
+        """
+        store = self.store
+        if received.bucket != (store.db.name, store.collection_name):
+            raise GridFSError(
+                f"{self._where()} stores files in {store.db.name}.{store.collection_name};"
+                f" the received file {received.file_id!r} is in"
+                f" {received.bucket[0]}.{received.bucket[1]}"
+            )
+        limits = store.limits
+        limits.check_size(received.length)
+        if limits.content_types is not None:
+            limits.check_type(received.content_type)
+        # The slot took the field's previous file as the one replaced (take_place_of): it
+        # goes at the owner's save, as an assignment's does.
+        self._slot.hold(received.file_id)
+        self._follow(received.info)
+
     def stage(self, data: Any) -> None:
         """Hold ``data`` (assigned to the field) to be stored when the owning document is
         saved, the file held so far to be deleted after that save.
@@ -414,8 +463,39 @@ class GridFSProxy(DescribedFile):
         await self.before_owner_save()
         await self.after_owner_save()
 
+    def note_reference(self) -> None:
+        """The field names an existing file now (given its id, or another document's
+        proxy): the owner's next save claims it from any sweep under way first."""
+        if self.grid_id is not None:
+            self._claim = True
+
+    async def claim_file(self) -> None:
+        """Hold the field's file against deleting sweeps before a write names it (see
+        ``AsyncFileStore.claim``): NoFile when it is gone. Nothing for an empty field or a
+        file stored moments ago (no sweep may touch one younger than its smallest grace)."""
+        if self.grid_id is None or self.grid_id == self._slot.stored_for_save:
+            return
+        store = self.store
+        if not self._claim and self._adopted is not None:
+            fresh = store.sweep_timing.register_after.total_seconds()
+            if time.monotonic() - self._adopted < fresh:
+                return
+        await self.release_file()  # one left by an earlier attempt
+        self._holding = (self.grid_id, await store.claim(self.grid_id))
+
+    async def release_file(self) -> None:
+        """Let go of the hold ``claim_file`` took: the owner's write is done or failed."""
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            await self.store.release(*holding)
+
     async def before_owner_save(self) -> None:
-        """Store the data assigned to the field: files go before the document that names them."""
+        """Store the data assigned to the field: files go before the document that names them.
+        A file the field was given (or stored long ago) is claimed from a sweep first."""
+        if self._slot.staged is None:
+            if self._claim or self._adopted is not None:
+                await self.claim_file()
+            return
         if not self._slot.wants_storing():
             return
         assert self._slot.staged is not None
@@ -426,6 +506,7 @@ class GridFSProxy(DescribedFile):
     async def owner_save_failed(self) -> None:
         """The owner's save failed after ``before_owner_save``: remove the file stored for it,
         keep the assigned data for the next save and the old file in place."""
+        await self.release_file()
         staged = self._slot.staged
         doomed = self._slot.save_failed()
         self._follow()
@@ -436,6 +517,9 @@ class GridFSProxy(DescribedFile):
 
     async def after_owner_save(self) -> None:
         """The owner is saved: the assigned file is its file now; the files it replaced go."""
+        self._claim = False  # the owner names the file now: a sweep sees it
+        self._adopted = None
+        await self.release_file()
         await self._drop(self._slot.saved())
 
     async def _drop(self, stale: tuple[Any, ...]) -> None:
@@ -446,10 +530,16 @@ class GridFSProxy(DescribedFile):
             self._slot.dropped(grid_id)
 
     async def _delete_file(self, grid_id: Any) -> None:
-        try:
-            await self.store.delete(grid_id)
-        except NoFile:
-            pass  # already gone: the outcome asked for
+        """Delete a file this value let go of, unless it is shared (a deduplicated file)
+        and another stored document of the owner's collection still holds it."""
+        owner = _owner_document(self.instance)
+        if owner is None:
+            try:
+                await self.store.delete(grid_id)
+            except NoFile:
+                pass  # already gone: the outcome asked for
+            return
+        await self.store.delete_unless_held(grid_id, owner)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -565,6 +655,15 @@ def _start_of(data: Any) -> int | None:
         return int(data.tell()) if hasattr(data, "read") else None
     except Exception:
         return None
+
+
+def _owner_document(instance: Any) -> Any:
+    """The top-level stored document a proxy's value is in (None: none, or not stored)."""
+    top = instance
+    while top is not None and getattr(top, "_instance", None) is not None:
+        top = top._instance
+    is_document = isinstance(top, mongoengine.Document) and hasattr(top, "_get_collection_name")
+    return top if is_document else None
 
 
 def _stores_files_at_save(instance: Any) -> bool:

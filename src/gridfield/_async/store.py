@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo.errors import OperationFailure
@@ -18,10 +18,22 @@ from .._twins import (
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
+from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
 from ..core.errors import NoFile
+from ..core.expiry import (
+    EXPIRE_AT_FIELD,
+    check_expiry,
+    expired_filter,
+    expired_message,
+    is_expired,
+    not_expired_filter,
+    ttl_refused,
+    with_filter,
+)
 from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.metadata import (
+    CHECKSUM_KEY,
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
@@ -40,6 +52,7 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
+from ..core.sweeping import DEFAULT_SWEEP_TIMING, HOLDS_SUFFIX, UPLOADS_SUFFIX, SweepTiming
 from ..core.topology import (
     check_acknowledged,
     check_outside_transaction,
@@ -47,7 +60,7 @@ from ..core.topology import (
     gone_or_replaced,
 )
 from ..core.upload_options import UploadOptions
-from .bucket_check import check_bucket, sweep_bucket
+from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     AsyncDownloadStream,
     adopt_cursor,
@@ -55,6 +68,7 @@ from .download import (
     chunks_cursor,
     copy_to,
 )
+from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
@@ -136,7 +150,12 @@ async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
 
 class AsyncFileStore:
     """GridFS file store over one database handle (PyMongo AsyncDatabase or Motor
-    AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``.
+    AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``,
+    with ``<bucket>.uploads`` beside them for the uploads open long enough to register.
+
+    ``sweep_timing`` (a ``SweepTiming``) is what this store's uploads and deleting sweeps
+    agree on: the smallest grace a deleting sweep accepts, when an upload registers, how
+    long its lease holds. Every process that writes or sweeps a bucket should use the same.
     """
 
     def __init__(
@@ -146,36 +165,77 @@ class AsyncFileStore:
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         limits: UploadLimits | None = None,
+        expire_after: timedelta | None = None,
+        dedup_scope: str | None = None,
+        sweep_timing: SweepTiming | None = None,
     ) -> None:
+        """``expire_after`` makes every file stored here expire that long after its upload
+        (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
+        stored file with the same bytes in that scope (a call may say ``dedup=False``, or
+        name another ``scope``). See ``put``."""
         if not isinstance(collection_name, str) or not collection_name:
             raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
         if limits is not None and not isinstance(limits, UploadLimits):
             raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
         self.limits = limits if limits is not None else UploadLimits(label=collection_name)
         """The upload guards every upload of this store gets (a call may tighten them)."""
+        if sweep_timing is not None and not isinstance(sweep_timing, SweepTiming):
+            raise TypeError(
+                f"sweep_timing must be a SweepTiming, not {type(sweep_timing).__name__}"
+            )
+        self.sweep_timing = DEFAULT_SWEEP_TIMING if sweep_timing is None else sweep_timing
+        """When uploads register and how small a deleting sweep's grace may be."""
         self.db = db
         self.collection_name = collection_name
         self.chunk_size = check_chunk_size(chunk_size)
+        check_expiry(expire_after=expire_after)
+        self.expire_after = expire_after
+        """How long files stored here live by default (None: for ever)."""
+        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
+        """The scope every upload here deduplicates in by default (None: no deduplication)."""
         self.files: Any = db[f"{collection_name}.files"]
         self.chunks: Any = db[f"{collection_name}.chunks"]
+        self.uploads: Any = db[f"{collection_name}.{UPLOADS_SUFFIX}"]
+        """The registry of uploads open long enough that a sweep must leave them alone."""
+        self.holds: Any = db[f"{collection_name}.{HOLDS_SUFFIX}"]
+        """The holds saves and deleting sweeps take on files (see ``claim``)."""
         # Reads of a file's chunks (and the second look at a files document that found
         # chunks missing) go to the primary when the database reads elsewhere: see
         # chunks_read_preference. Listings and files documents keep the caller's preference.
         self._chunk_reads: Any = _from_primary(self.chunks)
         self._files_recheck: Any = _from_primary(self.files)
+        self.ttl_index: bool | None = None
+        """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
+        yet). False where it refused one: the sweep alone removes expired files there."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes (idempotent; an index on the same keys made by another tool will do).
+        indexes, the deduplication lookup's ``(gridfield.sha256, length, gridfield.scope)``
+        and the TTL index on ``gridfield.expireAt`` (idempotent; an index on the same keys
+        made by another tool will do).
+
+        A server without TTL indexes (FerretDB v1 refuses the option) is remembered by this
+        store, which then asks no more; ``ttl_index`` says which. Expired files are refused
+        by reads either way, and the sweep removes them where no TTL monitor does.
 
         Uploads call it themselves, at most every 30 seconds per client and bucket; call it
         after dropping a bucket to have the indexes back at once.
         """
         await _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         await _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
+        await _create_index(self.files, DEDUP_INDEX)
+        if self.ttl_index is not False:
+            try:
+                await _create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
+            except OperationFailure as exc:
+                if not ttl_refused(exc.code, str(exc)):
+                    raise
+                self.ttl_index = False
+            else:
+                self.ttl_index = True
         made = _indexed(self.db.client)
         if made is not None:
             made[(self.db.name, self.collection_name)] = time.monotonic()
@@ -222,6 +282,12 @@ class AsyncFileStore:
         on_progress: ProgressCallback | None = None,
         total: int | None = None,
         extra: Mapping[str, Any] | None = None,
+        expire_at: datetime | None = None,
+        expire_after: timedelta | None = None,
+        dedup: bool | None = None,
+        scope: str | None = None,
+        sha256: str | None = None,
+        length: int | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -234,7 +300,9 @@ class AsyncFileStore:
         was sent is removed); a content type (given, guessed from the filename or sniffed
         from the first bytes) not in ``content_types`` (``"image/*"`` allowed), a
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
-        as chunks reach the server (``total`` as given here, else None).
+        as chunks reach the server (``total`` as given here, else None). Expiry and
+        deduplication are as for ``put`` (a declared ``sha256`` and ``length`` are checked
+        when the stream closes).
         """
         return self.start_upload(
             UploadOptions(
@@ -251,6 +319,12 @@ class AsyncFileStore:
                 on_progress=on_progress,
                 total=total,
                 extra=extra or {},
+                expire_at=expire_at,
+                expire_after=expire_after,
+                dedup=dedup,
+                scope=scope,
+                sha256=sha256,
+                length=length,
             )
         )
 
@@ -263,6 +337,7 @@ class AsyncFileStore:
         """
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
+        options = self._with_defaults(options)
         self._check_writable("upload a file")
         limits = options.limits_over(self.limits)
         size = self.chunk_size if options.chunk_size is None else options.chunk_size
@@ -281,6 +356,7 @@ class AsyncFileStore:
             codec_options=codec_options,
             aliases=options.aliases,
             extra=top_level,
+            scope=options.scope,
         )
         if options.content_type is not None:
             limits.check_type(options.content_type)  # a refused type given outright: no I/O
@@ -289,6 +365,26 @@ class AsyncFileStore:
             options.but(chunk_size=size, metadata=stored, extra=top_level),
             limits=limits,
         )
+
+    def _with_defaults(self, options: UploadOptions) -> UploadOptions:
+        """``options`` with this store's expiry and deduplication scope where the call gave
+        none, ``dedup`` decided; ValueError for deduplication with no scope to do it in."""
+        changes: dict[str, Any] = {}
+        if options.expiry is None and self.expire_after is not None:
+            changes["expire_after"] = self.expire_after
+        scope = options.scope if options.scope is not None else self.dedup_scope
+        dedup = options.dedup if options.dedup is not None else self.dedup_scope is not None
+        if dedup and scope is None:
+            raise ValueError(
+                "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
+                "share stored files, e.g. a tenant or a user ('' for the whole bucket)"
+            )
+        if options.sha256 is not None and not dedup:
+            raise ValueError(
+                "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
+            )
+        changes.update(scope=scope, dedup=dedup)
+        return options.but(**changes)
 
     async def put(
         self,
@@ -306,6 +402,12 @@ class AsyncFileStore:
         content_types: Iterable[str] | None = None,
         on_progress: ProgressCallback | None = None,
         extra: Mapping[str, Any] | None = None,
+        expire_at: datetime | None = None,
+        expire_after: timedelta | None = None,
+        dedup: bool | None = None,
+        scope: str | None = None,
+        sha256: str | None = None,
+        length: int | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -317,6 +419,25 @@ class AsyncFileStore:
         file check it, and HTTP responses use it as the ``ETag``. ``max_size``,
         ``content_types`` and ``on_progress`` are as for ``open_upload`` (the total passed
         to ``on_progress`` is known for bytes and for files on disk).
+
+        Expiry: ``expire_at`` (an aware datetime in the future; a naive one is refused, as
+        its time zone cannot be known) or ``expire_after`` (a positive timedelta from the
+        upload's date), never both, is stored as ``gridfield.expireAt``. From then on reads
+        raise NoFile saying when it expired; the server's TTL index (``ensure_indexes``) or
+        else ``sweep(delete=True)`` removes it. The store's ``expire_after`` applies when
+        neither is given.
+
+        Deduplication: with ``dedup=True`` (the default when the store has a
+        ``dedup_scope``) and a ``scope`` (a str: who may share files, such as a tenant), the
+        upload looks, when it closes, for a stored file of that scope with the same SHA-256
+        and length that lives at least as long as asked (no expiry, or a later one). If
+        there is one, the chunks just written are deleted and that file is returned as it
+        is: this call's filename, metadata, content type and extra fields are not stored
+        anywhere. Files share bytes only within a scope: no lookup ever crosses scopes, as
+        one that did would tell any uploader whether others stored given bytes.
+        ``sha256`` and ``length`` (both) declare the bytes beforehand: a matching file of the
+        scope is returned without reading ``data``; otherwise ``data`` is stored and must be
+        what was declared (ValueError, nothing left, if not).
         """
         options = UploadOptions(
             filename=filename,
@@ -331,6 +452,12 @@ class AsyncFileStore:
             content_types=_listed(content_types),
             on_progress=on_progress,
             extra=extra or {},
+            expire_at=expire_at,
+            expire_after=expire_after,
+            dedup=dedup,
+            scope=scope,
+            sha256=sha256,
+            length=length,
         )
         return await self.upload(data, options)
 
@@ -344,6 +471,9 @@ class AsyncFileStore:
         if options.on_progress is not None and options.total is None:
             options = options.but(total=source_size(data))
         stream = self.start_upload(options)
+        declared = await stream.stored_as_declared()
+        if declared is not None:
+            return declared  # the source is not read
         async with stream:
             await write_source(stream, data)
         assert stream.info is not None  # close() has run
@@ -384,7 +514,16 @@ class AsyncFileStore:
     # -- reading ------------------------------------------------------------------------------
 
     async def get_info(self, file_id: Any) -> FileInfo:
-        """The description of a stored file; NoFile if there is none with this id."""
+        """The description of a stored file; NoFile if there is none with this id, or if it
+        has expired (saying when), whether or not anything removed it yet."""
+        info = await self._stored_info(file_id)
+        if is_expired(info.expire_at, datetime.now(timezone.utc)):
+            assert info.expire_at is not None
+            raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
+        return info
+
+    async def _stored_info(self, file_id: Any) -> FileInfo:
+        """The description in a files document, expired or not; NoFile if there is none."""
         doc = await self.files.find_one(file_filter(file_id))
         if doc is None:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
@@ -448,10 +587,21 @@ class AsyncFileStore:
         when there is no such file.
         """
         query = revision_query(filename, revision)
-        cursor = self.files.find(query.filter).sort(list(query.sort)).skip(query.skip).limit(1)
+        now = datetime.now(timezone.utc)
+        # Expired revisions are not counted: they are gone as soon as anything removes them.
+        live = with_filter(query.filter, not_expired_filter(now))
+        cursor = self.files.find(live).sort(list(query.sort)).skip(query.skip).limit(1)
         async for doc in cursor:
             return FileInfo.from_document(doc)
         if revision in (0, -1):
+            # Only on the way to NoFile: a second look, to say when an expired one expired.
+            expired = with_filter(query.filter, expired_filter(now))
+            found = self.files.find(expired).sort(EXPIRE_AT_FIELD, -1).limit(1)
+            async for doc in found:
+                moment = FileInfo.from_document(doc).expire_at
+                if moment is not None:
+                    name = f"the file named {filename!r} in {self.files.name}"
+                    raise NoFile(expired_message(name, moment))
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
         raise NoFile(
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
@@ -539,9 +689,12 @@ class AsyncFileStore:
         return self.find(name_filter(filename), sort=list(OLDEST_FIRST))
 
     async def exists(self, file_id: Any) -> bool:
-        """Whether a files document has this id."""
-        doc = await self.files.find_one(file_filter(file_id), projection={"_id": 1})
-        return doc is not None
+        """Whether a files document has this id (and has not expired)."""
+        # The expiry is read and judged here: the query stays an _id lookup.
+        doc = await self.files.find_one(file_filter(file_id), projection={CHECKSUM_KEY: 1})
+        if doc is None:
+            return False
+        return not is_expired(FileInfo.expiry_of(doc), datetime.now(timezone.utc))
 
     async def exists_by_name(self, filename: str, *, or_prefix: str | None = None) -> bool:
         """Whether a file is named ``filename`` or, with ``or_prefix``, any file's name starts
@@ -549,6 +702,7 @@ class AsyncFileStore:
         query = name_filter(filename)
         if or_prefix:
             query = {"$or": [query, under_filter(or_prefix)]}
+        query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         doc = await self.files.find_one(query, projection={"_id": 1})
         return doc is not None
 
@@ -557,7 +711,8 @@ class AsyncFileStore:
         PyMongo's ``GridFS.list()`` answers; with ``prefix``, only the names that start
         with it (one query anchored at the start of the name, which MongoDB answers from
         the ``filename`` index)."""
-        names = await self.files.distinct("filename", under_filter(prefix))
+        live = with_filter(under_filter(prefix), not_expired_filter(datetime.now(timezone.utc)))
+        names = await self.files.distinct("filename", live)
         return sorted(names)
 
     def find(
@@ -568,13 +723,16 @@ class AsyncFileStore:
         sort: str | Sequence[tuple[str, int]] | Mapping[str, int] | None = None,
         skip: int = 0,
         limit: int = 0,
+        expired: bool = False,
     ) -> AsyncIterator[FileInfo]:
         """Iterate over the descriptions of the files matching ``filter`` (a PyMongo-style
         filter on the files collection, e.g. ``{"filename": "a.txt"}`` or
         ``{"length": {"$gt": 1024}}``), optionally sorted, skipped and limited.
 
         ``filename=`` adds an exact match on the name (its revisions come oldest first unless
-        ``sort`` says otherwise).
+        ``sort`` says otherwise). Expired files are left out (the server filters them, so
+        ``skip`` and ``limit`` count the rest) unless ``expired=True``, which lists them
+        too, as long as nothing has removed them yet.
         """
         if filter is not None and not isinstance(filter, Mapping):
             raise TypeError(f"filter must be a mapping, not {type(filter).__name__}")
@@ -587,6 +745,8 @@ class AsyncFileStore:
             query = {"$and": [query, named]} if query else named
             if sort is None:
                 sort = list(OLDEST_FIRST)
+        if not expired:
+            query = with_filter(query, not_expired_filter(datetime.now(timezone.utc)))
         cursor = self.files.find(query)
         if sort is not None:
             cursor = cursor.sort(sort)
@@ -614,15 +774,38 @@ class AsyncFileStore:
         if not await carry_on_despite_cancel(self._delete(file_id)):
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
-    async def _delete(self, file_id: Any) -> bool:
-        result = await self.files.delete_one(file_filter(file_id))
-        await self.chunks.delete_many(chunks_filter(file_id))
+    async def delete_unless_held(self, file_id: Any, owner: Any) -> bool:
+        """Delete a file let go of by one holder, unless it may be shared and another still
+        holds it; return whether it was deleted (False too when it was already gone).
+
+        Only a file stored with a deduplication scope can have several holders: any other
+        goes at once, as ``delete`` does, in the same two commands. For a scoped one, the
+        stored documents of ``owner``'s collection (a Document) other than ``owner`` are
+        scanned first, and the file stays when one holds it.
+        """
+        check_file_id(file_id)
+        self._check_writable("delete a file")
+        unshared = {**file_filter(file_id), SCOPE_FIELD: {"$exists": False}}
+        if await carry_on_despite_cancel(self._delete(file_id, unshared)):
+            return True
+        if await held_by_others(self, owner, file_id):
+            return False
+        # Gone already, or shared and now held by no one else: as delete() does (stray
+        # chunks of a gone file go too).
+        return bool(await carry_on_despite_cancel(self._delete(file_id)))
+
+    async def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
+        result = await self.files.delete_one(file_filter(file_id) if query is None else query)
+        if query is None or result.deleted_count:
+            await self.chunks.delete_many(chunks_filter(file_id))
         return bool(result.deleted_count)
 
     async def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""
         await self.files.drop()
         await self.chunks.drop()
+        await self.uploads.drop()
+        await self.holds.drop()
         made = _indexed(self.db.client)
         if made is not None:
             made.pop((self.db.name, self.collection_name), None)
@@ -655,12 +838,40 @@ class AsyncFileStore:
         delete: bool = False,
         grace: timedelta = DEFAULT_GRACE,
     ) -> BucketReport:
-        """Find orphan chunks and unreferenced files as ``check`` does; with
+        """Find orphan chunks, unreferenced and expired files as ``check`` does; with
         ``delete=True`` remove them (each file's files document first, then its chunks).
-        Damaged files are reported by ``check`` and never removed here."""
+        Expired files go whatever ``grace`` and ``documents`` say: where the server has no
+        TTL index (FerretDB) this is what removes them, and where it has one, the chunks
+        its monitor leaves are orphans, removed once older than ``grace``. Damaged files
+        are reported by ``check`` and never removed here.
+
+        A deleting sweep works in two phases: it finds the unreferenced files, then a batch
+        at a time holds them (leaving those a save holds: ``claim``), reads again which
+        documents name them and deletes only those still unreferenced. A gridfield save
+        that stores a reference to an existing file holds it first. Chunks of an upload in
+        the registry of open uploads stay.
+        ``grace`` must be at least ``sweep_timing.min_grace`` (ValueError otherwise, before
+        any I/O).
+        """
         if delete:
             self._check_writable("sweep the bucket")
         return await sweep_bucket(self, documents, delete=delete, grace=grace)
+
+    async def claim(self, file_id: Any) -> Any:
+        """Hold a stored file against deleting sweeps: a document naming it is about to be
+        written. Returns the hold's token, for ``release`` once that write is done (or
+        failed); a hold never released lapses after ``sweep_timing.hold``.
+
+        Waits while a sweep holds the file (it decides and deletes within moments), then
+        checks the file is there: NoFile, holding nothing, when it is gone (deleted, or
+        removed by a sweep): a document written now would name nothing. A gridfield save
+        calls it, files first, for each reference to an existing file it stores.
+        """
+        return await hold_for_save(self, file_id)
+
+    async def release(self, file_id: Any, token: Any) -> None:
+        """Let go of the hold ``claim`` returned ``token`` for."""
+        await let_go(self, [file_id], token)
 
     async def rename(self, file_id: Any, new_filename: str) -> None:
         """Change a stored file's filename; NoFile if there is none with this id."""

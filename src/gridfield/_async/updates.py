@@ -193,7 +193,7 @@ async def run_update(
     document = queryset._document
     if not update and not upsert:
         raise OperationError("No update parameters, would remove data")
-    mongo_update = await _with_files_stored(update_document(document, update))
+    mongo_update, holders = await _with_files_stored(update_document(document, update))
     query = queryset._query()
     if upsert and "_cls" in query and isinstance(mongo_update, dict):
         # an upserted document must say its class, as MongoEngine's upserts do
@@ -213,6 +213,8 @@ async def run_update(
         raise NotUniqueError(f"Update failed ({err})") from err
     except OperationFailure as err:
         raise OperationError(f"Update failed ({err})") from err
+    finally:
+        await _let_go(holders)
     await _drop_released_files(document, collection, paths, before)
     return result
 
@@ -244,7 +246,7 @@ async def run_modify(
         removed = document._from_son(son)
         await removed._release_files()  # MongoEngine sends no signal here; files still go
         return removed
-    mongo_update = await _with_files_stored(update_document(document, update))
+    mongo_update, holders = await _with_files_stored(update_document(document, update))
     paths = file_holding_paths(document, mongo_update)
     before = await _held_files(document, collection, queryset._query(), paths, False, options)
     query = queryset._query()
@@ -265,22 +267,42 @@ async def run_modify(
         raise NotUniqueError(f"Update failed ({err})") from err
     except OperationFailure as err:
         raise OperationError(f"Update failed ({err})") from err
+    finally:
+        await _let_go(holders)
     await _drop_released_files(document, collection, paths, before)
     return None if son is None else document._from_son(son)
 
 
-async def _with_files_stored(mongo_update: Any) -> Any:
+async def _with_files_stored(mongo_update: Any) -> tuple[Any, list[Any]]:
     """The update document with each file-holding value (a proxy given as ``set__photo=``)
-    replaced by the id of its file, files assigned but not yet stored being stored first.
+    replaced by the id of its file, files assigned but not yet stored being stored first;
+    and those values, to let go of the files they hold once the update is sent.
 
     Should the update then fail, such a file stays stored with no document naming it, as
     after a failed ``put()``: the bucket check finds it.
     """
     holders: list[Any] = []
     _collect_holders(mongo_update, holders)
+    try:
+        for holder in holders:
+            # The file a proxy holds is named by this update: its save hook holds it
+            # against a sweep under way (a proxy's own; other holders have none).
+            note = getattr(holder, "note_reference", None)
+            if note is not None:
+                note()
+            await holder.before_owner_save()
+    except BaseException:
+        await _let_go(holders)
+        raise
+    return _ids_for_holders(mongo_update), holders
+
+
+async def _let_go(holders: list[Any]) -> None:
+    """The update is sent (or failed): release the holds its proxies took on their files."""
     for holder in holders:
-        await holder.before_owner_save()
-    return _ids_for_holders(mongo_update)
+        release = getattr(holder, "release_file", None)
+        if release is not None:
+            await release()
 
 
 def _collect_holders(value: Any, found: list[Any]) -> None:

@@ -13,17 +13,22 @@ from ..core.errors import (
     FileExists,
     FileNotLoaded,
     FileTooLarge,
+    FormTooLarge,
     GridFSError,
+    MalformedBody,
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
+from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
+from .intake import Received, receive_multipart, receive_raw
 from .proxy import GridFSProxy
 from .references import GenericReferenceField, LazyReferenceField, Reference, ReferenceField
 from .resumable import ResumableStore
@@ -33,6 +38,7 @@ from .transactions import transaction
 __all__ = [
     "DownloadStream",
     "FileStore",
+    "Received",
     "ResumableStore",
     "UploadStream",
     "BucketReport",
@@ -44,20 +50,27 @@ __all__ = [
     "FileInfo",
     "FileNotLoaded",
     "FileTooLarge",
+    "FormTooLarge",
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
     "ImageField",
     "ImageGridFsProxy",
+    "IntakeLimits",
     "LazyReferenceField",
+    "MalformedBody",
     "NoFile",
+    "ReceivedFile",
     "Reference",
     "ReferenceField",
+    "SweepTiming",
     "UploadLimits",
     "connect",
     "disconnect",
     "get_client",
     "get_db",
+    "receive_multipart",
+    "receive_raw",
     "transaction",
     "wait_cleanups",
     "wait_closed",

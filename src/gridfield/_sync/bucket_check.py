@@ -4,19 +4,26 @@
 Everything streams: files and chunks are read in bounded batches, so memory grows with
 what is found (and with the set of file ids the scanned documents hold, and the files that
 name a thumbnail or variants), not with the bucket.
+
+A deleting sweep holds its candidates (leaving those a save holds), reads their references
+again and deletes only what is still unreferenced; the chunks of a registered open upload
+stay (see ``core.sweeping`` for the whole protocol).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+
+from bson import ObjectId
 
 from ..core.bucket_report import (
     DEFAULT_GRACE,
     BucketReport,
     ChildFiles,
     DamagedFile,
+    ExpiredFile,
     OrphanTracker,
     UnreferencedFile,
     check_grace,
@@ -25,15 +32,17 @@ from ..core.bucket_report import (
 )
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
+from ..core.expiry import expired_filter, is_expired
 from ..core.metadata import FileInfo
 from ..core.numbers import is_whole_number
-from ..odm import document_classes, file_roots, stored_file_refs
+from ..odm import collection_root, document_classes, file_paths, file_roots, stored_file_refs
 from .connection import ConnectionFailure, get_db
+from .holds import hold_for_sweep, let_go
 
 if TYPE_CHECKING:
     from .store import FileStore
 
-__all__ = ["DEFAULT_GRACE", "check_bucket", "sweep_bucket"]
+__all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
 
 _OBJECT_ID = {"$type": "objectId"}
 _OTHER = {"$not": {"$type": "objectId"}}
@@ -55,6 +64,19 @@ def check_bucket(
     now: datetime | None = None,
 ) -> BucketReport:
     """Check ``store``'s bucket without changing anything; see ``AsyncFileStore.check``."""
+    report, _ = _check(store, documents, grace=grace, chunks=chunks, now=now)
+    return report
+
+
+def _check(
+    store: FileStore,
+    documents: Iterable[Any] | str | None,
+    *,
+    grace: timedelta,
+    chunks: bool,
+    now: datetime | None,
+) -> tuple[BucketReport, ChildFiles]:
+    """The check's report, and the files it found naming thumbnails and variants."""
     grace = check_grace(grace)
     classes = _classes(documents)
     now = datetime.now(timezone.utc) if now is None else now
@@ -68,10 +90,14 @@ def check_bucket(
     tracker = OrphanTracker()
     _merge_object_ids(store, walk, tracker)
     _other_ids(store, walk, tracker)
-    report.orphan_chunks, report.in_flight = tracker.split(now, grace)
+    # The registry after the walk: an upload whose chunks the walk found old has been open
+    # longer than the smallest grace, so it has registered by now (unless it went silent).
+    open_uploads = _open_uploads(store)
+    report.open_uploads = len(open_uploads)
+    report.orphan_chunks, report.in_flight = tracker.split(now, grace, open_uploads)
     # A thumbnail or variant is held through its image's files document, not a document.
     report.unreferenced_files = walk.children.resolve(report.unreferenced_files)
-    return report
+    return report, walk.children
 
 
 def sweep_bucket(
@@ -83,7 +109,9 @@ def sweep_bucket(
     now: datetime | None = None,
 ) -> BucketReport:
     """Check, then (with ``delete=True``) remove orphan chunks and unreferenced files."""
-    report = check_bucket(store, documents, grace=grace, chunks=False, now=now)
+    if delete:
+        store.sweep_timing.check_sweep_grace(check_grace(grace))
+    report, children = _check(store, documents, grace=grace, chunks=False, now=now)
     if not delete:
         return report
     if report.documents_unscanned and report.unreferenced_files:
@@ -92,18 +120,86 @@ def sweep_bucket(
             "sweep(delete=True) removes no file while document classes are unscanned "
             f"(their alias is not connected): {', '.join(report.documents_unscanned)}"
         )
-    # In batches, each by one query per collection: the files documents first, so a file
-    # is gone for readers before its chunks go.
-    unreferenced = [u.file_id for u in report.unreferenced_files]
-    for start in range(0, len(unreferenced), _DELETE_BATCH):
-        ids = unreferenced[start : start + _DELETE_BATCH]
-        gone = store.files.delete_many({"_id": {"$in": ids}})
-        report.removed_files += gone.deleted_count
-        chunks = store.chunks.delete_many({"files_id": {"$in": ids}})
-        report.removed_chunks += chunks.deleted_count
+    _remove_expired(store, report, now)
+    if report.unreferenced_files:
+        classes = _classes(documents)
+        assert classes is not None  # files are found unreferenced only against documents
+        _remove_unreferenced(store, classes, report, children)
+    _remove_orphans(store, report)
+    # Entries whose lease ran out: their uploads are gone (a crashed process), and their
+    # chunks were orphans like any other.
+    store.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
+    return report
+
+
+def _remove_unreferenced(
+    store: FileStore, classes: list[Any], report: BucketReport, children: ChildFiles
+) -> None:
+    """Phase two, a batch at a time: hold the candidates (a save holding one keeps it),
+    read the references to them again, delete those still unreferenced, let go.
+
+    A save that held a file and let go has its document in, so the second read sees it; a
+    save that comes while the sweep holds the file waits, then finds it gone (NoFile) or
+    kept.
+    """
+    # Images before their thumbnails and variants, level by level: a child goes only once
+    # every file naming it is gone (an image a save held meanwhile keeps its children too).
+    levels: dict[int, list[Any]] = {}
+    lineage: dict[Any, set[Any]] = {}
+    for unreferenced in report.unreferenced_files:
+        key = id_key(unreferenced.file_id)
+        lineage[key] = children.ancestors(key)
+        levels.setdefault(len(lineage[key]), []).append(unreferenced.file_id)
+    deleted: set[Any] = set()
+    for depth in sorted(levels):
+        ids = levels[depth]
+        for start in range(0, len(ids), _DELETE_BATCH):
+            batch = ids[start : start + _DELETE_BATCH]
+            token = ObjectId()
+            held = hold_for_sweep(store, batch, token)
+            try:
+                deleted |= _delete_unheld(store, classes, held, lineage, deleted, report)
+            finally:
+                let_go(store, held, token)
+
+
+def _delete_unheld(
+    store: FileStore,
+    classes: list[Any],
+    ids: list[Any],
+    lineage: dict[Any, set[Any]],
+    deleted: set[Any],
+    report: BucketReport,
+) -> set[Any]:
+    """Read the references to ``ids`` (held by this sweep) again and delete those still
+    unreferenced, files documents first, then their chunks; the keys of the files gone."""
+    if not ids:
+        return set()
+    referenced = _references_among(store, classes, ids)
+    keys = {id_key(file_id): file_id for file_id in ids}
+    ids = [
+        file_id
+        for key, file_id in keys.items()
+        if key not in referenced and lineage[key] <= deleted
+    ]
+    if not ids:
+        return set()
+    gone = store.files.delete_many({"_id": {"$in": ids}})
+    report.removed_files += gone.deleted_count
+    chunks = store.chunks.delete_many({"files_id": {"$in": ids}})
+    report.removed_chunks += chunks.deleted_count
+    return {id_key(file_id) for file_id in ids}
+
+
+def _remove_orphans(store: FileStore, report: BucketReport) -> None:
     orphans = [o.files_id for o in report.orphan_chunks]
     for start in range(0, len(orphans), _DELETE_BATCH):
         ids = orphans[start : start + _DELETE_BATCH]
+        # Not an upload that registered since the check read the registry.
+        registered = _open_uploads(store, ids)
+        ids = [files_id for files_id in ids if id_key(files_id) not in registered]
+        if not ids:
+            continue
         # Only ids whose files document is still missing: an upload may have reused one.
         found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
         present = {id_key(doc["_id"]) for doc in found}
@@ -111,7 +207,46 @@ def sweep_bucket(
         if missing:
             chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
             report.removed_chunks += chunks.deleted_count
-    return report
+
+
+def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
+    """Keys of the files ids of the registered uploads whose lease has not run out, and of
+    the resumable uploads not yet expired (only those of ``among`` when given)."""
+    now = datetime.now(timezone.utc)
+    query: dict[str, Any] = {"expires": {"$gt": now}}
+    if among is not None:
+        query["files_id"] = {"$in": among}
+    cursor = store.uploads.find(query, projection={"files_id": 1})
+    found = {id_key(doc.get("files_id")) for doc in cursor}
+    # Resumable (tus) uploads keep their own registry, <bucket>.resumable (see resumable.py):
+    # one not yet expired may be paused for hours between requests, its chunks old.
+    resumable: dict[str, Any] = {"$or": [{"expires": None}, {"expires": {"$gt": now}}]}
+    if among is not None:
+        resumable["file_id"] = {"$in": among}
+    paused = store.db[f"{store.collection_name}.resumable"].find(
+        resumable, projection={"file_id": 1}
+    )
+    found.update([id_key(doc.get("file_id")) for doc in paused])
+    return found
+
+
+def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None) -> None:
+    """Remove the expired files the check found: their files documents (only while still
+    expired at the check's time), then the chunks of those whose files document is gone."""
+    moment = datetime.now(timezone.utc) if now is None else now
+    expired = [e.file_id for e in report.expired_files]
+    for start in range(0, len(expired), _DELETE_BATCH):
+        ids = expired[start : start + _DELETE_BATCH]
+        query = {"_id": {"$in": ids}, **expired_filter(moment)}
+        gone = store.files.delete_many(query)
+        report.removed_files += gone.deleted_count
+        # A caller's own id may have been stored again since: its chunks stay.
+        found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        present = {id_key(doc["_id"]) for doc in found}
+        missing = [file_id for file_id in ids if id_key(file_id) not in present]
+        if missing:
+            chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
+            report.removed_chunks += chunks.deleted_count
 
 
 def _classes(documents: Iterable[Any] | str | None) -> list[Any] | None:
@@ -136,15 +271,7 @@ def _referenced_ids(
     """
     found: set[Any] = set()
     report.documents_scanned = []
-    ours: dict[str, bool] = {}  # alias -> whether it names store's database
-
-    def in_store(alias: str, collection_name: str) -> bool:
-        if collection_name != store.collection_name:
-            return False
-        if alias not in ours:
-            ours[alias] = get_db(alias).name == store.db.name
-        return ours[alias]
-
+    ours = _InStore(store)
     for kind in classes:
         alias = kind._meta.get("db_alias") or "default"
         try:
@@ -155,15 +282,83 @@ def _referenced_ids(
             report.documents_unscanned.append(kind.__name__)
             continue
         report.documents_scanned.append(kind.__name__)
-        roots = file_roots(kind)
-        if not roots:
-            continue  # a class with no field that can hold a file holds none
-        projection = dict.fromkeys([*roots, "_cls"], 1)
-        for raw in collection.find({}, projection=projection).batch_size(_CHUNKS_BATCH):
-            for ref in stored_file_refs(kind, raw):
-                if in_store(ref.db_alias, ref.collection_name):
-                    found.add(id_key(ref.file_id))
+        for key in _refs(kind, collection, {}, ours):
+            found.add(key)
     return found
+
+
+def held_by_others(
+    store: FileStore, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
+) -> bool:
+    """Whether a stored document of ``owner``'s collection (its class tree), other than
+    ``owner`` itself, holds ``file_id`` of ``store``'s bucket: the bucket check's reference
+    walk, stopping at the first holder found. Read from the stored documents, so it counts
+    what is saved, with no counter to race."""
+    kind = collection_root(type(owner))
+    roots = file_roots(kind)
+    if not roots:
+        return False
+    alias = kind._meta.get("db_alias") or "default"
+    db = get_db(alias)
+    if db.name != store.db.name:
+        return False
+    query: dict[str, Any] = {} if owner.pk is None else {"_id": {"$ne": owner.pk}}
+    projection = dict.fromkeys([*roots, "_cls"], 1)
+    wanted = id_key(file_id)
+    cursor = db[kind._get_collection_name()].find(query, projection=projection)
+    try:
+        for raw in cursor.batch_size(batch_size):
+            for ref in stored_file_refs(kind, raw):
+                if ref.collection_name == store.collection_name and id_key(ref.file_id) == wanted:
+                    return True
+    finally:
+        cursor.close()
+    return False
+
+
+def _references_among(store: FileStore, classes: list[Any], ids: list[Any]) -> set[Any]:
+    """Keys of those of ``ids`` that documents of ``classes`` hold now: one query per
+    class, on the paths where its files are (a scan of the class where no path says)."""
+    wanted = {id_key(file_id) for file_id in ids}
+    found: set[Any] = set()
+    ours = _InStore(store)
+    for kind in classes:
+        collection = get_db(kind._meta.get("db_alias") or "default")[kind._get_collection_name()]
+        paths = file_paths(kind)
+        if paths == []:
+            continue  # a class with no field that can hold a file holds none
+        query = {} if paths is None else {"$or": [{path: {"$in": ids}} for path in paths]}
+        for key in _refs(kind, collection, query, ours):
+            if key in wanted:
+                found.add(key)
+    return found
+
+
+class _InStore:
+    """Whether a reference's alias and bucket are ``store``'s (each alias asked once)."""
+
+    def __init__(self, store: FileStore) -> None:
+        self.store = store
+        self.aliases: dict[str, bool] = {}  # alias -> whether it names store's database
+
+    def __call__(self, alias: str, collection_name: str) -> bool:
+        if collection_name != self.store.collection_name:
+            return False
+        if alias not in self.aliases:
+            self.aliases[alias] = get_db(alias).name == self.store.db.name
+        return self.aliases[alias]
+
+
+def _refs(kind: Any, collection: Any, query: dict[str, Any], ours: _InStore) -> Iterator[Any]:
+    """Keys of the file ids of ``ours``'s bucket held by the documents ``query`` finds."""
+    roots = file_roots(kind)
+    if not roots:
+        return  # a class with no field that can hold a file holds none
+    projection = dict.fromkeys([*roots, "_cls"], 1)
+    for raw in collection.find(query, projection=projection).batch_size(_CHUNKS_BATCH):
+        for ref in stored_file_refs(kind, raw):
+            if ours(ref.db_alias, ref.collection_name):
+                yield id_key(ref.file_id)
 
 
 class _FileWalk:
@@ -196,7 +391,10 @@ class _FileWalk:
             info = None
         if self.referenced is not None:
             self.children.note(doc)
-        if self.referenced is not None and id_key(file_id) not in self.referenced:
+        expire_at = FileInfo.expiry_of(doc)
+        if expire_at is not None and is_expired(expire_at, self.now):
+            report.expired_files.append(ExpiredFile(file_id, filename, expire_at))
+        elif self.referenced is not None and id_key(file_id) not in self.referenced:
             date = doc.get("uploadDate")
             date = date if isinstance(date, datetime) else None
             if older_than(date, self.now, report.grace):

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import os
+import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +25,13 @@ from .._twins import (
     sync_iterable,
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
-from ..core.errors import FileExists, FileTooLarge, add_note
+from ..core.dedup import dedup_filter
+from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
+from ..core.expiry import expiry_moment, is_expired
 from ..core.guards import Progress, UploadLimits
 from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
+from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
 
 if TYPE_CHECKING:
@@ -82,6 +88,18 @@ class UploadStream:
         self._type_checked = self._limits.content_types is None
         self._progress = Progress(options.on_progress, options.total)
         self._stored = 0  # bytes in chunks the server has taken
+        # Resolved by the store's start_upload: its defaults applied, dedup True or False.
+        self._expiry = options.expiry
+        self._scope = options.scope
+        self._dedup = bool(options.dedup)
+        self._declared = None if options.sha256 is None else (options.sha256, options.length)
+
+        # An upload open longer than the store's SweepTiming.register_after enters itself in
+        # the registry of open uploads, so that a deleting sweep leaves its chunks alone.
+        self._opened = time.monotonic()
+        self._started = datetime.now(timezone.utc)
+        self._entry: Any = None  # its registry entry's _id, once registered
+        self._refreshed = 0.0  # when the entry was last written (monotonic)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -127,6 +145,7 @@ class UploadStream:
         except FileTooLarge as exc:
             self._abort_after(exc)
             raise
+        self._keep_registered()
         self._send(self._batcher.ready())
 
     def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
@@ -138,6 +157,7 @@ class UploadStream:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
         self._store._check_writable("upload a file")
+        self._keep_registered()
         self._send(self._batcher.drain())
 
     def close(self) -> FileInfo:
@@ -156,14 +176,29 @@ class UploadStream:
         except BaseException as exc:
             self._abort_after(exc)
             raise
+        self._keep_registered()
         last = self._cutter.finish()
         if last is not None:
             self._batcher.add([last])
         self._send(self._batcher.drain())
         try:
             info = self._describe()
+            self._check_described(info)
+            if self._dedup:
+                existing = self._stored_copy(info)
+                if existing is not None:
+                    # The same bytes are stored in this scope: ours go, that file is the
+                    # answer, as it is (its own name, metadata and id).
+                    self.abort()
+                    self._aborted = False
+                    self.info = existing
+                    self._progress.reached(info.length)
+                    self._progress.finished()
+                    return existing
             doc = info.to_document()
             self._store._ensure_indexes_once()
+            if self._entry is not None:
+                self._check_chunks(info)
             self._files_doc = doc
             finish(self._store.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
@@ -177,9 +212,97 @@ class UploadStream:
             raise
         self.info = info
         self.closed = True
+        # The file is whole and visible: should the entry stay behind, it only keeps a
+        # sweep off chunks that have their files document anyway, until its lease runs out.
+        with contextlib.suppress(Exception):
+            self._unregister()
         self._progress.reached(info.length)
         self._progress.finished()
         return info
+
+    def _check_described(self, info: FileInfo) -> None:
+        """ValueError for bytes other than those declared, or an expiry already past."""
+        if self._declared is not None and self._declared != (info.sha256, info.length):
+            sha256, length = self._declared
+            raise ValueError(
+                f"file {self.file_id!r}: the bytes are not those declared (sha256 {info.sha256},"
+                f" {info.length} bytes; declared sha256 {sha256}, {length} bytes)"
+            )
+        if info.expire_at is not None and is_expired(info.expire_at, datetime.now(timezone.utc)):
+            raise ValueError(
+                f"file {self.file_id!r}: expire_at {info.expire_at.isoformat()} passed while"
+                " it was being uploaded"
+            )
+
+    def _stored_copy(self, info: FileInfo) -> FileInfo | None:
+        """The file of this upload's scope holding the same bytes, if one is stored: one
+        lookup, on the deduplication index (``ensure_indexes``)."""
+        assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
+        self._store._ensure_indexes_once()
+        query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
+        doc = self._store.files.find_one(query)
+        return None if doc is None else FileInfo.from_document(doc)
+
+    def stored_as_declared(self) -> FileInfo | None:
+        """With deduplication and a declared SHA-256 and length, before any byte is written:
+        the file of this upload's scope that holds them, closing this upload (nothing was
+        sent); None when there is none (or nothing was declared)."""
+        if self._declared is None or not self._dedup or self.length or self._sent_any:
+            return None
+        sha256, length = self._declared
+        assert length is not None and self._scope is not None
+        moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
+        self._store._ensure_indexes_once()
+        doc = self._store.files.find_one(dedup_filter(sha256, length, self._scope, moment))
+        if doc is None:
+            return None
+        self.info = FileInfo.from_document(doc)
+        self.closed = True
+        return self.info
+
+    # -- the registry of open uploads -----------------------------------------------------------
+
+    def _keep_registered(self) -> None:
+        """Enter (or refresh) this upload in the registry once it has been open long enough
+        for a sweep to find its chunks old: a short upload costs no command here."""
+        timing = self._store.sweep_timing
+        every = timing.register_after.total_seconds()
+        now = time.monotonic()
+        if self._entry is None and now - self._opened < every:
+            return
+        if self._entry is not None and now - self._refreshed < every:
+            return
+        try:
+            self._register(timing.lease)
+        except BaseException as exc:
+            self._abort_after(exc)
+            raise
+
+    def _register(self, lease: timedelta) -> None:
+        entry = ObjectId() if self._entry is None else self._entry
+        self._entry = entry
+        self._refreshed = time.monotonic()
+        doc = registration(entry, self.file_id, self._started, datetime.now(timezone.utc), lease)
+        # An upsert: an entry a sweep removed once it expired comes back.
+        insert = self._store.uploads.replace_one({"_id": entry}, doc, upsert=True)
+        finish(insert, self._in_flight)
+
+    def _check_chunks(self, info: FileInfo) -> None:
+        """A long upload's chunks are all there before its files document goes in: a
+        sweep may have taken them while the upload was silent past its lease."""
+        want = expected_chunks(info.length, info.chunk_size)
+        found = self._store.chunks.count_documents(chunks_filter(self.file_id))
+        if found != want:
+            raise CorruptFile(
+                f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
+                f" {self._store.chunks.name} (removed while it was open, by a bucket sweep"
+                " or by hand): nothing was stored"
+            )
+
+    def _unregister(self) -> None:
+        entry, self._entry = self._entry, None
+        if entry is not None:
+            self._store.uploads.delete_one({"_id": entry})
 
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
@@ -198,11 +321,12 @@ class UploadStream:
 
     def _describe(self) -> FileInfo:
         guessed = self._guessed_type()
+        date = upload_date(self._store.db.codec_options)
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
             chunk_size=self.chunk_size,
-            upload_date=upload_date(self._store.db.codec_options),
+            upload_date=date,
             filename=self.filename,
             metadata=self._metadata,
             content_type=self._content_type,
@@ -210,6 +334,8 @@ class UploadStream:
             sha256=self._cutter.sha256(),
             aliases=self._aliases,
             extra=self._extra,
+            expire_at=expiry_moment(self._expiry, date),
+            scope=self._scope,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
@@ -248,6 +374,13 @@ class UploadStream:
         self.closed = True
         # A write that a cancellation left running could land after the deletes below.
         nothing_in_flight(self._in_flight)
+        try:
+            self._remove_what_was_sent()
+        finally:
+            # After the chunks are gone: until then the entry keeps a sweep off them.
+            self._unregister()
+
+    def _remove_what_was_sent(self) -> None:
         if self._files_doc is not None:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.

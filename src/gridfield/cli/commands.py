@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import click
 
+from ..core.expiry import parse_duration
 from ..core.metadata import FileInfo
 from ..sync import FileStore
 from . import health, transfer  # noqa: F401 -- importing health registers check and sweep
@@ -112,6 +114,24 @@ def search(
 # -- putting -------------------------------------------------------------------------------------
 
 
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_EXPIRE_AFTER = click.option(
+    "--expire-after",
+    "expire_after",
+    metavar="DURATION",
+    callback=_duration,
+    help="The file expires this long after it is stored (30s, 90m, 1h, 2d12h, 1w).",
+)
+
+
 def _put(
     ctx: click.Context,
     plan: list[transfer.Upload],
@@ -119,6 +139,7 @@ def _put(
     content_type: str | None,
     replace: bool,
     file_id: Any = None,
+    expire_after: timedelta | None = None,
 ) -> None:
     sizes = [item.size for item in plan]
     total = None if None in sizes else sum(size or 0 for size in sizes)
@@ -128,7 +149,13 @@ def _put(
     ):
         for item in plan:
             info, removed = transfer.upload(
-                store, item, bar, content_type=content_type, file_id=file_id, replace=replace
+                store,
+                item,
+                bar,
+                content_type=content_type,
+                file_id=file_id,
+                replace=replace,
+                expire_after=expire_after,
             )
             older = f", {removed} older removed" if removed else ""
             size = f"{info.length} bytes, id {show_id(info.file_id)}{older}"
@@ -141,6 +168,7 @@ def _put(
 @_LOCAL
 @_TYPE
 @_REPLACE
+@_EXPIRE_AFTER
 @click.option(
     "--recursive", is_flag=True, help="Put the files under each folder named, as folder/path."
 )
@@ -150,6 +178,7 @@ def put(
     local: str | None,
     content_type: str | None,
     replace: bool,
+    expire_after: timedelta | None,
     recursive: bool,
     **_: Any,
 ) -> None:
@@ -161,7 +190,7 @@ def put(
     One progress bar covers all the files.
     """
     plan = transfer.plan_uploads(names, local, recursive)
-    _put(ctx, plan, content_type=content_type, replace=replace)
+    _put(ctx, plan, content_type=content_type, replace=replace, expire_after=expire_after)
 
 
 @command("put_id")
@@ -170,6 +199,7 @@ def put(
 @_LOCAL
 @_TYPE
 @_REPLACE
+@_EXPIRE_AFTER
 def put_id(
     ctx: click.Context,
     name: str,
@@ -177,6 +207,7 @@ def put_id(
     local: str | None,
     content_type: str | None,
     replace: bool,
+    expire_after: timedelta | None,
     **_: Any,
 ) -> None:
     """Store a local file under NAME with the _id ID.
@@ -184,7 +215,14 @@ def put_id(
     ID is a string, or Extended JSON when it starts with { (e.g. '{"$oid": "..."}').
     """
     plan = transfer.plan_uploads([name], local, recursive=False)
-    _put(ctx, plan, content_type=content_type, replace=replace, file_id=parse_id(file_id))
+    _put(
+        ctx,
+        plan,
+        content_type=content_type,
+        replace=replace,
+        file_id=parse_id(file_id),
+        expire_after=expire_after,
+    )
 
 
 # -- getting -------------------------------------------------------------------------------------

@@ -127,9 +127,17 @@ def sweep(
     --documents, files no document holds); remove them with --delete, each file's files
     document first, then its chunks. Without --delete nothing changes: it says what would go.
 
-    Damaged files are reported by check and never removed here.
+    With --delete, --grace must be at least a minute, the files found unreferenced are held
+    and their references read again before they go (a save holding one keeps it), and the
+    chunks of uploads still open (registered in the bucket's .uploads) stay. Damaged files
+    are reported by check and never removed here.
     """
     with open_store(ctx) as (store, settings):
+        if delete:
+            try:
+                store.sweep_timing.check_sweep_grace(grace)
+            except ValueError as exc:  # before anything is read
+                raise click.BadParameter(str(exc), ctx, param_hint="--grace") from exc
         report = store.sweep(_documents(modules, settings), delete=delete, grace=grace)
     click.echo(report.summary())
     _print_details(report)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, BinaryIO
 
 from ..core.errors import NoFile
@@ -106,6 +107,7 @@ def upload(
     content_type: str | None = None,
     file_id: Any = None,
     replace: bool = False,
+    expire_after: timedelta | None = None,
 ) -> tuple[FileInfo, int]:
     """Store one file; return its description and how many older revisions were removed.
 
@@ -125,6 +127,7 @@ def upload(
             file_id=file_id,
             checksum=True,
             on_progress=bar.for_file(),
+            expire_after=expire_after,
         )
     removed = 0
     for old in older:

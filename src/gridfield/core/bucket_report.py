@@ -7,7 +7,7 @@ upload in flight out of reach, the key under which any BSON id can be counted, t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "BucketReport",
     "ChildFiles",
     "DamagedFile",
+    "ExpiredFile",
     "OrphanChunks",
     "OrphanTracker",
     "UnreferencedFile",
@@ -94,6 +95,16 @@ class DamagedFile:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExpiredFile:
+    """A file past its expiry whose files document is still there (no TTL index, or its
+    monitor has not run yet)."""
+
+    file_id: Any
+    filename: str | None
+    expire_at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
 class UnreferencedFile:
     """A file no scanned document holds."""
 
@@ -122,13 +133,16 @@ class OrphanTracker:
     def __len__(self) -> int:
         return len(self._groups)
 
-    def split(self, now: datetime, grace: timedelta) -> tuple[list[OrphanChunks], int]:
-        """The groups older than ``grace`` (orphans), and how many groups are younger (in
-        flight, or of unknown age: never reported, never swept)."""
+    def split(
+        self, now: datetime, grace: timedelta, open_uploads: Set[Any] = frozenset()
+    ) -> tuple[list[OrphanChunks], int]:
+        """The groups older than ``grace`` (orphans), and how many groups are younger or
+        belong to an open upload (``open_uploads``: keys of their files ids), or are of
+        unknown age: in flight, never reported, never swept."""
         orphans: list[OrphanChunks] = []
         young = 0
-        for files_id, count, newest in self._groups.values():
-            if older_than(newest, now, grace):
+        for key, (files_id, count, newest) in self._groups.items():
+            if key not in open_uploads and older_than(newest, now, grace):
                 orphans.append(OrphanChunks(files_id, count, newest))
             else:
                 young += 1
@@ -159,6 +173,17 @@ class ChildFiles:
 
     def __len__(self) -> int:
         return len(self._parents)
+
+    def ancestors(self, child: Any) -> set[Any]:
+        """The keys of the files that name ``child`` (a key), directly or through others."""
+        found: set[Any] = set()
+        todo = [child]
+        while todo:
+            for parent in self._parents.get(todo.pop(), ()):
+                if parent not in found and parent != child:
+                    found.add(parent)
+                    todo.append(parent)
+        return found
 
     def resolve(self, candidates: list[UnreferencedFile]) -> list[UnreferencedFile]:
         """The ``candidates`` that stay unreferenced: a child whose parent stays (held by a
@@ -194,8 +219,14 @@ class BucketReport:
     orphan_chunks: list[OrphanChunks] = dataclasses.field(default_factory=list)
     damaged_files: list[DamagedFile] = dataclasses.field(default_factory=list)
     unreferenced_files: list[UnreferencedFile] = dataclasses.field(default_factory=list)
+    expired_files: list[ExpiredFile] = dataclasses.field(default_factory=list)
+    """(d) files past their expiry, still stored: a sweep removes them, files document first
+    (never listed as unreferenced too)."""
     in_flight: int = 0
-    """Ids with chunks but no files document, younger than the grace period (left alone)."""
+    """Ids with chunks but no files document, younger than the grace period or of a
+    registered open upload (left alone: "younger" in the summary)."""
+    open_uploads: int = 0
+    """Uploads in the registry of open uploads with a lease still running."""
     documents_scanned: list[str] | None = None
     """The document classes whose references were collected; None: references not checked."""
     documents_unscanned: list[str] = dataclasses.field(default_factory=list)
@@ -206,7 +237,8 @@ class BucketReport:
 
     @property
     def clean(self) -> bool:
-        """Nothing to report: no orphan chunks, no damaged or unreferenced files."""
+        """Nothing to report: no orphan chunks, no damaged or unreferenced files (expired
+        files are a file's normal end, not a fault: they do not count)."""
         return not (self.orphan_chunks or self.damaged_files or self.unreferenced_files)
 
     def summary(self) -> str:
@@ -217,7 +249,10 @@ class BucketReport:
             f"  orphan chunks: {sum(o.chunks for o in self.orphan_chunks)} chunks of"
             f" {len(self.orphan_chunks)} missing files ({self.in_flight} younger, left alone)",
             f"  damaged files: {len(self.damaged_files)}",
+            f"  expired files: {len(self.expired_files)}",
         ]
+        if self.open_uploads:
+            lines.insert(2, f"  open uploads: {self.open_uploads} registered (left alone)")
         if self.documents_scanned is None:
             lines.append("  unreferenced files: not checked (no document classes given)")
         else:

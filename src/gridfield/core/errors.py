@@ -29,8 +29,10 @@ __all__ = [
     "FileExists",
     "FileNotLoaded",
     "FileTooLarge",
+    "FormTooLarge",
     "GridFSError",
     "ImageTooLarge",
+    "MalformedBody",
     "NoFile",
     "add_note",
 ]
@@ -76,6 +78,25 @@ class FileTooLarge(GridFSError, ValueError):
 class ContentTypeRefused(GridFSError, ValueError):
     """An upload's content type (given, guessed from its name or sniffed from its first
     bytes) is not one of the allowed ``content_types``; nothing was sent."""
+
+
+class FormTooLarge(GridFSError, ValueError):
+    """A form sent over HTTP went over one of its limits (parts, a field's size, all
+    fields' bytes, a part's headers); parsing stopped there and what it stored is removed.
+
+    ``limit`` and ``seen`` hold the numbers the message names.
+    """
+
+    def __init__(self, message: str, *, limit: int, seen: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.seen = seen
+
+
+class MalformedBody(GridFSError, ValueError):
+    """A request body that is not what it claims: a multipart body without a boundary, one
+    that breaks its syntax or ends before its closing boundary, a bad ``Content-Length``.
+    Nothing of it stays stored."""
 
 
 class ImageTooLarge(ValidationError):

@@ -58,19 +58,33 @@ _KNOWN_KEYS = frozenset(
 
 CHECKSUM_KEY = "gridfield"
 """The top-level key of a files document that holds what gridfield itself records:
-``{"sha256": "<64 lowercase hex digits>"}``. No user key (``metadata`` is the user's) is
-ever read as ours; a value under this key of another shape is kept, untouched, and no
-checksum is taken from it. Reserved: a caller cannot set it."""
+``{"sha256": "<64 lowercase hex digits>", "expireAt": <date>, "scope": "<str>"}``, each
+part there only when it applies. No user key (``metadata`` is the user's) is ever read as
+ours; a value under this key of another shape is kept, untouched, and nothing (no checksum,
+no expiry, no scope) is taken from it. Reserved: a caller cannot set it."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_OUR_PARTS = {"sha256": str, "expireAt": datetime, "scope": str}
 
 
-def _our_sha256(value: object) -> str | None:
-    """The SHA-256 recorded under CHECKSUM_KEY, or None unless it is exactly our shape."""
-    if not isinstance(value, Mapping) or set(value) != {"sha256"}:
+@dataclasses.dataclass(frozen=True)
+class _Ours:
+    sha256: str | None = None
+    expire_at: datetime | None = None
+    scope: str | None = None
+
+
+def _ours(value: object) -> _Ours | None:
+    """What is recorded under CHECKSUM_KEY, or None unless it is exactly our shape."""
+    if not isinstance(value, Mapping) or not value or not set(value) <= set(_OUR_PARTS):
         return None
-    digest = value["sha256"]
-    return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
+    for key, kind in _OUR_PARTS.items():
+        if key in value and not isinstance(value[key], kind):
+            return None
+    digest = value.get("sha256")
+    if digest is not None and not _SHA256_HEX.fullmatch(digest):
+        return None
+    return _Ours(digest, value.get("expireAt"), value.get("scope"))
 
 
 # Top-level keys no put() keyword may set: GridFS's own fields, and ours.
@@ -199,10 +213,16 @@ def sniff_content_type(head: bytes) -> str | None:
 
 
 def choose_content_type(explicit: str | None, filename: str | None, head: bytes) -> str | None:
-    """The content type to store: explicit wins, else guessed from the filename, else sniffed."""
+    """The content type to store: explicit wins, else guessed from the filename, else sniffed.
+
+    A name that only says ``application/octet-stream`` (``.bin``) is sniffed all the same.
+    """
     if explicit is not None:
         return explicit
-    return guess_content_type(filename) or sniff_content_type(head)
+    guessed = guess_content_type(filename)
+    if guessed is None or guessed == "application/octet-stream":
+        return sniff_content_type(head) or guessed
+    return guessed
 
 
 def check_aliases(aliases: object) -> list[str] | None:
@@ -339,11 +359,12 @@ def check_files_document(
     codec_options: CodecOptions[Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     aliases: list[str] | None = None,
+    scope: str | None = None,
 ) -> None:
     """ValueError unless the files document of such an upload stays within the BSON size limit.
 
     Checked before anything is written, with the largest values the upload can still add
-    (length, date, a guessed content type, a checksum).
+    (length, date, a guessed content type, a checksum, an expiry).
     """
     worst = FileInfo.for_upload(
         file_id=file_id,
@@ -356,6 +377,8 @@ def check_files_document(
         sha256="0" * 64,
         extra=extra,
         aliases=aliases,
+        expire_at=datetime.now(timezone.utc),
+        scope=scope,
     ).to_document()
     options = codec_options if codec_options is not None else CodecOptions()
     try:
@@ -395,7 +418,7 @@ def _odd(key: str, value: Any) -> bool:
     if key == "aliases":
         return not isinstance(value, (list, tuple))
     if key == CHECKSUM_KEY:
-        return _our_sha256(value) is None
+        return _ours(value) is None
     return False
 
 
@@ -414,6 +437,10 @@ class FileInfo:
     md5: str | None = None
     sha256: str | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    expire_at: datetime | None = None
+    """When the file expires (reads refuse it from then on); None: never."""
+    scope: str | None = None
+    """The deduplication scope the file was stored in, if any."""
     top_content_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
     """The top-level ``contentType`` as stored (where MongoEngine and PyMongo's GridOut read
     it), kept apart so a document is written back as it was read."""
@@ -438,6 +465,8 @@ class FileInfo:
         guessed_content_type: str | None = None,
         aliases: list[str] | None = None,
         extra: Mapping[str, Any] | None = None,
+        expire_at: datetime | None = None,
+        scope: str | None = None,
     ) -> FileInfo:
         """The FileInfo of a file being written: the content type goes in its metadata, the
         checksum under CHECKSUM_KEY, ``extra`` fields top-level.
@@ -462,6 +491,8 @@ class FileInfo:
             sha256=sha256,
             extra=dict(extra or {}),
             top_content_type=content_type,
+            expire_at=expire_at,
+            scope=scope,
         )
 
     @classmethod
@@ -480,7 +511,7 @@ class FileInfo:
         content_type = metadata.get("contentType")
         if not isinstance(content_type, str):
             content_type = top if isinstance(top, str) else None
-        sha256 = _our_sha256(doc.get(CHECKSUM_KEY))
+        ours = _ours(doc.get(CHECKSUM_KEY)) or _Ours()
         aliases = doc.get("aliases")
         md5 = doc.get("md5")
         return cls(
@@ -493,10 +524,19 @@ class FileInfo:
             content_type=content_type,
             aliases=list(aliases) if isinstance(aliases, (list, tuple)) else None,
             md5=md5 if isinstance(md5, str) else None,
-            sha256=sha256,
+            sha256=ours.sha256,
             extra={k: v for k, v in doc.items() if k not in _KNOWN_KEYS or _odd(k, v)},
             top_content_type=top if isinstance(top, str) else None,
+            expire_at=ours.expire_at,
+            scope=ours.scope,
         )
+
+    @staticmethod
+    def expiry_of(doc: Mapping[str, Any]) -> datetime | None:
+        """The expiry recorded in a files document (or in a projection of its ``gridfield``
+        key), if it is one of ours."""
+        ours = _ours(doc.get(CHECKSUM_KEY))
+        return ours.expire_at if ours is not None else None
 
     def to_document(self) -> dict[str, Any]:
         """The files document for this file, in the standard GridFS layout.
@@ -526,8 +566,17 @@ class FileInfo:
             doc["aliases"] = list(self.aliases)
         if self.md5 is not None:
             doc["md5"] = self.md5
-        if self.sha256 is not None:
-            doc[CHECKSUM_KEY] = {"sha256": self.sha256}
+        ours = {
+            key: value
+            for key, value in (
+                ("sha256", self.sha256),
+                ("expireAt", self.expire_at),
+                ("scope", self.scope),
+            )
+            if value is not None
+        }
+        if ours:
+            doc[CHECKSUM_KEY] = ours
         doc.update(self.extra)
         return doc
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import codecs
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from .dedup import check_declared, check_scope
+from .expiry import check_expiry
 from .guards import ProgressCallback, UploadLimits, check_progress_callback
 from .metadata import check_aliases, check_chunk_size, check_content_type, check_file_id
 from .numbers import whole_number
@@ -35,6 +38,12 @@ OPTION_NAMES = frozenset(
         "content_types",
         "on_progress",
         "total",
+        "expire_at",
+        "expire_after",
+        "dedup",
+        "scope",
+        "sha256",
+        "length",
     }
 )
 """The keywords of an upload that are options, not extra fields of the files document."""
@@ -70,6 +79,14 @@ class UploadOptions:
     fields stored top-level in the files document; ``metadata`` is GridFS's subdocument.
     The BSON checks of ``metadata`` and ``extra`` need the database's codec options: the
     store makes them when the upload starts.
+
+    ``expire_at`` (an aware datetime in the future) or ``expire_after`` (a positive
+    timedelta, counted from the upload's date) makes the file expire (see
+    ``gridfield.core.expiry``). ``dedup`` (None: the store's choice) looks, when the upload
+    closes, for a stored file with the same bytes in ``scope`` (a str; None: the store's
+    ``dedup_scope``) and returns it instead. ``sha256`` and ``length`` declare the bytes
+    beforehand: with ``dedup``, a file of the scope that matches is returned without reading
+    the source, and bytes that turn out otherwise are refused.
     """
 
     filename: str | None = None
@@ -85,6 +102,12 @@ class UploadOptions:
     on_progress: ProgressCallback | None = None
     total: int | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    expire_at: datetime | None = None
+    expire_after: timedelta | None = None
+    dedup: bool | None = None
+    scope: str | None = None
+    sha256: str | None = None
+    length: int | None = None
 
     def __post_init__(self) -> None:
         if self.filename is not None and not isinstance(self.filename, str):
@@ -113,6 +136,27 @@ class UploadOptions:
             if not isinstance(key, str):
                 raise TypeError(f"extra field names must be str, not {type(key).__name__}")
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+        expiry = check_expiry(self.expire_at, self.expire_after)
+        if isinstance(expiry, datetime):
+            object.__setattr__(self, "expire_at", expiry)  # UTC, at BSON's milliseconds
+        if self.dedup is not None and not isinstance(self.dedup, bool):
+            raise TypeError(f"dedup must be True or False, not {self.dedup!r}")
+        check_scope(self.scope)
+        declared = check_declared(self.sha256, self.length)
+        if declared is not None:
+            object.__setattr__(self, "sha256", declared[0])
+        if self.dedup and not self.checksum:
+            raise ValueError("dedup=True needs checksum=True: files are matched by their SHA-256")
+        if self.dedup and self.file_id is not None:
+            raise ValueError(
+                "dedup=True takes no file_id: the file returned may be one stored before, "
+                "under its own id"
+            )
+
+    @property
+    def expiry(self) -> datetime | timedelta | None:
+        """The checked expiry: a moment, a duration from the upload's date, or None."""
+        return self.expire_at if self.expire_at is not None else self.expire_after
 
     @classmethod
     def from_keywords(cls, keywords: Mapping[str, Any]) -> UploadOptions:
@@ -130,8 +174,13 @@ class UploadOptions:
         return dataclasses.replace(self, **changes)
 
     def for_derived_file(self) -> UploadOptions:
-        """For a file made from this upload's (an image's thumbnail): its chunking, checksum
-        and encoding; none of its names, ids, extra fields, guards or progress."""
+        """For a file made from this upload's (an image's thumbnail): its chunking, checksum,
+        encoding and expiry (it goes with its image); none of its names, ids, extra fields,
+        guards, progress or deduplication."""
         return UploadOptions(
-            chunk_size=self.chunk_size, checksum=self.checksum, encoding=self.encoding
+            chunk_size=self.chunk_size,
+            checksum=self.checksum,
+            encoding=self.encoding,
+            expire_at=self.expire_at,
+            expire_after=self.expire_after,
         )

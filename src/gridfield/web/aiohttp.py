@@ -1,5 +1,7 @@
 """Serving stored files from aiohttp apps: a ``web.StreamResponse`` built for a request, and a
-handler that serves a whole bucket.
+handler that serves a whole bucket; receiving uploads from the request's body stream
+straight into the store (``receive_files``, ``receive_body``, the ``upload_errors``
+middleware).
 
     from gridfield.web.aiohttp import gridfs_response
 
@@ -12,12 +14,12 @@ Needs the ``aiohttp`` extra.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from gridfield import AsyncFileStore
+from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.serving import (
     Served,
     bucket_store,
@@ -26,9 +28,26 @@ from gridfield._async.serving import (
     serve_path,
     stream_body,
 )
+from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http.intake import (
+    INTAKE_ERRORS,
+    IntakeLimits,
+    error_status,
+    intake_limits,
+    raw_body_filename,
+)
 
-__all__ = ["gridfs_handler", "gridfs_response", "object_id_or_none"]
+from .async_intake import Receiving
+
+__all__ = [
+    "gridfs_handler",
+    "gridfs_response",
+    "object_id_or_none",
+    "receive_body",
+    "receive_files",
+    "upload_errors",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -97,3 +116,109 @@ def gridfs_handler(
         return await _respond(request, served)
 
     return handler
+
+
+# -- receiving uploads --------------------------------------------------------------------
+
+# Bytes taken from the request's body stream at a time: one body piece in memory.
+PIECE = 64 * 1024
+
+# aiohttp's own streaming body, request.content, goes through the shared driver rather than
+# aiohttp's MultipartReader: one parser, so that a form over a limit, broken, cut short or
+# left by its client gets the same answer and the same clean-up in every adapter, and the
+# limits on parts, headers and field bytes are counted in one place (core/http/intake.py).
+
+
+def receive_files(
+    request: web.Request,
+    store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
+    *,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    max_files: int | None = None,
+    max_parts: int | None = None,
+    max_field_size: int | None = None,
+    max_fields_size: int | None = None,
+    max_body: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Receiving:
+    """Store each file of the request's ``multipart/form-data`` body in ``store`` as it
+    streams in from ``request.content`` (constant memory, no temporary file), and collect
+    its text fields: ``await`` it, or ``async with`` it to remove the files should the block
+    raise. Limits and errors as for the ASGI adapter's ``receive_files``; the
+    ``upload_errors`` middleware answers them with 413, 415 or 400. Don't read the body
+    otherwise first (``request.post()``, ``request.multipart()``).
+    """
+    wanted = intake_limits(
+        limits,
+        max_size=max_size,
+        content_types=content_types,
+        max_files=max_files,
+        max_parts=max_parts,
+        max_field_size=max_field_size,
+        max_fields_size=max_fields_size,
+        max_body=max_body,
+    )
+    return Receiving(
+        lambda: receive_multipart(
+            request.content.iter_chunked(PIECE),
+            store,
+            content_type=request.headers.get("Content-Type"),
+            content_length=request.headers.get("Content-Length"),
+            limits=wanted,
+            metadata=metadata,
+            on_progress=on_progress,
+        )
+    )
+
+
+def receive_body(
+    request: web.Request,
+    store: AsyncFileStore,
+    *,
+    filename: str | None = None,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Receiving:
+    """Store the request's raw body as one file, as it streams in: named ``filename``, else
+    by ``Content-Disposition``, else by the URL path's last segment; typed by
+    ``Content-Type`` (guessed or sniffed when that is absent or
+    ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
+    before a byte is read."""
+    name = raw_body_filename(
+        filename,
+        request.headers.get("Content-Disposition"),
+        request.path.rstrip("/").rsplit("/", 1)[-1],
+    )
+    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    return Receiving(
+        lambda: receive_raw(
+            request.content.iter_chunked(PIECE),
+            store,
+            filename=name,
+            content_type=request.headers.get("Content-Type"),
+            content_length=request.headers.get("Content-Length"),
+            limits=wanted,
+            metadata=metadata,
+            on_progress=on_progress,
+        )
+    )
+
+
+@web.middleware
+async def upload_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Middleware answering the upload errors raised anywhere in a handler (FileTooLarge from
+    ``doc.photo.put(request.content)`` too) with 413, 415 or 400 instead of a 500:
+    ``web.Application(middlewares=[upload_errors])``."""
+    try:
+        return await handler(request)
+    except INTAKE_ERRORS as exc:
+        status = error_status(exc)
+        assert status is not None
+        return web.Response(status=status, text=f"{exc}\n")

@@ -1,12 +1,19 @@
 """Serving stored files to ASGI apps: a response for Starlette and FastAPI route handlers, and
-an app that serves a whole bucket, to mount.
+an app that serves a whole bucket, to mount; and receiving uploads straight into the store.
 
-    from gridfield.web.asgi import GridFSResponse
+    from gridfield.web.asgi import GridFSResponse, UPLOAD_ERROR_HANDLERS, receive_files
+
+    app = FastAPI(exception_handlers=UPLOAD_ERROR_HANDLERS)   # 413, 415, 400
 
     @app.get("/animals/{pk}/photo")
     async def photo(pk: str):
         animal = await Animal.objects(id=pk).first()
         return GridFSResponse(animal.photo)
+
+    @app.post("/animals/{pk}/photo")
+    async def upload(pk: str, request: Request):
+        async with receive_files(request, store, max_size=10 * 2**20) as received:
+            ...
 
 Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 """
@@ -14,14 +21,15 @@ Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
-from gridfield import AsyncFileStore
+from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.serving import (
     Served,
@@ -32,10 +40,29 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
+from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
+from gridfield.core.http.intake import (
+    INTAKE_ERRORS,
+    IntakeLimits,
+    error_status,
+    intake_limits,
+    raw_body_filename,
+)
 from gridfield.core.tus import BodyCut, TusOptions
 
-__all__ = ["GridFSApp", "GridFSResponse", "TusApp", "object_id_or_none"]
+from .async_intake import Receiving
+
+__all__ = [
+    "UPLOAD_ERROR_HANDLERS",
+    "GridFSApp",
+    "GridFSResponse",
+    "TusApp",
+    "object_id_or_none",
+    "receive_body",
+    "receive_files",
+    "upload_error_response",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -156,6 +183,115 @@ class GridFSApp:
             self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
         )
         await _respond(served, scope, receive, send, [])
+
+
+# -- receiving uploads --------------------------------------------------------------------
+
+
+def receive_files(
+    request: Request,
+    store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
+    *,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    max_files: int | None = None,
+    max_parts: int | None = None,
+    max_field_size: int | None = None,
+    max_fields_size: int | None = None,
+    max_body: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Receiving:
+    """Store each file of the request's ``multipart/form-data`` body in ``store`` as it
+    streams in (constant memory, no temporary file), and collect its text fields.
+
+    ``received = await receive_files(...)``, or ``async with receive_files(...) as received:``
+    to have the stored files removed should the block raise. ``received.files`` (each with
+    ``field``, ``filename``, ``content_type``, ``info``; ``doc.photo = received.file("photo")``)
+    and ``received.form``. Limits (``IntakeLimits``, or its keywords) are checked against
+    ``Content-Length`` before the body is read and as it arrives: FileTooLarge and
+    FormTooLarge (413), ContentTypeRefused (415), MalformedBody (400), each leaving nothing
+    stored; ``UPLOAD_ERROR_HANDLERS`` answers them. Don't read the form with Starlette too
+    (``request.form()``, FastAPI's ``UploadFile``): the body can be read once.
+    """
+    wanted = intake_limits(
+        limits,
+        max_size=max_size,
+        content_types=content_types,
+        max_files=max_files,
+        max_parts=max_parts,
+        max_field_size=max_field_size,
+        max_fields_size=max_fields_size,
+        max_body=max_body,
+    )
+    return Receiving(
+        lambda: receive_multipart(
+            request.stream(),
+            store,
+            content_type=request.headers.get("content-type"),
+            content_length=request.headers.get("content-length"),
+            limits=wanted,
+            metadata=metadata,
+            on_progress=on_progress,
+        )
+    )
+
+
+def receive_body(
+    request: Request,
+    store: AsyncFileStore,
+    *,
+    filename: str | None = None,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Receiving:
+    """Store the request's raw body (``PUT``/``POST`` of the file's bytes) as one file, as
+    it streams in; awaited or entered as ``receive_files`` is.
+
+    Named ``filename``, else by the ``Content-Disposition`` header, else by the URL path's
+    last segment; typed by ``Content-Type``, guessed from the name or sniffed from the first
+    bytes when that is absent or ``application/octet-stream``. Over ``max_size`` by
+    ``Content-Length``: FileTooLarge before a byte is read; by the bytes sent: as they pass.
+    """
+    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    name = raw_body_filename(
+        filename,
+        request.headers.get("content-disposition"),
+        request.url.path.rstrip("/").rsplit("/", 1)[-1],
+    )
+    return Receiving(
+        lambda: receive_raw(
+            request.stream(),
+            store,
+            filename=name,
+            content_type=request.headers.get("content-type"),
+            content_length=request.headers.get("content-length"),
+            limits=wanted,
+            metadata=metadata,
+            on_progress=on_progress,
+        )
+    )
+
+
+async def upload_error_response(request: Request, exc: Exception) -> Response:
+    """The answer to an upload refused anywhere in a route: 413 (FileTooLarge,
+    FormTooLarge), 415 (ContentTypeRefused) or 400 (MalformedBody), the error's message as
+    plain text. The connection closes: what the client still sends is not read."""
+    status = error_status(exc)
+    if status is None:
+        raise exc
+    return PlainTextResponse(f"{exc}\n", status_code=status)
+
+
+UPLOAD_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: upload_error_response for kind in INTAKE_ERRORS
+}
+"""Exception handlers for Starlette and FastAPI apps: ``FastAPI(exception_handlers=
+UPLOAD_ERROR_HANDLERS)`` answers the upload errors raised anywhere in a route (FileTooLarge
+from ``doc.photo.put(request.stream())`` too) with 413, 415 or 400 instead of a 500."""
 
 
 async def _request_body(receive: Receive) -> AsyncIterator[bytes]:

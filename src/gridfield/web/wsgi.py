@@ -7,7 +7,10 @@ is itself a WSGI app, and an app that serves a whole bucket, to mount.
     def photo(pk):
         return GridFSResponse(Animal.objects.get(id=pk).photo)
 
-Flask runs a returned WSGI app as the response, streaming its body. Uses the sync API
+Flask runs a returned WSGI app as the response, streaming its body. Uploads stream from the
+WSGI input straight into the store: ``receive_files(request, store, max_size=...)`` (a Flask
+request or a WSGI environ), ``receive_body(...)`` for a raw body, and
+``register_error_handlers(app)`` to answer refusals with 413, 415 or 400. Uses the sync API
 (``gridfield.sync``); the ``flask`` extra brings Flask, but this module imports no framework.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from gridfield._sync.serving import (
     Served,
@@ -26,13 +29,33 @@ from gridfield._sync.serving import (
     stream_body,
 )
 from gridfield._sync.tus_endpoint import TusHooks, answer
+from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http.intake import (
+    INTAKE_ERRORS,
+    IntakeLimits,
+    check_declared_length,
+    error_status,
+    intake_limits,
+    raw_body_filename,
+)
 from gridfield.core.tus import BodyCut, TusOptions
-from gridfield.sync import FileStore, ResumableStore
+from gridfield.sync import FileStore, Received, ResumableStore, receive_multipart, receive_raw
 
-__all__ = ["EnvironHeaders", "GridFSApp", "GridFSResponse", "TusApp", "object_id_or_none"]
+__all__ = [
+    "EnvironHeaders",
+    "GridFSApp",
+    "GridFSResponse",
+    "TusApp",
+    "object_id_or_none",
+    "receive_body",
+    "receive_files",
+    "register_error_handlers",
+    "upload_error_response",
+]
 
 StartResponse = Callable[..., Any]
+_App = TypeVar("_App")
 
 _REASONS = {
     200: "OK",
@@ -136,6 +159,135 @@ class GridFSApp:
         headers = EnvironHeaders(environ)
         served = serve_path(self.store, self.lookup, segment, method, headers, options)
         return _respond(served, start_response)
+
+
+# -- receiving uploads --------------------------------------------------------------------
+
+# Bytes asked of the WSGI input at a time: one body piece in memory.
+PIECE = 64 * 1024
+
+
+def _environ(source: Any) -> Mapping[str, Any]:
+    environ = getattr(source, "environ", source)  # a Flask or werkzeug request, or an environ
+    if not isinstance(environ, Mapping) or "wsgi.input" not in environ:
+        raise TypeError(
+            f"expected a WSGI environ or a request with one (Flask's), not {type(source).__name__}"
+        )
+    return environ
+
+
+def _pieces(environ: Mapping[str, Any]) -> Iterator[bytes]:
+    """The body from ``wsgi.input``: ``Content-Length`` bytes, or with none, to the end when
+    the server says the input ends there (``wsgi.input_terminated``, a chunked body)."""
+    stream = environ["wsgi.input"]
+    left = check_declared_length(environ.get("CONTENT_LENGTH") or None, None)
+    if left is None and not environ.get("wsgi.input_terminated"):
+        return  # PEP 3333: without a length, reading past the body may block
+    while left is None or left > 0:
+        block = stream.read(PIECE if left is None else min(PIECE, left))
+        if not block:
+            return  # ended early: the driver says the body was cut
+        if left is not None:
+            left -= len(block)
+        yield block
+
+
+def receive_files(
+    request: Any,
+    store: FileStore,
+    limits: IntakeLimits | None = None,
+    *,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    max_files: int | None = None,
+    max_parts: int | None = None,
+    max_field_size: int | None = None,
+    max_fields_size: int | None = None,
+    max_body: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Received:
+    """Store each file of a ``multipart/form-data`` request (a Flask request or a WSGI
+    environ) in ``store`` as it streams in from ``wsgi.input`` (constant memory, no
+    temporary file of ours), and collect its text fields.
+
+    Returns the ``Received`` (``files``, ``form``); ``with receive_files(...) as received:``
+    removes the stored files should the block raise. Limits as for the ASGI adapter's
+    ``receive_files``; FileTooLarge and FormTooLarge (413), ContentTypeRefused (415) and
+    MalformedBody (400) leave nothing stored, and ``register_error_handlers(app)`` answers
+    them. Don't touch ``request.form`` or ``request.files`` first: the body is read once.
+    """
+    environ = _environ(request)
+    wanted = intake_limits(
+        limits,
+        max_size=max_size,
+        content_types=content_types,
+        max_files=max_files,
+        max_parts=max_parts,
+        max_field_size=max_field_size,
+        max_fields_size=max_fields_size,
+        max_body=max_body,
+    )
+    return receive_multipart(
+        _pieces(environ),
+        store,
+        content_type=environ.get("CONTENT_TYPE") or None,
+        content_length=environ.get("CONTENT_LENGTH") or None,
+        limits=wanted,
+        metadata=metadata,
+        on_progress=on_progress,
+    )
+
+
+def receive_body(
+    request: Any,
+    store: FileStore,
+    *,
+    filename: str | None = None,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Received:
+    """Store a request's raw body (``PUT``/``POST`` of the file's bytes) as one file, as it
+    streams in: named ``filename``, else by ``Content-Disposition``, else by the URL path's
+    last segment; typed by ``Content-Type`` (guessed or sniffed when that is absent or
+    ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
+    before a byte is read."""
+    environ = _environ(request)
+    raw_path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    name = raw_body_filename(
+        filename,
+        EnvironHeaders(environ).get("Content-Disposition"),
+        raw_path.rstrip("/").rsplit("/", 1)[-1],
+    )
+    return receive_raw(
+        _pieces(environ),
+        store,
+        filename=name,
+        content_type=environ.get("CONTENT_TYPE") or None,
+        content_length=environ.get("CONTENT_LENGTH") or None,
+        limits=intake_limits(None, max_size=max_size, content_types=content_types),
+        metadata=metadata,
+        on_progress=on_progress,
+    )
+
+
+def upload_error_response(error: Exception) -> tuple[str, int]:
+    """A Flask error handler's answer to a refused upload: the message and 413, 415 or 400."""
+    status = error_status(error)
+    if status is None:
+        raise error
+    return f"{error}\n", status
+
+
+def register_error_handlers(app: _App) -> _App:
+    """Have a Flask app answer the upload errors raised anywhere in a view (FileTooLarge from
+    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
+    the app (``app = register_error_handlers(Flask(__name__))``)."""
+    for kind in INTAKE_ERRORS:
+        app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
+    return app
 
 
 _BODY_STEP = 1024 * 1024  # bytes read from wsgi.input at once

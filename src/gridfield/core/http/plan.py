@@ -6,7 +6,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
+from ..expiry import expiry_cache_headers
 from ..metadata import FileInfo
 from .conditions import Headers, if_range_holds, precondition_status
 from .ranges import MAX_RANGES, ByteSpan, parse_range
@@ -136,21 +138,24 @@ def plan_response(
     filename: str | None = None,
     cache_control: str | None = None,
     boundary: str | None = None,
+    now: datetime | None = None,
 ) -> ResponsePlan:
     """The full response for a decision.
 
     ``content_type`` defaults to what the files document says (see
     ``stored_content_type``), else ``application/octet-stream``: an adapter sniffs the
     first bytes before calling this when neither gives one. ``filename`` overrides the
-    stored one in ``Content-Disposition``; ``download`` makes it ``attachment``.
+    stored one in ``Content-Disposition``; ``download`` makes it ``attachment``. A file that
+    expires gets ``Expires`` at its expiry and a ``max-age`` no longer than the time left
+    (``now``, by default the current time): no cache serves it after it expired.
     """
     info = decision.info
     headers: list[tuple[str, str]] = []
     if decision.status == 405:
         return ResponsePlan(405, [("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
     headers.append(("ETag", decision.etag))
-    if cache_control is not None:
-        headers.append(("Cache-Control", cache_control))
+    moment = datetime.now(timezone.utc) if now is None else now
+    headers.extend(expiry_cache_headers(cache_control, info.expire_at, moment))
     if decision.status == 304:
         # RFC 9110 15.4.5: ETag and Cache-Control, but no other representation metadata
         # (Last-Modified included: the ETag already guides the cache).

@@ -1,0 +1,307 @@
+"""A deleting sweep racing saves and uploads: no document ends up naming a missing file, no
+upload ends up visible with chunks missing."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from gridfield._async.document import Document
+from gridfield._async.fields import FileField
+from gridfield._async.store import AsyncFileStore
+from gridfield._twins import wait_seconds
+from gridfield.core.errors import CorruptFile, NoFile
+from gridfield.core.sweeping import SweepTiming
+from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField, MapField
+from tests.concurrency import run_together
+
+OLD = datetime.now(timezone.utc) - timedelta(hours=3)
+BUCKET_FILES = 3000
+LOOSE = 10  # files of the bucket no document holds when the sweep starts
+GRACE = timedelta(0)
+# Every upload registers at once and a sweep may use no grace at all.
+TIMING = SweepTiming(min_grace=GRACE, lease=timedelta(seconds=30))
+
+
+class RaceBurrow(EmbeddedDocument):
+    photo = FileField()
+
+
+class RaceOwner(Document):
+    photo = FileField()
+    burrow = EmbeddedDocumentField(RaceBurrow)
+    gallery = ListField(FileField())
+    burrows = ListField(EmbeddedDocumentField(RaceBurrow))
+    meta = {"collection": "race_owners"}
+
+
+class RaceAlbum(Document):
+    """Files in a map: no query path names them, so the sweep reads the whole collection."""
+
+    pages = MapField(FileField())
+    meta = {"collection": "race_albums"}
+
+
+@pytest.fixture
+def db(connected: Callable[..., Any]) -> Any:
+    return connected("default")
+
+
+def store_for(db: Any, timing: SweepTiming = TIMING) -> AsyncFileStore:
+    return AsyncFileStore(db, chunk_size=4, sweep_timing=timing)
+
+
+async def plant_old_files(db: Any, count: int, loose: int) -> list[ObjectId]:
+    """``count`` old, whole files, in id order; documents hold all but the last ``loose``."""
+    ids = sorted(ObjectId() for _ in range(count))
+    await db["fs.files"].insert_many(
+        [{"_id": i, "length": 2, "chunkSize": 4, "uploadDate": OLD, "filename": "f"} for i in ids]
+    )
+    await db["fs.chunks"].insert_many([{"files_id": i, "n": 0, "data": b"ab"} for i in ids])
+    held = ids[: count - loose]
+    if held:  # a few documents, each with a long gallery: the reference scan stays short
+        galleries = [held[start : start + 500] for start in range(0, len(held), 500)]
+        await db["race_owners"].insert_many([{"gallery": g} for g in galleries])
+    return ids
+
+
+def old_object_id() -> ObjectId:
+    """A unique ObjectId made hours ago, as an old chunk's would be."""
+    return ObjectId(int(OLD.timestamp()).to_bytes(4, "big") + os.urandom(8))
+
+
+def raw_owner(shape: int, file_id: Any) -> tuple[str, dict[str, Any]]:
+    """A stored document holding ``file_id`` in one of six places: (collection, document)."""
+    if shape == 0:
+        return "race_owners", {"photo": file_id}
+    if shape == 1:
+        return "race_owners", {"burrow": {"photo": file_id}}
+    if shape == 2:
+        return "race_owners", {"gallery": [ObjectId(), file_id]}
+    if shape == 3:
+        return "race_owners", {"burrows": [{"photo": ObjectId()}, {"photo": file_id}]}
+    if shape == 4:
+        return "race_albums", {"pages": {"cover": file_id}}
+    return "race_albums", {"pages": {"back": ObjectId(), "front": file_id}}
+
+
+async def test_a_document_saved_during_a_sweep_keeps_its_file(db: Any) -> None:
+    ids = await plant_old_files(db, BUCKET_FILES, LOOSE)
+    held = ids[-1]  # the last file the walk reaches: the save lands before it gets there
+    store = store_for(db)
+
+    async def sweep() -> Any:
+        return await store.sweep([RaceOwner], delete=True, grace=GRACE)
+
+    async def save() -> RaceOwner:
+        await wait_seconds(0.05)
+        return await RaceOwner(photo=held).save()
+
+    report, owner = await run_together(sweep, save)
+    assert report.removed_files == LOOSE - 1  # the others no document holds
+    stored = await RaceOwner.objects.get(id=owner.id)
+    assert await stored.photo.read() == b"ab"
+    assert await db["fs.holds"].count_documents({}) == 0  # every hold let go
+
+
+async def test_raw_references_written_during_a_sweep_keep_their_files(db: Any) -> None:
+    ids = await plant_old_files(db, BUCKET_FILES, LOOSE)
+    held = ids[-6:]  # six of the loose files, each named in another place
+    store = store_for(db)
+
+    async def sweep() -> Any:
+        return await store.sweep([RaceOwner, RaceAlbum], delete=True, grace=GRACE)
+
+    async def insert() -> None:
+        await wait_seconds(0.05)
+        for shape, file_id in enumerate(held):
+            collection, doc = raw_owner(shape, file_id)
+            await db[collection].insert_one(doc)
+
+    report, _ = await run_together(sweep, insert)
+    assert report.removed_files == LOOSE - len(held)
+    for file_id in held:
+        assert await store.get(file_id) == b"ab"
+
+
+async def test_a_save_after_its_file_was_swept_fails_and_writes_nothing(db: Any) -> None:
+    ids = await plant_old_files(db, 3, 3)
+    store = store_for(db)
+    owner = RaceOwner(photo=ids[0])  # an id taken before the sweep...
+    swept = await store.sweep([RaceOwner], delete=True, grace=GRACE)
+    assert swept.removed_files == 3
+    with pytest.raises(NoFile, match=r"removed by a\s+bucket sweep\): a document naming it"):
+        await owner.save()  # ... saved after it: refused, not a document naming nothing
+    assert await db["race_owners"].count_documents({}) == 0
+    other = await RaceOwner().save()
+    with pytest.raises(NoFile, match="a document naming it is not saved"):
+        await RaceOwner.objects(id=other.id).update_one(set__photo=RaceOwner(photo=ids[1]).photo)
+    assert (await db["race_owners"].find_one({"_id": other.id}) or {}).get("photo") is None
+    assert await db["fs.holds"].count_documents({}) == 0
+
+
+async def test_a_save_waits_while_a_sweep_holds_its_file(db: Any) -> None:
+    ids = await plant_old_files(db, 1, 1)
+    # A sweep's hold, as a sweep deciding on the file leaves it for a moment.
+    await db["fs.holds"].insert_one(
+        {"_id": ids[0], "by": "sweep", "token": "t", "at": datetime.now(timezone.utc)}
+    )
+
+    async def sweep_lets_go() -> None:
+        await wait_seconds(0.3)
+        await db["fs.holds"].delete_one({"_id": ids[0]})
+
+    async def save() -> RaceOwner:
+        return await RaceOwner(photo=ids[0]).save()
+
+    _, owner = await run_together(sweep_lets_go, save)
+    assert (await RaceOwner.objects.get(id=owner.id)).photo.grid_id == ids[0]
+    assert await db["fs.holds"].count_documents({}) == 0
+
+
+async def test_a_stale_hold_is_taken_for_a_crashed_one(db: Any) -> None:
+    ids = await plant_old_files(db, 1, 1)
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    await db["fs.holds"].insert_one({"_id": ids[0], "by": "save", "token": "t", "at": long_ago})
+    owner = await RaceOwner(photo=ids[0]).save()  # does not wait for the crashed save
+    assert (await RaceOwner.objects.get(id=owner.id)).photo.grid_id == ids[0]
+    assert await db["fs.holds"].count_documents({}) == 0
+
+
+async def test_a_slow_upload_open_during_a_sweep_loses_no_chunk(db: Any) -> None:
+    store = store_for(db)
+    upload = store.open_upload(filename="slow.bin")
+    await upload.write(b"x" * 4096)
+    await upload.flush()  # its chunks are in; the rest trickles in, a byte at a time
+
+    async def trickle() -> None:
+        for _ in range(20):
+            await upload.write(b"y")
+            await wait_seconds(0.02)
+
+    async def sweep() -> Any:
+        await wait_seconds(0.2)
+        return await store.sweep(delete=True, grace=GRACE)
+
+    _, report = await run_together(trickle, sweep)
+    assert report.open_uploads == 1 and report.removed_chunks == 0
+    info = await upload.close()
+    assert await store.get(info.file_id) == b"x" * 4096 + b"y" * 20
+    assert await db["fs.uploads"].count_documents({}) == 0  # the entry goes at close
+
+
+async def test_an_upload_whose_chunks_went_while_it_was_silent_fails_at_close(db: Any) -> None:
+    # A lease shorter than the silence: the entry no longer protects the chunks.
+    timing = SweepTiming(min_grace=GRACE, lease=timedelta(seconds=0.1))
+    store = store_for(db, timing)
+    upload = store.open_upload(filename="silent.bin")
+    await upload.write(b"x" * 4096)
+    await upload.flush()
+    await wait_seconds(0.2)
+    swept = await store.sweep(delete=True, grace=GRACE)
+    assert swept.removed_chunks == 1024
+    await upload.write(b"tail")
+    with pytest.raises(CorruptFile, match=r"1 of its 1025 chunks are in fs.chunks .*nothing was"):
+        await upload.close()
+    assert await db["fs.files"].count_documents({}) == 0  # nothing visible
+    assert await db["fs.chunks"].count_documents({}) == 0  # and its last chunk removed
+    assert await db["fs.uploads"].count_documents({}) == 0
+
+
+async def test_a_paused_resumable_upload_keeps_its_old_chunks(db: Any) -> None:
+    store = store_for(db)
+    paused, expired = ObjectId(), ObjectId()
+    await db["fs.chunks"].insert_many(
+        [{"_id": old_object_id(), "files_id": f, "n": 0, "data": b"ab"} for f in (paused, expired)]
+    )
+    soon = datetime.now(timezone.utc) + timedelta(hours=1)
+    await db["fs.resumable"].insert_many(
+        [
+            {"_id": "up1", "file_id": paused, "expires": soon},
+            {"_id": "up2", "file_id": expired, "expires": OLD},
+        ]
+    )
+    report = await store.sweep(delete=True, grace=GRACE)
+    assert report.removed_chunks == 1
+    assert await db["fs.chunks"].distinct("files_id") == [paused]
+
+
+async def test_a_short_upload_costs_no_registration(db: Any) -> None:
+    store = AsyncFileStore(db)  # the default timing: an upload registers after 15 seconds
+    upload = store.open_upload()
+    await upload.write(b"x" * 100)
+    await upload.close()
+    assert "fs.uploads" not in await db.list_collection_names()
+
+
+async def test_a_deleting_sweep_refuses_a_grace_below_its_smallest(db: Any) -> None:
+    store = AsyncFileStore(db)
+    await store.put(b"kept")
+    with pytest.raises(ValueError, match=r"needs a grace of at least 0:01:00 \(got 0:00:00\)"):
+        await store.sweep(delete=True, grace=timedelta(0))
+    assert await db["fs.files"].count_documents({}) == 1
+    report = await store.sweep(grace=timedelta(0))  # a dry run may look at anything
+    assert report.removed_files == report.removed_chunks == 0
+
+
+SWEEPS = 200
+SWEEPERS = 4
+WORKERS = 20
+
+
+async def test_sweeps_racing_uploads_and_saves_delete_no_held_file_and_damage_no_upload(
+    db: Any,
+) -> None:
+    old = await plant_old_files(db, WORKERS, WORKERS)  # no document holds them yet
+    store = store_for(db)
+    saved: list[Any] = []
+    refused: list[Any] = []
+    uploaded: list[tuple[Any, bytes]] = []
+
+    async def sweeper() -> None:
+        for _ in range(SWEEPS // SWEEPERS):
+            await store.sweep([RaceOwner], delete=True, grace=GRACE)
+
+    async def saver(i: int) -> None:
+        await wait_seconds(random.random() * 0.5)
+        try:
+            owner = await RaceOwner(photo=old[i]).save()
+        except NoFile:
+            refused.append(old[i])  # swept before the save held it: nothing written
+        else:
+            saved.append(owner.id)
+
+    async def uploader(i: int) -> None:
+        data = random.Random(i).randbytes(4 * (50 + i))
+        upload = store.open_upload(filename=f"up{i}")
+        for start in range(0, len(data), 40):
+            await upload.write(data[start : start + 40])
+            await upload.flush()
+            await wait_seconds(random.random() * 0.02)
+        info = await upload.close()
+        uploaded.append((info.file_id, data))
+
+    workers = [sweeper for _ in range(SWEEPERS)]
+    workers += [lambda i=i: saver(i) for i in range(WORKERS)]  # type: ignore[misc]
+    workers += [lambda i=i: uploader(i) for i in range(WORKERS)]  # type: ignore[misc]
+    await run_together(*workers)
+
+    assert len(saved) + len(refused) == WORKERS and len(uploaded) == WORKERS
+    async for raw in db["race_owners"].find():
+        assert await store.get(raw["photo"]) == b"ab"  # every saved document's file is there
+    assert await db["race_owners"].count_documents({}) == len(saved)
+    for file_id, data in uploaded:
+        try:
+            assert await store.get(file_id) == data  # whole...
+        except NoFile:
+            pass  # ... or, unreferenced once closed, swept whole: files document first
+    report = await store.check([RaceOwner], grace=GRACE)
+    assert report.damaged_files == []
+    assert await db["fs.holds"].count_documents({}) == 0
+    assert await db["fs.uploads"].count_documents({}) == 0
