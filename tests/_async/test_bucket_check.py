@@ -7,7 +7,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,6 +23,7 @@ from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.image_field import ImageField
 from gridfield._async.store import AsyncFileStore
+from gridfield.core.holders import Holder
 from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 
@@ -97,13 +98,47 @@ def owner_for(slot: int, file_id: Any) -> dict[str, Any]:
     return {"_cls": "CheckOwner.CheckOwnerChild", "poster": file_id}
 
 
-class Planted:
-    """A bucket with sound files and planted problems, as raw GridFS documents."""
+# Where raw collections hold file ids (a pydantic or PyMongo app's): top-level, embedded,
+# arrays of ids, arrays of subdocuments, and in another database of the same client.
+HELD_DB = "{}_held"
 
-    def __init__(self) -> None:
+
+def holders_in(db: Any) -> list[Any]:
+    """The raw holders of the planted references, as tuples and as a Holder."""
+    return [
+        ("products", "photo_id"),
+        ("pages", "meta.cover"),
+        ("albums", "photos"),
+        Holder("pages", "blocks.file"),
+        ("products", "photo_id", HELD_DB.format(db.name)),
+    ]
+
+
+def raw_owner_for(slot: int, file_id: Any) -> tuple[str, dict[str, Any]]:
+    """A raw stored document (and its collection) holding ``file_id`` in one of five places;
+    beside it, values at the path that are no file's id."""
+    if slot == 0:
+        return "products", {"photo_id": file_id, "name": "marmot"}
+    if slot == 1:
+        return "pages", {"meta": {"cover": file_id, "title": "burrows"}, "blocks": []}
+    if slot == 2:
+        return "albums", {"photos": [ObjectId(), file_id, None, "not an id"]}
+    if slot == 3:
+        blocks = [{"text": "hi"}, {"file": None}, {"file": ObjectId()}, {"file": file_id}]
+        return "pages", {"blocks": blocks}
+    return HELD_DB, {"photo_id": file_id}
+
+
+class Planted:
+    """A bucket with sound files and planted problems, as raw GridFS documents; references
+    in CheckOwner documents, or (``raw``) in raw collections (``holders_in``)."""
+
+    def __init__(self, *, raw: bool = False) -> None:
+        self.raw = raw
         self.files: list[dict[str, Any]] = []
         self.chunks: list[dict[str, Any]] = []
         self.owners: list[dict[str, Any]] = []
+        self.raw_owners: dict[str, list[dict[str, Any]]] = {}
         self.elsewhere: list[dict[str, Any]] = []
         self.sound: list[Any] = []
         self.damaged: dict[Any, str] = {}
@@ -115,9 +150,16 @@ class Planted:
         self.files.append(files_doc(file_id, 6, f"file-{i}"))
         self.chunks += [chunk(file_id, 0, b"abcd"), chunk(file_id, 1, b"ef")]
         if referenced:
-            self.owners.append(owner_for(i % 5, file_id))
+            self.own(i, file_id)
             self.sound.append(file_id)
         return file_id
+
+    def own(self, i: int, file_id: Any) -> None:
+        if self.raw:
+            collection, doc = raw_owner_for(i % 5, file_id)
+            self.raw_owners.setdefault(collection, []).append(doc)
+        else:
+            self.owners.append(owner_for(i % 5, file_id))
 
     def damaged_file(self, i: int) -> None:
         file_id = ObjectId()
@@ -132,7 +174,7 @@ class Planted:
         else:
             self.chunks += [chunk(file_id, n, d) for n, d in enumerate([b"abcd", b"ef", b"gh"])]
             self.damaged[file_id] = "extra chunk 2"
-        self.owners.append(owner_for(i % 5, file_id))
+        self.own(i, file_id)
 
     def orphan_chunks(self, i: int) -> None:
         # Ids of several kinds: GridFS ids need not be ObjectIds.
@@ -145,6 +187,8 @@ class Planted:
         file_id = self.sound_file(10_000 + i, referenced=False)
         if i % 4 == 0:  # held only by a field of another bucket
             self.elsewhere.append({"photo": file_id})
+        if i % 4 == 1 and self.raw:  # held at a path no holder names
+            self.raw_owners.setdefault("products", []).append({"draft": {"photo_id": file_id}})
         self.unreferenced.append(file_id)
 
     async def insert(self, db: Any) -> None:
@@ -154,6 +198,11 @@ class Planted:
             await db["check_owners"].insert_many(self.owners)
         if self.elsewhere:
             await db["check_elsewhere"].insert_many(self.elsewhere)
+        for collection, docs in self.raw_owners.items():
+            if collection == HELD_DB:
+                await db.client[HELD_DB.format(db.name)]["products"].insert_many(docs)
+            else:
+                await db[collection].insert_many(docs)
 
 
 async def counts(db: Any) -> tuple[int, int]:
@@ -164,9 +213,13 @@ async def counts(db: Any) -> tuple[int, int]:
 
 
 @pytest.fixture
-def db(connected: Callable[..., Any]) -> Any:
+async def db(connected: Callable[..., Any]) -> AsyncIterator[Any]:
     connected(OTHER_ALIAS)
-    return connected("default")
+    db = connected("default")
+    try:
+        yield db
+    finally:
+        await db.client.drop_database(HELD_DB.format(db.name))
 
 
 # --------------------------------------------------------------------------- small cases
@@ -248,6 +301,48 @@ async def test_bad_arguments_are_refused_before_any_read(db: Any) -> None:
         await store.sweep("all", delete=True)
 
 
+@pytest.mark.parametrize(
+    ("holder", "error", "message"),
+    [
+        ((3, "photo_id"), TypeError, "a holder's collection must be a str, not int"),
+        (("products", ""), ValueError, "holder 'products': the path must not be empty"),
+        (("products", "$where"), ValueError, "path '$where' is a field path, not an operator"),
+        (["products", "photo_id"], TypeError, "documents must be Document classes or holders"),
+        ("products", TypeError, "documents must be Document classes or holders"),
+    ],
+)
+async def test_bad_holders_are_refused_before_any_io(
+    db: Any, holder: Any, error: type[Exception], message: str
+) -> None:
+    planted = Planted(raw=True)
+    planted.unreferenced_file(0)
+    await planted.insert(db)
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
+    with pytest.raises(error, match=re.escape(message)):
+        await store.sweep([("products", "photo_id"), holder], delete=True)
+    assert await counts(db) == (1, 2)  # nothing swept
+    # A store on a server no one answers: any read would fail otherwise, and late.
+    nowhere = AsyncMongoClient("mongodb://127.0.0.1:9", serverSelectionTimeoutMS=200)
+    try:
+        unreachable = AsyncFileStore(nowhere["nothing"], sweep_timing=QUICK)
+        with pytest.raises(error, match=re.escape(message)):
+            await unreachable.check([CheckElsewhere, holder])
+    finally:
+        await nowhere.close()
+
+
+async def test_a_check_names_its_holders(db: Any) -> None:
+    store = AsyncFileStore(db, chunk_size=CHUNK, sweep_timing=QUICK)
+    held = await store.put(b"held", filename="held")
+    loose = await store.put(b"loose", filename="loose")
+    await db["products"].insert_one({"photo_id": held.file_id})
+    report = await store.check([CheckOwner, ("products", "photo_id")], grace=timedelta(0))
+    assert report.documents_scanned == ["CheckOwner", "products:photo_id"]
+    assert report.references_found == 1
+    assert [u.file_id for u in report.unreferenced_files] == [loose.file_id]
+    assert "(1 references found in CheckOwner, products:photo_id)" in report.summary()
+
+
 async def test_registered_classes_with_no_connection_are_listed_and_block_deletion(
     db: Any,
 ) -> None:
@@ -277,8 +372,11 @@ PLANTED = 100
 IN_FLIGHT = 20
 
 
-async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> None:
-    planted = Planted()
+@pytest.mark.parametrize("raw", [False, True], ids=["classes", "raw holders"])
+async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any, raw: bool) -> None:
+    planted = Planted(raw=raw)
+    # Raw holders beside a class: CheckElsewhere holds ids of another bucket.
+    documents = [CheckElsewhere, *holders_in(db)] if raw else [CheckOwner, CheckElsewhere]
     for i in range(SOUND):
         planted.sound_file(i)
     for i in range(PLANTED):
@@ -294,7 +392,7 @@ async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> No
         await upload.flush()
         uploads.append(upload)
 
-    report = await store.check([CheckOwner, CheckElsewhere])
+    report = await store.check(documents)
     assert report.files_checked == SOUND + 2 * PLANTED
     assert {d.file_id for d in report.damaged_files} == set(planted.damaged)
     assert {repr(o.files_id): o.chunks for o in report.orphan_chunks} == planted.orphans
@@ -302,7 +400,7 @@ async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> No
     assert report.in_flight == IN_FLIGHT
 
     files_before, chunks_before = await counts(db)
-    swept = await store.sweep([CheckOwner, CheckElsewhere], delete=True)
+    swept = await store.sweep(iter(documents), delete=True)  # an iterator serves both phases
     orphan_chunks = sum(planted.orphans.values())
     assert swept.removed_files == PLANTED
     assert swept.removed_chunks == 2 * PLANTED + orphan_chunks
@@ -310,7 +408,9 @@ async def test_planted_problems_are_found_exactly_and_swept_alone(db: Any) -> No
     finished = [await upload.close() for upload in uploads]
     assert {info.length for info in finished} == {12}
     assert await store.get(finished[0].file_id) == bytes([0]) * 12
-    after = await store.check([CheckOwner, CheckElsewhere])
+    held = [*planted.sound, *planted.damaged]
+    assert await db["fs.files"].count_documents({"_id": {"$in": held}}) == len(held)
+    after = await store.check(documents)
     assert after.orphan_chunks == []
     # Every chunk of every file was checked again: the sound files and the uploads that
     # were in flight are whole; the damaged ones are still there, as the sweep leaves them.

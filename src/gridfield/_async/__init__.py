@@ -18,6 +18,7 @@ from ..core.errors import (
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.holders import Holder
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
 from ..core.sweeping import SweepTiming
@@ -53,6 +54,7 @@ __all__ = [
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
+    "Holder",
     "ImageField",
     "ImageGridFsProxy",
     "IntakeLimits",

@@ -19,6 +19,7 @@ from ..core.errors import (
     NoFile,
 )
 from ..core.guards import UploadLimits
+from ..core.holders import Holder
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.metadata import FileInfo
 from ..core.sweeping import SweepTiming
@@ -54,6 +55,7 @@ __all__ = [
     "GenericReferenceField",
     "GridFSError",
     "GridFSProxy",
+    "Holder",
     "ImageField",
     "ImageGridFsProxy",
     "IntakeLimits",

@@ -5,6 +5,9 @@ Everything streams: files and chunks are read in bounded batches, so memory grow
 what is found (and with the set of file ids the scanned documents hold, and the files that
 name a thumbnail or variants), not with the bucket.
 
+References are read from MongoEngine document classes and from raw holders (a collection
+and the dotted path where its documents keep file ids: ``core.holders``).
+
 A deleting sweep holds its candidates (leaving those a save holds), reads their references
 again and deletes only what is still unreferenced; the chunks of a registered open upload
 stay (see ``core.sweeping`` for the whole protocol).
@@ -33,6 +36,7 @@ from ..core.bucket_report import (
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
 from ..core.expiry import expired_filter, is_expired
+from ..core.holders import Holder, as_holder, values_at
 from ..core.metadata import FileInfo
 from ..core.numbers import is_whole_number
 from ..odm import collection_root, document_classes, file_paths, file_roots, stored_file_refs
@@ -64,27 +68,26 @@ def check_bucket(
     now: datetime | None = None,
 ) -> BucketReport:
     """Check ``store``'s bucket without changing anything; see ``AsyncFileStore.check``."""
-    report, _ = _check(store, documents, grace=grace, chunks=chunks, now=now)
+    grace = check_grace(grace)
+    report, _ = _check(store, _Scan.of(documents), grace=grace, chunks=chunks, now=now)
     return report
 
 
 def _check(
     store: FileStore,
-    documents: Iterable[Any] | str | None,
+    scan: _Scan | None,
     *,
     grace: timedelta,
     chunks: bool,
     now: datetime | None,
 ) -> tuple[BucketReport, ChildFiles]:
     """The check's report, and the files it found naming thumbnails and variants."""
-    grace = check_grace(grace)
-    classes = _classes(documents)
     now = datetime.now(timezone.utc) if now is None else now
     report = BucketReport(bucket=f"{store.db.name}.{store.collection_name}", grace=grace)
     # References first: a file stored after this scan is younger than the grace period.
     referenced: set[Any] | None = None
-    if classes is not None:
-        referenced = _referenced_ids(store, classes, report, every=documents == "registered")
+    if scan is not None:
+        referenced = _referenced_ids(store, scan, report)
         report.references_found = len(referenced)
     walk = _FileWalk(report, referenced, now, check_chunks=chunks)
     tracker = OrphanTracker()
@@ -109,9 +112,12 @@ def sweep_bucket(
     now: datetime | None = None,
 ) -> BucketReport:
     """Check, then (with ``delete=True``) remove orphan chunks and unreferenced files."""
+    grace = check_grace(grace)
     if delete:
-        store.sweep_timing.check_sweep_grace(check_grace(grace))
-    report, children = _check(store, documents, grace=grace, chunks=False, now=now)
+        store.sweep_timing.check_sweep_grace(grace)
+    # Read once: an iterator given as ``documents`` must serve both phases.
+    scan = _Scan.of(documents)
+    report, children = _check(store, scan, grace=grace, chunks=False, now=now)
     if not delete:
         return report
     if report.documents_unscanned and report.unreferenced_files:
@@ -122,9 +128,8 @@ def sweep_bucket(
         )
     _remove_expired(store, report, now)
     if report.unreferenced_files:
-        classes = _classes(documents)
-        assert classes is not None  # files are found unreferenced only against documents
-        _remove_unreferenced(store, classes, report, children)
+        assert scan is not None  # files are found unreferenced only against documents
+        _remove_unreferenced(store, scan, report, children)
     _remove_orphans(store, report)
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
@@ -133,7 +138,7 @@ def sweep_bucket(
 
 
 def _remove_unreferenced(
-    store: FileStore, classes: list[Any], report: BucketReport, children: ChildFiles
+    store: FileStore, scan: _Scan, report: BucketReport, children: ChildFiles
 ) -> None:
     """Phase two, a batch at a time: hold the candidates (a save holding one keeps it),
     read the references to them again, delete those still unreferenced, let go.
@@ -158,14 +163,14 @@ def _remove_unreferenced(
             token = ObjectId()
             held = hold_for_sweep(store, batch, token)
             try:
-                deleted |= _delete_unheld(store, classes, held, lineage, deleted, report)
+                deleted |= _delete_unheld(store, scan, held, lineage, deleted, report)
             finally:
                 let_go(store, held, token)
 
 
 def _delete_unheld(
     store: FileStore,
-    classes: list[Any],
+    scan: _Scan,
     ids: list[Any],
     lineage: dict[Any, set[Any]],
     deleted: set[Any],
@@ -175,7 +180,7 @@ def _delete_unheld(
     unreferenced, files documents first, then their chunks; the keys of the files gone."""
     if not ids:
         return set()
-    referenced = _references_among(store, classes, ids)
+    referenced = _references_among(store, scan, ids)
     keys = {id_key(file_id): file_id for file_id in ids}
     ids = [
         file_id
@@ -249,40 +254,73 @@ def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None
             report.removed_chunks += chunks.deleted_count
 
 
-def _classes(documents: Iterable[Any] | str | None) -> list[Any] | None:
-    if documents is None:
-        return None
-    if isinstance(documents, str):
-        if documents != "registered":
-            raise ValueError(
-                f"documents must be Document classes, 'registered' or None, not {documents!r}"
-            )
-        return document_classes(None)
-    return document_classes(documents)
+class _Scan:
+    """Where references are read: document classes (one per collection) and raw holders;
+    ``every`` when the classes are the registered ones."""
+
+    def __init__(self, classes: list[Any], holders: list[Holder], *, every: bool) -> None:
+        self.classes = classes
+        self.holders = holders
+        self.every = every
+
+    @classmethod
+    def of(cls, documents: Iterable[Any] | str | None) -> _Scan | None:
+        """What ``documents`` names (None: no references checked); TypeError or ValueError
+        for anything else, before any I/O."""
+        if documents is None:
+            return None
+        if isinstance(documents, str):
+            if documents != "registered":
+                raise ValueError(
+                    "documents must be Document classes or holders, 'registered' or None,"
+                    f" not {documents!r}"
+                )
+            return cls(document_classes(None), [], every=True)
+        classes: list[Any] = []
+        holders: list[Holder] = []
+        for item in documents:
+            if isinstance(item, (Holder, tuple)):
+                holders.append(as_holder(item))
+            elif isinstance(item, type):
+                classes.append(item)
+            else:
+                raise TypeError(
+                    "documents must be Document classes or holders (a Holder, or a tuple"
+                    f" (collection, path)), not {item!r}"
+                )
+        return cls(document_classes(classes), list(dict.fromkeys(holders)), every=False)
 
 
-def _referenced_ids(
-    store: FileStore, classes: list[Any], report: BucketReport, *, every: bool
-) -> set[Any]:
-    """Keys of the file ids in ``store``'s bucket that documents of ``classes`` hold.
+def _holder_collection(store: FileStore, holder: Holder) -> Any:
+    db = store.db if holder.db is None else store.db.client[holder.db]
+    return db[holder.collection]
 
-    With ``every`` (the registered classes), a class whose alias is not connected is
-    listed as unscanned; a class the caller named must be reachable.
+
+def _referenced_ids(store: FileStore, scan: _Scan, report: BucketReport) -> set[Any]:
+    """Keys of the file ids in ``store``'s bucket that documents of ``scan``'s classes and
+    holders hold.
+
+    With the registered classes, a class whose alias is not connected is listed as
+    unscanned; a class the caller named must be reachable.
     """
     found: set[Any] = set()
     report.documents_scanned = []
     ours = _InStore(store)
-    for kind in classes:
+    for kind in scan.classes:
         alias = kind._meta.get("db_alias") or "default"
         try:
             collection = get_db(alias)[kind._get_collection_name()]
         except ConnectionFailure:
-            if not every:
+            if not scan.every:
                 raise
             report.documents_unscanned.append(kind.__name__)
             continue
         report.documents_scanned.append(kind.__name__)
         for key in _refs(kind, collection, {}, ours):
+            found.add(key)
+    for holder in scan.holders:
+        report.documents_scanned.append(str(holder))
+        for key in _held(store, holder, {}):
             found.add(key)
     return found
 
@@ -316,13 +354,18 @@ def held_by_others(
     return False
 
 
-def _references_among(store: FileStore, classes: list[Any], ids: list[Any]) -> set[Any]:
-    """Keys of those of ``ids`` that documents of ``classes`` hold now: one query per
-    class, on the paths where its files are (a scan of the class where no path says)."""
+def _references_among(store: FileStore, scan: _Scan, ids: list[Any]) -> set[Any]:
+    """Keys of those of ``ids`` that documents of ``scan`` hold now: one query per holder
+    on its path, and per class on the paths where its files are (a scan of the class where
+    no path says)."""
     wanted = {id_key(file_id) for file_id in ids}
     found: set[Any] = set()
     ours = _InStore(store)
-    for kind in classes:
+    for holder in scan.holders:
+        for key in _held(store, holder, {holder.path: {"$in": ids}}):
+            if key in wanted:
+                found.add(key)
+    for kind in scan.classes:
         collection = get_db(kind._meta.get("db_alias") or "default")[kind._get_collection_name()]
         paths = file_paths(kind)
         if paths == []:
@@ -332,6 +375,18 @@ def _references_among(store: FileStore, classes: list[Any], ids: list[Any]) -> s
             if key in wanted:
                 found.add(key)
     return found
+
+
+def _held(store: FileStore, holder: Holder, query: dict[str, Any]) -> Iterator[Any]:
+    """Keys of the values at ``holder``'s path in the documents ``query`` finds there (read
+    with a projection on the path, in batches)."""
+    collection = _holder_collection(store, holder)
+    steps = holder.steps
+    cursor = collection.find(query, projection={holder.path: 1})
+    for raw in cursor.batch_size(_CHUNKS_BATCH):
+        for value in values_at(raw, steps):
+            if value is not None:  # a field set to null holds no file
+                yield id_key(value)
 
 
 class _InStore:

@@ -826,7 +826,10 @@ class FileStore:
         document holds, when ``documents`` names the Document classes to scan (or is
         ``"registered"``: every registered class whose fields may hold files). Top-level,
         embedded and list FileFields count, whatever their alias, when they store in this
-        bucket. Reads in bounded batches.
+        bucket. Beside classes, ``documents`` may name raw holders: a ``Holder`` or a tuple
+        ``(collection, path)`` / ``(collection, path, db)``, e.g. ``("pages", "blocks.file")``;
+        every id at the dotted path (through embedded documents and arrays) counts as held.
+        Reads in bounded batches.
         """
         return check_bucket(self, documents, grace=grace, chunks=chunks)
 

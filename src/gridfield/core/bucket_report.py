@@ -228,7 +228,8 @@ class BucketReport:
     open_uploads: int = 0
     """Uploads in the registry of open uploads with a lease still running."""
     documents_scanned: list[str] | None = None
-    """The document classes whose references were collected; None: references not checked."""
+    """The document classes and raw holders (``collection:path``) whose references were
+    collected; None: references not checked."""
     documents_unscanned: list[str] = dataclasses.field(default_factory=list)
     """Registered classes left out because their alias is not connected."""
     references_found: int = 0
