@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, WriteError
 
 import gridfield
-from gridfield import AsyncFileStore, FileField, ListField, StringField
+from gridfield import AsyncFileStore, FileField, ListField, StringField, SweepTiming
 from gridfield.pydantic import FileDescription, FileId, Files
 
 from ..commands import Commands
@@ -70,7 +70,9 @@ async def beanie(mongo_uri: str) -> AsyncIterator[Beanie]:
     try:
         await init_beanie(database=db, document_models=[Animal])
         gridfield.connect(db.name, client=client, alias="beanie")
-        yield Beanie(db, AsyncFileStore(db), commands)
+        # Tests sweep with no grace: nothing else writes to this bucket meanwhile.
+        quick = SweepTiming(min_grace=timedelta(0))
+        yield Beanie(db, AsyncFileStore(db, sweep_timing=quick), commands)
     finally:
         gridfield.disconnect("beanie")
         await client.drop_database(db.name)
@@ -155,6 +157,23 @@ async def test_bulk_deletes_fire_no_hook_and_the_bucket_check_finds_the_orphans(
     await Animal.delete_all()
     report = await beanie.store.check([MEAnimal], grace=timedelta(0))
     assert [orphan.file_id for orphan in report.unreferenced_files] == [ids[2]]
+
+
+async def test_the_beanie_collection_named_as_a_holder_keeps_what_its_documents_hold(
+    beanie: Beanie,
+) -> None:
+    ids = [(await beanie.store.put(f"file {n}".encode())).file_id for n in range(5)]
+    await Animal(name="marmot", photo=ids[0], gallery=ids[1:3]).insert()
+    await Animal(name="beaver", photo=ids[3]).insert()
+    await Animal(name="beaver", gallery=[ids[4]]).insert()
+    await Animal.find(Animal.name == "beaver").delete()  # no event: ids[3:] are left behind
+    holders = [("animals", "photo"), gridfield.Holder("animals", "gallery")]
+    report = await beanie.store.check(holders, grace=timedelta(0))
+    assert report.documents_scanned == ["animals:photo", "animals:gallery"]
+    assert sorted(orphan.file_id for orphan in report.unreferenced_files) == ids[3:]
+    swept = await beanie.store.sweep(holders, delete=True, grace=timedelta(0))
+    assert swept.removed_files == 2
+    assert [info.file_id async for info in beanie.store.find()] == ids[:3]
 
 
 class Pen(Document):

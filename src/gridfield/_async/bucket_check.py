@@ -34,8 +34,8 @@ from ..core.bucket_report import (
 )
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
-from ..core.holders import Holder, as_holder, values_at
 from ..core.expiry import expired_filter, is_expired
+from ..core.holders import Holder, as_holder, values_at
 from ..core.metadata import FileInfo
 from ..core.numbers import is_whole_number
 from ..odm import collection_root, document_classes, file_paths, file_roots, stored_file_refs
