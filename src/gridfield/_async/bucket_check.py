@@ -128,6 +128,11 @@ async def sweep_bucket(
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
     await store.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
+    # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
+    # the resumable store builds on the store, which builds on this module).
+    from .resumable import AsyncResumableStore
+
+    report.removed_resumable = await AsyncResumableStore(store).remove_expired(now)
     return report
 
 

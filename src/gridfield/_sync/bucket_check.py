@@ -129,6 +129,11 @@ def sweep_bucket(
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
     store.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
+    # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
+    # the resumable store builds on the store, which builds on this module).
+    from .resumable import ResumableStore
+
+    report.removed_resumable = ResumableStore(store).remove_expired(now)
     return report
 
 
