@@ -41,9 +41,9 @@ from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
 from gridfield.core.errors import NoFile
+from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
-from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 __all__ = [
