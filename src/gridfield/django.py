@@ -20,8 +20,10 @@ import io
 import os
 import posixpath
 import threading
-from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from types import TracebackType
 from typing import Any
@@ -38,13 +40,18 @@ from django.utils._os import safe_join
 from django.utils.deconstruct import deconstructible
 from django.utils.encoding import filepath_to_uri
 from pymongo import MongoClient
-from pymongo.errors import ConfigurationError
+from pymongo.errors import ConfigurationError, DuplicateKeyError
 
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
+
+# How long a save waits for another save's turn at a name, and when a turn left by a crashed
+# process lapses.
+_TURN_WAIT = 30.0
+_TURN_LAPSE = timedelta(minutes=1)
 
 __all__ = [
     "GridFSFile",
@@ -456,19 +463,52 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return self._claim(stored, info)
 
     def _claim(self, name: str, info: FileInfo) -> str:
-        """Keep the name only if the new file is its first revision: another save of the
-        same name may have raced this one (as ``O_EXCL`` makes FileSystemStorage find
-        another name); else rename the file to the next free name and check again."""
-        while self.store.get_info_by_name(name, 0).file_id != info.file_id:
-            other = self.get_available_name(name)
-            if other == name:
-                self.store.delete(info.file_id)
-                raise FileExistsError(
-                    f"{name!r} is taken and get_available_name() offered it again"
+        """Keep the name only if the new file is the one file of that name: another save of
+        the same name may have raced this one (as ``O_EXCL`` makes FileSystemStorage find
+        another name); else rename it to the next free name and check that one in turn.
+
+        The checks of one name take turns (a lock document in the bucket's ``holds``
+        collection): of two saves racing for a name, the first to check keeps it, whatever
+        their upload dates say, and the other moves on."""
+        while True:
+            with self._name_turn(name):
+                taken = any(
+                    other.file_id != info.file_id for other in self.store.find_by_name(name)
                 )
-            self.store.rename(info.file_id, other)
-            name = other
-        return name
+                if not taken:
+                    return name
+                free = self.get_available_name(name)
+                if free == name:
+                    self.store.delete(info.file_id)
+                    raise FileExistsError(
+                        f"{name!r} is taken and get_available_name() offered it again"
+                    )
+                self.store.rename(info.file_id, free)
+            name = free
+
+    @contextmanager
+    def _name_turn(self, name: str) -> Iterator[None]:
+        """Hold the name's turn: a document whose ``_id`` names it (no file has such an id)
+        in the bucket's ``holds`` collection; one left by a crashed process lapses."""
+        turns = self.store.db[f"{self.store.collection_name}.holds"]
+        key = {"name": name}
+        deadline = time.monotonic() + _TURN_WAIT
+        while True:
+            now = datetime.now(timezone.utc)
+            try:
+                turns.insert_one({"_id": key, "by": "django-storage", "at": now})
+                break
+            except DuplicateKeyError:
+                turns.delete_one({"_id": key, "at": {"$lt": now - _TURN_LAPSE}})
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            turns.delete_one({"_id": key})
 
     def delete(self, name: str) -> None:
         """Delete every revision of the name; a missing name is no error (a folder has
