@@ -32,9 +32,15 @@ from ..core.bucket_report import (
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
 from ..core.expiry import expired_filter, is_expired
-from ..core.metadata import FileInfo
+from ..core.files_document import FileInfo
 from ..core.numbers import is_whole_number
-from ..odm import collection_root, document_classes, file_paths, file_roots, stored_file_refs
+from ..odm.stored_refs import (
+    collection_root,
+    document_classes,
+    file_paths,
+    file_roots,
+    stored_file_refs,
+)
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
