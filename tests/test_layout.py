@@ -62,11 +62,13 @@ def _sources(folder: str) -> list[Path]:
     return sorted((SRC / folder).rglob("*.py"))
 
 
-def test_core_imports_no_twin_and_twins_never_import_each_other() -> None:
-    rules = {"core": ("gridfield._async", "gridfield._sync", "gridfield._twins")}
+def test_core_and_odm_import_no_twin_and_twins_never_import_each_other() -> None:
+    no_twin = ("gridfield._async", "gridfield._sync", "gridfield._twins")
+    rules = {"core": no_twin, "odm": no_twin}
     rules["_async"] = ("gridfield._sync",)
     rules["_sync"] = ("gridfield._async",)
     for folder, forbidden in rules.items():
+        assert _sources(folder), folder  # a package that moved would pass unseen
         for path in _sources(folder):
             bad = {m for m in _imported_modules(path) if m.startswith(forbidden)}
             assert not bad, f"{path.relative_to(SRC)} imports {sorted(bad)}"
@@ -79,6 +81,8 @@ def test_the_import_reader_resolves_relative_imports() -> None:
     assert "gridfield._twins" in _imported_modules(SRC / "_async" / "connection.py")
     assert "gridfield.core.errors" in _imported_modules(SRC / "_async" / "proxy.py")
     assert "gridfield._async.store" in _imported_modules(SRC / "_async" / "__init__.py")
+    assert "gridfield.odm.classes" in _imported_modules(SRC / "odm" / "holders.py")
+    assert "gridfield.core.numbers" in _imported_modules(SRC / "odm" / "queries.py")
 
 
 async def test_cpu_work_runs_off_the_event_loop() -> None:

@@ -43,9 +43,9 @@ from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 
 from gridfield.core.errors import NoFile
+from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
-from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 # How long a save waits for another save's turn at a name, and when a turn left by a crashed

@@ -26,7 +26,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from ._async.store import AsyncDownloadStream, AsyncFileStore
 from .core.errors import NoFile
 from .core.file_ids import OBJECT_ID_PATTERN, as_object_id
-from .core.metadata import FileInfo
+from .core.files_document import FileInfo
 
 __all__ = ["FileDescription", "FileId", "Files", "held_file_ids"]
 

@@ -23,7 +23,7 @@ from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.image_field import ImageField
 from gridfield._async.store import AsyncFileStore
-from gridfield.core.holders import Holder
+from gridfield.core.raw_holders import Holder
 from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
+from gridfield.core.sweeping import SweepTiming
 from gridfield.core.tus import (
     BodyCut,
     Checksum,
@@ -189,3 +190,24 @@ async def test_refused_namings_store_nothing(async_db: Any) -> None:
     assert err.value.status == 400
     assert str(err.value) == "Upload-Metadata: metadata.a.b: metadata keys must not contain '.'"
     assert await resumable.registry.count_documents({}) == 0
+
+
+async def test_a_sweep_removes_an_abandoned_upload_once_expired_and_spares_an_open_one(
+    async_db: Any,
+) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10, sweep_timing=SweepTiming(min_grace=timedelta()))
+    resumable = AsyncResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    abandoned = await _new(resumable, 100)
+    await resumable.patch(abandoned.upload_id, _sized(0, b"a" * 35), _body(b"a" * 35))
+    report = await store.sweep(delete=True, grace=timedelta())
+    assert report.removed_chunks == 0 and report.removed_resumable == 0  # open: spared
+    assert await store.chunks.count_documents({}) == 3
+    # Past its expiry, the next sweep removes its entry and its chunks.
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    await resumable.registry.update_one(
+        {"_id": abandoned.upload_id}, {"$set": {"expires": later - timedelta(hours=3)}}
+    )
+    report = await store.sweep(delete=True, grace=timedelta())
+    assert report.removed_resumable == 1
+    assert await resumable.registry.count_documents({}) == 0
+    assert await store.chunks.count_documents({}) == 0

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import NoFile
-from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
+from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from tests.sinks import lands_in_async_sink
 
 CHUNK = 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -14,10 +14,12 @@ from bson import ObjectId
 
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
+from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
 from gridfield._twins import wait_seconds
 from gridfield.core.errors import CorruptFile, NoFile
 from gridfield.core.sweeping import SweepTiming
+from gridfield.core.tus import Creation, FileNaming, PatchRequest, TusOptions
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField, MapField
 from tests.concurrency import run_together
 
@@ -216,20 +218,27 @@ async def test_an_upload_whose_chunks_went_while_it_was_silent_fails_at_close(db
 
 async def test_a_paused_resumable_upload_keeps_its_old_chunks(db: Any) -> None:
     store = store_for(db)
-    paused, expired = ObjectId(), ObjectId()
-    await db["fs.chunks"].insert_many(
-        [{"_id": old_object_id(), "files_id": f, "n": 0, "data": b"ab"} for f in (paused, expired)]
-    )
-    soon = datetime.now(timezone.utc) + timedelta(hours=1)
-    await db["fs.resumable"].insert_many(
-        [
-            {"_id": "up1", "file_id": paused, "expires": soon},
-            {"_id": "up2", "file_id": expired, "expires": OLD},
-        ]
-    )
+    resumable = AsyncResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    naming = FileNaming("a.bin", "application/octet-stream", {})
+    paused = await resumable.create(Creation(100, {}, None), naming)
+    expired = await resumable.create(Creation(100, {}, None), naming)
+    for upload in (paused, expired):
+        await resumable.patch(upload.upload_id, PatchRequest(0, None, None, 8), _bytes(b"ab" * 4))
+    # Both paused for hours: their chunks as old as their pause, one of them past its expiry.
+    for chunk in await db["fs.chunks"].find().to_list(None):
+        await db["fs.chunks"].delete_one({"_id": chunk["_id"]})
+        await db["fs.chunks"].insert_one({**chunk, "_id": old_object_id()})
+    await resumable.registry.update_one({"_id": expired.upload_id}, {"$set": {"expires": OLD}})
     report = await store.sweep(delete=True, grace=GRACE)
-    assert report.removed_chunks == 1
-    assert await db["fs.chunks"].distinct("files_id") == [paused]
+    assert report.removed_resumable == 1
+    assert await db["fs.chunks"].distinct("files_id") == [paused.file_id]
+    assert [doc["_id"] for doc in await resumable.registry.find().to_list(None)] == [
+        paused.upload_id
+    ]
+
+
+async def _bytes(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def test_a_short_upload_costs_no_registration(db: Any) -> None:

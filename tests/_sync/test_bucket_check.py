@@ -24,7 +24,7 @@ from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.image_field import ImageField
 from gridfield._sync.store import FileStore
-from gridfield.core.holders import Holder
+from gridfield.core.raw_holders import Holder
 from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField
 

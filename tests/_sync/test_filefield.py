@@ -17,7 +17,7 @@ from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.proxy import GridFSProxy
 from gridfield.core.errors import FileNotLoaded, FileTooLarge, GridFSError, NoFile
-from gridfield.core.metadata import MAX_CHUNK_SIZE, check_chunk_size
+from gridfield.core.files_document import MAX_CHUNK_SIZE, check_chunk_size
 from gridfield.plain_fields import (
     EmbeddedDocument,
     EmbeddedDocumentField,

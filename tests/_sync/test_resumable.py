@@ -16,6 +16,7 @@ from pymongo import MongoClient
 
 from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
+from gridfield.core.sweeping import SweepTiming
 from gridfield.core.tus import (
     BodyCut,
     Checksum,
@@ -188,3 +189,24 @@ def test_refused_namings_store_nothing(sync_db: Any) -> None:
     assert err.value.status == 400
     assert str(err.value) == "Upload-Metadata: metadata.a.b: metadata keys must not contain '.'"
     assert resumable.registry.count_documents({}) == 0
+
+
+def test_a_sweep_removes_an_abandoned_upload_once_expired_and_spares_an_open_one(
+    sync_db: Any,
+) -> None:
+    store = FileStore(sync_db, chunk_size=10, sweep_timing=SweepTiming(min_grace=timedelta()))
+    resumable = ResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    abandoned = _new(resumable, 100)
+    resumable.patch(abandoned.upload_id, _sized(0, b"a" * 35), _body(b"a" * 35))
+    report = store.sweep(delete=True, grace=timedelta())
+    assert report.removed_chunks == 0 and report.removed_resumable == 0  # open: spared
+    assert store.chunks.count_documents({}) == 3
+    # Past its expiry, the next sweep removes its entry and its chunks.
+    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    resumable.registry.update_one(
+        {"_id": abandoned.upload_id}, {"$set": {"expires": later - timedelta(hours=3)}}
+    )
+    report = store.sweep(delete=True, grace=timedelta())
+    assert report.removed_resumable == 1
+    assert resumable.registry.count_documents({}) == 0
+    assert store.chunks.count_documents({}) == 0

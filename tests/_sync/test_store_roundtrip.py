@@ -18,7 +18,7 @@ from pymongo import MongoClient, monitoring
 
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import NoFile
-from gridfield.core.metadata import DEFAULT_CHUNK_SIZE, FileInfo
+from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from tests.sinks import refused_by_the_sync_api
 
 CHUNK = 1024

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,10 +15,12 @@ from bson import ObjectId
 
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
+from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
 from gridfield._twins import sleep_seconds
 from gridfield.core.errors import CorruptFile, NoFile
 from gridfield.core.sweeping import SweepTiming
+from gridfield.core.tus import Creation, FileNaming, PatchRequest, TusOptions
 from gridfield.plain_fields import EmbeddedDocument, EmbeddedDocumentField, ListField, MapField
 from tests.concurrency import run_in_threads
 
@@ -217,20 +219,25 @@ def test_an_upload_whose_chunks_went_while_it_was_silent_fails_at_close(db: Any)
 
 def test_a_paused_resumable_upload_keeps_its_old_chunks(db: Any) -> None:
     store = store_for(db)
-    paused, expired = ObjectId(), ObjectId()
-    db["fs.chunks"].insert_many(
-        [{"_id": old_object_id(), "files_id": f, "n": 0, "data": b"ab"} for f in (paused, expired)]
-    )
-    soon = datetime.now(timezone.utc) + timedelta(hours=1)
-    db["fs.resumable"].insert_many(
-        [
-            {"_id": "up1", "file_id": paused, "expires": soon},
-            {"_id": "up2", "file_id": expired, "expires": OLD},
-        ]
-    )
+    resumable = ResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    naming = FileNaming("a.bin", "application/octet-stream", {})
+    paused = resumable.create(Creation(100, {}, None), naming)
+    expired = resumable.create(Creation(100, {}, None), naming)
+    for upload in (paused, expired):
+        resumable.patch(upload.upload_id, PatchRequest(0, None, None, 8), _bytes(b"ab" * 4))
+    # Both paused for hours: their chunks as old as their pause, one of them past its expiry.
+    for chunk in db["fs.chunks"].find().to_list(None):
+        db["fs.chunks"].delete_one({"_id": chunk["_id"]})
+        db["fs.chunks"].insert_one({**chunk, "_id": old_object_id()})
+    resumable.registry.update_one({"_id": expired.upload_id}, {"$set": {"expires": OLD}})
     report = store.sweep(delete=True, grace=GRACE)
-    assert report.removed_chunks == 1
-    assert db["fs.chunks"].distinct("files_id") == [paused]
+    assert report.removed_resumable == 1
+    assert db["fs.chunks"].distinct("files_id") == [paused.file_id]
+    assert [doc["_id"] for doc in resumable.registry.find().to_list(None)] == [paused.upload_id]
+
+
+def _bytes(data: bytes) -> Iterator[bytes]:
+    yield data
 
 
 def test_a_short_upload_costs_no_registration(db: Any) -> None:

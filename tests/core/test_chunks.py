@@ -23,7 +23,7 @@ from gridfield.core.chunks import (
     clamp_range,
 )
 from gridfield.core.errors import CorruptFile
-from gridfield.core.metadata import FileInfo
+from gridfield.core.files_document import FileInfo
 
 FEW = settings(max_examples=80, deadline=None)
 

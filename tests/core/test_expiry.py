@@ -19,8 +19,8 @@ from gridfield.core.expiry import (
     parse_duration,
     ttl_refused,
 )
+from gridfield.core.files_document import FileInfo
 from gridfield.core.http import decide, plan_response
-from gridfield.core.metadata import FileInfo
 
 NOW = datetime(2030, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -8,6 +8,7 @@ from bson import ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridfield.core.files_document import FileInfo
 from gridfield.core.http import (
     entity_tag,
     format_http_date,
@@ -17,7 +18,6 @@ from gridfield.core.http import (
     parse_http_date,
     precondition_status,
 )
-from gridfield.core.metadata import FileInfo
 
 ETAG = '"abc"'
 WHEN = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -11,6 +11,7 @@ from bson import ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridfield.core.files_document import FileInfo
 from gridfield.core.http import (
     ResponsePlan,
     content_disposition,
@@ -21,7 +22,6 @@ from gridfield.core.http import (
     stored_content_type,
 )
 from gridfield.core.http.options import ServeOptions
-from gridfield.core.metadata import FileInfo
 
 WHEN = datetime(2024, 3, 1, 12, 0, 0)
 specs = st.one_of(

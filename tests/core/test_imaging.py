@@ -15,7 +15,7 @@ from PIL import Image
 
 from gridfield.core.errors import ImageTooLarge
 from gridfield.core.images import DEFAULT_MAX_PIXELS, SizeSpec, VariantSpec
-from gridfield.imaging import ImageSpec, InvalidImage, identify_image, process_image
+from gridfield.core.imaging import ImageSpec, InvalidImage, identify_image, process_image
 
 from ..crafted_images import animated_gif, noise, png_bomb
 
@@ -136,7 +136,7 @@ from PIL import Image
 Image.init()
 from benchmarks.rss import PeakRSS
 from gridfield.core.images import SizeSpec
-from gridfield.imaging import ImageSpec, process_image
+from gridfield.core.imaging import ImageSpec, process_image
 
 path, max_pixels, resize, progressive = sys.argv[1:]
 data = open(path, "rb").read()

@@ -24,8 +24,8 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 import gridfield.sync
+from gridfield.core.files_document import DEFAULT_CHUNK_SIZE
 from gridfield.core.http import object_id_or_none
-from gridfield.core.metadata import DEFAULT_CHUNK_SIZE
 
 from ..conftest import installed
 from . import apps

@@ -5,7 +5,7 @@ what is found (and with the set of file ids the scanned documents hold, and the 
 name a thumbnail or variants), not with the bucket.
 
 References are read from MongoEngine document classes and from raw holders (a collection
-and the dotted path where its documents keep file ids: ``core.holders``).
+and the dotted path where its documents keep file ids: ``core.raw_holders``).
 
 A deleting sweep holds its candidates (leaving those a save holds), reads their references
 again and deletes only what is still unreferenced; the chunks of a registered open upload
@@ -35,10 +35,16 @@ from ..core.bucket_report import (
 from ..core.chunks import DEFAULT_BATCH_BYTES, ChunkCheck
 from ..core.errors import CorruptFile
 from ..core.expiry import expired_filter, is_expired
-from ..core.holders import Holder, as_holder, values_at
-from ..core.metadata import FileInfo
+from ..core.files_document import FileInfo
 from ..core.numbers import is_whole_number
-from ..odm import collection_root, document_classes, file_paths, file_roots, stored_file_refs
+from ..core.raw_holders import Holder, as_holder, values_at
+from ..odm.stored_refs import (
+    collection_root,
+    document_classes,
+    file_paths,
+    file_roots,
+    stored_file_refs,
+)
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
@@ -133,6 +139,11 @@ async def sweep_bucket(
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
     await store.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
+    # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
+    # the resumable store builds on the store, which builds on this module).
+    from .resumable import AsyncResumableStore
+
+    report.removed_resumable = await AsyncResumableStore(store).remove_expired(now)
     return report
 
 

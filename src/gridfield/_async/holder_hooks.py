@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..core.errors import add_note
-from ..odm import FileHolder
+from ..odm.holders import FileHolder
 
 
 async def tell_holders(

@@ -7,7 +7,7 @@ from typing import Any
 
 from mongoengine.document import includes_cls
 
-from ..odm import index_differences
+from ..odm.queries import index_differences
 
 # Database handle -> (document class, collection name) whose indexes were ensured there (once
 # per class and collection per connection, as MongoEngine does on a class's first use of it).

@@ -24,13 +24,8 @@ from pymongo.errors import DuplicateKeyError
 
 from .._twins import clean_up
 from ..core.chunks import ChunkBatcher, chunk_overhead
-from ..core.metadata import (
-    FileInfo,
-    check_content_type,
-    check_files_document,
-    check_metadata,
-    upload_date,
-)
+from ..core.content_types import check_content_type
+from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
 from ..core.queries import chunks_filter, file_filter
 from ..core.tus import (
     BodyCut,

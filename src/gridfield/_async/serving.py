@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
     FALLBACK_CONTENT_TYPE,
@@ -22,8 +23,8 @@ from ..core.http import (
     not_found,
     plain_get,
     plan_response,
+    stored_content_type,
 )
-from ..core.metadata import SNIFF_BYTES, sniff_content_type
 from .download import AsyncDownloadStream
 from .store import AsyncFileStore
 
@@ -126,7 +127,7 @@ async def _planned(
                 begun = (head, body)
             else:
                 head = await stream.read_range(0, SNIFF_BYTES)
-            content_type = sniff_content_type(head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
+            content_type = stored_content_type(info, head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
         plan = plan_response(
             decision,
             content_type=content_type,

@@ -18,6 +18,7 @@ from .._twins import (
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
+from ..core.content_types import check_content_type
 from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
 from ..core.errors import NoFile
 from ..core.expiry import (
@@ -30,19 +31,18 @@ from ..core.expiry import (
     ttl_refused,
     with_filter,
 )
-from ..core.folders import under_filter
-from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
-from ..core.metadata import (
+from ..core.files_document import (
     CHECKSUM_KEY,
     DEFAULT_CHUNK_SIZE,
     FileInfo,
     check_chunk_size,
-    check_content_type,
     check_extra_fields,
     check_file_id,
     check_files_document,
     check_metadata,
 )
+from ..core.folders import under_filter
+from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.numbers import is_whole_number
 from ..core.queries import chunks_filter, file_filter
 from ..core.revisions import (

@@ -24,11 +24,12 @@ from .._twins import (
     wait_in_flight,
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
+from ..core.content_types import content_type_of
 from ..core.dedup import dedup_filter
 from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
 from ..core.expiry import expiry_moment, is_expired
+from ..core.files_document import FileInfo, upload_date
 from ..core.guards import Progress, UploadLimits
-from ..core.metadata import FileInfo, choose_content_type, upload_date
 from ..core.queries import chunks_filter
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
@@ -310,7 +311,7 @@ class AsyncUploadStream:
         given = self._metadata.get("contentType")
         guessed = given if isinstance(given, str) else None
         if self._content_type is None and guessed is None:
-            guessed = choose_content_type(None, self.filename, self._cutter.head)
+            guessed = content_type_of(None, self.filename, self._cutter.head)
         return guessed
 
     def _check_type(self) -> None:

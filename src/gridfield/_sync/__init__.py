@@ -18,10 +18,10 @@ from ..core.errors import (
     MalformedBody,
     NoFile,
 )
+from ..core.files_document import FileInfo
 from ..core.guards import UploadLimits
-from ..core.holders import Holder
 from ..core.http.intake import IntakeLimits, ReceivedFile
-from ..core.metadata import FileInfo
+from ..core.raw_holders import Holder
 from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields

@@ -16,7 +16,7 @@ from mongoengine.errors import (
 from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from ..odm import file_holders
+from ..odm.holders import file_holders
 from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .holder_hooks import tell_holders
 from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once

@@ -20,8 +20,8 @@ from ..core.chunks import (
     clamp_range,
 )
 from ..core.errors import CorruptFile, NoFile
+from ..core.files_document import DescribedFile, FileInfo
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
-from ..core.metadata import DescribedFile, FileInfo
 from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
 

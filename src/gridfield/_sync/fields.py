@@ -12,9 +12,9 @@ from bson import ObjectId
 
 from ..core.dedup import check_scope
 from ..core.expiry import check_expiry
+from ..core.files_document import FileInfo, check_chunk_size
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
-from ..core.metadata import FileInfo, check_chunk_size
 from .proxy import GridFSProxy
 
 

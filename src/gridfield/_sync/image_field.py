@@ -17,6 +17,7 @@ from mongoengine.errors import ValidationError
 
 from .._twins import read_file, run_here
 from ..core.errors import ImageTooLarge, NoFile
+from ..core.files_document import FileInfo
 from ..core.guards import UploadLimits
 from ..core.images import (
     DEFAULT_MAX_PIXELS,
@@ -25,9 +26,7 @@ from ..core.images import (
     parse_size,
     parse_variants,
 )
-from ..core.metadata import FileInfo
-from ..core.upload_options import UploadOptions
-from ..imaging import (
+from ..core.imaging import (
     ImageSpec,
     InvalidImage,
     ProcessedImage,
@@ -35,6 +34,7 @@ from ..imaging import (
     identify_image,
     process_image,
 )
+from ..core.upload_options import UploadOptions
 from .fields import FileField
 from .proxy import GridFSProxy
 

@@ -21,9 +21,9 @@ from .._twins import (
 )
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
+from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
-from ..core.metadata import DescribedFile, FileInfo, check_chunk_size
 from ..core.position import ReadPosition, check_read_size
 from ..core.upload_options import UploadOptions
 from .connection import get_db

@@ -13,13 +13,13 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import run_aggregate
-from ..odm import (
+from ..odm.classes import inherits
+from ..odm.holders import may_hold_files
+from ..odm.queries import (
     AGGREGATE_OPTIONS,
     class_query,
     db_paths,
     embedded_type,
-    inherits,
-    may_hold_files,
     query_stages,
     server_options,
     signals_delete,

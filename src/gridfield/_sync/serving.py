@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
     FALLBACK_CONTENT_TYPE,
@@ -23,8 +24,8 @@ from ..core.http import (
     not_found,
     plain_get,
     plan_response,
+    stored_content_type,
 )
-from ..core.metadata import SNIFF_BYTES, sniff_content_type
 from .download import DownloadStream
 from .store import FileStore
 
@@ -127,7 +128,7 @@ def _planned(
                 begun = (head, body)
             else:
                 head = stream.read_range(0, SNIFF_BYTES)
-            content_type = sniff_content_type(head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
+            content_type = stored_content_type(info, head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
         plan = plan_response(
             decision,
             content_type=content_type,

@@ -21,7 +21,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
-from ..odm import FileHolder, file_holders, file_holding_paths
+from ..odm.holders import FileHolder, file_holders
+from ..odm.queries import file_holding_paths
 from .holder_hooks import tell_holders
 from .transactions import in_session
 

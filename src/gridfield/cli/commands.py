@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..core.expiry import parse_duration
-from ..core.metadata import FileInfo
+from ..core.files_document import FileInfo
 from ..sync import FileStore
 from . import health, transfer  # noqa: F401 -- importing health registers check and sweep
 from .app import Settings, cli, command, open_store, say

@@ -9,7 +9,7 @@ from typing import Any
 from bson import json_util
 from bson.json_util import RELAXED_JSON_OPTIONS
 
-from ..core.metadata import FileInfo
+from ..core.files_document import FileInfo
 from .ids import show_id
 
 __all__ = ["LIST_ORDER", "json_row", "long_row", "prefix_pattern", "short_row"]

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 from ..core.errors import NoFile
-from ..core.metadata import FileInfo
+from ..core.files_document import FileInfo
 from ..sync import FileStore
 from .progress import NamedSource, TransferBar
 

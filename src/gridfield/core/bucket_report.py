@@ -235,6 +235,8 @@ class BucketReport:
     references_found: int = 0
     removed_files: int = 0
     removed_chunks: int = 0
+    removed_resumable: int = 0
+    """Resumable (tus) uploads past their expiry whose entries (and chunks) a sweep removed."""
 
     @property
     def clean(self) -> bool:
@@ -267,6 +269,8 @@ class BucketReport:
                 lines.append(f"  not scanned (alias not connected): {unscanned}")
         if self.removed_files or self.removed_chunks:
             lines.append(f"  removed: {self.removed_files} files, {self.removed_chunks} chunks")
+        if self.removed_resumable:
+            lines.append(f"  removed: {self.removed_resumable} expired resumable uploads")
         for damaged in self.damaged_files:
             lines.append(f"  damaged {damaged.file_id!r} ({damaged.filename!r}): {damaged.problem}")
         return "\n".join(lines)

@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 import bson
 from bson import ObjectId
 
+from .content_types import SNIFF_BYTES
 from .errors import CorruptFile
-from .metadata import SNIFF_BYTES, FileInfo
+from .files_document import FileInfo
 from .numbers import is_whole_number, whole_number
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Image maths for ImageField: bounding sizes, crop boxes, EXIF orientation, variant specs.
 
-Pure: no Pillow here. The Pillow work (``gridfield.imaging``) asks this module what to do.
+Pure: no Pillow here. The Pillow work (``gridfield.core.imaging``) asks this module what to do.
 The sizing rules are MongoEngine's ImageField's, so both libraries store the same images:
 
 - ``size=(w, h, force)`` bounds the stored image. An image within the bounds is stored as it

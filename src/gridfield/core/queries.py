@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .metadata import check_file_id
+from .files_document import check_file_id
 
 __all__ = ["chunks_filter", "file_filter"]
 

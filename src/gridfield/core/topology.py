@@ -10,7 +10,7 @@ from typing import Any
 from pymongo.errors import InvalidOperation
 from pymongo.read_preferences import ReadPreference
 
-from .metadata import FileInfo
+from .files_document import FileInfo
 
 __all__ = [
     "check_acknowledged",

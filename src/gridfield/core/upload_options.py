@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from .content_types import check_content_type
 from .dedup import check_declared, check_scope
 from .expiry import check_expiry
+from .files_document import check_aliases, check_chunk_size, check_file_id
 from .guards import ProgressCallback, UploadLimits, check_progress_callback
-from .metadata import check_aliases, check_chunk_size, check_content_type, check_file_id
 from .numbers import whole_number
 
 __all__ = ["OPTION_NAMES", "SPELLINGS", "UploadOptions", "split_keywords"]

@@ -24,9 +24,10 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from pymongo import MongoClient
 
+from gridfield.core.content_types import SNIFF_BYTES, content_type_of
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge, NoFile
+from gridfield.core.files_document import FileInfo
 from gridfield.core.guards import UploadLimits, part_content_type
-from gridfield.core.metadata import SNIFF_BYTES, FileInfo, choose_content_type
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 __all__ = [
@@ -301,7 +302,7 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
             return None
         if start == 0 and self._claim is None:
             # Sniffed from the first bytes before anything is sent to the server.
-            kind = choose_content_type(None, self.file_name, raw_data[:SNIFF_BYTES])
+            kind = content_type_of(None, self.file_name, raw_data[:SNIFF_BYTES])
             self._refuse_on(self._part_limits.check_type, kind)
         self._refuse_on(self._part_limits.check_size, start + len(raw_data))
         upload.write(raw_data)

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
 from ..errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
+from ..files_document import FileInfo
 from ..guards import part_content_type
-from ..metadata import FileInfo
 
 __all__ = [
     "MAX_PART_HEADER_BYTES",

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ..metadata import check_content_type
+from ..content_types import check_content_type
 from .ranges import MAX_RANGES
 from .representation import download_asked
 

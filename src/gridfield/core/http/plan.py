@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..expiry import expiry_cache_headers
-from ..metadata import FileInfo
+from ..files_document import FileInfo
 from .conditions import Headers, if_range_holds, precondition_status
 from .ranges import MAX_RANGES, ByteSpan, parse_range
 from .representation import FALLBACK_CONTENT_TYPE, content_disposition, stored_content_type

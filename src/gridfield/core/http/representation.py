@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote
 
-from ..metadata import FileInfo, guess_content_type, header_safe_content_type
+from ..content_types import FALLBACK_CONTENT_TYPE, content_type_of
+from ..files_document import FileInfo
 
 __all__ = [
     "FALLBACK_CONTENT_TYPE",
@@ -13,28 +14,21 @@ __all__ = [
     "stored_content_type",
 ]
 
-FALLBACK_CONTENT_TYPE = "application/octet-stream"
-"""Sent when neither the files document, the filename nor the first bytes tell the type."""
-
 # RFC 5987 attr-char: what may stand unencoded in a filename* value.
 _ATTR_SAFE = "!#$&+-.^_`|~"
 
 
-def stored_content_type(info: FileInfo) -> str | None:
+def stored_content_type(info: FileInfo, head: bytes | None = None) -> str | None:
     """The content type the files document gives (``metadata.contentType``, top-level
     ``contentType``, or ``metadata.content_type`` as apps commonly write it), else the one
-    the filename's extension implies; None when a sniff of the first bytes is needed.
-
-    A stored type that is no valid media type (another writer may have stored anything: an
-    emoji, a line break, a NUL) is answered as FALLBACK_CONTENT_TYPE: it never reaches a
-    header, and the bytes are not sniffed into a type their writer did not give.
+    the filename's extension implies, else the one the first bytes (``head``) show; None
+    when a sniff of the first bytes is needed (or shows nothing). The rule is
+    ``content_type_of``'s for a stored file: a stored type that is no valid media type is
+    answered as FALLBACK_CONTENT_TYPE.
     """
-    if info.content_type:
-        return header_safe_content_type(info.content_type, FALLBACK_CONTENT_TYPE)
     legacy = info.metadata.get("content_type")
-    if isinstance(legacy, str) and legacy:
-        return header_safe_content_type(legacy, FALLBACK_CONTENT_TYPE)
-    return guess_content_type(info.filename) if isinstance(info.filename, str) else None
+    declared = info.content_type or (legacy if isinstance(legacy, str) else None)
+    return content_type_of(declared, info.filename, head, stored=True)
 
 
 def _basename(filename: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from ..metadata import FileInfo
+from ..files_document import FileInfo
 from .conditions import Headers
 from .options import check_lookup
 from .plan import Decision

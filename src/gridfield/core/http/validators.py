@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import bson
 
-from ..metadata import FileInfo
+from ..files_document import FileInfo
 
 __all__ = [
     "entity_tag",

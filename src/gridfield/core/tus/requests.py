@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..content_types import content_type_of
 from ..errors import ContentTypeRefused
 from ..http.conditions import Headers
-from ..metadata import choose_content_type
 from .headers import (
     OFFSET_CONTENT_TYPE,
     Checksum,
@@ -152,7 +152,7 @@ def default_naming(metadata: dict[str, bytes]) -> FileNaming:
 def check_declared_type(naming: FileNaming, options: TusOptions) -> str | None:
     """The type the file will be stored with (declared, else guessed from its name); 415
     when the endpoint's ``content_types`` do not allow it (an unknown type included)."""
-    kind = choose_content_type(naming.content_type, naming.filename, b"")
+    kind = content_type_of(naming.content_type, naming.filename, b"")
     try:
         options.limits.check_type(kind)
     except ContentTypeRefused as exc:

@@ -1,10 +1,11 @@
-"""The files-collection document and FileInfo; content type; the rules for user metadata."""
+"""The files-collection document: FileInfo, which reads and writes it whoever wrote it, and
+the checks of what a caller puts in it (ids, chunk size, aliases, metadata, extra fields,
+its size)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import mimetypes
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -21,22 +22,15 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_BSON_SIZE",
     "MAX_CHUNK_SIZE",
-    "MAX_CONTENT_TYPE_LENGTH",
-    "SNIFF_BYTES",
+    "RESERVED_FIELDS",
     "DescribedFile",
     "FileInfo",
     "check_aliases",
     "check_chunk_size",
-    "check_content_type",
     "check_extra_fields",
     "check_file_id",
     "check_files_document",
     "check_metadata",
-    "choose_content_type",
-    "guess_content_type",
-    "header_safe_content_type",
-    "is_media_type",
-    "sniff_content_type",
     "upload_date",
 ]
 
@@ -89,140 +83,6 @@ def _ours(value: object) -> _Ours | None:
 
 # Top-level keys no put() keyword may set: GridFS's own fields, and ours.
 RESERVED_FIELDS = _KNOWN_KEYS | {CHECKSUM_KEY}
-
-# Only Python's built-in table (plus what it lacks): the guess must not depend on the
-# machine's /etc/mime.types.
-_MIME = mimetypes.MimeTypes()
-_MIME.add_type("image/webp", ".webp")
-_MIME.add_type("image/avif", ".avif")
-
-# Magic numbers at offset 0: (prefix, content type), longest first where they overlap.
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"%PDF-", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"PK\x05\x06", "application/zip"),
-    (b"PK\x07\x08", "application/zip"),
-    (b"\x1f\x8b", "application/gzip"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"BM", "image/bmp"),
-    (b"OggS", "application/ogg"),
-    (b"fLaC", "audio/flac"),
-    (b"ID3", "audio/mpeg"),
-    (b"\x1aE\xdf\xa3", "video/webm"),
-)
-# RIFF containers: the form type at offset 8.
-_RIFF = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
-# ISO base media files ("ftyp" box at offset 4): the major brand at offset 8.
-_FTYP = {
-    b"qt  ": "video/quicktime",
-    b"M4A ": "audio/mp4",
-    b"heic": "image/heic",
-    b"heix": "image/heic",
-    b"mif1": "image/heif",
-    b"avif": "image/avif",
-}
-SNIFF_BYTES = 16
-"""How many leading bytes ``sniff_content_type`` looks at."""
-
-
-MAX_CONTENT_TYPE_LENGTH = 255
-"""The longest content type accepted: RFC 6838 allows 127 characters each for the type and
-the subtype; the rest is room for parameters (``; charset=utf-8``)."""
-
-# RFC 9110 5.6.2 token; 8.3.1 media-type = type "/" subtype *( OWS ";" OWS [ parameter ] ),
-# parameter = token "=" ( token / quoted-string ). Visible ASCII only: the grammar's obs-text
-# (bytes 0x80-0xFF in a quoted string) is left out, because servers encode such header text
-# differently (Latin-1 or UTF-8) and the same file would be named differently by each.
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_QUOTED = r'"(?:[\t !#-\[\]-~]|\\[\t -~])*"'
-_TYPE_SUBTYPE = re.compile(rf"({_TOKEN})/({_TOKEN})")
-_PARAMETER = re.compile(rf"{_TOKEN}=(?:{_TOKEN}|{_QUOTED})")
-_OWS = re.compile(r"[ \t]*")
-
-
-def is_media_type(value: object) -> bool:
-    """Whether ``value`` is a content type that can stand in an HTTP header as it is: an RFC
-    9110 media type (``type/subtype`` and ``; name=value`` parameters, token characters or a
-    quoted string), visible ASCII, no control character, at most MAX_CONTENT_TYPE_LENGTH long."""
-    if not isinstance(value, str) or len(value) > MAX_CONTENT_TYPE_LENGTH:
-        return False
-    found = _TYPE_SUBTYPE.match(value)
-    if found is None or len(found[1]) > 127 or len(found[2]) > 127:
-        return False
-    # The parameters, scanned one ";" at a time: a single regex of optional parts would
-    # backtrack without end on a long refused value.
-    at, end = found.end(), len(value)
-    while at < end:
-        at = _OWS.match(value, at).end()  # type: ignore[union-attr]  # always matches
-        if at == end or value[at] != ";":
-            return False
-        at = _OWS.match(value, at + 1).end()  # type: ignore[union-attr]
-        if at < end and value[at] != ";":
-            parameter = _PARAMETER.match(value, at)
-            if parameter is None:
-                return False
-            at = parameter.end()
-    return True
-
-
-def check_content_type(value: object, what: str = "content_type") -> str | None:
-    """``value`` if it is None or a valid media type (see :func:`is_media_type`); TypeError
-    for a non-str, ValueError naming ``what`` for a str no HTTP header could carry."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
-    if not is_media_type(value):
-        shown = value if len(value) <= 80 else value[:80] + "..."
-        raise ValueError(
-            f"{what} {shown!r} is not a media type like 'image/png' or 'text/plain;"
-            " charset=utf-8' (RFC 9110: token characters in type/subtype and parameters,"
-            f" visible ASCII, at most {MAX_CONTENT_TYPE_LENGTH} characters)"
-        )
-    return value
-
-
-def header_safe_content_type(value: object, fallback: str) -> str:
-    """``value`` when it is a valid media type, else ``fallback``: what another writer left in
-    a files document is only ever sent in a header once it is known to be one."""
-    return value if isinstance(value, str) and is_media_type(value) else fallback
-
-
-def guess_content_type(filename: str | None) -> str | None:
-    """Content type from a filename's extension, or None."""
-    if not filename:
-        return None
-    return _MIME.guess_type(filename, strict=False)[0]
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """Content type from a file's first bytes (its magic number), or None."""
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] in _RIFF:
-        return _RIFF[head[8:12]]
-    if head[4:8] == b"ftyp" and len(head) >= 12:
-        return _FTYP.get(head[8:12], "video/mp4")
-    return None
-
-
-def choose_content_type(explicit: str | None, filename: str | None, head: bytes) -> str | None:
-    """The content type to store: explicit wins, else guessed from the filename, else sniffed.
-
-    A name that only says ``application/octet-stream`` (``.bin``) is sniffed all the same.
-    """
-    if explicit is not None:
-        return explicit
-    guessed = guess_content_type(filename)
-    if guessed is None or guessed == "application/octet-stream":
-        return sniff_content_type(head) or guessed
-    return guessed
 
 
 def check_aliases(aliases: object) -> list[str] | None:

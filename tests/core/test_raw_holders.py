@@ -11,7 +11,7 @@ from bson import ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gridfield.core.holders import Holder, as_holder, values_at
+from gridfield.core.raw_holders import Holder, as_holder, values_at
 
 NAMES = st.sampled_from(["a", "b", "file", "blocks", "x_1"])
 # Leaves: values a file id can be (anything but an array); None is a value here too.

@@ -11,8 +11,8 @@ import dataclasses
 import io
 from typing import TYPE_CHECKING, Any
 
-from .core.errors import ImageTooLarge
-from .core.images import (
+from .errors import ImageTooLarge
+from .images import (
     DEFAULT_MAX_PIXELS,
     THUMBNAIL,
     SizeSpec,
