@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,44 @@ def test_the_sync_api_refuses_an_async_iterable_before_writing(sync_db: Any) -> 
         FileStore(sync_db).put(source)
     assert sync_db["fs.files"].count_documents({}) == 0
     assert sync_db["fs.chunks"].count_documents({}) == 0
+
+
+# What an extra brings, and so what ``import gridfield`` must not need.
+EXTRAS_ONLY = [
+    "PIL",
+    "aiohttp",
+    "beanie",
+    "click",
+    "django",
+    "fastapi",
+    "flask",
+    "multipart",
+    "pydantic",
+    "python_multipart",
+    "rich",
+    "starlette",
+    "uvicorn",
+    "waitress",
+    "werkzeug",
+]
+
+
+def test_both_apis_import_with_the_runtime_dependencies_alone() -> None:
+    # In a fresh interpreter where every extra's package fails to import, as on a plain
+    # `pip install gridfield`.
+    program = f"""
+import importlib.abc, sys
+class NoExtras(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {EXTRAS_ONLY!r}:
+            raise ImportError(f"{{name}} is not installed")
+        return None
+sys.meta_path.insert(0, NoExtras())
+import gridfield, gridfield.sync, gridfield.core.tus, gridfield.odm
+print(len(gridfield.__all__))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 0

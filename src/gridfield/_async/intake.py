@@ -12,9 +12,6 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser
-
 from .._twins import clean_up
 from ..core.errors import MalformedBody, NoFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
@@ -243,6 +240,20 @@ class _Form:
         )
 
 
+def _multipart_parser() -> tuple[Any, type[Exception]]:
+    """python-multipart's push parser and its error: imported on first use, so that
+    ``import gridfield`` needs neither (they come with the asgi, fastapi and flask extras)."""
+    try:
+        from python_multipart.exceptions import MultipartParseError
+        from python_multipart.multipart import MultipartParser
+    except ImportError as exc:
+        raise ImportError(
+            "receiving multipart/form-data bodies needs python-multipart: "
+            "pip install 'gridfield[asgi]' (or fastapi, flask)"
+        ) from exc
+    return MultipartParser, MultipartParseError
+
+
 async def receive_multipart(
     pieces: AsyncIterator[bytes],
     store: AsyncFileStore,
@@ -268,6 +279,7 @@ async def receive_multipart(
     check_progress_callback(on_progress)
     boundary = multipart_boundary(content_type)
     declared = check_declared_length(content_length, limits.multipart_bound(boundary))
+    MultipartParser, MultipartParseError = _multipart_parser()
     collector = _Collector()
     try:
         parser = MultipartParser(boundary, collector.callbacks())
