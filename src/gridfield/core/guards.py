@@ -42,6 +42,22 @@ def content_type_allowed(kind: str | None, allowed: Iterable[str]) -> bool:
 _NO_CLAIM = frozenset({"", "application/octet-stream"})
 
 
+def content_type_patterns(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
+    """``kinds`` as a tuple of content types or patterns (``"image/*"``), checked; None
+    stays None (any type). A single str is a TypeError (it would be read letter by letter)."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        raise TypeError("content_types must be a list of str (a single str given)")
+    checked = tuple(kinds)
+    for kind in checked:
+        if not isinstance(kind, str) or "/" not in kind:
+            raise ValueError(
+                f"content_types: {kind!r} is not a content type like 'image/png' or 'image/*'"
+            )
+    return checked
+
+
 def part_content_type(claim: str | None) -> str | None:
     """The content type a client's upload part claims, or None when it claims nothing useful
     (no ``Content-Type``, an empty one, or ``application/octet-stream``): the type is then
@@ -71,18 +87,7 @@ class UploadLimits:
             whole_number(size, "max_size")
         if size is not None and size < 0:
             raise ValueError(f"max_size must not be negative, got {size}")
-        kinds = self.content_types
-        if kinds is not None:
-            if isinstance(kinds, str):
-                raise TypeError("content_types must be a list of str (a single str given)")
-            kinds = tuple(kinds)
-            for kind in kinds:
-                if not isinstance(kind, str) or "/" not in kind:
-                    raise ValueError(
-                        f"content_types: {kind!r} is not a content type like 'image/png'"
-                        " or 'image/*'"
-                    )
-            object.__setattr__(self, "content_types", kinds)
+        object.__setattr__(self, "content_types", content_type_patterns(self.content_types))
 
     @property
     def active(self) -> bool:

@@ -12,7 +12,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 from ..errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
 from ..files_document import FileInfo
-from ..guards import part_content_type
+from ..guards import content_type_patterns, part_content_type
 
 __all__ = [
     "MAX_PART_HEADER_BYTES",
@@ -77,18 +77,7 @@ class IntakeLimits:
         _positive("max_body", self.max_body, allow_none=True)
         for name in ("max_files", "max_parts", "max_field_size", "max_fields_size"):
             _positive(name, getattr(self, name), allow_none=False)
-        kinds = self.content_types
-        if kinds is not None:
-            if isinstance(kinds, str):
-                raise TypeError("content_types must be a list of str (a single str given)")
-            kinds = tuple(kinds)
-            for kind in kinds:
-                if not isinstance(kind, str) or "/" not in kind:
-                    raise ValueError(
-                        f"content_types: {kind!r} is not a content type like 'image/png'"
-                        " or 'image/*'"
-                    )
-            object.__setattr__(self, "content_types", kinds)
+        object.__setattr__(self, "content_types", content_type_patterns(self.content_types))
 
     def merged(self, **changes: Any) -> IntakeLimits:
         """These limits with the ``changes`` that are not None taking over (how a call's
