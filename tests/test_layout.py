@@ -23,7 +23,7 @@ _ASYNC_PREFIX = re.compile(r"^Async(?=[A-Z])")
 
 
 def sync_name(name: str) -> str:
-    """The README's rule: a name that differs starts ``Async`` in the async API only."""
+    """The rule of docs/sync.md: a name that differs starts ``Async`` in the async API only."""
     return _ASYNC_PREFIX.sub("", name)
 
 
