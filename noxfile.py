@@ -41,6 +41,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into site/, with warnings (broken links included) as errors."""
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("python", "-m", "mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.run("python", "-m", "ruff", "check", *SOURCES)
