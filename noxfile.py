@@ -93,6 +93,13 @@ NOT_FOR_BENCH = {
     "blinker",
     "beanie",
     "pydantic",
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocstrings",
+    "mkdocstrings-python",
+    "pymdown-extensions",
+    "build",
+    "twine",
 }
 
 

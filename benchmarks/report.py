@@ -835,6 +835,36 @@ class Report:
             "",
         )
 
+    def server_scale(self) -> None:
+        measured = self.r.get("server_scale")
+        if not measured:
+            return
+        from server_scale import table
+
+        fills = ", ".join(
+            f"{backend} {label} {seconds:.0f} s" if seconds else f"{backend} {label} reused"
+            for backend, by_label in measured["fill_s"].items()
+            for label, seconds in by_label.items()
+        )
+        self.add(
+            "## The embedded server as a bucket grows",
+            "",
+            "FerretDB on SQLite against FerretDB on PostgreSQL (`scripts/mongo_server`), the"
+            " same binary: a 1 MiB file read whole (`FileStore.get`) and a 64 KiB range at a"
+            " random offset of a 16 MiB file (`read_range`), in buckets of each size, interleaved"
+            f" for {measured['rounds']} rounds after a warm-up. Filling the buckets (16 MiB"
+            f" files of random bytes, once, then reused): {fills}. Measured {measured['date']}"
+            f" with `{measured['command']}` in {measured['duration_s']:.0f} s.",
+            "",
+            *table(measured),
+            "",
+            "Neither backend answers a chunks query from an index (see `explain` in"
+            " benchmarks/NOTES.md): SQLite scans and decodes every chunk of the collection in"
+            " FerretDB, PostgreSQL scans the table itself with the `files_id` filter pushed"
+            " down, so both grow with the bucket, PostgreSQL far more slowly.",
+            "",
+        )
+
     def django_storage(self) -> None:
         measured = self.r.get("django_storage")
         if not measured:
@@ -994,6 +1024,7 @@ class Report:
         self.intake()
         self.checksum()
         self.dedup()
+        self.server_scale()
         self.django_intake()
         self.django_storage()
         self.tus()

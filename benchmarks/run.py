@@ -38,7 +38,16 @@ ROOT = HERE.parent
 RANGED_SEED = 7
 # Measured by gridfield alone, in benchmarks/serving.py, intake.py, django_intake.py,
 # django_storage.py and tus_upload.py
-OWN_MEASURES = ("serving", "intake", "checksum", "dedup", "django_intake", "django_storage", "tus")
+OWN_MEASURES = (
+    "serving",
+    "intake",
+    "checksum",
+    "dedup",
+    "django_intake",
+    "django_storage",
+    "tus",
+    "server_scale",
+)
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
 
@@ -608,6 +617,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     import django_intake
     import django_storage
     import intake
+    import server_scale
     import serving
     import tus_upload
 
@@ -621,6 +631,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
         "tus": tus_upload.measure_tus,
+        "server_scale": server_scale.measure_server_scale,
     }
     result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started

@@ -81,7 +81,7 @@ def test_every_python_block_is_found() -> None:
         assert len(fences) % 2 == 0, f"{page.name} has an unclosed code fence"
 
 
-def tested_files() -> str:
+def text_of_other_tests() -> str:
     """The text of every test module outside this folder."""
     return "\n".join(
         path.read_text(encoding="utf-8")
@@ -95,7 +95,7 @@ def test_a_shown_file_exists_and_runs(block: Block, mongo_uri: str, tmp_path: Pa
     shown = block.shown_file
     assert shown is not None
     assert (ROOT / shown).is_file(), f"{block.where} shows {shown}, which does not exist"
-    if shown in tested_files():
+    if shown in text_of_other_tests():
         return  # a test of its own runs it (with the server or browser it needs)
     done = subprocess.run(
         [sys.executable, str(ROOT / shown)],

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from ..web.conftest import browser  # noqa: F401  (the headless Chromium fixture)
 from .pages import ROOT
@@ -102,7 +104,10 @@ def test_a_page_renders_in_chromium(served: str, browser: webdriver.Chrome) -> N
     # Material's code blocks are highlighted and carry a copy button; the nav lists the pages.
     code = browser.find_elements(By.CSS_SELECTOR, "article .highlight code")
     assert any("gridfield.connect" in block.text for block in code)
-    assert browser.find_elements(By.CSS_SELECTOR, "button.md-clipboard")
+    # The theme's script ran: it adds a copy button to each code block once the page loads.
+    WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, "button.md-code__button"))
+    )
     links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "nav a")}
     assert f"{served}/reference/async/" in links
     # The stylesheet applied: the header bar is laid out by Material's CSS, not unstyled.
