@@ -29,16 +29,21 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
-from django.core.files.base import File
-from django.core.files.storage import Storage
-from django.core.files.storage.mixins import StorageSettingsMixin
-from django.core.signals import setting_changed
-from django.db import models, transaction
-from django.utils._os import safe_join
-from django.utils.deconstruct import deconstructible
-from django.utils.encoding import filepath_to_uri
+from .core.extras import missing_extra
+
+try:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+    from django.core.files.base import File
+    from django.core.files.storage import Storage
+    from django.core.files.storage.mixins import StorageSettingsMixin
+    from django.core.signals import setting_changed
+    from django.db import models, transaction
+    from django.utils._os import safe_join
+    from django.utils.deconstruct import deconstructible
+    from django.utils.encoding import filepath_to_uri
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 

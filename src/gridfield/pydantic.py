@@ -13,15 +13,21 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from bson import ObjectId
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
-    TypeAdapter,
-)
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from .core.extras import missing_extra
+
+try:
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        GetCoreSchemaHandler,
+        GetJsonSchemaHandler,
+        TypeAdapter,
+    )
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "pydantic") from exc
 
 from ._async.store import AsyncDownloadStream, AsyncFileStore
 from .core.errors import NoFile

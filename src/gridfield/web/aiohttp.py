@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from aiohttp import web
+from gridfield.core.extras import missing_extra
+
+try:
+    from aiohttp import web
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "aiohttp") from exc
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.serving import (

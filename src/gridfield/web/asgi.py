@@ -25,9 +25,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from datetime import timedelta
 from typing import Any
 
-from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from gridfield.core.extras import missing_extra
+
+try:
+    from starlette.datastructures import Headers
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "asgi", "fastapi") from exc
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.resumable import AsyncResumableStore

@@ -15,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from gridfield.core.extras import missing_extra
+
+try:
+    from django.http import HttpRequest, StreamingHttpResponse
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
 
 from gridfield._sync.serving import (
     Served,

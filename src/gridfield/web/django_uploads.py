@@ -16,12 +16,17 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParserError
+from gridfield.core.extras import missing_extra
+
+try:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.files.uploadedfile import UploadedFile
+    from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
+    from django.http import HttpRequest, HttpResponse
+    from django.http.multipartparser import MultiPartParserError
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
 from pymongo import MongoClient
 
 from gridfield.core.content_types import SNIFF_BYTES, content_type_of
