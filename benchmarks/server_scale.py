@@ -7,10 +7,12 @@ round, after a warm-up read of each); the median and the spread, in ms.
     ./dev bench -- --measures server_scale    (or: .venv/bin/python benchmarks/server_scale.py)
 
 Each backend's server comes from ``python -m scripts.mongo_server`` with
-``GRIDFIELD_FERRETDB_BACKEND`` set: the SQLite one is the usual shared server, the PostgreSQL
-one runs beside it with a state folder of its own. The buckets are filled once (random bytes,
-16 MiB files) in the database ``gridfield_bench_scale`` and reused while the server keeps
-them: filling a 1 GiB bucket takes minutes on SQLite; the time each fill took is reported.
+``GRIDFIELD_FERRETDB_BACKEND`` set, in a cache folder of the benchmark's own
+(``$GRIDFIELD_CACHE/bench``, sharing the built FerretDB binary): never the server the tests
+use, which a read scanning a 1 GiB bucket would keep from answering anyone else for seconds.
+The buckets are filled once per run (random bytes, 16 MiB files, in the database
+``gridfield_bench_scale``), read by every round, and the servers stopped at the end (their data
+goes with them); the time each fill took is reported.
 """
 
 from __future__ import annotations
@@ -38,12 +40,31 @@ RANGED = "ranged-16mib"  # the file a 64 KiB range is read from
 RANGE = 64 * 1024
 
 
-def backend_uri(backend: str) -> str:
-    """The URI of FerretDB on that backend, started (or reused) by the server script."""
+def bench_cache() -> Path:
+    """The benchmark's own cache folder, with the FerretDB build of the usual one."""
+    from scripts.mongo_server.ferretdb import binary_path
+    from scripts.mongo_server.places import cache_dir
+
+    folder = cache_dir() / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    built = binary_path(cache_dir()).parent.parent  # the ferretdb-vX folder
+    link = folder / built.name
+    if built.exists() and not link.exists():
+        link.symlink_to(built)
+    return folder
+
+
+def server_script(backend: str, command: str) -> str:
+    """Run the server script's ``command`` for FerretDB on that backend, in the benchmark's
+    cache folder; its stdout (the URI, for ``uri``)."""
     env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
-    env.update(GRIDFIELD_FERRETDB_BACKEND=backend, GRIDFIELD_SERVER="ferretdb")
+    env.update(
+        GRIDFIELD_FERRETDB_BACKEND=backend,
+        GRIDFIELD_SERVER="ferretdb",
+        GRIDFIELD_CACHE=str(bench_cache()),
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "scripts.mongo_server", "uri"],
+        [sys.executable, "-m", "scripts.mongo_server", command],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -86,7 +107,7 @@ def measure_server_scale(uri: str, quick: bool, rounds: int | None = None) -> di
     rng = random.Random(7)
     try:
         for backend in BACKENDS:
-            clients[backend] = MongoClient(backend_uri(backend))
+            clients[backend] = MongoClient(server_script(backend, "uri"))
             fills[backend] = {}
             for label, size in buckets.items():
                 name = "b" + label.replace(" ", "").lower()
@@ -122,6 +143,8 @@ def measure_server_scale(uri: str, quick: bool, rounds: int | None = None) -> di
     finally:
         for client in clients.values():
             client.close()
+        for backend in clients:
+            server_script(backend, "stop")
     return {"rounds": rounds, "fill_s": fills, "times_s": times, "versions": versions}
 
 

@@ -91,7 +91,7 @@ def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
 
 def share_binary(cache: Path) -> None:
     """The FerretDB binary the shared server runs, so a start in ``cache`` costs no build."""
-    built = binary_path(cache_dir()).parent
+    built = binary_path(cache_dir()).parent.parent  # the ferretdb-vX folder
     if built.exists():
         (cache / built.name).symlink_to(built)
 
