@@ -18,6 +18,8 @@ import tomllib
 
 import gridfield
 
+from ..docs.pages import python_blocks
+
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
@@ -111,7 +113,7 @@ def test_the_command_line_without_its_extra_names_it() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_wheel_installs_alone_and_imports_both_apis(tmp_path: Path) -> None:
+def test_the_wheel_installs_alone_and_runs_the_readme(tmp_path: Path, mongo_uri: str) -> None:
     dist = tmp_path / "dist"
     built = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
@@ -167,3 +169,15 @@ def test_the_wheel_installs_alone_and_imports_both_apis(tmp_path: Path) -> None:
     assert version == gridfield.__version__
     assert int(async_names) == int(sync_names) == len(gridfield.__all__)
     assert runtime.strip() == "['mongoengine', 'pymongo']"
+    # The README's first example, saved as a file and run, as the README says.
+    (tmp_path / "marmot.py").write_text(python_blocks(ROOT / "README.md")[0].code)
+    first = subprocess.run(
+        [str(python), "marmot.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**env, "MONGODB_URI": mongo_uri},
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == 'b"a marmot\'s picture" image/jpeg\n'
