@@ -18,6 +18,7 @@ from .processes import free_port, is_ours, log_tail, spawn, stop_pid, strays
 
 START_TIMEOUT = 60.0  # seconds a freshly started server gets to answer ping
 URI_TIMEOUT = 15.0  # seconds a $MONGODB_URI server gets to answer ping
+BUSY_PATIENCE = 60.0  # seconds a live recorded server may take to answer ping before it is replaced
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 
 CommandLine = Callable[[int], list[str]]
@@ -205,10 +206,16 @@ def running(state: State) -> tuple[int, str, str] | None:
     recorded = state.read()
     if recorded is None or not is_ours(recorded[0], state):
         return None
-    for _ in range(3):  # a busy server may be slow to accept
-        if answers(recorded[1]):
+    # A busy server (a read scanning a large collection on SQLite) may keep ping waiting for
+    # seconds; while its process lives, give it BUSY_PATIENCE before taking it for a hung one
+    # and starting another, which would wipe the data of everyone using it.
+    deadline = time.monotonic() + BUSY_PATIENCE
+    while is_ours(recorded[0], state):
+        if answers(recorded[1], timeout=5.0):
             return recorded
-        time.sleep(0.5)
+        if time.monotonic() > deadline:
+            break
+        say(f"pid {recorded[0]} does not answer ping yet; waiting (busy?)")
     return None
 
 
