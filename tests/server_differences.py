@@ -81,6 +81,21 @@ def ferretdb_backend(explained: dict[str, Any]) -> str:
     return "postgresql" if isinstance(plan, dict) else "sqlite"
 
 
+FERRETDB_POSTGRESQL_NO_NUL_IN_STRINGS = (
+    "FerretDB v1.24.2 on PostgreSQL cannot store a string holding a NUL character (U+0000): "
+    "PostgreSQL's jsonb has no such character, so the insert fails with FerretDB's "
+    "InternalError, 'unsupported Unicode escape sequence (SQLSTATE 22P05)', and nothing is "
+    "stored. MongoDB and FerretDB on SQLite store it (BSON strings may hold NUL)."
+)
+NUL_IN_STRING_ERROR = r"unsupported Unicode escape sequence \(SQLSTATE 22P05\)"
+
+
+def nul_in_strings_supported(server_backend: str) -> bool:
+    """Whether strings with a NUL character can be stored; see
+    FERRETDB_POSTGRESQL_NO_NUL_IN_STRINGS."""
+    return server_backend != "ferretdb-postgresql"
+
+
 def positional_update_ignored(server_backend: str) -> bool:
     """Whether positional updates change nothing and report no match; see
     FERRETDB_POSTGRESQL_POSITIONAL_UPDATE_MATCHES_NOTHING."""
