@@ -736,6 +736,8 @@ class GridFSFile(AbstractBufferedFile):  # type: ignore[misc]
             self.close()
 
     def __del__(self) -> None:
+        if not hasattr(self, "mode"):
+            return  # refused while being opened: nothing was started
         if self.writable():
             try:
                 self.discard()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -11,17 +11,22 @@ from pymongo import AsyncMongoClient, MongoClient
 
 from gridfield.fsspec import AsyncGridFSFileSystem, GridFSFileSystem
 from tests.conftest import fresh_db_name
+from tests.fsspec.chunk_counter import ChunkCounter
 from tests.shard_keys import SHARD_KEY_CHECK
 
 KINDS = ["sync", "async"]
 
 
-def make_fs(kind: str, mongo_uri: str, name: str, **options: Any) -> Any:
-    """A filesystem of ``kind`` over the database ``name`` (not cached by fsspec)."""
+def make_fs(
+    kind: str, mongo_uri: str, name: str, listeners: Sequence[Any] = (), **options: Any
+) -> Any:
+    """A filesystem of ``kind`` over the database ``name`` (not cached by fsspec), its
+    client reporting to ``listeners`` too."""
+    watchers = [SHARD_KEY_CHECK, *listeners]
     if kind == "sync":
-        client: Any = MongoClient(mongo_uri, event_listeners=[SHARD_KEY_CHECK])
+        client: Any = MongoClient(mongo_uri, event_listeners=watchers)
         return GridFSFileSystem(client=client, database=name, skip_instance_cache=True, **options)
-    client = AsyncMongoClient(mongo_uri, event_listeners=[SHARD_KEY_CHECK])
+    client = AsyncMongoClient(mongo_uri, event_listeners=watchers)
     return AsyncGridFSFileSystem(client=client, database=name, skip_instance_cache=True, **options)
 
 
@@ -37,10 +42,16 @@ def close_fs(fs: Any) -> None:
         client.close()
 
 
+@pytest.fixture
+def chunks() -> ChunkCounter:
+    """What the ``gridfs`` filesystem's client fetched from the chunks collection."""
+    return ChunkCounter()
+
+
 @pytest.fixture(params=KINDS)
-def gridfs(request: pytest.FixtureRequest, mongo_uri: str) -> Iterator[Any]:
+def gridfs(request: pytest.FixtureRequest, mongo_uri: str, chunks: ChunkCounter) -> Iterator[Any]:
     """Each filesystem in turn (the async one through its sync methods), fresh database."""
-    fs = make_fs(request.param, mongo_uri, fresh_db_name())
+    fs = make_fs(request.param, mongo_uri, fresh_db_name(), listeners=[chunks])
     try:
         yield fs
     finally:
