@@ -10,11 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import fsspec
 import pytest
 from fsspec.callbacks import Callback
 from pymongo import MongoClient
 
+import fsspec
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge
 from gridfield.fsspec import AsyncGridFSFileSystem, GridFSFileSystem
 from tests.conftest import fresh_db_name
@@ -173,7 +173,7 @@ def test_bad_paths_raise_fsspecs_usual_errors(gridfs: Any, mongo_uri: str) -> No
         gridfs.open("d", "rb")
     with pytest.raises(IsADirectoryError, match="recursive=True"):
         gridfs.rm_file("d")
-    with pytest.raises(FileNotFoundError, match="'missing.txt'"):
+    with pytest.raises(FileNotFoundError, match=r"'missing\.txt'"):
         gridfs.cat_file("missing.txt")
     with pytest.raises(FileNotFoundError):
         gridfs.rm_file("missing.txt")
@@ -278,7 +278,7 @@ def test_an_aborted_write_leaves_nothing(gridfs: Any, mongo_uri: str) -> None:
 
 def test_exclusive_writes_refuse_an_existing_name(gridfs: Any, mongo_uri: str) -> None:
     gridfs.pipe_file("x.txt", b"one")
-    with pytest.raises(FileExistsError, match="'x.txt'"):
+    with pytest.raises(FileExistsError, match=r"'x\.txt'"):
         gridfs.pipe_file("x.txt", b"two", mode="create")
     with pytest.raises(FileExistsError):
         gridfs.open("x.txt", "xb")
