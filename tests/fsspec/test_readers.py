@@ -10,13 +10,13 @@ from typing import Any
 import dask
 import dask.dataframe as dd
 import duckdb
-import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import fsspec
 from gridfield.fsspec import GridFSFileSystem
 from tests.conftest import fresh_db_name
 from tests.fsspec.chunk_counter import ChunkCounter
