@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 try:
-    from fsspec.asyn import AsyncFileSystem, sync, sync_wrapper
+    from fsspec.asyn import AbstractAsyncStreamedFile, AsyncFileSystem, sync, sync_wrapper
     from fsspec.callbacks import DEFAULT_CALLBACK, Callback
     from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
     from fsspec.utils import tokenize
@@ -35,7 +35,7 @@ from ._sync.store import FileStore
 from .core.fs_paths import split_version
 from .core.guards import UploadLimits
 
-__all__ = ["AsyncGridFSFileSystem", "GridFSFile", "GridFSFileSystem"]
+__all__ = ["AsyncGridFSFile", "AsyncGridFSFileSystem", "GridFSFile", "GridFSFileSystem"]
 
 PROTOCOL = "gridfs"
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
@@ -611,6 +611,22 @@ class AsyncGridFSFileSystem(_Common, AsyncFileSystem):  # type: ignore[misc]
             **kwargs,
         )
 
+    async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> AsyncGridFSFile:
+        """An opened file for async code: ``await f.read(n)``, ``await f.write(data)``,
+        ``async with``; as ``open()`` but without fsspec's caches or compression."""
+        if "b" not in mode or kwargs.get("compression"):
+            raise ValueError("open_async opens files in binary mode, without compression")
+        path = self._strip_protocol(path)
+        kwargs.setdefault("block_size", self.default_block_size)
+        if mode == "rb":
+            reader = await self.files.open_reader(path)
+            return AsyncGridFSFile(self, path, mode, reader=reader, **kwargs)
+        if mode == "xb":
+            await self.files.check_new(path)
+        elif mode != "wb":
+            raise NotImplementedError("gridfs files cannot be appended to: write a new one")
+        return AsyncGridFSFile(self, path, "wb", **kwargs)
+
 
 async def _rename_target_async(fs: AsyncGridFSFileSystem, path1: Any, path2: Any) -> str | None:
     if not isinstance(path1, str) or not isinstance(path2, str):
@@ -745,3 +761,66 @@ class GridFSFile(AbstractBufferedFile):  # type: ignore[misc]
                 pass
         elif not self.closed:
             self.close()
+
+
+class AsyncGridFSFile(AbstractAsyncStreamedFile):  # type: ignore[misc]
+    """A GridFS file opened by ``AsyncGridFSFileSystem.open_async``.
+
+    Reading: ``await f.read(n)`` after ``f.seek(pos)``; reads in order continue one chunk
+    cursor, any other fetches only the chunks it touches. Writing: bytes go to the server a
+    block at a time; the name shows the new revision once ``await f.close()`` (or the end of
+    ``async with``) returns, and leaving ``async with`` by an exception or
+    ``await f.discard()`` removes what was sent.
+    """
+
+    def __init__(self, fs: Any, path: str, mode: str = "rb", **kwargs: Any) -> None:
+        self._upload: Any = None
+        self._reader: Any = kwargs.pop("reader", None)
+        self._options = {
+            "content_type": kwargs.pop("content_type", None),
+            "metadata": kwargs.pop("metadata", None),
+        }
+        if self._reader is not None:
+            kwargs["size"] = self._reader.length
+        super().__init__(fs, path, mode, **kwargs)
+
+    async def _fetch_range(self, start: int, end: int) -> bytes:
+        data: bytes = await self.fs.files.read_span(
+            self._reader, start, min(end, self.size), in_order=True
+        )
+        return data
+
+    async def _initiate_upload(self) -> None:
+        self._upload = self.fs.files.open_writer(self.path, **self._options)
+
+    async def _upload_chunk(self, final: bool = False) -> bool:
+        data = self.buffer.getvalue()
+        if data:
+            await self._upload.write(data)
+        if final:
+            await self._upload.close()
+        return True
+
+    async def discard(self) -> None:
+        """Remove what was sent: the name shows no new revision."""
+        upload, self._upload = self._upload, None
+        if upload is not None:
+            await upload.abort()
+        self.closed = True
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                await reader.close()
+
+    async def __aexit__(self, exc_type: Any, *rest: Any) -> None:
+        if exc_type is not None and self.writable():
+            await self.discard()
+        else:
+            await self.close()
+
+    def __del__(self) -> None:
+        """Nothing: closing needs the event loop (an unclosed upload is never completed)."""
