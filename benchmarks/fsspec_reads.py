@@ -1,8 +1,8 @@
 """gridfs:// through fsspec against the store's own read: ``fs.cat_file`` of a 64 MiB file
 and a streamed ``fs.open().read(1 MiB)`` loop, against ``FileStore.read_by_name``,
 interleaved round after round after a warm-up; the peak RSS growth of the streamed read
-beside its block size; and pyarrow reading one column of ten from a Parquet file of the
-same size, counting the chunks the server sent.
+beside its block size and the store's own streaming; and pyarrow reading one column of ten
+from a Parquet file of the same size, counting the chunks the server sent.
 
     ./dev bench -- --measures fsspec
     .venv/bin/python benchmarks/fsspec_reads.py [--quick]     (alone, printing the figures)
@@ -117,6 +117,11 @@ def measure_fsspec(uri: str, quick: bool, rounds: int | None = None) -> dict[str
         with PeakRSS() as peak:
             streamed()
         rss_growth = peak.growth
+        # The store's own streaming, a chunk at a time.
+        with PeakRSS() as peak, store.open_download_by_name("big.bin") as stream:
+            for _ in stream:
+                pass
+        store_rss_growth = peak.growth
         store.delete_by_name("big.bin")
         parquet, column = _parquet(mib * 2**20)
         fs.pipe_file("table.parquet", parquet)
@@ -139,6 +144,7 @@ def measure_fsspec(uri: str, quick: bool, rounds: int | None = None) -> dict[str
         "stream_piece": STREAM_PIECE,
         "block_size": DEFAULT_BLOCK_SIZE,
         "stream_rss_growth": rss_growth,
+        "store_stream_rss_growth": store_rss_growth,
         "parquet_size": len(parquet),
         "parquet_chunks": total_chunks,
         "parquet_fetched": len(counter.fetched),
@@ -177,7 +183,8 @@ def main() -> None:
     print(f"  open().read / store: {own / statistics.median(r['open_read_s']):.2f}x")
     print(
         f"streamed read peak RSS growth {r['stream_rss_growth'] / 2**20:.1f} MiB "
-        f"(block size {r['block_size'] // 2**20} MiB)"
+        f"(block size {r['block_size'] // 2**20} MiB; the store's own streaming "
+        f"{r['store_stream_rss_growth'] / 2**20:.1f} MiB)"
     )
     print(
         f"Parquet {r['parquet_size'] / 2**20:.1f} MiB, one column of ten: "

@@ -827,8 +827,10 @@ class Report:
             f" {cell(measured['open_read_s'], None)} | {ratio['open_read_s']:.2f} |",
             "",
             f"The streamed read's peak RSS growth: {measured['stream_rss_growth'] / MiB:.1f} MiB"
-            f" (block size {measured['block_size'] // MiB} MiB, beside the store's read batch"
-            " of 16 MiB). pyarrow reading one column of ten from a"
+            f" (block size {measured['block_size'] // MiB} MiB); the store's own streaming"
+            f" of the same file (a chunk at a time, its cursor's batches of 16 MiB):"
+            f" {measured['store_stream_rss_growth'] / MiB:.1f} MiB. pyarrow reading one"
+            " column of ten from a"
             f" {measured['parquet_size'] / MiB:.1f} MiB uncompressed Parquet file fetched"
             f" {fetched} of its {total} chunks ({100 * fetched / total:.1f}%; target under"
             f" 15%) in {measured['parquet_s']:.2f} s.",

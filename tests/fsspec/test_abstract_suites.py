@@ -29,8 +29,9 @@ class GridFSFixtures(abstract.AbstractFixtures):  # type: ignore[misc]
     kind = "sync"
 
     @pytest.fixture(scope="class")
-    def fs(self, mongo_uri: str) -> Iterator[Any]:
-        fs = make_fs(self.kind, mongo_uri, fresh_db_name())
+    @classmethod
+    def fs(cls, mongo_uri: str) -> Iterator[Any]:
+        fs = make_fs(cls.kind, mongo_uri, fresh_db_name())
         try:
             yield fs
         finally:
