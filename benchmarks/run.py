@@ -47,6 +47,7 @@ OWN_MEASURES = (
     "django_storage",
     "tus",
     "server_scale",
+    "fsspec",
 )
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
@@ -616,6 +617,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     import dedup
     import django_intake
     import django_storage
+    import fsspec_reads
     import intake
     import server_scale
     import serving
@@ -632,6 +634,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "django_storage": django_storage.measure_django_storage,
         "tus": tus_upload.measure_tus,
         "server_scale": server_scale.measure_server_scale,
+        "fsspec": fsspec_reads.measure_fsspec,
     }
     result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started

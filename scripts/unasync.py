@@ -53,6 +53,7 @@ OUR_NAMES: dict[str, str] = {
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
+    "AsyncGridFiles": "GridFiles",
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
