@@ -82,6 +82,10 @@ class Tree(Protocol):
         """Make the root (when missing) and fail now when it cannot be written."""
         ...
 
+    def clear_partial(self) -> None:
+        """Remove the files half written by copies that were killed (no copy is running)."""
+        ...
+
 
 def _sha256_of(reader: BinaryIO) -> str:
     digest = hashlib.sha256()
@@ -236,6 +240,13 @@ class LocalTree:
         """Make the root and the copy's folder; OSError when that cannot be done."""
         os.makedirs(self._full(_PARTIAL), exist_ok=True)
 
+    def clear_partial(self) -> None:
+        """Remove every file in the copy's temporary folder."""
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self._full(_PARTIAL)):
+                with contextlib.suppress(OSError):
+                    os.remove(entry.path)
+
 
 class FsspecTree:
     """A folder of any fsspec filesystem (``s3://bucket/folder``, ``sftp://host/path``...)."""
@@ -317,7 +328,13 @@ class FsspecTree:
     def check_writable(self) -> None:
         """Make the root where folders exist, and fail now when it cannot be reached."""
         self.fs.makedirs(self.root, exist_ok=True)
-        self.fs.ls(self.root)
+        # An object store has no folders: a new prefix is fine once its bucket answers.
+        self.fs.ls(self.root.split("/")[0] if self._atomic else self.root)
+
+    def clear_partial(self) -> None:
+        """Remove every file in the copy's temporary folder (none on an object store)."""
+        if not self._atomic and self.fs.exists(self._full(_PARTIAL)):
+            self.fs.rm(self._full(_PARTIAL), recursive=True)
 
 
 def open_tree(location: str, storage_options: dict[str, Any] | None = None) -> Tree:

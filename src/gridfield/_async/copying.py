@@ -85,7 +85,9 @@ class AsyncBucketSide:
             async for _ in self.store.find(limit=1):
                 break
         except PyMongoError as exc:
-            raise CopyRefused(f"{self.label} cannot be reached: {exc}") from exc
+            # The driver's text goes on with its timeouts and topology: the cause comes first.
+            cause = str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0]
+            raise CopyRefused(f"{self.label} cannot be reached: {cause}") from exc
 
     async def list_files(self, *, newest_only: bool) -> list[SourceFile]:
         """The files under the prefix, each name's revisions oldest first."""
@@ -209,6 +211,9 @@ class AsyncBucketSide:
 
     async def forget_name(self, name: str) -> None:
         """Nothing to forget once a name's files are deleted from a bucket."""
+
+    async def finish(self) -> None:
+        """Nothing left to tidy in a bucket: a failed upload removes its own chunks."""
 
 
 class AsyncTreeSide:
@@ -372,6 +377,10 @@ class AsyncTreeSide:
         """Remove the manifest of ``name`` once its files are deleted."""
         await run_off_loop(self.tree.remove, manifest_path(name))
 
+    async def finish(self) -> None:
+        """Remove what killed copies left half written under temporary names."""
+        await run_off_loop(self.tree.clear_partial)
+
 
 Side = AsyncBucketSide | AsyncTreeSide
 
@@ -426,6 +435,8 @@ async def copy_files(
     report = CopyReport(source_side.label, destination_side.label, dry_run=options.dry_run)
     copier = _Copier(source_side, destination_side, options, report, on_outcome, on_bytes)
     await work_through(list(named.items()), copier.copy_name, options.workers)
+    if not options.dry_run:
+        await destination_side.finish()
     return report
 
 

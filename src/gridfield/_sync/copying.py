@@ -86,7 +86,9 @@ class BucketSide:
             for _ in self.store.find(limit=1):
                 break
         except PyMongoError as exc:
-            raise CopyRefused(f"{self.label} cannot be reached: {exc}") from exc
+            # The driver's text goes on with its timeouts and topology: the cause comes first.
+            cause = str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0]
+            raise CopyRefused(f"{self.label} cannot be reached: {cause}") from exc
 
     def list_files(self, *, newest_only: bool) -> list[SourceFile]:
         """The files under the prefix, each name's revisions oldest first."""
@@ -208,6 +210,9 @@ class BucketSide:
 
     def forget_name(self, name: str) -> None:
         """Nothing to forget once a name's files are deleted from a bucket."""
+
+    def finish(self) -> None:
+        """Nothing left to tidy in a bucket: a failed upload removes its own chunks."""
 
 
 class TreeSide:
@@ -371,6 +376,10 @@ class TreeSide:
         """Remove the manifest of ``name`` once its files are deleted."""
         run_here(self.tree.remove, manifest_path(name))
 
+    def finish(self) -> None:
+        """Remove what killed copies left half written under temporary names."""
+        run_here(self.tree.clear_partial)
+
 
 Side = BucketSide | TreeSide
 
@@ -425,6 +434,8 @@ def copy_files(
     report = CopyReport(source_side.label, destination_side.label, dry_run=options.dry_run)
     copier = _Copier(source_side, destination_side, options, report, on_outcome, on_bytes)
     work_through_in_threads(list(named.items()), copier.copy_name, options.workers)
+    if not options.dry_run:
+        destination_side.finish()
     return report
 
 
