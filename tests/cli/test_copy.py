@@ -65,18 +65,6 @@ def _described_whole(db: Database[dict[str, Any]], files: dict[str, bytes]) -> d
     return ids
 
 
-def _whole_files(db: Database[dict[str, Any]], files: dict[str, bytes]) -> dict[str, Any]:
-    """The id of every visible file, each checked to hold exactly its source's bytes."""
-    store = FileStore(db)
-    ids: dict[str, Any] = {}
-    for info in store.find():
-        assert info.filename is not None
-        assert store.get(info.file_id) == files[info.filename], info.filename
-        assert info.sha256 == hashlib.sha256(files[info.filename]).hexdigest()
-        ids[info.filename] = info.file_id
-    return ids
-
-
 def test_a_copy_killed_mid_file_runs_again_to_the_end(cli: Cli, tmp_path: Path) -> None:
     # Big files first (in name order): over the 8 MiB an upload sends at once, each is in
     # flight long enough for the kill to find one half sent.
