@@ -39,9 +39,10 @@ __all__ = [
 ]
 
 COPY_WORKERS = 4
-"""Names copied at once by default: enough to keep a server and a disk busy while each file
-streams a chunk at a time; each worker holds about one chunk (255 KiB by default) and one
-read block (1 MiB at most)."""
+"""Names copied at once by default: enough to keep a server and a disk busy. Each worker
+streams one file through the store's streams (one batch of chunks at a time: at most 8 MiB
+going in, 16 MiB coming out) and one read block of a local file (1 MiB), so memory is bound
+by the number of workers, never by the size of the files."""
 
 MANIFEST_DIR = ".gridfield"
 """The folder at the root of a directory or fsspec destination holding what a path cannot:
