@@ -138,6 +138,10 @@ async def test_bucket_to_second_database_resumes_skips_and_reports_conflicts(
 
     again = await copy_files(source, destination)  # nothing copied twice
     assert again.count(Action.COPY) == 0 and again.count(Action.SKIP) == 3
+    # Older revisions at the destination: its newest is what the newest is compared with.
+    await destination.put(b"older", filename="top.bin")
+    await destination.put(FILES["top.bin"], filename="top.bin")
+    assert (await copy_files(source, destination)).count(Action.SKIP) == 3
 
     replaced = await copy_files(source, destination, CopyOptions(overwrite=True))
     assert replaced.count(Action.OVERWRITE) == 1 and replaced.ok

@@ -139,6 +139,10 @@ def test_bucket_to_second_database_resumes_skips_and_reports_conflicts(
 
     again = copy_files(source, destination)  # nothing copied twice
     assert again.count(Action.COPY) == 0 and again.count(Action.SKIP) == 3
+    # Older revisions at the destination: its newest is what the newest is compared with.
+    destination.put(b"older", filename="top.bin")
+    destination.put(FILES["top.bin"], filename="top.bin")
+    assert (copy_files(source, destination)).count(Action.SKIP) == 3
 
     replaced = copy_files(source, destination, CopyOptions(overwrite=True))
     assert replaced.count(Action.OVERWRITE) == 1 and replaced.ok

@@ -474,6 +474,8 @@ class _Copier:
     def _copy_name(self, name: str, files: list[SourceFile]) -> None:
         count = len(files)
         present = self.destination.present(name, count)
+        if not self.options.all_revisions:
+            present = present[-1:]  # the newest is what a copy of the newest is compared with
         wanted: list[str | None] = [file.sha256 for file in files]
         if present:
             # Only a name the destination has already needs the source's checksums now.
