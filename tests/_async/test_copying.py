@@ -281,3 +281,19 @@ async def test_a_full_disk_loses_nothing(async_db: Any, tmp_path: Path) -> None:
             assert not (tmp_path / "small" / "too" / "big.bin").exists()
             assert list((tmp_path / "small" / MANIFEST_DIR / "partial").iterdir()) == []
     assert "too/big.bin" in await store.list()
+
+
+async def test_a_damaged_source_file_is_reported_and_not_copied(
+    async_db: Any, second_db: Any
+) -> None:
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    damaged = await source.put(os.urandom(600_000), filename="damaged.bin")
+    await source.put(b"fine", filename="fine.txt")
+    await async_db["fs.chunks"].update_one(
+        {"files_id": damaged.file_id, "n": 1}, {"$set": {"data": b"short"}}
+    )
+    report = await copy_files(source, destination, CopyOptions(delete_source=True))
+    assert [o.destination for o in report.failed] == ["damaged.bin"]
+    assert "damaged.bin" not in await destination.list()
+    assert await destination.list() == ["fine.txt"]
+    assert await source.list() == ["damaged.bin"]  # kept: its copy was never verified

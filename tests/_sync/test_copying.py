@@ -280,3 +280,17 @@ def test_a_full_disk_loses_nothing(sync_db: Any, tmp_path: Path) -> None:
             assert not (tmp_path / "small" / "too" / "big.bin").exists()
             assert list((tmp_path / "small" / MANIFEST_DIR / "partial").iterdir()) == []
     assert "too/big.bin" in store.list()
+
+
+def test_a_damaged_source_file_is_reported_and_not_copied(sync_db: Any, second_db: Any) -> None:
+    source, destination = FileStore(sync_db), FileStore(second_db)
+    damaged = source.put(os.urandom(600_000), filename="damaged.bin")
+    source.put(b"fine", filename="fine.txt")
+    sync_db["fs.chunks"].update_one(
+        {"files_id": damaged.file_id, "n": 1}, {"$set": {"data": b"short"}}
+    )
+    report = copy_files(source, destination, CopyOptions(delete_source=True))
+    assert [o.destination for o in report.failed] == ["damaged.bin"]
+    assert "damaged.bin" not in destination.list()
+    assert destination.list() == ["fine.txt"]
+    assert source.list() == ["damaged.bin"]  # kept: its copy was never verified

@@ -43,7 +43,7 @@ from ..core.copy_plan import (
     revision_path,
     timestamp,
 )
-from ..core.errors import FileExists, NoFile
+from ..core.errors import FileExists, GridFSError, NoFile
 from ..core.files_document import FileInfo
 from ..core.folders import under_filter
 from ..core.revisions import OLDEST_FIRST
@@ -465,7 +465,8 @@ class _Copier:
         name, files = item
         try:
             self._copy_name(name, files)
-        except (PyMongoError, OSError, ValueError, CopyFailed, FileExists, NoFile) as exc:
+        except (PyMongoError, OSError, ValueError, CopyFailed, GridFSError) as exc:
+            # One name's failure is its own: reported, and the other names go on.
             done = {id(o.source) for o in self.report.outcomes}
             for file in files:
                 if id(file) not in done:
