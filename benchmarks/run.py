@@ -48,6 +48,10 @@ OWN_MEASURES = (
     "tus",
     "server_scale",
     "fsspec",
+    "copy",
+    "django_intake",
+    "django_storage",
+    "tus",
 )
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
@@ -614,6 +618,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     benchmarks/intake.py), Django uploads (benchmarks/django_intake.py), GridFSStorage
     (benchmarks/django_storage.py) or tus uploads (benchmarks/tus_upload.py), timed and
     labelled."""
+    import copying
     import dedup
     import django_intake
     import django_storage
@@ -630,6 +635,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "dedup": dedup.measure_dedup,
+        "copy": copying.measure_copy,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
         "tus": tus_upload.measure_tus,

@@ -51,6 +51,7 @@ OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
     "async_db": "sync_db",
+    "AsyncBucketSide": "BucketSide",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
     "AsyncGridFiles": "GridFiles",
@@ -59,6 +60,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncReceived": "Received",
     "AsyncResumableStore": "ResumableStore",
+    "AsyncTreeSide": "TreeSide",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
     # the pairs of src/gridfield/_twins.py: async member -> sync member
@@ -78,6 +80,7 @@ OUR_NAMES: dict[str, str] = {
     "refuse_unloaded": "load_now",
     "refuse_upload_outside_save": "upload_now",
     "read_any_file": "read_file",
+    "work_through": "work_through_in_threads",
     "refuse_unwritable": "refuse_unwritable_here",
     "run_off_loop": "run_here",
     "share_nothing_with_mongoengine": "share_with_mongoengine",

@@ -6,6 +6,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 """
 
 from ..core.bucket_report import BucketReport
+from ..core.copy_plan import Action, CopyOptions, CopyRefused, CopyReport, Outcome
 from ..core.errors import (
     ContentTypeRefused,
     CorruptFile,
@@ -25,6 +26,7 @@ from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
+from .copying import AsyncBucketSide, copy_files
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
@@ -36,6 +38,8 @@ from .store import AsyncDownloadStream, AsyncFileStore, AsyncUploadStream, wait_
 from .transactions import transaction
 
 __all__ = [
+    "Action",
+    "AsyncBucketSide",
     "AsyncDownloadStream",
     "AsyncFileStore",
     "AsyncReceived",
@@ -43,6 +47,9 @@ __all__ = [
     "AsyncUploadStream",
     "BucketReport",
     "ContentTypeRefused",
+    "CopyOptions",
+    "CopyRefused",
+    "CopyReport",
     "CorruptFile",
     "Document",
     "FileExists",
@@ -61,12 +68,14 @@ __all__ = [
     "LazyReferenceField",
     "MalformedBody",
     "NoFile",
+    "Outcome",
     "ReceivedFile",
     "Reference",
     "ReferenceField",
     "SweepTiming",
     "UploadLimits",
     "connect",
+    "copy_files",
     "disconnect",
     "get_client",
     "get_db",

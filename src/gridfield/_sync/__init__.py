@@ -7,6 +7,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 """
 
 from ..core.bucket_report import BucketReport
+from ..core.copy_plan import Action, CopyOptions, CopyRefused, CopyReport, Outcome
 from ..core.errors import (
     ContentTypeRefused,
     CorruptFile,
@@ -26,6 +27,7 @@ from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
+from .copying import BucketSide, copy_files
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
@@ -37,6 +39,8 @@ from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
+    "Action",
+    "BucketSide",
     "DownloadStream",
     "FileStore",
     "Received",
@@ -44,6 +48,9 @@ __all__ = [
     "UploadStream",
     "BucketReport",
     "ContentTypeRefused",
+    "CopyOptions",
+    "CopyRefused",
+    "CopyReport",
     "CorruptFile",
     "Document",
     "FileExists",
@@ -62,12 +69,14 @@ __all__ = [
     "LazyReferenceField",
     "MalformedBody",
     "NoFile",
+    "Outcome",
     "ReceivedFile",
     "Reference",
     "ReferenceField",
     "SweepTiming",
     "UploadLimits",
     "connect",
+    "copy_files",
     "disconnect",
     "get_client",
     "get_db",
