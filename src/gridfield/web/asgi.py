@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
-from datetime import timedelta
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -49,7 +48,7 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
-from gridfield.core.tus import BodyCut, TusOptions
+from gridfield.core.tus import BodyCut, TusOptions, tus_options
 
 from .async_intake import Receiving
 
@@ -58,6 +57,7 @@ __all__ = [
     "GridFSApp",
     "GridFSResponse",
     "TusApp",
+    "TusOptions",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -311,28 +311,31 @@ class TusApp:
     """An ASGI app taking resumable uploads (tus 1.0) into the bucket of ``store``, to mount::
 
         app.mount("/uploads", TusApp(store, max_size=2**30, content_types=["video/*"]))
+        app.mount("/clips", TusApp(store, TusOptions(expire_after=None, max_parts=8)))
+
+    ``options`` (a ``TusOptions``) holds the endpoint's limits; ``max_size`` and
+    ``content_types`` are shorthands that go into it.
 
     POST creates an upload (``Location: /uploads/<id>``), HEAD reports its offset, PATCH adds
     bytes, DELETE terminates it; a GET of a completed upload serves its file. Extensions:
     creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
-    sha256, md5), expiration (``expire_after``, None for none) and concatenation. Hooks (coroutine
-    functions): ``authorise``, ``name_file`` and ``on_complete``, as ``TusHooks`` describes.
+    sha256, md5), expiration (``TusOptions.expire_after``, None for none) and concatenation.
+    Hooks (coroutine functions): ``authorise``, ``name_file`` and ``on_complete``, as
+    ``TusHooks`` describes.
     """
 
     def __init__(
         self,
         store: AsyncFileStore,
+        options: TusOptions | None = None,
         *,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
-        expire_after: timedelta | None = timedelta(days=1),
         authorise: Any = None,
         name_file: Any = None,
         on_complete: Any = None,
     ) -> None:
-        options = TusOptions.of(
-            max_size=max_size, content_types=content_types, expire_after=expire_after
-        )
+        options = tus_options(options, max_size=max_size, content_types=content_types)
         self.uploads = AsyncResumableStore(store, options)
         """The resumable store: ``remove_expired()`` for a periodic clean-up."""
         self.hooks = TusHooks(authorise, name_file, on_complete)

@@ -17,7 +17,6 @@ request or a WSGI environ), ``receive_body(...)`` for a raw body, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from gridfield._sync.serving import (
@@ -39,7 +38,7 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
-from gridfield.core.tus import BodyCut, TusOptions
+from gridfield.core.tus import BodyCut, TusOptions, tus_options
 from gridfield.sync import FileStore, Received, ResumableStore, receive_multipart, receive_raw
 
 __all__ = [
@@ -47,6 +46,7 @@ __all__ = [
     "GridFSApp",
     "GridFSResponse",
     "TusApp",
+    "TusOptions",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -320,23 +320,22 @@ class TusApp:
 
         DispatcherMiddleware(flask_app, {"/uploads": TusApp(store, max_size=2**30)})
 
-    As ``gridfield.web.asgi.TusApp``, on the sync API: hooks are plain functions.
+    As ``gridfield.web.asgi.TusApp`` (``options`` a ``TusOptions``, ``max_size`` and
+    ``content_types`` shorthands that go into it), on the sync API: hooks are plain functions.
     """
 
     def __init__(
         self,
         store: FileStore,
+        options: TusOptions | None = None,
         *,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
-        expire_after: timedelta | None = timedelta(days=1),
         authorise: Any = None,
         name_file: Any = None,
         on_complete: Any = None,
     ) -> None:
-        options = TusOptions.of(
-            max_size=max_size, content_types=content_types, expire_after=expire_after
-        )
+        options = tus_options(options, max_size=max_size, content_types=content_types)
         self.uploads = ResumableStore(store, options)
         """The resumable store: ``remove_expired()`` for a periodic clean-up."""
         self.hooks = TusHooks(authorise, name_file, on_complete)
