@@ -355,6 +355,39 @@ def refused_type(t: Target) -> None:
     assert t.census() == (1, 1)
 
 
+NOT_MEDIA_TYPES = (
+    "text/html, image/png",
+    "image/png\x00text/html",
+    "image/\N{GRINNING FACE}",
+    "image/" + "x" * 300,
+)
+"""Content types a client may send that are no media type: each is the client's mistake."""
+
+
+def not_media_types(t: Target) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(100)
+    for kind in NOT_MEDIA_TYPES:
+        for path in ("/form", "/images"):  # without and with a list of allowed types
+            body = form(part("ok", data, filename="first.png"), part("f", data, filename="a.png"))
+            bad = body.replace(b'a.png"', b'a.png"\r\nContent-Type: ' + kind.encode())
+            response = post_form(t, path, bad)
+            assert response.status_code == 400, (kind, response.status_code, response.text)
+            assert "multipart part 'f' ('a.png'): Content-Type" in response.text, response.text
+            assert "is not a media type" in response.text
+        # The raw body's Content-Type, sent as the client's bytes (UTF-8) over a socket.
+        head = request_head(
+            "PUT",
+            "/raw/a.png",
+            t,
+            {"Content-Type": kind.encode().decode("latin-1"), "Content-Length": str(len(data))},
+        )
+        status, got, _ = raw_request(t, head, [data])
+        assert status == 400, (kind, got[:300])
+        if kind.isascii() and kind.isprintable():  # else the server may refuse the header first
+            assert b"the request body: Content-Type" in got and b"not a media type" in got, got
+    assert t.census() == (0, 0)
+
+
 def many_parts(t: Target) -> None:
     empty = part("f", b"")
     body = b"".join([empty] * 100_000) + f"--{BOUNDARY}--\r\n".encode()
@@ -445,6 +478,7 @@ CASES: dict[str, Callable[[Target], None]] = {
         over_limit_streaming_form,
         lying_length,
         refused_type,
+        not_media_types,
         many_parts,
         huge_field,
         route_fails_after_storing,
