@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.http import MAX_RANGES, Headers, ServeOptions
+from ..core.http import Headers, ServeOptions
 from ..core.tus import (
     TusError,
     TusResponse,
@@ -95,9 +95,7 @@ async def answer(
                 )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
-            return await serve(
-                resumable.store, state.file_id, method, headers, ServeOptions(max_ranges=MAX_RANGES)
-            )
+            return await serve(resumable.store, state.file_id, method, headers, ServeOptions())
         check_version(method, headers)
         if upload_id is None:
             if method != "POST":

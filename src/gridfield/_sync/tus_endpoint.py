@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.http import MAX_RANGES, Headers, ServeOptions
+from ..core.http import Headers, ServeOptions
 from ..core.tus import (
     TusError,
     TusResponse,
@@ -96,9 +96,7 @@ def answer(
                 )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
-            return serve(
-                resumable.store, state.file_id, method, headers, ServeOptions(max_ranges=MAX_RANGES)
-            )
+            return serve(resumable.store, state.file_id, method, headers, ServeOptions())
         check_version(method, headers)
         if upload_id is None:
             if method != "POST":

@@ -29,7 +29,7 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -41,6 +41,7 @@ from gridfield.core.http.intake import (
 from .async_intake import Receiving
 
 __all__ = [
+    "ServeOptions",
     "gridfs_handler",
     "gridfs_response",
     "object_id_or_none",
@@ -68,12 +69,11 @@ async def gridfs_response(
     request: web.Request,
     source: Any,
     file_id: Any = NO_ID,
+    options: ServeOptions | None = None,
     *,
     download: bool = False,
     filename: str | None = None,
     content_type: str | None = None,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> web.StreamResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``; return the response (already sent), as a handler must.
@@ -82,21 +82,26 @@ async def gridfs_response(
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+    options = serve_options(
+        options, download=download, filename=filename, content_type=content_type
+    )
     served = await serve(store, file_id, request.method, request.headers, options)
     return await _respond(request, served)
 
 
 def gridfs_handler(
     store: AsyncFileStore,
+    options: ServeOptions | None = None,
     *,
     lookup: str = "id",
     key: str = "name",
-    download: bool = False,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> Handler:
     """A handler serving one bucket by the route's ``key`` match: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -105,9 +110,11 @@ def gridfs_handler(
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = serve_options(options)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp

@@ -40,7 +40,13 @@ from gridfield._async.serving import (
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    NO_ID,
+    ResponsePlan,
+    ServeOptions,
+    object_id_or_none,
+    serve_options,
+)
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -56,6 +62,7 @@ __all__ = [
     "UPLOAD_ERROR_HANDLERS",
     "GridFSApp",
     "GridFSResponse",
+    "ServeOptions",
     "TusApp",
     "TusOptions",
     "object_id_or_none",
@@ -118,6 +125,11 @@ class GridFSResponse(Response):
     (206, multipart/byteranges, 416), conditional requests (304, 412) and ``HEAD``, with a
     strong ``ETag`` and ``Last-Modified`` from the files document; the body streams in
     constant memory. A missing file is a 404. ``download=True`` sends it as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     Headers added to ``response.headers`` (cookies...) are sent too.
     """
 
@@ -125,15 +137,16 @@ class GridFSResponse(Response):
         self,
         source: Any,
         file_id: Any = NO_ID,
+        options: ServeOptions | None = None,
         *,
         download: bool = False,
         filename: str | None = None,
         content_type: str | None = None,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = serve_options(
+            options, download=download, filename=filename, content_type=content_type
+        )
         self.status_code = 200  # until a request decides
         self.background = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
@@ -156,20 +169,20 @@ class GridFSApp:
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
 
     def __init__(
         self,
         store: AsyncFileStore,
+        options: ServeOptions | None = None,
         *,
         lookup: str = "id",
-        download: bool = False,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = serve_options(options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -29,7 +29,7 @@ from gridfield._sync.serving import (
 )
 from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -45,6 +45,7 @@ __all__ = [
     "EnvironHeaders",
     "GridFSApp",
     "GridFSResponse",
+    "ServeOptions",
     "TusApp",
     "TusOptions",
     "object_id_or_none",
@@ -99,21 +100,27 @@ class GridFSResponse:
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
 
     def __init__(
         self,
         source: Any,
         file_id: Any = NO_ID,
+        options: ServeOptions | None = None,
         *,
         download: bool = False,
         filename: str | None = None,
         content_type: str | None = None,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = serve_options(
+            options, download=download, filename=filename, content_type=content_type
+        )
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
@@ -133,20 +140,20 @@ class GridFSApp:
     ``lookup="filename"`` ``/<filename>`` (the newest revision). Mount it under a prefix
     (werkzeug's ``DispatcherMiddleware``, for one). Anything that names no file (an id that
     is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
 
     def __init__(
         self,
         store: FileStore,
+        options: ServeOptions | None = None,
         *,
         lookup: str = "id",
-        download: bool = False,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = serve_options(options)
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
