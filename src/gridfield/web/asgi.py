@@ -21,11 +21,13 @@ Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
@@ -39,6 +41,7 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
+from gridfield.core.errors import MalformedBody
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import (
     NO_ID,
@@ -60,6 +63,7 @@ from .async_intake import Receiving
 
 __all__ = [
     "UPLOAD_ERROR_HANDLERS",
+    "ClientGone",
     "GridFSApp",
     "GridFSResponse",
     "ServeOptions",
@@ -200,6 +204,43 @@ class GridFSApp:
 
 # -- receiving uploads --------------------------------------------------------------------
 
+_log = logging.getLogger("gridfield.web")
+
+
+class ClientGone(MalformedBody, HTTPException):
+    """The client went away before its request body ended: what it had sent is removed.
+
+    A MalformedBody (400, which nobody reads), and a Starlette HTTPException too, so an app
+    answers it without a traceback whether or not it installed ``UPLOAD_ERROR_HANDLERS``:
+    a client that leaves is no failure of the server's.
+    """
+
+    def __init__(self, message: str) -> None:
+        MalformedBody.__init__(self, message)
+        HTTPException.__init__(self, 400, message)
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+async def _body_of(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ClientGone (noted at info) when the client leaves."""
+    seen = 0
+    try:
+        async for piece in request.stream():
+            seen += len(piece)
+            yield piece
+    except ClientDisconnect:
+        _log.info(
+            "%s %s: the client went away after %d body bytes; what it sent is removed",
+            request.method,
+            request.url.path,
+            seen,
+        )
+        raise ClientGone(
+            f"the client went away after {seen} bytes of the request body: what it sent is removed"
+        ) from None
+
 
 def receive_files(
     request: Request,
@@ -240,7 +281,7 @@ def receive_files(
     )
     return Receiving(
         lambda: receive_multipart(
-            request.stream(),
+            _body_of(request),
             store,
             content_type=request.headers.get("content-type"),
             content_length=request.headers.get("content-length"),
@@ -277,7 +318,7 @@ def receive_body(
     )
     return Receiving(
         lambda: receive_raw(
-            request.stream(),
+            _body_of(request),
             store,
             filename=name,
             content_type=request.headers.get("content-type"),
