@@ -147,7 +147,7 @@ def test_every_check_group(kind: str, mongo_uri: str, db: Any) -> None:
             content=data[1234:],
         )
         assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
-        assert "Upload-Expires" not in last.headers
+        assert last.headers["Upload-Expires"].endswith(" GMT")  # the completing PATCH too
         got = http.get(upload)
         assert got.status_code == 200 and got.content == data
         assert got.headers["Content-Type"] == "video/webm"
@@ -195,7 +195,7 @@ def test_partial_uploads_joined_into_a_final_one(kind: str, mongo_uri: str, db: 
             assert made.status_code == 201
             part = made.headers["Location"]
             done = http.patch(part, headers={**BYTES, "Upload-Offset": "0"}, content=piece)
-            assert done.status_code == 204
+            assert done.status_code == 204 and done.headers["Upload-Expires"].endswith(" GMT")
             head = http.head(part, headers=TUS)
             assert head.headers["Upload-Concat"] == "partial"
             assert head.headers["Upload-Offset"] == str(len(piece))
