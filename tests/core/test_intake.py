@@ -50,10 +50,12 @@ def test_limits_refuse_bad_values_when_made() -> None:
 
 def test_a_calls_keywords_take_over_the_limits_given() -> None:
     base = IntakeLimits(max_size=10, max_parts=5)
-    merged = intake_limits(base, max_size=20, content_types=["image/*"], max_parts=None)
+    merged = intake_limits(base, max_size=20, content_types=["image/*"])
     assert (merged.max_size, merged.max_parts, merged.content_types) == (20, 5, ("image/*",))
     assert intake_limits(base) is base
     assert intake_limits(None) == IntakeLimits()
+    with pytest.raises(TypeError):  # the other limits are the value's, not keywords
+        intake_limits(base, max_parts=3)  # type: ignore[call-arg]
 
 
 @given(

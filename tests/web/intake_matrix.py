@@ -388,6 +388,21 @@ def not_media_types(t: Target) -> None:
     assert t.census() == (0, 0)
 
 
+def limits_as_a_value(t: Target) -> None:
+    data = os.urandom(1000)  # over ONE_FILE's own 5 bytes, under the route's max_size
+    got = answer(post_form(t, "/one", form(part("f", data, filename="a.bin"))))
+    assert stored(t, got["files"][0]) == data
+    two = form(part("f", data, filename="a.bin"), part("g", data, filename="b.bin"))
+    response = post_form(t, "/one", two)
+    assert response.status_code == 413
+    assert "the form has more than 1 files" in response.text
+    with httpx.Client(base_url=t.base, timeout=60) as client:
+        assert answer(client.put("/tiny/ok.bin", content=b"0123456789"))["files"][0]["length"] == 10
+        over = client.put("/tiny/over.bin", content=b"0123456789A")
+    assert over.status_code == 413 and "over the limit of 10 bytes" in over.text
+    assert t.census() == (2, 2)
+
+
 def many_parts(t: Target) -> None:
     empty = part("f", b"")
     body = b"".join([empty] * 100_000) + f"--{BOUNDARY}--\r\n".encode()
@@ -479,6 +494,7 @@ CASES: dict[str, Callable[[Target], None]] = {
         lying_length,
         refused_type,
         not_media_types,
+        limits_as_a_value,
         many_parts,
         huge_field,
         route_fails_after_storing,

@@ -143,11 +143,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Receiving:
@@ -158,16 +153,7 @@ def receive_files(
     ``upload_errors`` middleware answers them with 413, 415 or 400. Don't read the body
     otherwise first (``request.post()``, ``request.multipart()``).
     """
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_multipart(
             request.content.iter_chunked(PIECE),
@@ -184,6 +170,7 @@ def receive_files(
 def receive_body(
     request: web.Request,
     store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -195,13 +182,13 @@ def receive_body(
     by ``Content-Disposition``, else by the URL path's last segment; typed by
     ``Content-Type`` (guessed or sniffed when that is absent or
     ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
-    before a byte is read."""
+    before a byte is read. ``limits`` (an ``IntakeLimits``) as for ``receive_files``."""
     name = raw_body_filename(
         filename,
         request.headers.get("Content-Disposition"),
         request.path.rstrip("/").rsplit("/", 1)[-1],
     )
-    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_raw(
             request.content.iter_chunked(PIECE),

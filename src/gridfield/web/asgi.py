@@ -249,11 +249,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Receiving:
@@ -263,22 +258,15 @@ def receive_files(
     ``received = await receive_files(...)``, or ``async with receive_files(...) as received:``
     to have the stored files removed should the block raise. ``received.files`` (each with
     ``field``, ``filename``, ``content_type``, ``info``; ``doc.photo = received.file("photo")``)
-    and ``received.form``. Limits (``IntakeLimits``, or its keywords) are checked against
-    ``Content-Length`` before the body is read and as it arrives: FileTooLarge and
+    and ``received.form``. ``limits`` (an ``IntakeLimits``: per file, files, parts, fields,
+    body) is taken whole; ``max_size`` and ``content_types`` are shorthands that go into it.
+    Limits are checked against ``Content-Length`` before the body is read and as it
+    arrives: FileTooLarge and
     FormTooLarge (413), ContentTypeRefused (415), MalformedBody (400), each leaving nothing
     stored; ``UPLOAD_ERROR_HANDLERS`` answers them. Don't read the form with Starlette too
     (``request.form()``, FastAPI's ``UploadFile``): the body can be read once.
     """
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_multipart(
             _body_of(request),
@@ -295,6 +283,7 @@ def receive_files(
 def receive_body(
     request: Request,
     store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -309,8 +298,9 @@ def receive_body(
     last segment; typed by ``Content-Type``, guessed from the name or sniffed from the first
     bytes when that is absent or ``application/octet-stream``. Over ``max_size`` by
     ``Content-Length``: FileTooLarge before a byte is read; by the bytes sent: as they pass.
+    ``limits`` (an ``IntakeLimits``; ``max_body`` counts here too) as for ``receive_files``.
     """
-    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     name = raw_body_filename(
         filename,
         request.headers.get("content-disposition"),

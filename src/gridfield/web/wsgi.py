@@ -206,11 +206,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Received:
@@ -225,16 +220,7 @@ def receive_files(
     them. Don't touch ``request.form`` or ``request.files`` first: the body is read once.
     """
     environ = _environ(request)
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return receive_multipart(
         _pieces(environ),
         store,
@@ -249,6 +235,7 @@ def receive_files(
 def receive_body(
     request: Any,
     store: FileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -260,7 +247,7 @@ def receive_body(
     streams in: named ``filename``, else by ``Content-Disposition``, else by the URL path's
     last segment; typed by ``Content-Type`` (guessed or sniffed when that is absent or
     ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
-    before a byte is read."""
+    before a byte is read. ``limits`` (an ``IntakeLimits``) as for ``receive_files``."""
     environ = _environ(request)
     raw_path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
     name = raw_body_filename(
@@ -274,7 +261,7 @@ def receive_body(
         filename=name,
         content_type=environ.get("CONTENT_TYPE") or None,
         content_length=environ.get("CONTENT_LENGTH") or None,
-        limits=intake_limits(None, max_size=max_size, content_types=content_types),
+        limits=intake_limits(limits, max_size=max_size, content_types=content_types),
         metadata=metadata,
         on_progress=on_progress,
     )

@@ -116,12 +116,20 @@ class IntakeLimits:
             )
 
 
-def intake_limits(limits: IntakeLimits | None, **changes: Any) -> IntakeLimits:
-    """``limits`` (default: ``IntakeLimits()``) with a call's keywords that are not None
-    taking over: how each adapter's ``receive_files(..., max_size=...)`` makes its value."""
+def intake_limits(
+    limits: IntakeLimits | None,
+    *,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+) -> IntakeLimits:
+    """``limits`` (default: ``IntakeLimits()``) with the shorthands a route types most,
+    ``max_size`` and ``content_types``, taking over when given: the one place where every
+    adapter's ``receive_files``/``receive_body`` makes its value. The other limits are set
+    in the ``IntakeLimits`` itself."""
     if limits is not None and not isinstance(limits, IntakeLimits):
         raise TypeError(f"limits must be an IntakeLimits, not {type(limits).__name__}")
-    return (limits if limits is not None else IntakeLimits()).merged(**changes)
+    base = limits if limits is not None else IntakeLimits()
+    return base.merged(max_size=max_size, content_types=content_types)
 
 
 def _smaller(a: int | None, b: int | None) -> int | None:
