@@ -11,8 +11,9 @@ an entry of ``OUR_NAMES`` that no source uses: the table says exactly what the t
 The hand-written pairs behind most of its entries live in ``src/gridfield/_twins.py``.
 
 The rewrite leaves strings alone, so a message or docstring written for the async API would
-tell a sync user to ``await``: ``--check`` also fails when a string of a generated file holds
-``await `` or ``async with``. Word such text for both APIs, or build it with a pair.
+tell a sync user to ``await``: ``--check`` also fails when a string or docstring of a generated
+file holds the word ``await``, or ``async with``, ``async for`` or ``async def``. Word such text
+for both APIs, or build it with a pair.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ REPLACEMENTS = {**DRIVER_NAMES, **OUR_NAMES}
 
 _ASYNC_NAME = re.compile(r"^Async[A-Z]")
 # What a sync user cannot do, in the text of a generated file.
-_ASYNC_TEXT = re.compile(r"\bawait\s|\basync\s+with\b")
+_ASYNC_TEXT = re.compile(r"\bawait\b|\basync\s+(?:with|for|def)\b")
 # Python 3.12 splits f-strings into parts; their text is in FSTRING_MIDDLE tokens.
 _TEXT_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 HEADER = "# Generated from {source} by scripts/unasync.py: do not edit.\n"
@@ -203,7 +204,8 @@ def _unused(gen: Generation) -> list[str]:
 
 
 def async_text(source: str) -> list[tuple[int, str]]:
-    """(line, words) for each string or docstring of ``source`` that says ``await``/``async with``.
+    """(line, words) for each string or docstring of ``source`` that says the word ``await``, or
+    ``async with``, ``async for`` or ``async def``.
 
     Token based: comments and code are not text a user reads, and are left alone.
     """
@@ -217,11 +219,14 @@ def async_text(source: str) -> list[tuple[int, str]]:
 
 
 def _async_text_problems(root: Path, gen: Generation) -> list[str]:
+    # The text as generated (a source to fix) and as on disk (a twin edited by hand).
+    texts = [(dest, text) for dest, text in gen.expected.items()]
+    texts += [(dest, dest.read_text(encoding="utf-8")) for dest in _existing(root)]
+    found = {(dest, line, words) for dest, text in texts for line, words in async_text(text)}
     return [
         f"async words in sync text: {dest.relative_to(root).as_posix()}:{line}: says "
         f"{words!r}: word it for both APIs or build it with a pair of src/gridfield/_twins.py"
-        for dest, text in sorted(gen.expected.items())
-        for line, words in async_text(text)
+        for dest, line, words in sorted(found)
     ]
 
 

@@ -300,7 +300,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def view(self, **options: Any) -> Callable[..., Any]:
         """The Django view serving this storage's ``url()``s (by filename, the newest
         revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` go
-        to ``gridfield.web.django.gridfs_view`` (``download``, ``cache_control``...)."""
+        to ``gridfield.web.django.gridfs_view`` (``options=ServeOptions(...)``)."""
         from gridfield.web.django import gridfs_view
 
         return gridfs_view(self.store, lookup="filename", **options)

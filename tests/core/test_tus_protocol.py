@@ -304,6 +304,13 @@ def test_answers() -> None:
     assert post.status == 201 and ("Location", "/files/u") in post.headers
     assert ("Upload-Offset", "5") in post.headers
     assert patched(state).status == 204 and ("Upload-Offset", "5") in patched(state).headers
+    # Every PATCH answer says when the upload expires while it will: the completing one too,
+    # of a plain upload or of a partial one.
+    for concat in (None, "partial"):
+        done = UploadState("u", 1, 4, 5, 5, complete=True, expires=NOW, concat=concat)
+        assert ("Upload-Expires", "Tue, 01 Jan 2030 12:00:00 GMT") in patched(done).headers
+    forever = UploadState("u", 1, 4, 5, 5, complete=True)
+    assert all(name != "Upload-Expires" for name, _ in patched(forever).headers)
     assert terminated().status == 204
     refused = error_response(TusError(409, "nope"), offset_of=state)
     assert refused.status == 409 and refused.body == b"nope"

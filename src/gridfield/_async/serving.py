@@ -134,6 +134,7 @@ async def _planned(
             download=options.download,
             filename=options.filename,
             cache_control=options.cache_control,
+            inline_active=options.inline_active,
         )
     except BaseException:
         await stream.close()

@@ -538,7 +538,7 @@ class AsyncFileStore:
         byte read so far: it never goes back, even after a seek). ``eager=True``, for a
         reader about to read the whole file (an HTTP GET): the chunk cursor is sent with the
         files query (at the same time in the async API), and the first read from the start
-        to the end (``read()``, ``async for``, ``iter_range(0)``) continues it, so the file
+        to the end (``read()``, iterating, ``iter_range(0)``) continues it, so the file
         costs the files query and one chunk cursor; the stream's other reads ignore it.
         """
         check_progress_callback(on_progress)

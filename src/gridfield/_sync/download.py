@@ -283,7 +283,7 @@ class DownloadStream(DescribedFile):
         from one cursor, without moving the position; checked as any read is (the end too,
         when the range reaches it, and the SHA-256 when it is the whole file).
 
-        Like ``async for``, it holds the stream while each chunk is fetched (a second reader
+        Like iterating over the stream, it holds it while each chunk is fetched (a second reader
         meanwhile is refused), and a file deleted under it is NoFile, not CorruptFile.
         """
         self._check_open()

@@ -135,6 +135,7 @@ def _planned(
             download=options.download,
             filename=options.filename,
             cache_control=options.cache_control,
+            inline_active=options.inline_active,
         )
     except BaseException:
         stream.close()

@@ -34,7 +34,7 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -46,6 +46,7 @@ from gridfield.core.http.intake import (
 from .async_intake import Receiving
 
 __all__ = [
+    "ServeOptions",
     "gridfs_handler",
     "gridfs_response",
     "object_id_or_none",
@@ -73,12 +74,11 @@ async def gridfs_response(
     request: web.Request,
     source: Any,
     file_id: Any = NO_ID,
+    options: ServeOptions | None = None,
     *,
     download: bool = False,
     filename: str | None = None,
     content_type: str | None = None,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> web.StreamResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``; return the response (already sent), as a handler must.
@@ -87,21 +87,26 @@ async def gridfs_response(
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+    options = serve_options(
+        options, download=download, filename=filename, content_type=content_type
+    )
     served = await serve(store, file_id, request.method, request.headers, options)
     return await _respond(request, served)
 
 
 def gridfs_handler(
     store: AsyncFileStore,
+    options: ServeOptions | None = None,
     *,
     lookup: str = "id",
     key: str = "name",
-    download: bool = False,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> Handler:
     """A handler serving one bucket by the route's ``key`` match: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -110,9 +115,11 @@ def gridfs_handler(
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = serve_options(options)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp
@@ -141,11 +148,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Receiving:
@@ -156,16 +158,7 @@ def receive_files(
     ``upload_errors`` middleware answers them with 413, 415 or 400. Don't read the body
     otherwise first (``request.post()``, ``request.multipart()``).
     """
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_multipart(
             request.content.iter_chunked(PIECE),
@@ -182,6 +175,7 @@ def receive_files(
 def receive_body(
     request: web.Request,
     store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -193,13 +187,13 @@ def receive_body(
     by ``Content-Disposition``, else by the URL path's last segment; typed by
     ``Content-Type`` (guessed or sniffed when that is absent or
     ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
-    before a byte is read."""
+    before a byte is read. ``limits`` (an ``IntakeLimits``) as for ``receive_files``."""
     name = raw_body_filename(
         filename,
         request.headers.get("Content-Disposition"),
         request.path.rstrip("/").rsplit("/", 1)[-1],
     )
-    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_raw(
             request.content.iter_chunked(PIECE),

@@ -30,7 +30,7 @@ except ImportError as exc:  # the extra is missing: say which one
 from pymongo import MongoClient
 
 from gridfield.core.content_types import SNIFF_BYTES, content_type_of
-from gridfield.core.errors import ContentTypeRefused, FileTooLarge, NoFile
+from gridfield.core.errors import ContentTypeRefused, FileTooLarge, MalformedBody, NoFile
 from gridfield.core.files_document import FileInfo
 from gridfield.core.guards import UploadLimits, part_content_type
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
@@ -41,6 +41,7 @@ __all__ = [
     "GridFSUploadMiddleware",
     "GridFSUploadedFile",
     "UploadIncomplete",
+    "UploadMalformed",
     "UploadTooLarge",
     "UploadTypeRefused",
     "discard_uploads",
@@ -73,6 +74,12 @@ class UploadTooLarge(FileTooLarge, MultiPartParserError):  # type: ignore[misc] 
 class UploadTypeRefused(ContentTypeRefused, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """A part's content type is not one of the handler's ``content_types``: nothing of it
     was stored and the request's other files are removed."""
+
+
+class UploadMalformed(MalformedBody, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
+    """A part's headers are not what HTTP allows (a Content-Type that is no media type):
+    nothing of it was stored, the request's other files are removed, and the answer is a
+    400 naming the part."""
 
 
 class UploadIncomplete(MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
@@ -118,10 +125,13 @@ def _store_from(config: Mapping[str, Any]) -> FileStore:
     return FileStore(db, bucket)
 
 
-def refusal_response(error: FileTooLarge | ContentTypeRefused) -> HttpResponse:
+def refusal_response(error: FileTooLarge | ContentTypeRefused | MalformedBody) -> HttpResponse:
     """The answer to a refused upload: 413 for FileTooLarge, 415 for ContentTypeRefused,
-    the error's message as plain text."""
-    status = 413 if isinstance(error, FileTooLarge) else 415
+    400 for MalformedBody, the error's message as plain text."""
+    if isinstance(error, FileTooLarge):
+        status = 413
+    else:
+        status = 415 if isinstance(error, ContentTypeRefused) else 400
     return HttpResponse(str(error), status=status, content_type=_TEXT)
 
 
@@ -251,7 +261,7 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         """The files this handler stored for the request, in the order they came."""
         self.completed = False
         """Whether Django's parser got to the end (``upload_complete``)."""
-        self.refusal: FileTooLarge | ContentTypeRefused | None = None
+        self.refusal: FileTooLarge | ContentTypeRefused | MalformedBody | None = None
         self._upload: UploadStream | None = None
         self._part_limits = self.limits
         self._claim: str | None = None
@@ -288,7 +298,10 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         self._part_limits = UploadLimits(
             self.limits.max_size, self.limits.content_types, label=f"{field_name} ({file_name})"
         )
-        self._claim = part_content_type(content_type)
+        try:
+            self._claim = part_content_type(content_type, f"{field_name} ({file_name})")
+        except MalformedBody as exc:
+            self._refuse(exc)
         if self._claim is not None:
             self._refuse_on(self._part_limits.check_type, self._claim)
         if content_length is not None:
@@ -369,12 +382,13 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         except (FileTooLarge, ContentTypeRefused) as exc:
             self._refuse(exc)
 
-    def _refuse(self, error: FileTooLarge | ContentTypeRefused) -> Any:
+    def _refuse(self, error: FileTooLarge | ContentTypeRefused | MalformedBody) -> Any:
         self._abort_open()
+        refusal: FileTooLarge | ContentTypeRefused | MalformedBody
         if isinstance(error, FileTooLarge):
-            refusal: FileTooLarge | ContentTypeRefused = UploadTooLarge(
-                str(error), limit=error.limit, seen=error.seen
-            )
+            refusal = UploadTooLarge(str(error), limit=error.limit, seen=error.seen)
+        elif isinstance(error, MalformedBody):
+            refusal = UploadMalformed(str(error))
         else:
             refusal = UploadTypeRefused(str(error))
         self.refusal = refusal
@@ -418,7 +432,7 @@ class GridFSUploadMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
-        if isinstance(exception, (FileTooLarge, ContentTypeRefused)):
+        if isinstance(exception, (FileTooLarge, ContentTypeRefused, MalformedBody)):
             return refusal_response(exception)
         if isinstance(exception, UploadIncomplete):
             return HttpResponse(str(exception), status=400, content_type=_TEXT)

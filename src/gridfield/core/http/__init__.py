@@ -2,7 +2,7 @@
 the response plan every web adapter (``gridfield.web``) follows."""
 
 from .conditions import Headers, if_range_holds, precondition_status
-from .options import LOOKUPS, NO_ID, ServeOptions, check_lookup
+from .options import LOOKUPS, NO_ID, ServeOptions, check_lookup, serve_options
 from .plan import Decision, Part, ResponsePlan, decide, not_found, plan_response
 from .ranges import (
     MAX_RANGES,
@@ -60,5 +60,6 @@ __all__ = [
     "plan_response",
     "precondition_status",
     "read_steps",
+    "serve_options",
     "stored_content_type",
 ]
