@@ -46,6 +46,7 @@ from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
+from gridfield.core.http.signing import FileRef, UrlSigning
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 # How long a save waits for another save's turn at a name, and when a turn left by a crashed
@@ -219,6 +220,9 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     ``allow_overwrite`` saves over an existing name instead of finding a free one, as
     FileSystemStorage's does. ``max_size`` and ``content_types`` are the upload guards
     every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
+    ``signing`` (a ``UrlSigning``, or a mapping of key id -> secret, the first signing) makes
+    ``url()`` signed URLs that work for ``url_expires`` (a timedelta or seconds, default an
+    hour; sooner when the file expires sooner), and ``view()`` answer only those.
 
     Names are GridFS filenames, ``/``-separated; folders are name prefixes. Names are
     checked as FileSystemStorage checks them (``..``, absolute paths and names leading
@@ -237,6 +241,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         allow_overwrite: bool = False,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        signing: UrlSigning | dict[str, str | bytes] | None = None,
+        url_expires: timedelta | int = 3600,
     ) -> None:
         if alias is not None and uri is not None:
             raise ImproperlyConfigured("GridFSStorage: give alias or uri, not both")
@@ -259,6 +265,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         self._limits = UploadLimits(
             max_size, None if content_types is None else tuple(content_types), label=bucket
         )
+        self._signing = _signing(signing)
+        self._url_expires = _lifetime(url_expires)
         setting_changed.connect(self._clear_cached_properties)
 
     # -- where ---------------------------------------------------------------------------------
@@ -298,6 +306,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         to ``gridfield.web.django.gridfs_view`` (``download``, ``cache_control``...)."""
         from gridfield.web.django import gridfs_view
 
+        options.setdefault("signing", self._signing)
         return gridfs_view(self.store, lookup="filename", **options)
 
     # -- names ---------------------------------------------------------------------------------
@@ -398,13 +407,24 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return self._info(name, -1).length
 
     def url(self, name: str | None) -> str:
-        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it."""
+        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it;
+        with ``signing``, signed for the newest revision of that name until ``url_expires``
+        from now (or the file's own expiry, if sooner: one query)."""
         if self.base_url is None:
             raise ValueError("This file is not accessible via a URL.")
         path: str | None = filepath_to_uri(name)
         if path is not None:
             path = path.lstrip("/")
-        return urljoin(self.base_url, path)
+        plain = urljoin(self.base_url, path)
+        if self._signing is None or not name:
+            return plain
+        stored = self._file_name(name)
+        try:
+            file_expires = self.store.get_info_by_name(stored).expire_at
+        except NoFile:
+            file_expires = None  # signed all the same: the view answers 404 until it exists
+        ref = FileRef(filename=stored)
+        return self._signing.sign_for(plain, ref, self._url_expires, file_expires=file_expires)
 
     def get_created_time(self, name: str) -> datetime:
         """The upload date of the name's first revision: aware in UTC with ``USE_TZ``,
@@ -522,6 +542,32 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             self.store.delete_by_name(stored)
         except NoFile:
             pass
+
+
+def _signing(value: Any) -> UrlSigning | None:
+    """The storage's ``signing`` option as a UrlSigning (settings give a mapping)."""
+    if value is None or isinstance(value, UrlSigning):
+        return value
+    if isinstance(value, dict):
+        try:
+            return UrlSigning(value)
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"GridFSStorage: signing: {exc}") from None
+    raise ImproperlyConfigured(
+        f"GridFSStorage: signing must be a UrlSigning or a mapping of key id -> secret,"
+        f" not {type(value).__name__}"
+    )
+
+
+def _lifetime(value: Any) -> timedelta:
+    """``url_expires`` as a positive timedelta (settings give seconds)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ImproperlyConfigured(
+            f"GridFSStorage: url_expires must be a positive timedelta or seconds, not {value!r}"
+        )
+    return value
 
 
 def _moment(uploaded: datetime | None) -> datetime:

@@ -29,7 +29,14 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    UrlSigning,
+    object_id_or_none,
+)
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -50,6 +57,11 @@ __all__ = [
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _request_url(request: web.Request) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.rel_url.raw_query_string)
 
 
 async def _respond(request: web.Request, served: Served) -> web.StreamResponse:
@@ -74,6 +86,7 @@ async def gridfs_response(
     content_type: str | None = None,
     cache_control: str | None = None,
     max_ranges: int = MAX_RANGES,
+    signing: UrlSigning | None = None,
 ) -> web.StreamResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``; return the response (already sent), as a handler must.
@@ -81,11 +94,13 @@ async def gridfs_response(
     Answers ``Range`` (206, multipart/byteranges, 416), conditional requests (304, 412) and
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
-    as an attachment.
+    as an attachment. ``signing`` (a ``UrlSigning``): only a signed, unexpired URL is
+    answered (403 else).
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
-    served = await serve(store, file_id, request.method, request.headers, options)
+    options = ServeOptions(download, filename, content_type, cache_control, max_ranges, signing)
+    url = _request_url(request)
+    served = await serve(store, file_id, request.method, request.headers, options, url)
     return await _respond(request, served)
 
 
@@ -97,6 +112,7 @@ def gridfs_handler(
     download: bool = False,
     cache_control: str | None = None,
     max_ranges: int = MAX_RANGES,
+    signing: UrlSigning | None = None,
 ) -> Handler:
     """A handler serving one bucket by the route's ``key`` match: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -104,15 +120,19 @@ def gridfs_handler(
         app.router.add_get("/files/{name}", gridfs_handler(store))
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
-    file (an id that is not an ObjectId included) is a 404.
+    file (an id that is not an ObjectId included) is a 404. With ``signing`` only signed,
+    unexpired URLs are answered (403 else).
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = ServeOptions(download, None, None, cache_control, max_ranges, signing)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp
         wanted = options.for_query(request.query_string)
-        served = await serve_path(store, lookup, segment, request.method, request.headers, wanted)
+        url = _request_url(request)
+        served = await serve_path(
+            store, lookup, segment, request.method, request.headers, wanted, url
+        )
         return await _respond(request, served)
 
     return handler

@@ -41,7 +41,15 @@ from gridfield._async.serving import (
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    RequestUrl,
+    ResponsePlan,
+    ServeOptions,
+    UrlSigning,
+    object_id_or_none,
+)
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -72,6 +80,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 def _raw_headers(plan: ResponsePlan) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plan.headers]
+
+
+def _request_url(scope: Scope) -> RequestUrl:
+    """The request's path as the app sees it (mount prefix included) and its raw query: what
+    a signed URL's signature covers."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    full = path if not root or path.startswith(root) else root + path
+    return RequestUrl(full, scope.get("query_string", b"").decode("latin-1"))
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -118,6 +135,7 @@ class GridFSResponse(Response):
     (206, multipart/byteranges, 416), conditional requests (304, 412) and ``HEAD``, with a
     strong ``ETag`` and ``Last-Modified`` from the files document; the body streams in
     constant memory. A missing file is a 404. ``download=True`` sends it as an attachment.
+    ``signing`` (a ``UrlSigning``): only a signed, unexpired URL is answered (403 else).
     Headers added to ``response.headers`` (cookies...) are sent too.
     """
 
@@ -131,16 +149,24 @@ class GridFSResponse(Response):
         content_type: str | None = None,
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
+        signing: UrlSigning | None = None,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = ServeOptions(
+            download, filename, content_type, cache_control, max_ranges, signing
+        )
         self.status_code = 200  # until a request decides
         self.background = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = await serve(
-            self.store, self.file_id, scope["method"], Headers(scope=scope), self.options
+            self.store,
+            self.file_id,
+            scope["method"],
+            Headers(scope=scope),
+            self.options,
+            _request_url(scope),
         )
         self.status_code = served.plan.status
         await _respond(served, scope, receive, send, self.raw_headers)
@@ -155,7 +181,8 @@ class GridFSApp:
         app.mount("/files", GridFSApp(store))
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
-    file (an id that is not an ObjectId included) is a 404.
+    file (an id that is not an ObjectId included) is a 404. With ``signing`` only signed,
+    unexpired URLs are answered (403 else).
     """
 
     def __init__(
@@ -166,10 +193,11 @@ class GridFSApp:
         download: bool = False,
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
+        signing: UrlSigning | None = None,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = ServeOptions(download, None, None, cache_control, max_ranges, signing)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,7 +208,13 @@ class GridFSApp:
         segment = path[len(root) :] if root and path.startswith(root) else path
         options = self.options.for_query(scope.get("query_string", b"").decode("latin-1"))
         served = await serve_path(
-            self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
+            self.store,
+            self.lookup,
+            segment,
+            scope["method"],
+            Headers(scope=scope),
+            options,
+            _request_url(scope),
         )
         await _respond(served, scope, receive, send, [])
 

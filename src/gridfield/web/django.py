@@ -25,10 +25,22 @@ from gridfield._sync.serving import (
     serve_path,
     stream_body,
 )
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    UrlSigning,
+    object_id_or_none,
+)
 from gridfield.sync import FileStore
 
 __all__ = ["gridfs_response", "gridfs_view", "object_id_or_none"]
+
+
+def _request_url(request: HttpRequest) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.META.get("QUERY_STRING", ""))
 
 
 def _respond(served: Served) -> StreamingHttpResponse:
@@ -53,6 +65,7 @@ def gridfs_response(
     content_type: str | None = None,
     cache_control: str | None = None,
     max_ranges: int = MAX_RANGES,
+    signing: UrlSigning | None = None,
 ) -> StreamingHttpResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``.
@@ -60,12 +73,14 @@ def gridfs_response(
     Answers ``Range`` (206, multipart/byteranges, 416), conditional requests (304, 412) and
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
-    as an attachment.
+    as an attachment. ``signing`` (a ``UrlSigning``): only a signed, unexpired URL is
+    answered (403 else).
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+    options = ServeOptions(download, filename, content_type, cache_control, max_ranges, signing)
     method = request.method or "GET"
-    return _respond(serve(store, file_id, method, request.headers, options))
+    url = _request_url(request)
+    return _respond(serve(store, file_id, method, request.headers, options, url))
 
 
 def gridfs_view(
@@ -75,6 +90,7 @@ def gridfs_view(
     download: bool = False,
     cache_control: str | None = None,
     max_ranges: int = MAX_RANGES,
+    signing: UrlSigning | None = None,
 ) -> Callable[[HttpRequest, str], StreamingHttpResponse]:
     """A view serving one bucket, called with the URL's ``name``: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -82,14 +98,16 @@ def gridfs_view(
         path("files/<path:name>", gridfs_view(store))
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
-    file (an id that is not an ObjectId included) is a 404.
+    file (an id that is not an ObjectId included) is a 404. With ``signing`` only signed,
+    unexpired URLs are answered (403 else).
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = ServeOptions(download, None, None, cache_control, max_ranges, signing)
 
     def view(request: HttpRequest, name: str) -> StreamingHttpResponse:
         method = request.method or "GET"  # ``name``: decoded by Django's URL resolver
         wanted = options.for_query(request.META.get("QUERY_STRING", ""))
-        return _respond(serve_path(store, lookup, name, method, request.headers, wanted))
+        url = _request_url(request)
+        return _respond(serve_path(store, lookup, name, method, request.headers, wanted, url))
 
     return view

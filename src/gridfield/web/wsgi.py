@@ -30,7 +30,14 @@ from gridfield._sync.serving import (
 )
 from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    MAX_RANGES,
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    UrlSigning,
+    object_id_or_none,
+)
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -61,6 +68,7 @@ _REASONS = {
     200: "OK",
     206: "Partial Content",
     304: "Not Modified",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     412: "Precondition Failed",
@@ -83,6 +91,15 @@ class EnvironHeaders:
         return value if isinstance(value, str) else None
 
 
+def _request_url(environ: Mapping[str, Any]) -> RequestUrl:
+    """The request's path (SCRIPT_NAME and PATH_INFO, decoded as PEP 3333 leaves them) and
+    raw query: what a signed URL's signature covers."""
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return RequestUrl(
+        path.encode("latin-1").decode("utf-8", "replace"), environ.get("QUERY_STRING", "")
+    )
+
+
 def _respond(served: Served, start_response: StartResponse) -> Iterator[bytes]:
     plan = served.plan
     start_response(f"{plan.status} {_REASONS.get(plan.status, '')}".rstrip(), plan.headers)
@@ -98,7 +115,8 @@ class GridFSResponse:
     Answers ``Range`` (206, multipart/byteranges, 416), conditional requests (304, 412) and
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
-    as an attachment.
+    as an attachment. ``signing`` (a ``UrlSigning``): only a signed, unexpired URL is
+    answered (403 else).
     """
 
     def __init__(
@@ -111,9 +129,12 @@ class GridFSResponse:
         content_type: str | None = None,
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
+        signing: UrlSigning | None = None,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = ServeOptions(
+            download, filename, content_type, cache_control, max_ranges, signing
+        )
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
@@ -124,6 +145,7 @@ class GridFSResponse:
             environ.get("REQUEST_METHOD", "GET"),
             EnvironHeaders(environ),
             self.options,
+            _request_url(environ),
         )
         return _respond(served, start_response)
 
@@ -132,7 +154,8 @@ class GridFSApp:
     """A WSGI app serving one bucket: ``/<file id>`` (ObjectId), or with
     ``lookup="filename"`` ``/<filename>`` (the newest revision). Mount it under a prefix
     (werkzeug's ``DispatcherMiddleware``, for one). Anything that names no file (an id that
-    is not an ObjectId included) is a 404.
+    is not an ObjectId included) is a 404. With ``signing`` only signed, unexpired URLs are
+    answered (403 else).
     """
 
     def __init__(
@@ -143,10 +166,11 @@ class GridFSApp:
         download: bool = False,
         cache_control: str | None = None,
         max_ranges: int = MAX_RANGES,
+        signing: UrlSigning | None = None,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = ServeOptions(download, None, None, cache_control, max_ranges, signing)
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
@@ -157,7 +181,8 @@ class GridFSApp:
         segment = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         options = self.options.for_query(environ.get("QUERY_STRING", ""))
         headers = EnvironHeaders(environ)
-        served = serve_path(self.store, self.lookup, segment, method, headers, options)
+        url = _request_url(environ)
+        served = serve_path(self.store, self.lookup, segment, method, headers, options, url)
         return _respond(served, start_response)
 
 

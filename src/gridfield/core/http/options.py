@@ -9,6 +9,7 @@ from typing import Any
 from ..content_types import check_content_type
 from .ranges import MAX_RANGES
 from .representation import download_asked
+from .signing import UrlSigning
 
 __all__ = ["LOOKUPS", "NO_ID", "ServeOptions", "check_lookup"]
 
@@ -22,17 +23,24 @@ LOOKUPS = ("id", "filename")
 @dataclass(frozen=True)
 class ServeOptions:
     """How to present a file: ``download`` (attachment), a ``filename`` or ``content_type``
-    overriding the stored ones, ``cache_control``, and the most ranges one request may ask."""
+    overriding the stored ones, ``cache_control``, and the most ranges one request may ask.
+
+    ``signing`` (a ``UrlSigning``): every request must carry a good, unexpired signature
+    for the file it names, else it is answered 403; the answer is cached no longer than the
+    signature lasts."""
 
     download: bool = False
     filename: str | None = None
     content_type: str | None = None
     cache_control: str | None = None
     max_ranges: int = MAX_RANGES
+    signing: UrlSigning | None = None
 
     def __post_init__(self) -> None:
         # Refused when the app is made, not as a broken header on every response.
         check_content_type(self.content_type)
+        if self.signing is not None and not isinstance(self.signing, UrlSigning):
+            raise TypeError(f"signing must be a UrlSigning, not {type(self.signing).__name__}")
 
     def for_query(self, query: str) -> ServeOptions:
         """These options, made ``download`` when the URL's query asks for it."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..expiry import expiry_cache_headers
+from ..expiry import earliest, expiry_cache_headers
 from ..files_document import FileInfo
 from .conditions import Headers, if_range_holds, precondition_status
 from .ranges import MAX_RANGES, ByteSpan, parse_range
@@ -139,6 +139,7 @@ def plan_response(
     cache_control: str | None = None,
     boundary: str | None = None,
     now: datetime | None = None,
+    until: datetime | None = None,
 ) -> ResponsePlan:
     """The full response for a decision.
 
@@ -147,7 +148,8 @@ def plan_response(
     first bytes before calling this when neither gives one. ``filename`` overrides the
     stored one in ``Content-Disposition``; ``download`` makes it ``attachment``. A file that
     expires gets ``Expires`` at its expiry and a ``max-age`` no longer than the time left
-    (``now``, by default the current time): no cache serves it after it expired.
+    (``now``, by default the current time): no cache serves it after it expired. ``until``
+    (a signed URL's expiry) caps them the same way, when it comes sooner.
     """
     info = decision.info
     headers: list[tuple[str, str]] = []
@@ -155,7 +157,8 @@ def plan_response(
         return ResponsePlan(405, [("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
     headers.append(("ETag", decision.etag))
     moment = datetime.now(timezone.utc) if now is None else now
-    headers.extend(expiry_cache_headers(cache_control, info.expire_at, moment))
+    ends = earliest(info.expire_at, until)
+    headers.extend(expiry_cache_headers(cache_control, ends, moment))
     if decision.status == 304:
         # RFC 9110 15.4.5: ETag and Cache-Control, but no other representation metadata
         # (Last-Modified included: the ETag already guides the cache).
