@@ -37,6 +37,7 @@ from gridfield.core.http import (
     UrlSigning,
     object_id_or_none,
 )
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -48,6 +49,7 @@ from gridfield.core.http.intake import (
 from .async_intake import Receiving
 
 __all__ = [
+    "error_answers",
     "gridfs_handler",
     "gridfs_response",
     "object_id_or_none",
@@ -64,9 +66,15 @@ def _request_url(request: web.Request) -> RequestUrl:
     return RequestUrl(request.path, request.rel_url.raw_query_string)
 
 
+# Set on a request once a stored file's response has begun: an error after that cannot be
+# answered, the connection is cut instead.
+_STARTED = "gridfield.response_started"
+
+
 async def _respond(request: web.Request, served: Served) -> web.StreamResponse:
     plan = served.plan
     response = web.StreamResponse(status=plan.status, headers=plan.headers)
+    request[_STARTED] = True
     await response.prepare(request)
     # A CorruptFile mid-body propagates: aiohttp then cuts the connection rather than let
     # the client take a short body for the file.
@@ -242,3 +250,20 @@ async def upload_errors(
         status = error_status(exc)
         assert status is not None
         return web.Response(status=status, text=f"{exc}\n")
+
+
+@web.middleware
+async def error_answers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Middleware answering every gridfield error raised in a handler: the upload refusals
+    as ``upload_errors`` does (a missing form field or file: 400), NoFile 404, FileExpired
+    410, CorruptFile a bare 500 (its details logged, not sent; once a file's body has begun
+    the connection is cut instead): ``web.Application(middlewares=[error_answers])``."""
+    try:
+        return await handler(request)
+    except ANSWERED_ERRORS as exc:
+        answer = error_answer(exc)
+        if answer is None or request.get(_STARTED):
+            raise
+        return web.Response(status=answer.status, text=answer.text)

@@ -50,6 +50,7 @@ from gridfield.core.http import (
     UrlSigning,
     object_id_or_none,
 )
+from gridfield.core.http.errors import ANSWERED_ERRORS, FILE_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -62,10 +63,13 @@ from gridfield.core.tus import BodyCut, TusOptions
 from .async_intake import Receiving
 
 __all__ = [
+    "ERROR_HANDLERS",
+    "FILE_ERROR_HANDLERS",
     "UPLOAD_ERROR_HANDLERS",
     "GridFSApp",
     "GridFSResponse",
     "TusApp",
+    "error_response",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -326,6 +330,29 @@ UPLOAD_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Respon
 """Exception handlers for Starlette and FastAPI apps: ``FastAPI(exception_handlers=
 UPLOAD_ERROR_HANDLERS)`` answers the upload errors raised anywhere in a route (FileTooLarge
 from ``doc.photo.put(request.stream())`` too) with 413, 415 or 400 instead of a 500."""
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to a gridfield error raised in a route: the upload refusals as
+    ``upload_error_response`` answers them (a missing form field or file: 400), NoFile 404,
+    FileExpired 410, CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(exc)
+    if answer is None:
+        raise exc
+    return PlainTextResponse(answer.text, status_code=answer.status)
+
+
+FILE_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in FILE_ERRORS
+}
+"""Exception handlers for a stored file's errors: NoFile 404, FileExpired 410, CorruptFile 500."""
+
+ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in ANSWERED_ERRORS
+}
+"""Every ready answer: ``FastAPI(exception_handlers=ERROR_HANDLERS)`` answers the upload
+errors (413, 415, 400, a missing form field or file included) and a stored file's (404,
+410, 500) raised anywhere in a route."""
 
 
 async def _request_body(receive: Receive) -> AsyncIterator[bytes]:

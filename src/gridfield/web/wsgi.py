@@ -38,11 +38,10 @@ from gridfield.core.http import (
     UrlSigning,
     object_id_or_none,
 )
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
-    INTAKE_ERRORS,
     IntakeLimits,
     check_declared_length,
-    error_status,
     intake_limits,
     raw_body_filename,
 )
@@ -299,18 +298,22 @@ def receive_body(
 
 
 def upload_error_response(error: Exception) -> tuple[str, int]:
-    """A Flask error handler's answer to a refused upload: the message and 413, 415 or 400."""
-    status = error_status(error)
-    if status is None:
+    """A Flask error handler's answer to a gridfield error: a refused upload's message and
+    413, 415 or 400 (a missing form field or file too); NoFile 404, FileExpired 410,
+    CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(error)
+    if answer is None:
         raise error
-    return f"{error}\n", status
+    return answer.text, answer.status
 
 
 def register_error_handlers(app: _App) -> _App:
-    """Have a Flask app answer the upload errors raised anywhere in a view (FileTooLarge from
-    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
-    the app (``app = register_error_handlers(Flask(__name__))``)."""
-    for kind in INTAKE_ERRORS:
+    """Have a Flask app answer the gridfield errors raised anywhere in a view instead of a
+    500: the upload errors (FileTooLarge from ``doc.photo.put(request.stream)`` too) with
+    413, 415 or 400, a missing form field or file with 400, NoFile with 404, FileExpired
+    with 410, CorruptFile with a bare 500; returns the app
+    (``app = register_error_handlers(Flask(__name__))``)."""
+    for kind in ANSWERED_ERRORS:
         app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
     return app
 
