@@ -39,6 +39,7 @@ from django.db import models, transaction
 from django.utils._os import safe_join
 from django.utils.deconstruct import deconstructible
 from django.utils.encoding import filepath_to_uri
+from mongoengine.connection import ConnectionFailure
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 
@@ -212,7 +213,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     """Django file storage in a GridFS bucket; every option may be left out.
 
     The database: ``alias``, a ``gridfield.sync.connect()`` (or ``mongoengine.connect()``)
-    alias, ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
+    alias connected before the storage is made (ImproperlyConfigured otherwise),
+    ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
     client per string for the process); ``db`` picks another database than the alias's or
     the string's. ``bucket`` (default ``"fs"``) and ``chunk_size`` are GridFS's.
     ``base_url`` (default ``MEDIA_URL``) is where ``url()`` points: serve it with
@@ -267,6 +269,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         )
         self._signing = _signing(signing)
         self._url_expires = _lifetime(url_expires)
+        self._check_connection()
         setting_changed.connect(self._clear_cached_properties)
 
     # -- where ---------------------------------------------------------------------------------
@@ -277,6 +280,23 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return FileStore(
             self._database(), self._bucket, chunk_size=self._chunk_size, limits=self._limits
         )
+
+    def _check_connection(self) -> None:
+        """ImproperlyConfigured now, when the storage is made, rather than at its first use,
+        if it names no connection: an alias nothing connected, a uri naming no database.
+        No I/O (a client connects on its first command)."""
+        if self._uri is not None:
+            self._database()
+            return
+        alias = self._alias or "default"
+        try:
+            get_db(alias)
+        except ConnectionFailure:
+            raise ImproperlyConfigured(
+                f"GridFSStorage: no database is connected under alias {alias!r}: call"
+                f" gridfield.sync.connect(..., alias={alias!r}) (or mongoengine.connect) before"
+                " the storage is made, or give it uri="
+            ) from None
 
     def _database(self) -> Any:
         if self._uri is not None:
@@ -442,16 +462,18 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _adoptable(self, content: Any) -> Any:
-        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler already
-        stored it in this very bucket (it is then renamed, not copied), else None."""
+    def _handler_upload(self, content: Any) -> Any:
+        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler stored
+        it (in any bucket), else None."""
         from gridfield.web.django_uploads import GridFSUploadedFile
 
-        upload = content if isinstance(content, GridFSUploadedFile) else None
-        if upload is None:
-            return None
+        return content if isinstance(content, GridFSUploadedFile) else None
+
+    def _same_bucket(self, upload: Any) -> bool:
+        """Whether the handler stored ``upload`` in this very bucket (it is then moved by a
+        rename, not copied)."""
         theirs, ours = upload.store, self.store
-        same = (
+        return bool(
             theirs.collection_name == ours.collection_name
             and theirs.db.name == ours.db.name
             and (
@@ -459,24 +481,31 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
                 or theirs.db.client.address == ours.db.client.address
             )
         )
-        return upload if same and not ours.limits.active else None
 
     def _save(self, name: str, content: Any) -> str:
         stored = self._file_name(name)
-        adopted = self._adoptable(content)
-        if adopted is not None:
-            self.store.rename(adopted.file_id, stored)
-            adopted.keep()  # the request's clean-up must leave it now: a model names it
+        received = self._handler_upload(content)
+        if received is not None and self._same_bucket(received):
+            # Moved, not copied: this storage's own limits are checked on what was stored
+            # (the refusal a copy would meet, before anything changes).
+            self.store.limits.check_size(received.info.length)
+            self.store.limits.check_type(received.info.content_type)
+            self.store.rename(received.file_id, stored)
+            received.keep()  # the request's clean-up must leave it now: a model names it
             if self._allow_overwrite:
-                self.store.delete_other_revisions(stored, adopted.file_id)
+                self.store.delete_other_revisions(stored, received.file_id)
                 return stored
-            return self._claim(stored, adopted.info)
+            return self._claim(stored, received.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
             for chunk in content.chunks():
                 upload.write(chunk)
         info = upload.info
         assert info is not None
+        if received is not None:
+            # Another bucket: copied, so the handler's original goes now, or no row would
+            # ever name it (one file per upload).
+            received.discard()
         if self._allow_overwrite:
             self.store.delete_other_revisions(stored, info.file_id)
             return stored
