@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -29,6 +30,8 @@ from . import signed_apps
 from .servers import run_aiohttp, run_uvicorn, run_waitress
 from .signed_apps import NEW_SECRET, OLD_SECRET, TARGETS
 
+ODD_NAME = "dir/100%41 a+b ü.txt"
+
 NEW_ONLY = UrlSigning({"new": NEW_SECRET})
 OLD_ONLY = UrlSigning({"old": OLD_SECRET})
 RETIRED = UrlSigning({"gone": b"g" * 32})
@@ -44,6 +47,7 @@ class Site:
     clip_data: bytes
     first: FileInfo  # notes.txt, revision 0
     newest: FileInfo  # notes.txt, revision 1
+    odd: FileInfo  # ODD_NAME: "%41", a space, "+" and non-ASCII, in a folder
     storage: Any
 
 
@@ -57,6 +61,7 @@ def site(mongo_uri: str) -> Iterator[Site]:
         clip = store.put(data, filename="clip.bin", content_type="video/webm", chunk_size=8192)
         first = store.put(b"first revision\n", filename="notes.txt", content_type="text/plain")
         newest = store.put(b"second revision\n", filename="notes.txt", content_type="text/plain")
+        odd = store.put(b"an odd name\n", filename=ODD_NAME, content_type="text/plain")
         with ExitStack() as stack:
             clients = [AsyncMongoClient(mongo_uri) for _ in range(2)]
             asgi = stack.enter_context(
@@ -74,7 +79,7 @@ def site(mongo_uri: str) -> Iterator[Site]:
                 base = {"starlette": asgi, "asgi": asgi, "aiohttp": aio}.get(kind)
                 base = base or {"flask": flask, "wsgi": flask, "django": django}[kind]
                 urls[target] = base
-            yield Site(urls, client[name], clip, data, first, newest, storage)
+            yield Site(urls, client[name], clip, data, first, newest, odd, storage)
     finally:
         client.drop_database(name)
         client.close()
@@ -84,7 +89,9 @@ def _ref(target: str, info: FileInfo, revision: int | None = None) -> tuple[str,
     """The path of ``info`` at ``target`` and the file reference a signature names."""
     prefix = TARGETS[target]
     if prefix == "/byname/":
-        return prefix + str(info.filename), FileRef(filename=info.filename, revision=revision)
+        # Percent-encoded as a URL carries it; the signature covers the decoded name.
+        path = prefix + quote(str(info.filename), safe="/")
+        return path, FileRef(filename=info.filename, revision=revision)
     return prefix + str(info.file_id), FileRef(file_id=info.file_id)
 
 
@@ -178,6 +185,16 @@ def test_a_url_may_name_a_revision(site: Site, target: str) -> None:
     assert newest.content == b"second revision\n"
 
 
+@pytest.mark.parametrize("target", [t for t, p in TARGETS.items() if p == "/byname/"])
+def test_an_odd_name_is_signed_as_the_server_decodes_it(site: Site, target: str) -> None:
+    url = signed(site, target, site.odd)
+    assert "%2541%20a+b%20%C3%BC.txt" in url
+    with httpx.Client() as http:
+        assert http.get(url).content == b"an odd name\n"
+        other = url.replace("%2541", "%2542")
+        assert http.get(other).status_code == 403
+
+
 def test_a_url_ends_with_a_file_that_expires_sooner(site: Site) -> None:
     store = gridfield.sync.FileStore(site.db)
     info = store.put(b"short-lived", filename="soon.txt", expire_after=timedelta(minutes=2))
@@ -199,6 +216,8 @@ def test_django_storage_url_is_signed_and_answered(site: Site) -> None:
         assert http.get(url).content == b"second revision\n"
         assert http.get(url.split("?")[0]).status_code == 403
         assert http.get(url.replace("notes.txt", "clip.bin")).status_code == 403
+        odd = site.urls["django"] + storage.url(ODD_NAME)
+        assert http.get(odd).content == b"an odd name\n"
 
 
 def test_the_url_command_prints_a_url_the_server_answers(site: Site, mongo_uri: str) -> None:

@@ -67,8 +67,12 @@ def _request_url(request: web.Request) -> RequestUrl:
 
 
 # Set on a request once a stored file's response has begun: an error after that cannot be
-# answered, the connection is cut instead.
-_STARTED = "gridfield.response_started"
+# answered, the connection is cut instead. A typed key where aiohttp has them (3.12+).
+_STARTED: Any = (
+    web.RequestKey("gridfield.response_started", bool)
+    if hasattr(web, "RequestKey")
+    else "gridfield.response_started"
+)
 
 
 async def _respond(request: web.Request, served: Served) -> web.StreamResponse:
