@@ -234,3 +234,12 @@ def test_a_refusal_is_a_403_no_cache_keeps() -> None:
 
 def test_the_canonical_path_is_one_spelling() -> None:
     assert canonical_path("/a b/ü+%") == "/a%20b/%C3%BC+%25"
+
+
+def test_serve_options_take_the_signing_whole() -> None:
+    from gridfield.core.http import ServeOptions
+
+    assert ServeOptions(signing=SIGNING).signing is SIGNING
+    assert ServeOptions().signing is None  # no default key: nothing is signed unless asked
+    with pytest.raises(TypeError, match="UrlSigning"):
+        ServeOptions(signing={"k": SECRET_A})  # type: ignore[arg-type]
