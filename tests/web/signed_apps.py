@@ -1,7 +1,8 @@
 """The same signed app in each framework: ``/files/<id>`` through the framework's route and the
 adapter's response, ``/bucket/<id>`` and ``/byname/<filename>`` through the bucket app, each
-answering only URLs signed with ``SERVER_SIGNING``; in Django also a ``GridFSStorage`` whose
-``url()`` signs and whose ``view()`` checks (``/media/<name>``)."""
+answering only URLs signed with ``SERVER_SIGNING`` (in Django under ``/signed``); in Django
+also a ``GridFSStorage`` whose ``url()`` signs and whose ``view()`` checks
+(``/signed/media/<name>``)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,18 @@ TARGETS = {
     "flask": "/files/",
     "wsgi-app": "/bucket/",
     "wsgi-byname": "/byname/",
-    "django": "/files/",
-    "django-view": "/bucket/",
-    "django-byname": "/byname/",
+    # Django's URL configuration is one for the process: its own prefix keeps these apart
+    # from the other Django apps of the tests.
+    "django": "/signed/files/",
+    "django-view": "/signed/bucket/",
+    "django-byname": "/signed/byname/",
 }
 """Every signed adapter under test, and the path prefix it serves."""
+
+
+def by_name(target: str) -> bool:
+    """Whether the adapter serves files by name (else by id)."""
+    return TARGETS[target].endswith("/byname/")
 
 
 def starlette_app(client: Any, db_name: str) -> Any:
@@ -121,7 +129,7 @@ def django_app(uri: str, db_name: str) -> tuple[Any, Any]:
     storage = GridFSStorage(
         uri=uri,
         db=db_name,
-        base_url="/media/",
+        base_url="/signed/media/",
         signing=SERVER_SIGNING,
         url_expires=timedelta(minutes=10),
     )
@@ -130,10 +138,13 @@ def django_app(uri: str, db_name: str) -> tuple[Any, Any]:
         return gridfs_response(request, store, object_id_or_none(file_id), signing=SERVER_SIGNING)
 
     django_urls.signed[:] = [
-        path("files/<str:file_id>", one_file),
-        path("bucket/<path:name>", gridfs_view(store, signing=SERVER_SIGNING)),
-        path("byname/<path:name>", gridfs_view(store, lookup="filename", signing=SERVER_SIGNING)),
-        path("media/<path:name>", storage.view()),
+        path("signed/files/<str:file_id>", one_file),
+        path("signed/bucket/<path:name>", gridfs_view(store, signing=SERVER_SIGNING)),
+        path(
+            "signed/byname/<path:name>",
+            gridfs_view(store, lookup="filename", signing=SERVER_SIGNING),
+        ),
+        path("signed/media/<path:name>", storage.view()),
     ]
     django_urls.publish()
     return WSGIHandler(), storage

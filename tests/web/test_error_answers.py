@@ -19,7 +19,7 @@ from pymongo.database import Database
 import gridfield.sync
 
 from ..conftest import fresh_db_name
-from . import apps, error_apps
+from . import apps, django_urls, error_apps
 from .servers import run_aiohttp, run_uvicorn, run_waitress
 
 FRAMEWORKS = ["fastapi", "aiohttp", "flask", "django"]
@@ -43,7 +43,11 @@ def error_site(mongo_uri: str) -> Iterator[tuple[Database[dict[str, Any]], dict[
                 "flask": stack.enter_context(run_waitress(error_apps.flask_app(mongo_uri, name))),
                 "django": stack.enter_context(run_waitress(error_apps.django_app(mongo_uri, name))),
             }
-            yield client[name], urls
+            try:
+                yield client[name], urls
+            finally:
+                django_urls.errors.clear()
+                django_urls.publish()
     finally:
         gridfield.sync.disconnect(apps.DJANGO_UPLOADS_ALIAS)
         client.drop_database(name)

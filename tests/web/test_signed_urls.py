@@ -26,9 +26,9 @@ from gridfield.core.http import FileRef, UrlSigning
 
 from ..cli.conftest import GRIDFIELD, clean_env
 from ..conftest import fresh_db_name
-from . import signed_apps
+from . import django_urls, signed_apps
 from .servers import run_aiohttp, run_uvicorn, run_waitress
-from .signed_apps import NEW_SECRET, OLD_SECRET, TARGETS
+from .signed_apps import NEW_SECRET, OLD_SECRET, TARGETS, by_name
 
 ODD_NAME = "dir/100%41 a+b ü.txt"
 
@@ -79,7 +79,11 @@ def site(mongo_uri: str) -> Iterator[Site]:
                 base = {"starlette": asgi, "asgi": asgi, "aiohttp": aio}.get(kind)
                 base = base or {"flask": flask, "wsgi": flask, "django": django}[kind]
                 urls[target] = base
-            yield Site(urls, client[name], clip, data, first, newest, odd, storage)
+            try:
+                yield Site(urls, client[name], clip, data, first, newest, odd, storage)
+            finally:
+                django_urls.signed.clear()
+                django_urls.publish()
     finally:
         client.drop_database(name)
         client.close()
@@ -88,7 +92,7 @@ def site(mongo_uri: str) -> Iterator[Site]:
 def _ref(target: str, info: FileInfo, revision: int | None = None) -> tuple[str, FileRef]:
     """The path of ``info`` at ``target`` and the file reference a signature names."""
     prefix = TARGETS[target]
-    if prefix == "/byname/":
+    if by_name(target):
         # Percent-encoded as a URL carries it; the signature covers the decoded name.
         path = prefix + quote(str(info.filename), safe="/")
         return path, FileRef(filename=info.filename, revision=revision)
@@ -110,7 +114,7 @@ def signed(
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_a_signed_url_is_answered_as_any_other(site: Site, target: str) -> None:
-    info = site.clip if TARGETS[target] != "/byname/" else site.newest
+    info = site.clip if not by_name(target) else site.newest
     data = site.clip_data if info is site.clip else b"second revision\n"
     url = signed(site, target, info)
     with httpx.Client() as http:
@@ -130,12 +134,12 @@ def test_a_signed_url_is_answered_as_any_other(site: Site, target: str) -> None:
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_unsigned_tampered_expired_or_retired_urls_are_403(site: Site, target: str) -> None:
-    info = site.clip if TARGETS[target] != "/byname/" else site.newest
+    info = site.clip if not by_name(target) else site.newest
     url = signed(site, target, info)
     base, query = url.split("?")
     head, sig = query.rsplit("&sig=", 1)
     stamp = int(head.split("expires=")[1].split("&")[0])
-    other = ObjectId() if TARGETS[target] != "/byname/" else "notes.txv"
+    other = ObjectId() if not by_name(target) else "notes.txv"
     refused = {
         "unsigned": base,
         "another file": base.rsplit("/", 1)[0] + f"/{other}?{query}",
@@ -165,7 +169,7 @@ def test_unsigned_tampered_expired_or_retired_urls_are_403(site: Site, target: s
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_a_signed_answer_is_cached_no_longer_than_its_signature(site: Site, target: str) -> None:
-    info = site.clip if TARGETS[target] != "/byname/" else site.newest
+    info = site.clip if not by_name(target) else site.newest
     url = signed(site, target, info, life=timedelta(seconds=120))
     expiry = datetime.fromtimestamp(int(url.split("expires=")[1].split("&")[0]), timezone.utc)
     with httpx.Client() as http:
@@ -176,7 +180,7 @@ def test_a_signed_answer_is_cached_no_longer_than_its_signature(site: Site, targ
             assert parsedate_to_datetime(answer.headers["expires"]) <= expiry
 
 
-@pytest.mark.parametrize("target", [t for t, p in TARGETS.items() if p == "/byname/"])
+@pytest.mark.parametrize("target", [t for t in TARGETS if by_name(t)])
 def test_a_url_may_name_a_revision(site: Site, target: str) -> None:
     with httpx.Client() as http:
         first = http.get(signed(site, target, site.first, revision=0))
@@ -185,7 +189,7 @@ def test_a_url_may_name_a_revision(site: Site, target: str) -> None:
     assert newest.content == b"second revision\n"
 
 
-@pytest.mark.parametrize("target", [t for t, p in TARGETS.items() if p == "/byname/"])
+@pytest.mark.parametrize("target", [t for t in TARGETS if by_name(t)])
 def test_an_odd_name_is_signed_as_the_server_decodes_it(site: Site, target: str) -> None:
     url = signed(site, target, site.odd)
     assert "%2541%20a+b%20%C3%BC.txt" in url
