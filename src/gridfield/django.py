@@ -44,6 +44,7 @@ try:
     from django.utils.encoding import filepath_to_uri
 except ImportError as exc:  # the extra is missing: say which one
     raise missing_extra(__name__, exc, "django") from exc
+from mongoengine.connection import ConnectionFailure
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 
@@ -51,6 +52,7 @@ from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
+from gridfield.core.http.signing import FileRef, UrlSigning
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 # How long a save waits for another save's turn at a name, and when a turn left by a crashed
@@ -216,7 +218,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     """Django file storage in a GridFS bucket; every option may be left out.
 
     The database: ``alias``, a ``gridfield.sync.connect()`` (or ``mongoengine.connect()``)
-    alias, ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
+    alias connected before the storage is made (ImproperlyConfigured otherwise),
+    ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
     client per string for the process); ``db`` picks another database than the alias's or
     the string's. ``bucket`` (default ``"fs"``) and ``chunk_size`` are GridFS's.
     ``base_url`` (default ``MEDIA_URL``) is where ``url()`` points: serve it with
@@ -224,6 +227,9 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     ``allow_overwrite`` saves over an existing name instead of finding a free one, as
     FileSystemStorage's does. ``max_size`` and ``content_types`` are the upload guards
     every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
+    ``signing`` (a ``UrlSigning``, or a mapping of key id -> secret, the first signing) makes
+    ``url()`` signed URLs that work for ``url_expires`` (a timedelta or seconds, default an
+    hour; sooner when the file expires sooner), and ``view()`` answer only those.
 
     Names are GridFS filenames, ``/``-separated; folders are name prefixes. Names are
     checked as FileSystemStorage checks them (``..``, absolute paths and names leading
@@ -242,6 +248,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         allow_overwrite: bool = False,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        signing: UrlSigning | dict[str, str | bytes] | None = None,
+        url_expires: timedelta | int = 3600,
     ) -> None:
         if alias is not None and uri is not None:
             raise ImproperlyConfigured("GridFSStorage: give alias or uri, not both")
@@ -264,6 +272,9 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         self._limits = UploadLimits(
             max_size, None if content_types is None else tuple(content_types), label=bucket
         )
+        self._signing = _signing(signing)
+        self._url_expires = _lifetime(url_expires)
+        self._check_connection()
         setting_changed.connect(self._clear_cached_properties)
 
     # -- where ---------------------------------------------------------------------------------
@@ -274,6 +285,23 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return FileStore(
             self._database(), self._bucket, chunk_size=self._chunk_size, limits=self._limits
         )
+
+    def _check_connection(self) -> None:
+        """ImproperlyConfigured now, when the storage is made, rather than at its first use,
+        if it names no connection: an alias nothing connected, a uri naming no database.
+        No I/O (a client connects on its first command)."""
+        if self._uri is not None:
+            self._database()
+            return
+        alias = self._alias or "default"
+        try:
+            get_db(alias)
+        except ConnectionFailure:
+            raise ImproperlyConfigured(
+                f"GridFSStorage: no database is connected under alias {alias!r}: call"
+                f" gridfield.sync.connect(..., alias={alias!r}) (or mongoengine.connect) before"
+                " the storage is made, or give it uri="
+            ) from None
 
     def _database(self) -> Any:
         if self._uri is not None:
@@ -303,6 +331,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         to ``gridfield.web.django.gridfs_view`` (``options=ServeOptions(...)``)."""
         from gridfield.web.django import gridfs_view
 
+        options.setdefault("signing", self._signing)
         return gridfs_view(self.store, lookup="filename", **options)
 
     # -- names ---------------------------------------------------------------------------------
@@ -403,13 +432,24 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return self._info(name, -1).length
 
     def url(self, name: str | None) -> str:
-        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it."""
+        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it;
+        with ``signing``, signed for the newest revision of that name until ``url_expires``
+        from now (or the file's own expiry, if sooner: one query)."""
         if self.base_url is None:
             raise ValueError("This file is not accessible via a URL.")
         path: str | None = filepath_to_uri(name)
         if path is not None:
             path = path.lstrip("/")
-        return urljoin(self.base_url, path)
+        plain = urljoin(self.base_url, path)
+        if self._signing is None or not name:
+            return plain
+        stored = self._file_name(name)
+        try:
+            file_expires = self.store.get_info_by_name(stored).expire_at
+        except NoFile:
+            file_expires = None  # signed all the same: the view answers 404 until it exists
+        ref = FileRef(filename=stored)
+        return self._signing.sign_for(plain, ref, self._url_expires, file_expires=file_expires)
 
     def get_created_time(self, name: str) -> datetime:
         """The upload date of the name's first revision: aware in UTC with ``USE_TZ``,
@@ -427,16 +467,18 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _adoptable(self, content: Any) -> Any:
-        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler already
-        stored it in this very bucket (it is then renamed, not copied), else None."""
+    def _handler_upload(self, content: Any) -> Any:
+        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler stored
+        it (in any bucket), else None."""
         from gridfield.web.django_uploads import GridFSUploadedFile
 
-        upload = content if isinstance(content, GridFSUploadedFile) else None
-        if upload is None:
-            return None
+        return content if isinstance(content, GridFSUploadedFile) else None
+
+    def _same_bucket(self, upload: Any) -> bool:
+        """Whether the handler stored ``upload`` in this very bucket (it is then moved by a
+        rename, not copied)."""
         theirs, ours = upload.store, self.store
-        same = (
+        return bool(
             theirs.collection_name == ours.collection_name
             and theirs.db.name == ours.db.name
             and (
@@ -444,24 +486,31 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
                 or theirs.db.client.address == ours.db.client.address
             )
         )
-        return upload if same and not ours.limits.active else None
 
     def _save(self, name: str, content: Any) -> str:
         stored = self._file_name(name)
-        adopted = self._adoptable(content)
-        if adopted is not None:
-            self.store.rename(adopted.file_id, stored)
-            adopted.keep()  # the request's clean-up must leave it now: a model names it
+        received = self._handler_upload(content)
+        if received is not None and self._same_bucket(received):
+            # Moved, not copied: this storage's own limits are checked on what was stored
+            # (the refusal a copy would meet, before anything changes).
+            self.store.limits.check_size(received.info.length)
+            self.store.limits.check_type(received.info.content_type)
+            self.store.rename(received.file_id, stored)
+            received.keep()  # the request's clean-up must leave it now: a model names it
             if self._allow_overwrite:
-                self.store.delete_other_revisions(stored, adopted.file_id)
+                self.store.delete_other_revisions(stored, received.file_id)
                 return stored
-            return self._claim(stored, adopted.info)
+            return self._claim(stored, received.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
             for chunk in content.chunks():
                 upload.write(chunk)
         info = upload.info
         assert info is not None
+        if received is not None:
+            # Another bucket: copied, so the handler's original goes now, or no row would
+            # ever name it (one file per upload).
+            received.discard()
         if self._allow_overwrite:
             self.store.delete_other_revisions(stored, info.file_id)
             return stored
@@ -527,6 +576,32 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             self.store.delete_by_name(stored)
         except NoFile:
             pass
+
+
+def _signing(value: Any) -> UrlSigning | None:
+    """The storage's ``signing`` option as a UrlSigning (settings give a mapping)."""
+    if value is None or isinstance(value, UrlSigning):
+        return value
+    if isinstance(value, dict):
+        try:
+            return UrlSigning(value)
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"GridFSStorage: signing: {exc}") from None
+    raise ImproperlyConfigured(
+        f"GridFSStorage: signing must be a UrlSigning or a mapping of key id -> secret,"
+        f" not {type(value).__name__}"
+    )
+
+
+def _lifetime(value: Any) -> timedelta:
+    """``url_expires`` as a positive timedelta (settings give seconds)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ImproperlyConfigured(
+            f"GridFSStorage: url_expires must be a positive timedelta or seconds, not {value!r}"
+        )
+    return value
 
 
 def _moment(uploaded: datetime | None) -> datetime:

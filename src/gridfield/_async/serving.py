@@ -3,8 +3,10 @@ answer (``core.http``), and stream its bytes from the download stream, which che
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..core.content_types import SNIFF_BYTES
@@ -25,6 +27,7 @@ from ..core.http import (
     plan_response,
     stored_content_type,
 )
+from ..core.http.signing import FileRef, RequestUrl, forbidden
 from .download import AsyncDownloadStream
 from .store import AsyncFileStore
 
@@ -71,23 +74,59 @@ def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore | 
     return source, file_id
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """What a good signature lets through: the options it sets, its expiry, its revision."""
+
+    options: ServeOptions
+    until: datetime | None = None
+    revision: int | None = None
+
+
+def _check_signature(
+    options: ServeOptions, method: str, url: RequestUrl | None, ref: FileRef | None
+) -> _Signed | Served:
+    """The request through when the options sign nothing or its signature is good; else
+    its 403 (before anything tells whether the file exists)."""
+    signing = options.signing
+    if signing is None:
+        return _Signed(options)
+    if url is None:
+        raise TypeError("signed serving needs the request's URL (path and query)")
+    if ref is None:
+        return Served(forbidden(method, "the URL names no file"))
+    checked = signing.check(method, url.path, url.query, ref)
+    if not checked.ok:
+        return Served(forbidden(method, checked.reason))
+    if checked.download and not options.download:
+        options = dataclasses.replace(options, download=True)
+    return _Signed(options, checked.expires, checked.revision)
+
+
 async def serve(
     store: AsyncFileStore | None,
     file_id: Any,
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer to a request for the stored file ``file_id``: the files query (and,
     for a plain GET, the chunk cursor the body continues, sent with it); 404 when there
-    is no such file."""
+    is no such file. With ``options.signing``, ``url`` (the request's) must be signed for
+    this file: 403 otherwise."""
+    signed = _check_signature(
+        options, method, url, None if file_id is None else FileRef(file_id=file_id)
+    )
+    if isinstance(signed, Served):
+        return signed
     if store is None or file_id is None:
         return Served(not_found(method))
     try:
         stream = await store.open_download(file_id, eager=plain_get(method, headers))
     except NoFile:
         return Served(not_found(method))
-    return await _planned(stream, method, headers, options)
+    return await _planned(stream, method, headers, signed.options, signed.until)
 
 
 async def serve_path(
@@ -97,22 +136,33 @@ async def serve_path(
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer of a bucket app to a request for the path ``segment`` (decoded once,
     by the server): a file id, or with ``lookup="filename"`` the newest revision of the
-    files of that name; anything that names no file is a 404."""
+    files of that name (a signed URL may name another revision); anything that names no
+    file is a 404."""
     target = bucket_target(segment, lookup)
     if target.filename is None:
-        return await serve(store, target.file_id, method, headers, options)
+        return await serve(store, target.file_id, method, headers, options, url)
+    signed = _check_signature(options, method, url, FileRef(filename=target.filename))
+    if isinstance(signed, Served):
+        return signed
+    revision = -1 if signed.revision is None else signed.revision
     try:
-        info = await store.get_info_by_name(target.filename)
+        info = await store.get_info_by_name(target.filename, revision)
     except NoFile:
         return Served(not_found(method))
-    return await _planned(AsyncDownloadStream(store, info), method, headers, options)
+    stream = AsyncDownloadStream(store, info)
+    return await _planned(stream, method, headers, signed.options, signed.until)
 
 
 async def _planned(
-    stream: AsyncDownloadStream, method: str, headers: Headers, options: ServeOptions
+    stream: AsyncDownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    until: datetime | None = None,
 ) -> Served:
     try:
         info = stream.info
@@ -135,6 +185,7 @@ async def _planned(
             filename=options.filename,
             cache_control=options.cache_control,
             inline_active=options.inline_active,
+            until=until,
         )
     except BaseException:
         await stream.close()

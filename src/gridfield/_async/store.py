@@ -20,7 +20,7 @@ from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.content_types import check_content_type
 from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
-from ..core.errors import NoFile
+from ..core.errors import FileExpired, NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
     check_expiry,
@@ -519,7 +519,10 @@ class AsyncFileStore:
         info = await self._stored_info(file_id)
         if is_expired(info.expire_at, datetime.now(timezone.utc)):
             assert info.expire_at is not None
-            raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
+            raise FileExpired(
+                expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at),
+                expire_at=info.expire_at,
+            )
         return info
 
     async def _stored_info(self, file_id: Any) -> FileInfo:
@@ -601,7 +604,7 @@ class AsyncFileStore:
                 moment = FileInfo.from_document(doc).expire_at
                 if moment is not None:
                     name = f"the file named {filename!r} in {self.files.name}"
-                    raise NoFile(expired_message(name, moment))
+                    raise FileExpired(expired_message(name, moment), expire_at=moment)
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
         raise NoFile(
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"

@@ -35,6 +35,13 @@ from gridfield._async.serving import (
 )
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+)
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -47,6 +54,7 @@ from .async_intake import Receiving
 
 __all__ = [
     "ServeOptions",
+    "error_answers",
     "gridfs_handler",
     "gridfs_response",
     "object_id_or_none",
@@ -58,9 +66,24 @@ __all__ = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _request_url(request: web.Request) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.rel_url.raw_query_string)
+
+
+# Set on a request once a stored file's response has begun: an error after that cannot be
+# answered, the connection is cut instead. A typed key where aiohttp has them (3.12+).
+_STARTED: Any = (
+    web.RequestKey("gridfield.response_started", bool)
+    if hasattr(web, "RequestKey")
+    else "gridfield.response_started"
+)
+
+
 async def _respond(request: web.Request, served: Served) -> web.StreamResponse:
     plan = served.plan
     response = web.StreamResponse(status=plan.status, headers=plan.headers)
+    request[_STARTED] = True
     await response.prepare(request)
     # A CorruptFile mid-body propagates: aiohttp then cuts the connection rather than let
     # the client take a short body for the file.
@@ -98,6 +121,7 @@ async def gridfs_response(
         options, download=download, filename=filename, content_type=content_type
     )
     served = await serve(store, file_id, request.method, request.headers, options)
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     return await _respond(request, served)
 
 
@@ -120,11 +144,15 @@ def gridfs_handler(
     """
     bucket_store(store, lookup)
     options = serve_options(options)
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp
         wanted = options.for_query(request.query_string)
-        served = await serve_path(store, lookup, segment, request.method, request.headers, wanted)
+        url = _request_url(request)
+        served = await serve_path(
+            store, lookup, segment, request.method, request.headers, wanted, url
+        )
         return await _respond(request, served)
 
     return handler
@@ -221,3 +249,20 @@ async def upload_errors(
         status = error_status(exc)
         assert status is not None
         return web.Response(status=status, text=f"{exc}\n")
+
+
+@web.middleware
+async def error_answers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Middleware answering every gridfield error raised in a handler: the upload refusals
+    as ``upload_errors`` does (a missing form field or file: 400), NoFile 404, FileExpired
+    410, CorruptFile a bare 500 (its details logged, not sent; once a file's body has begun
+    the connection is cut instead): ``web.Application(middlewares=[error_answers])``."""
+    try:
+        return await handler(request)
+    except ANSWERED_ERRORS as exc:
+        answer = error_answer(exc)
+        if answer is None or request.get(_STARTED):
+            raise
+        return web.Response(status=answer.status, text=answer.text)

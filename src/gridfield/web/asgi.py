@@ -54,7 +54,9 @@ from gridfield.core.http import (
     ServeOptions,
     object_id_or_none,
     serve_options,
+    RequestUrl,
 )
+from gridfield.core.http.errors import ANSWERED_ERRORS, FILE_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -67,6 +69,8 @@ from gridfield.core.tus import BodyCut, TusOptions, tus_options
 from .async_intake import Receiving
 
 __all__ = [
+    "ERROR_HANDLERS",
+    "FILE_ERROR_HANDLERS",
     "UPLOAD_ERROR_HANDLERS",
     "ClientGone",
     "GridFSApp",
@@ -74,6 +78,7 @@ __all__ = [
     "ServeOptions",
     "TusApp",
     "TusOptions",
+    "error_response",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -88,6 +93,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 def _raw_headers(plan: ResponsePlan) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plan.headers]
+
+
+def _request_url(scope: Scope) -> RequestUrl:
+    """The request's path as the app sees it (mount prefix included) and its raw query: what
+    a signed URL's signature covers."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    full = path if not root or path.startswith(root) else root + path
+    return RequestUrl(full, scope.get("query_string", b"").decode("latin-1"))
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -139,6 +153,7 @@ class GridFSResponse(Response):
     A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
     attachment unless ``ServeOptions(inline_active=True)``; every answer says
     ``X-Content-Type-Options: nosniff``.
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     Headers added to ``response.headers`` (cookies...) are sent too.
     """
 
@@ -162,7 +177,12 @@ class GridFSResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = await serve(
-            self.store, self.file_id, scope["method"], Headers(scope=scope), self.options
+            self.store,
+            self.file_id,
+            scope["method"],
+            Headers(scope=scope),
+            self.options,
+            _request_url(scope),
         )
         self.status_code = served.plan.status
         await _respond(served, scope, receive, send, self.raw_headers)
@@ -180,6 +200,7 @@ class GridFSApp:
     file (an id that is not an ObjectId included) is a 404.
     ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
     as an attachment unless ``ServeOptions(inline_active=True)``.
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(
@@ -202,7 +223,13 @@ class GridFSApp:
         segment = path[len(root) :] if root and path.startswith(root) else path
         options = self.options.for_query(scope.get("query_string", b"").decode("latin-1"))
         served = await serve_path(
-            self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
+            self.store,
+            self.lookup,
+            segment,
+            scope["method"],
+            Headers(scope=scope),
+            options,
+            _request_url(scope),
         )
         await _respond(served, scope, receive, send, [])
 
@@ -341,6 +368,29 @@ UPLOAD_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Respon
 """Exception handlers for Starlette and FastAPI apps: ``FastAPI(exception_handlers=
 UPLOAD_ERROR_HANDLERS)`` answers the upload errors raised anywhere in a route (FileTooLarge
 from ``doc.photo.put(request.stream())`` too) with 413, 415 or 400 instead of a 500."""
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to a gridfield error raised in a route: the upload refusals as
+    ``upload_error_response`` answers them (a missing form field or file: 400), NoFile 404,
+    FileExpired 410, CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(exc)
+    if answer is None:
+        raise exc
+    return PlainTextResponse(answer.text, status_code=answer.status)
+
+
+FILE_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in FILE_ERRORS
+}
+"""Exception handlers for a stored file's errors: NoFile 404, FileExpired 410, CorruptFile 500."""
+
+ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in ANSWERED_ERRORS
+}
+"""Every ready answer: ``FastAPI(exception_handlers=ERROR_HANDLERS)`` answers the upload
+errors (413, 415, 400, a missing form field or file included) and a stored file's (404,
+410, 500) raised anywhere in a route."""
 
 
 async def _request_body(receive: Receive) -> AsyncIterator[bytes]:

@@ -31,9 +31,20 @@ from gridfield._sync.serving import (
     stream_body,
 )
 from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+)
 from gridfield.sync import FileStore
 
 __all__ = ["ServeOptions", "gridfs_response", "gridfs_view", "object_id_or_none"]
+
+
+def _request_url(request: HttpRequest) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.META.get("QUERY_STRING", ""))
 
 
 def _respond(served: Served) -> StreamingHttpResponse:
@@ -75,8 +86,10 @@ def gridfs_response(
     options = serve_options(
         options, download=download, filename=filename, content_type=content_type
     )
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     method = request.method or "GET"
-    return _respond(serve(store, file_id, method, request.headers, options))
+    url = _request_url(request)
+    return _respond(serve(store, file_id, method, request.headers, options, url))
 
 
 def gridfs_view(
@@ -97,10 +110,12 @@ def gridfs_view(
     """
     bucket_store(store, lookup)
     options = serve_options(options)
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
 
     def view(request: HttpRequest, name: str) -> StreamingHttpResponse:
         method = request.method or "GET"  # ``name``: decoded by Django's URL resolver
         wanted = options.for_query(request.META.get("QUERY_STRING", ""))
-        return _respond(serve_path(store, lookup, name, method, request.headers, wanted))
+        url = _request_url(request)
+        return _respond(serve_path(store, lookup, name, method, request.headers, wanted, url))
 
     return view

@@ -25,6 +25,7 @@ try:
     from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
     from django.http import HttpRequest, HttpResponse
     from django.http.multipartparser import MultiPartParserError
+    from django.utils.datastructures import MultiValueDictKeyError
 except ImportError as exc:  # the extra is missing: say which one
     raise missing_extra(__name__, exc, "django") from exc
 from pymongo import MongoClient
@@ -33,6 +34,7 @@ from gridfield.core.content_types import SNIFF_BYTES, content_type_of
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge, MalformedBody, NoFile
 from gridfield.core.files_document import FileInfo
 from gridfield.core.guards import UploadLimits, part_content_type
+from gridfield.core.http.errors import error_answer
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 __all__ = [
@@ -411,6 +413,10 @@ class GridFSUploadMiddleware:
 
     Place it before any middleware that reads ``request.POST`` (CsrfViewMiddleware): a
     refusal met while such a middleware reads the body is still answered 413 or 415.
+
+    It answers the other errors a view meets too: a form field or file the request lacks
+    (``request.FILES["photo"]``, ``request.POST["name"]``) 400, NoFile 404, FileExpired 410,
+    CorruptFile a bare 500 (its details logged, not sent).
     """
 
     def __init__(self, get_response: Any) -> None:
@@ -436,4 +442,18 @@ class GridFSUploadMiddleware:
             return refusal_response(exception)
         if isinstance(exception, UploadIncomplete):
             return HttpResponse(str(exception), status=400, content_type=_TEXT)
+        return _error_response(exception)
+
+
+def _error_response(error: Exception) -> HttpResponse | None:
+    """The answer to a missing form field or file and to the gridfield errors a view meets."""
+    if isinstance(error, MultiValueDictKeyError):
+        # Django's own missing key of request.FILES / request.POST: its argument is the name.
+        name = error.args[0] if error.args else ""
+        return HttpResponse(
+            f"the request has no form field or file {name!r}\n", status=400, content_type=_TEXT
+        )
+    answer = error_answer(error)
+    if answer is None:
         return None
+    return HttpResponse(answer.text, status=answer.status, content_type=_TEXT)

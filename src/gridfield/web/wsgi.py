@@ -30,11 +30,16 @@ from gridfield._sync.serving import (
 from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+)
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
-    INTAKE_ERRORS,
     IntakeLimits,
     check_declared_length,
-    error_status,
     intake_limits,
     raw_body_filename,
 )
@@ -62,6 +67,7 @@ _REASONS = {
     200: "OK",
     206: "Partial Content",
     304: "Not Modified",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     412: "Precondition Failed",
@@ -82,6 +88,15 @@ class EnvironHeaders:
         key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
         value = self._environ.get(key)
         return value if isinstance(value, str) else None
+
+
+def _request_url(environ: Mapping[str, Any]) -> RequestUrl:
+    """The request's path (SCRIPT_NAME and PATH_INFO, decoded as PEP 3333 leaves them) and
+    raw query: what a signed URL's signature covers."""
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return RequestUrl(
+        path.encode("latin-1").decode("utf-8", "replace"), environ.get("QUERY_STRING", "")
+    )
 
 
 def _respond(served: Served, start_response: StartResponse) -> Iterator[bytes]:
@@ -105,6 +120,7 @@ class GridFSResponse:
     A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
     attachment unless ``ServeOptions(inline_active=True)``; every answer says
     ``X-Content-Type-Options: nosniff``.
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(
@@ -131,6 +147,7 @@ class GridFSResponse:
             environ.get("REQUEST_METHOD", "GET"),
             EnvironHeaders(environ),
             self.options,
+            _request_url(environ),
         )
         return _respond(served, start_response)
 
@@ -142,6 +159,7 @@ class GridFSApp:
     is not an ObjectId included) is a 404.
     ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
     as an attachment unless ``ServeOptions(inline_active=True)``.
+    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(
@@ -164,7 +182,8 @@ class GridFSApp:
         segment = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         options = self.options.for_query(environ.get("QUERY_STRING", ""))
         headers = EnvironHeaders(environ)
-        served = serve_path(self.store, self.lookup, segment, method, headers, options)
+        url = _request_url(environ)
+        served = serve_path(self.store, self.lookup, segment, method, headers, options, url)
         return _respond(served, start_response)
 
 
@@ -268,18 +287,22 @@ def receive_body(
 
 
 def upload_error_response(error: Exception) -> tuple[str, int]:
-    """A Flask error handler's answer to a refused upload: the message and 413, 415 or 400."""
-    status = error_status(error)
-    if status is None:
+    """A Flask error handler's answer to a gridfield error: a refused upload's message and
+    413, 415 or 400 (a missing form field or file too); NoFile 404, FileExpired 410,
+    CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(error)
+    if answer is None:
         raise error
-    return f"{error}\n", status
+    return answer.text, answer.status
 
 
 def register_error_handlers(app: _App) -> _App:
-    """Have a Flask app answer the upload errors raised anywhere in a view (FileTooLarge from
-    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
-    the app (``app = register_error_handlers(Flask(__name__))``)."""
-    for kind in INTAKE_ERRORS:
+    """Have a Flask app answer the gridfield errors raised anywhere in a view instead of a
+    500: the upload errors (FileTooLarge from ``doc.photo.put(request.stream)`` too) with
+    413, 415 or 400, a missing form field or file with 400, NoFile with 404, FileExpired
+    with 410, CorruptFile with a bare 500; returns the app
+    (``app = register_error_handlers(Flask(__name__))``)."""
+    for kind in ANSWERED_ERRORS:
         app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
     return app
 

@@ -10,12 +10,19 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
-from ..errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
+from ..errors import (
+    ContentTypeRefused,
+    FileTooLarge,
+    FormTooLarge,
+    MalformedBody,
+    MissingField,
+)
 from ..files_document import FileInfo
 from ..guards import content_type_patterns, part_content_type
 
 __all__ = [
     "MAX_PART_HEADER_BYTES",
+    "FormFields",
     "FormTally",
     "IntakeLimits",
     "PartHead",
@@ -437,6 +444,23 @@ class FormTally:
 # -- what was received ------------------------------------------------------------------------
 
 
+class FormFields(dict[str, str]):
+    """A form's text fields, name -> value: a dict whose missing name is MissingField (a
+    KeyError too) naming the field and the fields that came, so a route reading
+    ``form["name"]`` answers 400 through the ready error handlers, not 500."""
+
+    @classmethod
+    def of(cls, fields: Iterable[tuple[str, str]]) -> FormFields:
+        """The fields of ``fields`` in order, the first value of a repeated name."""
+        found = cls()
+        for name, value in fields:
+            found.setdefault(name, value)
+        return found
+
+    def __missing__(self, name: str) -> str:
+        raise MissingField(f"no form field {name!r} (fields came in: {sorted(self)})")
+
+
 @dataclasses.dataclass(frozen=True)
 class ReceivedFile:
     """One file a request brought, stored: the form field it came in (None for a raw body),
@@ -467,6 +491,7 @@ _STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (FormTooLarge, 413),
     (ContentTypeRefused, 415),
     (MalformedBody, 400),
+    (MissingField, 400),
 )
 
 INTAKE_ERRORS: tuple[type[BaseException], ...] = tuple(kind for kind, _ in _STATUSES)
@@ -475,7 +500,8 @@ INTAKE_ERRORS: tuple[type[BaseException], ...] = tuple(kind for kind, _ in _STAT
 
 def error_status(error: BaseException) -> int | None:
     """The HTTP status that answers ``error`` (413 for a size limit, 415 for a refused content
-    type, 400 for a malformed body), or None when it is not a refusal of the request."""
+    type, 400 for a malformed body or a missing field or file), or None when it is not a
+    refusal of the request."""
     for kind, status in _STATUSES:
         if isinstance(error, kind):
             return status

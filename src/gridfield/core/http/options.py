@@ -9,6 +9,7 @@ from typing import Any
 from ..content_types import check_content_type
 from .ranges import MAX_RANGES
 from .representation import download_asked
+from .signing import UrlSigning
 
 __all__ = ["LOOKUPS", "NO_ID", "ServeOptions", "check_lookup", "serve_options"]
 
@@ -29,6 +30,10 @@ class ServeOptions:
     active content (``core.content_types.is_active_content``: HTML, SVG, XML,
     JavaScript...) inline, in a ``Content-Security-Policy: sandbox``; by default they are
     sent as attachments, so a file one user uploaded never runs as a page of the app.
+
+    ``signing`` (a ``UrlSigning``): every request must carry a good, unexpired signature
+    for the file it names, else it is answered 403; the answer is cached no longer than the
+    signature lasts.
     """
 
     download: bool = False
@@ -37,10 +42,13 @@ class ServeOptions:
     cache_control: str | None = None
     max_ranges: int = MAX_RANGES
     inline_active: bool = False
+    signing: UrlSigning | None = None
 
     def __post_init__(self) -> None:
         # Refused when the app is made, not as a broken header on every response.
         check_content_type(self.content_type)
+        if self.signing is not None and not isinstance(self.signing, UrlSigning):
+            raise TypeError(f"signing must be a UrlSigning, not {type(self.signing).__name__}")
 
     def for_query(self, query: str) -> ServeOptions:
         """These options, made ``download`` when the URL's query asks for it."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..content_types import is_active_content
-from ..expiry import expiry_cache_headers
+from ..expiry import earliest, expiry_cache_headers
 from ..files_document import FileInfo
 from .conditions import Headers, if_range_holds, precondition_status
 from .ranges import MAX_RANGES, ByteSpan, parse_range
@@ -146,6 +146,7 @@ def plan_response(
     boundary: str | None = None,
     now: datetime | None = None,
     inline_active: bool = False,
+    until: datetime | None = None,
 ) -> ResponsePlan:
     """The full response for a decision.
 
@@ -154,7 +155,8 @@ def plan_response(
     first bytes before calling this when neither gives one. ``filename`` overrides the
     stored one in ``Content-Disposition``; ``download`` makes it ``attachment``. A file that
     expires gets ``Expires`` at its expiry and a ``max-age`` no longer than the time left
-    (``now``, by default the current time): no cache serves it after it expired.
+    (``now``, by default the current time): no cache serves it after it expired. ``until``
+    (a signed URL's expiry) caps them the same way, when it comes sooner.
 
     Every answer but a 304 (whose cached answer has it) carries ``X-Content-Type-Options:
     nosniff``. A type that can carry active
@@ -168,7 +170,8 @@ def plan_response(
         return ResponsePlan(405, [NOSNIFF, ("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
     headers.append(("ETag", decision.etag))
     moment = datetime.now(timezone.utc) if now is None else now
-    headers.extend(expiry_cache_headers(cache_control, info.expire_at, moment))
+    ends = earliest(info.expire_at, until)
+    headers.extend(expiry_cache_headers(cache_control, ends, moment))
     if decision.status == 304:
         # RFC 9110 15.4.5: ETag and Cache-Control, but no other representation metadata
         # (Last-Modified included: the ETag already guides the cache). The cached answer it
