@@ -34,12 +34,12 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http import (
     NO_ID,
     RequestUrl,
     ServeOptions,
     object_id_or_none,
+    serve_options,
 )
 from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
@@ -120,8 +120,8 @@ async def gridfs_response(
     options = serve_options(
         options, download=download, filename=filename, content_type=content_type
     )
-    served = await serve(store, file_id, request.method, request.headers, options)
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
+    url = _request_url(request)
+    served = await serve(store, file_id, request.method, request.headers, options, url)
     return await _respond(request, served)
 
 
@@ -144,7 +144,6 @@ def gridfs_handler(
     """
     bucket_store(store, lookup)
     options = serve_options(options)
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp

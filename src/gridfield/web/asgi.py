@@ -50,11 +50,11 @@ from gridfield.core.errors import MalformedBody
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import (
     NO_ID,
+    RequestUrl,
     ResponsePlan,
     ServeOptions,
     object_id_or_none,
     serve_options,
-    RequestUrl,
 )
 from gridfield.core.http.errors import ANSWERED_ERRORS, FILE_ERRORS, error_answer
 from gridfield.core.http.intake import (
@@ -153,7 +153,6 @@ class GridFSResponse(Response):
     A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
     attachment unless ``ServeOptions(inline_active=True)``; every answer says
     ``X-Content-Type-Options: nosniff``.
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     Headers added to ``response.headers`` (cookies...) are sent too.
     """
 
@@ -200,7 +199,6 @@ class GridFSApp:
     file (an id that is not an ObjectId included) is a 404.
     ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
     as an attachment unless ``ServeOptions(inline_active=True)``.
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(

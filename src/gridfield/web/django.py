@@ -30,12 +30,12 @@ from gridfield._sync.serving import (
     serve_path,
     stream_body,
 )
-from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http import (
     NO_ID,
     RequestUrl,
     ServeOptions,
     object_id_or_none,
+    serve_options,
 )
 from gridfield.sync import FileStore
 
@@ -86,7 +86,6 @@ def gridfs_response(
     options = serve_options(
         options, download=download, filename=filename, content_type=content_type
     )
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     method = request.method or "GET"
     url = _request_url(request)
     return _respond(serve(store, file_id, method, request.headers, options, url))
@@ -110,7 +109,6 @@ def gridfs_view(
     """
     bucket_store(store, lookup)
     options = serve_options(options)
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
 
     def view(request: HttpRequest, name: str) -> StreamingHttpResponse:
         method = request.method or "GET"  # ``name``: decoded by Django's URL resolver

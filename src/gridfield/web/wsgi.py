@@ -29,12 +29,12 @@ from gridfield._sync.serving import (
 )
 from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import NO_ID, ServeOptions, object_id_or_none, serve_options
 from gridfield.core.http import (
     NO_ID,
     RequestUrl,
     ServeOptions,
     object_id_or_none,
+    serve_options,
 )
 from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
@@ -120,7 +120,6 @@ class GridFSResponse:
     A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
     attachment unless ``ServeOptions(inline_active=True)``; every answer says
     ``X-Content-Type-Options: nosniff``.
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(
@@ -159,7 +158,6 @@ class GridFSApp:
     is not an ObjectId included) is a 404.
     ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
     as an attachment unless ``ServeOptions(inline_active=True)``.
-    ``ServeOptions(signing=...)``: only a signed, unexpired URL is answered (403 else).
     """
 
     def __init__(
