@@ -37,6 +37,7 @@ from gridfield.core.tus import (
     patched,
     status_of_upload,
     terminated,
+    tus_options,
 )
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)
@@ -315,3 +316,15 @@ def test_answers() -> None:
     refused = error_response(TusError(409, "nope"), offset_of=state)
     assert refused.status == 409 and refused.body == b"nope"
     assert ("Upload-Offset", "5") in refused.headers
+
+
+def test_tus_options_are_one_value_with_two_shorthands() -> None:
+    base = TusOptions(content_types=["video/*"], expire_after=None, max_parts=8)  # type: ignore[arg-type]
+    assert base.content_types == ("video/*",)
+    got = tus_options(base, max_size=100, content_types=["image/png"])
+    assert got == TusOptions(100, ("image/png",), None, base.lease, 8)
+    assert tus_options(base) is base and tus_options(None) == TusOptions()
+    with pytest.raises(TypeError, match="options must be a TusOptions, not dict"):
+        tus_options({"max_size": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a single str given"):
+        TusOptions(content_types="video/*")  # type: ignore[arg-type]

@@ -66,25 +66,6 @@ class TusOptions:
             if value <= timedelta(0):
                 raise ValueError(f"{name} must be positive, got {value}")
 
-    @classmethod
-    def of(
-        cls,
-        *,
-        max_size: int | None = None,
-        content_types: Iterable[str] | None = None,
-        expire_after: timedelta | None = timedelta(days=1),
-        lease: timedelta = timedelta(seconds=30),
-        max_parts: int = MAX_PARTS,
-    ) -> TusOptions:
-        """Options from keywords, ``content_types`` as any iterable of str."""
-        # A single str is passed on as it is, for __post_init__ to refuse by name.
-        kinds = (
-            content_types
-            if content_types is None or isinstance(content_types, str)
-            else (tuple(content_types))
-        )
-        return cls(max_size, kinds, expire_after, lease, max_parts)  # type: ignore[arg-type]
-
     @property
     def limits(self) -> UploadLimits:
         """The same limits as the store's upload guards take them."""
