@@ -41,6 +41,10 @@ def api_entries(module_name: str) -> str:
         home = getattr(value, "__module__", "") or ""
         if not home.startswith("gridfield"):
             continue
+        if module_name == "gridfield.sync" and not home.startswith("gridfield._sync"):
+            # Shared by both APIs (errors, options, the core's values): documented once, on
+            # the async page, so each name has one home a cross-reference can point at.
+            continue
         entries.append(f"::: {home}.{name}\n    options:\n      show_root_full_path: false\n")
     return "\n".join(entries)
 
