@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import PrivateAttr
+from .core.extras import missing_extra
 
 try:
     from beanie import (
@@ -27,8 +27,9 @@ try:
         after_event,
         before_event,
     )
-except ImportError as exc:  # pragma: no cover - the extra is installed in the tests
-    raise ImportError("gridfield.beanie needs Beanie: pip install 'gridfield[beanie]'") from exc
+    from pydantic import PrivateAttr
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "beanie") from exc
 
 from .core.errors import add_note
 from .pydantic import Files, held_file_ids

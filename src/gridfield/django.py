@@ -16,6 +16,7 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import io
 import os
 import posixpath
@@ -52,6 +53,7 @@ from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
+from gridfield.core.http.options import ServeOptions
 from gridfield.core.http.signing import FileRef, UrlSigning
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
@@ -325,14 +327,17 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             given = f"{given}/"
         return self._value_or_setting(given, settings.MEDIA_URL)  # type: ignore[no-any-return]
 
-    def view(self, **options: Any) -> Callable[..., Any]:
+    def view(self, options: ServeOptions | None = None) -> Callable[..., Any]:
         """The Django view serving this storage's ``url()``s (by filename, the newest
-        revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` go
-        to ``gridfield.web.django.gridfs_view`` (``options=ServeOptions(...)``)."""
+        revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` (a
+        ``ServeOptions``) go to ``gridfield.web.django.gridfs_view``, with this storage's
+        ``signing`` unless they name their own."""
         from gridfield.web.django import gridfs_view
 
-        options.setdefault("signing", self._signing)
-        return gridfs_view(self.store, lookup="filename", **options)
+        wanted = options if options is not None else ServeOptions()
+        if wanted.signing is None and self._signing is not None:
+            wanted = dataclasses.replace(wanted, signing=self._signing)
+        return gridfs_view(self.store, wanted, lookup="filename")
 
     # -- names ---------------------------------------------------------------------------------
 

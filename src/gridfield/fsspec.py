@@ -20,13 +20,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from .core.extras import missing_extra
+
 try:
     from fsspec.asyn import AbstractAsyncStreamedFile, AsyncFileSystem, sync, sync_wrapper
     from fsspec.callbacks import DEFAULT_CALLBACK, Callback
     from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
     from fsspec.utils import tokenize
-except ImportError as exc:  # pragma: no cover - exercised by the layout test
-    raise ImportError('gridfield.fsspec needs fsspec: pip install "gridfield[fsspec]"') from exc
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "fsspec") from exc
 
 from ._async.filesystem import AsyncGridFiles
 from ._async.store import AsyncFileStore

@@ -35,6 +35,8 @@ EXTRA_CHECKS: dict[str, list[tuple[str, set[str]]]] = {
         ("import gridfield.web.django_uploads", {"django"}),
     ],
     "pydantic": [("import gridfield.pydantic", {"pydantic", "pydantic_core"})],
+    "beanie": [("import gridfield.beanie", {"beanie"})],
+    "fsspec": [("import gridfield.fsspec", {"fsspec"})],
     "image": [("from gridfield.core.imaging import _pillow; _pillow()", {"PIL"})],
     "flask": [
         # gridfield.web.wsgi needs no framework; receiving a form needs python-multipart
