@@ -133,7 +133,7 @@ def django_app(uri: str, db_name: str) -> tuple[Any, Any]:
         uri=uri,
         db=db_name,
         base_url="/signed/media/",
-        options=SERVED,
+        signing=SERVER_SIGNING,
         url_expires=timedelta(minutes=10),
     )
 
