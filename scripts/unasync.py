@@ -50,6 +50,7 @@ TWINS = (
 OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
+    "AsyncBucket": "Bucket",
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",

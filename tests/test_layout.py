@@ -169,3 +169,77 @@ print(len(gridfield.__all__))
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 0
+
+
+_BUCKET_COLLECTIONS = ("files", "chunks", "uploads", "holds", "resumable")
+_BUCKET_MODULES = {"_async/bucket.py", "_sync/bucket.py"}
+
+
+def _literal_text(node: ast.AST) -> str | None:
+    """The literal text of a str constant, or of an f-string with its fields left out."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            part.value if isinstance(part, ast.Constant) else "{}" for part in node.values
+        )
+    return None
+
+
+def _chain(node: ast.AST) -> list[str]:
+    """``self._store.bucket`` as ``["self", "_store", "bucket"]`` (calls and subscripts end
+    the chain)."""
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        names.append(node.id)
+    return names[::-1]
+
+
+def collections_named(tree: ast.AST) -> list[tuple[int, str]]:
+    """Where a module names a bucket's collection itself: a collection name built from a
+    suffix (``db[f"{name}.chunks"]``, ``"fs.holds"``), or a store's collection reached
+    without its bucket (``store.chunks``)."""
+    found: list[tuple[int, str]] = []
+    inner = {
+        id(part)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for part in node.values
+    }
+    for node in ast.walk(tree):
+        text = None if id(node) in inner else _literal_text(node)
+        if text is not None and text.endswith(tuple(f".{c}" for c in _BUCKET_COLLECTIONS)):
+            found.append((getattr(node, "lineno", 0), repr(text)))
+        if isinstance(node, ast.Attribute) and node.attr in _BUCKET_COLLECTIONS:
+            chain = _chain(node.value)
+            if chain and chain[-1] in {"store", "_store"}:
+                found.append((node.lineno, ".".join([*chain, node.attr])))
+    return found
+
+
+def test_only_the_bucket_module_names_a_bucket_collection() -> None:
+    sources = [p for p in SRC.rglob("*.py") if p.relative_to(SRC).as_posix() not in _BUCKET_MODULES]
+    assert len(sources) > 50  # the whole package is read, not a folder that moved
+    offences = [
+        f"{path.relative_to(SRC)}:{line}: {what}"
+        for path in sources
+        for line, what in collections_named(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_the_collection_finder_sees_each_way_of_naming_one() -> None:
+    planted = """
+db[f"{store.collection_name}.resumable"]
+db["fs.chunks"]
+store.bucket.chunks.find({})
+self._store.holds.insert_one({})
+received.files.append(1)
+"""
+    found = [what for _, what in collections_named(ast.parse(planted))]
+    assert found == ["'{}.resumable'", "'fs.chunks'", "self._store.holds"]
+    bucket = (SRC / "_async" / "bucket.py").read_text(encoding="utf-8")
+    assert len(collections_named(ast.parse(bucket))) == len(_BUCKET_COLLECTIONS)

@@ -347,8 +347,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def _missing(self, stored: str) -> OSError:
         """FileNotFoundError for a missing name, IsADirectoryError when it is a folder."""
         if self.store.exists_by_name(stored, or_prefix=f"{stored}/"):
-            return IsADirectoryError(f"{stored!r} is a folder in {self.store.files.name}")
-        return FileNotFoundError(f"no file named {stored!r} in {self.store.files.name}")
+            return IsADirectoryError(f"{stored!r} is a folder in {self.store.bucket.files.name}")
+        return FileNotFoundError(f"no file named {stored!r} in {self.store.bucket.files.name}")
 
     def _open(self, name: str, mode: str = "rb") -> GridFSFile:
         writing = _writing(mode)
@@ -371,7 +371,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             return self.store.get_info_by_name(stored, revision)
         except NoFile:
             raise FileNotFoundError(
-                f"no file named {stored!r} in {self.store.files.name}"
+                f"no file named {stored!r} in {self.store.bucket.files.name}"
             ) from None
 
     def exists(self, name: str) -> bool:
@@ -390,7 +390,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         if stored and not folders and not files:
             if self.store.exists_by_name(stored):
                 raise NotADirectoryError(f"{stored!r} is a file, not a folder")
-            raise FileNotFoundError(f"no folder {stored!r} in {self.store.files.name}")
+            raise FileNotFoundError(f"no folder {stored!r} in {self.store.bucket.files.name}")
         return folders, files
 
     def size(self, name: str) -> int:
@@ -490,7 +490,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def _name_turn(self, name: str) -> Iterator[None]:
         """Hold the name's turn: a document whose ``_id`` names it (no file has such an id)
         in the bucket's ``holds`` collection; one left by a crashed process lapses."""
-        turns = self.store.db[f"{self.store.collection_name}.holds"]
+        turns = self.store.bucket.holds
         key = {"name": name}
         deadline = time.monotonic() + _TURN_WAIT
         while True:

@@ -31,25 +31,27 @@ async def hold_for_save(store: AsyncFileStore, file_id: Any) -> Any:
     while True:
         now = datetime.now(timezone.utc)
         try:
-            await store.holds.insert_one(hold(file_id, SAVE, token, now))
+            await store.bucket.holds.insert_one(hold(file_id, SAVE, token, now))
             break
         except DuplicateKeyError:
-            other = await store.holds.find_one(file_filter(file_id))
+            other = await store.bucket.holds.find_one(file_filter(file_id))
             if other is None:
                 continue  # let go meanwhile
             if stale(other, now, timing):
-                await store.holds.delete_one({**file_filter(file_id), "token": other.get("token")})
+                await store.bucket.holds.delete_one(
+                    {**file_filter(file_id), "token": other.get("token")}
+                )
                 continue
             await wait_seconds(timing.poll.total_seconds())
     try:
-        found = await store.files.find_one(file_filter(file_id), projection={"_id": 1})
+        found = await store.bucket.files.find_one(file_filter(file_id), projection={"_id": 1})
     except BaseException:
         await let_go(store, [file_id], token)
         raise
     if found is None:
         await let_go(store, [file_id], token)
         raise NoFile(
-            f"no file with id {file_id!r} in {store.files.name} (deleted, or removed by a"
+            f"no file with id {file_id!r} in {store.bucket.files.name} (deleted, or removed by a"
             " bucket sweep): a document naming it is not saved"
         )
     return token
@@ -63,7 +65,9 @@ async def hold_for_sweep(store: AsyncFileStore, ids: list[Any], token: Any) -> l
         return []
     now = datetime.now(timezone.utc)
     try:
-        await store.holds.insert_many([hold(i, SWEEP, token, now) for i in ids], ordered=False)
+        await store.bucket.holds.insert_many(
+            [hold(i, SWEEP, token, now) for i in ids], ordered=False
+        )
         return list(ids)
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors") or []
@@ -71,15 +75,15 @@ async def hold_for_sweep(store: AsyncFileStore, ids: list[Any], token: Any) -> l
             raise
         taken = {error["index"] for error in errors}
     others = [ids[i] for i in sorted(taken)]
-    async for other in store.holds.find({"_id": {"$in": others}}):
+    async for other in store.bucket.holds.find({"_id": {"$in": others}}):
         if stale(other, now, store.sweep_timing):
-            await store.holds.delete_one({"_id": other["_id"], "token": other.get("token")})
+            await store.bucket.holds.delete_one({"_id": other["_id"], "token": other.get("token")})
     return [file_id for i, file_id in enumerate(ids) if i not in taken]
 
 
 async def let_go(store: AsyncFileStore, ids: list[Any], token: Any) -> None:
     """Release the holds ``token`` has on ``ids``."""
     if len(ids) == 1:
-        await store.holds.delete_one({**file_filter(ids[0]), "token": token})
+        await store.bucket.holds.delete_one({**file_filter(ids[0]), "token": token})
     elif ids:
-        await store.holds.delete_many({"_id": {"$in": ids}, "token": token})
+        await store.bucket.holds.delete_many({"_id": {"$in": ids}, "token": token})

@@ -75,7 +75,7 @@ class AsyncResumableStore:
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
         self.store = store
         self.options = options if options is not None else TusOptions()
-        self.registry: Any = store.db[f"{store.collection_name}.resumable"]
+        self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
@@ -112,7 +112,7 @@ class AsyncResumableStore:
         415 when the endpoint's ``content_types`` refuse its declared type, 400 when its
         naming cannot be stored; nothing is written then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         naming = self._checked_naming(naming)
         now = _now()
         state = UploadState(
@@ -148,7 +148,7 @@ class AsyncResumableStore:
         upload or belongs to another final upload; 413 over ``max_size``; nothing changes
         then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         naming = self._checked_naming(naming)
         return await join_uploads(self, part_ids, header, naming)
 
@@ -174,7 +174,7 @@ class AsyncResumableStore:
         Refusals (TusError) leave the upload as it was. A body that ends early with
         ``BodyCut`` (the client went away) keeps every byte received and returns the state.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         state = request.applied_to(await self.get(upload_id), self.options, _now())
         if state.complete:
             return state  # a retry of the PATCH that completed it
@@ -263,7 +263,7 @@ class AsyncResumableStore:
                 )
             # Else the chunks it inserted past the recorded offset are not counted, and
             # would collide with ours.
-            await self.store.chunks.delete_many(
+            await self.store.bucket.chunks.delete_many(
                 chunks_filter(state.file_id, state.first_open_chunk)
             )
         return state
@@ -309,16 +309,16 @@ class AsyncResumableStore:
             content_type=state.content_type,
             sha256=digest,
         )
-        await self.store._ensure_indexes_once()
+        await self.store.bucket.ensure_indexes_once()
         try:
-            await self.store.files.insert_one(info.to_document())
+            await self.store.bucket.files.insert_one(info.to_document())
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
 
     async def _read_back(self, state: UploadState) -> str:
         """The SHA-256 of the upload's chunks, read in order (one query)."""
         running = hashlib.sha256()
-        cursor = self.store._chunk_reads.find(
+        cursor = self.store.bucket.chunk_reads.find(
             chunks_filter(state.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
         )
         expected = 0
@@ -340,7 +340,7 @@ class AsyncResumableStore:
         if not gone.deleted_count:
             raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
         if not state.complete or state.is_partial:
-            await self.store.chunks.delete_many(chunks_filter(state.file_id))
+            await self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
         self._hashes.pop(upload_id, None)
 
     async def remove_expired(self, now: datetime | None = None) -> int:
@@ -365,7 +365,7 @@ class AsyncResumableStore:
             if not gone.deleted_count:
                 continue
             if state.is_partial or (not state.complete and not await self._has_file(state)):
-                await self.store.chunks.delete_many(chunks_filter(state.file_id))
+                await self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
             if state.is_final and not state.complete:  # a join abandoned mid-way
                 removed += await self._remove_parts(state)
         return removed
@@ -376,7 +376,7 @@ class AsyncResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         async for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            await self.store.chunks.delete_many(chunks_filter(part.file_id))
+            await self.store.bucket.chunks.delete_many(chunks_filter(part.file_id))
             gone = await self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -391,7 +391,10 @@ class AsyncResumableStore:
         return [doc["file_id"] async for doc in cursor]
 
     async def _has_file(self, state: UploadState) -> bool:
-        return await self.store.files.find_one(file_filter(state.file_id), {"_id": 1}) is not None
+        return (
+            await self.store.bucket.files.find_one(file_filter(state.file_id), {"_id": 1})
+            is not None
+        )
 
 
 class _ChunkWriter:
@@ -410,10 +413,10 @@ class _ChunkWriter:
 
     async def insert(self, chunks: list[dict[str, Any]]) -> None:
         if not self._indexed:
-            await self._owner.store._ensure_indexes_once()
+            await self._owner.store.bucket.ensure_indexes_once()
             self._indexed = True
         self._uncounted.extend(doc["_id"] for doc in chunks)
-        await self._owner.store.chunks.insert_many(chunks, ordered=True)
+        await self._owner.store.bucket.chunks.insert_many(chunks, ordered=True)
 
     async def add(
         self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
@@ -436,7 +439,7 @@ class _ChunkWriter:
             for start in range(0, len(self._uncounted), _IDS_PER_DELETE):
                 query = chunks_filter(state.file_id)
                 query["_id"] = {"$in": self._uncounted[start : start + _IDS_PER_DELETE]}
-                await owner.store.chunks.delete_many(query)
+                await owner.store.bucket.chunks.delete_many(query)
         await owner.registry.update_one(
             {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
             {"$unset": {"lease": ""}},

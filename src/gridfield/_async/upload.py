@@ -141,7 +141,7 @@ class AsyncUploadStream:
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
         self._check_open()
-        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
+        self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
@@ -158,7 +158,7 @@ class AsyncUploadStream:
     async def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
-        self._store._check_writable("upload a file")
+        self._store.bucket.check_writable("upload a file")
         await self._keep_registered()
         await self._send(self._batcher.drain())
 
@@ -172,7 +172,7 @@ class AsyncUploadStream:
         self._check_open()
         # Refused with nothing changed (the upload stays open, its chunks kept): a session
         # bound since the upload began, now in a transaction, must not take its writes.
-        self._store._check_writable("upload a file")
+        self._store.bucket.check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:
@@ -198,16 +198,16 @@ class AsyncUploadStream:
                     self._progress.finished()
                     return existing
             doc = info.to_document()
-            await self._store._ensure_indexes_once()
+            await self._store.bucket.ensure_indexes_once()
             if self._entry is not None:
                 await self._check_chunks(info)
             self._files_doc = doc
-            await finish_despite_cancel(self._store.files.insert_one(doc), self._in_flight)
+            await finish_despite_cancel(self._store.bucket.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
             raise FileExists(
-                f"file {self.file_id!r} already exists in {self._store.files.name}"
+                f"file {self.file_id!r} already exists in {self._store.bucket.files.name}"
             ) from exc
         except BaseException as exc:
             await self._abort_after(exc)
@@ -240,9 +240,9 @@ class AsyncUploadStream:
         """The file of this upload's scope holding the same bytes, if one is stored: one
         lookup, on the deduplication index (``ensure_indexes``)."""
         assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
-        await self._store._ensure_indexes_once()
+        await self._store.bucket.ensure_indexes_once()
         query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
-        doc = await self._store.files.find_one(query)
+        doc = await self._store.bucket.files.find_one(query)
         return None if doc is None else FileInfo.from_document(doc)
 
     async def stored_as_declared(self) -> FileInfo | None:
@@ -254,8 +254,10 @@ class AsyncUploadStream:
         sha256, length = self._declared
         assert length is not None and self._scope is not None
         moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
-        await self._store._ensure_indexes_once()
-        doc = await self._store.files.find_one(dedup_filter(sha256, length, self._scope, moment))
+        await self._store.bucket.ensure_indexes_once()
+        doc = await self._store.bucket.files.find_one(
+            dedup_filter(sha256, length, self._scope, moment)
+        )
         if doc is None:
             return None
         self.info = FileInfo.from_document(doc)
@@ -286,25 +288,25 @@ class AsyncUploadStream:
         self._refreshed = time.monotonic()
         doc = registration(entry, self.file_id, self._started, datetime.now(timezone.utc), lease)
         # An upsert: an entry a sweep removed once it expired comes back.
-        insert = self._store.uploads.replace_one({"_id": entry}, doc, upsert=True)
+        insert = self._store.bucket.uploads.replace_one({"_id": entry}, doc, upsert=True)
         await finish_despite_cancel(insert, self._in_flight)
 
     async def _check_chunks(self, info: FileInfo) -> None:
         """A long upload's chunks are all there before its files document goes in: a
         sweep may have taken them while the upload was silent past its lease."""
         want = expected_chunks(info.length, info.chunk_size)
-        found = await self._store.chunks.count_documents(chunks_filter(self.file_id))
+        found = await self._store.bucket.chunks.count_documents(chunks_filter(self.file_id))
         if found != want:
             raise CorruptFile(
                 f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
-                f" {self._store.chunks.name} (removed while it was open, by a bucket sweep"
+                f" {self._store.bucket.chunks.name} (removed while it was open, by a bucket sweep"
                 " or by hand): nothing was stored"
             )
 
     async def _unregister(self) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
-            await self._store.uploads.delete_one({"_id": entry})
+            await self._store.bucket.uploads.delete_one({"_id": entry})
 
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
@@ -345,12 +347,12 @@ class AsyncUploadStream:
             return
         try:
             self._check_type()
-            await self._store._ensure_indexes_once()
+            await self._store.bucket.ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                insert = self._store.chunks.insert_many(batch, ordered=True)
+                insert = self._store.bucket.chunks.insert_many(batch, ordered=True)
                 await finish_despite_cancel(insert, self._in_flight)
                 self._stored += sum(len(doc["data"]) for doc in batch)
                 self._progress.reached(self._stored)
@@ -359,7 +361,7 @@ class AsyncUploadStream:
             errors = exc.details.get("writeErrors") or [{}]
             if errors[0].get("code") == 11000:
                 raise FileExists(
-                    f"file {self.file_id!r} already has chunks in {self._store.chunks.name}"
+                    f"file {self.file_id!r} already has chunks in {self._store.bucket.chunks.name}"
                 ) from exc
             raise
         except BaseException as exc:
@@ -387,18 +389,18 @@ class AsyncUploadStream:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
             doc, self._files_doc = self._files_doc, None
-            await self._store.files.delete_one(
+            await self._store.bucket.files.delete_one(
                 {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
             )
         if not self._sent_any:
             return
         if self._owns_id:
-            await self._store.chunks.delete_many(chunks_filter(self.file_id))
+            await self._store.bucket.chunks.delete_many(chunks_filter(self.file_id))
             return
         for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
             query = chunks_filter(self.file_id)
             query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
-            await self._store.chunks.delete_many(query)
+            await self._store.bucket.chunks.delete_many(query)
 
     async def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``.

@@ -130,7 +130,7 @@ def _finish(
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            resumable.store.chunks.update_many(
+            resumable.store.bucket.chunks.update_many(
                 chunks_filter(move.source, 0, move.count - 1),
                 {"$set": {"files_id": final.file_id}, "$inc": {"n": move.base}},
             )
@@ -156,7 +156,7 @@ def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
     for doc in resumable.registry.find(query, projection={"file_id": 1}):
         if doc["file_id"] != final.file_id:
-            resumable.store.chunks.delete_many(chunks_filter(doc["file_id"]))
+            resumable.store.bucket.chunks.delete_many(chunks_filter(doc["file_id"]))
     resumable.registry.delete_many(query)
 
 
@@ -175,7 +175,7 @@ def _hash_of(resumable: ResumableStore, final: UploadState) -> str:
     they are every chunk and every byte of it."""
     running = hashlib.sha256()
     expected, size = 0, 0
-    cursor = resumable.store._chunk_reads.find(
+    cursor = resumable.store.bucket.chunk_reads.find(
         chunks_filter(final.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
     )
     for doc in cursor:
@@ -196,15 +196,15 @@ def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
-    store.chunks.delete_many(chunks_filter(final.file_id))
-    store._ensure_indexes_once()
+    store.bucket.chunks.delete_many(chunks_filter(final.file_id))
+    store.bucket.ensure_indexes_once()
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
     running = hashlib.sha256()
 
     def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
-            store.chunks.insert_many(batch, ordered=True)
+            store.bucket.chunks.insert_many(batch, ordered=True)
             resumable.registry.update_one(  # the lease lasts while the copy goes on
                 {"_id": {"$eq": final.upload_id}, "lease.token": token},
                 {"$set": {"lease.until": _now() + resumable.options.lease}},
@@ -212,7 +212,7 @@ def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token
 
     for part in plan.parts:
         size = 0
-        cursor = store._chunk_reads.find(
+        cursor = store.bucket.chunk_reads.find(
             chunks_filter(part.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
         )
         for doc in cursor:

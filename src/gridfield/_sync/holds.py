@@ -32,25 +32,25 @@ def hold_for_save(store: FileStore, file_id: Any) -> Any:
     while True:
         now = datetime.now(timezone.utc)
         try:
-            store.holds.insert_one(hold(file_id, SAVE, token, now))
+            store.bucket.holds.insert_one(hold(file_id, SAVE, token, now))
             break
         except DuplicateKeyError:
-            other = store.holds.find_one(file_filter(file_id))
+            other = store.bucket.holds.find_one(file_filter(file_id))
             if other is None:
                 continue  # let go meanwhile
             if stale(other, now, timing):
-                store.holds.delete_one({**file_filter(file_id), "token": other.get("token")})
+                store.bucket.holds.delete_one({**file_filter(file_id), "token": other.get("token")})
                 continue
             sleep_seconds(timing.poll.total_seconds())
     try:
-        found = store.files.find_one(file_filter(file_id), projection={"_id": 1})
+        found = store.bucket.files.find_one(file_filter(file_id), projection={"_id": 1})
     except BaseException:
         let_go(store, [file_id], token)
         raise
     if found is None:
         let_go(store, [file_id], token)
         raise NoFile(
-            f"no file with id {file_id!r} in {store.files.name} (deleted, or removed by a"
+            f"no file with id {file_id!r} in {store.bucket.files.name} (deleted, or removed by a"
             " bucket sweep): a document naming it is not saved"
         )
     return token
@@ -64,7 +64,7 @@ def hold_for_sweep(store: FileStore, ids: list[Any], token: Any) -> list[Any]:
         return []
     now = datetime.now(timezone.utc)
     try:
-        store.holds.insert_many([hold(i, SWEEP, token, now) for i in ids], ordered=False)
+        store.bucket.holds.insert_many([hold(i, SWEEP, token, now) for i in ids], ordered=False)
         return list(ids)
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors") or []
@@ -72,15 +72,15 @@ def hold_for_sweep(store: FileStore, ids: list[Any], token: Any) -> list[Any]:
             raise
         taken = {error["index"] for error in errors}
     others = [ids[i] for i in sorted(taken)]
-    for other in store.holds.find({"_id": {"$in": others}}):
+    for other in store.bucket.holds.find({"_id": {"$in": others}}):
         if stale(other, now, store.sweep_timing):
-            store.holds.delete_one({"_id": other["_id"], "token": other.get("token")})
+            store.bucket.holds.delete_one({"_id": other["_id"], "token": other.get("token")})
     return [file_id for i, file_id in enumerate(ids) if i not in taken]
 
 
 def let_go(store: FileStore, ids: list[Any], token: Any) -> None:
     """Release the holds ``token`` has on ``ids``."""
     if len(ids) == 1:
-        store.holds.delete_one({**file_filter(ids[0]), "token": token})
+        store.bucket.holds.delete_one({**file_filter(ids[0]), "token": token})
     elif ids:
-        store.holds.delete_many({"_id": {"$in": ids}, "token": token})
+        store.bucket.holds.delete_many({"_id": {"$in": ids}, "token": token})

@@ -76,7 +76,7 @@ class ResumableStore:
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
         self.store = store
         self.options = options if options is not None else TusOptions()
-        self.registry: Any = store.db[f"{store.collection_name}.resumable"]
+        self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
@@ -113,7 +113,7 @@ class ResumableStore:
         415 when the endpoint's ``content_types`` refuse its declared type, 400 when its
         naming cannot be stored; nothing is written then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         naming = self._checked_naming(naming)
         now = _now()
         state = UploadState(
@@ -149,7 +149,7 @@ class ResumableStore:
         upload or belongs to another final upload; 413 over ``max_size``; nothing changes
         then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         naming = self._checked_naming(naming)
         return join_uploads(self, part_ids, header, naming)
 
@@ -173,7 +173,7 @@ class ResumableStore:
         Refusals (TusError) leave the upload as it was. A body that ends early with
         ``BodyCut`` (the client went away) keeps every byte received and returns the state.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         state = request.applied_to(self.get(upload_id), self.options, _now())
         if state.complete:
             return state  # a retry of the PATCH that completed it
@@ -262,7 +262,9 @@ class ResumableStore:
                 )
             # Else the chunks it inserted past the recorded offset are not counted, and
             # would collide with ours.
-            self.store.chunks.delete_many(chunks_filter(state.file_id, state.first_open_chunk))
+            self.store.bucket.chunks.delete_many(
+                chunks_filter(state.file_id, state.first_open_chunk)
+            )
         return state
 
     def _commit(
@@ -306,16 +308,16 @@ class ResumableStore:
             content_type=state.content_type,
             sha256=digest,
         )
-        self.store._ensure_indexes_once()
+        self.store.bucket.ensure_indexes_once()
         try:
-            self.store.files.insert_one(info.to_document())
+            self.store.bucket.files.insert_one(info.to_document())
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
 
     def _read_back(self, state: UploadState) -> str:
         """The SHA-256 of the upload's chunks, read in order (one query)."""
         running = hashlib.sha256()
-        cursor = self.store._chunk_reads.find(
+        cursor = self.store.bucket.chunk_reads.find(
             chunks_filter(state.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
         )
         expected = 0
@@ -337,7 +339,7 @@ class ResumableStore:
         if not gone.deleted_count:
             raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
         if not state.complete or state.is_partial:
-            self.store.chunks.delete_many(chunks_filter(state.file_id))
+            self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
         self._hashes.pop(upload_id, None)
 
     def remove_expired(self, now: datetime | None = None) -> int:
@@ -362,7 +364,7 @@ class ResumableStore:
             if not gone.deleted_count:
                 continue
             if state.is_partial or (not state.complete and not self._has_file(state)):
-                self.store.chunks.delete_many(chunks_filter(state.file_id))
+                self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
             if state.is_final and not state.complete:  # a join abandoned mid-way
                 removed += self._remove_parts(state)
         return removed
@@ -373,7 +375,7 @@ class ResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            self.store.chunks.delete_many(chunks_filter(part.file_id))
+            self.store.bucket.chunks.delete_many(chunks_filter(part.file_id))
             gone = self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -388,7 +390,7 @@ class ResumableStore:
         return [doc["file_id"] for doc in cursor]
 
     def _has_file(self, state: UploadState) -> bool:
-        return self.store.files.find_one(file_filter(state.file_id), {"_id": 1}) is not None
+        return self.store.bucket.files.find_one(file_filter(state.file_id), {"_id": 1}) is not None
 
 
 class _ChunkWriter:
@@ -407,10 +409,10 @@ class _ChunkWriter:
 
     def insert(self, chunks: list[dict[str, Any]]) -> None:
         if not self._indexed:
-            self._owner.store._ensure_indexes_once()
+            self._owner.store.bucket.ensure_indexes_once()
             self._indexed = True
         self._uncounted.extend(doc["_id"] for doc in chunks)
-        self._owner.store.chunks.insert_many(chunks, ordered=True)
+        self._owner.store.bucket.chunks.insert_many(chunks, ordered=True)
 
     def add(
         self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
@@ -433,7 +435,7 @@ class _ChunkWriter:
             for start in range(0, len(self._uncounted), _IDS_PER_DELETE):
                 query = chunks_filter(state.file_id)
                 query["_id"] = {"$in": self._uncounted[start : start + _IDS_PER_DELETE]}
-                owner.store.chunks.delete_many(query)
+                owner.store.bucket.chunks.delete_many(query)
         owner.registry.update_one(
             {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
             {"$unset": {"lease": ""}},

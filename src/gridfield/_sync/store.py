@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import time
-import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
-
-from pymongo.errors import OperationFailure
 
 from .._twins import (
     CLEANUP_TIMEOUT,
@@ -20,7 +16,7 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.content_types import check_content_type
-from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
+from ..core.dedup import SCOPE_FIELD, check_scope
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
@@ -29,7 +25,6 @@ from ..core.expiry import (
     expired_message,
     is_expired,
     not_expired_filter,
-    ttl_refused,
     with_filter,
 )
 from ..core.files_document import (
@@ -53,14 +48,10 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
-from ..core.sweeping import DEFAULT_SWEEP_TIMING, HOLDS_SUFFIX, UPLOADS_SUFFIX, SweepTiming
-from ..core.topology import (
-    check_acknowledged,
-    check_outside_transaction,
-    chunks_read_preference,
-    gone_or_replaced,
-)
+from ..core.sweeping import DEFAULT_SWEEP_TIMING, SweepTiming
+from ..core.topology import gone_or_replaced
 from ..core.upload_options import UploadOptions
+from .bucket import Bucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     DownloadStream,
@@ -74,68 +65,12 @@ from .upload import UploadStream, check_source, source_size, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
 
-# When the indexes of a (database name, bucket) pair were last made, per client object.
-# Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
-# later must not trust what another saw. The cache only saves round trips: no upload's
-# correctness depends on the indexes (an upload's clean-up removes only chunks it inserted),
-# so an entry older than _INDEX_RECHECK seconds is checked again, which brings the indexes
-# back after a bucket or database was dropped behind a live client.
-_INDEXED: dict[int, tuple[weakref.ref[Any], dict[tuple[str, str], float]]] = {}
-_INDEX_RECHECK = 30.0
-
-# createIndexes codes for "an index on these keys exists already, with other options or
-# another name" (made by another tool): the lookups it serves are there, so it will do.
-_INDEX_EXISTS_CODES = frozenset({85, 86})
-
 
 def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
     """A call's ``content_types`` as UploadOptions holds them (a lone str is refused there)."""
     if content_types is None or isinstance(content_types, str):
         return content_types  # type: ignore[return-value]  # UploadLimits names the mistake
     return tuple(content_types)
-
-
-def _forget(key: int, dead: weakref.ref[Any]) -> None:
-    entry = _INDEXED.get(key)
-    if entry is not None and entry[0] is dead:  # not a newer client given the same id
-        del _INDEXED[key]
-
-
-def _indexed(client: Any) -> dict[tuple[str, str], float] | None:
-    key = id(client)
-    entry = _INDEXED.get(key)
-    if entry is not None and entry[0]() is client:
-        return entry[1]
-    try:
-        ref = weakref.ref(client, lambda dead: _forget(key, dead))
-    except TypeError:  # a client that cannot be weakly referenced: no cache
-        return None
-    made: dict[tuple[str, str], float] = {}
-    _INDEXED[key] = (ref, made)
-    return made
-
-
-def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) -> None:
-    try:
-        collection.create_index(keys, **options)
-    except OperationFailure as exc:
-        if exc.code not in _INDEX_EXISTS_CODES:
-            raise
-
-
-def _from_primary(collection: Any) -> Any:
-    """``collection``, reading from the primary when its read preference says otherwise."""
-    preference = chunks_read_preference(getattr(collection, "read_preference", None))
-    return collection if preference is None else collection.with_options(read_preference=preference)
-
-
-def _bound_session(client: Any) -> Any:
-    """The session PyMongo 4.17+ passes implicitly to every operation of a
-    ``session.bind()`` block on ``client`` (None outside one, and with Motor, which has no
-    ``bind()``). Looked up on the type: Motor's client answers any attribute name."""
-    # PyMongo: bind() has no public getter; this is the method its own operations ask.
-    lookup = getattr(type(client), "_get_bound_session", None)
-    return lookup(client) if lookup is not None else None
 
 
 def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
@@ -174,8 +109,7 @@ class FileStore:
         (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
         stored file with the same bytes in that scope (a call may say ``dedup=False``, or
         name another ``scope``). See ``put``."""
-        if not isinstance(collection_name, str) or not collection_name:
-            raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
+        bucket = Bucket(db, collection_name)
         if limits is not None and not isinstance(limits, UploadLimits):
             raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
         self.limits = limits if limits is not None else UploadLimits(label=collection_name)
@@ -194,20 +128,44 @@ class FileStore:
         """How long files stored here live by default (None: for ever)."""
         self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
         """The scope every upload here deduplicates in by default (None: no deduplication)."""
-        self.files: Any = db[f"{collection_name}.files"]
-        self.chunks: Any = db[f"{collection_name}.chunks"]
-        self.uploads: Any = db[f"{collection_name}.{UPLOADS_SUFFIX}"]
+        self.bucket = bucket
+        """The bucket's collections, index memory and writability check."""
+
+    # The bucket's collections, as the store has always shown them: setting one sets the
+    # bucket's, which is what every read and write of the store uses.
+    @property
+    def files(self) -> Any:
+        """The files documents (``<bucket>.files``)."""
+        return self.bucket.files
+
+    @files.setter
+    def files(self, collection: Any) -> None:
+        self.bucket.files = collection
+
+    @property
+    def chunks(self) -> Any:
+        """The chunks (``<bucket>.chunks``)."""
+        return self.bucket.chunks
+
+    @chunks.setter
+    def chunks(self, collection: Any) -> None:
+        self.bucket.chunks = collection
+
+    @property
+    def uploads(self) -> Any:
         """The registry of uploads open long enough that a sweep must leave them alone."""
-        self.holds: Any = db[f"{collection_name}.{HOLDS_SUFFIX}"]
+        return self.bucket.uploads
+
+    @property
+    def holds(self) -> Any:
         """The holds saves and deleting sweeps take on files (see ``claim``)."""
-        # Reads of a file's chunks (and the second look at a files document that found
-        # chunks missing) go to the primary when the database reads elsewhere: see
-        # chunks_read_preference. Listings and files documents keep the caller's preference.
-        self._chunk_reads: Any = _from_primary(self.chunks)
-        self._files_recheck: Any = _from_primary(self.files)
-        self.ttl_index: bool | None = None
+        return self.bucket.holds
+
+    @property
+    def ttl_index(self) -> bool | None:
         """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
         yet). False where it refused one: the sweep alone removes expired files there."""
+        return self.bucket.ttl_index
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
@@ -225,42 +183,14 @@ class FileStore:
         Uploads call it themselves, at most every 30 seconds per client and bucket; call it
         after dropping a bucket to have the indexes back at once.
         """
-        _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
-        _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        _create_index(self.files, DEDUP_INDEX)
-        if self.ttl_index is not False:
-            try:
-                _create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
-            except OperationFailure as exc:
-                if not ttl_refused(exc.code, str(exc)):
-                    raise
-                self.ttl_index = False
-            else:
-                self.ttl_index = True
-        made = _indexed(self.db.client)
-        if made is not None:
-            made[(self.db.name, self.collection_name)] = time.monotonic()
-
-    def _ensure_indexes_once(self) -> None:
-        """``ensure_indexes`` unless this client made them in the last few seconds."""
-        made = _indexed(self.db.client)
-        since = made.get((self.db.name, self.collection_name)) if made is not None else None
-        if since is None or time.monotonic() - since >= _INDEX_RECHECK:
-            self.ensure_indexes()
+        self.bucket.ensure_indexes()
 
     # -- what a deployment allows ----------------------------------------------------------------
 
-    def _check_writable(self, action: str) -> None:
-        """Refuse, before any command, a file write GridFS cannot make safely here: with an
-        unacknowledged write concern, or inside a transaction of a bound session."""
-        for collection in (self.files, self.chunks):
-            check_acknowledged(getattr(collection, "write_concern", None), action, collection.name)
-        check_outside_transaction(_bound_session(self.db.client), action)
-
-    def _gone_or_replaced(self, info: FileInfo) -> bool:
+    def vanished(self, info: FileInfo) -> bool:
         """Whether the file ``info`` describes has been deleted or replaced since it was read
         (asked of the primary when reads go elsewhere): one query, on a read's error path."""
-        doc = self._files_recheck.find_one(
+        doc = self.bucket.files_recheck.find_one(
             file_filter(info.file_id), projection={"length": 1, "chunkSize": 1, "uploadDate": 1}
         )
         return gone_or_replaced(info, doc)
@@ -339,7 +269,7 @@ class FileStore:
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
         options = self._with_defaults(options)
-        self._check_writable("upload a file")
+        self.bucket.check_writable("upload a file")
         limits = options.limits_over(self.limits)
         size = self.chunk_size if options.chunk_size is None else options.chunk_size
         codec_options = self.db.codec_options
@@ -546,7 +476,7 @@ class FileStore:
         if not eager:
             return DownloadStream(self, self.get_info(file_id), on_progress=on_progress)
         # The file's chunk size is not known yet: batches are sized for this store's.
-        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
+        cursor = chunks_cursor(self.bucket.chunk_reads, file_id, self.chunk_size)
         try:
             info, first = one_then_other(self.get_info(file_id), next(cursor, None))
         except BaseException:
@@ -645,7 +575,7 @@ class FileStore:
         The files documents go first, then all their chunks in one query. NoFile when no
         file has this name.
         """
-        self._check_writable("delete files")
+        self.bucket.check_writable("delete files")
         deleted = self._delete_matching(name_filter(filename))
         if not deleted:
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
@@ -655,7 +585,7 @@ class FileStore:
         """Delete every revision of the files named ``filename`` but the file ``keep`` (an
         id); return how many went. What overwriting a name does once the new file is
         complete: the old bytes stay readable until then."""
-        self._check_writable("delete files")
+        self.bucket.check_writable("delete files")
         check_file_id(keep)
         query = {"$and": [name_filter(filename), {"_id": {"$ne": keep}}]}
         return self._delete_matching(query)
@@ -677,7 +607,7 @@ class FileStore:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
         return how many were renamed. NoFile when no file has this name."""
         check_filename(new_filename, "new_filename")
-        self._check_writable("rename files")
+        self.bucket.check_writable("rename files")
         result = self.files.update_many(name_filter(filename), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
@@ -767,7 +697,7 @@ class FileStore:
         NoFile if there was no files document (stray chunks are removed all the same).
         """
         check_file_id(file_id)
-        self._check_writable("delete a file")
+        self.bucket.check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
         if not carried(self._delete(file_id)):
@@ -783,7 +713,7 @@ class FileStore:
         scanned first, and the file stays when one holds it.
         """
         check_file_id(file_id)
-        self._check_writable("delete a file")
+        self.bucket.check_writable("delete a file")
         unshared = {**file_filter(file_id), SCOPE_FIELD: {"$exists": False}}
         if carried(self._delete(file_id, unshared)):
             return True
@@ -801,13 +731,7 @@ class FileStore:
 
     def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""
-        self.files.drop()
-        self.chunks.drop()
-        self.uploads.drop()
-        self.holds.drop()
-        made = _indexed(self.db.client)
-        if made is not None:
-            made.pop((self.db.name, self.collection_name), None)
+        self.bucket.drop()
 
     # -- keeping the bucket clean ----------------------------------------------------------------
 
@@ -856,7 +780,7 @@ class FileStore:
         any I/O).
         """
         if delete:
-            self._check_writable("sweep the bucket")
+            self.bucket.check_writable("sweep the bucket")
         return sweep_bucket(self, documents, delete=delete, grace=grace)
 
     def claim(self, file_id: Any) -> Any:
@@ -879,7 +803,7 @@ class FileStore:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
-        self._check_writable("rename a file")
+        self.bucket.check_writable("rename a file")
         result = self.files.update_one(file_filter(file_id), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")

@@ -140,7 +140,7 @@ class UploadStream:
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
         self._check_open()
-        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
+        self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
@@ -157,7 +157,7 @@ class UploadStream:
     def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
-        self._store._check_writable("upload a file")
+        self._store.bucket.check_writable("upload a file")
         self._keep_registered()
         self._send(self._batcher.drain())
 
@@ -171,7 +171,7 @@ class UploadStream:
         self._check_open()
         # Refused with nothing changed (the upload stays open, its chunks kept): a session
         # bound since the upload began, now in a transaction, must not take its writes.
-        self._store._check_writable("upload a file")
+        self._store.bucket.check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:
@@ -197,16 +197,16 @@ class UploadStream:
                     self._progress.finished()
                     return existing
             doc = info.to_document()
-            self._store._ensure_indexes_once()
+            self._store.bucket.ensure_indexes_once()
             if self._entry is not None:
                 self._check_chunks(info)
             self._files_doc = doc
-            finish(self._store.files.insert_one(doc), self._in_flight)
+            finish(self._store.bucket.files.insert_one(doc), self._in_flight)
         except DuplicateKeyError as exc:
             self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
             raise FileExists(
-                f"file {self.file_id!r} already exists in {self._store.files.name}"
+                f"file {self.file_id!r} already exists in {self._store.bucket.files.name}"
             ) from exc
         except BaseException as exc:
             self._abort_after(exc)
@@ -239,9 +239,9 @@ class UploadStream:
         """The file of this upload's scope holding the same bytes, if one is stored: one
         lookup, on the deduplication index (``ensure_indexes``)."""
         assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
-        self._store._ensure_indexes_once()
+        self._store.bucket.ensure_indexes_once()
         query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
-        doc = self._store.files.find_one(query)
+        doc = self._store.bucket.files.find_one(query)
         return None if doc is None else FileInfo.from_document(doc)
 
     def stored_as_declared(self) -> FileInfo | None:
@@ -253,8 +253,8 @@ class UploadStream:
         sha256, length = self._declared
         assert length is not None and self._scope is not None
         moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
-        self._store._ensure_indexes_once()
-        doc = self._store.files.find_one(dedup_filter(sha256, length, self._scope, moment))
+        self._store.bucket.ensure_indexes_once()
+        doc = self._store.bucket.files.find_one(dedup_filter(sha256, length, self._scope, moment))
         if doc is None:
             return None
         self.info = FileInfo.from_document(doc)
@@ -285,25 +285,25 @@ class UploadStream:
         self._refreshed = time.monotonic()
         doc = registration(entry, self.file_id, self._started, datetime.now(timezone.utc), lease)
         # An upsert: an entry a sweep removed once it expired comes back.
-        insert = self._store.uploads.replace_one({"_id": entry}, doc, upsert=True)
+        insert = self._store.bucket.uploads.replace_one({"_id": entry}, doc, upsert=True)
         finish(insert, self._in_flight)
 
     def _check_chunks(self, info: FileInfo) -> None:
         """A long upload's chunks are all there before its files document goes in: a
         sweep may have taken them while the upload was silent past its lease."""
         want = expected_chunks(info.length, info.chunk_size)
-        found = self._store.chunks.count_documents(chunks_filter(self.file_id))
+        found = self._store.bucket.chunks.count_documents(chunks_filter(self.file_id))
         if found != want:
             raise CorruptFile(
                 f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
-                f" {self._store.chunks.name} (removed while it was open, by a bucket sweep"
+                f" {self._store.bucket.chunks.name} (removed while it was open, by a bucket sweep"
                 " or by hand): nothing was stored"
             )
 
     def _unregister(self) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
-            self._store.uploads.delete_one({"_id": entry})
+            self._store.bucket.uploads.delete_one({"_id": entry})
 
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
@@ -344,12 +344,12 @@ class UploadStream:
             return
         try:
             self._check_type()
-            self._store._ensure_indexes_once()
+            self._store.bucket.ensure_indexes_once()
             for batch in batches:
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
-                insert = self._store.chunks.insert_many(batch, ordered=True)
+                insert = self._store.bucket.chunks.insert_many(batch, ordered=True)
                 finish(insert, self._in_flight)
                 self._stored += sum(len(doc["data"]) for doc in batch)
                 self._progress.reached(self._stored)
@@ -358,7 +358,7 @@ class UploadStream:
             errors = exc.details.get("writeErrors") or [{}]
             if errors[0].get("code") == 11000:
                 raise FileExists(
-                    f"file {self.file_id!r} already has chunks in {self._store.chunks.name}"
+                    f"file {self.file_id!r} already has chunks in {self._store.bucket.chunks.name}"
                 ) from exc
             raise
         except BaseException as exc:
@@ -386,18 +386,18 @@ class UploadStream:
             # The insert of the files document failed or was cancelled: it may have reached
             # the server all the same. Only a document exactly like ours is removed.
             doc, self._files_doc = self._files_doc, None
-            self._store.files.delete_one(
+            self._store.bucket.files.delete_one(
                 {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
             )
         if not self._sent_any:
             return
         if self._owns_id:
-            self._store.chunks.delete_many(chunks_filter(self.file_id))
+            self._store.bucket.chunks.delete_many(chunks_filter(self.file_id))
             return
         for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
             query = chunks_filter(self.file_id)
             query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
-            self._store.chunks.delete_many(query)
+            self._store.bucket.chunks.delete_many(query)
 
     def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``.
