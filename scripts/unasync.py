@@ -51,6 +51,7 @@ OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
     "AsyncBucket": "Bucket",
+    "AsyncChunkWriter": "ChunkWriter",
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",

@@ -243,3 +243,43 @@ received.files.append(1)
     assert found == ["'{}.resumable'", "'fs.chunks'", "self._store.holds"]
     bucket = (SRC / "_async" / "bucket.py").read_text(encoding="utf-8")
     assert len(collections_named(ast.parse(bucket))) == len(_BUCKET_COLLECTIONS)
+
+
+_CHUNK_WRITES = {"insert_one", "insert_many", "delete_one", "delete_many", "update_one"}
+_CHUNK_WRITES |= {"update_many", "replace_one", "bulk_write", "find_one_and_update"}
+_WRITER_MODULES = {"_async/chunk_writer.py", "_sync/chunk_writer.py"}
+
+
+def chunk_and_file_writes(tree: ast.AST) -> list[tuple[int, str]]:
+    """Where a module writes chunks (any write on a ``chunks`` collection) or inserts a
+    files document (an insert on a ``files`` collection) itself."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        chain = _chain(node.func.value)
+        if not chain:
+            continue
+        method = node.func.attr
+        chunks = chain[-1] in {"chunks", "chunk_reads"} and method in _CHUNK_WRITES
+        files = chain[-1] in {"files", "files_recheck"} and method.startswith("insert")
+        if chunks or files:
+            found.append((node.lineno, ".".join([*chain, method])))
+    return found
+
+
+def test_only_the_chunk_writer_writes_chunks_and_inserts_files_documents() -> None:
+    sources = [p for p in SRC.rglob("*.py") if p.relative_to(SRC).as_posix() not in _WRITER_MODULES]
+    offences = [
+        f"{path.relative_to(SRC)}:{line}: {what}"
+        for path in sources
+        for line, what in chunk_and_file_writes(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert not offences, "\n".join(offences)
+    planted = "store.bucket.chunks.delete_many({})\nbucket.files.insert_one({})\nx.files.find({})"
+    assert [w for _, w in chunk_and_file_writes(ast.parse(planted))] == [
+        "store.bucket.chunks.delete_many",
+        "bucket.files.insert_one",
+    ]
+    writer = (SRC / "_async" / "chunk_writer.py").read_text(encoding="utf-8")
+    assert chunk_and_file_writes(ast.parse(writer))  # the finder sees the writer's own

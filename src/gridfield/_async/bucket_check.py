@@ -45,6 +45,7 @@ from ..odm.stored_refs import (
     file_roots,
     stored_file_refs,
 )
+from .chunk_writer import delete_files, discard_files_chunks
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
@@ -199,10 +200,9 @@ async def _delete_unheld(
     ]
     if not ids:
         return set()
-    gone = await store.bucket.files.delete_many({"_id": {"$in": ids}})
-    report.removed_files += gone.deleted_count
-    chunks = await store.bucket.chunks.delete_many({"files_id": {"$in": ids}})
-    report.removed_chunks += chunks.deleted_count
+    files, chunks = await delete_files(store.bucket, ids)
+    report.removed_files += files
+    report.removed_chunks += chunks
     return {id_key(file_id) for file_id in ids}
 
 
@@ -220,8 +220,7 @@ async def _remove_orphans(store: AsyncFileStore, report: BucketReport) -> None:
         present = {id_key(doc["_id"]) async for doc in found}
         missing = [files_id for files_id in ids if id_key(files_id) not in present]
         if missing:
-            chunks = await store.bucket.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += await discard_files_chunks(store.bucket, missing)
 
 
 async def _open_uploads(store: AsyncFileStore, among: list[Any] | None = None) -> set[Any]:
@@ -260,8 +259,7 @@ async def _remove_expired(
         present = {id_key(doc["_id"]) async for doc in found}
         missing = [file_id for file_id in ids if id_key(file_id) not in present]
         if missing:
-            chunks = await store.bucket.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += await discard_files_chunks(store.bucket, missing)
 
 
 class _Scan:

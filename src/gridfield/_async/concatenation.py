@@ -22,6 +22,7 @@ from bson import ObjectId
 from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
 from ..core.queries import chunks_filter
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
+from .chunk_writer import AsyncChunkWriter, discard_chunks, move_chunks
 
 if TYPE_CHECKING:
     from .resumable import AsyncResumableStore
@@ -129,15 +130,14 @@ async def _finish(
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            await resumable.store.bucket.chunks.update_many(
-                chunks_filter(move.source, 0, move.count - 1),
-                {"$set": {"files_id": final.file_id}, "$inc": {"n": move.base}},
+            await move_chunks(
+                resumable.store.bucket, move.source, move.count, final.file_id, move.base
             )
         digest = await _hash_of(resumable, final)
     else:
         digest = await _copy(resumable, final, plan, token)
     running = _Digest(digest)
-    await resumable._store_file(final, running)
+    await resumable.store_file(final, running)
     done = dataclasses.replace(final, offset=plan.length, complete=True)
     result = await resumable.registry.update_one(
         {"_id": {"$eq": final.upload_id}, "lease.token": token},
@@ -155,12 +155,12 @@ async def _release_parts(resumable: AsyncResumableStore, final: UploadState) -> 
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
     async for doc in resumable.registry.find(query, projection={"file_id": 1}):
         if doc["file_id"] != final.file_id:
-            await resumable.store.bucket.chunks.delete_many(chunks_filter(doc["file_id"]))
+            await discard_chunks(resumable.store.bucket, doc["file_id"])
     await resumable.registry.delete_many(query)
 
 
 class _Digest:
-    """A finished hex digest where ``_store_file`` takes a running hash."""
+    """A finished hex digest where ``store_file`` takes a running hash."""
 
     def __init__(self, hexdigest: str) -> None:
         self._hex = hexdigest
@@ -197,15 +197,15 @@ async def _copy(
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
-    await store.bucket.chunks.delete_many(chunks_filter(final.file_id))
-    await store.bucket.ensure_indexes_once()
+    await discard_chunks(store.bucket, final.file_id)
+    writer = AsyncChunkWriter(store.bucket, final.file_id, owns_id=True)
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
     running = hashlib.sha256()
 
     async def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
-            await store.bucket.chunks.insert_many(batch, ordered=True)
+            await writer.insert(batch)
             await resumable.registry.update_one(  # the lease lasts while the copy goes on
                 {"_id": {"$eq": final.upload_id}, "lease.token": token},
                 {"$set": {"lease.until": _now() + resumable.options.lease}},

@@ -39,6 +39,7 @@ from ..core.tus import (
     aware,
     check_declared_type,
 )
+from .chunk_writer import AsyncChunkWriter, discard_chunks
 from .concatenation import join_uploads
 from .store import AsyncFileStore
 
@@ -47,10 +48,6 @@ __all__ = ["AsyncResumableStore"]
 # Running SHA-256 objects kept per store, so the hash of a file uploaded in many PATCHes
 # served by this process needs no read back at completion; only an optimisation.
 _HASHES_KEPT = 256
-
-# Chunk _ids named per delete: far below the 16 MiB command limit.
-_IDS_PER_DELETE = 50_000
-
 
 _STORE = AsyncFileStore.__name__  # this twin's store class, for messages
 
@@ -131,7 +128,7 @@ class AsyncResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                await self._store_file(state, hashlib.sha256())
+                await self.store_file(state, hashlib.sha256())
             state = replace(state, complete=True)
         await self.registry.insert_one(state.to_document())
         return state
@@ -183,7 +180,7 @@ class AsyncResumableStore:
         receiver = PatchReceiver(
             state, request, self._running_hash(state), max_size=self.options.max_size
         )
-        writer = _ChunkWriter(self, state, token)
+        writer = _PatchWriter(self, state, token)
         try:
             try:
                 async for piece in body:
@@ -203,7 +200,7 @@ class AsyncResumableStore:
             if finished.last_chunk is not None:
                 await writer.insert([finished.last_chunk])
             if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
-                await self._store_file(finished.state, receiver.file_hash)
+                await self.store_file(finished.state, receiver.file_hash)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
             return await self._commit(finished.state, token, None)
@@ -263,9 +260,7 @@ class AsyncResumableStore:
                 )
             # Else the chunks it inserted past the recorded offset are not counted, and
             # would collide with ours.
-            await self.store.bucket.chunks.delete_many(
-                chunks_filter(state.file_id, state.first_open_chunk)
-            )
+            await discard_chunks(self.store.bucket, state.file_id, from_n=state.first_open_chunk)
         return state
 
     async def _commit(
@@ -296,8 +291,9 @@ class AsyncResumableStore:
         if result.matched_count != 1:
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    async def _store_file(self, state: UploadState, running: Any) -> None:
-        """Insert the files document of a complete upload, with the SHA-256 of its bytes."""
+    async def store_file(self, state: UploadState, running: Any) -> None:
+        """Insert the files document of the complete upload ``state``, with the SHA-256 of
+        its bytes (``running``'s hexdigest, or read back when None); a repeat is no error."""
         digest = running.hexdigest() if running is not None else await self._read_back(state)
         info = FileInfo.for_upload(
             file_id=state.file_id,
@@ -309,9 +305,9 @@ class AsyncResumableStore:
             content_type=state.content_type,
             sha256=digest,
         )
-        await self.store.bucket.ensure_indexes_once()
+        writer = AsyncChunkWriter(self.store.bucket, state.file_id, owns_id=False)
         try:
-            await self.store.bucket.files.insert_one(info.to_document())
+            await writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
 
@@ -340,7 +336,7 @@ class AsyncResumableStore:
         if not gone.deleted_count:
             raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
         if not state.complete or state.is_partial:
-            await self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
+            await discard_chunks(self.store.bucket, state.file_id)
         self._hashes.pop(upload_id, None)
 
     async def remove_expired(self, now: datetime | None = None) -> int:
@@ -365,7 +361,7 @@ class AsyncResumableStore:
             if not gone.deleted_count:
                 continue
             if state.is_partial or (not state.complete and not await self._has_file(state)):
-                await self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
+                await discard_chunks(self.store.bucket, state.file_id)
             if state.is_final and not state.complete:  # a join abandoned mid-way
                 removed += await self._remove_parts(state)
         return removed
@@ -376,7 +372,7 @@ class AsyncResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         async for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            await self.store.bucket.chunks.delete_many(chunks_filter(part.file_id))
+            await discard_chunks(self.store.bucket, part.file_id)
             gone = await self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -397,7 +393,7 @@ class AsyncResumableStore:
         )
 
 
-class _ChunkWriter:
+class _PatchWriter:
     """Inserts a PATCH's chunks by batches, records durable progress after each, and can
     remove the chunks it inserted that no recorded state counts."""
 
@@ -406,17 +402,13 @@ class _ChunkWriter:
         self._state = state
         self._token = token
         self._batcher = ChunkBatcher(overhead=chunk_overhead(state.file_id))
-        self._uncounted: list[Any] = []  # _ids of the chunks inserted since the last record
-        self._indexed = False
+        # Not the file id's only writer: another PATCH may hold the upload by now.
+        self._writer = AsyncChunkWriter(owner.store.bucket, state.file_id, owns_id=False)
         self.file_stored = False
         """Set once the files document is in: from then on no chunk is ever removed."""
 
     async def insert(self, chunks: list[dict[str, Any]]) -> None:
-        if not self._indexed:
-            await self._owner.store.bucket.ensure_indexes_once()
-            self._indexed = True
-        self._uncounted.extend(doc["_id"] for doc in chunks)
-        await self._owner.store.bucket.chunks.insert_many(chunks, ordered=True)
+        await self._writer.insert(chunks)
 
     async def add(
         self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
@@ -429,17 +421,14 @@ class _ChunkWriter:
             durable = receiver.durable(batch[-1]["n"])
             if durable is not None:
                 await self._owner._record(durable, self._token)
-                self._uncounted.clear()
+                self._writer.counted()
 
     async def discard(self) -> None:
         """Remove this PATCH's chunks that no recorded state counts, by their _id (another
         writer may hold the upload by now), and release the lease if still held."""
         owner, state = self._owner, self._state
-        if self._uncounted and not self.file_stored:
-            for start in range(0, len(self._uncounted), _IDS_PER_DELETE):
-                query = chunks_filter(state.file_id)
-                query["_id"] = {"$in": self._uncounted[start : start + _IDS_PER_DELETE]}
-                await owner.store.bucket.chunks.delete_many(query)
+        if not self.file_stored:
+            await self._writer.discard()
         await owner.registry.update_one(
             {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
             {"$unset": {"lease": ""}},

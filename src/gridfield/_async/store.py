@@ -39,7 +39,7 @@ from ..core.files_document import (
 from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.numbers import is_whole_number
-from ..core.queries import chunks_filter, file_filter
+from ..core.queries import file_filter
 from ..core.revisions import (
     OLDEST_FIRST,
     check_filename,
@@ -52,6 +52,7 @@ from ..core.topology import gone_or_replaced
 from ..core.upload_options import UploadOptions
 from .bucket import AsyncBucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
+from .chunk_writer import delete_files, discard_chunks
 from .download import (
     AsyncDownloadStream,
     adopt_cursor,
@@ -598,9 +599,8 @@ class AsyncFileStore:
         return await carry_on_despite_cancel(self._delete_ids(ids))
 
     async def _delete_ids(self, ids: list[Any]) -> int:
-        result = await self.files.delete_many({"_id": {"$in": ids}})
-        await self.chunks.delete_many({"files_id": {"$in": ids}})
-        return int(result.deleted_count)
+        files, _ = await delete_files(self.bucket, ids)
+        return files
 
     async def rename_by_name(self, filename: str, new_filename: str) -> int:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
@@ -727,7 +727,7 @@ class AsyncFileStore:
     async def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
         result = await self.files.delete_one(file_filter(file_id) if query is None else query)
         if query is None or result.deleted_count:
-            await self.chunks.delete_many(chunks_filter(file_id))
+            await discard_chunks(self.bucket, file_id)
         return bool(result.deleted_count)
 
     async def drop(self) -> None:

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from .._twins import (
     any_iterable,
@@ -30,9 +30,9 @@ from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
 from ..core.expiry import expiry_moment, is_expired
 from ..core.files_document import FileInfo, upload_date
 from ..core.guards import Progress, UploadLimits
-from ..core.queries import chunks_filter
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
+from .chunk_writer import AsyncChunkWriter
 
 if TYPE_CHECKING:
     from .store import AsyncFileStore
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
-
-# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
-# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
-_IDS_PER_DELETE = 50_000
 
 
 class AsyncUploadStream:
@@ -80,11 +76,8 @@ class AsyncUploadStream:
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
         # an index made by another tool): then only the chunks we sent, by their _id.
-        self._owns_id = options.file_id is None
-        self._sent_ids: list[Any] = []
-        self._sent_any = False
-        self._files_doc: dict[str, Any] | None = None
-        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        self._writer = AsyncChunkWriter(store.bucket, self.file_id, owns_id=options.file_id is None)
+        # Registry writes a cancellation left running: an abort waits for them.
         self._in_flight: set[Any] = set()
         self._limits = limits
         self._type_checked = self._limits.content_types is None
@@ -197,14 +190,10 @@ class AsyncUploadStream:
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
-            doc = info.to_document()
-            await self._store.bucket.ensure_indexes_once()
             if self._entry is not None:
                 await self._check_chunks(info)
-            self._files_doc = doc
-            await finish_despite_cancel(self._store.bucket.files.insert_one(doc), self._in_flight)
+            await self._writer.insert_file(info)
         except DuplicateKeyError as exc:
-            self._files_doc = None  # not ours: the file that was there first
             await self._abort_after(exc)
             raise FileExists(
                 f"file {self.file_id!r} already exists in {self._store.bucket.files.name}"
@@ -249,7 +238,7 @@ class AsyncUploadStream:
         """With deduplication and a declared SHA-256 and length, before any byte is written:
         the file of this upload's scope that holds them, closing this upload (nothing was
         sent); None when there is none (or nothing was declared)."""
-        if self._declared is None or not self._dedup or self.length or self._sent_any:
+        if self._declared is None or not self._dedup or self.length or self._writer.sent_any:
             return None
         sha256, length = self._declared
         assert length is not None and self._scope is not None
@@ -295,7 +284,7 @@ class AsyncUploadStream:
         """A long upload's chunks are all there before its files document goes in: a
         sweep may have taken them while the upload was silent past its lease."""
         want = expected_chunks(info.length, info.chunk_size)
-        found = await self._store.bucket.chunks.count_documents(chunks_filter(self.file_id))
+        found = await self._writer.count()
         if found != want:
             raise CorruptFile(
                 f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
@@ -347,23 +336,9 @@ class AsyncUploadStream:
             return
         try:
             self._check_type()
-            await self._store.bucket.ensure_indexes_once()
             for batch in batches:
-                if not self._owns_id:
-                    self._sent_ids.extend(doc["_id"] for doc in batch)
-                self._sent_any = True
-                insert = self._store.bucket.chunks.insert_many(batch, ordered=True)
-                await finish_despite_cancel(insert, self._in_flight)
-                self._stored += sum(len(doc["data"]) for doc in batch)
+                self._stored += await self._writer.insert(batch)
                 self._progress.reached(self._stored)
-        except BulkWriteError as exc:
-            await self._abort_after(exc)
-            errors = exc.details.get("writeErrors") or [{}]
-            if errors[0].get("code") == 11000:
-                raise FileExists(
-                    f"file {self.file_id!r} already has chunks in {self._store.bucket.chunks.name}"
-                ) from exc
-            raise
         except BaseException as exc:
             await self._abort_after(exc)
             raise
@@ -379,28 +354,10 @@ class AsyncUploadStream:
         # A write that a cancellation left running could land after the deletes below.
         await wait_in_flight(self._in_flight)
         try:
-            await self._remove_what_was_sent()
+            await self._writer.discard()
         finally:
             # After the chunks are gone: until then the entry keeps a sweep off them.
             await self._unregister()
-
-    async def _remove_what_was_sent(self) -> None:
-        if self._files_doc is not None:
-            # The insert of the files document failed or was cancelled: it may have reached
-            # the server all the same. Only a document exactly like ours is removed.
-            doc, self._files_doc = self._files_doc, None
-            await self._store.bucket.files.delete_one(
-                {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
-            )
-        if not self._sent_any:
-            return
-        if self._owns_id:
-            await self._store.bucket.chunks.delete_many(chunks_filter(self.file_id))
-            return
-        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
-            query = chunks_filter(self.file_id)
-            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
-            await self._store.bucket.chunks.delete_many(query)
 
     async def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``.

@@ -46,6 +46,7 @@ from ..odm.stored_refs import (
     file_roots,
     stored_file_refs,
 )
+from .chunk_writer import delete_files, discard_files_chunks
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
@@ -200,10 +201,9 @@ def _delete_unheld(
     ]
     if not ids:
         return set()
-    gone = store.bucket.files.delete_many({"_id": {"$in": ids}})
-    report.removed_files += gone.deleted_count
-    chunks = store.bucket.chunks.delete_many({"files_id": {"$in": ids}})
-    report.removed_chunks += chunks.deleted_count
+    files, chunks = delete_files(store.bucket, ids)
+    report.removed_files += files
+    report.removed_chunks += chunks
     return {id_key(file_id) for file_id in ids}
 
 
@@ -221,8 +221,7 @@ def _remove_orphans(store: FileStore, report: BucketReport) -> None:
         present = {id_key(doc["_id"]) for doc in found}
         missing = [files_id for files_id in ids if id_key(files_id) not in present]
         if missing:
-            chunks = store.bucket.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += discard_files_chunks(store.bucket, missing)
 
 
 def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
@@ -259,8 +258,7 @@ def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None
         present = {id_key(doc["_id"]) for doc in found}
         missing = [file_id for file_id in ids if id_key(file_id) not in present]
         if missing:
-            chunks = store.bucket.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += discard_files_chunks(store.bucket, missing)
 
 
 class _Scan:

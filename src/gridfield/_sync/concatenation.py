@@ -23,6 +23,7 @@ from bson import ObjectId
 from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
 from ..core.queries import chunks_filter
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
+from .chunk_writer import ChunkWriter, discard_chunks, move_chunks
 
 if TYPE_CHECKING:
     from .resumable import ResumableStore
@@ -130,15 +131,12 @@ def _finish(
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            resumable.store.bucket.chunks.update_many(
-                chunks_filter(move.source, 0, move.count - 1),
-                {"$set": {"files_id": final.file_id}, "$inc": {"n": move.base}},
-            )
+            move_chunks(resumable.store.bucket, move.source, move.count, final.file_id, move.base)
         digest = _hash_of(resumable, final)
     else:
         digest = _copy(resumable, final, plan, token)
     running = _Digest(digest)
-    resumable._store_file(final, running)
+    resumable.store_file(final, running)
     done = dataclasses.replace(final, offset=plan.length, complete=True)
     result = resumable.registry.update_one(
         {"_id": {"$eq": final.upload_id}, "lease.token": token},
@@ -156,12 +154,12 @@ def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
     for doc in resumable.registry.find(query, projection={"file_id": 1}):
         if doc["file_id"] != final.file_id:
-            resumable.store.bucket.chunks.delete_many(chunks_filter(doc["file_id"]))
+            discard_chunks(resumable.store.bucket, doc["file_id"])
     resumable.registry.delete_many(query)
 
 
 class _Digest:
-    """A finished hex digest where ``_store_file`` takes a running hash."""
+    """A finished hex digest where ``store_file`` takes a running hash."""
 
     def __init__(self, hexdigest: str) -> None:
         self._hex = hexdigest
@@ -196,15 +194,15 @@ def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
-    store.bucket.chunks.delete_many(chunks_filter(final.file_id))
-    store.bucket.ensure_indexes_once()
+    discard_chunks(store.bucket, final.file_id)
+    writer = ChunkWriter(store.bucket, final.file_id, owns_id=True)
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
     running = hashlib.sha256()
 
     def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
-            store.bucket.chunks.insert_many(batch, ordered=True)
+            writer.insert(batch)
             resumable.registry.update_one(  # the lease lasts while the copy goes on
                 {"_id": {"$eq": final.upload_id}, "lease.token": token},
                 {"$set": {"lease.until": _now() + resumable.options.lease}},

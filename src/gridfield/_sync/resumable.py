@@ -40,6 +40,7 @@ from ..core.tus import (
     aware,
     check_declared_type,
 )
+from .chunk_writer import ChunkWriter, discard_chunks
 from .concatenation import join_uploads
 from .store import FileStore
 
@@ -48,10 +49,6 @@ __all__ = ["ResumableStore"]
 # Running SHA-256 objects kept per store, so the hash of a file uploaded in many PATCHes
 # served by this process needs no read back at completion; only an optimisation.
 _HASHES_KEPT = 256
-
-# Chunk _ids named per delete: far below the 16 MiB command limit.
-_IDS_PER_DELETE = 50_000
-
 
 _STORE = FileStore.__name__  # this twin's store class, for messages
 
@@ -132,7 +129,7 @@ class ResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                self._store_file(state, hashlib.sha256())
+                self.store_file(state, hashlib.sha256())
             state = replace(state, complete=True)
         self.registry.insert_one(state.to_document())
         return state
@@ -182,7 +179,7 @@ class ResumableStore:
         receiver = PatchReceiver(
             state, request, self._running_hash(state), max_size=self.options.max_size
         )
-        writer = _ChunkWriter(self, state, token)
+        writer = _PatchWriter(self, state, token)
         try:
             try:
                 for piece in body:
@@ -202,7 +199,7 @@ class ResumableStore:
             if finished.last_chunk is not None:
                 writer.insert([finished.last_chunk])
             if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
-                self._store_file(finished.state, receiver.file_hash)
+                self.store_file(finished.state, receiver.file_hash)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
             return self._commit(finished.state, token, None)
@@ -262,9 +259,7 @@ class ResumableStore:
                 )
             # Else the chunks it inserted past the recorded offset are not counted, and
             # would collide with ours.
-            self.store.bucket.chunks.delete_many(
-                chunks_filter(state.file_id, state.first_open_chunk)
-            )
+            discard_chunks(self.store.bucket, state.file_id, from_n=state.first_open_chunk)
         return state
 
     def _commit(
@@ -295,8 +290,9 @@ class ResumableStore:
         if result.matched_count != 1:
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    def _store_file(self, state: UploadState, running: Any) -> None:
-        """Insert the files document of a complete upload, with the SHA-256 of its bytes."""
+    def store_file(self, state: UploadState, running: Any) -> None:
+        """Insert the files document of the complete upload ``state``, with the SHA-256 of
+        its bytes (``running``'s hexdigest, or read back when None); a repeat is no error."""
         digest = running.hexdigest() if running is not None else self._read_back(state)
         info = FileInfo.for_upload(
             file_id=state.file_id,
@@ -308,9 +304,9 @@ class ResumableStore:
             content_type=state.content_type,
             sha256=digest,
         )
-        self.store.bucket.ensure_indexes_once()
+        writer = ChunkWriter(self.store.bucket, state.file_id, owns_id=False)
         try:
-            self.store.bucket.files.insert_one(info.to_document())
+            writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
 
@@ -339,7 +335,7 @@ class ResumableStore:
         if not gone.deleted_count:
             raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
         if not state.complete or state.is_partial:
-            self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
+            discard_chunks(self.store.bucket, state.file_id)
         self._hashes.pop(upload_id, None)
 
     def remove_expired(self, now: datetime | None = None) -> int:
@@ -364,7 +360,7 @@ class ResumableStore:
             if not gone.deleted_count:
                 continue
             if state.is_partial or (not state.complete and not self._has_file(state)):
-                self.store.bucket.chunks.delete_many(chunks_filter(state.file_id))
+                discard_chunks(self.store.bucket, state.file_id)
             if state.is_final and not state.complete:  # a join abandoned mid-way
                 removed += self._remove_parts(state)
         return removed
@@ -375,7 +371,7 @@ class ResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            self.store.bucket.chunks.delete_many(chunks_filter(part.file_id))
+            discard_chunks(self.store.bucket, part.file_id)
             gone = self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -393,7 +389,7 @@ class ResumableStore:
         return self.store.bucket.files.find_one(file_filter(state.file_id), {"_id": 1}) is not None
 
 
-class _ChunkWriter:
+class _PatchWriter:
     """Inserts a PATCH's chunks by batches, records durable progress after each, and can
     remove the chunks it inserted that no recorded state counts."""
 
@@ -402,17 +398,13 @@ class _ChunkWriter:
         self._state = state
         self._token = token
         self._batcher = ChunkBatcher(overhead=chunk_overhead(state.file_id))
-        self._uncounted: list[Any] = []  # _ids of the chunks inserted since the last record
-        self._indexed = False
+        # Not the file id's only writer: another PATCH may hold the upload by now.
+        self._writer = ChunkWriter(owner.store.bucket, state.file_id, owns_id=False)
         self.file_stored = False
         """Set once the files document is in: from then on no chunk is ever removed."""
 
     def insert(self, chunks: list[dict[str, Any]]) -> None:
-        if not self._indexed:
-            self._owner.store.bucket.ensure_indexes_once()
-            self._indexed = True
-        self._uncounted.extend(doc["_id"] for doc in chunks)
-        self._owner.store.bucket.chunks.insert_many(chunks, ordered=True)
+        self._writer.insert(chunks)
 
     def add(
         self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
@@ -425,17 +417,14 @@ class _ChunkWriter:
             durable = receiver.durable(batch[-1]["n"])
             if durable is not None:
                 self._owner._record(durable, self._token)
-                self._uncounted.clear()
+                self._writer.counted()
 
     def discard(self) -> None:
         """Remove this PATCH's chunks that no recorded state counts, by their _id (another
         writer may hold the upload by now), and release the lease if still held."""
         owner, state = self._owner, self._state
-        if self._uncounted and not self.file_stored:
-            for start in range(0, len(self._uncounted), _IDS_PER_DELETE):
-                query = chunks_filter(state.file_id)
-                query["_id"] = {"$in": self._uncounted[start : start + _IDS_PER_DELETE]}
-                owner.store.bucket.chunks.delete_many(query)
+        if not self.file_stored:
+            self._writer.discard()
         owner.registry.update_one(
             {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
             {"$unset": {"lease": ""}},
