@@ -52,6 +52,8 @@ OUR_NAMES: dict[str, str] = {
     "async_client": "sync_client",
     "AsyncBucket": "Bucket",
     "AsyncChunkWriter": "ChunkWriter",
+    "AsyncFieldLeases": "FieldLeases",
+    "AsyncLeases": "Leases",
     "async_db": "sync_db",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
+from bson import ObjectId
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import File
@@ -40,8 +41,9 @@ from django.utils._os import safe_join
 from django.utils.deconstruct import deconstructible
 from django.utils.encoding import filepath_to_uri
 from pymongo import MongoClient
-from pymongo.errors import ConfigurationError, DuplicateKeyError
+from pymongo.errors import ConfigurationError
 
+from gridfield._sync.leases import Leases
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
@@ -488,27 +490,21 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     @contextmanager
     def _name_turn(self, name: str) -> Iterator[None]:
-        """Hold the name's turn: a document whose ``_id`` names it (no file has such an id)
-        in the bucket's ``holds`` collection; one left by a crashed process lapses."""
-        turns = self.store.bucket.holds
-        key = {"name": name}
+        """Hold the name's turn: a lease on a key naming it (no file has such an id) in the
+        bucket's ``holds`` collection; one left by a crashed process lapses."""
+        turns = Leases(self.store.bucket.holds, _TURN_LAPSE)
+        key, token = {"name": name}, ObjectId()
         deadline = time.monotonic() + _TURN_WAIT
-        while True:
-            now = datetime.now(timezone.utc)
-            try:
-                turns.insert_one({"_id": key, "by": "django-storage", "at": now})
-                break
-            except DuplicateKeyError:
-                turns.delete_one({"_id": key, "at": {"$lt": now - _TURN_LAPSE}})
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
-                    ) from None
-                time.sleep(0.02)
+        while not turns.take(key, token, {"by": "django-storage"}):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
+                )
+            time.sleep(0.02)
         try:
             yield
         finally:
-            turns.delete_one({"_id": key})
+            turns.release(key, token)
 
     def delete(self, name: str) -> None:
         """Delete every revision of the name; a missing name is no error (a folder has

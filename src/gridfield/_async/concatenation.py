@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
+from ..core.leases import LEASE_FIELD
 from ..core.queries import chunks_filter
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import AsyncChunkWriter, discard_chunks, move_chunks
@@ -71,7 +72,7 @@ async def join_uploads(
         parts=ids,
     ).renewed(now, resumable.options.expire_after)
     doc = final.to_document()
-    doc["lease"] = {"token": token, "until": now + resumable.options.lease}
+    doc[LEASE_FIELD] = resumable.leases.value(token, now)
     await resumable.registry.insert_one(doc)
     distinct = sorted(set(ids))
     await resumable.registry.update_many(
@@ -106,20 +107,14 @@ async def _resumable_join(
     if final.complete:
         await _release_parts(resumable, final)  # a crash may have kept them
         return final
-    now = _now()
     token = ObjectId()
-    taken = await resumable.registry.find_one_and_update(
-        {
-            "_id": {"$eq": final_id},
-            "complete": False,
-            "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
-        },
-        {"$set": {"lease": {"token": token, "until": now + resumable.options.lease}}},
-    )
+    taken = await resumable.leases.take(final_id, token, {"complete": False})
     if taken is None:
         raise TusError(423, f"final upload {final_id} is being joined by another request")
     parts = await _states(resumable, ids)
-    plan = plan_concatenation(ids, parts, resumable.options, final.chunk_size, now, joined=final_id)
+    plan = plan_concatenation(
+        ids, parts, resumable.options, final.chunk_size, _now(), joined=final_id
+    )
     return await _finish(resumable, final, plan, token)
 
 
@@ -139,11 +134,7 @@ async def _finish(
     running = _Digest(digest)
     await resumable.store_file(final, running)
     done = dataclasses.replace(final, offset=plan.length, complete=True)
-    result = await resumable.registry.update_one(
-        {"_id": {"$eq": final.upload_id}, "lease.token": token},
-        {"$set": done.progress_fields(), "$unset": {"lease": ""}},
-    )
-    if result.matched_count != 1:
+    if not await resumable.leases.release(final.upload_id, token, done.progress_fields()):
         raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
     await _release_parts(resumable, done)
     return done
@@ -206,10 +197,8 @@ async def _copy(
     async def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
             await writer.insert(batch)
-            await resumable.registry.update_one(  # the lease lasts while the copy goes on
-                {"_id": {"$eq": final.upload_id}, "lease.token": token},
-                {"$set": {"lease.until": _now() + resumable.options.lease}},
-            )
+            # The lease lasts while the copy goes on.
+            await resumable.leases.renew(final.upload_id, token)
 
     for part in plan.parts:
         size = 0

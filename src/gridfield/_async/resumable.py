@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .._twins import clean_up
@@ -41,6 +40,7 @@ from ..core.tus import (
 )
 from .chunk_writer import AsyncChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .leases import AsyncFieldLeases
 from .store import AsyncFileStore
 
 __all__ = ["AsyncResumableStore"]
@@ -74,6 +74,8 @@ class AsyncResumableStore:
         self.options = options if options is not None else TusOptions()
         self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
+        self.leases = AsyncFieldLeases(self.registry, self.options.lease)
+        """The leases PATCHes and joins take on registry entries while they write."""
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -221,17 +223,8 @@ class AsyncResumableStore:
     async def _take_lease(self, state: UploadState, token: ObjectId) -> UploadState:
         """Hold the upload against other writers (423 while another holds it, 409 when it
         moved on); after a writer that died holding it, remove what it left."""
-        now = _now()
-        lease = {"token": token, "until": now + self.options.lease}
-        before = await self.registry.find_one_and_update(
-            {
-                "_id": {"$eq": state.upload_id},
-                "offset": {"$eq": state.offset},
-                "complete": False,
-                "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
-            },
-            {"$set": {"lease": lease}},
-            return_document=ReturnDocument.BEFORE,
+        before = await self.leases.take(
+            state.upload_id, token, {"offset": {"$eq": state.offset}, "complete": False}
         )
         if before is None:
             current = await self.get(state.upload_id)
@@ -246,12 +239,10 @@ class AsyncResumableStore:
             # A writer died (or stalled past its lease) mid-PATCH. If it got as far as the
             # files document, the upload is complete: say so, and touch no chunk.
             if await self._has_file(state):
-                await self.registry.update_one(
-                    {"_id": {"$eq": state.upload_id}, "lease.token": token},
-                    {
-                        "$set": {"complete": True, "offset": state.length, "tail": b""},
-                        "$unset": {"lease": ""},
-                    },
+                await self.leases.release(
+                    state.upload_id,
+                    token,
+                    {"complete": True, "offset": state.length, "tail": b""},
                 )
                 raise TusError(
                     409,
@@ -268,11 +259,7 @@ class AsyncResumableStore:
     ) -> UploadState:
         """Record the state a PATCH reached and release the lease; 409 if it was lost."""
         state = state.renewed(_now(), self.options.expire_after)
-        result = await self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token},
-            {"$set": state.progress_fields(), "$unset": {"lease": ""}},
-        )
-        if result.matched_count != 1:
+        if not await self.leases.release(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
         if receiver is not None and receiver.file_hash is not None:
             self._hashes[state.upload_id] = (state.offset, receiver.file_hash)
@@ -283,12 +270,7 @@ class AsyncResumableStore:
 
     async def _record(self, state: UploadState, token: ObjectId) -> None:
         """Record progress mid-PATCH (and renew the lease); 409 if the lease was lost."""
-        now = _now()
-        fields = {**state.progress_fields(), "lease.until": now + self.options.lease}
-        result = await self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token}, {"$set": fields}
-        )
-        if result.matched_count != 1:
+        if not await self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
     async def store_file(self, state: UploadState, running: Any) -> None:
@@ -354,7 +336,7 @@ class AsyncResumableStore:
                     "_id": {"$eq": state.upload_id},
                     "expires": {"$lte": when},
                     "joined_into": None,
-                    "$or": [{"lease": None}, {"lease.until": {"$lte": when}}],
+                    **self.leases.free(when),
                 }
             )
             removed += gone.deleted_count
@@ -429,7 +411,4 @@ class _PatchWriter:
         owner, state = self._owner, self._state
         if not self.file_stored:
             await self._writer.discard()
-        await owner.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
-            {"$unset": {"lease": ""}},
-        )
+        await owner.leases.release(state.upload_id, self._token)

@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .._twins import clean_up_now
@@ -42,6 +41,7 @@ from ..core.tus import (
 )
 from .chunk_writer import ChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .leases import FieldLeases
 from .store import FileStore
 
 __all__ = ["ResumableStore"]
@@ -75,6 +75,8 @@ class ResumableStore:
         self.options = options if options is not None else TusOptions()
         self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
+        self.leases = FieldLeases(self.registry, self.options.lease)
+        """The leases PATCHes and joins take on registry entries while they write."""
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -220,17 +222,8 @@ class ResumableStore:
     def _take_lease(self, state: UploadState, token: ObjectId) -> UploadState:
         """Hold the upload against other writers (423 while another holds it, 409 when it
         moved on); after a writer that died holding it, remove what it left."""
-        now = _now()
-        lease = {"token": token, "until": now + self.options.lease}
-        before = self.registry.find_one_and_update(
-            {
-                "_id": {"$eq": state.upload_id},
-                "offset": {"$eq": state.offset},
-                "complete": False,
-                "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
-            },
-            {"$set": {"lease": lease}},
-            return_document=ReturnDocument.BEFORE,
+        before = self.leases.take(
+            state.upload_id, token, {"offset": {"$eq": state.offset}, "complete": False}
         )
         if before is None:
             current = self.get(state.upload_id)
@@ -245,12 +238,10 @@ class ResumableStore:
             # A writer died (or stalled past its lease) mid-PATCH. If it got as far as the
             # files document, the upload is complete: say so, and touch no chunk.
             if self._has_file(state):
-                self.registry.update_one(
-                    {"_id": {"$eq": state.upload_id}, "lease.token": token},
-                    {
-                        "$set": {"complete": True, "offset": state.length, "tail": b""},
-                        "$unset": {"lease": ""},
-                    },
+                self.leases.release(
+                    state.upload_id,
+                    token,
+                    {"complete": True, "offset": state.length, "tail": b""},
                 )
                 raise TusError(
                     409,
@@ -267,11 +258,7 @@ class ResumableStore:
     ) -> UploadState:
         """Record the state a PATCH reached and release the lease; 409 if it was lost."""
         state = state.renewed(_now(), self.options.expire_after)
-        result = self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token},
-            {"$set": state.progress_fields(), "$unset": {"lease": ""}},
-        )
-        if result.matched_count != 1:
+        if not self.leases.release(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
         if receiver is not None and receiver.file_hash is not None:
             self._hashes[state.upload_id] = (state.offset, receiver.file_hash)
@@ -282,12 +269,7 @@ class ResumableStore:
 
     def _record(self, state: UploadState, token: ObjectId) -> None:
         """Record progress mid-PATCH (and renew the lease); 409 if the lease was lost."""
-        now = _now()
-        fields = {**state.progress_fields(), "lease.until": now + self.options.lease}
-        result = self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token}, {"$set": fields}
-        )
-        if result.matched_count != 1:
+        if not self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
     def store_file(self, state: UploadState, running: Any) -> None:
@@ -353,7 +335,7 @@ class ResumableStore:
                     "_id": {"$eq": state.upload_id},
                     "expires": {"$lte": when},
                     "joined_into": None,
-                    "$or": [{"lease": None}, {"lease.until": {"$lte": when}}],
+                    **self.leases.free(when),
                 }
             )
             removed += gone.deleted_count
@@ -425,7 +407,4 @@ class _PatchWriter:
         owner, state = self._owner, self._state
         if not self.file_stored:
             self._writer.discard()
-        owner.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
-            {"$unset": {"lease": ""}},
-        )
+        owner.leases.release(state.upload_id, self._token)
