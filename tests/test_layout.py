@@ -283,3 +283,92 @@ def test_only_the_chunk_writer_writes_chunks_and_inserts_files_documents() -> No
     ]
     writer = (SRC / "_async" / "chunk_writer.py").read_text(encoding="utf-8")
     assert chunk_and_file_writes(ast.parse(writer))  # the finder sees the writer's own
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_names_defined(tree: ast.AST) -> set[str]:
+    """The private names a module defines: functions, classes, module globals, and the
+    attributes its methods set on ``self`` or ``cls``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Store)
+            and _chain(node.value) in (["self"], ["cls"])
+        ):
+            names.add(node.attr)
+    return {name for name in names if _private(name)}
+
+
+def private_names_used(tree: ast.AST) -> list[tuple[int, str]]:
+    """The private names a module reaches on something not its own ``self``/``cls``, and
+    those it imports."""
+    used: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            if _chain(node.value) not in (["self"], ["cls"]):
+                used.append((node.lineno, node.attr))
+        elif isinstance(node, ast.ImportFrom):
+            used.extend((node.lineno, a.name) for a in node.names if _private(a.name))
+    return used
+
+
+def _third_party_privates() -> set[str]:
+    """Private names the libraries gridfield builds on define on the objects it is handed
+    (a MongoEngine document's ``_meta``, a Django model's ``_state``...): theirs to use."""
+    import django.db.models
+    import mongoengine
+    import mongoengine.base
+    import mongoengine.connection
+    import mongoengine.queryset
+
+    names = set(dir(mongoengine.connection)) | set(dir(django.db.models.Model))
+    for kind in (
+        mongoengine.Document,
+        mongoengine.DynamicDocument,
+        mongoengine.EmbeddedDocument,
+        mongoengine.queryset.QuerySet,
+        mongoengine.base.BaseField,
+        mongoengine.fields.FileField,
+        mongoengine.fields.GridFSProxy,
+    ):
+        names |= set(dir(kind))
+    # Set on instances by MongoEngine's and Django's constructors, so absent from dir() of
+    # the class.
+    names |= {"_data", "_document", "_created", "_initialised", "_changed_fields", "_state"}
+    return {name for name in names if _private(name)}
+
+
+# The documents side (the document, its queryset and its updates) shares the hooks of the
+# document class among its three modules, as one unit.
+_ONE_UNIT = {"document.py", "queryset.py", "updates.py"}
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    sources = [p for p in SRC.rglob("*.py") if "_sync" not in p.parts]
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sources}
+    defined = {path: private_names_defined(tree) for path, tree in trees.items()}
+    ours = set().union(*defined.values()) - _third_party_privates()
+    offences = []
+    for path, tree in trees.items():
+        own = set(defined[path])
+        if path.name in _ONE_UNIT and path.parent.name == "_async":
+            own |= set().union(*(defined[path.parent / name] for name in _ONE_UNIT))
+        for line, name in private_names_used(tree):
+            if name in ours and name not in own:
+                offences.append(f"{path.relative_to(SRC)}:{line}: {name}")
+    assert not offences, "\n".join(offences)
+
+
+def test_the_private_name_finder_sees_reach_ins_and_imports() -> None:
+    tree = ast.parse("from .store import _hidden\nself._mine\nstore._theirs\nself._a._b\n")
+    assert private_names_used(tree) == [(1, "_hidden"), (3, "_theirs"), (4, "_b")]
+    defined = ast.parse("class A:\n    def f(self):\n        self._x = 1\n_y = 2\ndef _z(): pass")
+    assert private_names_defined(defined) == {"_x", "_y", "_z"}

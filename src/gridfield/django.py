@@ -450,8 +450,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             self.store.rename(adopted.file_id, stored)
             adopted.keep()  # the request's clean-up must leave it now: a model names it
             if self._allow_overwrite:
-                self.store.delete_other_revisions(stored, adopted.file_id)
-                return stored
+                return self._keep_newest(stored)
             return self._claim(stored, adopted.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
@@ -460,9 +459,21 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         info = upload.info
         assert info is not None
         if self._allow_overwrite:
-            self.store.delete_other_revisions(stored, info.file_id)
-            return stored
+            return self._keep_newest(stored)
         return self._claim(stored, info)
+
+    def _keep_newest(self, name: str) -> str:
+        """Overwrite: of the revisions of ``name``, keep the newest and delete the others.
+
+        Not "every revision but mine": two saves racing for one name would each delete the
+        other's file. The saves of one name decide in turns (``_name_turn``), each once its
+        own file is visible, and agree on which revision is newest (upload date, then id):
+        the last to decide sees both files, so exactly one stays, the newest."""
+        with self._name_turn(name):
+            sort = [("uploadDate", -1), ("_id", -1)]
+            for info in self.store.find(filename=name, sort=sort, limit=1):
+                self.store.delete_other_revisions(name, info.file_id)
+        return name
 
     def _claim(self, name: str, info: FileInfo) -> str:
         """Keep the name only if the new file is the one file of that name: another save of

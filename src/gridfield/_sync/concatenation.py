@@ -130,12 +130,16 @@ def _finish(
         digest = _hash_of(resumable, final)
     else:
         digest = _copy(resumable, final, plan, token)
-    running = _Digest(digest)
-    resumable.store_file(final, running)
-    done = dataclasses.replace(final, offset=plan.length, complete=True)
-    if not resumable.leases.release(final.upload_id, token, done.progress_fields()):
+    stored = resumable.store_file(final, _Digest(digest))
+    done = dataclasses.replace(final, offset=plan.length, complete=True, file_id=stored.file_id)
+    fields = {**done.progress_fields(), "file_id": done.file_id}
+    if not resumable.leases.release(final.upload_id, token, fields):
         raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
     _release_parts(resumable, done)
+    if done.file_id != final.file_id:
+        # The same bytes were stored in the store's dedup scope: the final upload names
+        # that file now, and the joined chunks go.
+        discard_chunks(resumable.store.bucket, final.file_id)
     return done
 
 

@@ -24,7 +24,9 @@ from pymongo.errors import DuplicateKeyError
 
 from .._twins import clean_up_now
 from ..core.chunks import ChunkBatcher, chunk_overhead
-from ..core.content_types import check_content_type
+from ..core.content_types import check_content_type, content_type_of
+from ..core.errors import ContentTypeRefused
+from ..core.expiry import expiry_moment
 from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
 from ..core.queries import chunks_filter, file_filter
 from ..core.tus import (
@@ -38,6 +40,7 @@ from ..core.tus import (
     UploadState,
     aware,
     check_declared_type,
+    check_length,
 )
 from .chunk_writer import ChunkWriter, discard_chunks
 from .concatenation import join_uploads
@@ -57,6 +60,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _within(options: TusOptions, store: FileStore) -> TusOptions:
+    """``options`` with the store's size limit where it is the smaller (the store's
+    defaults apply to every way a file comes in, tus too)."""
+    limit = store.limits.max_size
+    if limit is None or (options.max_size is not None and options.max_size <= limit):
+        return options
+    return replace(options, max_size=limit)
+
+
 class ResumableStore:
     """Resumable (tus) uploads into the bucket of ``store``, limited by ``options``.
 
@@ -72,7 +84,8 @@ class ResumableStore:
         if options is not None and not isinstance(options, TusOptions):
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
         self.store = store
-        self.options = options if options is not None else TusOptions()
+        self.options = _within(options if options is not None else TusOptions(), store)
+        """The endpoint's options, its ``max_size`` no larger than the store's limit."""
         self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
         self.leases = FieldLeases(self.registry, self.options.lease)
@@ -103,6 +116,11 @@ class ResumableStore:
         except (TypeError, ValueError) as exc:
             raise TusError(400, f"Upload-Metadata: {exc}") from None
         check_declared_type(naming, self.options)
+        try:  # the store's content types too, on the type the file will be stored with
+            kind = content_type_of(naming.content_type, naming.filename, b"")
+            self.store.limits.check_type(kind)
+        except ContentTypeRefused as exc:
+            raise TusError(415, str(exc)) from None
         return replace(naming, metadata=metadata)
 
     def create(self, creation: Creation, naming: FileNaming) -> UploadState:
@@ -113,6 +131,8 @@ class ResumableStore:
         naming cannot be stored; nothing is written then.
         """
         self.store.bucket.check_writable("upload a file")
+        if creation.length is not None:
+            check_length(creation.length, self.options)  # the store's limit included
         naming = self._checked_naming(naming)
         now = _now()
         state = UploadState(
@@ -131,7 +151,8 @@ class ResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                self.store_file(state, hashlib.sha256())
+                stored = self.store_file(state, hashlib.sha256())
+                state = replace(state, file_id=stored.file_id)
             state = replace(state, complete=True)
         self.registry.insert_one(state.to_document())
         return state
@@ -200,11 +221,18 @@ class ResumableStore:
                 return self._commit(finished.state, token, receiver)
             if finished.last_chunk is not None:
                 writer.insert([finished.last_chunk])
-            if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
-                self.store_file(finished.state, receiver.file_hash)
+            done = finished.state
+            if not done.is_partial:  # a partial upload's bytes wait for a final one
+                stored = self.store_file(done, receiver.file_hash)
+                done = replace(done, file_id=stored.file_id)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
-            return self._commit(finished.state, token, None)
+            committed = self._commit(done, token, None)
+            if done.file_id != finished.state.file_id:
+                # The same bytes were stored in the store's dedup scope: the upload names
+                # that file now, and its own chunks go.
+                discard_chunks(self.store.bucket, finished.state.file_id)
+            return committed
         except BaseException as exc:
             clean_up_now(writer.discard, exc)
             raise
@@ -258,7 +286,8 @@ class ResumableStore:
     ) -> UploadState:
         """Record the state a PATCH reached and release the lease; 409 if it was lost."""
         state = state.renewed(_now(), self.options.expire_after)
-        if not self.leases.release(state.upload_id, token, state.progress_fields()):
+        fields = {**state.progress_fields(), "file_id": state.file_id}
+        if not self.leases.release(state.upload_id, token, fields):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
         if receiver is not None and receiver.file_hash is not None:
             self._hashes[state.upload_id] = (state.offset, receiver.file_hash)
@@ -272,25 +301,37 @@ class ResumableStore:
         if not self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    def store_file(self, state: UploadState, running: Any) -> None:
-        """Insert the files document of the complete upload ``state``, with the SHA-256 of
-        its bytes (``running``'s hexdigest, or read back when None); a repeat is no error."""
+    def store_file(self, state: UploadState, running: Any) -> FileInfo:
+        """Store the complete upload ``state`` as a file with the SHA-256 of its bytes
+        (``running``'s hexdigest, or read back when None) and the store's defaults (its
+        expiry, its dedup scope); the file stored: this one, or the one of the store's dedup
+        scope that holds the same bytes already. A repeat is no error."""
         digest = running.hexdigest() if running is not None else self._read_back(state)
+        date = upload_date(self.store.db.codec_options)
+        defaults = self.store.defaults
+        expire_at = expiry_moment(defaults.expire_after, date)
+        if defaults.dedup_scope is not None:
+            found = self.store.find_copy(digest, state.length or 0, defaults.dedup_scope, expire_at)
+            if found is not None:
+                return found
         info = FileInfo.for_upload(
             file_id=state.file_id,
             length=state.length or 0,
             chunk_size=state.chunk_size,
-            upload_date=upload_date(self.store.db.codec_options),
+            upload_date=date,
             filename=state.filename,
             metadata=state.file_metadata,
             content_type=state.content_type,
             sha256=digest,
+            expire_at=expire_at,
+            scope=defaults.dedup_scope,
         )
         writer = ChunkWriter(self.store.bucket, state.file_id, owns_id=False)
         try:
             writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
+        return info
 
     def _read_back(self, state: UploadState) -> str:
         """The SHA-256 of the upload's chunks, read in order (one query)."""

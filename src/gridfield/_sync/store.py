@@ -16,11 +16,10 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.content_types import check_content_type
-from ..core.dedup import SCOPE_FIELD, check_scope
+from ..core.dedup import SCOPE_FIELD, dedup_filter
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
-    check_expiry,
     expired_filter,
     expired_message,
     is_expired,
@@ -29,9 +28,7 @@ from ..core.expiry import (
 )
 from ..core.files_document import (
     CHECKSUM_KEY,
-    DEFAULT_CHUNK_SIZE,
     FileInfo,
-    check_chunk_size,
     check_extra_fields,
     check_file_id,
     check_files_document,
@@ -48,6 +45,7 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
+from ..core.store_defaults import StoreDefaults
 from ..core.sweeping import DEFAULT_SWEEP_TIMING, SweepTiming
 from ..core.topology import gone_or_replaced
 from ..core.upload_options import UploadOptions
@@ -65,6 +63,23 @@ from .holds import hold_for_save, let_go
 from .upload import UploadStream, check_source, source_size, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
+
+
+def _defaults_of(
+    defaults: StoreDefaults | None, collection_name: str, **fields: Any
+) -> StoreDefaults:
+    """The one ``StoreDefaults`` of a store given as a value or field by field; errors
+    name the store."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if defaults is not None:
+        if not isinstance(defaults, StoreDefaults):
+            raise TypeError(f"defaults must be a StoreDefaults, not {type(defaults).__name__}")
+        if given:
+            raise TypeError(f"give defaults= or {', '.join(sorted(given))}, not both")
+        return defaults
+    if given.get("limits") is None:
+        given["limits"] = UploadLimits(label=collection_name)
+    return StoreDefaults(**given)
 
 
 def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -100,21 +115,31 @@ class FileStore:
         db: Any,
         collection_name: str = "fs",
         *,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         limits: UploadLimits | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
         sweep_timing: SweepTiming | None = None,
+        defaults: StoreDefaults | None = None,
     ) -> None:
-        """``expire_after`` makes every file stored here expire that long after its upload
-        (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
-        stored file with the same bytes in that scope (a call may say ``dedup=False``, or
-        name another ``scope``). See ``put``."""
+        """``defaults`` (a ``StoreDefaults``) is what every file stored here gets unless its
+        upload says otherwise; ``chunk_size``, ``limits``, ``expire_after`` and
+        ``dedup_scope`` are its fields given one by one (not both ways). ``expire_after``
+        makes every file stored here expire that long after its upload (unless a call gives
+        its own expiry); ``dedup_scope`` makes every upload look for a stored file with the
+        same bytes in that scope (a call may say ``dedup=False``, or name another
+        ``scope``). See ``put``."""
         bucket = Bucket(db, collection_name)
-        if limits is not None and not isinstance(limits, UploadLimits):
-            raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
-        self.limits = limits if limits is not None else UploadLimits(label=collection_name)
-        """The upload guards every upload of this store gets (a call may tighten them)."""
+        self.defaults = _defaults_of(
+            defaults,
+            collection_name,
+            chunk_size=chunk_size,
+            limits=limits,
+            expire_after=expire_after,
+            dedup_scope=dedup_scope,
+        )
+        """What every upload here gets unless it says otherwise (one value, resolved once
+        with each upload's options)."""
         if sweep_timing is not None and not isinstance(sweep_timing, SweepTiming):
             raise TypeError(
                 f"sweep_timing must be a SweepTiming, not {type(sweep_timing).__name__}"
@@ -123,12 +148,6 @@ class FileStore:
         """When uploads register and how small a deleting sweep's grace may be."""
         self.db = db
         self.collection_name = collection_name
-        self.chunk_size = check_chunk_size(chunk_size)
-        check_expiry(expire_after=expire_after)
-        self.expire_after = expire_after
-        """How long files stored here live by default (None: for ever)."""
-        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
-        """The scope every upload here deduplicates in by default (None: no deduplication)."""
         self.bucket = bucket
         """The bucket's collections, index memory and writability check."""
 
@@ -161,6 +180,26 @@ class FileStore:
     def holds(self) -> Any:
         """The holds saves and deleting sweeps take on files (see ``claim``)."""
         return self.bucket.holds
+
+    @property
+    def chunk_size(self) -> int:
+        """The chunk size of new files (``defaults.chunk_size``)."""
+        return self.defaults.chunk_size
+
+    @property
+    def limits(self) -> UploadLimits:
+        """The upload guards every upload of this store gets (a call may tighten them)."""
+        return self.defaults.limits
+
+    @property
+    def expire_after(self) -> timedelta | None:
+        """How long files stored here live by default (None: for ever)."""
+        return self.defaults.expire_after
+
+    @property
+    def dedup_scope(self) -> str | None:
+        """The scope every upload here deduplicates in by default (None: no deduplication)."""
+        return self.defaults.dedup_scope
 
     @property
     def ttl_index(self) -> bool | None:
@@ -269,10 +308,10 @@ class FileStore:
         """
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
-        options = self._with_defaults(options)
+        options, limits = self.defaults.resolve(options)
         self.bucket.check_writable("upload a file")
-        limits = options.limits_over(self.limits)
-        size = self.chunk_size if options.chunk_size is None else options.chunk_size
+        size = options.chunk_size
+        assert size is not None  # resolved: the call's or the store's
         codec_options = self.db.codec_options
         stored = check_metadata(options.metadata, codec_options)
         if isinstance(stored.get("contentType"), str):
@@ -294,29 +333,9 @@ class FileStore:
             limits.check_type(options.content_type)  # a refused type given outright: no I/O
         return UploadStream(
             self,
-            options.but(chunk_size=size, metadata=stored, extra=top_level),
+            options.but(metadata=stored, extra=top_level),
             limits=limits,
         )
-
-    def _with_defaults(self, options: UploadOptions) -> UploadOptions:
-        """``options`` with this store's expiry and deduplication scope where the call gave
-        none, ``dedup`` decided; ValueError for deduplication with no scope to do it in."""
-        changes: dict[str, Any] = {}
-        if options.expiry is None and self.expire_after is not None:
-            changes["expire_after"] = self.expire_after
-        scope = options.scope if options.scope is not None else self.dedup_scope
-        dedup = options.dedup if options.dedup is not None else self.dedup_scope is not None
-        if dedup and scope is None:
-            raise ValueError(
-                "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
-                "share stored files, e.g. a tenant or a user ('' for the whole bucket)"
-            )
-        if options.sha256 is not None and not dedup:
-            raise ValueError(
-                "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
-            )
-        changes.update(scope=scope, dedup=dedup)
-        return options.but(**changes)
 
     def put(
         self,
@@ -448,18 +467,28 @@ class FileStore:
     def get_info(self, file_id: Any) -> FileInfo:
         """The description of a stored file; NoFile if there is none with this id, or if it
         has expired (saying when), whether or not anything removed it yet."""
-        info = self._stored_info(file_id)
+        info = self.stored_info(file_id)
         if is_expired(info.expire_at, datetime.now(timezone.utc)):
             assert info.expire_at is not None
             raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
         return info
 
-    def _stored_info(self, file_id: Any) -> FileInfo:
+    def stored_info(self, file_id: Any) -> FileInfo:
         """The description in a files document, expired or not; NoFile if there is none."""
         doc = self.files.find_one(file_filter(file_id))
         if doc is None:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
         return FileInfo.from_document(doc)
+
+    def find_copy(
+        self, sha256: str, length: int, scope: str, expire_at: datetime | None
+    ) -> FileInfo | None:
+        """The stored file of ``scope`` holding the bytes of SHA-256 ``sha256`` and
+        ``length``, living at least until ``expire_at`` (None: for ever), if there is one:
+        one lookup, on the deduplication index."""
+        self.bucket.ensure_indexes_once()
+        doc = self.bucket.files.find_one(dedup_filter(sha256, length, scope, expire_at))
+        return None if doc is None else FileInfo.from_document(doc)
 
     def open_download(
         self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False

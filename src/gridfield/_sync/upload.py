@@ -26,7 +26,6 @@ from .._twins import (
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.content_types import content_type_of
-from ..core.dedup import dedup_filter
 from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
 from ..core.expiry import expiry_moment, is_expired
 from ..core.files_document import FileInfo, upload_date
@@ -228,10 +227,7 @@ class UploadStream:
         """The file of this upload's scope holding the same bytes, if one is stored: one
         lookup, on the deduplication index (``ensure_indexes``)."""
         assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
-        self._store.bucket.ensure_indexes_once()
-        query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
-        doc = self._store.bucket.files.find_one(query)
-        return None if doc is None else FileInfo.from_document(doc)
+        return self._store.find_copy(info.sha256, info.length, self._scope, info.expire_at)
 
     def stored_as_declared(self) -> FileInfo | None:
         """With deduplication and a declared SHA-256 and length, before any byte is written:
@@ -242,11 +238,10 @@ class UploadStream:
         sha256, length = self._declared
         assert length is not None and self._scope is not None
         moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
-        self._store.bucket.ensure_indexes_once()
-        doc = self._store.bucket.files.find_one(dedup_filter(sha256, length, self._scope, moment))
-        if doc is None:
+        found = self._store.find_copy(sha256, length, self._scope, moment)
+        if found is None:
             return None
-        self.info = FileInfo.from_document(doc)
+        self.info = found
         self.closed = True
         return self.info
 
