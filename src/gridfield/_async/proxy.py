@@ -83,6 +83,9 @@ class GridFSProxy(DescribedFile):
         self._claim = False
         self._adopted: float | None = None
         self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
+        # A file a deduplicating upload of this proxy took as its answer, and when: its
+        # mark is taken off once the owner's document names it.
+        self._settle: tuple[Any, Any] | None = None
         self.from_storage = False
         """Whether the field made this proxy from a stored document's value (to_python)."""
         self._reading: Any = grid_id  # the file _info, _reader and _position are about
@@ -234,6 +237,7 @@ class GridFSProxy(DescribedFile):
             self.instance._mark_as_changed(self.key)
 
     def _adopt(self, info: FileInfo) -> None:
+        self._settle = (info.file_id, info.matched) if info.matched is not None else None
         self._slot.hold(info.file_id)
         self._claim = False
         self._adopted = time.monotonic()
@@ -512,6 +516,7 @@ class GridFSProxy(DescribedFile):
             return
         assert self._slot.staged is not None
         info = await self._store_file(self._slot.staged.data, UploadOptions())
+        self._settle = (info.file_id, info.matched) if info.matched is not None else None
         self._slot.stored(info.file_id)
         self._follow(info)
 
@@ -532,6 +537,9 @@ class GridFSProxy(DescribedFile):
         self._claim = False  # the owner names the file now: a sweep sees it
         self._adopted = None
         await self.release_file()
+        settle, self._settle = self._settle, None
+        if settle is not None and settle[0] == self.grid_id:
+            await self.store.settle(*settle)  # the document names the matched file now
         await self._drop(self._slot.saved())
 
     async def _drop(self, stale: tuple[Any, ...]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,7 +16,7 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.content_types import check_content_type
-from ..core.dedup import SCOPE_FIELD, dedup_filter
+from ..core.dedup import MATCHED_FIELD, SCOPE_FIELD, dedup_filter, unmatched_filter
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
@@ -62,6 +63,12 @@ from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
+
+
+def _millis(moment: datetime) -> datetime:
+    """``moment`` as BSON stores it (milliseconds, no zone), so that it compares equal to
+    the value read back."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=None)
 
 
 def _defaults_of(
@@ -484,10 +491,33 @@ class AsyncFileStore:
     ) -> FileInfo | None:
         """The stored file of ``scope`` holding the bytes of SHA-256 ``sha256`` and
         ``length``, living at least until ``expire_at`` (None: for ever), if there is one:
-        one lookup, on the deduplication index."""
+        one lookup, on the deduplication index.
+
+        The lookup marks the file it answers as just matched, in the same command: a
+        deletion of a shared file leaves one matched within ``sweep_timing.hold``, so the
+        file is there when the upload returns it and while its caller saves a document
+        naming it; a file deleted first is not found, and the upload keeps its own bytes."""
         await self.bucket.ensure_indexes_once()
         doc = await self.bucket.files.find_one(dedup_filter(sha256, length, scope, expire_at))
-        return None if doc is None else FileInfo.from_document(doc)
+        if doc is None:
+            return None
+        # Marked by its _id (a write a sharded bucket routes): no match if it went meanwhile.
+        moment = _millis(datetime.now(timezone.utc))
+        marked = await self.bucket.files.update_one(
+            file_filter(doc["_id"]), {"$set": {MATCHED_FIELD: moment}}
+        )
+        if not marked.matched_count:
+            return None
+        return dataclasses.replace(FileInfo.from_document(doc), matched=moment)
+
+    async def settle(self, file_id: Any, matched: datetime) -> None:
+        """A document now names the file a deduplicating upload took as its answer when
+        ``find_copy`` marked it (at ``matched``): the mark goes, unless a later upload
+        matched it again since."""
+        await self.bucket.files.update_one(
+            {**file_filter(file_id), MATCHED_FIELD: {"$eq": matched}},
+            {"$unset": {MATCHED_FIELD: ""}},
+        )
 
     async def open_download(
         self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False
@@ -749,8 +779,15 @@ class AsyncFileStore:
             return True
         if await held_by_others(self, owner, file_id):
             return False
-        # Gone already, or shared and now held by no one else: as delete() does (stray
-        # chunks of a gone file go too).
+        # Shared and now held by no one else: gone, unless a deduplicating upload took it
+        # as its answer lately (its document naming the file may be on its way).
+        since = datetime.now(timezone.utc) - self.sweep_timing.hold
+        unmatched = {**file_filter(file_id), **unmatched_filter(since)}
+        if await carry_on_despite_cancel(self._delete(file_id, unmatched)):
+            return True
+        if await self.bucket.files.find_one(file_filter(file_id), projection={"_id": 1}):
+            return False  # matched lately: it stays
+        # Gone already: as delete() does, its stray chunks go too.
         return bool(await carry_on_despite_cancel(self._delete(file_id)))
 
     async def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
