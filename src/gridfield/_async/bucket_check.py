@@ -38,6 +38,7 @@ from ..core.expiry import expired_filter, is_expired
 from ..core.files_document import FileInfo
 from ..core.numbers import is_whole_number
 from ..core.raw_holders import Holder, as_holder, values_at
+from ..core.sweeping import SAVE, SWEEP
 from ..odm.stored_refs import (
     collection_root,
     document_classes,
@@ -145,7 +146,31 @@ async def sweep_bucket(
     from .resumable import AsyncResumableStore
 
     report.removed_resumable = await AsyncResumableStore(store).remove_expired(now)
+    report.removed_holds = await _remove_orphan_holds(store)
     return report
+
+
+async def _remove_orphan_holds(store: AsyncFileStore) -> int:
+    """Remove the holds on files that are gone (a save or a sweep killed after its delete
+    reached the server never let go of them); how many. A hold protects a file that
+    exists, so one on a gone file protects nothing, lapsed or not."""
+    removed = 0
+    holds = store.bucket.holds
+    on_files = {"by": {"$in": [SAVE, SWEEP]}}
+    ids = [doc["_id"] async for doc in holds.find(on_files, projection={"_id": 1})]
+
+    async def remove(ids: list[Any]) -> int:
+        found = store.bucket.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        present = {id_key(doc["_id"]) async for doc in found}
+        gone = [file_id for file_id in ids if id_key(file_id) not in present]
+        if not gone:
+            return 0
+        result = await holds.delete_many({"_id": {"$in": gone}, **on_files})
+        return int(result.deleted_count)
+
+    for start in range(0, len(ids), _DELETE_BATCH):
+        removed += await remove(ids[start : start + _DELETE_BATCH])
+    return removed
 
 
 async def _remove_unreferenced(
