@@ -94,6 +94,7 @@ class AsyncUploadStream:
         self._started = datetime.now(timezone.utc)
         self._entry: Any = None  # its registry entry's _id, once registered
         self._refreshed = 0.0  # when the entry was last written (monotonic)
+        self._lapsed = False  # whether the entry ran out once while the upload was open
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -139,8 +140,9 @@ class AsyncUploadStream:
         except FileTooLarge as exc:
             await self._abort_after(exc)
             raise
-        await self._keep_registered()
-        await self._send(self._batcher.ready())
+        batches = self._batcher.ready()
+        await self._keep_registered(before=bool(batches))
+        await self._send(batches)
 
     async def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
         """Write each item of ``lines`` in turn (no separators are added)."""
@@ -151,8 +153,9 @@ class AsyncUploadStream:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
         self._store.bucket.check_writable("upload a file")
-        await self._keep_registered()
-        await self._send(self._batcher.drain())
+        batches = self._batcher.drain()
+        await self._keep_registered(before=bool(batches))
+        await self._send(batches)
 
     async def close(self) -> FileInfo:
         """Insert the rest, then the files document; return the file's description.
@@ -189,7 +192,7 @@ class AsyncUploadStream:
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
-            if self._entry is not None:
+            if self._entry is not None and self._lease_may_have_lapsed():
                 await self._check_chunks(info)
             await self._writer.insert_file(info)
         except DuplicateKeyError as exc:
@@ -248,13 +251,17 @@ class AsyncUploadStream:
 
     # -- the registry of open uploads -----------------------------------------------------------
 
-    async def _keep_registered(self) -> None:
-        """Enter (or refresh) this upload in the registry once it has been open long enough
-        for a sweep to find its chunks old: a short upload costs no command here."""
+    async def _keep_registered(self, *, before: bool = False) -> None:
+        """Enter this upload in the registry before its first batch of chunks goes in while
+        more may follow (``before``), or once it has been open long enough for a sweep to
+        find its chunks old; refresh the entry while it writes. From its first chunk to
+        the end of its lease, a deleting sweep leaves its chunks alone, whatever its pace.
+        A small file, whose only chunks go in with its files document at ``close()``,
+        costs no command here."""
         timing = self._store.sweep_timing
         every = timing.register_after.total_seconds()
         now = time.monotonic()
-        if self._entry is None and now - self._opened < every:
+        if self._entry is None and not before and now - self._opened < every:
             return
         if self._entry is not None and now - self._refreshed < every:
             return
@@ -264,7 +271,16 @@ class AsyncUploadStream:
             await self._abort_after(exc)
             raise
 
+    def _lease_may_have_lapsed(self) -> bool:
+        """Whether the registry entry may have run out at some moment since it was first
+        written (its chunks then had no protection from a sweep: they are counted before
+        the files document goes in)."""
+        lease = self._store.sweep_timing.lease.total_seconds()
+        return self._lapsed or time.monotonic() - self._refreshed >= lease
+
     async def _register(self, lease: timedelta) -> None:
+        if self._entry is not None and self._lease_may_have_lapsed():
+            self._lapsed = True  # silent past its lease once: a sweep may have been by
         entry = ObjectId() if self._entry is None else self._entry
         self._entry = entry
         self._refreshed = time.monotonic()

@@ -93,6 +93,7 @@ class UploadStream:
         self._started = datetime.now(timezone.utc)
         self._entry: Any = None  # its registry entry's _id, once registered
         self._refreshed = 0.0  # when the entry was last written (monotonic)
+        self._lapsed = False  # whether the entry ran out once while the upload was open
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -138,8 +139,9 @@ class UploadStream:
         except FileTooLarge as exc:
             self._abort_after(exc)
             raise
-        self._keep_registered()
-        self._send(self._batcher.ready())
+        batches = self._batcher.ready()
+        self._keep_registered(before=bool(batches))
+        self._send(batches)
 
     def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
         """Write each item of ``lines`` in turn (no separators are added)."""
@@ -150,8 +152,9 @@ class UploadStream:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
         self._check_open()
         self._store.bucket.check_writable("upload a file")
-        self._keep_registered()
-        self._send(self._batcher.drain())
+        batches = self._batcher.drain()
+        self._keep_registered(before=bool(batches))
+        self._send(batches)
 
     def close(self) -> FileInfo:
         """Insert the rest, then the files document; return the file's description.
@@ -188,7 +191,7 @@ class UploadStream:
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
-            if self._entry is not None:
+            if self._entry is not None and self._lease_may_have_lapsed():
                 self._check_chunks(info)
             self._writer.insert_file(info)
         except DuplicateKeyError as exc:
@@ -247,13 +250,17 @@ class UploadStream:
 
     # -- the registry of open uploads -----------------------------------------------------------
 
-    def _keep_registered(self) -> None:
-        """Enter (or refresh) this upload in the registry once it has been open long enough
-        for a sweep to find its chunks old: a short upload costs no command here."""
+    def _keep_registered(self, *, before: bool = False) -> None:
+        """Enter this upload in the registry before its first batch of chunks goes in while
+        more may follow (``before``), or once it has been open long enough for a sweep to
+        find its chunks old; refresh the entry while it writes. From its first chunk to
+        the end of its lease, a deleting sweep leaves its chunks alone, whatever its pace.
+        A small file, whose only chunks go in with its files document at ``close()``,
+        costs no command here."""
         timing = self._store.sweep_timing
         every = timing.register_after.total_seconds()
         now = time.monotonic()
-        if self._entry is None and now - self._opened < every:
+        if self._entry is None and not before and now - self._opened < every:
             return
         if self._entry is not None and now - self._refreshed < every:
             return
@@ -263,7 +270,16 @@ class UploadStream:
             self._abort_after(exc)
             raise
 
+    def _lease_may_have_lapsed(self) -> bool:
+        """Whether the registry entry may have run out at some moment since it was first
+        written (its chunks then had no protection from a sweep: they are counted before
+        the files document goes in)."""
+        lease = self._store.sweep_timing.lease.total_seconds()
+        return self._lapsed or time.monotonic() - self._refreshed >= lease
+
     def _register(self, lease: timedelta) -> None:
+        if self._entry is not None and self._lease_may_have_lapsed():
+            self._lapsed = True  # silent past its lease once: a sweep may have been by
         entry = ObjectId() if self._entry is None else self._entry
         self._entry = entry
         self._refreshed = time.monotonic()
