@@ -1,6 +1,6 @@
 """A store's defaults (``StoreDefaults``: expiry, dedup scope, limits) hold for every way a
 file comes in: ``put``, ``open_upload``, a field's ``put`` and ``new_file``, an image field,
-a tus completion and a tus concatenation. Expiry and deduplication are shown with two
+the intake the web adapters share, a tus completion and a tus concatenation. Expiry and deduplication are shown with two
 configurations: a file deduplicates only to one that lives at least as long as asked."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PIL import Image
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.image_field import ImageField
+from gridfield._async.intake import receive_multipart, receive_raw
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import FileTooLarge
@@ -207,3 +208,38 @@ async def test_a_tus_concatenation_honours_the_stores_defaults(async_db: Any) ->
     with pytest.raises(TusError) as refused:
         await resumable.concatenate(ids, "final;x", FileNaming("big.bin", None, {}))
     assert refused.value.status == 413
+
+
+async def _pieces(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 100):
+        yield body[start : start + 100]
+
+
+async def test_the_intake_behind_every_web_adapter_honours_the_stores_defaults(
+    async_db: Any,
+) -> None:
+    expiring = AsyncFileStore(async_db, "expiring", defaults=EXPIRING)
+    sharing = AsyncFileStore(async_db, "sharing", defaults=SHARING)
+    data = b"intake bytes" * 50
+    head = 'Content-Disposition: form-data; name="f"; filename="a.bin"'
+    body = b"--b0\r\n" + head.encode() + b"\r\n\r\n" + data + b"\r\n--b0--\r\n"
+    received = await receive_multipart(
+        _pieces(body),
+        expiring,
+        content_type="multipart/form-data; boundary=b0",
+        content_length=str(len(body)),
+    )
+    assert expires_as_configured(received.file().info)
+
+    async def raw(store: AsyncFileStore, payload: bytes) -> Any:
+        got = await receive_raw(
+            _pieces(payload), store, filename="r.bin", content_type=None, content_length=None
+        )
+        return got.file().info
+
+    first, second = await raw(sharing, data), await raw(sharing, data)
+    assert first.scope == SCOPE and second.file_id == first.file_id
+    for store in (expiring, sharing):
+        with pytest.raises(FileTooLarge):
+            await raw(store, b"x" * (LIMIT + 1))
+        assert await counts(store) == (1, 1)

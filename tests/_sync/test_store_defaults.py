@@ -1,7 +1,7 @@
 # Generated from tests/_async/test_store_defaults.py by scripts/unasync.py: do not edit.
 """A store's defaults (``StoreDefaults``: expiry, dedup scope, limits) hold for every way a
 file comes in: ``put``, ``open_upload``, a field's ``put`` and ``new_file``, an image field,
-a tus completion and a tus concatenation. Expiry and deduplication are shown with two
+the intake the web adapters share, a tus completion and a tus concatenation. Expiry and deduplication are shown with two
 configurations: a file deduplicates only to one that lives at least as long as asked."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PIL import Image
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.image_field import ImageField
+from gridfield._sync.intake import receive_multipart, receive_raw
 from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import FileTooLarge
@@ -206,3 +207,38 @@ def test_a_tus_concatenation_honours_the_stores_defaults(sync_db: Any) -> None:
     with pytest.raises(TusError) as refused:
         resumable.concatenate(ids, "final;x", FileNaming("big.bin", None, {}))
     assert refused.value.status == 413
+
+
+def _pieces(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), 100):
+        yield body[start : start + 100]
+
+
+def test_the_intake_behind_every_web_adapter_honours_the_stores_defaults(
+    sync_db: Any,
+) -> None:
+    expiring = FileStore(sync_db, "expiring", defaults=EXPIRING)
+    sharing = FileStore(sync_db, "sharing", defaults=SHARING)
+    data = b"intake bytes" * 50
+    head = 'Content-Disposition: form-data; name="f"; filename="a.bin"'
+    body = b"--b0\r\n" + head.encode() + b"\r\n\r\n" + data + b"\r\n--b0--\r\n"
+    received = receive_multipart(
+        _pieces(body),
+        expiring,
+        content_type="multipart/form-data; boundary=b0",
+        content_length=str(len(body)),
+    )
+    assert expires_as_configured(received.file().info)
+
+    def raw(store: FileStore, payload: bytes) -> Any:
+        got = receive_raw(
+            _pieces(payload), store, filename="r.bin", content_type=None, content_length=None
+        )
+        return got.file().info
+
+    first, second = raw(sharing, data), raw(sharing, data)
+    assert first.scope == SCOPE and second.file_id == first.file_id
+    for store in (expiring, sharing):
+        with pytest.raises(FileTooLarge):
+            raw(store, b"x" * (LIMIT + 1))
+        assert counts(store) == (1, 1)
