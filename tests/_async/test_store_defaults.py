@@ -1,7 +1,8 @@
 """A store's defaults (``StoreDefaults``: expiry, dedup scope, limits) hold for every way a
 file comes in: ``put``, ``open_upload``, a field's ``put`` and ``new_file``, an image field,
-the intake the web adapters share, a tus completion and a tus concatenation. Expiry and deduplication are shown with two
-configurations: a file deduplicates only to one that lives at least as long as asked."""
+the intake the web adapters share, a tus completion and a tus concatenation. Expiry and
+deduplication are shown with two configurations: a file deduplicates only to one that lives
+at least as long as asked."""
 
 from __future__ import annotations
 
