@@ -51,6 +51,10 @@ TWINS = (
 OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
+    "AsyncBucket": "Bucket",
+    "AsyncChunkWriter": "ChunkWriter",
+    "AsyncFieldLeases": "FieldLeases",
+    "AsyncLeases": "Leases",
     "async_db": "sync_db",
     "AsyncBucketSide": "BucketSide",
     "AsyncDownloadStream": "DownloadStream",

@@ -30,6 +30,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
+from bson import ObjectId
+
 from .core.extras import missing_extra
 
 try:
@@ -47,8 +49,9 @@ except ImportError as exc:  # the extra is missing: say which one
     raise missing_extra(__name__, exc, "django") from exc
 from mongoengine.connection import ConnectionFailure
 from pymongo import MongoClient
-from pymongo.errors import ConfigurationError, DuplicateKeyError
+from pymongo.errors import ConfigurationError
 
+from gridfield._sync.leases import Leases
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
@@ -386,8 +389,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def _missing(self, stored: str) -> OSError:
         """FileNotFoundError for a missing name, IsADirectoryError when it is a folder."""
         if self.store.exists_by_name(stored, or_prefix=f"{stored}/"):
-            return IsADirectoryError(f"{stored!r} is a folder in {self.store.files.name}")
-        return FileNotFoundError(f"no file named {stored!r} in {self.store.files.name}")
+            return IsADirectoryError(f"{stored!r} is a folder in {self.store.bucket.files.name}")
+        return FileNotFoundError(f"no file named {stored!r} in {self.store.bucket.files.name}")
 
     def _open(self, name: str, mode: str = "rb") -> GridFSFile:
         writing = _writing(mode)
@@ -410,7 +413,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             return self.store.get_info_by_name(stored, revision)
         except NoFile:
             raise FileNotFoundError(
-                f"no file named {stored!r} in {self.store.files.name}"
+                f"no file named {stored!r} in {self.store.bucket.files.name}"
             ) from None
 
     def exists(self, name: str) -> bool:
@@ -429,7 +432,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         if stored and not folders and not files:
             if self.store.exists_by_name(stored):
                 raise NotADirectoryError(f"{stored!r} is a file, not a folder")
-            raise FileNotFoundError(f"no folder {stored!r} in {self.store.files.name}")
+            raise FileNotFoundError(f"no folder {stored!r} in {self.store.bucket.files.name}")
         return folders, files
 
     def size(self, name: str) -> int:
@@ -503,8 +506,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             self.store.rename(received.file_id, stored)
             received.keep()  # the request's clean-up must leave it now: a model names it
             if self._allow_overwrite:
-                self.store.delete_other_revisions(stored, received.file_id)
-                return stored
+                return self._keep_newest(stored)
             return self._claim(stored, received.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
@@ -517,9 +519,21 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             # ever name it (one file per upload).
             received.discard()
         if self._allow_overwrite:
-            self.store.delete_other_revisions(stored, info.file_id)
-            return stored
+            return self._keep_newest(stored)
         return self._claim(stored, info)
+
+    def _keep_newest(self, name: str) -> str:
+        """Overwrite: of the revisions of ``name``, keep the newest and delete the others.
+
+        Not "every revision but mine": two saves racing for one name would each delete the
+        other's file. The saves of one name decide in turns (``_name_turn``), each once its
+        own file is visible, and agree on which revision is newest (upload date, then id):
+        the last to decide sees both files, so exactly one stays, the newest."""
+        with self._name_turn(name):
+            sort = [("uploadDate", -1), ("_id", -1)]
+            for info in self.store.find(filename=name, sort=sort, limit=1):
+                self.store.delete_other_revisions(name, info.file_id)
+        return name
 
     def _claim(self, name: str, info: FileInfo) -> str:
         """Keep the name only if the new file is the one file of that name: another save of
@@ -547,27 +561,21 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     @contextmanager
     def _name_turn(self, name: str) -> Iterator[None]:
-        """Hold the name's turn: a document whose ``_id`` names it (no file has such an id)
-        in the bucket's ``holds`` collection; one left by a crashed process lapses."""
-        turns = self.store.db[f"{self.store.collection_name}.holds"]
-        key = {"name": name}
+        """Hold the name's turn: a lease on a key naming it (no file has such an id) in the
+        bucket's ``holds`` collection; one left by a crashed process lapses."""
+        turns = Leases(self.store.bucket.holds, _TURN_LAPSE)
+        key, token = {"name": name}, ObjectId()
         deadline = time.monotonic() + _TURN_WAIT
-        while True:
-            now = datetime.now(timezone.utc)
-            try:
-                turns.insert_one({"_id": key, "by": "django-storage", "at": now})
-                break
-            except DuplicateKeyError:
-                turns.delete_one({"_id": key, "at": {"$lt": now - _TURN_LAPSE}})
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
-                    ) from None
-                time.sleep(0.02)
+        while not turns.take(key, token, {"by": "django-storage"}):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
+                )
+            time.sleep(0.02)
         try:
             yield
         finally:
-            turns.delete_one({"_id": key})
+            turns.release(key, token)
 
     def delete(self, name: str) -> None:
         """Delete every revision of the name; a missing name is no error (a folder has

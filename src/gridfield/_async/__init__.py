@@ -24,6 +24,7 @@ from ..core.files_document import FileInfo
 from ..core.guards import UploadLimits
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.raw_holders import Holder
+from ..core.store_defaults import StoreDefaults
 from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
@@ -76,6 +77,7 @@ __all__ = [
     "ReceivedFile",
     "Reference",
     "ReferenceField",
+    "StoreDefaults",
     "SweepTiming",
     "UploadLimits",
     "connect",

@@ -148,7 +148,7 @@ class DownloadStream(DescribedFile):
         """NoFile if the file was deleted or replaced since this stream described it: chunks
         missing under a reader are a delete (or ``put --replace``) racing it, not damage."""
         try:
-            vanished = self._store._gone_or_replaced(self.info)
+            vanished = self._store.vanished(self.info)
         except Exception as late:  # the second look failed: report what the read found
             note = getattr(error, "add_note", None)  # Python 3.11+
             if note is not None:
@@ -156,7 +156,7 @@ class DownloadStream(DescribedFile):
             return
         if vanished:
             raise NoFile(
-                f"file {self.file_id!r} in {self._store.files.name} was deleted or replaced "
+                f"file {self.file_id!r} in {self._store.bucket.files.name} was deleted or replaced "
                 f"while being read ({error})"
             ) from error
 
@@ -235,7 +235,7 @@ class DownloadStream(DescribedFile):
             # The cursor sent with the files query holds every chunk there is: all strays.
             cursor, strays = self._take_opened()
         else:
-            cursor = self._store._chunk_reads.find(
+            cursor = self._store.bucket.chunk_reads.find(
                 {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
             )
             strays = cursor = cursor.sort("n", 1).limit(2)
@@ -397,7 +397,7 @@ class DownloadStream(DescribedFile):
             cursor, docs = self._take_opened()
         else:
             cursor = chunks_cursor(
-                self._store._chunk_reads, self.file_id, self.chunk_size, first, last
+                self._store.bucket.chunk_reads, self.file_id, self.chunk_size, first, last
             )
             docs = cursor
         held: tuple[int, bytes] | None = None

@@ -188,7 +188,7 @@ class ImageGridFsProxy(GridFSProxy):
         """Delete an image and its thumbnail and variants: the image first, so no image is
         ever left naming a missing thumbnail."""
         try:
-            others = list(_variant_ids_of(self.store._stored_info(grid_id)).values())
+            others = list(_variant_ids_of(self.store.stored_info(grid_id)).values())
         except NoFile:
             others = []
         self._delete_one(grid_id)

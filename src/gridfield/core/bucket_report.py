@@ -237,6 +237,8 @@ class BucketReport:
     removed_chunks: int = 0
     removed_resumable: int = 0
     """Resumable (tus) uploads past their expiry whose entries (and chunks) a sweep removed."""
+    removed_holds: int = 0
+    """Holds on files that are gone (left by a save or sweep that died) a sweep removed."""
 
     @property
     def clean(self) -> bool:
@@ -271,6 +273,8 @@ class BucketReport:
             lines.append(f"  removed: {self.removed_files} files, {self.removed_chunks} chunks")
         if self.removed_resumable:
             lines.append(f"  removed: {self.removed_resumable} expired resumable uploads")
+        if self.removed_holds:
+            lines.append(f"  removed: {self.removed_holds} holds on files that are gone")
         for damaged in self.damaged_files:
             lines.append(f"  damaged {damaged.file_id!r} ({damaged.filename!r}): {damaged.problem}")
         return "\n".join(lines)

@@ -58,7 +58,8 @@ ours; a value under this key of another shape is kept, untouched, and nothing (n
 no expiry, no scope) is taken from it. Reserved: a caller cannot set it."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_OUR_PARTS = {"sha256": str, "expireAt": datetime, "scope": str}
+# "matched": when a deduplicating upload last took the file as its answer (core.dedup).
+_OUR_PARTS = {"sha256": str, "expireAt": datetime, "scope": str, "matched": datetime}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,7 @@ class _Ours:
     sha256: str | None = None
     expire_at: datetime | None = None
     scope: str | None = None
+    matched: datetime | None = None
 
 
 def _ours(value: object) -> _Ours | None:
@@ -78,7 +80,7 @@ def _ours(value: object) -> _Ours | None:
     digest = value.get("sha256")
     if digest is not None and not _SHA256_HEX.fullmatch(digest):
         return None
-    return _Ours(digest, value.get("expireAt"), value.get("scope"))
+    return _Ours(digest, value.get("expireAt"), value.get("scope"), value.get("matched"))
 
 
 # Top-level keys no put() keyword may set: GridFS's own fields, and ours.
@@ -301,6 +303,8 @@ class FileInfo:
     """When the file expires (reads refuse it from then on); None: never."""
     scope: str | None = None
     """The deduplication scope the file was stored in, if any."""
+    matched: datetime | None = dataclasses.field(default=None, compare=False, repr=False)
+    """When a deduplicating upload last took this file as its answer (``core.dedup``)."""
     top_content_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
     """The top-level ``contentType`` as stored (where MongoEngine and PyMongo's GridOut read
     it), kept apart so a document is written back as it was read."""
@@ -389,6 +393,7 @@ class FileInfo:
             top_content_type=top if isinstance(top, str) else None,
             expire_at=ours.expire_at,
             scope=ours.scope,
+            matched=ours.matched,
         )
 
     @staticmethod
