@@ -39,7 +39,7 @@ _LOCAL_BLOCK = 1024 * 1024  # bytes read from a local file at a time by put_file
 
 
 def _names(store: AsyncFileStore, name: str) -> str:
-    return f"{name!r} in {store.files.name}"
+    return f"{name!r} in {store.bucket.files.name}"
 
 
 class AsyncGridFiles:
@@ -69,7 +69,7 @@ class AsyncGridFiles:
         """The stored file a path means; FileNotFoundError (IsADirectoryError for a folder)
         when there is none."""
         if not name:
-            raise IsADirectoryError(f"the top of {self.store.files.name} is a folder")
+            raise IsADirectoryError(f"the top of {self.store.bucket.files.name} is a folder")
         if version.version_id is not None:
             async for info in self.store.find_by_name(name):
                 if str(info.file_id) == version.version_id:
@@ -84,7 +84,7 @@ class AsyncGridFiles:
         except NoFile as exc:
             if version.newest and await self._is_folder(name):
                 raise IsADirectoryError(
-                    f"{name!r} is a folder in {self.store.files.name}, not a file"
+                    f"{name!r} is a folder in {self.store.bucket.files.name}, not a file"
                 ) from None
             raise FileNotFoundError(str(exc)) from None
 
@@ -181,7 +181,7 @@ class AsyncGridFiles:
         except NoFile as exc:
             raise FileNotFoundError(str(exc)) from None
         if info is None:
-            raise IsADirectoryError(f"the top of {self.store.files.name} is a folder")
+            raise IsADirectoryError(f"the top of {self.store.bucket.files.name} is a folder")
         return info.upload_date
 
     async def modified(self, path: str) -> datetime | None:
@@ -291,7 +291,7 @@ class AsyncGridFiles:
             raise ValueError(f"gridfs path {path!r}: a new file cannot name a revision")
         name = check_path(name)
         if not name:
-            raise IsADirectoryError(f"the top of {self.store.files.name} is a folder")
+            raise IsADirectoryError(f"the top of {self.store.bucket.files.name} is a folder")
         return name
 
     async def check_new(self, path: str) -> None:
@@ -389,13 +389,13 @@ class AsyncGridFiles:
         name = check_path(name)
         if version == Version():
             if not name:
-                raise IsADirectoryError(f"the top of {self.store.files.name} is a folder")
+                raise IsADirectoryError(f"the top of {self.store.bucket.files.name} is a folder")
             try:
                 return await self.store.delete_by_name(name)
             except NoFile as exc:
                 if await self._is_folder(name):
                     raise IsADirectoryError(
-                        f"{name!r} is a folder in {self.store.files.name}: remove it with "
+                        f"{name!r} is a folder in {self.store.bucket.files.name}: remove it with "
                         "recursive=True"
                     ) from None
                 raise FileNotFoundError(str(exc)) from None
@@ -425,7 +425,7 @@ class AsyncGridFiles:
         name = check_path(source)
         new = self._writable_name(target)
         if not name:
-            raise IsADirectoryError(f"the top of {self.store.files.name} is a folder")
+            raise IsADirectoryError(f"the top of {self.store.bucket.files.name} is a folder")
         if name == new:
             if not await self.store.exists_by_name(name):
                 raise FileNotFoundError(f"no file named {_names(self.store, name)}")
