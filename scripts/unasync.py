@@ -51,6 +51,7 @@ OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
     "async_db": "sync_db",
+    "AsyncChunkReader": "ChunkReader",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
     "AsyncNewFile": "NewFile",

@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from .._twins import clean_up
 from ..core.chunks import ChunkBatcher, chunk_overhead
 from ..core.content_types import check_content_type
+from ..core.errors import CorruptFile
 from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
 from ..core.queries import chunks_filter, file_filter
 from ..core.tus import (
@@ -131,7 +132,7 @@ class AsyncResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                await self._store_file(state, hashlib.sha256())
+                await self._store_file(state, hashlib.sha256().hexdigest())
             state = replace(state, complete=True)
         await self.registry.insert_one(state.to_document())
         return state
@@ -203,7 +204,9 @@ class AsyncResumableStore:
             if finished.last_chunk is not None:
                 await writer.insert([finished.last_chunk])
             if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
-                await self._store_file(finished.state, receiver.file_hash)
+                running = receiver.file_hash
+                digest = running.hexdigest() if running is not None else None
+                await self._store_file(finished.state, digest)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
             return await self._commit(finished.state, token, None)
@@ -296,9 +299,11 @@ class AsyncResumableStore:
         if result.matched_count != 1:
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    async def _store_file(self, state: UploadState, running: Any) -> None:
-        """Insert the files document of a complete upload, with the SHA-256 of its bytes."""
-        digest = running.hexdigest() if running is not None else await self._read_back(state)
+    async def _store_file(self, state: UploadState, digest: str | None) -> None:
+        """Insert the files document of a complete upload, with the SHA-256 of its bytes
+        (``digest``; None: its chunks are read back for it)."""
+        if digest is None:
+            digest = await self._read_back(state)
         info = FileInfo.for_upload(
             file_id=state.file_id,
             length=state.length or 0,
@@ -316,18 +321,14 @@ class AsyncResumableStore:
             pass  # stored by a writer that died before it could say so: the same file
 
     async def _read_back(self, state: UploadState) -> str:
-        """The SHA-256 of the upload's chunks, read in order (one query)."""
-        running = hashlib.sha256()
-        cursor = self.store._chunk_reads.find(
-            chunks_filter(state.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        """The SHA-256 of the upload's chunks, read in order (one cursor), each checked."""
+        described = FileInfo(
+            file_id=state.file_id, length=state.length or 0, chunk_size=state.chunk_size
         )
-        expected = 0
-        async for doc in cursor:
-            if doc.get("n") != expected:
-                raise TusError(500, f"upload {state.upload_id}: chunk {expected} is missing")
-            running.update(doc["data"])
-            expected = doc["n"] + 1
-        return running.hexdigest()
+        try:
+            return await self.store.chunk_reader.sha256(described)
+        except CorruptFile as exc:
+            raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
 
     # -- ending ---------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from .._twins import (
     wait_for_background_work,
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
-from ..core.chunks import clamp_range
+from ..core.chunks import STREAM_BATCH_BYTES, clamp_range
 from ..core.content_types import check_content_type
 from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
 from ..core.errors import NoFile
@@ -61,13 +61,8 @@ from ..core.topology import (
 )
 from ..core.upload_options import UploadOptions
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
-from .download import (
-    AsyncDownloadStream,
-    adopt_cursor,
-    check_destination,
-    chunks_cursor,
-    copy_to,
-)
+from .chunk_reader import AsyncChunkReader
+from .download import AsyncDownloadStream, adopt_cursor, check_destination, copy_to
 from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
@@ -202,7 +197,8 @@ class AsyncFileStore:
         # Reads of a file's chunks (and the second look at a files document that found
         # chunks missing) go to the primary when the database reads elsewhere: see
         # chunks_read_preference. Listings and files documents keep the caller's preference.
-        self._chunk_reads: Any = _from_primary(self.chunks)
+        self.chunk_reader = AsyncChunkReader(_from_primary(self.chunks))
+        """The one reader of this bucket's chunk data: every read of a file's bytes, checked."""
         self._files_recheck: Any = _from_primary(self.files)
         self.ttl_index: bool | None = None
         """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
@@ -544,8 +540,9 @@ class AsyncFileStore:
         check_progress_callback(on_progress)
         if not eager:
             return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
-        # The file's chunk size is not known yet: batches are sized for this store's.
-        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
+        # The file's chunk size is not known yet: batches are sized for this store's, and
+        # for streaming (an HTTP body may be read slowly).
+        cursor = self.chunk_reader.cursor(file_id, self.chunk_size, batch_bytes=STREAM_BATCH_BYTES)
         try:
             info, first = await both_at_once(self.get_info(file_id), anext(cursor, None))
         except BaseException:

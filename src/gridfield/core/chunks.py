@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_BATCH_BYTES",
     "DEFAULT_BATCH_COUNT",
     "READ_BATCH_BYTES",
+    "STREAM_BATCH_BYTES",
     "ChunkBatcher",
     "ChunkCheck",
     "ChunkCutter",
@@ -28,6 +29,7 @@ __all__ = [
     "assemble",
     "chunk_overhead",
     "chunk_span",
+    "chunks_per_batch",
     "clamp_range",
 ]
 
@@ -44,6 +46,19 @@ round trips than 8 MiB batches, and less client CPU: measured in ``./dev bench``
 CPU), a reader with replies of this size reuses the memory of the last one, where 8 MiB
 replies kept touching fresh pages (page faults) between uploads. A reader holds about two
 batches at once (the reply and its documents), so memory stays bounded."""
+
+STREAM_BATCH_BYTES = 2 * 1024 * 1024
+"""Most payload bytes per batch a streaming read asks for (an HTTP body, a range, a loop
+over a stream): a reader stalled by a slow client holds about one such batch on the
+server's side and one in the client, not ``READ_BATCH_BYTES``. A whole ``read()`` keeps
+the larger batch, which costs less CPU."""
+
+
+def chunks_per_batch(batch_bytes: int, chunk_size: int) -> int:
+    """How many chunks of ``chunk_size`` bytes a batch of about ``batch_bytes`` holds (one
+    at least)."""
+    return max(1, batch_bytes // max(1, chunk_size))
+
 
 Chunk = dict[str, Any]
 
