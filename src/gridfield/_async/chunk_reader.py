@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ..core.chunks import READ_BATCH_BYTES, ChunkCheck, chunks_per_batch
+from ..core.errors import CorruptFile
 from ..core.files_document import FileInfo
 from ..core.queries import chunks_filter, chunks_with_first_filter
 
@@ -115,7 +116,7 @@ class AsyncChunkReader:
             if first_chunk is not None and first > 0:
                 doc = await anext(docs, None)
                 head = ChunkCheck(info, 0, 0)
-                if doc is None:
+                if doc is None or doc.get("n") != 0:
                     head.finish()  # chunk 0 is missing
                 else:
                     first_chunk.append(self.payload(head, doc))
@@ -132,13 +133,30 @@ class AsyncChunkReader:
         if held is not None:
             yield held
 
-    def past_end(self, file_id: Any, count: int) -> Any:
-        """A cursor over the first two chunks numbered ``count`` or more of a file of
-        ``count`` chunks (any is a stray; an empty file's are brought with their data,
-        since one empty chunk 0 is not one)."""
-        projection = {"n": 1, "_id": 0, **({"data": 1} if count == 0 else {})}
-        query = {**chunks_filter(file_id), "n": {"$gte": count}}
-        return self.collection.find(query, projection=projection).sort("n", 1).limit(2)
+    async def check_end(self, info: FileInfo, *, opened: Opened | None = None) -> None:
+        """CorruptFile if a chunk lies past the end of the file ``info`` describes (one
+        query for the first two, or ``opened``: a cursor over every chunk there is)."""
+        count = info.chunk_count
+        if opened is not None:
+            cursor, strays = opened
+        else:
+            # An empty file's strays come with their data: one empty chunk 0 is not a stray.
+            projection = {"n": 1, "_id": 0, **({"data": 1} if count == 0 else {})}
+            query = {**chunks_filter(info.file_id), "n": {"$gte": count}}
+            found = self.collection.find(query, projection=projection)
+            strays = cursor = found.sort("n", 1).limit(2)
+        try:
+            async for stray in strays:
+                # Some writers stored one empty chunk 0 for an empty file: the GridFS spec
+                # reads such a file as empty, so that chunk (and only it) is not extra.
+                if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
+                    continue
+                raise CorruptFile(
+                    f"file {info.file_id!r}: extra chunk {stray.get('n')!r}:"
+                    f" the file has {count} chunks"
+                )
+        finally:
+            await cursor.close()
 
     async def sha256(self, info: FileInfo) -> str:
         """The hex SHA-256 of the whole file ``info`` describes, every chunk checked (one

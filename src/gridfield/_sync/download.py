@@ -19,6 +19,7 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
+from ..core.content_types import SNIFF_BYTES
 from ..core.errors import CorruptFile, NoFile
 from ..core.files_document import DescribedFile, FileInfo
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
@@ -232,24 +233,11 @@ class DownloadStream(DescribedFile):
         """A read got to the file's end: make sure no chunk lies past it, once per stream."""
         if self._end_checked:
             return
-        count = self.info.chunk_count
-        # Some writers stored one empty chunk 0 for an empty file: the GridFS spec reads
-        # such a file as empty, so that chunk (and only it) is not extra.
-        if count == 0 and self._opened is not None:
+        opened: Opened | None = None
+        if self.info.chunk_count == 0 and self._opened is not None:
             # The cursor sent with the files query holds every chunk there is: all strays.
-            cursor, strays = self._take_opened()
-        else:
-            strays = cursor = self._chunk_reader.past_end(self.file_id, count)
-        try:
-            for stray in strays:
-                if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
-                    continue
-                raise CorruptFile(
-                    f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
-                    f" the file has {count} chunks"
-                )
-        finally:
-            cursor.close()
+            opened = self._take_opened()
+        self._chunk_reader.check_end(self.info, opened=opened)
         self._end_checked = True
 
     def _take_opened(self) -> tuple[Any, Any]:
@@ -287,6 +275,33 @@ class DownloadStream(DescribedFile):
         Like ``async for``, it holds the stream while each chunk is fetched (a second reader
         meanwhile is refused), and a file deleted under it is NoFile, not CorruptFile.
         """
+        for piece in self._iter_range(start, end, None):
+            yield piece
+
+    def begin_range(
+        self, start: int, end: int | None = None
+    ) -> tuple[bytes, bytes, Iterator[bytes]]:
+        """Start ``iter_range(start, end)`` and return the file's first bytes (up to
+        ``SNIFF_BYTES``: what its content type is sniffed from), the range's first piece
+        and an iterator over the rest of it (close it when done).
+
+        Chunk 0 comes in the range's own cursor, whatever the range: a file whose type must
+        be sniffed costs no extra query.
+        """
+        first_chunk: list[bytes] = []
+        body = self._iter_range(start, end, first_chunk)
+        try:
+            piece = next(body, b"")
+            # An empty range read no chunk: its file's head takes a read of its own.
+            head = first_chunk[0][:SNIFF_BYTES] if first_chunk else self.read_range(0, SNIFF_BYTES)
+        except BaseException:
+            body.close()  # type: ignore[attr-defined]
+            raise
+        return head, piece, body
+
+    def _iter_range(
+        self, start: int, end: int | None, first_chunk: list[bytes] | None
+    ) -> Iterator[bytes]:
         self._check_open()
         with self._one_reader():
             span, end = self._span(start, end)
@@ -296,7 +311,7 @@ class DownloadStream(DescribedFile):
                 return
         last = None if end == self.length else span.last
         skip, left = span.skip, span.size
-        chunks = self._chunks(span.first, last, STREAM_BATCH_BYTES)
+        chunks = self._chunks(span.first, last, STREAM_BATCH_BYTES, first_chunk)
         try:
             while True:
                 with self._one_reader():
@@ -387,11 +402,19 @@ class DownloadStream(DescribedFile):
             chunks.close()  # type: ignore[attr-defined]
 
     def _chunks(
-        self, first: int, last: int | None, batch_bytes: int
+        self,
+        first: int,
+        last: int | None,
+        batch_bytes: int,
+        first_chunk: list[bytes] | None = None,
     ) -> Iterator[tuple[int, bytes]]:
         """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported),
         from the chunk in hand, the cursor sent ahead or a new one of ``batch_bytes``
-        batches; each checked by the chunk reader and noted (checksum, progress) here."""
+        batches; each checked by the chunk reader and noted (checksum, progress) here.
+        ``first_chunk`` receives chunk 0's bytes before anything is yielded."""
+        if first_chunk is not None and self._cached is not None and self._cached[0] == 0:
+            first_chunk.append(self._cached[1])
+            first_chunk = None
         if self._cached is not None and self._cached[0] == first:
             yield self._cached
             first += 1
@@ -399,7 +422,12 @@ class DownloadStream(DescribedFile):
         if first == 0 and last is None and self._opened is not None:
             opened = self._take_opened()
         chunks = self._chunk_reader.chunks(
-            self.info, first, last, opened=opened, batch_bytes=batch_bytes
+            self.info,
+            first,
+            last,
+            opened=opened,
+            batch_bytes=batch_bytes,
+            first_chunk=first_chunk,
         )
         try:
             for held in chunks:
