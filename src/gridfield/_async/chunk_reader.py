@@ -55,23 +55,27 @@ class AsyncChunkReader:
         *,
         batch_bytes: int = READ_BATCH_BYTES,
         with_first_chunk: bool = False,
+        expected: int | None = None,
     ) -> Any:
         """A cursor (not yet sent) over chunks ``first`` to ``last`` (None: to the end,
         extra chunks included) of a file whose chunks hold ``chunk_size`` bytes, in order,
         in batches of about ``batch_bytes``; ``with_first_chunk``: chunk 0 too, in front,
-        whatever the span (the content type is sniffed from it), in the same cursor."""
+        whatever the span (the content type is sniffed from it), in the same cursor.
+        ``expected``: how many documents an open-ended cursor should bring (a sound file's
+        chunks from ``first``), to size its batches evenly."""
         extra = 1 if with_first_chunk and first > 0 else 0
         if extra:
             query = chunks_with_first_filter(file_id, first, last)
         else:
             query = chunks_filter(file_id, first, last)
         cursor = self.collection.find(query).sort("n", 1)
-        per_batch = chunks_per_batch(batch_bytes, chunk_size)
         if last is not None:
             # One more than asked for: only a duplicate can be there, and it must be seen.
-            wanted = last - first + 2 + extra
-            cursor = cursor.limit(wanted)
-            per_batch = min(per_batch, wanted)
+            limit = last - first + 2 + extra
+            cursor = cursor.limit(limit)
+            per_batch = min(chunks_per_batch(batch_bytes, chunk_size, limit), limit)
+        else:
+            per_batch = chunks_per_batch(batch_bytes, chunk_size, expected)
         return cursor.batch_size(per_batch)
 
     async def chunks(
@@ -109,6 +113,7 @@ class AsyncChunkReader:
                 last,
                 batch_bytes=batch_bytes,
                 with_first_chunk=with_first,
+                expected=info.chunk_count - first if last is None else None,
             )
             docs = cursor
         held: tuple[int, bytes] | None = None
