@@ -84,7 +84,7 @@ def test_the_import_reader_resolves_relative_imports() -> None:
     assert "gridfield.core.errors" in _imported_modules(SRC / "_async" / "proxy.py")
     assert "gridfield._async.store" in _imported_modules(SRC / "_async" / "__init__.py")
     assert "gridfield.odm.classes" in _imported_modules(SRC / "odm" / "holders.py")
-    assert "gridfield.core.numbers" in _imported_modules(SRC / "odm" / "queries.py")
+    assert "gridfield.core.numbers" in _imported_modules(SRC / "_async" / "queryset.py")
 
 
 async def test_cpu_work_runs_off_the_event_loop() -> None:
