@@ -78,6 +78,32 @@ def test_core_and_odm_import_no_twin_and_twins_never_import_each_other() -> None
     assert not {m for m in pairs if m.startswith(("gridfield._async", "gridfield._sync"))}
 
 
+_CHUNK_READERS = {SRC / "_async" / "chunk_reader.py", SRC / "_sync" / "chunk_reader.py"}
+_READS = {"find", "find_one", "find_raw_batches", "aggregate", "aggregate_raw_batches"}
+
+
+def _chunk_reads(path: Path) -> list[str]:
+    """The calls in ``path`` that query a chunks collection (``<...>.chunks.find(...)``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _READS
+            and ast.unparse(node.func.value).split(".")[-1] in {"chunks", "_chunk_reads"}
+        ):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_only_the_chunk_reader_queries_chunks() -> None:
+    """Every read of chunk documents goes through the one chunk reader and its checks."""
+    sources = [p for p in SRC.rglob("*.py") if p not in _CHUNK_READERS]
+    assert [call for path in sources for call in _chunk_reads(path)] == []
+    assert _chunk_reads(SRC / "_async" / "chunk_reader.py") == []  # it names its collection
+    assert "self.collection.find(" in (SRC / "_async" / "chunk_reader.py").read_text()
+
+
 def test_the_import_reader_resolves_relative_imports() -> None:
     # the check above is only as good as this: a known import of each kind is seen
     assert "gridfield._twins" in _imported_modules(SRC / "_async" / "connection.py")

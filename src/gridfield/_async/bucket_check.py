@@ -554,8 +554,8 @@ async def _other_ids(store: AsyncFileStore, walk: _FileWalk, tracker: OrphanTrac
     if batch:
         await _check_batch(store, walk, batch)
     pending: list[dict[str, Any]] = []
-    cursor = store.chunks.find({"files_id": _OTHER}, projection={"_id": 1, "files_id": 1})
-    async for chunk in cursor.batch_size(_CHUNKS_BATCH):
+    cursor = walk.reader.scan({"files_id": _OTHER}, batch_size=_CHUNKS_BATCH, with_data=False)
+    async for chunk in cursor:
         pending.append(chunk)
         if len(pending) == _CHUNKS_BATCH:
             await _track_missing(store, pending, tracker)

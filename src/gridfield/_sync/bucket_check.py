@@ -551,8 +551,8 @@ def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> Non
     if batch:
         _check_batch(store, walk, batch)
     pending: list[dict[str, Any]] = []
-    cursor = store.chunks.find({"files_id": _OTHER}, projection={"_id": 1, "files_id": 1})
-    for chunk in cursor.batch_size(_CHUNKS_BATCH):
+    cursor = walk.reader.scan({"files_id": _OTHER}, batch_size=_CHUNKS_BATCH, with_data=False)
+    for chunk in cursor:
         pending.append(chunk)
         if len(pending) == _CHUNKS_BATCH:
             _track_missing(store, pending, tracker)
