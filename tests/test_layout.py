@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import inspect
 import re
 import subprocess
 import sys
@@ -195,3 +196,18 @@ print(len(gridfield.__all__))
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 0
+
+
+def test_every_pair_of_the_twins_module_is_in_its_one_table() -> None:
+    """``_twins.PAIRS`` is the one list of pairs (the generator reads it): each member is
+    defined there, and every public function or class there is a member of some pair."""
+    from gridfield import _twins
+
+    members = set(_twins.PAIRS) | set(_twins.PAIRS.values())
+    assert all(hasattr(_twins, name) for name in members), members
+    tree = ast.parse((SRC / "_twins.py").read_text(encoding="utf-8"))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    defined = {n.name for n in tree.body if isinstance(n, kinds) and not n.name.startswith("_")}
+    assert defined - members == set()
+    for second in _twins.PAIRS.values():  # a sync member is never awaited
+        assert not inspect.iscoroutinefunction(getattr(_twins, second)), second
