@@ -19,6 +19,7 @@ for both APIs, or build it with a pair.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import io
 import os
@@ -47,6 +48,20 @@ TWINS = (
     ("tests/_async", "tests/_sync"),
 )
 
+
+def twin_pairs() -> dict[str, str]:
+    """The ``PAIRS`` table of ``src/gridfield/_twins.py`` (async member -> sync member), read
+    from its source without importing it: the pairs are written down once, beside their code."""
+    tree = ast.parse((ROOT / "src" / "gridfield" / "_twins.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "PAIRS":
+            assert node.value is not None
+            table = ast.literal_eval(node.value)
+            assert isinstance(table, dict)
+            return {str(k): str(v) for k, v in table.items()}
+    raise SystemExit("src/gridfield/_twins.py has no PAIRS table")
+
+
 # Our own names the twins differ by. Each must be used by some source: a stale entry is an error.
 OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
@@ -57,6 +72,7 @@ OUR_NAMES: dict[str, str] = {
     "AsyncLeases": "Leases",
     "async_db": "sync_db",
     "AsyncBucketSide": "BucketSide",
+    "AsyncChunkReader": "ChunkReader",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
     "AsyncGridFiles": "GridFiles",
@@ -68,33 +84,8 @@ OUR_NAMES: dict[str, str] = {
     "AsyncTreeSide": "TreeSide",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
-    # the pairs of src/gridfield/_twins.py: async member -> sync member
-    "any_iterable": "sync_iterable",
-    "AwaitableSelf": "NothingToAwait",
-    "await_aggregate": "run_aggregate",
-    "await_session": "run_session",
-    "await_transaction_start": "run_transaction_start",
-    "both_at_once": "one_then_other",
-    "awaited_call": "plain_call",
-    "carry_on_despite_cancel": "carried",
-    "clean_up": "clean_up_now",
-    "finish_despite_cancel": "finish",
-    "FlushOnAwait": "Flushed",
-    "no_db_from_mongoengine": "db_from_mongoengine",
-    "pieces_of_any": "pieces_of",
-    "refuse_unloaded": "load_now",
-    "refuse_upload_outside_save": "upload_now",
-    "read_any_file": "read_file",
-    "work_through": "work_through_in_threads",
-    "refuse_unwritable": "refuse_unwritable_here",
-    "run_off_loop": "run_here",
-    "share_nothing_with_mongoengine": "share_with_mongoengine",
-    "start_closing": "close_now",
-    "wait_for_background_work": "no_background_work",
-    "wait_for_closes": "no_closes_pending",
-    "write_to_any": "write_to",
-    "wait_in_flight": "nothing_in_flight",
-    "wait_seconds": "sleep_seconds",
+    # the pairs of src/gridfield/_twins.py, read from its PAIRS table (see twin_pairs)
+    **twin_pairs(),
     # the pairs of tests/concurrency.py and tests/readers.py
     "run_together": "run_in_threads",
     "TaskReader": "ThreadReader",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import inspect
 import re
 import subprocess
 import sys
@@ -78,13 +79,39 @@ def test_core_and_odm_import_no_twin_and_twins_never_import_each_other() -> None
     assert not {m for m in pairs if m.startswith(("gridfield._async", "gridfield._sync"))}
 
 
+_CHUNK_READERS = {SRC / "_async" / "chunk_reader.py", SRC / "_sync" / "chunk_reader.py"}
+_READS = {"find", "find_one", "find_raw_batches", "aggregate", "aggregate_raw_batches"}
+
+
+def _chunk_reads(path: Path) -> list[str]:
+    """The calls in ``path`` that query a chunks collection (``<...>.chunks.find(...)``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _READS
+            and ast.unparse(node.func.value).split(".")[-1] in {"chunks", "_chunk_reads"}
+        ):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_only_the_chunk_reader_queries_chunks() -> None:
+    """Every read of chunk documents goes through the one chunk reader and its checks."""
+    sources = [p for p in SRC.rglob("*.py") if p not in _CHUNK_READERS]
+    assert [call for path in sources for call in _chunk_reads(path)] == []
+    assert _chunk_reads(SRC / "_async" / "chunk_reader.py") == []  # it names its collection
+    assert "self.collection.find(" in (SRC / "_async" / "chunk_reader.py").read_text()
+
+
 def test_the_import_reader_resolves_relative_imports() -> None:
     # the check above is only as good as this: a known import of each kind is seen
     assert "gridfield._twins" in _imported_modules(SRC / "_async" / "connection.py")
     assert "gridfield.core.errors" in _imported_modules(SRC / "_async" / "proxy.py")
     assert "gridfield._async.store" in _imported_modules(SRC / "_async" / "__init__.py")
     assert "gridfield.odm.classes" in _imported_modules(SRC / "odm" / "holders.py")
-    assert "gridfield.core.numbers" in _imported_modules(SRC / "odm" / "queries.py")
+    assert "gridfield.core.numbers" in _imported_modules(SRC / "_async" / "queryset.py")
 
 
 async def test_cpu_work_runs_off_the_event_loop() -> None:
@@ -372,3 +399,18 @@ def test_the_private_name_finder_sees_reach_ins_and_imports() -> None:
     assert private_names_used(tree) == [(1, "_hidden"), (3, "_theirs"), (4, "_b")]
     defined = ast.parse("class A:\n    def f(self):\n        self._x = 1\n_y = 2\ndef _z(): pass")
     assert private_names_defined(defined) == {"_x", "_y", "_z"}
+
+
+def test_every_pair_of_the_twins_module_is_in_its_one_table() -> None:
+    """``_twins.PAIRS`` is the one list of pairs (the generator reads it): each member is
+    defined there, and every public function or class there is a member of some pair."""
+    from gridfield import _twins
+
+    members = set(_twins.PAIRS) | set(_twins.PAIRS.values())
+    assert all(hasattr(_twins, name) for name in members), members
+    tree = ast.parse((SRC / "_twins.py").read_text(encoding="utf-8"))
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    defined = {n.name for n in tree.body if isinstance(n, kinds) and not n.name.startswith("_")}
+    assert defined - members == set()
+    for second in _twins.PAIRS.values():  # a sync member is never awaited
+        assert not inspect.iscoroutinefunction(getattr(_twins, second)), second

@@ -557,3 +557,35 @@ def refuse_upload_outside_save(upload: Callable[[], Awaitable[Any]], message: st
 def upload_now(upload: Callable[[], Any], message: str) -> None:
     """Sync twin of ``refuse_upload_outside_save``: store it at once, as MongoEngine does."""
     upload()
+
+
+# Every pair above, async member -> sync member: the one table the generator maps them by
+# (``scripts/unasync.py`` reads it from here), checked against the members by the tests.
+PAIRS: dict[str, str] = {
+    "any_iterable": "sync_iterable",
+    "AwaitableSelf": "NothingToAwait",
+    "await_aggregate": "run_aggregate",
+    "await_session": "run_session",
+    "await_transaction_start": "run_transaction_start",
+    "both_at_once": "one_then_other",
+    "awaited_call": "plain_call",
+    "carry_on_despite_cancel": "carried",
+    "clean_up": "clean_up_now",
+    "finish_despite_cancel": "finish",
+    "FlushOnAwait": "Flushed",
+    "no_db_from_mongoengine": "db_from_mongoengine",
+    "pieces_of_any": "pieces_of",
+    "refuse_unloaded": "load_now",
+    "refuse_upload_outside_save": "upload_now",
+    "read_any_file": "read_file",
+    "work_through": "work_through_in_threads",
+    "refuse_unwritable": "refuse_unwritable_here",
+    "run_off_loop": "run_here",
+    "share_nothing_with_mongoengine": "share_with_mongoengine",
+    "start_closing": "close_now",
+    "wait_for_background_work": "no_background_work",
+    "wait_for_closes": "no_closes_pending",
+    "write_to_any": "write_to",
+    "wait_in_flight": "nothing_in_flight",
+    "wait_seconds": "sleep_seconds",
+}

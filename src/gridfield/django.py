@@ -15,12 +15,10 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import io
 import os
 import posixpath
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -48,7 +46,6 @@ try:
 except ImportError as exc:  # the extra is missing: say which one
     raise missing_extra(__name__, exc, "django") from exc
 from mongoengine.connection import ConnectionFailure
-from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
 from gridfield._sync.leases import Leases
@@ -58,6 +55,7 @@ from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
 from gridfield.core.http.options import ServeOptions
 from gridfield.core.http.signing import FileRef, UrlSigning
+from gridfield.shared_clients import shared_client
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 # How long a save waits for another save's turn at a name, and when a turn left by a crashed
@@ -73,26 +71,12 @@ __all__ = [
     "keep_files_in_step",
 ]
 
-# One client per connection string for the whole process, as Django keeps one connection
-# per database: storages are made per field and per setting, clients are costly.
-_clients: dict[str, MongoClient[dict[str, Any]]] = {}
-_clients_lock = threading.Lock()
-
 # Names are checked as FileSystemStorage checks them against its location, by Django's own
 # safe_join, against this stand-in root: a pure path computation, no file system access.
 _ROOT = os.path.abspath(os.sep + "gridfs")
 
 _READ_MODES = frozenset({"r", "rb", "rt"})
 _WRITE_MODES = frozenset({"w", "wb", "wt"})
-
-
-def _client(uri: str) -> MongoClient[dict[str, Any]]:
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = MongoClient(uri)
-            atexit.register(client.close)
-        return client
 
 
 def _writing(mode: str) -> bool:
@@ -310,7 +294,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     def _database(self) -> Any:
         if self._uri is not None:
-            client = _client(self._uri)
+            client = shared_client(self._uri)
             if self._db_name is not None:
                 return client[self._db_name]
             try:

@@ -51,6 +51,7 @@ from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
 if TYPE_CHECKING:
+    from .chunk_reader import AsyncChunkReader
     from .store import AsyncFileStore
 
 __all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
@@ -96,7 +97,7 @@ async def _check(
     if scan is not None:
         referenced = await _referenced_ids(store, scan, report)
         report.references_found = len(referenced)
-    walk = _FileWalk(report, referenced, now, check_chunks=chunks)
+    walk = _FileWalk(report, referenced, now, check_chunks=chunks, reader=store.chunk_reader)
     tracker = OrphanTracker()
     await _merge_object_ids(store, walk, tracker)
     await _other_ids(store, walk, tracker)
@@ -460,8 +461,10 @@ class _FileWalk:
         now: datetime,
         *,
         check_chunks: bool,
+        reader: AsyncChunkReader,
     ) -> None:
         self.report = report
+        self.reader = reader
         self.referenced = referenced
         self.now = now
         self.check_chunks = check_chunks
@@ -498,7 +501,7 @@ class _FileWalk:
         if check is None:
             return True
         try:
-            check.accept(chunk)
+            self.reader.payload(check, chunk)
         except CorruptFile as exc:
             self.damaged(doc, exc)
             return False
@@ -523,12 +526,9 @@ async def _merge_object_ids(store: AsyncFileStore, walk: _FileWalk, tracker: Orp
     """Files and chunks with ObjectId ids, both read once in id order and matched as they
     come (a merge join): linear on any server, with or without index pushdown."""
     files = store.bucket.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
-    projection = None if walk.check_chunks else {"_id": 1, "files_id": 1, "n": 1}
     batch = await _chunk_batch(store) if walk.check_chunks else _CHUNKS_BATCH
-    chunks = (
-        store.bucket.chunks.find({"files_id": _OBJECT_ID}, projection=projection)
-        .sort([("files_id", 1), ("n", 1)])
-        .batch_size(max(1, batch))
+    chunks = walk.reader.scan(
+        {"files_id": _OBJECT_ID}, batch_size=batch, with_data=walk.check_chunks
     )
     doc = await anext(files, None)
     group: Any = None  # the files_id of the chunks at hand
@@ -574,8 +574,8 @@ async def _other_ids(store: AsyncFileStore, walk: _FileWalk, tracker: OrphanTrac
     if batch:
         await _check_batch(store, walk, batch)
     pending: list[dict[str, Any]] = []
-    cursor = store.bucket.chunks.find({"files_id": _OTHER}, projection={"_id": 1, "files_id": 1})
-    async for chunk in cursor.batch_size(_CHUNKS_BATCH):
+    cursor = walk.reader.scan({"files_id": _OTHER}, batch_size=_CHUNKS_BATCH, with_data=False)
+    async for chunk in cursor:
         pending.append(chunk)
         if len(pending) == _CHUNKS_BATCH:
             await _track_missing(store, pending, tracker)
@@ -605,8 +605,8 @@ async def _check_batch(store: AsyncFileStore, walk: _FileWalk, batch: list[dict[
         return
     failed: set[Any] = set()
     ids = [doc.get("_id") for doc in batch]
-    cursor = store.bucket.chunks.find({"files_id": {"$in": ids}}).sort([("files_id", 1), ("n", 1)])
-    async for chunk in cursor.batch_size(await _chunk_batch(store)):
+    cursor = walk.reader.scan({"files_id": {"$in": ids}}, batch_size=await _chunk_batch(store))
+    async for chunk in cursor:
         walk.report.chunks_checked += 1
         key = id_key(chunk.get("files_id"))
         if key in failed or key not in checks:

@@ -24,10 +24,10 @@ from pymongo.errors import DuplicateKeyError
 from .._twins import clean_up
 from ..core.chunks import ChunkBatcher, chunk_overhead
 from ..core.content_types import check_content_type, content_type_of
-from ..core.errors import ContentTypeRefused
+from ..core.errors import ContentTypeRefused, CorruptFile
 from ..core.expiry import expiry_moment
 from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
-from ..core.queries import chunks_filter, file_filter
+from ..core.queries import file_filter
 from ..core.tus import (
     BodyCut,
     Creation,
@@ -150,7 +150,7 @@ class AsyncResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                stored = await self.store_file(state, hashlib.sha256())
+                stored = await self.store_file(state, hashlib.sha256().hexdigest())
                 state = replace(state, file_id=stored.file_id)
             state = replace(state, complete=True)
         await self.registry.insert_one(state.to_document())
@@ -224,7 +224,9 @@ class AsyncResumableStore:
                 await writer.insert([finished.last_chunk])
             done = finished.state
             if not done.is_partial:  # a partial upload's bytes wait for a final one
-                stored = await self.store_file(done, receiver.file_hash)
+                running = receiver.file_hash
+                digest = running.hexdigest() if running is not None else None
+                stored = await self.store_file(done, digest)
                 done = replace(done, file_id=stored.file_id)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
@@ -302,12 +304,13 @@ class AsyncResumableStore:
         if not await self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    async def store_file(self, state: UploadState, running: Any) -> FileInfo:
+    async def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
         """Store the complete upload ``state`` as a file with the SHA-256 of its bytes
-        (``running``'s hexdigest, or read back when None) and the store's defaults (its
+        (``digest``; None: its chunks are read back for it) and the store's defaults (its
         expiry, its dedup scope); the file stored: this one, or the one of the store's dedup
         scope that holds the same bytes already. A repeat is no error."""
-        digest = running.hexdigest() if running is not None else await self._read_back(state)
+        if digest is None:
+            digest = await self._read_back(state)
         date = upload_date(self.store.db.codec_options)
         defaults = self.store.defaults
         expire_at = expiry_moment(defaults.expire_after, date)
@@ -337,18 +340,14 @@ class AsyncResumableStore:
         return info
 
     async def _read_back(self, state: UploadState) -> str:
-        """The SHA-256 of the upload's chunks, read in order (one query)."""
-        running = hashlib.sha256()
-        cursor = self.store.bucket.chunk_reads.find(
-            chunks_filter(state.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        """The SHA-256 of the upload's chunks, read in order (one cursor), each checked."""
+        described = FileInfo(
+            file_id=state.file_id, length=state.length or 0, chunk_size=state.chunk_size
         )
-        expected = 0
-        async for doc in cursor:
-            if doc.get("n") != expected:
-                raise TusError(500, f"upload {state.upload_id}: chunk {expected} is missing")
-            running.update(doc["data"])
-            expected = doc["n"] + 1
-        return running.hexdigest()
+        try:
+            return await self.store.chunk_reader.sha256(described)
+        except CorruptFile as exc:
+            raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
 
     # -- ending ---------------------------------------------------------------------------------
 

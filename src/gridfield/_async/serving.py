@@ -14,7 +14,6 @@ from ..core.errors import NoFile
 from ..core.http import (
     FALLBACK_CONTENT_TYPE,
     NO_ID,
-    ByteSpan,
     Headers,
     ResponsePlan,
     ServeOptions,
@@ -170,11 +169,12 @@ async def _planned(
         content_type = options.content_type
         begun: tuple[bytes, AsyncIterator[bytes]] | None = None
         if must_sniff(decision, content_type, info):
-            if decision.method == "GET" and decision.spans == (ByteSpan(0, info.length),):
-                # The body's first piece names the type, and the body goes on from there.
-                body = stream.iter_range(0)
-                head = await anext(body, b"")
-                begun = (head, body)
+            if decision.method == "GET" and len(decision.spans) == 1:
+                # The whole file or one range: the body's cursor brings chunk 0 too, which
+                # names the type, and the body goes on from its first piece.
+                (span,) = decision.spans
+                head, piece, body = await stream.begin_range(span.start, span.end)
+                begun = (piece, body)
             else:
                 head = await stream.read_range(0, SNIFF_BYTES)
             content_type = stored_content_type(info, head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE

@@ -14,7 +14,7 @@ from .._twins import (
     wait_for_background_work,
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
-from ..core.chunks import clamp_range
+from ..core.chunks import STREAM_BATCH_BYTES, clamp_range
 from ..core.content_types import check_content_type
 from ..core.dedup import MATCHED_FIELD, SCOPE_FIELD, dedup_filter, unmatched_filter
 from ..core.errors import FileExpired, NoFile
@@ -51,14 +51,9 @@ from ..core.topology import gone_or_replaced
 from ..core.upload_options import UploadOptions
 from .bucket import AsyncBucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
+from .chunk_reader import AsyncChunkReader
 from .chunk_writer import delete_files, discard_chunks
-from .download import (
-    AsyncDownloadStream,
-    adopt_cursor,
-    check_destination,
-    chunks_cursor,
-    copy_to,
-)
+from .download import AsyncDownloadStream, adopt_cursor, check_destination, copy_to
 from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
@@ -156,6 +151,9 @@ class AsyncFileStore:
         self.collection_name = collection_name
         self.bucket = bucket
         """The bucket's collections, index memory and writability check."""
+        self.chunk_reader = AsyncChunkReader(bucket.chunk_reads)
+        """The one reader of this bucket's chunk data: every read of a file's bytes, checked
+        (from the primary when the database reads elsewhere: see chunks_read_preference)."""
 
     # The bucket's collections, as the store has always shown them: setting one sets the
     # bucket's, which is what every read and write of the store uses.
@@ -537,8 +535,9 @@ class AsyncFileStore:
         check_progress_callback(on_progress)
         if not eager:
             return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
-        # The file's chunk size is not known yet: batches are sized for this store's.
-        cursor = chunks_cursor(self.bucket.chunk_reads, file_id, self.chunk_size)
+        # The file's chunk size is not known yet: batches are sized for this store's, and
+        # for streaming (an HTTP body may be read slowly).
+        cursor = self.chunk_reader.cursor(file_id, self.chunk_size, batch_bytes=STREAM_BATCH_BYTES)
         try:
             info, first = await both_at_once(self.get_info(file_id), anext(cursor, None))
         except BaseException:

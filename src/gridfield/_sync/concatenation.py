@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
+from ..core.errors import CorruptFile
+from ..core.files_document import FileInfo
 from ..core.leases import LEASE_FIELD
-from ..core.queries import chunks_filter
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import ChunkWriter, discard_chunks, move_chunks
 
@@ -130,7 +131,7 @@ def _finish(
         digest = _hash_of(resumable, final)
     else:
         digest = _copy(resumable, final, plan, token)
-    stored = resumable.store_file(final, _Digest(digest))
+    stored = resumable.store_file(final, digest)
     done = dataclasses.replace(final, offset=plan.length, complete=True, file_id=stored.file_id)
     fields = {**done.progress_fields(), "file_id": done.file_id}
     if not resumable.leases.release(final.upload_id, token, fields):
@@ -153,36 +154,16 @@ def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
     resumable.registry.delete_many(query)
 
 
-class _Digest:
-    """A finished hex digest where ``store_file`` takes a running hash."""
-
-    def __init__(self, hexdigest: str) -> None:
-        self._hex = hexdigest
-
-    def hexdigest(self) -> str:
-        return self._hex
-
-
 def _hash_of(resumable: ResumableStore, final: UploadState) -> str:
-    """The SHA-256 of the final file's chunks, read in order (one query), checking that
-    they are every chunk and every byte of it."""
-    running = hashlib.sha256()
-    expected, size = 0, 0
-    cursor = resumable.store.bucket.chunk_reads.find(
-        chunks_filter(final.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+    """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
+    cursor), which checks that they are every chunk and every byte of it."""
+    described = FileInfo(
+        file_id=final.file_id, length=final.length or 0, chunk_size=final.chunk_size
     )
-    for doc in cursor:
-        if doc.get("n") != expected:
-            raise TusError(500, f"final upload {final.upload_id}: chunk {expected} is missing")
-        running.update(doc["data"])
-        size += len(doc["data"])
-        expected = doc["n"] + 1
-    if size != final.length:
-        raise TusError(
-            500,
-            f"final upload {final.upload_id}: its chunks hold {size} bytes, not {final.length}",
-        )
-    return running.hexdigest()
+    try:
+        return resumable.store.chunk_reader.sha256(described)
+    except CorruptFile as exc:
+        raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
 
 
 def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:
@@ -202,23 +183,18 @@ def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token
             resumable.leases.renew(final.upload_id, token)
 
     for part in plan.parts:
-        size = 0
-        cursor = store.bucket.chunk_reads.find(
-            chunks_filter(part.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        described = FileInfo(
+            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
         )
-        for doc in cursor:
-            data = doc["data"]
-            size += len(data)
-            if size > (part.length or 0):
-                break  # a stale chunk past the part's end
-            running.update(data)
-            batcher.add(cutter.feed(data))
-            insert(batcher.ready())
-        if size < (part.length or 0):
-            raise TusError(
-                500,
-                f"partial upload {part.upload_id}: its chunks hold {size} bytes, not {part.length}",
-            )
+        # Chunks 0 to the part's last, each checked; a stale chunk past its end is never
+        # asked for.
+        try:
+            for _, data in store.chunk_reader.chunks(described, 0, described.chunk_count - 1):
+                running.update(data)
+                batcher.add(cutter.feed(data))
+                insert(batcher.ready())
+        except CorruptFile as exc:
+            raise TusError(500, f"partial upload {part.upload_id}: {exc}") from exc
     last = cutter.finish()
     if last is not None:
         batcher.add([last])

@@ -14,6 +14,8 @@ from typing import Any
 import bson
 from bson import ObjectId
 
+from .images import child_ids
+
 __all__ = [
     "DEFAULT_GRACE",
     "BucketReport",
@@ -162,14 +164,9 @@ class ChildFiles:
 
     def note(self, doc: Mapping[str, Any]) -> None:
         """Record the children ``doc`` (a files document) names, if any."""
-        children = [doc.get("thumbnail_id")]
-        variants = doc.get("variants")
-        if isinstance(variants, Mapping):
-            children.extend(variants.values())
         parent = id_key(doc.get("_id"))
-        for child in children:
-            if child is not None:
-                self._parents.setdefault(id_key(child), []).append(parent)
+        for child in child_ids(doc).values():
+            self._parents.setdefault(id_key(child), []).append(parent)
 
     def __len__(self) -> int:
         return len(self._parents)

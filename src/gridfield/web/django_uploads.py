@@ -12,7 +12,6 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,13 +27,13 @@ try:
     from django.utils.datastructures import MultiValueDictKeyError
 except ImportError as exc:  # the extra is missing: say which one
     raise missing_extra(__name__, exc, "django") from exc
-from pymongo import MongoClient
 
 from gridfield.core.content_types import SNIFF_BYTES, content_type_of
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge, MalformedBody, NoFile
 from gridfield.core.files_document import FileInfo
 from gridfield.core.guards import UploadLimits, part_content_type
 from gridfield.core.http.errors import error_answer
+from gridfield.shared_clients import shared_client
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 __all__ = [
@@ -62,10 +61,6 @@ _TEXT = "text/plain; charset=utf-8"
 
 _KEYS = frozenset({"alias", "uri", "db", "bucket", "max_size", "content_types"})
 
-# One client per connection string for the whole process, as Django keeps one per database.
-_clients: dict[str, MongoClient[dict[str, Any]]] = {}
-_clients_lock = threading.Lock()
-
 
 class UploadTooLarge(FileTooLarge, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """A part of the request went over the handler's ``max_size``: the request's files are
@@ -89,14 +84,6 @@ class UploadIncomplete(MultiPartParserError):  # type: ignore[misc]  # Django ha
     the request's files are removed and Django answers 400."""
 
 
-def _client(uri: str) -> MongoClient[dict[str, Any]]:
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = MongoClient(uri)
-        return client
-
-
 def _configured() -> dict[str, Any]:
     config = getattr(settings, SETTING, None)
     if config is None:
@@ -117,7 +104,7 @@ def _store_from(config: Mapping[str, Any]) -> FileStore:
     if "uri" in config:
         if "alias" in config:
             raise ImproperlyConfigured(f"{SETTING}: give 'uri' or 'alias', not both")
-        client = _client(config["uri"])
+        client = shared_client(config["uri"])
         name = config.get("db")
         db = client[name] if name else client.get_default_database()
     else:
