@@ -43,6 +43,8 @@ def site(mongo_uri: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "MEDIASITE_DB": db,
         "MEDIASITE_DATA": str(tmp_path),
         "PYTHONPATH": str(PROJECT),
+        # The example project's own settings, whatever other tests of this process set.
+        "DJANGO_SETTINGS_MODULE": "mediasite.settings",
     }
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
     try:
