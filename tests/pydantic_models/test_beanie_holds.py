@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,7 +16,8 @@ from pymongo import AsyncMongoClient
 
 from gridfield import AsyncFileStore, NoFile
 from gridfield.beanie import FileHoldingDocument
-from gridfield.core.sweeping import SWEEP, hold
+from gridfield.core.leases import lease_document
+from gridfield.core.sweeping import SWEEP
 from gridfield.pydantic import FileDescription, FileId
 
 from ..commands import Commands
@@ -85,7 +86,11 @@ async def test_a_write_waits_for_a_sweeps_hold_and_is_refused_if_it_removed_the_
     db, store, _ = zoo
     photo = await store.put(b"photo")
     sweep = ObjectId()
-    await db["fs.holds"].insert_one(hold(photo.file_id, SWEEP, sweep, datetime.now(timezone.utc)))
+    await db["fs.holds"].insert_one(
+        lease_document(
+            photo.file_id, sweep, datetime.now(timezone.utc), timedelta(hours=1), {"by": SWEEP}
+        )
+    )
     saving = asyncio.ensure_future(Pen(name="waits", photo=photo).insert())
     await asyncio.sleep(0.5)
     assert not saving.done()  # the sweep decides first
@@ -94,7 +99,11 @@ async def test_a_write_waits_for_a_sweeps_hold_and_is_refused_if_it_removed_the_
     assert await db["pens"].count_documents({"name": "waits"}) == 1
 
     other = await store.put(b"other")
-    await db["fs.holds"].insert_one(hold(other.file_id, SWEEP, sweep, datetime.now(timezone.utc)))
+    await db["fs.holds"].insert_one(
+        lease_document(
+            other.file_id, sweep, datetime.now(timezone.utc), timedelta(hours=1), {"by": SWEEP}
+        )
+    )
     saving = asyncio.ensure_future(Pen(name="late", photo=other).insert())
     await asyncio.sleep(0.5)
     await store.delete(other.file_id)  # the sweep removed it, then let go
