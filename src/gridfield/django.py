@@ -42,6 +42,7 @@ from django.utils.encoding import filepath_to_uri
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError, DuplicateKeyError
 
+from gridfield.core.encryption import Encryption
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
@@ -219,6 +220,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     ``allow_overwrite`` saves over an existing name instead of finding a free one, as
     FileSystemStorage's does. ``max_size`` and ``content_types`` are the upload guards
     every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
+    ``encryption`` (a ``gridfield.Encryption``) encrypts every saved file on the client and
+    opens them for ``open()`` and the view.
 
     Names are GridFS filenames, ``/``-separated; folders are name prefixes. Names are
     checked as FileSystemStorage checks them (``..``, absolute paths and names leading
@@ -237,6 +240,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         allow_overwrite: bool = False,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        encryption: Encryption | None = None,
     ) -> None:
         if alias is not None and uri is not None:
             raise ImproperlyConfigured("GridFSStorage: give alias or uri, not both")
@@ -259,6 +263,11 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         self._limits = UploadLimits(
             max_size, None if content_types is None else tuple(content_types), label=bucket
         )
+        if encryption is not None and not isinstance(encryption, Encryption):
+            raise ImproperlyConfigured(
+                f"GridFSStorage: encryption must be an Encryption, not {type(encryption).__name__}"
+            )
+        self._encryption = encryption
         setting_changed.connect(self._clear_cached_properties)
 
     # -- where ---------------------------------------------------------------------------------
@@ -267,7 +276,11 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def store(self) -> FileStore:
         """The ``gridfield.sync.FileStore`` of the bucket (connected on first use)."""
         return FileStore(
-            self._database(), self._bucket, chunk_size=self._chunk_size, limits=self._limits
+            self._database(),
+            self._bucket,
+            chunk_size=self._chunk_size,
+            limits=self._limits,
+            encryption=self._encryption,
         )
 
     def _database(self) -> Any:

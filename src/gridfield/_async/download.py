@@ -18,11 +18,13 @@ from ..core.chunks import (
     chunk_span,
     clamp_range,
 )
+from ..core.encryption import FileCipher
 from ..core.errors import CorruptFile, NoFile
 from ..core.files_document import DescribedFile, FileInfo
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
 from ..core.queries import chunks_filter
+from .file_keys import cipher_for
 
 if TYPE_CHECKING:
     from .store import AsyncFileStore
@@ -70,6 +72,7 @@ class AsyncDownloadStream(DescribedFile):
         # (``open_download(..., eager=True)``), with the first document it brought back (None:
         # no chunk at all); the first read from chunk 0 to the end continues it.
         self._opened: tuple[Any, Any] | None = None
+        self._file_cipher: FileCipher | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -392,6 +395,7 @@ class AsyncDownloadStream(DescribedFile):
         check = ChunkCheck(self.info, first, last)
         if check.done:
             return
+        cipher = await self._cipher()
         if first == 0 and last is None and self._opened is not None:
             cursor, docs = self._take_opened()
         else:
@@ -404,6 +408,8 @@ class AsyncDownloadStream(DescribedFile):
             async for doc in docs:
                 data = check.accept(doc)
                 n = check.next - 1
+                if cipher is not None:
+                    data = cipher.open_chunk(n, data)  # the one place stored bytes turn plain
                 self._checksum.feed(n * self.chunk_size, data)
                 if held is not None:
                     self._cached = held
@@ -419,6 +425,12 @@ class AsyncDownloadStream(DescribedFile):
             self._cached = held
             self._progress.reached(held[0] * self.chunk_size + len(held[1]))
             yield held
+
+    async def _cipher(self) -> FileCipher | None:
+        """The cipher of an encrypted file (its data key unwrapped once per stream)."""
+        if self._file_cipher is None and self.info.encrypted:
+            self._file_cipher = await cipher_for(self._store.encryption, self.info)
+        return self._file_cipher
 
     # -- closing -------------------------------------------------------------------------------
 

@@ -86,7 +86,12 @@ class ImageGridFsProxy(GridFSProxy):
     def _related(self, grid_id: Any) -> GridFSProxy | None:
         if grid_id is None:
             return None
-        return GridFSProxy(grid_id, db_alias=self.db_alias, collection_name=self.collection_name)
+        return GridFSProxy(
+            grid_id,
+            db_alias=self.db_alias,
+            collection_name=self.collection_name,
+            encryption=self.encryption,
+        )
 
     # -- writing ----------------------------------------------------------------------------------
 

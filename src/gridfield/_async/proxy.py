@@ -18,6 +18,7 @@ from .._twins import (
     refuse_unloaded,
     refuse_upload_outside_save,
 )
+from ..core.encryption import Encryption
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
 from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
@@ -60,8 +61,11 @@ class GridFSProxy(DescribedFile):
         limits: UploadLimits | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
+        encryption: Encryption | None = None,
     ) -> None:
         self._slot = FileSlot(grid_id)
+        self.encryption = encryption
+        """How the files this proxy writes are encrypted, and opened (the field's)."""
         self.expire_after = expire_after
         """How long the files this proxy writes live (the field's ``expire_after``)."""
         self.dedup_scope = dedup_scope
@@ -210,6 +214,7 @@ class GridFSProxy(DescribedFile):
             kwargs["limits"] = dataclasses.replace(limits, label=self._where())
             kwargs["expire_after"] = self.expire_after
             kwargs["dedup_scope"] = self.dedup_scope
+            kwargs["encryption"] = self.encryption
             self._store = AsyncFileStore(get_db(self.db_alias), self.collection_name, **kwargs)
         return self._store
 

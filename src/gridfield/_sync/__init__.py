@@ -7,6 +7,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 """
 
 from ..core.bucket_report import BucketReport
+from ..core.encryption import Encryption, KeyUnavailable, LocalKeys
 from ..core.errors import (
     ContentTypeRefused,
     CorruptFile,
@@ -46,6 +47,7 @@ __all__ = [
     "ContentTypeRefused",
     "CorruptFile",
     "Document",
+    "Encryption",
     "FileExists",
     "FileField",
     "FileInfo",
@@ -59,7 +61,9 @@ __all__ = [
     "ImageField",
     "ImageGridFsProxy",
     "IntakeLimits",
+    "KeyUnavailable",
     "LazyReferenceField",
+    "LocalKeys",
     "MalformedBody",
     "NoFile",
     "ReceivedFile",

@@ -11,6 +11,7 @@ import mongoengine.fields
 from bson import ObjectId
 
 from ..core.dedup import check_scope
+from ..core.encryption import Encryption
 from ..core.expiry import check_expiry
 from ..core.files_document import FileInfo, check_chunk_size
 from ..core.guards import UploadLimits
@@ -31,7 +32,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     gives its own expiry; ``dedup_scope`` (a str) deduplicates every upload through the
     field within that scope (see ``AsyncFileStore.put``): a file so shared by several
     documents is deleted with an owner only once no other document of the owner's class
-    holds it.
+    holds it. ``encryption`` (an ``Encryption``) encrypts every file stored through the
+    field on the client and opens them again (see ``AsyncFileStore``).
     """
 
     proxy_class = GridFSProxy
@@ -49,6 +51,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         content_types: Iterable[str] | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
+        encryption: Encryption | None = None,
         **kwargs: Any,
     ) -> None:
         if chunk_size is not None:
@@ -64,6 +67,10 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         """How long files stored through this field live (None: for ever)."""
         self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
         """The scope uploads through this field deduplicate in (None: none)."""
+        if encryption is not None and not isinstance(encryption, Encryption):
+            raise TypeError(f"encryption must be an Encryption, not {type(encryption).__name__}")
+        self.encryption = encryption
+        """How files stored through this field are encrypted (None: they are not)."""
 
     def get_proxy_obj(
         self,
@@ -84,6 +91,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             limits=self.limits,
             expire_after=self.expire_after,
             dedup_scope=self.dedup_scope,
+            encryption=self.encryption,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:

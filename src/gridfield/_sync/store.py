@@ -21,6 +21,7 @@ from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import clamp_range
 from ..core.content_types import check_content_type
 from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
+from ..core.encryption import ENCRYPTION_FIELD, Encryption
 from ..core.errors import NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
@@ -60,7 +61,7 @@ from ..core.topology import (
     chunks_read_preference,
     gone_or_replaced,
 )
-from ..core.upload_options import UploadOptions
+from ..core.upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     DownloadStream,
@@ -69,6 +70,7 @@ from .download import (
     chunks_cursor,
     copy_to,
 )
+from .file_keys import rewrapped
 from .holds import hold_for_save, let_go
 from .upload import UploadStream, check_source, source_size, write_source
 
@@ -169,11 +171,14 @@ class FileStore:
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
         sweep_timing: SweepTiming | None = None,
+        encryption: Encryption | None = None,
     ) -> None:
         """``expire_after`` makes every file stored here expire that long after its upload
         (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
         stored file with the same bytes in that scope (a call may say ``dedup=False``, or
-        name another ``scope``). See ``put``."""
+        name another ``scope``). See ``put``. ``encryption`` (an ``Encryption``) encrypts
+        every file stored here on the client (a call may say ``encrypt=False``) and opens
+        the encrypted files whose keys it holds; such files are never deduplicated."""
         if not isinstance(collection_name, str) or not collection_name:
             raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
         if limits is not None and not isinstance(limits, UploadLimits):
@@ -185,6 +190,11 @@ class FileStore:
                 f"sweep_timing must be a SweepTiming, not {type(sweep_timing).__name__}"
             )
         self.sweep_timing = DEFAULT_SWEEP_TIMING if sweep_timing is None else sweep_timing
+        if encryption is not None and not isinstance(encryption, Encryption):
+            raise TypeError(f"encryption must be an Encryption, not {type(encryption).__name__}")
+        self.encryption = encryption
+        """The keys and cipher of this store's encrypted files (None: it encrypts nothing
+        and reads no encrypted file)."""
         """When uploads register and how small a deleting sweep's grace may be."""
         self.db = db
         self.collection_name = collection_name
@@ -289,6 +299,7 @@ class FileStore:
         scope: str | None = None,
         sha256: str | None = None,
         length: int | None = None,
+        encrypt: bool | None = None,
     ) -> UploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -326,6 +337,7 @@ class FileStore:
                 scope=scope,
                 sha256=sha256,
                 length=length,
+                encrypt=encrypt,
             )
         )
 
@@ -374,7 +386,19 @@ class FileStore:
         if options.expiry is None and self.expire_after is not None:
             changes["expire_after"] = self.expire_after
         scope = options.scope if options.scope is not None else self.dedup_scope
-        dedup = options.dedup if options.dedup is not None else self.dedup_scope is not None
+        encrypt = options.encrypt if options.encrypt is not None else self.encryption is not None
+        if encrypt and self.encryption is None:
+            raise ValueError(
+                "encrypt=True needs a store with keys: FileStore(..., encryption=Encryption(...))"
+            )
+        # An encrypted file is never deduplicated: the store's default gives way to it.
+        dedup = (
+            options.dedup
+            if options.dedup is not None
+            else (self.dedup_scope is not None and not encrypt)
+        )
+        if dedup and encrypt:
+            raise ValueError(ENCRYPTED_DEDUP_REFUSED)
         if dedup and scope is None:
             raise ValueError(
                 "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
@@ -384,7 +408,7 @@ class FileStore:
             raise ValueError(
                 "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
             )
-        changes.update(scope=scope, dedup=dedup)
+        changes.update(scope=scope, dedup=dedup, encrypt=encrypt)
         return options.but(**changes)
 
     def put(
@@ -409,6 +433,7 @@ class FileStore:
         scope: str | None = None,
         sha256: str | None = None,
         length: int | None = None,
+        encrypt: bool | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -439,6 +464,11 @@ class FileStore:
         ``sha256`` and ``length`` (both) declare the bytes beforehand: a matching file of the
         scope is returned without reading ``data``; otherwise ``data`` is stored and must be
         what was declared (ValueError, nothing left, if not).
+
+        Encryption: with the store's ``encryption`` the chunks are encrypted on the client
+        (``encrypt=False`` stores this file in clear; ``encrypt=True`` on a store without
+        keys is a ValueError). An encrypted file stores no SHA-256 and is never
+        deduplicated (``dedup=True`` with it is a ValueError).
         """
         options = UploadOptions(
             filename=filename,
@@ -459,6 +489,7 @@ class FileStore:
             scope=scope,
             sha256=sha256,
             length=length,
+            encrypt=encrypt,
         )
         return self.upload(data, options)
 
@@ -883,3 +914,29 @@ class FileStore:
         result = self.files.update_one(file_filter(file_id), {"$set": {"filename": new_filename}})
         if result.matched_count == 0:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    def rewrap_keys(self) -> int:
+        """Wrap the data key of every encrypted file here with the store's current
+        key-encryption key (key rotation); return how many files changed.
+
+        Only files documents change: no chunk is read or rewritten. A file whose key is
+        not among the store's keys raises KeyUnavailable naming it (the files done so far
+        stay done; run it again once the key is there). A file changed meanwhile (deleted,
+        or re-wrapped by another process) is left as it now is.
+        """
+        if self.encryption is None:
+            raise ValueError("rewrap_keys() needs a store with encryption=Encryption(...)")
+        self._check_writable("re-wrap data keys")
+        changed = 0
+        cursor = self.files.find({ENCRYPTION_FIELD: {"$exists": True}})
+        for doc in cursor:
+            info = FileInfo.from_document(doc)
+            record = rewrapped(self.encryption, info)
+            if record is None:
+                continue
+            result = self.files.update_one(
+                {"_id": info.file_id, ENCRYPTION_FIELD: info.encryption},
+                {"$set": {ENCRYPTION_FIELD: record}},
+            )
+            changed += result.modified_count
+        return changed

@@ -34,6 +34,7 @@ from ..core.guards import Progress, UploadLimits
 from ..core.queries import chunks_filter
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
+from .file_keys import NewFileKey, new_file_key_for
 
 if TYPE_CHECKING:
     from .store import FileStore
@@ -72,7 +73,12 @@ class UploadStream:
         self._extra = dict(options.extra)
         self.encoding = options.encoding
         """How a written str is encoded."""
-        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=options.checksum)
+        # An encrypted file's SHA-256 is not stored (it would tell who holds the database
+        # whether the file is one they can guess), so it is not computed either.
+        self._encrypt = bool(options.encrypt)
+        self._file_key: NewFileKey | None = None
+        checksum = options.checksum and not self._encrypt
+        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
@@ -183,7 +189,7 @@ class UploadStream:
             self._batcher.add([last])
         self._send(self._batcher.drain())
         try:
-            info = self._describe()
+            info = self._describe(self._encryption_record())
             self._check_described(info)
             if self._dedup:
                 existing = self._stored_copy(info)
@@ -320,7 +326,7 @@ class UploadStream:
             self._limits.check_type(self._content_type or self._guessed_type())
             self._type_checked = True
 
-    def _describe(self) -> FileInfo:
+    def _describe(self, encryption: dict[str, Any] | None = None) -> FileInfo:
         guessed = self._guessed_type()
         date = upload_date(self._store.db.codec_options)
         return FileInfo.for_upload(
@@ -337,6 +343,7 @@ class UploadStream:
             extra=self._extra,
             expire_at=expiry_moment(self._expiry, date),
             scope=self._scope,
+            encryption=encryption,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
@@ -345,13 +352,14 @@ class UploadStream:
         try:
             self._check_type()
             self._store._ensure_indexes_once()
-            for batch in batches:
+            for plain in batches:
+                batch = self._stored_form(plain)
                 if not self._owns_id:
                     self._sent_ids.extend(doc["_id"] for doc in batch)
                 self._sent_any = True
                 insert = self._store.chunks.insert_many(batch, ordered=True)
                 finish(insert, self._in_flight)
-                self._stored += sum(len(doc["data"]) for doc in batch)
+                self._stored += sum(len(doc["data"]) for doc in plain)
                 self._progress.reached(self._stored)
         except BulkWriteError as exc:
             self._abort_after(exc)
@@ -364,6 +372,28 @@ class UploadStream:
         except BaseException as exc:
             self._abort_after(exc)
             raise
+
+    # -- encryption -----------------------------------------------------------------------------
+
+    def _stored_form(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The chunk documents as they are stored: sealed with the file's data key when the
+        upload is encrypted (the one place where chunk bytes become stored bytes)."""
+        if not self._encrypt:
+            return batch
+        cipher = (self._key()).cipher
+        return [{**doc, "data": cipher.seal_chunk(doc["n"], doc["data"])} for doc in batch]
+
+    def _key(self) -> NewFileKey:
+        if self._file_key is None:
+            assert self._store.encryption is not None  # start_upload refused encrypt otherwise
+            self._file_key = new_file_key_for(self._store.encryption, self.file_id, self.chunk_size)
+        return self._file_key
+
+    def _encryption_record(self) -> dict[str, Any] | None:
+        """What the files document says of the file's encryption (None: not encrypted)."""
+        if not self._encrypt:
+            return None
+        return (self._key()).record(self._cutter.length)
 
     # -- giving up ------------------------------------------------------------------------------
 
