@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import telemetry
 from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
@@ -25,6 +26,7 @@ from ..core.http import (
     plan_response,
     stored_content_type,
 )
+from ..telemetry import NO_OPERATION, Operation
 from .download import AsyncDownloadStream
 from .store import AsyncFileStore
 
@@ -40,6 +42,8 @@ class Served:
     plan: ResponsePlan
     stream: AsyncDownloadStream | None = None
     begun: tuple[bytes, AsyncIterator[bytes]] | None = None
+    operation: Operation = NO_OPERATION
+    """The request's telemetry, ended once its body is sent (``gridfield.telemetry``)."""
 
 
 _STORE = AsyncFileStore.__name__  # the class name of this twin's store, for messages
@@ -83,11 +87,18 @@ async def serve(
     is no such file."""
     if store is None or file_id is None:
         return Served(not_found(method))
+    op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
     try:
-        stream = await store.open_download(file_id, eager=plain_get(method, headers))
+        with op.current():
+            stream = await store.open_download(file_id, eager=plain_get(method, headers))
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return await _planned(stream, method, headers, options)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    return await _planned(stream, method, headers, options, op)
 
 
 async def serve_path(
@@ -104,15 +115,44 @@ async def serve_path(
     target = bucket_target(segment, lookup)
     if target.filename is None:
         return await serve(store, target.file_id, method, headers, options)
+    op = telemetry.begin(
+        "serve", bucket=store.collection_name, filename=target.filename, method=method
+    )
     try:
-        info = await store.get_info_by_name(target.filename)
+        with op.current():
+            info = await store.get_info_by_name(target.filename)
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return await _planned(AsyncDownloadStream(store, info), method, headers, options)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    op.set(file_id=info.file_id)
+    return await _planned(AsyncDownloadStream(store, info), method, headers, options, op)
 
 
 async def _planned(
-    stream: AsyncDownloadStream, method: str, headers: Headers, options: ServeOptions
+    stream: AsyncDownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation = NO_OPERATION,
+) -> Served:
+    try:
+        with op.current():
+            return await _plan_with(stream, method, headers, options, op)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+
+
+async def _plan_with(
+    stream: AsyncDownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation,
 ) -> Served:
     try:
         info = stream.info
@@ -138,9 +178,13 @@ async def _planned(
     except BaseException:
         await stream.close()
         raise
+    op.set(status=plan.status, length=info.length)
+    if len(decision.spans) == 1 and plan.status == 206:
+        op.set(range_start=decision.spans[0].start, range_end=decision.spans[0].end)
     if plan.send_body and plan.parts:
-        return Served(plan, stream, begun)
+        return Served(plan, stream, begun, op)
     await stream.close()
+    op.end()
     return Served(plan)
 
 
@@ -151,15 +195,18 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
     here, after the headers are sent: the adapter lets it through so the server cuts the
     connection instead of sending other bytes than the file's.
     """
-    plan, stream, begun = served.plan, served.stream, served.begun
+    plan, stream, begun, op = served.plan, served.stream, served.begun, served.operation
+    failure: BaseException | None = None
     try:
         if not plan.send_body:
             return
         if begun is not None:
             head, rest = begun
             if head:
+                op.moved(len(head), "downloaded")
                 yield head
             async for data in rest:
+                op.moved(len(data), "downloaded")
                 yield data
             return
         for piece in plan.pieces():
@@ -167,8 +214,13 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
                 yield piece
             elif stream is not None:
                 async for data in stream.iter_range(piece.start, piece.end):
+                    op.moved(len(data), "downloaded")
                     yield data
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
+        op.end(failure)
         if begun is not None:
             await begun[1].aclose()  # type: ignore[attr-defined]
         if stream is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .. import telemetry
 from .._twins import (
     CLEANUP_TIMEOUT,
     both_at_once,
@@ -61,6 +62,7 @@ from ..core.topology import (
     gone_or_replaced,
 )
 from ..core.upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
+from ..telemetry import Operation
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     AsyncDownloadStream,
@@ -220,6 +222,10 @@ class AsyncFileStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
+
+    def _operation(self, name: str, file_id: Any = None, **attributes: Any) -> Operation:
+        """The telemetry of one operation on this bucket (``gridfield.telemetry``)."""
+        return telemetry.begin(name, bucket=self.collection_name, file_id=file_id, **attributes)
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
@@ -588,15 +594,21 @@ class AsyncFileStore:
 
     async def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        stream = await self.open_download(file_id)
-        return await stream.read()
+        with self._operation("download", file_id) as op:
+            stream = await self.open_download(file_id)
+            data = await stream.read()
+            op.moved(len(data), "downloaded")
+            return data
 
     async def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        stream = await self.open_download(file_id)
-        return await stream.read_range(start, end)
+        with self._operation("download", file_id, range_start=start, range_end=end) as op:
+            stream = await self.open_download(file_id)
+            data = await stream.read_range(start, end)
+            op.moved(len(data), "downloaded")
+            return data
 
     async def download_to_stream(
         self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
@@ -605,8 +617,11 @@ class AsyncFileStore:
         ``write(bytes)``), a chunk at a time; return the number of bytes written.
         ``on_progress(done, length)`` is called for each chunk (once for an empty file)."""
         check_destination(destination)
-        stream = await self.open_download(file_id, on_progress=on_progress)
-        return await copy_to(stream, destination)
+        with self._operation("download", file_id) as op:
+            stream = await self.open_download(file_id, on_progress=on_progress)
+            written = await copy_to(stream, destination)
+            op.moved(written, "downloaded")
+            return written
 
     # -- by name -------------------------------------------------------------------------------
 
@@ -802,8 +817,9 @@ class AsyncFileStore:
         self._check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
-        if not await carry_on_despite_cancel(self._delete(file_id)):
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("delete", file_id):
+            if not await carry_on_despite_cancel(self._delete(file_id)):
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
     async def delete_unless_held(self, file_id: Any, owner: Any) -> bool:
         """Delete a file let go of by one holder, unless it may be shared and another still
@@ -863,7 +879,8 @@ class AsyncFileStore:
         every id at the dotted path (through embedded documents and arrays) counts as held.
         Reads in bounded batches.
         """
-        return await check_bucket(self, documents, grace=grace, chunks=chunks)
+        with self._operation("check"):
+            return await check_bucket(self, documents, grace=grace, chunks=chunks)
 
     async def sweep(
         self,
@@ -889,7 +906,10 @@ class AsyncFileStore:
         """
         if delete:
             self._check_writable("sweep the bucket")
-        return await sweep_bucket(self, documents, delete=delete, grace=grace)
+        with self._operation("sweep", delete=delete) as op:
+            report = await sweep_bucket(self, documents, delete=delete, grace=grace)
+            op.swept(report.removed_files)
+            return report
 
     async def claim(self, file_id: Any) -> Any:
         """Hold a stored file against deleting sweeps: a document naming it is about to be
@@ -912,11 +932,12 @@ class AsyncFileStore:
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
         self._check_writable("rename a file")
-        result = await self.files.update_one(
-            file_filter(file_id), {"$set": {"filename": new_filename}}
-        )
-        if result.matched_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("rename", file_id):
+            result = await self.files.update_one(
+                file_filter(file_id), {"$set": {"filename": new_filename}}
+            )
+            if result.matched_count == 0:
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
     async def rewrap_keys(self) -> int:
         """Wrap the data key of every encrypted file here with the store's current

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from .. import telemetry
 from .._twins import (
     any_iterable,
     clean_up,
@@ -107,6 +108,13 @@ class AsyncUploadStream:
         self._opened = time.monotonic()
         self._started = datetime.now(timezone.utc)
         self._entry: Any = None  # its registry entry's _id, once registered
+        self._op = telemetry.begin(
+            "upload",
+            bucket=store.collection_name,
+            file_id=self.file_id,
+            filename=self.filename,
+            encrypted=self._encrypt,
+        )
         self._refreshed = 0.0  # when the entry was last written (monotonic)
 
     def __repr__(self) -> str:
@@ -146,6 +154,10 @@ class AsyncUploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        with self._op.current():  # the commands it sends are the upload span's children
+            await self._write(data)
+
+    async def _write(self, data: bytes | bytearray | memoryview | str) -> None:
         self._check_open()
         self._store._check_writable("upload a file")  # before the bytes join: nothing changes
         try:
@@ -163,6 +175,10 @@ class AsyncUploadStream:
 
     async def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
+        with self._op.current():
+            await self._flush()
+
+    async def _flush(self) -> None:
         self._check_open()
         self._store._check_writable("upload a file")
         await self._keep_registered()
@@ -173,6 +189,18 @@ class AsyncUploadStream:
 
         Calling it again returns the same description.
         """
+        with self._op.current():
+            try:
+                info = await self._close()
+            except BaseException as exc:
+                self._op.end(exc)
+                raise
+        self._op.set(file_id=info.file_id, length=info.length)
+        self._op.moved(self._cutter.length, "uploaded")
+        self._op.end()
+        return info
+
+    async def _close(self) -> FileInfo:
         if self.info is not None:
             return self.info
         self._check_open()
@@ -406,6 +434,8 @@ class AsyncUploadStream:
             return
         self._aborted = True
         self.closed = True
+        self._op.set(aborted=True)
+        self._op.end()  # an abort asked for (one after an error has ended it already)
         # A write that a cancellation left running could land after the deletes below.
         await wait_in_flight(self._in_flight)
         try:
@@ -438,6 +468,7 @@ class AsyncUploadStream:
         The clean-up runs in a task of its own, so a cancellation (even one delivered again
         and again) does not stop it halfway; a cancelled caller waits for it only briefly.
         """
+        self._op.end(error)  # a refusal by a limit is counted there
         try:
             await clean_up(self.abort, error)
         except TimeoutError as late:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .. import telemetry
 from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
@@ -26,6 +27,7 @@ from ..core.http import (
     plan_response,
     stored_content_type,
 )
+from ..telemetry import NO_OPERATION, Operation
 from .download import DownloadStream
 from .store import FileStore
 
@@ -41,6 +43,8 @@ class Served:
     plan: ResponsePlan
     stream: DownloadStream | None = None
     begun: tuple[bytes, Iterator[bytes]] | None = None
+    operation: Operation = NO_OPERATION
+    """The request's telemetry, ended once its body is sent (``gridfield.telemetry``)."""
 
 
 _STORE = FileStore.__name__  # the class name of this twin's store, for messages
@@ -84,11 +88,18 @@ def serve(
     is no such file."""
     if store is None or file_id is None:
         return Served(not_found(method))
+    op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
     try:
-        stream = store.open_download(file_id, eager=plain_get(method, headers))
+        with op.current():
+            stream = store.open_download(file_id, eager=plain_get(method, headers))
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return _planned(stream, method, headers, options)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    return _planned(stream, method, headers, options, op)
 
 
 def serve_path(
@@ -105,15 +116,44 @@ def serve_path(
     target = bucket_target(segment, lookup)
     if target.filename is None:
         return serve(store, target.file_id, method, headers, options)
+    op = telemetry.begin(
+        "serve", bucket=store.collection_name, filename=target.filename, method=method
+    )
     try:
-        info = store.get_info_by_name(target.filename)
+        with op.current():
+            info = store.get_info_by_name(target.filename)
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return _planned(DownloadStream(store, info), method, headers, options)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    op.set(file_id=info.file_id)
+    return _planned(DownloadStream(store, info), method, headers, options, op)
 
 
 def _planned(
-    stream: DownloadStream, method: str, headers: Headers, options: ServeOptions
+    stream: DownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation = NO_OPERATION,
+) -> Served:
+    try:
+        with op.current():
+            return _plan_with(stream, method, headers, options, op)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+
+
+def _plan_with(
+    stream: DownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation,
 ) -> Served:
     try:
         info = stream.info
@@ -139,9 +179,13 @@ def _planned(
     except BaseException:
         stream.close()
         raise
+    op.set(status=plan.status, length=info.length)
+    if len(decision.spans) == 1 and plan.status == 206:
+        op.set(range_start=decision.spans[0].start, range_end=decision.spans[0].end)
     if plan.send_body and plan.parts:
-        return Served(plan, stream, begun)
+        return Served(plan, stream, begun, op)
     stream.close()
+    op.end()
     return Served(plan)
 
 
@@ -152,15 +196,18 @@ def stream_body(served: Served) -> Iterator[bytes]:
     here, after the headers are sent: the adapter lets it through so the server cuts the
     connection instead of sending other bytes than the file's.
     """
-    plan, stream, begun = served.plan, served.stream, served.begun
+    plan, stream, begun, op = served.plan, served.stream, served.begun, served.operation
+    failure: BaseException | None = None
     try:
         if not plan.send_body:
             return
         if begun is not None:
             head, rest = begun
             if head:
+                op.moved(len(head), "downloaded")
                 yield head
             for data in rest:
+                op.moved(len(data), "downloaded")
                 yield data
             return
         for piece in plan.pieces():
@@ -168,8 +215,13 @@ def stream_body(served: Served) -> Iterator[bytes]:
                 yield piece
             elif stream is not None:
                 for data in stream.iter_range(piece.start, piece.end):
+                    op.moved(len(data), "downloaded")
                     yield data
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
+        op.end(failure)
         if begun is not None:
             begun[1].close()  # type: ignore[attr-defined]
         if stream is not None:

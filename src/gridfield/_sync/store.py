@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
+from .. import telemetry
 from .._twins import (
     CLEANUP_TIMEOUT,
     carried,
@@ -62,6 +63,7 @@ from ..core.topology import (
     gone_or_replaced,
 )
 from ..core.upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
+from ..telemetry import Operation
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .download import (
     DownloadStream,
@@ -221,6 +223,10 @@ class FileStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
+
+    def _operation(self, name: str, file_id: Any = None, **attributes: Any) -> Operation:
+        """The telemetry of one operation on this bucket (``gridfield.telemetry``)."""
+        return telemetry.begin(name, bucket=self.collection_name, file_id=file_id, **attributes)
 
     def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
@@ -589,15 +595,21 @@ class FileStore:
 
     def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        stream = self.open_download(file_id)
-        return stream.read()
+        with self._operation("download", file_id) as op:
+            stream = self.open_download(file_id)
+            data = stream.read()
+            op.moved(len(data), "downloaded")
+            return data
 
     def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        stream = self.open_download(file_id)
-        return stream.read_range(start, end)
+        with self._operation("download", file_id, range_start=start, range_end=end) as op:
+            stream = self.open_download(file_id)
+            data = stream.read_range(start, end)
+            op.moved(len(data), "downloaded")
+            return data
 
     def download_to_stream(
         self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
@@ -606,8 +618,11 @@ class FileStore:
         ``write(bytes)``), a chunk at a time; return the number of bytes written.
         ``on_progress(done, length)`` is called for each chunk (once for an empty file)."""
         check_destination(destination)
-        stream = self.open_download(file_id, on_progress=on_progress)
-        return copy_to(stream, destination)
+        with self._operation("download", file_id) as op:
+            stream = self.open_download(file_id, on_progress=on_progress)
+            written = copy_to(stream, destination)
+            op.moved(written, "downloaded")
+            return written
 
     # -- by name -------------------------------------------------------------------------------
 
@@ -801,8 +816,9 @@ class FileStore:
         self._check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
-        if not carried(self._delete(file_id)):
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("delete", file_id):
+            if not carried(self._delete(file_id)):
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
     def delete_unless_held(self, file_id: Any, owner: Any) -> bool:
         """Delete a file let go of by one holder, unless it may be shared and another still
@@ -862,7 +878,8 @@ class FileStore:
         every id at the dotted path (through embedded documents and arrays) counts as held.
         Reads in bounded batches.
         """
-        return check_bucket(self, documents, grace=grace, chunks=chunks)
+        with self._operation("check"):
+            return check_bucket(self, documents, grace=grace, chunks=chunks)
 
     def sweep(
         self,
@@ -888,7 +905,10 @@ class FileStore:
         """
         if delete:
             self._check_writable("sweep the bucket")
-        return sweep_bucket(self, documents, delete=delete, grace=grace)
+        with self._operation("sweep", delete=delete) as op:
+            report = sweep_bucket(self, documents, delete=delete, grace=grace)
+            op.swept(report.removed_files)
+            return report
 
     def claim(self, file_id: Any) -> Any:
         """Hold a stored file against deleting sweeps: a document naming it is about to be
@@ -911,9 +931,12 @@ class FileStore:
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
         self._check_writable("rename a file")
-        result = self.files.update_one(file_filter(file_id), {"$set": {"filename": new_filename}})
-        if result.matched_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("rename", file_id):
+            result = self.files.update_one(
+                file_filter(file_id), {"$set": {"filename": new_filename}}
+            )
+            if result.matched_count == 0:
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
     def rewrap_keys(self) -> int:
         """Wrap the data key of every encrypted file here with the store's current
