@@ -38,7 +38,16 @@ ROOT = HERE.parent
 RANGED_SEED = 7
 # Measured by gridfield alone, in benchmarks/serving.py, intake.py, django_intake.py,
 # django_storage.py and tus_upload.py
-OWN_MEASURES = ("serving", "intake", "checksum", "dedup", "django_intake", "django_storage", "tus")
+OWN_MEASURES = (
+    "serving",
+    "intake",
+    "checksum",
+    "dedup",
+    "encryption",
+    "django_intake",
+    "django_storage",
+    "tus",
+)
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
 
@@ -607,6 +616,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     import dedup
     import django_intake
     import django_storage
+    import encryption
     import intake
     import serving
     import tus_upload
@@ -618,6 +628,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "dedup": dedup.measure_dedup,
+        "encryption": encryption.measure_encryption,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
         "tus": tus_upload.measure_tus,

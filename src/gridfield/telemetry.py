@@ -39,10 +39,20 @@ except ImportError:  # the extra is not installed: nothing is ever observed
     _trace = None  # type: ignore[assignment]
     _metrics = None  # type: ignore[assignment]
 
-try:  # the meter provider the API hands out until the app sets one
+try:  # where the API keeps the providers an app set (None until then)
+    from opentelemetry.metrics import _internal as _metrics_state
     from opentelemetry.metrics._internal import _ProxyMeterProvider as _UNSET_METERS
-except ImportError:  # pragma: no cover - an API without it: assume meters are set
+except ImportError:  # pragma: no cover - an API laid out otherwise: ask it the public way
+    _metrics_state = None  # type: ignore[assignment]
     _UNSET_METERS = None  # type: ignore[assignment,misc]
+
+_UNKNOWN = object()
+
+if _trace is not None:
+    # A provider named by the environment is loaded the first time the API is asked for
+    # one: ask once now, so that the cheap look below sees it.
+    _trace.get_tracer_provider()
+    _metrics.get_meter_provider()
 
 _NAME = "gridfield"
 _REFUSALS = (FileTooLarge, ContentTypeRefused, FormTooLarge)
@@ -83,9 +93,15 @@ def _tracer() -> Any:
     global _tracers
     if _trace is None:
         return None
-    provider = _trace.get_tracer_provider()
-    if isinstance(provider, _trace.ProxyTracerProvider):
+    # The API's own getter reads the environment on each call (microseconds): the global
+    # it sets is read instead, so that no provider costs nothing.
+    provider: Any = getattr(_trace, "_TRACER_PROVIDER", _UNKNOWN)
+    if provider is None:
         return None
+    if provider is _UNKNOWN:  # pragma: no cover - an API laid out otherwise
+        provider = _trace.get_tracer_provider()
+        if isinstance(provider, _trace.ProxyTracerProvider):
+            return None
     if _tracers is None or _tracers[0] is not provider:
         _tracers = (provider, provider.get_tracer(_NAME))
     return _tracers[1]
@@ -96,9 +112,13 @@ def _instruments() -> _Instruments | None:
     global _meters
     if _metrics is None:
         return None
-    provider = _metrics.get_meter_provider()
-    if _UNSET_METERS is not None and isinstance(provider, _UNSET_METERS):
+    provider: Any = getattr(_metrics_state, "_METER_PROVIDER", _UNKNOWN)
+    if provider is None:
         return None
+    if provider is _UNKNOWN:  # pragma: no cover - an API laid out otherwise
+        provider = _metrics.get_meter_provider()
+        if _UNSET_METERS is not None and isinstance(provider, _UNSET_METERS):
+            return None
     if _meters is None or _meters[0] is not provider:
         _meters = (provider, _Instruments(provider))
     return _meters[1]
