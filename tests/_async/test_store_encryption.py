@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import gridfs
@@ -20,6 +20,7 @@ from pymongo.encryption import ClientEncryption
 
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
+from gridfield._async.intake import receive_raw
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.serving import Served, serve, stream_body
 from gridfield._async.store import AsyncFileStore
@@ -297,6 +298,30 @@ async def test_serving_an_encrypted_file_answers_ranges_304_and_etags(
     again = await serve(secret, info.file_id, "GET", {"if-none-match": tag}, options)
     assert (again.plan.status, await body_of(again)) == (304, b"")
     assert entity_tag(info) != entity_tag(await secret.get_info(clear.file_id))
+
+
+async def body(data: bytes, piece: int = 70_000) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+
+
+async def test_a_received_upload_into_an_encrypting_store_is_encrypted(
+    async_db: Any, stores: tuple[AsyncFileStore, AsyncFileStore]
+) -> None:
+    secret, _ = stores
+    data = payload(250_000, seed=19)
+    received = await receive_raw(
+        body(data),
+        secret,
+        filename="scan.png",
+        content_type="image/png",
+        content_length=str(len(data)),
+    )
+    (file,) = received.files
+    assert file.info.encrypted
+    assert await secret.get(file.info.file_id) == data
+    stored = b"".join(c["data"] for c in await stored_chunks(async_db, file.info.file_id))
+    assert not windows(stored) & windows(data)
 
 
 class Record(Document):

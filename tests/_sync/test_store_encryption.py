@@ -21,6 +21,7 @@ from pymongo.encryption import ClientEncryption
 
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
+from gridfield._sync.intake import receive_raw
 from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.serving import Served, serve, stream_body
 from gridfield._sync.store import FileStore
@@ -298,6 +299,30 @@ def test_serving_an_encrypted_file_answers_ranges_304_and_etags(
     again = serve(secret, info.file_id, "GET", {"if-none-match": tag}, options)
     assert (again.plan.status, body_of(again)) == (304, b"")
     assert entity_tag(info) != entity_tag(secret.get_info(clear.file_id))
+
+
+def body(data: bytes, piece: int = 70_000) -> Iterator[bytes]:
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+
+
+def test_a_received_upload_into_an_encrypting_store_is_encrypted(
+    sync_db: Any, stores: tuple[FileStore, FileStore]
+) -> None:
+    secret, _ = stores
+    data = payload(250_000, seed=19)
+    received = receive_raw(
+        body(data),
+        secret,
+        filename="scan.png",
+        content_type="image/png",
+        content_length=str(len(data)),
+    )
+    (file,) = received.files
+    assert file.info.encrypted
+    assert secret.get(file.info.file_id) == data
+    stored = b"".join(c["data"] for c in stored_chunks(sync_db, file.info.file_id))
+    assert not windows(stored) & windows(data)
 
 
 class Record(Document):
