@@ -146,6 +146,7 @@ class Operation:
 
     def __init__(self, name: str, tracer: Any, instruments: _Instruments | None) -> None:
         self.name = name
+        """The span's name."""
         self._span = None if tracer is None else tracer.start_span(name)
         self._instruments = instruments
         self._started = time.perf_counter()
@@ -186,7 +187,10 @@ class Operation:
         """A context in which this operation's span is the current one."""
         if self._span is None:
             return _QUIET
-        return _trace.use_span(self._span, end_on_exit=False)
+        # The error that ends an operation is recorded once, by end(); not here too.
+        return _trace.use_span(
+            self._span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        )
 
     def end(self, error: BaseException | None = None) -> None:
         """Close the operation (once): outcome, status, duration and bytes recorded."""

@@ -136,6 +136,27 @@ def test_a_served_range_is_one_span_with_the_range(
     assert [s.name for s in spans.get_finished_spans() if s.name.startswith("gridfield.")] == [
         "gridfield.serve"
     ]
+    assert span.context is not None
+    sent = commands(spans)
+    assert sent and all(s.parent and s.parent.span_id == span.context.span_id for s in sent)
+
+
+def test_a_stream_opened_by_hand_is_one_download_span_until_closed(
+    store: FileStore, spans: InMemorySpanExporter
+) -> None:
+    data = os.urandom(700_000)
+    info = store.put(data)
+    spans.clear()
+    with store.open_download(info.file_id) as stream:
+        assert stream.read(1000) == data[:1000]
+        stream.seek(500_000)
+        assert stream.read(10) == data[500_000:500_010]
+        assert ours(spans, "gridfield.download") == []  # open until closed
+    (download,) = ours(spans, "gridfield.download")
+    assert dict(download.attributes or {})["gridfield.bytes"] == 1010
+    assert download.context is not None
+    sent = [s for s in commands(spans) if s.name.endswith(".find")]
+    assert sent and all(s.parent and s.parent.span_id == download.context.span_id for s in sent[1:])
 
 
 def test_each_file_operation_has_its_span_and_metrics(

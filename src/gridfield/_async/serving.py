@@ -98,6 +98,7 @@ async def serve(
     except BaseException as exc:
         op.end(exc)
         raise
+    stream.observed_by(op)
     return await _planned(stream, method, headers, options, op)
 
 
@@ -129,7 +130,9 @@ async def serve_path(
         op.end(exc)
         raise
     op.set(file_id=info.file_id)
-    return await _planned(AsyncDownloadStream(store, info), method, headers, options, op)
+    stream = AsyncDownloadStream(store, info)
+    stream.observed_by(op)
+    return await _planned(stream, method, headers, options, op)
 
 
 async def _planned(
@@ -203,10 +206,8 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
         if begun is not None:
             head, rest = begun
             if head:
-                op.moved(len(head), "downloaded")
                 yield head
             async for data in rest:
-                op.moved(len(data), "downloaded")
                 yield data
             return
         for piece in plan.pieces():
@@ -214,8 +215,7 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
                 yield piece
             elif stream is not None:
                 async for data in stream.iter_range(piece.start, piece.end):
-                    op.moved(len(data), "downloaded")
-                    yield data
+                    yield data  # counted by the stream, into the request's operation
     except BaseException as exc:
         failure = exc
         raise

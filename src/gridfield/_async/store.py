@@ -594,21 +594,15 @@ class AsyncFileStore:
 
     async def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        with self._operation("download", file_id) as op:
-            stream = await self.open_download(file_id)
-            data = await stream.read()
-            op.moved(len(data), "downloaded")
-            return data
+        async with await self.open_download(file_id) as stream:  # its close ends its span
+            return await stream.read()
 
     async def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        with self._operation("download", file_id, range_start=start, range_end=end) as op:
-            stream = await self.open_download(file_id)
-            data = await stream.read_range(start, end)
-            op.moved(len(data), "downloaded")
-            return data
+        async with await self.open_download(file_id) as stream:
+            return await stream.read_range(start, end)
 
     async def download_to_stream(
         self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
@@ -617,11 +611,8 @@ class AsyncFileStore:
         ``write(bytes)``), a chunk at a time; return the number of bytes written.
         ``on_progress(done, length)`` is called for each chunk (once for an empty file)."""
         check_destination(destination)
-        with self._operation("download", file_id) as op:
-            stream = await self.open_download(file_id, on_progress=on_progress)
-            written = await copy_to(stream, destination)
-            op.moved(written, "downloaded")
-            return written
+        stream = await self.open_download(file_id, on_progress=on_progress)
+        return await copy_to(stream, destination)
 
     # -- by name -------------------------------------------------------------------------------
 

@@ -99,6 +99,7 @@ def serve(
     except BaseException as exc:
         op.end(exc)
         raise
+    stream.observed_by(op)
     return _planned(stream, method, headers, options, op)
 
 
@@ -130,7 +131,9 @@ def serve_path(
         op.end(exc)
         raise
     op.set(file_id=info.file_id)
-    return _planned(DownloadStream(store, info), method, headers, options, op)
+    stream = DownloadStream(store, info)
+    stream.observed_by(op)
+    return _planned(stream, method, headers, options, op)
 
 
 def _planned(
@@ -204,10 +207,8 @@ def stream_body(served: Served) -> Iterator[bytes]:
         if begun is not None:
             head, rest = begun
             if head:
-                op.moved(len(head), "downloaded")
                 yield head
             for data in rest:
-                op.moved(len(data), "downloaded")
                 yield data
             return
         for piece in plan.pieces():
@@ -215,8 +216,7 @@ def stream_body(served: Served) -> Iterator[bytes]:
                 yield piece
             elif stream is not None:
                 for data in stream.iter_range(piece.start, piece.end):
-                    op.moved(len(data), "downloaded")
-                    yield data
+                    yield data  # counted by the stream, into the request's operation
     except BaseException as exc:
         failure = exc
         raise

@@ -595,21 +595,15 @@ class FileStore:
 
     def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        with self._operation("download", file_id) as op:
-            stream = self.open_download(file_id)
-            data = stream.read()
-            op.moved(len(data), "downloaded")
-            return data
+        with self.open_download(file_id) as stream:  # its close ends its span
+            return stream.read()
 
     def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        with self._operation("download", file_id, range_start=start, range_end=end) as op:
-            stream = self.open_download(file_id)
-            data = stream.read_range(start, end)
-            op.moved(len(data), "downloaded")
-            return data
+        with self.open_download(file_id) as stream:
+            return stream.read_range(start, end)
 
     def download_to_stream(
         self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
@@ -618,11 +612,8 @@ class FileStore:
         ``write(bytes)``), a chunk at a time; return the number of bytes written.
         ``on_progress(done, length)`` is called for each chunk (once for an empty file)."""
         check_destination(destination)
-        with self._operation("download", file_id) as op:
-            stream = self.open_download(file_id, on_progress=on_progress)
-            written = copy_to(stream, destination)
-            op.moved(written, "downloaded")
-            return written
+        stream = self.open_download(file_id, on_progress=on_progress)
+        return copy_to(stream, destination)
 
     # -- by name -------------------------------------------------------------------------------
 
