@@ -187,6 +187,21 @@ async def test_every_tampering_is_a_corrupt_file_never_other_bytes(
         await secret.get(file_id)
 
 
+async def test_the_bucket_check_takes_encrypted_chunks_and_finds_a_cut_one(
+    async_db: Any, stores: tuple[AsyncFileStore, AsyncFileStore]
+) -> None:
+    secret, plain = stores
+    sound = await secret.put(payload(3 * CHUNK + 7, seed=23))
+    cut = await secret.put(payload(2 * CHUNK + 7, seed=29))
+    report = await plain.check()  # sizes only: no key needed
+    assert report.clean and report.files_checked == 2
+    last = (await stored_chunks(async_db, cut.file_id))[-1]
+    await tamper(async_db, cut.file_id, 2, data=last["data"][:-1])
+    report = await plain.check()
+    assert [d.file_id for d in report.damaged_files] == [cut.file_id]
+    assert sound.file_id not in [d.file_id for d in report.damaged_files]
+
+
 async def test_a_missing_or_wrong_key_is_an_error_naming_the_key_id(
     async_db: Any, stores: tuple[AsyncFileStore, AsyncFileStore]
 ) -> None:

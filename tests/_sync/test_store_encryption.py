@@ -188,6 +188,21 @@ def test_every_tampering_is_a_corrupt_file_never_other_bytes(
         secret.get(file_id)
 
 
+def test_the_bucket_check_takes_encrypted_chunks_and_finds_a_cut_one(
+    sync_db: Any, stores: tuple[FileStore, FileStore]
+) -> None:
+    secret, plain = stores
+    sound = secret.put(payload(3 * CHUNK + 7, seed=23))
+    cut = secret.put(payload(2 * CHUNK + 7, seed=29))
+    report = plain.check()  # sizes only: no key needed
+    assert report.clean and report.files_checked == 2
+    last = (stored_chunks(sync_db, cut.file_id))[-1]
+    tamper(sync_db, cut.file_id, 2, data=last["data"][:-1])
+    report = plain.check()
+    assert [d.file_id for d in report.damaged_files] == [cut.file_id]
+    assert sound.file_id not in [d.file_id for d in report.damaged_files]
+
+
 def test_a_missing_or_wrong_key_is_an_error_naming_the_key_id(
     sync_db: Any, stores: tuple[FileStore, FileStore]
 ) -> None:
