@@ -108,6 +108,8 @@ class AsyncUploadStream:
         self._opened = time.monotonic()
         self._started = datetime.now(timezone.utc)
         self._entry: Any = None  # its registry entry's _id, once registered
+        self._refreshed = 0.0  # when the entry was last written (monotonic)
+        # Its telemetry, from now to its close or abort (gridfield.telemetry).
         self._op = telemetry.begin(
             "upload",
             bucket=store.collection_name,
@@ -115,7 +117,6 @@ class AsyncUploadStream:
             filename=self.filename,
             encrypted=self._encrypt,
         )
-        self._refreshed = 0.0  # when the entry was last written (monotonic)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -225,7 +226,8 @@ class AsyncUploadStream:
                 if existing is not None:
                     # The same bytes are stored in this scope: ours go, that file is the
                     # answer, as it is (its own name, metadata and id).
-                    await self.abort()
+                    self._op.set(deduplicated=True)
+                    await self._remove_ours()
                     self._aborted = False
                     self.info = existing
                     self._progress.reached(info.length)
@@ -432,10 +434,15 @@ class AsyncUploadStream:
         """Remove the chunks written so far and close the upload; a no-op once closed."""
         if self.closed:
             return
-        self._aborted = True
-        self.closed = True
         self._op.set(aborted=True)
         self._op.end()  # an abort asked for (one after an error has ended it already)
+        await self._remove_ours()
+
+    async def _remove_ours(self) -> None:
+        """Remove the chunks written so far (and a files document that may have gone in)
+        and close the upload."""
+        self._aborted = True
+        self.closed = True
         # A write that a cancellation left running could land after the deletes below.
         await wait_in_flight(self._in_flight)
         try:
