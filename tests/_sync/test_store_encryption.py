@@ -314,6 +314,41 @@ def test_serving_an_encrypted_file_answers_ranges_304_and_etags(
     again = serve(secret, info.file_id, "GET", {"if-none-match": tag}, options)
     assert (again.plan.status, body_of(again)) == (304, b"")
     assert entity_tag(info) != entity_tag(secret.get_info(clear.file_id))
+    # Every other kind of request: the same answer as the clear copy's, its validators aside.
+    cases: list[tuple[str, dict[str, str]]] = [
+        ("HEAD", {}),
+        ("HEAD", {"range": "bytes=5-9"}),
+        ("GET", {"range": "bytes=0-9,5000-5099,-3"}),  # multipart/byteranges
+        ("GET", {"range": "bytes=999999-"}),  # 416
+        ("GET", {"range": "bytes=10-20", "if-range": "VALIDATOR"}),
+        ("GET", {"range": "bytes=10-20", "if-range": '"other"'}),  # the whole file
+        ("GET", {"if-modified-since": "Fri, 01 Jan 2100 00:00:00 GMT"}),
+        ("GET", {"if-match": '"other"'}),  # 412
+        ("GET", {"if-none-match": "*"}),
+    ]
+    clear_tag = entity_tag(plain.get_info(clear.file_id))
+    for method, headers in cases:
+        ours = serve(
+            secret,
+            info.file_id,
+            method,
+            {k: tag if v == "VALIDATOR" else v for k, v in headers.items()},
+            options,
+        )
+        theirs = serve(
+            plain,
+            clear.file_id,
+            method,
+            {k: clear_tag if v == "VALIDATOR" else v for k, v in headers.items()},
+            options,
+        )
+        assert ours.plan.status == theirs.plan.status, (method, headers)
+        mine, other = body_of(ours), body_of(theirs)
+        kind, other_kind = ours.plan.header("content-type"), theirs.plan.header("content-type")
+        if kind and other_kind and kind.startswith("multipart/byteranges"):
+            boundary = kind.split("boundary=")[1].encode()
+            other = other.replace(other_kind.split("boundary=")[1].encode(), boundary)
+        assert mine == other, (method, headers)
 
 
 def body(data: bytes, piece: int = 70_000) -> Iterator[bytes]:
