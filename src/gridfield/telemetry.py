@@ -56,6 +56,7 @@ if _trace is not None:
 
 _NAME = "gridfield"
 _REFUSALS = (FileTooLarge, ContentTypeRefused, FormTooLarge)
+_COUNTED = "gridfield_refusal_counted"  # set on a refusal once a metric has counted it
 _CANCELLED = (asyncio.CancelledError, GeneratorExit, KeyboardInterrupt)
 
 
@@ -206,7 +207,13 @@ class Operation:
         self._put({"outcome": outcome, "bytes": self._moved})
         if isinstance(error, CorruptFile):
             self.corrupt()
-        elif isinstance(error, _REFUSALS) and self._instruments is not None:
+        elif (
+            isinstance(error, _REFUSALS)
+            and self._instruments is not None
+            and not getattr(error, _COUNTED, False)
+        ):
+            # Counted once, by the innermost operation it ends (an upload inside a request).
+            setattr(error, _COUNTED, True)
             bucket = self._attributes.get("gridfield.bucket", "")
             reason = {"gridfield.reason": type(error).__name__, "gridfield.bucket": bucket}
             self._instruments.refused.add(1, reason)

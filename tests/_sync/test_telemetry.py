@@ -18,10 +18,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from pymongo import MongoClient
 
+from gridfield._sync.intake import receive_raw
 from gridfield._sync.serving import serve, stream_body
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import CorruptFile, FileTooLarge
 from gridfield.core.http import ServeOptions
+from gridfield.core.http.intake import IntakeLimits
 from tests.otel_memory import METRICS, SPANS, install
 
 UPLOAD_MIB = 64
@@ -231,3 +233,36 @@ def test_nothing_is_observed_without_a_provider_or_without_opentelemetry(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+def _body(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), 50_000):
+        yield data[start : start + 50_000]
+
+
+def test_a_received_upload_is_a_child_of_its_request_and_a_refusal_counts_once(
+    store: FileStore, spans: InMemorySpanExporter
+) -> None:
+    data = os.urandom(200_000)
+    received = receive_raw(
+        _body(data), store, filename="a.bin", content_type=None, content_length=None
+    )
+    assert received.files[0].info.length == len(data)
+    (intake,) = ours(spans, "gridfield.intake")
+    (upload,) = ours(spans, "gridfield.upload")
+    assert intake.context is not None and upload.parent is not None
+    assert upload.parent.span_id == intake.context.span_id
+    spans.clear()
+    before = total("gridfield.files.refused", **{"gridfield.reason": "FileTooLarge"})
+    with pytest.raises(FileTooLarge):
+        receive_raw(
+            _body(data),
+            store,
+            filename="b.bin",
+            content_type=None,
+            content_length=None,
+            limits=IntakeLimits(max_size=100_000),
+        )
+    assert [s.status.status_code for s in ours(spans, "gridfield.intake")] == [StatusCode.ERROR]
+    after = total("gridfield.files.refused", **{"gridfield.reason": "FileTooLarge"})
+    assert after - before == 1
