@@ -595,14 +595,20 @@ class FileStore:
 
     def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        with self.open_download(file_id) as stream:  # its close ends its span
+        with self._operation("download", file_id) as op:
+            # Not closed: its buffers go back when it is collected, as they always did (a
+            # close frees them at once, and the next read pays for fresh pages).
+            stream = self.open_download(file_id)
+            stream.observed_by(op)
             return stream.read()
 
     def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        with self.open_download(file_id) as stream:
+        with self._operation("download", file_id) as op:
+            stream = self.open_download(file_id)
+            stream.observed_by(op)
             return stream.read_range(start, end)
 
     def download_to_stream(
