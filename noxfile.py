@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -38,6 +39,69 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "scripts.test_tools")
     start_server(session)
     session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into site/, with warnings (broken links included) as errors."""
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("python", "-m", "mkdocs", "build", "--strict", *session.posargs)
+
+
+MATRIX = ("3.10", "3.11", "3.12", "3.13")
+# What the matrix installs beside gridfield (and Pillow, its image extra): the unit tests' own
+# packages.
+MATRIX_PACKAGES = {"pytest", "pytest-asyncio", "hypothesis", "motor", "psutil"}
+
+
+def interpreter(version: str) -> str | None:
+    """Python ``version``: the newest pyenv build of it, else ``pythonX.Y`` on PATH."""
+    builds = sorted(
+        (Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin/python{version}"),
+        key=lambda path: [int(part) for part in re.findall(r"\d+", path.parts[-3])],
+    )
+    return str(builds[-1]) if builds else shutil.which(f"python{version}")
+
+
+def unpinned(names: set[str]) -> list[str]:
+    """``names`` as the dev extra spells them, without their pins: the dev pins follow the
+    newest releases, some of which (Pillow 13, hypothesis 6.169+) need Python 3.11, so each
+    interpreter gets the newest release it can run."""
+    wanted = []
+    for requirement in metadata.requires("gridfield") or []:
+        spec, _, marker = requirement.partition(";")
+        name = re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0]
+        if 'extra == "dev"' in marker and name.lower() in names:
+            wanted.append(name)
+    return sorted(wanted)
+
+
+@nox.session
+@nox.parametrize("version", MATRIX)
+def matrix(session: nox.Session, version: str) -> None:
+    """The unit tests (tests/core) and a server smoke test (the marmot demo, async then sync)
+    on one Python of 3.10-3.13, in a venv of its own under .nox/matrix; `./dev matrix` runs
+    every version this machine has (pyenv's builds, or pythonX.Y on PATH)."""
+    found = interpreter(version)
+    if found is None:
+        session.skip(f"no Python {version} here (~/.pyenv/versions/{version}.*, python{version})")
+    folder = Path(".nox") / "matrix" / version
+    python = str(folder / "bin" / "python")
+    packages = unpinned(MATRIX_PACKAGES)
+    wanted = Path("pyproject.toml").read_bytes() + found.encode() + " ".join(packages).encode()
+    stamp = folder / f".installed-{hashlib.sha256(wanted).hexdigest()[:16]}"
+    if not stamp.exists():
+        if folder.exists():
+            shutil.rmtree(folder)
+        session.run(found, "-m", "venv", str(folder), external=True)
+        session.run(
+            python, "-m", "pip", "install", "--quiet", "-e", ".[image]", *packages, external=True
+        )
+        stamp.touch()
+    session.run(python, "--version", external=True)
+    session.run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/core", external=True)
+    start_server(session)
+    session.run(python, "examples/marmot.py", external=True)
 
 
 @nox.session
@@ -86,6 +150,13 @@ NOT_FOR_BENCH = {
     "blinker",
     "beanie",
     "pydantic",
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocstrings",
+    "mkdocstrings-python",
+    "pymdown-extensions",
+    "build",
+    "twine",
 }
 
 

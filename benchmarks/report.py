@@ -804,6 +804,39 @@ class Report:
             "",
         )
 
+    def fsspec(self) -> None:
+        measured = self.r.get("fsspec")
+        if not measured:
+            return
+        own = median(measured["store_s"])
+        ratio = {key: own / median(measured[key]) for key in ("cat_file_s", "open_read_s")}
+        fetched, total = measured["parquet_fetched"], measured["parquet_chunks"]
+        self.add(
+            "## fsspec (`gridfs://`)",
+            "",
+            f"A {measured['size'] // MiB} MiB file read through `gridfield.fsspec`'s"
+            " `GridFSFileSystem` against the store's own `FileStore.read_by_name`, interleaved"
+            f" for {measured['rounds']} rounds after a warm-up (`fsspec_reads.py`); the"
+            " ratio is the store's median time over fsspec's (target: at least 0.9).",
+            "",
+            "| read | seconds, median (min-max) | against the store |",
+            "|---|---|---|",
+            f"| `FileStore.read_by_name` | {cell(measured['store_s'], None)} | 1.00 |",
+            f"| `fs.cat_file` | {cell(measured['cat_file_s'], None)} | {ratio['cat_file_s']:.2f} |",
+            f"| `fs.open()` then `read(1 MiB)` to the end |"
+            f" {cell(measured['open_read_s'], None)} | {ratio['open_read_s']:.2f} |",
+            "",
+            f"The streamed read's peak RSS growth: {measured['stream_rss_growth'] / MiB:.1f} MiB"
+            f" (block size {measured['block_size'] // MiB} MiB); the store's own streaming"
+            f" of the same file (a chunk at a time, its cursor's batches of 16 MiB):"
+            f" {measured['store_stream_rss_growth'] / MiB:.1f} MiB. pyarrow reading one"
+            " column of ten from a"
+            f" {measured['parquet_size'] / MiB:.1f} MiB uncompressed Parquet file fetched"
+            f" {fetched} of its {total} chunks ({100 * fetched / total:.1f}%; target under"
+            f" 15%) in {measured['parquet_s']:.2f} s.",
+            "",
+        )
+
     def dedup(self) -> None:
         measured = self.r.get("dedup")
         if not measured:
@@ -865,6 +898,68 @@ class Report:
             f"Telemetry with no OpenTelemetry provider set: {quiet * 1e9:.0f} ns per file"
             f" operation (begun, made current, ended), {quiet / small * 100:.4f} % of an 8 KiB"
             f" put ({small * 1000:.2f} ms).",
+            "",
+        )
+
+    def server_scale(self) -> None:
+        measured = self.r.get("server_scale")
+        if not measured:
+            return
+        from server_scale import table
+
+        fills = ", ".join(
+            f"{backend} {label} {seconds:.0f} s" if seconds else f"{backend} {label} reused"
+            for backend, by_label in measured["fill_s"].items()
+            for label, seconds in by_label.items()
+        )
+        self.add(
+            "## The embedded server as a bucket grows",
+            "",
+            "FerretDB on SQLite against FerretDB on PostgreSQL (`scripts/mongo_server`), the"
+            " same binary: a 1 MiB file read whole (`FileStore.get`) and a 64 KiB range at a"
+            " random offset of a 16 MiB file (`read_range`), in buckets of each size, interleaved"
+            f" for {measured['rounds']} rounds after a warm-up. Filling the buckets (16 MiB"
+            f" files of random bytes, once, then reused): {fills}. Measured {measured['date']}"
+            f" with `{measured['command']}` in {measured['duration_s']:.0f} s.",
+            "",
+            *table(measured),
+            "",
+            "Neither backend answers a chunks query from an index (see `explain` in"
+            " benchmarks/NOTES.md): SQLite scans and decodes every chunk of the collection in"
+            " FerretDB, PostgreSQL scans the table itself with the `files_id` filter pushed"
+            " down, so both grow with the bucket, PostgreSQL far more slowly.",
+            "",
+        )
+
+    def copy(self) -> None:
+        measured = self.r.get("copy")
+        if not measured:
+            return
+        runs = measured["runs"]
+
+        def speeds(system: str) -> list[float]:
+            total = 2 * measured["bytes"] / MiB
+            return [total / (run["in_s"] + run["out_s"]) for run in runs[system]]
+
+        ours, theirs = speeds("gridfield-copy"), speeds("pymongo-loop")
+        rss = {s: max(run["rss_growth_mib"] for run in runs[s]) for s in runs}
+        self.add(
+            "## Copying a folder into a bucket and back",
+            "",
+            f"{measured['files']} files of mixed sizes ({measured['smallest'] // 1024} KiB to"
+            f" {measured['largest'] / MiB:.1f} MiB, {measured['bytes'] / MiB:.0f} MiB in all)"
+            " from a folder into a bucket and back into another folder: `gridfield.sync."
+            "copy_files` (4 files in flight, each verified against its SHA-256) against a loop"
+            " over PyMongo's `GridFSBucket` (`upload_from_stream`, then `download_to_stream`,"
+            f" one file at a time), interleaved for {measured['rounds']} rounds after a warm-up,"
+            " each run in a fresh process (`copying.py`). Throughput counts the folder's bytes"
+            " both ways.",
+            "",
+            "| system | MiB/s, median (min-max) | peak RSS growth, MiB (max) |",
+            "|---|---|---|",
+            f"| gridfield copy | {cell(ours, None)} | {rss['gridfield-copy']:.1f} |",
+            f"| PyMongo GridFSBucket loop | {cell(theirs, None)} | {rss['pymongo-loop']:.1f} |",
+            f"| ratio of medians | {median(ours) / median(theirs):.2f}x | |",
             "",
         )
 
@@ -1028,9 +1123,12 @@ class Report:
         self.checksum()
         self.dedup()
         self.encryption()
+        self.server_scale()
+        self.copy()
         self.django_intake()
         self.django_storage()
         self.tus()
+        self.fsspec()
         self.footnotes()
         return "\n".join(self.lines).rstrip() + "\n"
 

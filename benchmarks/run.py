@@ -47,6 +47,9 @@ OWN_MEASURES = (
     "django_intake",
     "django_storage",
     "tus",
+    "server_scale",
+    "fsspec",
+    "copy",
 )
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
@@ -613,11 +616,14 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     benchmarks/intake.py), Django uploads (benchmarks/django_intake.py), GridFSStorage
     (benchmarks/django_storage.py) or tus uploads (benchmarks/tus_upload.py), timed and
     labelled."""
+    import copying
     import dedup
     import django_intake
     import django_storage
     import encryption
+    import fsspec_reads
     import intake
+    import server_scale
     import serving
     import tus_upload
 
@@ -629,9 +635,12 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "checksum": serving.measure_checksum,
         "dedup": dedup.measure_dedup,
         "encryption": encryption.measure_encryption,
+        "copy": copying.measure_copy,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
         "tus": tus_upload.measure_tus,
+        "server_scale": server_scale.measure_server_scale,
+        "fsspec": fsspec_reads.measure_fsspec,
     }
     result = measures[measure](uri, quick)
     result["duration_s"] = time.monotonic() - started

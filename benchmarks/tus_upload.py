@@ -69,7 +69,7 @@ def serve(uri: str, db_name: str) -> None:
     from starlette.routing import Mount, Route
 
     import gridfield
-    from gridfield.web.asgi import TusApp
+    from gridfield.web.asgi import TusApp, TusOptions
 
     client: Any = AsyncMongoClient(uri)
     store = gridfield.AsyncFileStore(client[db_name])
@@ -81,7 +81,7 @@ def serve(uri: str, db_name: str) -> None:
     app = Starlette(
         routes=[
             Route("/put", put, methods=["POST"]),
-            Mount("/files", TusApp(store, expire_after=None)),
+            Mount("/files", TusApp(store, TusOptions(expire_after=None))),
         ]
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -33,6 +33,12 @@ TOOLS = (
 )
 
 
+# Wanted, not needed: FerretDB runs on PostgreSQL when it is installed (reads that stay fast
+# as a bucket grows), else on SQLite. Installed like the tools above when possible; when not,
+# the tests run on SQLite.
+POSTGRESQL = Tool("pg_ctlcluster", "postgresql", "the embedded server's PostgreSQL backend")
+
+
 class ToolsMissing(Exception):
     """Some programs are missing and this machine cannot install them here."""
 
@@ -114,12 +120,23 @@ def require(command: str) -> str:
     return path
 
 
+def postgresql_wanted() -> bool:
+    """Whether the server script would run FerretDB on PostgreSQL once it is installed."""
+    backend = os.environ.get("GRIDFIELD_FERRETDB_BACKEND", "").strip().lower()
+    return not os.environ.get("MONGODB_URI") and backend != "sqlite"
+
+
 def main() -> int:
     try:
         installed = ensure()
     except ToolsMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if postgresql_wanted():
+        try:
+            installed += ensure((POSTGRESQL,))
+        except ToolsMissing as exc:
+            print(f"test tools: the server runs on SQLite: {exc}", file=sys.stderr)
     if installed:
         print(f"test tools: installed {' '.join(t.package for t in installed)}", file=sys.stderr)
     return 0

@@ -11,13 +11,15 @@ an entry of ``OUR_NAMES`` that no source uses: the table says exactly what the t
 The hand-written pairs behind most of its entries live in ``src/gridfield/_twins.py``.
 
 The rewrite leaves strings alone, so a message or docstring written for the async API would
-tell a sync user to ``await``: ``--check`` also fails when a string of a generated file holds
-``await `` or ``async with``. Word such text for both APIs, or build it with a pair.
+tell a sync user to ``await``: ``--check`` also fails when a string or docstring of a generated
+file holds the word ``await``, or ``async with``, ``async for`` or ``async def``. Word such text
+for both APIs, or build it with a pair.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import io
 import os
@@ -46,46 +48,44 @@ TWINS = (
     ("tests/_async", "tests/_sync"),
 )
 
+
+def twin_pairs() -> dict[str, str]:
+    """The ``PAIRS`` table of ``src/gridfield/_twins.py`` (async member -> sync member), read
+    from its source without importing it: the pairs are written down once, beside their code."""
+    tree = ast.parse((ROOT / "src" / "gridfield" / "_twins.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "PAIRS":
+            assert node.value is not None
+            table = ast.literal_eval(node.value)
+            assert isinstance(table, dict)
+            return {str(k): str(v) for k, v in table.items()}
+    raise SystemExit("src/gridfield/_twins.py has no PAIRS table")
+
+
 # Our own names the twins differ by. Each must be used by some source: a stale entry is an error.
 OUR_NAMES: dict[str, str] = {
     "_async": "_sync",
     "async_client": "sync_client",
+    "AsyncBucket": "Bucket",
+    "AsyncChunkWriter": "ChunkWriter",
+    "AsyncFieldLeases": "FieldLeases",
+    "AsyncLeases": "Leases",
     "async_db": "sync_db",
+    "AsyncBucketSide": "BucketSide",
+    "AsyncChunkReader": "ChunkReader",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",
+    "AsyncGridFiles": "GridFiles",
     "AsyncNewFile": "NewFile",
     "AsyncQuerySet": "QuerySet",
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncReceived": "Received",
     "AsyncResumableStore": "ResumableStore",
+    "AsyncTreeSide": "TreeSide",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
-    # the pairs of src/gridfield/_twins.py: async member -> sync member
-    "any_iterable": "sync_iterable",
-    "AwaitableSelf": "NothingToAwait",
-    "await_aggregate": "run_aggregate",
-    "await_session": "run_session",
-    "await_transaction_start": "run_transaction_start",
-    "both_at_once": "one_then_other",
-    "awaited_call": "plain_call",
-    "carry_on_despite_cancel": "carried",
-    "clean_up": "clean_up_now",
-    "finish_despite_cancel": "finish",
-    "FlushOnAwait": "Flushed",
-    "no_db_from_mongoengine": "db_from_mongoengine",
-    "pieces_of_any": "pieces_of",
-    "refuse_unloaded": "load_now",
-    "refuse_upload_outside_save": "upload_now",
-    "read_any_file": "read_file",
-    "refuse_unwritable": "refuse_unwritable_here",
-    "run_off_loop": "run_here",
-    "share_nothing_with_mongoengine": "share_with_mongoengine",
-    "start_closing": "close_now",
-    "wait_for_background_work": "no_background_work",
-    "wait_for_closes": "no_closes_pending",
-    "write_to_any": "write_to",
-    "wait_in_flight": "nothing_in_flight",
-    "wait_seconds": "sleep_seconds",
+    # the pairs of src/gridfield/_twins.py, read from its PAIRS table (see twin_pairs)
+    **twin_pairs(),
     # the pairs of tests/concurrency.py and tests/readers.py
     "run_together": "run_in_threads",
     "TaskReader": "ThreadReader",
@@ -118,7 +118,7 @@ REPLACEMENTS = {**DRIVER_NAMES, **OUR_NAMES}
 
 _ASYNC_NAME = re.compile(r"^Async[A-Z]")
 # What a sync user cannot do, in the text of a generated file.
-_ASYNC_TEXT = re.compile(r"\bawait\s|\basync\s+with\b")
+_ASYNC_TEXT = re.compile(r"\bawait\b|\basync\s+(?:with|for|def)\b")
 # Python 3.12 splits f-strings into parts; their text is in FSTRING_MIDDLE tokens.
 _TEXT_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 HEADER = "# Generated from {source} by scripts/unasync.py: do not edit.\n"
@@ -199,7 +199,8 @@ def _unused(gen: Generation) -> list[str]:
 
 
 def async_text(source: str) -> list[tuple[int, str]]:
-    """(line, words) for each string or docstring of ``source`` that says ``await``/``async with``.
+    """(line, words) for each string or docstring of ``source`` that says the word ``await``, or
+    ``async with``, ``async for`` or ``async def``.
 
     Token based: comments and code are not text a user reads, and are left alone.
     """
@@ -213,11 +214,14 @@ def async_text(source: str) -> list[tuple[int, str]]:
 
 
 def _async_text_problems(root: Path, gen: Generation) -> list[str]:
+    # The text as generated (a source to fix) and as on disk (a twin edited by hand).
+    texts = [(dest, text) for dest, text in gen.expected.items()]
+    texts += [(dest, dest.read_text(encoding="utf-8")) for dest in _existing(root)]
+    found = {(dest, line, words) for dest, text in texts for line, words in async_text(text)}
     return [
         f"async words in sync text: {dest.relative_to(root).as_posix()}:{line}: says "
         f"{words!r}: word it for both APIs or build it with a pair of src/gridfield/_twins.py"
-        for dest, text in sorted(gen.expected.items())
-        for line, words in async_text(text)
+        for dest, line, words in sorted(found)
     ]
 
 

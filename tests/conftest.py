@@ -16,6 +16,7 @@ from pymongo.database import Database
 from scripts.mongo_server import ServerError, server_uri
 from scripts.test_tools import ToolsMissing, require
 from tests.private_server import PrivateServer
+from tests.server_differences import ferretdb_backend
 from tests.shard_keys import SHARD_KEY_CHECK
 from tests.tcp_proxy import TcpProxy
 
@@ -58,6 +59,23 @@ def server_kind(mongo_uri: str) -> str:
     finally:
         client.close()
     return "ferretdb" if "ferretdbVersion" in info or "ferretdb" in info else "mongodb"
+
+
+@pytest.fixture(scope="session")
+def server_backend(mongo_uri: str, server_kind: str) -> str:
+    """ "mongodb", or FerretDB with its backend: "ferretdb-sqlite" or "ferretdb-postgresql"
+    (told from an explain; see tests/server_differences.py)."""
+    if server_kind != "ferretdb":
+        return server_kind
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    try:
+        db = client[fresh_db_name()]
+        db.probe.insert_one({})
+        explained = db.command("explain", {"find": "probe", "filter": {}})
+        client.drop_database(db.name)
+    finally:
+        client.close()
+    return f"ferretdb-{ferretdb_backend(explained)}"
 
 
 @pytest.fixture(params=ASYNC_DRIVERS, ids=ASYNC_DRIVERS)

@@ -1,4 +1,5 @@
-"""Where FerretDB v1.24.2 (SQLite backend) differs from MongoDB's documented behaviour.
+"""Where FerretDB v1.24.2 (SQLite and PostgreSQL backends) differs from MongoDB's documented
+behaviour.
 
 Tests are written for MongoDB's behaviour. Where FerretDB differs, the test asks a helper
 here and checks FerretDB's actual behaviour instead, so a FerretDB change shows up as a
@@ -62,6 +63,43 @@ FERRETDB_NO_POSITIONAL_UPDATE = (
 
 # What the user sees on FerretDB, raised by gridfield as MongoEngine's OperationError
 POSITIONAL_UPDATE_ERROR = r"Update failed \(Cannot create field '\$'"
+
+
+FERRETDB_POSTGRESQL_POSITIONAL_UPDATE_MATCHES_NOTHING = (
+    "FerretDB v1.24.2 on PostgreSQL answers a positional update ($) with no error and no "
+    "change: the reply says n 0, nModified 0, although the same filter finds the document "
+    "(count_documents says 1). On SQLite it fails with code 28 instead; MongoDB updates the "
+    "first matched array element. An application on FerretDB/PostgreSQL that relies on $ "
+    "loses its update silently."
+)
+
+
+def ferretdb_backend(explained: dict[str, Any]) -> str:
+    """FerretDB's backend, told from the reply of an ``explain`` of a ``find``: SQLite's query
+    plan is a list of lines ("SCAN ..."), PostgreSQL's a JSON plan ({"Node Type": ...})."""
+    plan = explained.get("queryPlanner", {}).get("Plan")
+    return "postgresql" if isinstance(plan, dict) else "sqlite"
+
+
+FERRETDB_POSTGRESQL_NO_NUL_IN_STRINGS = (
+    "FerretDB v1.24.2 on PostgreSQL cannot store a string holding a NUL character (U+0000): "
+    "PostgreSQL's jsonb has no such character, so the insert fails with FerretDB's "
+    "InternalError, 'unsupported Unicode escape sequence (SQLSTATE 22P05)', and nothing is "
+    "stored. MongoDB and FerretDB on SQLite store it (BSON strings may hold NUL)."
+)
+NUL_IN_STRING_ERROR = r"unsupported Unicode escape sequence \(SQLSTATE 22P05\)"
+
+
+def nul_in_strings_supported(server_backend: str) -> bool:
+    """Whether strings with a NUL character can be stored; see
+    FERRETDB_POSTGRESQL_NO_NUL_IN_STRINGS."""
+    return server_backend != "ferretdb-postgresql"
+
+
+def positional_update_ignored(server_backend: str) -> bool:
+    """Whether positional updates change nothing and report no match; see
+    FERRETDB_POSTGRESQL_POSITIONAL_UPDATE_MATCHES_NOTHING."""
+    return server_backend == "ferretdb-postgresql"
 
 
 def positional_update_supported(server_kind: str) -> bool:

@@ -1,4 +1,5 @@
-"""FerretDB: built once from its Go module release into the cache folder, run on SQLite."""
+"""FerretDB: built once from its Go module release into the cache folder, run on SQLite or
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -105,11 +106,16 @@ def build(go: str, binary: Path) -> None:
     say(f"built {binary} in {time.monotonic() - started:.1f} s")
 
 
-def command(binary: Path, state: State, port: int) -> list[str]:
+def command(binary: Path, state: State, port: int, postgresql_url: str | None = None) -> list[str]:
+    """FerretDB's command line: on SQLite in the state's data folder, or on the PostgreSQL
+    cluster at postgresql_url."""
+    if postgresql_url is None:
+        backend = ["--handler=sqlite", f"--sqlite-url=file:{quote(str(state.data))}/"]
+    else:
+        backend = ["--handler=postgresql", f"--postgresql-url={postgresql_url}"]
     return [
         str(binary),
-        "--handler=sqlite",
-        f"--sqlite-url=file:{quote(str(state.data))}/",
+        *backend,
         f"--listen-addr=127.0.0.1:{port}",
         f"--state-dir={state.ferretdb_state}",
         "--debug-addr=-",  # "-" turns off the debug HTTP listener (fixed port 8088 otherwise)

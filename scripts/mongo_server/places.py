@@ -26,12 +26,15 @@ def cache_dir() -> Path:
 
 
 class State:
-    """The state folder of the one server this script manages."""
+    """The state folder of one server this script manages: ``server`` (SQLite-backed
+    FerretDB, or mongod) or ``server-postgresql``; each has its own lock, pid, port and data,
+    so starting or stopping one never touches the other."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str = "server") -> None:
         self.root = root
-        self.dir = root / "server"
-        self.lock = root / "server.lock"
+        self.name = name
+        self.dir = root / name
+        self.lock = root / f"{name}.lock"
         self.pid_file = self.dir / "pid"
         self.uri_file = self.dir / "uri"
         self.kind_file = self.dir / "kind"

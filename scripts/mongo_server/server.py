@@ -12,15 +12,18 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from . import ferretdb
+from . import ferretdb, postgresql
 from .places import State, cache_dir, locked, say
 from .processes import free_port, is_ours, log_tail, spawn, stop_pid, strays
 
 START_TIMEOUT = 60.0  # seconds a freshly started server gets to answer ping
 URI_TIMEOUT = 15.0  # seconds a $MONGODB_URI server gets to answer ping
+BUSY_PATIENCE = 60.0  # seconds a live recorded server may take to answer ping before it is replaced
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 
 CommandLine = Callable[[int], list[str]]
+BACKENDS = ("sqlite", "postgresql")
+POSTGRESQL_KIND = "ferretdb-postgresql"  # the kind recorded for FerretDB on PostgreSQL
 
 
 class ServerError(Exception):
@@ -67,11 +70,52 @@ def mongod_command(mongod: str, state: State, port: int) -> list[str]:
     ]
 
 
-def choose_server(state: State) -> tuple[str, CommandLine]:
-    """(kind, how to build its command line for a port) of the server to start."""
+def wanted_server() -> str:
     wanted = os.environ.get("GRIDFIELD_SERVER", "").strip().lower()
     if wanted not in ("", "mongod", "ferretdb"):
         raise ServerError(f"GRIDFIELD_SERVER must be 'mongod' or 'ferretdb', got {wanted!r}")
+    return wanted
+
+
+def ferretdb_backend() -> str:
+    """FerretDB's backend: ``$GRIDFIELD_FERRETDB_BACKEND`` (sqlite or postgresql), else
+    PostgreSQL when its programs are installed, else SQLite."""
+    wanted = os.environ.get("GRIDFIELD_FERRETDB_BACKEND", "").strip().lower()
+    if wanted and wanted not in BACKENDS:
+        raise ServerError(
+            f"GRIDFIELD_FERRETDB_BACKEND must be 'sqlite' or 'postgresql', got {wanted!r}"
+        )
+    if wanted == "postgresql" and postgresql.bin_dir() is None:
+        raise ServerError(
+            "GRIDFIELD_FERRETDB_BACKEND=postgresql but PostgreSQL is not installed "
+            f"(no /usr/lib/postgresql/*/bin/initdb): apt-get install {postgresql.PACKAGE}"
+        )
+    if wanted:
+        return wanted
+    return "postgresql" if postgresql.bin_dir() is not None else "sqlite"
+
+
+def current_state() -> State:
+    """The state folder of the server the settings ask for: FerretDB on PostgreSQL has its
+    own (``server-postgresql``), so it runs beside a SQLite-backed one, never instead of it."""
+    root = cache_dir()
+    wanted = wanted_server()
+    if wanted == "mongod" or (shutil.which("mongod") and wanted != "ferretdb"):
+        return State(root)
+    return State(root, "server-postgresql" if ferretdb_backend() == "postgresql" else "server")
+
+
+def postgresql_cluster(state: State) -> postgresql.Cluster | None:
+    """The PostgreSQL cluster of a state folder, when it is the PostgreSQL one."""
+    binaries = postgresql.bin_dir()
+    if state.name != "server-postgresql" or binaries is None:
+        return None
+    return postgresql.Cluster(state, binaries)
+
+
+def choose_server(state: State) -> tuple[str, CommandLine]:
+    """(kind, how to build its command line for a port) of the server to start."""
+    wanted = wanted_server()
     mongod = shutil.which("mongod")
     if wanted == "mongod" and not mongod:
         raise ServerError("GRIDFIELD_SERVER=mongod but no mongod on PATH")
@@ -90,7 +134,15 @@ def choose_server(state: State) -> tuple[str, CommandLine]:
             ferretdb.build(go, binary)
         except ferretdb.BuildError as exc:
             raise ServerError(str(exc)) from exc
-    return "ferretdb", lambda port: ferretdb.command(binary, state, port)
+    cluster = postgresql_cluster(state)
+    if cluster is None:
+        return "ferretdb", lambda port: ferretdb.command(binary, state, port)
+    try:
+        url = cluster.start(free_port())
+    except postgresql.ClusterError as exc:
+        cluster.stop()
+        raise ServerError(f"{exc}\nPostgreSQL log:\n{cluster.log_tail()}") from exc
+    return POSTGRESQL_KIND, lambda port: ferretdb.command(binary, state, port, url)
 
 
 def wait_until_answering(process: subprocess.Popen[bytes], uri: str) -> bool:
@@ -106,8 +158,20 @@ def wait_until_answering(process: subprocess.Popen[bytes], uri: str) -> bool:
 
 
 def start(state: State) -> str:
-    kind, command_for = choose_server(state)
+    cluster = postgresql_cluster(state)
+    if cluster is not None:
+        cluster.stop()  # a cluster a crashed run left: each start begins with empty data
     state.reset()
+    try:
+        return start_server(state)
+    except BaseException:
+        if cluster is not None:
+            cluster.stop()
+        raise
+
+
+def start_server(state: State) -> str:
+    kind, command_for = choose_server(state)
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = free_port()
         command = command_for(port)
@@ -142,10 +206,16 @@ def running(state: State) -> tuple[int, str, str] | None:
     recorded = state.read()
     if recorded is None or not is_ours(recorded[0], state):
         return None
-    for _ in range(3):  # a busy server may be slow to accept
-        if answers(recorded[1]):
+    # A busy server (a read scanning a large collection on SQLite) may keep ping waiting for
+    # seconds; while its process lives, give it BUSY_PATIENCE before taking it for a hung one
+    # and starting another, which would wipe the data of everyone using it.
+    deadline = time.monotonic() + BUSY_PATIENCE
+    while is_ours(recorded[0], state):
+        if answers(recorded[1], timeout=5.0):
             return recorded
-        time.sleep(0.5)
+        if time.monotonic() > deadline:
+            break
+        say(f"pid {recorded[0]} does not answer ping yet; waiting (busy?)")
     return None
 
 
@@ -155,7 +225,7 @@ def server_uri() -> str:
     if given:
         check_given_uri(given)
         return given
-    state = State(cache_dir())
+    state = current_state()
     with locked(state.lock):
         found = running(state)
         if found is None:
@@ -165,8 +235,8 @@ def server_uri() -> str:
             return start(state)
         pid, uri, kind = found
         say(f"reusing {kind} pid {pid} at {uri}")
-        wanted = os.environ.get("GRIDFIELD_SERVER", "").strip().lower()
-        if wanted and wanted != kind:
+        wanted = wanted_server()
+        if wanted and wanted != kind.partition("-")[0]:
             raise ServerError(
                 f"GRIDFIELD_SERVER={wanted} but a {kind} started earlier runs at {uri}; "
                 "run `python -m scripts.mongo_server stop` first"
@@ -176,7 +246,7 @@ def server_uri() -> str:
 
 def stop() -> None:
     """Stop the server this script started (and any stray one on its folder); forget it."""
-    state = State(cache_dir())
+    state = current_state()
     with locked(state.lock):
         recorded = state.read()
         if recorded is not None and is_ours(recorded[0], state):
@@ -188,13 +258,16 @@ def stop() -> None:
         for pid in strays(state):
             stop_pid(pid, state)
             say(f"stopped stray server pid {pid}")
+        cluster = postgresql_cluster(state)
+        if cluster is not None:
+            cluster.stop()
         if state.dir.exists():
             shutil.rmtree(state.dir)
 
 
 def status() -> tuple[bool, str]:
     """(whether a started server answers, a line saying what runs)."""
-    state = State(cache_dir())
+    state = current_state()
     note = "MONGODB_URI is set: it is used as given, nothing is started\n"
     prefix = note if os.environ.get("MONGODB_URI") else ""
     recorded = state.read()

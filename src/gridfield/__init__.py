@@ -14,3 +14,5 @@ The same API without ``await`` lives in :mod:`gridfield.sync`.
 
 from ._async import *  # noqa: F403
 from ._async import __all__ as __all__
+
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it, CHANGELOG.md names it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from typing import Any, TypeVar
@@ -164,6 +165,61 @@ async def run_off_loop(func: Callable[..., _T], *args: Any) -> _T:
 def run_here(func: Callable[..., _T], *args: Any) -> _T:
     """Sync twin of ``run_off_loop``: the caller's thread is the one to use."""
     return func(*args)
+
+
+# -- several pieces of work at once ---------------------------------------------------------
+
+
+async def work_through(
+    items: Iterable[_T], work: Callable[[_T], Awaitable[None]], workers: int
+) -> None:
+    """Run ``work(item)`` for every item, ``workers`` of them at a time, as tasks of this
+    event loop; the first error raised cancels the others and is raised here."""
+    queue = iter(items)
+
+    async def worker() -> None:
+        for item in queue:  # one thread: the tasks take turns at the shared iterator
+            await work(item)
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, workers))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def work_through_in_threads(items: Iterable[_T], work: Callable[[_T], None], workers: int) -> None:
+    """Sync twin of ``work_through``: ``workers`` threads take the items in turn; the first
+    error raised stops the others taking more, and is raised here."""
+    queue = iter(items)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def worker() -> None:
+        while not failed:
+            with lock:
+                item = next(queue, _NO_MORE)
+            if item is _NO_MORE:
+                return
+            try:
+                work(item)  # type: ignore[arg-type]
+            except BaseException as exc:
+                failed.append(exc)
+                return
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+_NO_MORE = object()
 
 
 # -- waiting ----------------------------------------------------------------------------------
@@ -501,3 +557,35 @@ def refuse_upload_outside_save(upload: Callable[[], Awaitable[Any]], message: st
 def upload_now(upload: Callable[[], Any], message: str) -> None:
     """Sync twin of ``refuse_upload_outside_save``: store it at once, as MongoEngine does."""
     upload()
+
+
+# Every pair above, async member -> sync member: the one table the generator maps them by
+# (``scripts/unasync.py`` reads it from here), checked against the members by the tests.
+PAIRS: dict[str, str] = {
+    "any_iterable": "sync_iterable",
+    "AwaitableSelf": "NothingToAwait",
+    "await_aggregate": "run_aggregate",
+    "await_session": "run_session",
+    "await_transaction_start": "run_transaction_start",
+    "both_at_once": "one_then_other",
+    "awaited_call": "plain_call",
+    "carry_on_despite_cancel": "carried",
+    "clean_up": "clean_up_now",
+    "finish_despite_cancel": "finish",
+    "FlushOnAwait": "Flushed",
+    "no_db_from_mongoengine": "db_from_mongoengine",
+    "pieces_of_any": "pieces_of",
+    "refuse_unloaded": "load_now",
+    "refuse_upload_outside_save": "upload_now",
+    "read_any_file": "read_file",
+    "work_through": "work_through_in_threads",
+    "refuse_unwritable": "refuse_unwritable_here",
+    "run_off_loop": "run_here",
+    "share_nothing_with_mongoengine": "share_with_mongoengine",
+    "start_closing": "close_now",
+    "wait_for_background_work": "no_background_work",
+    "wait_for_closes": "no_closes_pending",
+    "write_to_any": "write_to",
+    "wait_in_flight": "nothing_in_flight",
+    "wait_seconds": "sleep_seconds",
+}

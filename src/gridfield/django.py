@@ -15,11 +15,10 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 
 from __future__ import annotations
 
-import atexit
+import dataclasses
 import io
 import os
 import posixpath
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,24 +28,35 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
-from django.core.files.base import File
-from django.core.files.storage import Storage
-from django.core.files.storage.mixins import StorageSettingsMixin
-from django.core.signals import setting_changed
-from django.db import models, transaction
-from django.utils._os import safe_join
-from django.utils.deconstruct import deconstructible
-from django.utils.encoding import filepath_to_uri
-from pymongo import MongoClient
-from pymongo.errors import ConfigurationError, DuplicateKeyError
+from bson import ObjectId
 
+from .core.extras import missing_extra
+
+try:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+    from django.core.files.base import File
+    from django.core.files.storage import Storage
+    from django.core.files.storage.mixins import StorageSettingsMixin
+    from django.core.signals import setting_changed
+    from django.db import models, transaction
+    from django.utils._os import safe_join
+    from django.utils.deconstruct import deconstructible
+    from django.utils.encoding import filepath_to_uri
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
+from mongoengine.connection import ConnectionFailure
+from pymongo.errors import ConfigurationError
+
+from gridfield._sync.leases import Leases
 from gridfield.core.encryption import Encryption
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
 from gridfield.core.guards import UploadLimits
+from gridfield.core.http.options import ServeOptions
+from gridfield.core.http.signing import FileRef, UrlSigning
+from gridfield.shared_clients import shared_client
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 # How long a save waits for another save's turn at a name, and when a turn left by a crashed
@@ -62,26 +72,12 @@ __all__ = [
     "keep_files_in_step",
 ]
 
-# One client per connection string for the whole process, as Django keeps one connection
-# per database: storages are made per field and per setting, clients are costly.
-_clients: dict[str, MongoClient[dict[str, Any]]] = {}
-_clients_lock = threading.Lock()
-
 # Names are checked as FileSystemStorage checks them against its location, by Django's own
 # safe_join, against this stand-in root: a pure path computation, no file system access.
 _ROOT = os.path.abspath(os.sep + "gridfs")
 
 _READ_MODES = frozenset({"r", "rb", "rt"})
 _WRITE_MODES = frozenset({"w", "wb", "wt"})
-
-
-def _client(uri: str) -> MongoClient[dict[str, Any]]:
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = MongoClient(uri)
-            atexit.register(client.close)
-        return client
 
 
 def _writing(mode: str) -> bool:
@@ -212,7 +208,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     """Django file storage in a GridFS bucket; every option may be left out.
 
     The database: ``alias``, a ``gridfield.sync.connect()`` (or ``mongoengine.connect()``)
-    alias, ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
+    alias connected before the storage is made (ImproperlyConfigured otherwise),
+    ``"default"`` unless ``uri`` is given instead, a MongoDB connection string (one
     client per string for the process); ``db`` picks another database than the alias's or
     the string's. ``bucket`` (default ``"fs"``) and ``chunk_size`` are GridFS's.
     ``base_url`` (default ``MEDIA_URL``) is where ``url()`` points: serve it with
@@ -222,6 +219,9 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
     ``encryption`` (a ``gridfield.Encryption``) encrypts every saved file on the client and
     opens them for ``open()`` and the view.
+    ``signing`` (a ``UrlSigning``, or a mapping of key id -> secret, the first signing) makes
+    ``url()`` signed URLs that work for ``url_expires`` (a timedelta or seconds, default an
+    hour; sooner when the file expires sooner), and ``view()`` answer only those.
 
     Names are GridFS filenames, ``/``-separated; folders are name prefixes. Names are
     checked as FileSystemStorage checks them (``..``, absolute paths and names leading
@@ -241,6 +241,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
         encryption: Encryption | None = None,
+        signing: UrlSigning | dict[str, str | bytes] | None = None,
+        url_expires: timedelta | int = 3600,
     ) -> None:
         if alias is not None and uri is not None:
             raise ImproperlyConfigured("GridFSStorage: give alias or uri, not both")
@@ -268,6 +270,9 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
                 f"GridFSStorage: encryption must be an Encryption, not {type(encryption).__name__}"
             )
         self._encryption = encryption
+        self._signing = _signing(signing)
+        self._url_expires = _lifetime(url_expires)
+        self._check_connection()
         setting_changed.connect(self._clear_cached_properties)
 
     # -- where ---------------------------------------------------------------------------------
@@ -283,9 +288,26 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             encryption=self._encryption,
         )
 
+    def _check_connection(self) -> None:
+        """ImproperlyConfigured now, when the storage is made, rather than at its first use,
+        if it names no connection: an alias nothing connected, a uri naming no database.
+        No I/O (a client connects on its first command)."""
+        if self._uri is not None:
+            self._database()
+            return
+        alias = self._alias or "default"
+        try:
+            get_db(alias)
+        except ConnectionFailure:
+            raise ImproperlyConfigured(
+                f"GridFSStorage: no database is connected under alias {alias!r}: call"
+                f" gridfield.sync.connect(..., alias={alias!r}) (or mongoengine.connect) before"
+                " the storage is made, or give it uri="
+            ) from None
+
     def _database(self) -> Any:
         if self._uri is not None:
-            client = _client(self._uri)
+            client = shared_client(self._uri)
             if self._db_name is not None:
                 return client[self._db_name]
             try:
@@ -305,13 +327,17 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             given = f"{given}/"
         return self._value_or_setting(given, settings.MEDIA_URL)  # type: ignore[no-any-return]
 
-    def view(self, **options: Any) -> Callable[..., Any]:
+    def view(self, options: ServeOptions | None = None) -> Callable[..., Any]:
         """The Django view serving this storage's ``url()``s (by filename, the newest
-        revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` go
-        to ``gridfield.web.django.gridfs_view`` (``download``, ``cache_control``...)."""
+        revision), for ``path(f"{base_url}<path:name>", storage.view())``; ``options`` (a
+        ``ServeOptions``) go to ``gridfield.web.django.gridfs_view``, with this storage's
+        ``signing`` unless they name their own."""
         from gridfield.web.django import gridfs_view
 
-        return gridfs_view(self.store, lookup="filename", **options)
+        wanted = options if options is not None else ServeOptions()
+        if wanted.signing is None and self._signing is not None:
+            wanted = dataclasses.replace(wanted, signing=self._signing)
+        return gridfs_view(self.store, wanted, lookup="filename")
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -360,8 +386,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def _missing(self, stored: str) -> OSError:
         """FileNotFoundError for a missing name, IsADirectoryError when it is a folder."""
         if self.store.exists_by_name(stored, or_prefix=f"{stored}/"):
-            return IsADirectoryError(f"{stored!r} is a folder in {self.store.files.name}")
-        return FileNotFoundError(f"no file named {stored!r} in {self.store.files.name}")
+            return IsADirectoryError(f"{stored!r} is a folder in {self.store.bucket.files.name}")
+        return FileNotFoundError(f"no file named {stored!r} in {self.store.bucket.files.name}")
 
     def _open(self, name: str, mode: str = "rb") -> GridFSFile:
         writing = _writing(mode)
@@ -384,7 +410,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             return self.store.get_info_by_name(stored, revision)
         except NoFile:
             raise FileNotFoundError(
-                f"no file named {stored!r} in {self.store.files.name}"
+                f"no file named {stored!r} in {self.store.bucket.files.name}"
             ) from None
 
     def exists(self, name: str) -> bool:
@@ -403,7 +429,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         if stored and not folders and not files:
             if self.store.exists_by_name(stored):
                 raise NotADirectoryError(f"{stored!r} is a file, not a folder")
-            raise FileNotFoundError(f"no folder {stored!r} in {self.store.files.name}")
+            raise FileNotFoundError(f"no folder {stored!r} in {self.store.bucket.files.name}")
         return folders, files
 
     def size(self, name: str) -> int:
@@ -411,13 +437,24 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         return self._info(name, -1).length
 
     def url(self, name: str | None) -> str:
-        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it."""
+        """``base_url`` followed by the name, percent-encoded as FileSystemStorage encodes it;
+        with ``signing``, signed for the newest revision of that name until ``url_expires``
+        from now (or the file's own expiry, if sooner: one query)."""
         if self.base_url is None:
             raise ValueError("This file is not accessible via a URL.")
         path: str | None = filepath_to_uri(name)
         if path is not None:
             path = path.lstrip("/")
-        return urljoin(self.base_url, path)
+        plain = urljoin(self.base_url, path)
+        if self._signing is None or not name:
+            return plain
+        stored = self._file_name(name)
+        try:
+            file_expires = self.store.get_info_by_name(stored).expire_at
+        except NoFile:
+            file_expires = None  # signed all the same: the view answers 404 until it exists
+        ref = FileRef(filename=stored)
+        return self._signing.sign_for(plain, ref, self._url_expires, file_expires=file_expires)
 
     def get_created_time(self, name: str) -> datetime:
         """The upload date of the name's first revision: aware in UTC with ``USE_TZ``,
@@ -435,16 +472,18 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _adoptable(self, content: Any) -> Any:
-        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler already
-        stored it in this very bucket (it is then renamed, not copied), else None."""
+    def _handler_upload(self, content: Any) -> Any:
+        """The GridFSUploadedFile behind ``content`` when gridfield's upload handler stored
+        it (in any bucket), else None."""
         from gridfield.web.django_uploads import GridFSUploadedFile
 
-        upload = content if isinstance(content, GridFSUploadedFile) else None
-        if upload is None:
-            return None
+        return content if isinstance(content, GridFSUploadedFile) else None
+
+    def _same_bucket(self, upload: Any) -> bool:
+        """Whether the handler stored ``upload`` in this very bucket (it is then moved by a
+        rename, not copied)."""
         theirs, ours = upload.store, self.store
-        same = (
+        return bool(
             theirs.collection_name == ours.collection_name
             and theirs.db.name == ours.db.name
             and (
@@ -452,28 +491,46 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
                 or theirs.db.client.address == ours.db.client.address
             )
         )
-        return upload if same and not ours.limits.active else None
 
     def _save(self, name: str, content: Any) -> str:
         stored = self._file_name(name)
-        adopted = self._adoptable(content)
-        if adopted is not None:
-            self.store.rename(adopted.file_id, stored)
-            adopted.keep()  # the request's clean-up must leave it now: a model names it
+        received = self._handler_upload(content)
+        if received is not None and self._same_bucket(received):
+            # Moved, not copied: this storage's own limits are checked on what was stored
+            # (the refusal a copy would meet, before anything changes).
+            self.store.limits.check_size(received.info.length)
+            self.store.limits.check_type(received.info.content_type)
+            self.store.rename(received.file_id, stored)
+            received.keep()  # the request's clean-up must leave it now: a model names it
             if self._allow_overwrite:
-                self.store.delete_other_revisions(stored, adopted.file_id)
-                return stored
-            return self._claim(stored, adopted.info)
+                return self._keep_newest(stored)
+            return self._claim(stored, received.info)
         upload: UploadStream = self.store.open_upload(filename=stored)
         with upload:
             for chunk in content.chunks():
                 upload.write(chunk)
         info = upload.info
         assert info is not None
+        if received is not None:
+            # Another bucket: copied, so the handler's original goes now, or no row would
+            # ever name it (one file per upload).
+            received.discard()
         if self._allow_overwrite:
-            self.store.delete_other_revisions(stored, info.file_id)
-            return stored
+            return self._keep_newest(stored)
         return self._claim(stored, info)
+
+    def _keep_newest(self, name: str) -> str:
+        """Overwrite: of the revisions of ``name``, keep the newest and delete the others.
+
+        Not "every revision but mine": two saves racing for one name would each delete the
+        other's file. The saves of one name decide in turns (``_name_turn``), each once its
+        own file is visible, and agree on which revision is newest (upload date, then id):
+        the last to decide sees both files, so exactly one stays, the newest."""
+        with self._name_turn(name):
+            sort = [("uploadDate", -1), ("_id", -1)]
+            for info in self.store.find(filename=name, sort=sort, limit=1):
+                self.store.delete_other_revisions(name, info.file_id)
+        return name
 
     def _claim(self, name: str, info: FileInfo) -> str:
         """Keep the name only if the new file is the one file of that name: another save of
@@ -501,27 +558,21 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
 
     @contextmanager
     def _name_turn(self, name: str) -> Iterator[None]:
-        """Hold the name's turn: a document whose ``_id`` names it (no file has such an id)
-        in the bucket's ``holds`` collection; one left by a crashed process lapses."""
-        turns = self.store.db[f"{self.store.collection_name}.holds"]
-        key = {"name": name}
+        """Hold the name's turn: a lease on a key naming it (no file has such an id) in the
+        bucket's ``holds`` collection; one left by a crashed process lapses."""
+        turns = Leases(self.store.bucket.holds, _TURN_LAPSE)
+        key, token = {"name": name}, ObjectId()
         deadline = time.monotonic() + _TURN_WAIT
-        while True:
-            now = datetime.now(timezone.utc)
-            try:
-                turns.insert_one({"_id": key, "by": "django-storage", "at": now})
-                break
-            except DuplicateKeyError:
-                turns.delete_one({"_id": key, "at": {"$lt": now - _TURN_LAPSE}})
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
-                    ) from None
-                time.sleep(0.02)
+        while not turns.take(key, token, {"by": "django-storage"}):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"another save of {name!r} held its turn for over {_TURN_WAIT:.0f} s"
+                )
+            time.sleep(0.02)
         try:
             yield
         finally:
-            turns.delete_one({"_id": key})
+            turns.release(key, token)
 
     def delete(self, name: str) -> None:
         """Delete every revision of the name; a missing name is no error (a folder has
@@ -535,6 +586,32 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
             self.store.delete_by_name(stored)
         except NoFile:
             pass
+
+
+def _signing(value: Any) -> UrlSigning | None:
+    """The storage's ``signing`` option as a UrlSigning (settings give a mapping)."""
+    if value is None or isinstance(value, UrlSigning):
+        return value
+    if isinstance(value, dict):
+        try:
+            return UrlSigning(value)
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"GridFSStorage: signing: {exc}") from None
+    raise ImproperlyConfigured(
+        f"GridFSStorage: signing must be a UrlSigning or a mapping of key id -> secret,"
+        f" not {type(value).__name__}"
+    )
+
+
+def _lifetime(value: Any) -> timedelta:
+    """``url_expires`` as a positive timedelta (settings give seconds)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ImproperlyConfigured(
+            f"GridFSStorage: url_expires must be a positive timedelta or seconds, not {value!r}"
+        )
+    return value
 
 
 def _moment(uploaded: datetime | None) -> datetime:

@@ -21,6 +21,7 @@ from typing import Any
 from bson.binary import Binary
 
 from .core.encryption import KeyUnavailable, WrappedKey
+from .core.extras import missing_extra
 
 __all__ = ["KeyVaultKeys"]
 
@@ -33,10 +34,8 @@ def _encryption_module() -> Any:
         import pymongo.encryption as encryption
 
         importlib.import_module("pymongocrypt")  # what ClientEncryption needs at run time
-    except ImportError as exc:
-        raise ImportError(
-            'KeyVaultKeys needs pymongo\'s encryption support: pip install "gridfield[key-vault]"'
-        ) from exc
+    except ImportError as exc:  # the extra is missing: say which one
+        raise missing_extra(__name__, exc, "key-vault") from exc
     return encryption
 
 

@@ -13,20 +13,27 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from bson import ObjectId
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
-    TypeAdapter,
-)
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+
+from .core.extras import missing_extra
+
+try:
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        GetCoreSchemaHandler,
+        GetJsonSchemaHandler,
+        TypeAdapter,
+    )
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "pydantic") from exc
 
 from ._async.store import AsyncDownloadStream, AsyncFileStore
 from .core.errors import NoFile
 from .core.file_ids import OBJECT_ID_PATTERN, as_object_id
 from .core.files_document import FileInfo
+from .core.http.intake import ReceivedFile
 
 __all__ = ["FileDescription", "FileId", "Files", "held_file_ids"]
 
@@ -38,6 +45,12 @@ _EXAMPLE = "65f0c0ffee0000000000abcd"
 
 
 def _file_id(value: Any) -> ObjectId:
+    # What an app has in hand where an id is expected: a stored file's description (put,
+    # get_info, find), a received upload, an API's FileDescription: each stands for its id.
+    if isinstance(value, (FileInfo, ReceivedFile)):
+        value = value.file_id
+    elif isinstance(value, FileDescription):
+        value = value.id
     oid = as_object_id(value)
     if oid is None:
         raise PydanticCustomError(
@@ -80,9 +93,11 @@ class _FileIdSchema:
 FileId = Annotated[ObjectId, _FileIdSchema()]
 """A stored file's id in a pydantic model: ``photo: FileId | None = None``.
 
-Takes an ObjectId or a str of 24 hex digits (anything else is a ValidationError, before any
-I/O), holds a plain ObjectId (stored as such by Beanie and BSON, equal to what a FileField
-holds), and is written to JSON as the hex string; its JSON schema is a string with a pattern.
+Takes an ObjectId or a str of 24 hex digits, or what stands for a stored file: a
+``FileInfo`` (``await store.put(...)``), a received upload (``received.file("photo")``) or a
+``FileDescription`` (anything else is a ValidationError, before any I/O); holds a plain
+ObjectId (stored as such by Beanie and BSON, equal to what a FileField holds), and is
+written to JSON as the hex string; its JSON schema is a string with a pattern.
 """
 
 # What Files' methods check their argument with: the error says "validation error for file_id"

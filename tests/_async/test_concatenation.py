@@ -16,7 +16,7 @@ from pymongo import MongoClient
 
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
-from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError, TusOptions
 
 _PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 NAMING = FileNaming("whole.bin", "application/octet-stream", {"k": "v"})
@@ -67,17 +67,35 @@ async def test_parts_in_whole_chunks_are_renumbered_not_copied(
     assert await resumable.open_file_ids() == []
 
 
-async def test_misaligned_or_repeated_parts_are_copied(async_db: Any, mongo_uri: str) -> None:
+async def test_misaligned_parts_are_copied(async_db: Any, mongo_uri: str) -> None:
     store = AsyncFileStore(async_db, chunk_size=100)
     resumable = AsyncResumableStore(store)
     a, b = await _partial(resumable, b"a" * 150), await _partial(resumable, b"b" * 70)
-    final = await resumable.concatenate((a.upload_id, b.upload_id, a.upload_id), "final;x", NAMING)
-    whole = b"a" * 150 + b"b" * 70 + b"a" * 150
+    c = await _partial(resumable, b"c" * 150)
+    final = await resumable.concatenate((a.upload_id, b.upload_id, c.upload_id), "final;x", NAMING)
+    whole = b"a" * 150 + b"b" * 70 + b"c" * 150
     assert await store.get(final.file_id) == whole
     assert (await store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
     assert _pymongo_read(mongo_uri, async_db.name, final.file_id) == whole
     assert await store.chunks.count_documents({}) == 4  # the parts' own chunks are gone
     assert await resumable.registry.count_documents({}) == 1
+
+
+async def test_a_part_named_twice_or_too_many_parts_consume_nothing(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    resumable = AsyncResumableStore(store, TusOptions(max_parts=2))
+    a, b = await _partial(resumable, b"a" * 150), await _partial(resumable, b"b" * 70)
+    with pytest.raises(TusError, match=f"names partial upload {a.upload_id} twice") as err:
+        await resumable.concatenate((a.upload_id, a.upload_id), "final;x", NAMING)
+    assert err.value.status == 400
+    ids = (a.upload_id, b.upload_id, a.upload_id)
+    with pytest.raises(TusError, match="names 3 partial uploads, over this server's limit of 2"):
+        await resumable.concatenate(ids, "final;x", NAMING)
+    assert await store.files.count_documents({}) == 0
+    assert await store.chunks.count_documents({}) == 3
+    assert await resumable.registry.count_documents({"joined_into": None}) == 2
+    final = await resumable.concatenate((a.upload_id, b.upload_id), "final;x", NAMING)
+    assert await store.get(final.file_id) == b"a" * 150 + b"b" * 70
 
 
 async def test_a_join_that_died_is_finished_by_the_retry(async_db: Any) -> None:

@@ -181,11 +181,11 @@ async def test_limit_and_skip_page_through_the_results(db: Any) -> None:
 
 
 async def test_limit_and_skip_refuse_what_is_not_a_count(db: Any) -> None:
-    with pytest.raises(ValueError, match=r"limit\(\) takes a number >= 0, not -1"):
+    with pytest.raises(ValueError, match=r"limit\(\) must be >= 0, not -1"):
         QsAnimal.objects.limit(-1)
-    with pytest.raises(TypeError, match=r"skip\(\) takes an int, not str"):
+    with pytest.raises(TypeError, match=r"skip\(\) must be an int, not str"):
         QsAnimal.objects.skip("2")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"limit\(\) takes an int, not bool"):
+    with pytest.raises(TypeError, match=r"limit\(\) must be an int, not bool"):
         QsAnimal.objects.limit(True)
 
 

@@ -1,4 +1,4 @@
-"""Every example of the GridFS chapter (docs' seed), as written, with ``await`` where it reads."""
+"""Every example of the GridFS chapter (docs' seed), as written, in each API."""
 
 from __future__ import annotations
 

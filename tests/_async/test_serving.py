@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 
 from gridfield._async.serving import Served, serve, serve_path, stream_body
 from gridfield._async.store import AsyncFileStore
+from gridfield.core.chunks import READ_BATCH_BYTES, STREAM_BATCH_BYTES
 from gridfield.core.errors import CorruptFile, NoFile
 from gridfield.core.http import ServeOptions, entity_tag
 
@@ -21,6 +22,8 @@ from ..commands import Commands
 
 CHUNK = 16 * 1024
 OPTIONS = ServeOptions()
+# What to remove from a files document for a file stored without a content type.
+UNTYPED = {"contentType": 1, "metadata.contentType": 1}
 
 
 @pytest.fixture
@@ -130,12 +133,89 @@ async def test_sniffing_a_plain_get_reads_no_chunk_twice(
     store, listener = counted
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(3 * CHUNK)
     info = await store.put(data, checksum=True)
-    await store.files.update_one({"_id": info.file_id}, {"$unset": {"contentType": 1}})
+    await store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
     listener.clear()
     served = await serve(store, info.file_id, "GET", {}, OPTIONS)
     assert served.plan.header("Content-Type") == "image/png"
     assert await body_of(served) == data
     assert len(chunk_finds(listener, store)) == 1
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["bytes=0-99", "bytes=100-", f"bytes={CHUNK + 5}-{3 * CHUNK}", "bytes=-10", "bytes=0-"],
+    ids=["in chunk 0", "from chunk 0 to the end", "further on", "suffix", "all of it"],
+)
+async def test_a_range_of_an_untyped_file_costs_the_files_query_and_one_chunk_cursor(
+    counted: tuple[AsyncFileStore, Commands], asked: str
+) -> None:
+    store, listener = counted
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(5 * CHUNK)
+    info = await store.put(data, checksum=True)
+    await store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
+    listener.clear()
+    served = await serve(store, info.file_id, "GET", {"range": asked}, OPTIONS)
+    assert served.plan.status == 206
+    assert served.plan.header("Content-Type") == "image/png"
+    start_text, _, end_text = asked.removeprefix("bytes=").partition("-")
+    if not start_text:
+        start, end = len(data) - int(end_text), len(data)
+    else:
+        start = int(start_text)
+        end = int(end_text) + 1 if end_text else len(data)
+    assert await body_of(served) == data[start:end]
+    assert len(files_finds(listener, store)) == 1
+    assert len(chunk_finds(listener, store)) == 1
+    assert {name for name, _ in listener.sent} <= {"find", "getMore", "killCursors"}
+
+
+async def test_a_range_of_an_untyped_file_checks_the_chunk_it_sniffs(
+    counted: tuple[AsyncFileStore, Commands],
+) -> None:
+    store, _ = counted
+    info = await store.put(os.urandom(4 * CHUNK), checksum=False)
+    await store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
+    await store.chunks.update_one({"files_id": info.file_id, "n": 0}, {"$set": {"data": b"x"}})
+    asked = {"range": f"bytes={2 * CHUNK}-{2 * CHUNK + 9}"}
+    with pytest.raises(CorruptFile, match="chunk 0 is 1 bytes"):
+        await serve(store, info.file_id, "GET", asked, OPTIONS)
+    await store.chunks.delete_one({"files_id": info.file_id, "n": 0})
+    with pytest.raises(CorruptFile, match="chunk 0 is missing"):
+        await serve(store, info.file_id, "GET", asked, OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"range": f"bytes={CHUNK}-"}, {"range": "bytes=100-199"}, {"if-none-match": "x"}],
+)
+async def test_a_served_body_asks_for_small_batches(
+    counted: tuple[AsyncFileStore, Commands], headers: dict[str, str]
+) -> None:
+    """A client that stops reading holds about one streaming batch on either side, not the
+    large batch of a whole read."""
+    store, listener = counted
+    info = await store.put(os.urandom(300 * CHUNK + 1), content_type="video/mp4")
+    listener.clear()
+    served = await serve(store, info.file_id, "GET", headers, OPTIONS)
+    await body_of(served)
+    (chunks,) = chunk_finds(listener, store)
+    assert chunks.get("batchSize", 0) * CHUNK <= STREAM_BATCH_BYTES
+    for more in listener.named("getMore"):
+        assert more.get("batchSize", 0) * CHUNK <= STREAM_BATCH_BYTES
+
+
+async def test_a_whole_read_keeps_large_batches(
+    counted: tuple[AsyncFileStore, Commands],
+) -> None:
+    store, listener = counted
+    data = os.urandom(300 * CHUNK + 1)
+    info = await store.put(data)
+    listener.clear()
+    assert await store.get(info.file_id) == data
+    (chunks,) = chunk_finds(listener, store)
+    assert chunks["batchSize"] > STREAM_BATCH_BYTES // CHUNK  # the whole file in one reply
+    assert chunks["batchSize"] * CHUNK <= READ_BATCH_BYTES
+    assert not listener.named("getMore")
 
 
 async def test_unknown_file_is_a_404(counted: tuple[AsyncFileStore, Commands]) -> None:

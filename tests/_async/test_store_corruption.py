@@ -100,10 +100,10 @@ async def whole_reads(sizes: list[int]) -> list[tuple[str, Read]]:
         *[(f"read({size}) to the end", await read_by(size)) for size in sizes],
         ("readchunk() to the end", read_chunks),
         ("readline() to the end", read_lines),
-        ("async for", iterate),
+        ("iteration", iterate),
         ("the field's read()", field_read),
         ("the field's readchunk() to the end", field_pieces),
-        ("async for over the field", field_iterate),
+        ("iteration over the field", field_iterate),
     ]
 
 

@@ -4,6 +4,7 @@ bad requests write nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -11,11 +12,14 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from gridfield._async import store as store_module
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.store import AsyncFileStore
+from gridfield._twins import wait_seconds
 from gridfield.plain_fields import StringField
 from tests.commands import Commands
+from tests.concurrency import run_together
 
 DATA = b"the same invoice " * 4000
 CHUNK = 16 * 1024
@@ -43,6 +47,8 @@ async def test_a_dedup_put_of_stored_bytes_leaves_no_new_chunk(async_db: Any) ->
     assert again.file_id == first.file_id
     assert (again.filename, again.metadata["by"]) == ("a.pdf", "ann")  # the stored one, as is
     raw = await async_db["fs.files"].find_one({"_id": first.file_id})
+    # The lookup marks the file it answered with (so a deletion racing it leaves it).
+    assert raw["gridfield"].pop("matched") is not None
     assert raw["gridfield"] == {"sha256": first.sha256, "scope": "t1"}
     # Another scope, other bytes, or no dedup: a file of its own.
     other = await store.put(DATA, dedup=True, scope="t2")
@@ -166,3 +172,48 @@ async def test_replacing_a_shared_file_on_one_holder_keeps_it_for_the_other(
     await two.pdf.replace(b"another correction")
     await two.save()  # no holder is left: the shared file goes
     assert await db["fs.files"].count_documents({"_id": shared}) == 0
+
+
+async def test_a_dedup_put_racing_the_last_holders_delete_returns_a_file_that_stays(
+    connected: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Forced, every round: the put matches the file its last holder is deleting, and the
+    # deletion decides once the put has returned, before the new holder's document is in.
+    connected()
+    returned: list[Any] = []
+    deleted: list[Any] = []
+    decide = store_module.held_by_others
+
+    async def once_the_put_returned(*args: Any, **kwargs: Any) -> bool:
+        deadline = time.monotonic() + 10
+        while not returned and time.monotonic() < deadline:
+            await wait_seconds(0.002)
+        return await decide(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "held_by_others", once_the_put_returned)
+    for round_ in range(50):
+        data = f"round {round_} ".encode() * 100
+        one = DedupInvoice(number=f"one-{round_}")
+        await one.pdf.put(data)
+        await one.save()
+        two = DedupInvoice(number=f"two-{round_}")
+        returned.clear()
+        deleted.clear()
+
+        async def delete_the_last_holder(one: Any = one) -> None:
+            await one.delete()
+            deleted.append(True)
+
+        async def put_then_save(two: Any = two, data: bytes = data) -> Any:
+            file_id = await two.pdf.put(data)
+            returned.append(file_id)
+            deadline = time.monotonic() + 10
+            while not deleted and time.monotonic() < deadline:
+                await wait_seconds(0.002)
+            await two.save()
+            return file_id
+
+        _, file_id = await run_together(delete_the_last_holder, put_then_save)
+        fresh = await DedupInvoice.objects(number=f"two-{round_}").first()
+        assert fresh.pdf.grid_id == file_id
+        assert await fresh.pdf.read() == data, f"round {round_}"

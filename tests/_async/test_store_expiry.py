@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 from gridfield._async.bucket_check import sweep_bucket
 from gridfield._async.serving import serve
 from gridfield._async.store import AsyncFileStore
-from gridfield.core.errors import NoFile
+from gridfield.core.errors import FileExpired, NoFile
 from gridfield.core.http.options import ServeOptions
 from tests.commands import Commands
 from tests.server_differences import ttl_indexes_supported
@@ -84,6 +84,23 @@ async def test_by_name_says_when_the_only_revision_expired(async_db: Any) -> Non
     with pytest.raises(NoFile, match=r"the file named 'tmp.bin' in fs.files expired at 20"):
         await store.read_by_name("tmp.bin")
     assert await store.list() == []
+
+
+async def test_an_expired_file_is_told_apart_from_a_missing_one(async_db: Any) -> None:
+    store = AsyncFileStore(async_db)
+    info = await store.put(b"brief", filename="brief.txt", expire_after=timedelta(hours=1))
+    await backdate(async_db, info.file_id)
+    for reading in (
+        lambda: store.get_info(info.file_id),
+        lambda: store.get_info_by_name("brief.txt"),
+    ):
+        with pytest.raises(FileExpired) as caught:
+            await reading()
+        assert caught.value.expire_at is not None
+        assert isinstance(caught.value, NoFile)  # what catches NoFile catches it
+    with pytest.raises(NoFile) as missing:
+        await store.get_info("no such id")
+    assert not isinstance(missing.value, FileExpired)
 
 
 async def test_chunks_left_by_the_ttl_monitor_go_at_the_first_sweep_past_the_grace(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from gridfield._async import store as store_module
+from gridfield._async import bucket as bucket_module
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.errors import FileExists
 
@@ -99,6 +99,6 @@ async def test_an_upload_checks_the_indexes_again_after_a_while(
     store = AsyncFileStore(async_db)
     await store.put(b"makes the indexes")
     await async_db.client.drop_database(async_db.name)
-    monkeypatch.setattr(store_module, "_INDEX_RECHECK", 0.0)  # "a while" has passed
+    monkeypatch.setattr(bucket_module, "INDEX_RECHECK", 0.0)  # "a while" has passed
     await store.put(b"after the drop")
     assert await chunks_index_is_unique(async_db)

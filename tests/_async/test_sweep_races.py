@@ -314,3 +314,37 @@ async def test_sweeps_racing_uploads_and_saves_delete_no_held_file_and_damage_no
     assert report.damaged_files == []
     assert await db["fs.holds"].count_documents({}) == 0
     assert await db["fs.uploads"].count_documents({}) == 0
+
+
+async def test_an_upload_silent_after_its_first_batch_keeps_its_chunks_through_sweeps(
+    db: Any,
+) -> None:
+    # Registration is not left to the clock: with a grace of 2 s (an upload registering
+    # after 1.8 s), an upload that sends its first batch at once and then pauses past the
+    # grace is protected from its first chunk on.
+    grace = timedelta(seconds=2)
+    timing = SweepTiming(min_grace=grace, lease=timedelta(hours=1), register_fraction=0.9)
+    store = store_for(db, timing)
+    upload = store.open_upload(filename="paused.bin")
+    finished: list[bool] = []
+
+    async def slow_writer() -> Any:
+        await upload.write(b"x" * 4096)
+        await upload.flush()  # its first batch: 1024 chunks
+        await wait_seconds(2.5)  # silent past the grace while sweeps run
+        await upload.write(b"tail")
+        info = await upload.close()
+        finished.append(True)
+        return info
+
+    async def sweeper() -> list[Any]:
+        reports = []
+        while not finished:
+            await wait_seconds(0.2)
+            reports.append(await store.sweep(delete=True, grace=grace))
+        return reports
+
+    info, reports = await run_together(slow_writer, sweeper)
+    assert reports and all(r.removed_chunks == 0 for r in reports)
+    assert await store.get(info.file_id) == b"x" * 4096 + b"tail"
+    assert await db["fs.uploads"].count_documents({}) == 0

@@ -17,7 +17,7 @@ from pymongo import MongoClient
 
 from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
-from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError, TusOptions
 
 _PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 NAMING = FileNaming("whole.bin", "application/octet-stream", {"k": "v"})
@@ -66,17 +66,35 @@ def test_parts_in_whole_chunks_are_renumbered_not_copied(sync_db: Any, mongo_uri
     assert resumable.open_file_ids() == []
 
 
-def test_misaligned_or_repeated_parts_are_copied(sync_db: Any, mongo_uri: str) -> None:
+def test_misaligned_parts_are_copied(sync_db: Any, mongo_uri: str) -> None:
     store = FileStore(sync_db, chunk_size=100)
     resumable = ResumableStore(store)
     a, b = _partial(resumable, b"a" * 150), _partial(resumable, b"b" * 70)
-    final = resumable.concatenate((a.upload_id, b.upload_id, a.upload_id), "final;x", NAMING)
-    whole = b"a" * 150 + b"b" * 70 + b"a" * 150
+    c = _partial(resumable, b"c" * 150)
+    final = resumable.concatenate((a.upload_id, b.upload_id, c.upload_id), "final;x", NAMING)
+    whole = b"a" * 150 + b"b" * 70 + b"c" * 150
     assert store.get(final.file_id) == whole
     assert (store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
     assert _pymongo_read(mongo_uri, sync_db.name, final.file_id) == whole
     assert store.chunks.count_documents({}) == 4  # the parts' own chunks are gone
     assert resumable.registry.count_documents({}) == 1
+
+
+def test_a_part_named_twice_or_too_many_parts_consume_nothing(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    resumable = ResumableStore(store, TusOptions(max_parts=2))
+    a, b = _partial(resumable, b"a" * 150), _partial(resumable, b"b" * 70)
+    with pytest.raises(TusError, match=f"names partial upload {a.upload_id} twice") as err:
+        resumable.concatenate((a.upload_id, a.upload_id), "final;x", NAMING)
+    assert err.value.status == 400
+    ids = (a.upload_id, b.upload_id, a.upload_id)
+    with pytest.raises(TusError, match="names 3 partial uploads, over this server's limit of 2"):
+        resumable.concatenate(ids, "final;x", NAMING)
+    assert store.files.count_documents({}) == 0
+    assert store.chunks.count_documents({}) == 3
+    assert resumable.registry.count_documents({"joined_into": None}) == 2
+    final = resumable.concatenate((a.upload_id, b.upload_id), "final;x", NAMING)
+    assert store.get(final.file_id) == b"a" * 150 + b"b" * 70
 
 
 def test_a_join_that_died_is_finished_by_the_retry(sync_db: Any) -> None:

@@ -1,5 +1,5 @@
 # Generated from tests/_async/test_seed.py by scripts/unasync.py: do not edit.
-"""Every example of the GridFS chapter (docs' seed), as written, with ``await`` where it reads."""
+"""Every example of the GridFS chapter (docs' seed), as written, in each API."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 
 from gridfield._sync.serving import Served, serve, serve_path, stream_body
 from gridfield._sync.store import FileStore
+from gridfield.core.chunks import READ_BATCH_BYTES, STREAM_BATCH_BYTES
 from gridfield.core.errors import CorruptFile, NoFile
 from gridfield.core.http import ServeOptions, entity_tag
 
@@ -22,6 +23,8 @@ from ..commands import Commands
 
 CHUNK = 16 * 1024
 OPTIONS = ServeOptions()
+# What to remove from a files document for a file stored without a content type.
+UNTYPED = {"contentType": 1, "metadata.contentType": 1}
 
 
 @pytest.fixture
@@ -131,12 +134,89 @@ def test_sniffing_a_plain_get_reads_no_chunk_twice(
     store, listener = counted
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(3 * CHUNK)
     info = store.put(data, checksum=True)
-    store.files.update_one({"_id": info.file_id}, {"$unset": {"contentType": 1}})
+    store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
     listener.clear()
     served = serve(store, info.file_id, "GET", {}, OPTIONS)
     assert served.plan.header("Content-Type") == "image/png"
     assert body_of(served) == data
     assert len(chunk_finds(listener, store)) == 1
+
+
+@pytest.mark.parametrize(
+    "asked",
+    ["bytes=0-99", "bytes=100-", f"bytes={CHUNK + 5}-{3 * CHUNK}", "bytes=-10", "bytes=0-"],
+    ids=["in chunk 0", "from chunk 0 to the end", "further on", "suffix", "all of it"],
+)
+def test_a_range_of_an_untyped_file_costs_the_files_query_and_one_chunk_cursor(
+    counted: tuple[FileStore, Commands], asked: str
+) -> None:
+    store, listener = counted
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(5 * CHUNK)
+    info = store.put(data, checksum=True)
+    store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
+    listener.clear()
+    served = serve(store, info.file_id, "GET", {"range": asked}, OPTIONS)
+    assert served.plan.status == 206
+    assert served.plan.header("Content-Type") == "image/png"
+    start_text, _, end_text = asked.removeprefix("bytes=").partition("-")
+    if not start_text:
+        start, end = len(data) - int(end_text), len(data)
+    else:
+        start = int(start_text)
+        end = int(end_text) + 1 if end_text else len(data)
+    assert body_of(served) == data[start:end]
+    assert len(files_finds(listener, store)) == 1
+    assert len(chunk_finds(listener, store)) == 1
+    assert {name for name, _ in listener.sent} <= {"find", "getMore", "killCursors"}
+
+
+def test_a_range_of_an_untyped_file_checks_the_chunk_it_sniffs(
+    counted: tuple[FileStore, Commands],
+) -> None:
+    store, _ = counted
+    info = store.put(os.urandom(4 * CHUNK), checksum=False)
+    store.files.update_one({"_id": info.file_id}, {"$unset": UNTYPED})
+    store.chunks.update_one({"files_id": info.file_id, "n": 0}, {"$set": {"data": b"x"}})
+    asked = {"range": f"bytes={2 * CHUNK}-{2 * CHUNK + 9}"}
+    with pytest.raises(CorruptFile, match="chunk 0 is 1 bytes"):
+        serve(store, info.file_id, "GET", asked, OPTIONS)
+    store.chunks.delete_one({"files_id": info.file_id, "n": 0})
+    with pytest.raises(CorruptFile, match="chunk 0 is missing"):
+        serve(store, info.file_id, "GET", asked, OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"range": f"bytes={CHUNK}-"}, {"range": "bytes=100-199"}, {"if-none-match": "x"}],
+)
+def test_a_served_body_asks_for_small_batches(
+    counted: tuple[FileStore, Commands], headers: dict[str, str]
+) -> None:
+    """A client that stops reading holds about one streaming batch on either side, not the
+    large batch of a whole read."""
+    store, listener = counted
+    info = store.put(os.urandom(300 * CHUNK + 1), content_type="video/mp4")
+    listener.clear()
+    served = serve(store, info.file_id, "GET", headers, OPTIONS)
+    body_of(served)
+    (chunks,) = chunk_finds(listener, store)
+    assert chunks.get("batchSize", 0) * CHUNK <= STREAM_BATCH_BYTES
+    for more in listener.named("getMore"):
+        assert more.get("batchSize", 0) * CHUNK <= STREAM_BATCH_BYTES
+
+
+def test_a_whole_read_keeps_large_batches(
+    counted: tuple[FileStore, Commands],
+) -> None:
+    store, listener = counted
+    data = os.urandom(300 * CHUNK + 1)
+    info = store.put(data)
+    listener.clear()
+    assert store.get(info.file_id) == data
+    (chunks,) = chunk_finds(listener, store)
+    assert chunks["batchSize"] > STREAM_BATCH_BYTES // CHUNK  # the whole file in one reply
+    assert chunks["batchSize"] * CHUNK <= READ_BATCH_BYTES
+    assert not listener.named("getMore")
 
 
 def test_unknown_file_is_a_404(counted: tuple[FileStore, Commands]) -> None:

@@ -5,6 +5,7 @@ bad requests write nothing."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,11 +13,14 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from gridfield._sync import store as store_module
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.store import FileStore
+from gridfield._twins import sleep_seconds
 from gridfield.plain_fields import StringField
 from tests.commands import Commands
+from tests.concurrency import run_in_threads
 
 DATA = b"the same invoice " * 4000
 CHUNK = 16 * 1024
@@ -44,6 +48,8 @@ def test_a_dedup_put_of_stored_bytes_leaves_no_new_chunk(sync_db: Any) -> None:
     assert again.file_id == first.file_id
     assert (again.filename, again.metadata["by"]) == ("a.pdf", "ann")  # the stored one, as is
     raw = sync_db["fs.files"].find_one({"_id": first.file_id})
+    # The lookup marks the file it answered with (so a deletion racing it leaves it).
+    assert raw["gridfield"].pop("matched") is not None
     assert raw["gridfield"] == {"sha256": first.sha256, "scope": "t1"}
     # Another scope, other bytes, or no dedup: a file of its own.
     other = store.put(DATA, dedup=True, scope="t2")
@@ -167,3 +173,48 @@ def test_replacing_a_shared_file_on_one_holder_keeps_it_for_the_other(
     two.pdf.replace(b"another correction")
     two.save()  # no holder is left: the shared file goes
     assert db["fs.files"].count_documents({"_id": shared}) == 0
+
+
+def test_a_dedup_put_racing_the_last_holders_delete_returns_a_file_that_stays(
+    connected: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Forced, every round: the put matches the file its last holder is deleting, and the
+    # deletion decides once the put has returned, before the new holder's document is in.
+    connected()
+    returned: list[Any] = []
+    deleted: list[Any] = []
+    decide = store_module.held_by_others
+
+    def once_the_put_returned(*args: Any, **kwargs: Any) -> bool:
+        deadline = time.monotonic() + 10
+        while not returned and time.monotonic() < deadline:
+            sleep_seconds(0.002)
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "held_by_others", once_the_put_returned)
+    for round_ in range(50):
+        data = f"round {round_} ".encode() * 100
+        one = DedupInvoice(number=f"one-{round_}")
+        one.pdf.put(data)
+        one.save()
+        two = DedupInvoice(number=f"two-{round_}")
+        returned.clear()
+        deleted.clear()
+
+        def delete_the_last_holder(one: Any = one) -> None:
+            one.delete()
+            deleted.append(True)
+
+        def put_then_save(two: Any = two, data: bytes = data) -> Any:
+            file_id = two.pdf.put(data)
+            returned.append(file_id)
+            deadline = time.monotonic() + 10
+            while not deleted and time.monotonic() < deadline:
+                sleep_seconds(0.002)
+            two.save()
+            return file_id
+
+        _, file_id = run_in_threads(delete_the_last_holder, put_then_save)
+        fresh = DedupInvoice.objects(number=f"two-{round_}").first()
+        assert fresh.pdf.grid_id == file_id
+        assert fresh.pdf.read() == data, f"round {round_}"

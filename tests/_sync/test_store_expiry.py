@@ -15,7 +15,7 @@ from pymongo import MongoClient
 from gridfield._sync.bucket_check import sweep_bucket
 from gridfield._sync.serving import serve
 from gridfield._sync.store import FileStore
-from gridfield.core.errors import NoFile
+from gridfield.core.errors import FileExpired, NoFile
 from gridfield.core.http.options import ServeOptions
 from tests.commands import Commands
 from tests.server_differences import ttl_indexes_supported
@@ -85,6 +85,23 @@ def test_by_name_says_when_the_only_revision_expired(sync_db: Any) -> None:
     with pytest.raises(NoFile, match=r"the file named 'tmp.bin' in fs.files expired at 20"):
         store.read_by_name("tmp.bin")
     assert store.list() == []
+
+
+def test_an_expired_file_is_told_apart_from_a_missing_one(sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    info = store.put(b"brief", filename="brief.txt", expire_after=timedelta(hours=1))
+    backdate(sync_db, info.file_id)
+    for reading in (
+        lambda: store.get_info(info.file_id),
+        lambda: store.get_info_by_name("brief.txt"),
+    ):
+        with pytest.raises(FileExpired) as caught:
+            reading()
+        assert caught.value.expire_at is not None
+        assert isinstance(caught.value, NoFile)  # what catches NoFile catches it
+    with pytest.raises(NoFile) as missing:
+        store.get_info("no such id")
+    assert not isinstance(missing.value, FileExpired)
 
 
 def test_chunks_left_by_the_ttl_monitor_go_at_the_first_sweep_past_the_grace(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from gridfield._sync import store as store_module
+from gridfield._sync import bucket as bucket_module
 from gridfield._sync.store import FileStore
 from gridfield.core.errors import FileExists
 
@@ -100,6 +100,6 @@ def test_an_upload_checks_the_indexes_again_after_a_while(
     store = FileStore(sync_db)
     store.put(b"makes the indexes")
     sync_db.client.drop_database(sync_db.name)
-    monkeypatch.setattr(store_module, "_INDEX_RECHECK", 0.0)  # "a while" has passed
+    monkeypatch.setattr(bucket_module, "INDEX_RECHECK", 0.0)  # "a while" has passed
     store.put(b"after the drop")
     assert chunks_index_is_unique(sync_db)

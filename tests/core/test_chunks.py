@@ -20,10 +20,12 @@ from gridfield.core.chunks import (
     assemble,
     chunk_overhead,
     chunk_span,
+    chunks_per_batch,
     clamp_range,
 )
 from gridfield.core.errors import CorruptFile
 from gridfield.core.files_document import FileInfo
+from gridfield.core.queries import chunks_with_first_filter
 
 FEW = settings(max_examples=80, deadline=None)
 
@@ -382,3 +384,36 @@ def test_checksum_of_empty_file_and_no_checksum() -> None:
     with pytest.raises(CorruptFile):
         SequentialChecksum(_info(b"", "1" * 64)).feed(0, b"")
     SequentialChecksum(FileInfo(file_id=1, length=3, chunk_size=4)).feed(0, b"abc")
+
+
+@given(
+    batch_bytes=st.integers(1, 64 * 1024 * 1024),
+    chunk_size=st.integers(1, 16 * 1024 * 1024),
+    wanted=st.none() | st.integers(0, 100_000),
+)
+def test_chunks_per_batch_stays_within_its_bytes_and_fetches_evenly(
+    batch_bytes: int, chunk_size: int, wanted: int | None
+) -> None:
+    per_batch = chunks_per_batch(batch_bytes, chunk_size, wanted)
+    most = max(1, batch_bytes // chunk_size)
+    assert per_batch >= 1
+    if wanted is None or wanted <= 0:
+        assert per_batch == most
+    elif wanted < most:
+        assert per_batch == wanted + 1  # all of them and the end of the cursor, in one reply
+    else:
+        assert per_batch <= most
+        batches = -(-wanted // per_batch)
+        assert batches == -(-wanted // most)  # no more round trips than full batches take
+        assert wanted - (batches - 1) * per_batch > per_batch - batches  # no small last one
+
+
+def test_chunks_with_first_filter_asks_for_chunk_0_and_the_span() -> None:
+    file_id = ObjectId()
+    assert chunks_with_first_filter(file_id, 3, 7) == {
+        "files_id": {"$eq": file_id},
+        "$or": [{"n": {"$eq": 0}}, {"n": {"$gte": 3, "$lte": 7}}],
+    }
+    assert chunks_with_first_filter(file_id, 3)["$or"][1] == {"n": {"$gte": 3}}
+    with pytest.raises(TypeError):
+        chunks_with_first_filter({"$ne": None}, 3)

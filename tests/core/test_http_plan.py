@@ -11,6 +11,7 @@ from bson import ObjectId
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridfield.core.content_types import is_active_content
 from gridfield.core.files_document import FileInfo
 from gridfield.core.http import (
     ResponsePlan,
@@ -19,6 +20,7 @@ from gridfield.core.http import (
     download_asked,
     not_found,
     plan_response,
+    serve_options,
     stored_content_type,
 )
 from gridfield.core.http.options import ServeOptions
@@ -169,3 +171,66 @@ def test_download_asked() -> None:
 def test_sha256_etag_is_what_the_plan_sends() -> None:
     info = FileInfo(ObjectId(), 3, 255, upload_date=datetime.now(timezone.utc), sha256="0" * 64)
     assert plan_response(decide(info, "GET", {})).header("ETag") == '"' + "0" * 64 + '"'
+
+
+ACTIVE = ["image/svg+xml", "text/html; charset=utf-8", "application/xhtml+xml", "TEXT/XML"]
+ACTIVE += ["application/javascript", "text/javascript", "application/rss+xml", "text/xsl"]
+PASSIVE = ["image/png", "video/webm", "text/plain", "application/pdf", "application/json"]
+
+
+@given(
+    kind=st.sampled_from(ACTIVE + PASSIVE),
+    download=st.booleans(),
+    inline_active=st.booleans(),
+    header=range_headers,
+    method=st.sampled_from(["GET", "HEAD", "POST"]),
+    etag_matches=st.booleans(),
+)
+def test_active_content_is_an_attachment_unless_opted_in_and_nosniff_always(
+    kind: str,
+    download: bool,
+    inline_active: bool,
+    header: str | None,
+    method: str,
+    etag_matches: bool,
+) -> None:
+    info = _info(b"x" * 500, content_type=kind, filename="f")
+    headers = {} if header is None else {"range": header}
+    if etag_matches:
+        headers["if-none-match"] = decide(info, "GET", {}).etag
+    decision = decide(info, method, headers)
+    plan = plan_response(decision, download=download, inline_active=inline_active)
+    assert (plan.header("X-Content-Type-Options") == "nosniff") == (plan.status != 304)
+    if plan.status not in (200, 206):
+        return
+    active = is_active_content(kind)
+    assert active == (kind in ACTIVE)
+    disposition = plan.header("Content-Disposition") or ""
+    attached = download or (active and not inline_active)
+    assert disposition.startswith("attachment" if attached else "inline")
+    sandboxed = active and inline_active and not download
+    assert plan.header("Content-Security-Policy") == ("sandbox" if sandboxed else None)
+
+
+def test_not_found_and_not_allowed_say_nosniff() -> None:
+    assert not_found().header("X-Content-Type-Options") == "nosniff"
+    info = _info(b"abc", content_type="image/svg+xml")
+    assert plan_response(decide(info, "PUT", {})).header("X-Content-Type-Options") == "nosniff"
+
+
+def test_serve_options_take_shorthands_in_one_place() -> None:
+    base = ServeOptions(cache_control="max-age=60", inline_active=True)
+    got = serve_options(base, download=True, filename="a.svg", content_type="image/png")
+    assert got == ServeOptions(
+        download=True,
+        filename="a.svg",
+        content_type="image/png",
+        cache_control="max-age=60",
+        inline_active=True,
+    )
+    assert serve_options(None) == ServeOptions()
+    assert serve_options(base) is base
+    with pytest.raises(TypeError, match="options must be a ServeOptions, not dict"):
+        serve_options({"download": True})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        ServeOptions(True)  # type: ignore[misc]  # keywords only: no positional construction

@@ -15,6 +15,8 @@ from gridfield.core.images import (
     bounded_size,
     centre_crop,
     check_pixels,
+    child_fields,
+    child_ids,
     content_type_for_format,
     decode_size,
     main_image_size,
@@ -205,3 +207,23 @@ def test_parse_max_pixels() -> None:
     for bad in (0, -5, 1.5, True, "10"):
         with pytest.raises(ValueError, match="max_pixels must be a positive int"):
             parse_max_pixels(bad)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([THUMBNAIL, "small", "wide", "square"]), st.integers(), max_size=4
+    )
+)
+def test_an_images_child_ids_are_read_back_from_the_fields_that_name_them(
+    ids: dict[str, int],
+) -> None:
+    fields = child_fields(ids)
+    assert child_ids(fields) == ids
+    assert child_ids({"_id": 1, "length": 3, **fields}) == ids  # read from a files document
+    assert fields["thumbnail_id"] == ids.get(THUMBNAIL)  # what older readers look for
+    assert ("variants" in fields) == bool(set(ids) - {THUMBNAIL})
+
+
+def test_child_ids_ignore_what_names_no_file() -> None:
+    assert child_ids({"thumbnail_id": None, "variants": "x"}) == {}
+    assert child_ids({"variants": {"a": None, "b": 2}}) == {"b": 2}

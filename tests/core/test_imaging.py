@@ -125,7 +125,7 @@ def test_what_pillow_would_warn_of_is_refused_even_with_a_higher_limit() -> None
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
 LIMIT = 4_000_000  # max_pixels of the measured runs
-# The bound the README states for one image being processed, besides its source bytes.
+# The bound docs/images.md states for one image being processed, besides its source bytes.
 BYTES_PER_PIXEL, CONSTANT = 32, 64 * MIB
 
 # Run in a fresh interpreter: this process's freed memory would hide growth, and Pillow's

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridfield.core.content_types import is_media_type
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
 from gridfield.core.http import content_disposition
 from gridfield.core.http.intake import (
@@ -49,10 +50,12 @@ def test_limits_refuse_bad_values_when_made() -> None:
 
 def test_a_calls_keywords_take_over_the_limits_given() -> None:
     base = IntakeLimits(max_size=10, max_parts=5)
-    merged = intake_limits(base, max_size=20, content_types=["image/*"], max_parts=None)
+    merged = intake_limits(base, max_size=20, content_types=["image/*"])
     assert (merged.max_size, merged.max_parts, merged.content_types) == (20, 5, ("image/*",))
     assert intake_limits(base) is base
     assert intake_limits(None) == IntakeLimits()
+    with pytest.raises(TypeError):  # the other limits are the value's, not keywords
+        intake_limits(base, max_parts=3)  # type: ignore[call-arg]
 
 
 @given(
@@ -281,3 +284,32 @@ def test_a_quote_a_browser_sent_as_pct22_is_a_quote_again() -> None:
         [(b"Content-Disposition", b"form-data; name=f; filename*=UTF-8''100%2522.txt")]
     )
     assert star.filename == "100%22.txt"  # an RFC 5987 name says exactly what it means
+
+
+NOT_MEDIA_TYPES = (
+    "text/html, image/png",
+    "image/png\x00text/html",
+    "image/\N{GRINNING FACE}",
+    "image/" + "x" * 300,
+)
+
+
+@pytest.mark.parametrize("kind", NOT_MEDIA_TYPES)
+def test_a_claim_that_is_no_media_type_is_malformed_naming_the_part(kind: str) -> None:
+    head = [
+        (b"Content-Disposition", b'form-data; name="photo"; filename="a.png"'),
+        (b"Content-Type", kind.encode()),
+    ]
+    with pytest.raises(MalformedBody, match=r"^multipart part 'photo' \('a.png'\): Content-Type"):
+        parse_part_head(head)
+    with pytest.raises(MalformedBody, match=r"^the request body: Content-Type .* not a media type"):
+        claimed_type(kind)
+
+
+@given(st.text(max_size=300))
+def test_any_claim_is_none_a_media_type_or_malformed(claim: str) -> None:
+    try:
+        got = claimed_type(claim)
+    except MalformedBody:
+        return
+    assert got is None or is_media_type(got)

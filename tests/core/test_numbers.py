@@ -23,3 +23,12 @@ def test_nothing_else_is_and_the_error_names_it(value: object) -> None:
     with pytest.raises(TypeError) as refused:
         whole_number(value, "chunk_size")
     assert str(refused.value) == f"chunk_size must be an int, not {type(value).__name__}"
+
+
+def test_whole_number_with_a_minimum_names_what_it_checks() -> None:
+    assert whole_number(3, "limit()", minimum=0) == 3
+    assert whole_number(0, "limit()", minimum=0) == 0
+    with pytest.raises(TypeError, match=r"limit\(\) must be an int, not bool"):
+        whole_number(True, "limit()", minimum=0)
+    with pytest.raises(ValueError, match=r"skip\(\) must be >= 0, not -1"):
+        whole_number(-1, "skip()", minimum=0)

@@ -16,9 +16,7 @@ from gridfield.core.sweeping import (
     DEFAULT_SWEEP_TIMING,
     SweepTiming,
     expected_chunks,
-    hold,
     registration,
-    stale,
 )
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -118,14 +116,3 @@ def test_ancestors_follow_thumbnails_and_variants_up() -> None:
     assert children.ancestors(id_key("a")) == {id_key("root")}
     assert children.ancestors(id_key("root")) == set()
     assert children.ancestors(id_key("c")) == {id_key("d")}
-
-
-def test_a_hold_goes_stale_after_the_hold_time() -> None:
-    timing = SweepTiming(hold=timedelta(seconds=30))
-    fresh = hold("f", "save", "t", NOW - timedelta(seconds=29))
-    assert fresh == {"_id": "f", "by": "save", "token": "t", "at": NOW - timedelta(seconds=29)}
-    assert not stale(fresh, NOW, timing)
-    assert stale(hold("f", "sweep", "t", NOW - timedelta(seconds=31)), NOW, timing)
-    naive = NOW.replace(tzinfo=None) - timedelta(seconds=10)  # as BSON dates come back
-    assert not stale({"at": naive}, NOW, timing)
-    assert stale({"at": "not a date"}, NOW, timing)  # unreadable: nobody's

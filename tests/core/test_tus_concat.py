@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 
 from gridfield.core.chunks import ChunkCutter
 from gridfield.core.tus import (
+    MAX_PARTS,
     Concat,
     PatchRequest,
     TusError,
     TusOptions,
     UploadState,
+    check_part_ids,
     part_ids,
     plan_concatenation,
     status_of_upload,
@@ -158,11 +160,48 @@ def test_renumbered_chunks_are_the_whole_files_chunks(
 
 
 @given(st.integers(1, 9), st.lists(st.integers(0, 30), min_size=2, max_size=4))
-def test_repeated_or_misaligned_parts_are_copied(chunk_size: int, lengths: list[int]) -> None:
+def test_a_repeated_part_is_refused(chunk_size: int, lengths: list[int]) -> None:
     parts = [_part("a", n, chunk_size) for n in lengths]
     ids = ("a",) * len(lengths)
-    assert not plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW).in_place
+    assert _refusal(ids, parts, TusOptions(), chunk_size, NOW) == (
+        400,
+        "Upload-Concat names partial upload a twice",
+    )
+
+
+@given(st.integers(1, 5), st.integers(1, 12))
+def test_parts_are_bounded_by_max_parts(max_parts: int, count: int) -> None:
+    parts = [_part(f"p{i}", 4) for i in range(count)]
+    ids = tuple(p.upload_id for p in parts)
+    options = TusOptions(max_parts=max_parts)
+    if count <= max_parts:
+        assert plan_concatenation(ids, parts, options, 4, NOW).length == 4 * count
+        check_part_ids(ids, options)
+        return
+    message = (
+        f"Upload-Concat names {count} partial uploads, over this server's limit of {max_parts}"
+    )
+    assert _refusal(ids, parts, options, 4, NOW) == (400, message)
+    with pytest.raises(TusError, match=message):
+        check_part_ids(ids, options)
+
+
+def test_max_parts_is_checked_when_made() -> None:
+    assert TusOptions().max_parts == MAX_PARTS == 100
+    with pytest.raises(ValueError, match="max_parts must be at least 1, got 0"):
+        TusOptions(max_parts=0)
+    with pytest.raises(TypeError, match="max_parts must be an int, not str"):
+        TusOptions(max_parts="3")  # type: ignore[arg-type]
+
+
+@given(st.integers(1, 9), st.lists(st.integers(0, 30), min_size=2, max_size=4))
+def test_misaligned_parts_are_copied(chunk_size: int, lengths: list[int]) -> None:
     other = [_part(f"p{i}", n * chunk_size, chunk_size) for i, n in enumerate(lengths)]
     distinct = tuple(p.upload_id for p in other)
     assert plan_concatenation(distinct, other, TusOptions(), chunk_size, NOW).in_place
     assert not plan_concatenation(distinct, other, TusOptions(), chunk_size + 1, NOW).in_place
+    # One byte past a whole number of chunks (chunks of 2 bytes or more): a copy.
+    odd_size = chunk_size + 1
+    odd = [_part(f"q{i}", n * odd_size + 1, odd_size) for i, n in enumerate(lengths)]
+    odd_ids = tuple(p.upload_id for p in odd)
+    assert not plan_concatenation(odd_ids, odd, TusOptions(), odd_size, NOW).in_place

@@ -37,6 +37,7 @@ from gridfield.core.tus import (
     patched,
     status_of_upload,
     terminated,
+    tus_options,
 )
 
 NOW = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)
@@ -304,7 +305,26 @@ def test_answers() -> None:
     assert post.status == 201 and ("Location", "/files/u") in post.headers
     assert ("Upload-Offset", "5") in post.headers
     assert patched(state).status == 204 and ("Upload-Offset", "5") in patched(state).headers
+    # Every PATCH answer says when the upload expires while it will: the completing one too,
+    # of a plain upload or of a partial one.
+    for concat in (None, "partial"):
+        done = UploadState("u", 1, 4, 5, 5, complete=True, expires=NOW, concat=concat)
+        assert ("Upload-Expires", "Tue, 01 Jan 2030 12:00:00 GMT") in patched(done).headers
+    forever = UploadState("u", 1, 4, 5, 5, complete=True)
+    assert all(name != "Upload-Expires" for name, _ in patched(forever).headers)
     assert terminated().status == 204
     refused = error_response(TusError(409, "nope"), offset_of=state)
     assert refused.status == 409 and refused.body == b"nope"
     assert ("Upload-Offset", "5") in refused.headers
+
+
+def test_tus_options_are_one_value_with_two_shorthands() -> None:
+    base = TusOptions(content_types=["video/*"], expire_after=None, max_parts=8)  # type: ignore[arg-type]
+    assert base.content_types == ("video/*",)
+    got = tus_options(base, max_size=100, content_types=["image/png"])
+    assert got == TusOptions(100, ("image/png",), None, base.lease, 8)
+    assert tus_options(base) is base and tus_options(None) == TusOptions()
+    with pytest.raises(TypeError, match="options must be a TusOptions, not dict"):
+        tus_options({"max_size": 1})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a single str given"):
+        TusOptions(content_types="video/*")  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, InvalidStorageError, StorageHandler
 from django.test import override_settings
+from pymongo import MongoClient
 
 import gridfield.sync
 from gridfield.core.errors import ContentTypeRefused, FileTooLarge
@@ -301,12 +302,27 @@ def test_configured_through_storages_with_a_uri(mongo_uri: str) -> None:
         StorageHandler({"x": {"BACKEND": "gridfield.django.Nope"}})["x"]
 
 
-def test_constructible_with_no_arguments_and_lazy(mongo_uri: str) -> None:
-    storage = GridFSStorage()  # nothing is connected until the first I/O
-    assert storage.deconstruct() == ("gridfield.django.GridFSStorage", (), {})
-    assert storage.generate_filename("a b/c d.txt") == "a b/c_d.txt"
-    with override_settings(MEDIA_URL="/m/"):
-        assert storage.url("x") == "/m/x"
+def test_constructible_with_no_arguments_on_the_default_connection(mongo_uri: str) -> None:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    gridfield.sync.connect("gridfield_test_default_alias", client=client)
+    try:
+        storage = GridFSStorage()  # no I/O: the client connects on its first command
+        assert storage.deconstruct() == ("gridfield.django.GridFSStorage", (), {})
+        assert storage.generate_filename("a b/c d.txt") == "a b/c_d.txt"
+        with override_settings(MEDIA_URL="/m/"):
+            assert storage.url("x") == "/m/x"
+    finally:
+        gridfield.sync.disconnect()
+        client.close()
+
+
+def test_a_storage_naming_no_connection_fails_when_made() -> None:
+    with pytest.raises(ImproperlyConfigured, match="no database is connected under alias 'nope'"):
+        GridFSStorage("nope")
+    with pytest.raises(ImproperlyConfigured, match="alias 'default'"):
+        GridFSStorage()
+    with pytest.raises(ImproperlyConfigured, match="the uri names no database"):
+        GridFSStorage(uri="mongodb://127.0.0.1:1/")
 
 
 def test_a_served_url_gives_the_file_back(bucket: Bucket) -> None:
@@ -363,3 +379,54 @@ def test_an_encrypting_storage_saves_and_opens_encrypted_files(bucket: Bucket) -
         bucket.storage.open(name).read()
     with pytest.raises(ImproperlyConfigured, match="encryption must be an Encryption"):
         GridFSStorage(bucket.alias, encryption="secret")  # type: ignore[arg-type]
+
+
+def _handler_file(store: Any, data: bytes, content_type: str = "text/plain") -> Any:
+    """A file as gridfield's upload handler leaves it in ``store``, before a save."""
+    from gridfield.web.django_uploads import GridFSUploadedFile
+
+    info = store.put(data, filename="upload-in-flight", content_type=content_type)
+    return GridFSUploadedFile(
+        store,
+        info,
+        field_name="document",
+        content_type=content_type,
+        charset=None,
+        content_type_extra=None,
+    )
+
+
+def test_a_storage_with_its_own_limits_moves_the_upload_when_it_passes(bucket: Bucket) -> None:
+    limited = GridFSStorage(bucket.alias, max_size=100, content_types=["text/*"])
+    upload = _handler_file(bucket.storage.store, b"small enough")
+    bucket.commands.clear()
+    name = limited.save("notes.txt", upload)
+    assert {c["insert"] for c in bucket.commands.named("insert")} <= {"fs.holds"}
+    assert [doc["_id"] for doc in bucket.db["fs.files"].find()] == [upload.file_id]
+    assert limited.open(name).read() == b"small enough" and upload.kept
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "error"),
+    [(b"x" * 101, "text/plain", FileTooLarge), (b"<html>", "text/html", ContentTypeRefused)],
+)
+def test_a_storage_with_its_own_limits_refuses_before_anything_changes(
+    bucket: Bucket, data: bytes, kind: str, error: type[Exception]
+) -> None:
+    limited = GridFSStorage(bucket.alias, max_size=100, content_types=["text/plain"])
+    upload = _handler_file(bucket.storage.store, data, kind)
+    with pytest.raises(error):
+        limited.save("notes.txt", upload)
+    # Only the handler's file, under its own name: the request's clean-up removes it.
+    assert [doc["filename"] for doc in bucket.db["fs.files"].find()] == ["upload-in-flight"]
+    assert not upload.kept
+
+
+def test_an_upload_in_another_bucket_is_copied_and_the_original_removed(bucket: Bucket) -> None:
+    elsewhere = GridFSStorage(bucket.alias, bucket="media")
+    upload = _handler_file(bucket.storage.store, b"one file per upload")
+    name = elsewhere.save("notes.txt", upload)
+    assert elsewhere.open(name).read() == b"one file per upload"
+    assert bucket.db["fs.files"].count_documents({}) == 0  # the original is gone
+    assert bucket.db["fs.chunks"].count_documents({}) == 0
+    assert bucket.db["media.files"].count_documents({}) == 1

@@ -23,7 +23,6 @@ from gridfield.odm import (
     may_hold_files,
     referenced_file_ids,
     sort_spec,
-    whole_number,
     with_subclasses,
 )
 from gridfield.sync import FileField, GridFSProxy
@@ -176,11 +175,3 @@ def test_class_query_narrows_to_the_class_tree() -> None:
     assert class_query(Poem, {"t": 1}) == {"t": 1, "_cls": "Book.Poem"}
     assert class_query(Book, {}) == {"_cls": {"$in": ["Book", "Book.Novel", "Book.Poem"]}}
     assert class_query(Poem, {"_cls": "x"}) == {"$and": [{"_cls": "Book.Poem"}, {"_cls": "x"}]}
-
-
-def test_whole_number_names_the_method() -> None:
-    assert whole_number("limit", 3) == 3
-    with pytest.raises(TypeError, match=r"limit\(\) takes an int, not bool"):
-        whole_number("limit", True)
-    with pytest.raises(ValueError, match=r"skip\(\) takes a number >= 0, not -1"):
-        whole_number("skip", -1)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from gridfield import AsyncFileStore, FileInfo, NoFile
 from gridfield.core.file_ids import OBJECT_ID_PATTERN
+from gridfield.core.http.intake import ReceivedFile
 from gridfield.pydantic import FileDescription, FileId, Files, held_file_ids
 
 from .conftest import Recorded
@@ -208,3 +209,17 @@ async def test_delete_held_deletes_every_held_file_and_passes_over_those_gone(
     assert await Files(store).delete_held(animal) == held
     assert [info.file_id async for info in store.find()] == [kept.file_id]
     assert await recorded.db["fs.chunks"].count_documents({}) == 1
+
+
+@given(st.builds(ObjectId))
+def test_what_stands_for_a_stored_file_is_taken_as_its_id(oid: ObjectId) -> None:
+    info = FileInfo.from_document({"_id": oid, "length": 3, "chunkSize": 255})
+    received = ReceivedFile("photo", "m.png", "image/png", info, ("zoo", "fs"))
+    for value in (info, received, FileDescription.from_info(info)):
+        animal = Animal(name="marmot", photo=value, by_size={"small": value})
+        assert type(animal.photo) is ObjectId and animal.photo == oid
+        assert animal.by_size == {"small": oid}
+        assert json.loads(animal.model_dump_json())["photo"] == str(oid)
+    not_an_object_id = FileInfo.from_document({"_id": "name", "length": 3, "chunkSize": 255})
+    with pytest.raises(ValidationError, match=REFUSAL):
+        Animal(name="marmot", photo=not_an_object_id)

@@ -1,5 +1,5 @@
-"""The README's FastAPI and Beanie examples of gridfield.pydantic, run as written: the app
-behind uvicorn, the Beanie model on PyMongo's async client."""
+"""The documentation's FastAPI and Beanie examples of gridfield.pydantic (docs/pydantic.md),
+run as written: the app behind uvicorn, the Beanie model on PyMongo's async client."""
 
 from __future__ import annotations
 
@@ -20,27 +20,24 @@ from gridfield import AsyncFileStore, FileField, StringField
 from ..conftest import fresh_db_name
 from ..web.servers import run_uvicorn
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "## pydantic, FastAPI and Beanie"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "pydantic.md"
 
 
 def readme_example(starts: str) -> str:
-    """The python block of the section whose first line starts with ``starts``."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index(SECTION) :]
-    section = section[: section.index("\n## ", len(SECTION))]
+    """The python block of the page whose first line starts with ``starts``."""
+    section = PAGE.read_text(encoding="utf-8")
     for code in re.findall(r"```python\n(.*?)```", section, re.S):
         if code.startswith(starts):
             lines = [line for line in code.splitlines() if line.strip()]
             assert len(lines) < 15, f"the example has {len(lines)} lines"
             return str(code)
-    raise AssertionError(f"no example starting {starts!r} in {SECTION}")
+    raise AssertionError(f"no example starting {starts!r} in {PAGE.name}")
 
 
 def run_example(starts: str, scope: dict[str, Any]) -> None:
     """Run the example in ``scope`` as a user's module would, without this file's
     ``from __future__ import annotations`` (which would leave its annotations as strings)."""
-    code = compile(readme_example(starts), "README.md", "exec", dont_inherit=True)
+    code = compile(readme_example(starts), "docs/pydantic.md", "exec", dont_inherit=True)
     exec(code, scope)
 
 
@@ -81,7 +78,7 @@ def test_the_fastapi_example(mongo_uri: str) -> None:
 
 
 class BeanieHolder(gridfield.Document):
-    """The README's advice for the bucket check: a class on the Beanie collection."""
+    """The page's advice for the bucket check: a class on the Beanie collection."""
 
     meta = {"collection": "Animal", "db_alias": "readme-beanie"}
     name = StringField()
@@ -111,7 +108,10 @@ async def test_the_beanie_example(mongo_uri: str) -> None:
         # the sweep keeps the orphan; with none, the holders find it as the class did.
         example: dict[str, Any] = {"store": store}
         code = compile(
-            readme_example("holders = ["), "README.md", "exec", flags=PyCF_ALLOW_TOP_LEVEL_AWAIT
+            readme_example("holders = ["),
+            "docs/pydantic.md",
+            "exec",
+            flags=PyCF_ALLOW_TOP_LEVEL_AWAIT,
         )
         await eval(code, example)
         assert example["report"].documents_scanned == ["Animal:photo", "Animal:gallery"]

@@ -124,6 +124,40 @@ def test_check_catches_async_words_in_sync_text(copy: Path) -> None:
     assert ":6:" not in done.stderr  # the comment
 
 
+ASYNC_LOOPS = (
+    '"""A new module."""\n'
+    "\n"
+    "\n"
+    "def rows() -> list[int]:\n"
+    '    """Read them with ``async for``; the helper is an ``async def``."""\n'
+    "    return []\n"
+    "\n"
+    "\n"
+    "def hint() -> str:\n"
+    '    return "then ``await`` it"\n'
+)
+
+
+def test_check_catches_async_for_def_and_await_anywhere_in_sync_text(copy: Path) -> None:
+    (copy / "src/gridfield/_async/brand_new.py").write_text(ASYNC_LOOPS)
+    run(copy)
+    done = run(copy, "--check")
+    assert done.returncode == 1
+    where = "async words in sync text: src/gridfield/_sync/brand_new.py"
+    assert f"{where}:6: says 'async for'" in done.stderr  # a function's docstring
+    assert f"{where}:11: says 'await'" in done.stderr  # between backquotes, no space after
+    # A sync docstring that says async for, planted by hand in a twin file: stale, and said.
+    target = copy / "src/gridfield/_sync/download.py"
+    text = target.read_text()
+    line = text[: text.index('"""')].count("\n") + 1
+    target.write_text(text.replace('"""', '"""Iterate it with async for. ', 1))
+    done = run(copy, "--check")
+    assert done.returncode == 1
+    said = f"async words in sync text: src/gridfield/_sync/download.py:{line}: says 'async for'"
+    assert said in done.stderr
+    assert "stale: src/gridfield/_sync/download.py" in done.stderr
+
+
 def test_words_about_awaiting_are_fine_in_sync_text(copy: Path) -> None:
     (copy / "tests/_async/test_brand_new.py").write_text(
         '"""Awaited in the async API; awaiting is optional there."""\n'

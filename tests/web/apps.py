@@ -13,6 +13,15 @@ import gridfield.sync
 from gridfield.core.http import object_id_or_none
 
 # Every adapter under test: the name used in test ids, and the path prefix it serves.
+INLINE_TARGETS = {
+    "asgi-app": "/inline/",
+    "aiohttp-handler": "/inline/",
+    "wsgi-app": "/inline/",
+    "django-view": "/inline/",
+}
+"""The bucket apps made with ServeOptions(inline_active=True), by the target they share a
+server with."""
+
 TARGETS = {
     "starlette": "/files/",
     "fastapi": "/files/",
@@ -31,7 +40,7 @@ def starlette_app(client: Any, db_name: str) -> Any:
     from starlette.requests import Request
     from starlette.routing import Mount, Route
 
-    from gridfield.web.asgi import GridFSApp, GridFSResponse
+    from gridfield.web.asgi import GridFSApp, GridFSResponse, ServeOptions
 
     store = gridfield.AsyncFileStore(client[db_name])
 
@@ -45,6 +54,7 @@ def starlette_app(client: Any, db_name: str) -> Any:
             Route("/files/{file_id}", one_file, methods=["GET", "HEAD"]),
             Mount("/bucket", GridFSApp(store)),
             Mount("/byname", GridFSApp(store, lookup="filename")),
+            Mount("/inline", GridFSApp(store, ServeOptions(inline_active=True))),
         ]
     )
 
@@ -67,7 +77,7 @@ def fastapi_app(client: Any, db_name: str) -> Any:
 def aiohttp_app(client: Any, db_name: str) -> Any:
     from aiohttp import web
 
-    from gridfield.web.aiohttp import gridfs_handler, gridfs_response
+    from gridfield.web.aiohttp import ServeOptions, gridfs_handler, gridfs_response
 
     async def make() -> web.Application:
         store = gridfield.AsyncFileStore(client[db_name])
@@ -81,6 +91,8 @@ def aiohttp_app(client: Any, db_name: str) -> Any:
         app.router.add_get("/files/{file_id}", one_file)
         app.router.add_get("/bucket/{name}", gridfs_handler(store))
         app.router.add_get("/byname/{name:.+}", gridfs_handler(store, lookup="filename"))
+        inline = gridfs_handler(store, ServeOptions(inline_active=True))
+        app.router.add_get("/inline/{name}", inline)
         return app
 
     return make
@@ -90,7 +102,7 @@ def flask_app(uri: str, db_name: str) -> Any:
     from flask import Flask, request
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-    from gridfield.web.wsgi import GridFSApp, GridFSResponse
+    from gridfield.web.wsgi import GridFSApp, GridFSResponse, ServeOptions
 
     store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
     app = Flask(__name__)
@@ -102,7 +114,11 @@ def flask_app(uri: str, db_name: str) -> Any:
 
     return DispatcherMiddleware(
         app,
-        {"/bucket": GridFSApp(store), "/byname": GridFSApp(store, lookup="filename")},
+        {
+            "/bucket": GridFSApp(store),
+            "/byname": GridFSApp(store, lookup="filename"),
+            "/inline": GridFSApp(store, ServeOptions(inline_active=True)),
+        },
     )
 
 
@@ -142,7 +158,7 @@ def django_app(uri: str, db_name: str) -> Any:
     from django.http import HttpRequest, StreamingHttpResponse
     from django.urls import path
 
-    from gridfield.web.django import gridfs_response, gridfs_view
+    from gridfield.web.django import ServeOptions, gridfs_response, gridfs_view
 
     from . import django_urls
 
@@ -157,6 +173,7 @@ def django_app(uri: str, db_name: str) -> Any:
         path("files/<str:file_id>", one_file),
         path("bucket/<path:name>", gridfs_view(store)),
         path("byname/<path:name>", gridfs_view(store, lookup="filename")),
+        path("inline/<path:name>", gridfs_view(store, ServeOptions(inline_active=True))),
     ]
     django_urls.publish()
     return WSGIHandler()

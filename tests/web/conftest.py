@@ -55,6 +55,14 @@ class Samples:
     odd_name: Sample  # a filename with "%41", a space, "+" and non-ASCII: ODD_NAME
     tie_old: Sample  # two revisions of tie.txt stored in the same millisecond
     tie_new: Sample  # the one with the greater _id: the newest
+    active: Sample  # an SVG carrying a script: active content
+
+
+ACTIVE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b'<script>fetch(\'/ran\')</script><rect width="10" height="10"/></svg>'
+)
+"""An SVG whose script, if a browser runs it, asks the server for ``/ran``."""
 
 
 ODD_NAME = "100%41 a+b ü.txt"
@@ -102,6 +110,7 @@ def samples(mongo_uri: str) -> Iterator[Samples]:
         db["fs.files"].update_many(
             {"filename": "tie.txt"}, {"$set": {"uploadDate": tie_old.upload_date}}
         )
+        active = store.put(ACTIVE_SVG, filename="drawing.svg", content_type="image/svg+xml")
         yield Samples(
             db_name=name,
             clip=_sample(store, clip_info.file_id, clip),
@@ -115,6 +124,7 @@ def samples(mongo_uri: str) -> Iterator[Samples]:
             odd_name=_sample(store, odd.file_id, b"an odd name\n"),
             tie_old=_sample(store, tie_old.file_id, b"tie: older\n"),
             tie_new=_sample(store, tie_new.file_id, b"tie: newer\n"),
+            active=_sample(store, active.file_id, ACTIVE_SVG),
         )
     finally:
         client.drop_database(name)

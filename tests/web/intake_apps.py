@@ -5,7 +5,8 @@ framework's own form parser, for contrast), ``POST /images``
 (image types only), ``POST /explode`` (stores the form, then the route raises),
 ``PUT /raw/<name>`` (a raw body up to LIMIT bytes), ``PUT /put/<name>`` (the route calls
 ``store.put`` on the body stream with a tiny limit: its FileTooLarge must be a 413, not a
-500). Each answers JSON:
+500); limits given as a value: ``POST /one`` (ONE_FILE, with the ``max_size`` shorthand),
+``PUT /tiny/<name>`` (TINY_BODY). Each answers JSON:
 ``{"files": [{field, filename, content_type, length, id}], "form": {...}}``.
 """
 
@@ -18,6 +19,7 @@ from pymongo import MongoClient
 
 import gridfield
 import gridfield.sync
+from gridfield import IntakeLimits
 
 LIMIT = 300 * 1024
 """Bytes per file on /form and /raw: more than one 255 KiB chunk."""
@@ -25,6 +27,10 @@ PUT_LIMIT = 1000
 """The limit of the route that stores the body itself."""
 BIG = 2**30
 """Bytes per file on /big (FastAPI and Flask apps), for the memory bound."""
+ONE_FILE = IntakeLimits(max_files=1, max_size=5)
+"""The limits of /one, whose route's ``max_size=LIMIT`` shorthand takes over the 5 bytes."""
+TINY_BODY = IntakeLimits(max_body=10)
+"""The limits of /tiny: a raw body of at most 10 bytes."""
 
 
 def described(received: Any) -> dict[str, Any]:
@@ -80,6 +86,14 @@ def fastapi_app(client: Any, db_name: str) -> Any:
     async def raw(name: str, request: Request) -> Any:
         return described(await receive_body(request, store, max_size=LIMIT))
 
+    @app.post("/one")
+    async def one(request: Request) -> Any:
+        return described(await receive_files(request, store, ONE_FILE, max_size=LIMIT))
+
+    @app.put("/tiny/{name}")
+    async def tiny(name: str, request: Request) -> Any:
+        return described(await receive_body(request, store, limits=TINY_BODY))
+
     @app.put("/put/{name}")
     async def put(name: str, request: Request) -> Any:
         info = await store.put(request.stream(), filename=name, max_size=PUT_LIMIT)
@@ -110,6 +124,13 @@ def aiohttp_app(client: Any, db_name: str) -> Any:
         async def raw(request: web.Request) -> web.Response:
             return web.json_response(described(await receive_body(request, store, max_size=LIMIT)))
 
+        async def one(request: web.Request) -> web.Response:
+            received = await receive_files(request, store, ONE_FILE, max_size=LIMIT)
+            return web.json_response(described(received))
+
+        async def tiny(request: web.Request) -> web.Response:
+            return web.json_response(described(await receive_body(request, store, TINY_BODY)))
+
         async def put(request: web.Request) -> web.Response:
             name = request.match_info["name"]
             info = await store.put(request.content, filename=name, max_size=PUT_LIMIT)
@@ -120,6 +141,8 @@ def aiohttp_app(client: Any, db_name: str) -> Any:
         app.router.add_post("/images", images)
         app.router.add_post("/explode", explode)
         app.router.add_put("/raw/{name}", raw)
+        app.router.add_post("/one", one)
+        app.router.add_put("/tiny/{name}", tiny)
         app.router.add_put("/put/{name}", put)
         return app
 
@@ -160,6 +183,14 @@ def flask_app(uri: str, db_name: str) -> Any:
     @app.put("/raw/<name>")
     def raw(name: str) -> Any:
         return described(receive_body(request, store, max_size=LIMIT))
+
+    @app.post("/one")
+    def one() -> Any:
+        return described(receive_files(request, store, ONE_FILE, max_size=LIMIT))
+
+    @app.put("/tiny/<name>")
+    def tiny(name: str) -> Any:
+        return described(receive_body(request, store, limits=TINY_BODY))
 
     @app.put("/put/<name>")
     def put(name: str) -> Any:

@@ -355,6 +355,54 @@ def refused_type(t: Target) -> None:
     assert t.census() == (1, 1)
 
 
+NOT_MEDIA_TYPES = (
+    "text/html, image/png",
+    "image/png\x00text/html",
+    "image/\N{GRINNING FACE}",
+    "image/" + "x" * 300,
+)
+"""Content types a client may send that are no media type: each is the client's mistake."""
+
+
+def not_media_types(t: Target) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(100)
+    for kind in NOT_MEDIA_TYPES:
+        for path in ("/form", "/images"):  # without and with a list of allowed types
+            body = form(part("ok", data, filename="first.png"), part("f", data, filename="a.png"))
+            bad = body.replace(b'a.png"', b'a.png"\r\nContent-Type: ' + kind.encode())
+            response = post_form(t, path, bad)
+            assert response.status_code == 400, (kind, response.status_code, response.text)
+            assert "multipart part 'f' ('a.png'): Content-Type" in response.text, response.text
+            assert "is not a media type" in response.text
+        # The raw body's Content-Type, sent as the client's bytes (UTF-8) over a socket.
+        head = request_head(
+            "PUT",
+            "/raw/a.png",
+            t,
+            {"Content-Type": kind.encode().decode("latin-1"), "Content-Length": str(len(data))},
+        )
+        status, got, _ = raw_request(t, head, [data])
+        assert status == 400, (kind, got[:300])
+        if kind.isascii() and kind.isprintable():  # else the server may refuse the header first
+            assert b"the request body: Content-Type" in got and b"not a media type" in got, got
+    assert t.census() == (0, 0)
+
+
+def limits_as_a_value(t: Target) -> None:
+    data = os.urandom(1000)  # over ONE_FILE's own 5 bytes, under the route's max_size
+    got = answer(post_form(t, "/one", form(part("f", data, filename="a.bin"))))
+    assert stored(t, got["files"][0]) == data
+    two = form(part("f", data, filename="a.bin"), part("g", data, filename="b.bin"))
+    response = post_form(t, "/one", two)
+    assert response.status_code == 413
+    assert "the form has more than 1 files" in response.text
+    with httpx.Client(base_url=t.base, timeout=60) as client:
+        assert answer(client.put("/tiny/ok.bin", content=b"0123456789"))["files"][0]["length"] == 10
+        over = client.put("/tiny/over.bin", content=b"0123456789A")
+    assert over.status_code == 413 and "over the limit of 10 bytes" in over.text
+    assert t.census() == (2, 2)
+
+
 def many_parts(t: Target) -> None:
     empty = part("f", b"")
     body = b"".join([empty] * 100_000) + f"--{BOUNDARY}--\r\n".encode()
@@ -445,6 +493,8 @@ CASES: dict[str, Callable[[Target], None]] = {
         over_limit_streaming_form,
         lying_length,
         refused_type,
+        not_media_types,
+        limits_as_a_value,
         many_parts,
         huge_field,
         route_fails_after_storing,

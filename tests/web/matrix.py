@@ -113,6 +113,10 @@ def _strong_etag_without_hash(r: httpx.Response, s: Sample) -> None:
     assert r.headers["content-type"] == "image/jpeg"
 
 
+def _no_sandbox(r: httpx.Response, s: Sample) -> None:
+    assert "content-security-policy" not in r.headers  # an attachment is never rendered
+
+
 N = 100_000  # the clip's length
 MANY = ",".join(f"{i * 10}-{i * 10 + 1}" for i in range(17))
 
@@ -378,6 +382,33 @@ CASES = [
         200,
         lambda s: {"Range": "bytes=0-"},
         body=_whole,
+    ),
+    Case(
+        "active content (SVG): attachment, nosniff, no sandbox needed",
+        lambda s: s.active,
+        200,
+        body=_whole,
+        check=_no_sandbox,
+        extra={
+            "content-type": "image/svg+xml",
+            "content-disposition": 'attachment; filename="drawing.svg"',
+            "x-content-type-options": "nosniff",
+        },
+    ),
+    Case(
+        "active content ranged: attachment",
+        lambda s: s.active,
+        206,
+        lambda s: {"Range": "bytes=0-3"},
+        body=lambda d: d[:4],
+        extra={"content-disposition": 'attachment; filename="drawing.svg"'},
+    ),
+    Case(
+        "active content HEAD: attachment",
+        lambda s: s.active,
+        200,
+        method="HEAD",
+        extra={"content-disposition": 'attachment; filename="drawing.svg"'},
     ),
     Case("unknown id: 404", lambda s: None, 404, path="5f0000000000000000000000"),
     Case("not an ObjectId: 404", lambda s: None, 404, path="not-an-id"),

@@ -41,12 +41,15 @@ async def _close(clients: Iterable[Any]) -> None:
 
 
 @contextmanager
-def run_uvicorn(app: Any, clients: Iterable[Any] = (), port: int = 0) -> Iterator[str]:
+def run_uvicorn(
+    app: Any, clients: Iterable[Any] = (), port: int = 0, lifespan: str = "off"
+) -> Iterator[str]:
     """Serve an ASGI app with uvicorn; yield its base URL. ``clients`` (async MongoDB clients
     the app uses) are closed on the server's loop when it stops. ``port``: 0 for any free
-    one, or the port of a server that stopped (a restart)."""
+    one, or the port of a server that stopped (a restart); ``lifespan="on"`` runs the app's
+    startup and shutdown."""
     sock = _listening_socket(port)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan=lifespan, log_level="warning"))
 
     async def main() -> None:
         try:

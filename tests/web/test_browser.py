@@ -1,5 +1,6 @@
 """A real browser (Debian's headless Chromium, driven by Selenium) plays a video served by the
-ASGI app and seeks to its middle: the seek works only if Range does."""
+ASGI app and seeks to its middle: the seek works only if Range does; and it opens an SVG
+carrying a script, which runs only when sent inline without our headers."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ import pytest
 from pymongo import AsyncMongoClient, MongoClient
 from selenium import webdriver
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 
 import gridfield
 import gridfield.sync
-from gridfield.web.asgi import GridFSApp
+from gridfield.web.asgi import GridFSApp, ServeOptions
 
 from ..conftest import fresh_db_name, installed
+from .conftest import ACTIVE_SVG
 from .servers import run_uvicorn
 
 SECONDS = 10
@@ -146,3 +148,66 @@ def test_chromium_plays_and_seeks_a_video_served_with_ranges(
     )
     assert 206 in log.statuses, log.statuses
     assert all(status in (200, 206) for status in log.statuses), log.statuses
+
+
+@pytest.fixture
+def svg_site(mongo_uri: str) -> Iterator[tuple[str, Any, list[str]]]:
+    """An app serving one SVG whose script asks for ``/ran``: as a plain response of its own
+    (``/control``, what a hand-written route would send), through GridFSApp by default
+    (``/media``) and through GridFSApp opted in to inline active content (``/inline``)."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    name = fresh_db_name()
+    ran: list[str] = []
+    try:
+        info = gridfield.sync.FileStore(client[name]).put(
+            ACTIVE_SVG, filename="drawing.svg", content_type="image/svg+xml"
+        )
+        server_client: Any = AsyncMongoClient(mongo_uri)
+        store = gridfield.AsyncFileStore(server_client[name])
+
+        async def control(request: Any) -> Response:
+            return Response(ACTIVE_SVG, media_type="image/svg+xml")
+
+        async def noted(request: Any) -> Response:
+            ran.append(request.headers.get("referer", ""))
+            return Response(status_code=204)
+
+        app = Starlette(
+            routes=[
+                Route("/control", control),
+                Route("/ran", noted),
+                Mount("/media", GridFSApp(store)),
+                Mount("/inline", GridFSApp(store, ServeOptions(inline_active=True))),
+            ]
+        )
+        with run_uvicorn(app, [server_client]) as url:
+            yield url, info.file_id, ran
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def _ran_within(ran: list[str], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ran:
+            return True
+        time.sleep(0.1)
+    return bool(ran)
+
+
+def test_chromium_runs_no_script_of_an_svg_served_by_default(
+    svg_site: tuple[str, Any, list[str]], browser: webdriver.Chrome
+) -> None:
+    url, file_id, ran = svg_site
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "deny"})
+    # The control: the same bytes sent inline without our headers do run their script.
+    browser.get(f"{url}/control")
+    assert _ran_within(ran, 30), "the control SVG's script did not run: the check sees nothing"
+    ran.clear()
+    for path in (f"/media/{file_id}", f"/inline/{file_id}"):  # attachment; inline sandboxed
+        browser.get(url + path)
+        assert not _ran_within(ran, 3), f"the script of {path} ran: {ran}"
+    browser.get(f"{url}/inline/{file_id}")
+    shown = browser.execute_script("return document.documentElement.localName;")
+    assert shown == "svg"  # opted in, the SVG is shown: only its script is kept from running

@@ -30,6 +30,7 @@ from gridfield.core.http import object_id_or_none
 from ..conftest import installed
 from . import apps
 from .django_upload_app import django_upload_app
+from .intake_matrix import NOT_MEDIA_TYPES
 from .servers import run_django_server, run_waitress
 
 LIMIT = apps.DJANGO_UPLOAD_LIMIT
@@ -359,6 +360,37 @@ def test_a_refused_type_is_415_before_anything_is_stored(
     unknown = post(base, "/up/images", files={"f": ("upload", os.urandom(300_000))})
     assert unknown.status_code == 415
     assert unknown.text == "f (upload): an unknown content type is not allowed (allowed: image/*)"
+    assert census(db) == (0, 0)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_part_type_that_is_no_media_type_is_400_naming_the_part(
+    server: str, upload_servers: dict[str, str], db: Database[dict[str, Any]]
+) -> None:
+    base = upload_servers[server]
+    boundary = "gridfield-no-media-type"
+    for kind in NOT_MEDIA_TYPES:
+        for path in ("/up/echo", "/up/images"):  # without and with a list of allowed types
+            body = multipart(
+                boundary,
+                [
+                    ('Content-Disposition: form-data; name="ok"; filename="first.png"', PNG),
+                    (
+                        'Content-Disposition: form-data; name="f"; filename="a.png"\r\n'
+                        f"Content-Type: {kind}",
+                        PNG,
+                    ),
+                ],
+            )
+            got = post(
+                base,
+                path,
+                content=body,
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+            assert got.status_code == 400, (kind, path, got.status_code, got.text[:300])
+            assert got.text.startswith("f (a.png): Content-Type"), got.text
+            assert "is not a media type" in got.text
     assert census(db) == (0, 0)
 
 

@@ -1,10 +1,11 @@
-"""The README's FastAPI and Flask examples, and its Django upload settings and view, run as
-written behind real servers."""
+"""The documentation's FastAPI and Flask examples (docs/serving.md, docs/intake.md), and its
+Django upload settings and view (docs/django.md), run as written behind real servers."""
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from gridfield.sync import FileField
 from ..conftest import fresh_db_name
 from .servers import run_uvicorn, run_waitress
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 class ReadmeAnimal(gridfield.Document):
@@ -36,11 +37,12 @@ class ReadmeAnimalSync(gridfield.sync.Document):
 
 
 def readme_example(
-    title: str, section: str = "## Serving files over HTTP", max_lines: int = 10
+    title: str, page: str = "serving.md", heading: str = "", max_lines: int = 10
 ) -> str:
-    """The first python block after the line that starts with ``title`` in ``section``."""
-    text = README.read_text(encoding="utf-8")
-    part = text[text.index(section) :]
+    """The first python block after the line that starts with ``title`` in the documentation
+    page ``page``, after ``heading`` when given."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    part = text[text.index(heading) :]
     after = part[part.index(title) :]
     code = re.search(r"```python\n(.*?)```", after, re.S)
     assert code is not None
@@ -88,6 +90,10 @@ def test_the_fastapi_example(stored_photo: tuple[Any, bytes], mongo_uri: str) ->
     try:
         scope: dict[str, Any] = {"Animal": ReadmeAnimal}
         exec(readme_example("FastAPI or Starlette"), scope)
+        with warnings.catch_warnings():
+            # FastAPI warns of a duplicate operation id for one route with two methods.
+            warnings.simplefilter("error")
+            assert "/animals/{pk}/photo" in scope["app"].openapi()["paths"]
         with run_uvicorn(scope["app"], [client]) as base:
             _check(base, *stored_photo)
     finally:
@@ -101,7 +107,7 @@ def test_the_flask_example(stored_photo: tuple[Any, bytes]) -> None:
         _check(base, *stored_photo)
 
 
-UPLOADS = "## Receiving uploads over HTTP"
+UPLOADS = "intake.md"
 
 
 def _check_upload(base: str, pk: Any, mongo_uri: str) -> None:
@@ -147,7 +153,7 @@ def test_the_flask_upload_example(stored_photo: tuple[Any, bytes], mongo_uri: st
         _check_upload(base, stored_photo[0], mongo_uri)
 
 
-DJANGO_UPLOADS = "## Django uploads straight into GridFS"
+DJANGO_UPLOADS = "## Uploads straight into GridFS"
 
 
 def test_the_django_upload_settings_name_what_exists() -> None:
@@ -156,7 +162,7 @@ def test_the_django_upload_settings_name_what_exists() -> None:
     from gridfield.web import django_uploads
 
     scope: dict[str, Any] = {}
-    exec(readme_example(DJANGO_UPLOADS, DJANGO_UPLOADS, max_lines=20), scope)
+    exec(readme_example(DJANGO_UPLOADS, "django.md", DJANGO_UPLOADS, max_lines=20), scope)
     assert import_string(scope["FILE_UPLOAD_HANDLERS"][0]) is django_uploads.GridFSUploadHandler
     assert import_string(scope["MIDDLEWARE"][0]) is django_uploads.GridFSUploadMiddleware
     assert set(scope["GRIDFIELD_UPLOADS"]) <= django_uploads._KEYS
@@ -171,13 +177,13 @@ def test_the_django_upload_view(mongo_uri: str) -> None:
     from . import apps, django_urls
     from .servers import run_django_server
 
-    apps.configure_django()  # the handler and middleware of the README's settings
+    apps.configure_django()  # the handler and middleware of the page's settings
     name = fresh_db_name()
     gridfield.sync.connect(name, host=mongo_uri, alias="readme")
     gridfield.sync.connect(name, host=mongo_uri, alias=apps.DJANGO_UPLOADS_ALIAS)
     try:
         scope: dict[str, Any] = {"Animal": ReadmeAnimalSync, "__name__": __name__}
-        exec(readme_example("takes it by its id", DJANGO_UPLOADS), scope)
+        exec(readme_example("takes it by its id", "django.md", DJANGO_UPLOADS), scope)
         django_urls.uploads[:] = [path("animals", scope["new_animal"])]
         django_urls.publish()
         data = b"\xff\xd8\xff" + bytes(range(256)) * 40

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from .apps import TARGETS
+from .apps import INLINE_TARGETS, TARGETS
 from .conftest import Samples
 from .matrix import CASES, NAMED_CASES, Case, NamedCase
 
@@ -33,6 +33,8 @@ def test_rfc9110_case(
     headers = case.headers(sample) if sample is not None else {}
     response = client.request(case.method, _url(servers, target, case, samples), headers=headers)
     assert response.status_code == case.status, response.text[:200]
+    if case.status != 304:  # a 304 revalidates a cached answer that said it already
+        assert response.headers.get("x-content-type-options") == "nosniff"
     for name, value in case.extra.items():
         assert response.headers.get(name) == value, name
     if case.body is not None:
@@ -103,3 +105,21 @@ def test_bucket_app_by_filename_answers_404_for_no_such_name(
     assert client.get(f"{base}/byname/no-such-file.txt").status_code == 404
     # The name decoded twice ("%41" taken for "A") names no file.
     assert client.get(f"{base}/byname/100A%20a%2Bb%20%C3%BC.txt").status_code == 404
+
+
+@pytest.mark.parametrize("target", list(INLINE_TARGETS))
+def test_active_content_is_inline_in_a_sandbox_only_when_the_app_opts_in(
+    target: str, servers: dict[str, str], samples: Samples, client: httpx.Client
+) -> None:
+    base = f"{servers[target]}{INLINE_TARGETS[target]}"
+    svg = client.get(f"{base}{samples.active.file_id}")
+    assert svg.status_code == 200 and svg.content == samples.active.data
+    assert svg.headers["content-disposition"] == 'inline; filename="drawing.svg"'
+    assert svg.headers["content-security-policy"] == "sandbox"
+    assert svg.headers["x-content-type-options"] == "nosniff"
+    saved = client.get(f"{base}{samples.active.file_id}?download=1")
+    assert saved.headers["content-disposition"] == 'attachment; filename="drawing.svg"'
+    assert "content-security-policy" not in saved.headers
+    clip = client.get(f"{base}{samples.clip.file_id}")
+    assert clip.headers["content-disposition"] == 'inline; filename="clip.webm"'
+    assert "content-security-policy" not in clip.headers  # not active content

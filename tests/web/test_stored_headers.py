@@ -12,7 +12,9 @@ import httpx
 import pytest
 from bson import Binary, ObjectId
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
+from ..server_differences import NUL_IN_STRING_ERROR, nul_in_strings_supported
 from .apps import TARGETS
 from .conftest import Samples
 
@@ -53,9 +55,14 @@ STORED: dict[str, tuple[dict[str, Any], str, str | None]] = {
 }
 
 
+def holds_nul(fields: dict[str, Any]) -> bool:
+    return any(isinstance(value, str) and "\x00" in value for value in fields.values())
+
+
 @pytest.fixture(scope="module")
-def stored(mongo_uri: str, samples: Samples) -> Iterator[dict[str, ObjectId]]:
-    """The files above, written beside the samples every adapter serves."""
+def stored(mongo_uri: str, samples: Samples, server_backend: str) -> Iterator[dict[str, ObjectId]]:
+    """The files above, written beside the samples every adapter serves (those the server
+    cannot store are refused: see server_differences.FERRETDB_POSTGRESQL_NO_NUL_IN_STRINGS)."""
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
     db = client[samples.db_name]
     ids = {}
@@ -70,7 +77,12 @@ def stored(mongo_uri: str, samples: Samples) -> Iterator[dict[str, ObjectId]]:
                 "uploadDate": datetime.now(timezone.utc),
                 **fields,
             }
-            db["fs.files"].insert_one(doc)
+            if holds_nul(fields) and not nul_in_strings_supported(server_backend):
+                with pytest.raises(OperationFailure, match=NUL_IN_STRING_ERROR):
+                    db["fs.files"].insert_one(doc)
+                assert db["fs.files"].count_documents({"_id": file_id}) == 0
+            else:
+                db["fs.files"].insert_one(doc)
             ids[name] = file_id
         yield ids
     finally:
@@ -91,9 +103,14 @@ def test_stored_values_reach_headers_only_when_safe(
     servers: dict[str, str],
     stored: dict[str, ObjectId],
     client: httpx.Client,
+    server_backend: str,
 ) -> None:
     url = f"{servers[target]}{TARGETS[target]}{stored[name]}"
-    _, kind, disposition = STORED[name]
+    fields, kind, disposition = STORED[name]
+    if holds_nul(fields) and not nul_in_strings_supported(server_backend):
+        # Not stored (no files document), so not served.
+        assert client.get(url).status_code == 404
+        return
     for method in ("GET", "HEAD"):
         response = client.request(method, url)
         assert response.status_code == 200, response.text[:200]

@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient, MongoClient
 
 import gridfield
 import gridfield.sync
+from gridfield.core.tus import FileNaming, TusOptions
 from gridfield.web.asgi import TusApp as AsgiTusApp
 from gridfield.web.wsgi import TusApp as WsgiTusApp
 
@@ -32,7 +33,9 @@ KINDS = ["asgi", "wsgi"]
 
 
 @contextmanager
-def _served(kind: str, uri: str, db_name: str, port: int = 0, **options: Any) -> Iterator[str]:
+def _served(
+    kind: str, uri: str, db_name: str, *options: Any, port: int = 0, **shorthands: Any
+) -> Iterator[str]:
     """The app of ``kind`` on its server: "asgi" on uvicorn, "wsgi" on waitress, and
     "wsgi-streaming" on werkzeug's server, which hands the app the body as it arrives
     (waitress reads a whole body before it calls the app)."""
@@ -40,21 +43,23 @@ def _served(kind: str, uri: str, db_name: str, port: int = 0, **options: Any) ->
         streaming_client: MongoClient[dict[str, Any]] = MongoClient(uri)
         store = gridfield.sync.FileStore(streaming_client[db_name], chunk_size=1000)
         try:
-            with run_werkzeug(WsgiTusApp(store, **options)) as url:
+            with run_werkzeug(WsgiTusApp(store, *options, **shorthands)) as url:
                 yield url
         finally:
             streaming_client.close()
         return
     if kind == "asgi":
         client: Any = AsyncMongoClient(uri)
-        app = AsgiTusApp(gridfield.AsyncFileStore(client[db_name], chunk_size=1000), **options)
+        app = AsgiTusApp(
+            gridfield.AsyncFileStore(client[db_name], chunk_size=1000), *options, **shorthands
+        )
         with run_uvicorn(app, [client], port) as url:
             yield url
     else:
         sync_client: MongoClient[dict[str, Any]] = MongoClient(uri)
         store = gridfield.sync.FileStore(sync_client[db_name], chunk_size=1000)
         try:
-            with run_waitress(WsgiTusApp(store, **options), port) as url:
+            with run_waitress(WsgiTusApp(store, *options, **shorthands), port) as url:
                 yield url
         finally:
             sync_client.close()
@@ -142,7 +147,7 @@ def test_every_check_group(kind: str, mongo_uri: str, db: Any) -> None:
             content=data[1234:],
         )
         assert last.status_code == 204 and last.headers["Upload-Offset"] == str(len(data))
-        assert "Upload-Expires" not in last.headers
+        assert last.headers["Upload-Expires"].endswith(" GMT")  # the completing PATCH too
         got = http.get(upload)
         assert got.status_code == 200 and got.content == data
         assert got.headers["Content-Type"] == "video/webm"
@@ -190,7 +195,7 @@ def test_partial_uploads_joined_into_a_final_one(kind: str, mongo_uri: str, db: 
             assert made.status_code == 201
             part = made.headers["Location"]
             done = http.patch(part, headers={**BYTES, "Upload-Offset": "0"}, content=piece)
-            assert done.status_code == 204
+            assert done.status_code == 204 and done.headers["Upload-Expires"].endswith(" GMT")
             head = http.head(part, headers=TUS)
             assert head.headers["Upload-Concat"] == "partial"
             assert head.headers["Upload-Offset"] == str(len(piece))
@@ -227,10 +232,119 @@ def test_partial_uploads_joined_into_a_final_one(kind: str, mongo_uri: str, db: 
         assert http.head(urls[0], headers=TUS).status_code == 404  # consumed
 
 
+@contextmanager
+def _owned(kind: str, uri: str, db_name: str, **options: Any) -> Iterator[str]:
+    """An app whose uploads belong to the ``X-User`` that created them: ``name_file`` writes
+    the owner into the upload's metadata, ``authorise`` lets only that user touch it."""
+    if kind == "asgi":
+        client: Any = AsyncMongoClient(uri)
+        store: Any = gridfield.AsyncFileStore(client[db_name], chunk_size=1000)
+
+        async def name_async(metadata: dict[str, bytes], headers: Any) -> FileNaming:
+            return FileNaming(metadata=dict(owner=headers.get("X-User")))
+
+        async def authorise_async(method: str, upload_id: str | None, headers: Any) -> bool:
+            if upload_id is None:
+                return True
+            state = await app.uploads.get(upload_id)
+            return bool(state.file_metadata.get("owner") == headers.get("X-User"))
+
+        app: Any = AsgiTusApp(
+            store, TusOptions(**options), name_file=name_async, authorise=authorise_async
+        )
+        with run_uvicorn(app, [client]) as url:
+            yield url
+        return
+    sync_client: MongoClient[dict[str, Any]] = MongoClient(uri)
+
+    def name(metadata: dict[str, bytes], headers: Any) -> FileNaming:
+        return FileNaming(metadata=dict(owner=headers.get("X-User")))
+
+    def authorise(method: str, upload_id: str | None, headers: Any) -> bool:
+        if upload_id is None:
+            return True
+        state = wsgi_app.uploads.get(upload_id)
+        return bool(state.file_metadata.get("owner") == headers.get("X-User"))
+
+    sync_store = gridfield.sync.FileStore(sync_client[db_name], chunk_size=1000)
+    wsgi_app = WsgiTusApp(sync_store, TusOptions(**options), name_file=name, authorise=authorise)
+    try:
+        with run_waitress(wsgi_app) as url:
+            yield url
+    finally:
+        sync_client.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_final_upload_joins_only_parts_its_client_may_patch(
+    kind: str, mongo_uri: str, db: Any
+) -> None:
+    alice, bob = {**TUS, "X-User": "alice"}, {**TUS, "X-User": "bob"}
+    secret = b"alice's private bytes"
+    with _owned(kind, mongo_uri, db.name) as url, httpx.Client(base_url=url) as http:
+        made = http.post(
+            "/", headers={**alice, "Upload-Concat": "partial", "Upload-Length": str(len(secret))}
+        )
+        hers = made.headers["Location"]
+        done = http.patch(hers, headers={**alice, **BYTES, "Upload-Offset": "0"}, content=secret)
+        assert done.status_code == 204
+        assert http.head(hers, headers=bob).status_code == 403
+        made = http.post("/", headers={**bob, "Upload-Concat": "partial", "Upload-Length": "3"})
+        his = made.headers["Location"]
+        http.patch(his, headers={**bob, **BYTES, "Upload-Offset": "0"}, content=b"bob")
+        for header in (f"final;{hers}", f"final;{his} {hers}"):
+            stolen = http.post("/", headers={**bob, "Upload-Concat": header})
+            assert stolen.status_code == 403, stolen.text
+            upload_id = hers.rsplit("/", 1)[1]
+            assert stolen.text == f"Upload-Concat: partial upload {upload_id} is not yours to join"
+        # Nothing was consumed: both parts are whole, no file was made.
+        kept = http.head(hers, headers=alice)
+        assert (kept.status_code, kept.headers["Upload-Offset"]) == (200, str(len(secret)))
+        assert http.head(his, headers=bob).headers["Upload-Offset"] == "3"
+        assert db["fs.files"].count_documents({}) == 0
+        # Her own final upload joins her part.
+        final = http.post("/", headers={**alice, "Upload-Concat": f"final;{hers}"})
+        assert final.status_code == 201
+        assert http.get(final.headers["Location"], headers=alice).content == secret
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_final_upload_names_each_part_once_and_few_enough(
+    kind: str, mongo_uri: str, db: Any
+) -> None:
+    with _owned(kind, mongo_uri, db.name, max_parts=3) as url, httpx.Client(base_url=url) as http:
+        user = {**TUS, "X-User": "carol"}
+        parts = []
+        for piece in (b"ab", b"cd", b"ef", b"gh"):
+            made = http.post(
+                "/", headers={**user, "Upload-Concat": "partial", "Upload-Length": "2"}
+            )
+            part = made.headers["Location"]
+            http.patch(part, headers={**user, **BYTES, "Upload-Offset": "0"}, content=piece)
+            parts.append(part)
+        twice = http.post(
+            "/", headers={**user, "Upload-Concat": f"final;{parts[0]} {parts[1]} {parts[0]}"}
+        )
+        assert twice.status_code == 400
+        upload_id = parts[0].rsplit("/", 1)[1]
+        assert twice.text == f"Upload-Concat names partial upload {upload_id} twice"
+        many = http.post("/", headers={**user, "Upload-Concat": "final;" + " ".join(parts)})
+        assert many.status_code == 400
+        assert many.text == "Upload-Concat names 4 partial uploads, over this server's limit of 3"
+        assert db["fs.files"].count_documents({}) == 0
+        for part in parts:  # nothing consumed
+            assert http.head(part, headers=user).headers["Upload-Offset"] == "2"
+        joined = http.post("/", headers={**user, "Upload-Concat": "final;" + " ".join(parts[:3])})
+        assert joined.status_code == 201
+        assert http.get(joined.headers["Location"], headers=user).content == b"abcdef"
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_expired_uploads_are_gone(kind: str, mongo_uri: str, db: Any) -> None:
     with (
-        _served(kind, mongo_uri, db.name, expire_after=timedelta(milliseconds=1)) as url,
+        _served(
+            kind, mongo_uri, db.name, TusOptions(expire_after=timedelta(milliseconds=1))
+        ) as url,
         httpx.Client(base_url=url) as http,
     ):
         made = http.post("/", headers={**TUS, "Upload-Length": "10"})
@@ -269,7 +383,7 @@ def test_tuspy_stops_and_a_new_uploader_resumes(
     # The server restarted between two PATCHes; a new uploader finds the URL and resumes.
     storage = file_storage(str(tmp_path / "urls.json"))
     port = int(url.rsplit(":", 1)[1])
-    with _served(kind, mongo_uri, db.name, port) as url:
+    with _served(kind, mongo_uri, db.name, port=port) as url:
         tus = tus_client.TusClient(url + "/")
         second = tus.uploader(
             str(source),

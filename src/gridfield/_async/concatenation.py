@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 
 from ..core.chunks import ChunkBatcher, ChunkCutter, chunk_overhead
-from ..core.queries import chunks_filter
+from ..core.errors import CorruptFile
+from ..core.files_document import FileInfo
+from ..core.leases import LEASE_FIELD
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
+from .chunk_writer import AsyncChunkWriter, discard_chunks, move_chunks
 
 if TYPE_CHECKING:
     from .resumable import AsyncResumableStore
@@ -70,7 +73,7 @@ async def join_uploads(
         parts=ids,
     ).renewed(now, resumable.options.expire_after)
     doc = final.to_document()
-    doc["lease"] = {"token": token, "until": now + resumable.options.lease}
+    doc[LEASE_FIELD] = resumable.leases.value(token, now)
     await resumable.registry.insert_one(doc)
     distinct = sorted(set(ids))
     await resumable.registry.update_many(
@@ -105,20 +108,14 @@ async def _resumable_join(
     if final.complete:
         await _release_parts(resumable, final)  # a crash may have kept them
         return final
-    now = _now()
     token = ObjectId()
-    taken = await resumable.registry.find_one_and_update(
-        {
-            "_id": {"$eq": final_id},
-            "complete": False,
-            "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
-        },
-        {"$set": {"lease": {"token": token, "until": now + resumable.options.lease}}},
-    )
+    taken = await resumable.leases.take(final_id, token, {"complete": False})
     if taken is None:
         raise TusError(423, f"final upload {final_id} is being joined by another request")
     parts = await _states(resumable, ids)
-    plan = plan_concatenation(ids, parts, resumable.options, final.chunk_size, now, joined=final_id)
+    plan = plan_concatenation(
+        ids, parts, resumable.options, final.chunk_size, _now(), joined=final_id
+    )
     return await _finish(resumable, final, plan, token)
 
 
@@ -129,23 +126,22 @@ async def _finish(
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            await resumable.store.chunks.update_many(
-                chunks_filter(move.source, 0, move.count - 1),
-                {"$set": {"files_id": final.file_id}, "$inc": {"n": move.base}},
+            await move_chunks(
+                resumable.store.bucket, move.source, move.count, final.file_id, move.base
             )
         digest = await _hash_of(resumable, final)
     else:
         digest = await _copy(resumable, final, plan, token)
-    running = _Digest(digest)
-    await resumable._store_file(final, running)
-    done = dataclasses.replace(final, offset=plan.length, complete=True)
-    result = await resumable.registry.update_one(
-        {"_id": {"$eq": final.upload_id}, "lease.token": token},
-        {"$set": done.progress_fields(), "$unset": {"lease": ""}},
-    )
-    if result.matched_count != 1:
+    stored = await resumable.store_file(final, digest)
+    done = dataclasses.replace(final, offset=plan.length, complete=True, file_id=stored.file_id)
+    fields = {**done.progress_fields(), "file_id": done.file_id}
+    if not await resumable.leases.release(final.upload_id, token, fields):
         raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
     await _release_parts(resumable, done)
+    if done.file_id != final.file_id:
+        # The same bytes were stored in the store's dedup scope: the final upload names
+        # that file now, and the joined chunks go.
+        await discard_chunks(resumable.store.bucket, final.file_id)
     return done
 
 
@@ -155,40 +151,20 @@ async def _release_parts(resumable: AsyncResumableStore, final: UploadState) -> 
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
     async for doc in resumable.registry.find(query, projection={"file_id": 1}):
         if doc["file_id"] != final.file_id:
-            await resumable.store.chunks.delete_many(chunks_filter(doc["file_id"]))
+            await discard_chunks(resumable.store.bucket, doc["file_id"])
     await resumable.registry.delete_many(query)
 
 
-class _Digest:
-    """A finished hex digest where ``_store_file`` takes a running hash."""
-
-    def __init__(self, hexdigest: str) -> None:
-        self._hex = hexdigest
-
-    def hexdigest(self) -> str:
-        return self._hex
-
-
 async def _hash_of(resumable: AsyncResumableStore, final: UploadState) -> str:
-    """The SHA-256 of the final file's chunks, read in order (one query), checking that
-    they are every chunk and every byte of it."""
-    running = hashlib.sha256()
-    expected, size = 0, 0
-    cursor = resumable.store._chunk_reads.find(
-        chunks_filter(final.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+    """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
+    cursor), which checks that they are every chunk and every byte of it."""
+    described = FileInfo(
+        file_id=final.file_id, length=final.length or 0, chunk_size=final.chunk_size
     )
-    async for doc in cursor:
-        if doc.get("n") != expected:
-            raise TusError(500, f"final upload {final.upload_id}: chunk {expected} is missing")
-        running.update(doc["data"])
-        size += len(doc["data"])
-        expected = doc["n"] + 1
-    if size != final.length:
-        raise TusError(
-            500,
-            f"final upload {final.upload_id}: its chunks hold {size} bytes, not {final.length}",
-        )
-    return running.hexdigest()
+    try:
+        return await resumable.store.chunk_reader.sha256(described)
+    except CorruptFile as exc:
+        raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
 
 
 async def _copy(
@@ -197,38 +173,31 @@ async def _copy(
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
-    await store.chunks.delete_many(chunks_filter(final.file_id))
-    await store._ensure_indexes_once()
+    await discard_chunks(store.bucket, final.file_id)
+    writer = AsyncChunkWriter(store.bucket, final.file_id, owns_id=True)
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
     running = hashlib.sha256()
 
     async def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
-            await store.chunks.insert_many(batch, ordered=True)
-            await resumable.registry.update_one(  # the lease lasts while the copy goes on
-                {"_id": {"$eq": final.upload_id}, "lease.token": token},
-                {"$set": {"lease.until": _now() + resumable.options.lease}},
-            )
+            await writer.insert(batch)
+            # The lease lasts while the copy goes on.
+            await resumable.leases.renew(final.upload_id, token)
 
     for part in plan.parts:
-        size = 0
-        cursor = store._chunk_reads.find(
-            chunks_filter(part.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        described = FileInfo(
+            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
         )
-        async for doc in cursor:
-            data = doc["data"]
-            size += len(data)
-            if size > (part.length or 0):
-                break  # a stale chunk past the part's end
-            running.update(data)
-            batcher.add(cutter.feed(data))
-            await insert(batcher.ready())
-        if size < (part.length or 0):
-            raise TusError(
-                500,
-                f"partial upload {part.upload_id}: its chunks hold {size} bytes, not {part.length}",
-            )
+        # Chunks 0 to the part's last, each checked; a stale chunk past its end is never
+        # asked for.
+        try:
+            async for _, data in store.chunk_reader.chunks(described, 0, described.chunk_count - 1):
+                running.update(data)
+                batcher.add(cutter.feed(data))
+                await insert(batcher.ready())
+        except CorruptFile as exc:
+            raise TusError(500, f"partial upload {part.upload_id}: {exc}") from exc
     last = cutter.finish()
     if last is not None:
         batcher.add([last])

@@ -12,21 +12,21 @@ from .. import telemetry
 from .._twins import refuse_unwritable, write_to_any
 from ..core.chunks import (
     READ_BATCH_BYTES,
-    ChunkCheck,
+    STREAM_BATCH_BYTES,
     ChunkSpan,
     SequentialChecksum,
     assemble,
     chunk_span,
     clamp_range,
 )
+from ..core.content_types import SNIFF_BYTES
 from ..core.encryption import FileCipher
 from ..core.errors import CorruptFile, NoFile
 from ..core.files_document import DescribedFile, FileInfo
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
-from ..core.queries import chunks_filter
 from ..telemetry import Operation
-from .file_keys import cipher_for
+from .chunk_reader import Opened
 
 if TYPE_CHECKING:
     from .store import AsyncFileStore
@@ -50,6 +50,7 @@ class AsyncDownloadStream(DescribedFile):
         on_progress: ProgressCallback | None = None,
     ) -> None:
         self._store = store
+        self._chunk_reader = store.chunk_reader
         self.info = info
         # on_progress(bytes read up to, length): the furthest point reached, never back.
         self._progress = Progress(check_progress_callback(on_progress), info.length)
@@ -79,6 +80,10 @@ class AsyncDownloadStream(DescribedFile):
         # whoever opened it for a request (serving), which ends it.
         self._op: Operation | None = None
         self._owns_op = True
+
+    # Reads that hand everything over at once (read(), readline(), read_range()) ask for the
+    # batches that cost the least CPU; reads that stream (a loop, iter_range: an HTTP body)
+    # ask for small ones, so a reader stalled by a slow client holds little.
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -180,7 +185,7 @@ class AsyncDownloadStream(DescribedFile):
         """NoFile if the file was deleted or replaced since this stream described it: chunks
         missing under a reader are a delete (or ``put --replace``) racing it, not damage."""
         try:
-            vanished = await self._store._gone_or_replaced(self.info)
+            vanished = await self._store.vanished(self.info)
         except Exception as late:  # the second look failed: report what the read found
             note = getattr(error, "add_note", None)  # Python 3.11+
             if note is not None:
@@ -188,7 +193,7 @@ class AsyncDownloadStream(DescribedFile):
             return
         if vanished:
             raise NoFile(
-                f"file {self.file_id!r} in {self._store.files.name} was deleted or replaced "
+                f"file {self.file_id!r} in {self._store.bucket.files.name} was deleted or replaced "
                 f"while being read ({error})"
             ) from error
 
@@ -239,7 +244,7 @@ class AsyncDownloadStream(DescribedFile):
             return self._cached[1]
         if self._ahead is None or self._ahead_next != n:
             await self._drop_ahead()
-            self._ahead = self._chunks(n, None)
+            self._ahead = self._chunks(n, None, READ_BATCH_BYTES)
         try:
             got, data = await anext(self._ahead)
         except StopAsyncIteration:
@@ -260,28 +265,11 @@ class AsyncDownloadStream(DescribedFile):
         """A read got to the file's end: make sure no chunk lies past it, once per stream."""
         if self._end_checked:
             return
-        count = self.info.chunk_count
-        # Some writers stored one empty chunk 0 for an empty file: the GridFS spec reads
-        # such a file as empty, so that chunk (and only it) is not extra.
-        projection = {"n": 1, "_id": 0, **({"data": 1} if count == 0 else {})}
-        if count == 0 and self._opened is not None:
+        opened: Opened | None = None
+        if self.info.chunk_count == 0 and self._opened is not None:
             # The cursor sent with the files query holds every chunk there is: all strays.
-            cursor, strays = self._take_opened()
-        else:
-            cursor = self._store._chunk_reads.find(
-                {**chunks_filter(self.file_id), "n": {"$gte": count}}, projection=projection
-            )
-            strays = cursor = cursor.sort("n", 1).limit(2)
-        try:
-            async for stray in strays:
-                if count == 0 and stray.get("n") == 0 and stray.get("data") == b"":
-                    continue
-                raise CorruptFile(
-                    f"file {self.file_id!r}: extra chunk {stray.get('n')!r}:"
-                    f" the file has {count} chunks"
-                )
-        finally:
-            await cursor.close()
+            opened = self._take_opened()
+        await self._chunk_reader.check_end(self.info, opened=opened)
         self._end_checked = True
 
     def _take_opened(self) -> tuple[Any, Any]:
@@ -312,7 +300,7 @@ class AsyncDownloadStream(DescribedFile):
                 await self._reach_end()
             return b""
         last = None if end == self.length else span.last
-        parts = [data async for _, data in self._chunks(span.first, last)]
+        parts = [data async for _, data in self._chunks(span.first, last, READ_BATCH_BYTES)]
         return assemble(parts, span.skip, span.size)
 
     async def iter_range(self, start: int, end: int | None = None) -> AsyncIterator[bytes]:
@@ -320,9 +308,40 @@ class AsyncDownloadStream(DescribedFile):
         from one cursor, without moving the position; checked as any read is (the end too,
         when the range reaches it, and the SHA-256 when it is the whole file).
 
-        Like ``async for``, it holds the stream while each chunk is fetched (a second reader
+        Like iterating over the stream, it holds it while each chunk is fetched (a second reader
         meanwhile is refused), and a file deleted under it is NoFile, not CorruptFile.
         """
+        async for piece in self._iter_range(start, end, None):
+            yield piece
+
+    async def begin_range(
+        self, start: int, end: int | None = None
+    ) -> tuple[bytes, bytes, AsyncIterator[bytes]]:
+        """Start ``iter_range(start, end)`` and return the file's first bytes (up to
+        ``SNIFF_BYTES``: what its content type is sniffed from), the range's first piece
+        and an iterator over the rest of it (close it when done).
+
+        Chunk 0 comes in the range's own cursor, whatever the range: a file whose type must
+        be sniffed costs no extra query.
+        """
+        first_chunk: list[bytes] = []
+        body = self._iter_range(start, end, first_chunk)
+        try:
+            piece = await anext(body, b"")
+            # An empty range read no chunk: its file's head takes a read of its own.
+            head = (
+                first_chunk[0][:SNIFF_BYTES]
+                if first_chunk
+                else await self.read_range(0, SNIFF_BYTES)
+            )
+        except BaseException:
+            await body.aclose()  # type: ignore[attr-defined]
+            raise
+        return head, piece, body
+
+    async def _iter_range(
+        self, start: int, end: int | None, first_chunk: list[bytes] | None
+    ) -> AsyncIterator[bytes]:
         self._check_open()
         async with self._one_reader():
             span, end = self._span(start, end)
@@ -332,7 +351,7 @@ class AsyncDownloadStream(DescribedFile):
                 return
         last = None if end == self.length else span.last
         skip, left = span.skip, span.size
-        chunks = self._chunks(span.first, last)
+        chunks = self._chunks(span.first, last, STREAM_BATCH_BYTES, first_chunk)
         try:
             while True:
                 async with self._one_reader():
@@ -396,6 +415,11 @@ class AsyncDownloadStream(DescribedFile):
         The stream is held while each chunk is fetched, not while the caller has it: a loop
         left early leaves the stream free for the next read.
         """
+        async for piece in self._pieces(STREAM_BATCH_BYTES):
+            yield piece
+
+    async def _pieces(self, batch_bytes: int) -> AsyncIterator[bytes]:
+        """The pieces iterating over the stream yields, from a cursor of ``batch_bytes`` batches."""
         self._check_open()
         if self.position.offset >= self.length:
             async with self._one_reader():
@@ -405,7 +429,7 @@ class AsyncDownloadStream(DescribedFile):
             return
         first = self.position.offset // self.chunk_size
         skip = self.position.offset - first * self.chunk_size
-        chunks = self._chunks(first, None)
+        chunks = self._chunks(first, None, batch_bytes)
         try:
             while True:
                 async with self._one_reader():
@@ -421,54 +445,61 @@ class AsyncDownloadStream(DescribedFile):
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
 
-    async def _chunks(self, first: int, last: int | None) -> AsyncIterator[tuple[int, bytes]]:
-        """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported).
-
-        Each chunk is yielded only once the next document (or the end of the cursor) has
-        been checked too: a duplicate of a chunk, stored before or after it, is reported
-        before either copy's bytes are handed out.
-        """
+    async def _chunks(
+        self,
+        first: int,
+        last: int | None,
+        batch_bytes: int,
+        first_chunk: list[bytes] | None = None,
+    ) -> AsyncIterator[tuple[int, bytes]]:
+        """Chunks ``first`` to ``last`` (None: to the file's end, extra chunks reported),
+        from the chunk in hand, the cursor sent ahead or a new one of ``batch_bytes``
+        batches; each checked by the chunk reader and noted (checksum, progress) here.
+        ``first_chunk`` receives chunk 0's bytes before anything is yielded."""
+        if first_chunk is not None and self._cached is not None and self._cached[0] == 0:
+            first_chunk.append(self._cached[1])
+            first_chunk = None
         if self._cached is not None and self._cached[0] == first:
             yield self._cached
             first += 1
-        check = ChunkCheck(self.info, first, last)
-        if check.done:
-            return
+        opened: Opened | None = None
         cipher = await self._cipher()
         if first == 0 and last is None and self._opened is not None:
-            cursor, docs = self._take_opened()
-        else:
-            cursor = chunks_cursor(
-                self._store._chunk_reads, self.file_id, self.chunk_size, first, last
-            )
-            docs = cursor
-        held: tuple[int, bytes] | None = None
+            opened = self._take_opened()
+        chunks = self._chunk_reader.chunks(
+            self.info,
+            first,
+            last,
+            opened=opened,
+            batch_bytes=batch_bytes,
+            first_chunk=first_chunk,
+            cipher=cipher,
+        )
         try:
-            async for doc in docs:
-                data = check.accept(doc)
-                n = check.next - 1
-                if cipher is not None:
-                    data = cipher.open_chunk(n, data)  # the one place stored bytes turn plain
-                self._checksum.feed(n * self.chunk_size, data)
-                if held is not None:
-                    self._cached = held
-                    self._progress.reached(held[0] * self.chunk_size + len(held[1]))
-                    yield held
-                held = (n, data)
+            async for held in chunks:
+                self._note(held)
+                if last is None and held[0] == self.info.chunk_count - 1:
+                    # The reader hands out the last chunk once the cursor has ended behind
+                    # it: no chunk lies past the file's end.
+                    self._end_checked = True
+                yield held
         finally:
-            await cursor.close()  # at once, not when collected, when a reader stops early
-        check.finish()
+            await chunks.aclose()  # type: ignore[attr-defined]
         if last is None:
             self._end_checked = True
-        if held is not None:
-            self._cached = held
-            self._progress.reached(held[0] * self.chunk_size + len(held[1]))
-            yield held
+
+    def _note(self, chunk: tuple[int, bytes]) -> None:
+        """A checked chunk is about to be handed out: hash it (the last one raises on a
+        SHA-256 mismatch before anyone sees it), keep it, report the progress."""
+        n, data = chunk
+        self._checksum.feed(n * self.chunk_size, data)
+        self._cached = chunk
+        self._progress.reached(n * self.chunk_size + len(data))
 
     async def _cipher(self) -> FileCipher | None:
         """The cipher of an encrypted file (its data key unwrapped once per stream)."""
         if self._file_cipher is None and self.info.encrypted:
-            self._file_cipher = await cipher_for(self._store.encryption, self.info)
+            self._file_cipher = await self._chunk_reader.cipher(self.info)
         return self._file_cipher
 
     # -- closing -------------------------------------------------------------------------------
@@ -502,21 +533,6 @@ async def _after(first: Any, cursor: Any) -> AsyncIterator[Any]:
         yield doc
 
 
-def chunks_cursor(
-    chunks: Any, file_id: Any, chunk_size: int, first: int = 0, last: int | None = None
-) -> Any:
-    """A cursor (not yet sent) over chunks ``first`` to ``last`` (None: to the end, extra
-    chunks included) of a file whose chunks hold ``chunk_size`` bytes, in order, in batches
-    of about ``READ_BATCH_BYTES``."""
-    cursor = chunks.find(chunks_filter(file_id, first, last)).sort("n", 1)
-    per_batch = max(1, READ_BATCH_BYTES // chunk_size)
-    if last is not None:
-        # One more than asked for: only a duplicate can be there, and it must be seen.
-        cursor = cursor.limit(last - first + 2)
-        per_batch = min(per_batch, last - first + 2)
-    return cursor.batch_size(per_batch)
-
-
 def adopt_cursor(stream: AsyncDownloadStream, cursor: Any, first: Any) -> None:
     """Hand ``stream`` a cursor over its file's chunks from chunk 0 to the end, already sent,
     and the first document it brought back (None: it found none)."""
@@ -533,7 +549,8 @@ async def copy_to(stream: AsyncDownloadStream, destination: Any) -> int:
     return the number of bytes written."""
     written = 0
     async with stream:
-        async for piece in stream:
+        # A copy is a whole read: the batches that cost the least CPU.
+        async for piece in stream._pieces(READ_BATCH_BYTES):
             await write_to_any(destination, piece)
             written += len(piece)
         stream._progress.finished()  # an empty file reports its end too

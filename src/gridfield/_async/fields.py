@@ -9,12 +9,11 @@ from typing import Any
 import mongoengine.fields
 from bson import ObjectId
 
-from ..core.dedup import check_scope
 from ..core.encryption import Encryption
-from ..core.expiry import check_expiry
-from ..core.files_document import FileInfo, check_chunk_size
+from ..core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
+from ..core.store_defaults import StoreDefaults
 from .proxy import GridFSProxy
 
 
@@ -53,23 +52,39 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         encryption: Encryption | None = None,
         **kwargs: Any,
     ) -> None:
-        if chunk_size is not None:
-            check_chunk_size(chunk_size)
         limits = UploadLimits(max_size, None if content_types is None else tuple(content_types))
-        self.limits = limits if limits.active else None
-        """Upload guards for every file stored through this field."""
+        self.defaults = StoreDefaults(
+            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
+            limits=limits,
+            expire_after=expire_after,
+            dedup_scope=dedup_scope,
+            encryption=encryption,
+        )
+        """What every file stored through this field gets (the store it makes holds it)."""
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
         self.chunk_size = chunk_size
+        """The chunk size the field asked for (None: GridFS's default)."""
         self.delete_with_owner = delete_with_owner
-        check_expiry(expire_after=expire_after)
-        self.expire_after = expire_after
+
+    @property
+    def limits(self) -> UploadLimits | None:
+        """Upload guards for every file stored through this field (None: none)."""
+        return self.defaults.limits if self.defaults.limits.active else None
+
+    @property
+    def expire_after(self) -> timedelta | None:
         """How long files stored through this field live (None: for ever)."""
-        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
+        return self.defaults.expire_after
+
+    @property
+    def dedup_scope(self) -> str | None:
         """The scope uploads through this field deduplicate in (None: none)."""
-        if encryption is not None and not isinstance(encryption, Encryption):
-            raise TypeError(f"encryption must be an Encryption, not {type(encryption).__name__}")
-        self.encryption = encryption
+        return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
         """How files stored through this field are encrypted (None: they are not)."""
+        return self.defaults.encryption
 
     def get_proxy_obj(
         self,
@@ -87,10 +102,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             collection_name=collection_name or self.collection_name,
             chunk_size=self.chunk_size,
             delete_with_owner=self.delete_with_owner,
-            limits=self.limits,
-            expire_after=self.expire_after,
-            dedup_scope=self.dedup_scope,
-            encryption=self.encryption,
+            defaults=self.defaults,
         )
 
     def __get__(self, instance: Any, owner: Any) -> Any:
@@ -112,7 +124,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         elif isinstance(value, self.proxy_class):
             # A stored document's own value comes here fresh from to_python (no key yet);
             # any other proxy names an existing file, claimed at the save.
-            if not (value._from_storage and value.key is None):
+            if not (value.from_storage and value.key is None):
                 value.note_reference()
             if value.key is None:
                 value.key, value.instance = self.name, instance
@@ -158,7 +170,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         if value is None or isinstance(value, self.proxy_class):
             return value
         proxy = self.get_proxy_obj(grid_id=value)
-        proxy._from_storage = True
+        proxy.from_storage = True
         return proxy
 
     def validate(self, value: Any) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from mongoengine.document import includes_cls
 
 from ..odm.queries import index_differences
+from .bucket import index_memory
 
-# Database handle -> (document class, collection name) whose indexes were ensured there (once
-# per class and collection per connection, as MongoEngine does on a class's first use of it).
-_indexed: weakref.WeakKeyDictionary[Any, set[tuple[type[Any], str]]] = weakref.WeakKeyDictionary()
+
+def _index_key(document: type[Any], collection: Any) -> tuple[str, str, type[Any], str]:
+    # Once per class and collection per client, as MongoEngine does on a class's first use
+    # of it; forgotten when the collection is dropped through the class.
+    return ("document", collection.database.name, document, collection.name)
 
 
 async def ensure_indexes_on(document: type[Any], collection: Any) -> None:
@@ -39,16 +41,16 @@ async def indexed_once(document: type[Any], collection: Any) -> Any:
     """``collection``, with ``document``'s indexes ensured there on first use."""
     wanted = document._meta["index_specs"] or document._meta.get("allow_inheritance")
     if wanted and document._meta.get("auto_create_index", True):
-        done = _indexed.setdefault(collection.database, set())
-        if (document, collection.name) not in done:
+        client, key = collection.database.client, _index_key(document, collection)
+        if not index_memory.fresh(client, key, None):
             await ensure_indexes_on(document, collection)
-            done.add((document, collection.name))
+            index_memory.remember(client, key)
     return collection
 
 
 def forget_indexes(document: type[Any], collection: Any) -> None:
     """``collection`` was dropped: its indexes must be made again on next use."""
-    _indexed.get(collection.database, set()).discard((document, collection.name))
+    index_memory.forget(collection.database.client, _index_key(document, collection))
 
 
 async def create_index(document: type[Any], keys: Any, background: bool, **options: Any) -> str:

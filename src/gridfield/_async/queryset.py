@@ -12,6 +12,7 @@ from mongoengine.queryset.visitor import Q, QNode
 from pymongo.errors import OperationFailure
 
 from .._twins import await_aggregate
+from ..core.numbers import whole_number
 from ..odm.classes import inherits
 from ..odm.holders import may_hold_files
 from ..odm.queries import (
@@ -25,7 +26,6 @@ from ..odm.queries import (
     sort_spec,
     stored_path,
     value_at,
-    whole_number,
 )
 from .connection import DEFAULT_CONNECTION_NAME, get_db
 from .references import (
@@ -113,13 +113,13 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
     def limit(self, n: int) -> AsyncQuerySet[D]:
         """At most ``n`` documents (0: no limit)."""
         limited = self._clone()
-        limited._limit = whole_number("limit", n)
+        limited._limit = whole_number(n, "limit()", minimum=0)
         return limited
 
     def skip(self, n: int) -> AsyncQuerySet[D]:
         """Leave out the first ``n`` documents."""
         skipped = self._clone()
-        skipped._skip = whole_number("skip", n)
+        skipped._skip = whole_number(n, "skip()", minimum=0)
         return skipped
 
     def only(self, *fields: str) -> AsyncQuerySet[D]:
@@ -136,7 +136,7 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
 
     def batch_size(self, size: int) -> AsyncQuerySet[D]:
         """Fetch ``size`` documents per round trip while iterating."""
-        return self._option("batch_size", whole_number("batch_size", size))
+        return self._option("batch_size", whole_number(size, "batch_size()", minimum=0))
 
     def max_time_ms(self, ms: int | None) -> AsyncQuerySet[D]:
         """Let the server stop the query after ``ms`` milliseconds (ExecutionTimeout)."""

@@ -19,15 +19,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from .. import telemetry
 from .._twins import clean_up
 from ..core.chunks import ChunkBatcher, chunk_overhead
-from ..core.content_types import check_content_type
+from ..core.content_types import check_content_type, content_type_of
+from ..core.errors import ContentTypeRefused, CorruptFile
+from ..core.expiry import expiry_moment
 from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
-from ..core.queries import chunks_filter, file_filter
+from ..core.queries import file_filter
 from ..core.tus import (
     BodyCut,
     Creation,
@@ -39,8 +40,11 @@ from ..core.tus import (
     UploadState,
     aware,
     check_declared_type,
+    check_length,
 )
+from .chunk_writer import AsyncChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .leases import AsyncFieldLeases
 from .store import AsyncFileStore
 
 __all__ = ["AsyncResumableStore"]
@@ -49,15 +53,20 @@ __all__ = ["AsyncResumableStore"]
 # served by this process needs no read back at completion; only an optimisation.
 _HASHES_KEPT = 256
 
-# Chunk _ids named per delete: far below the 16 MiB command limit.
-_IDS_PER_DELETE = 50_000
-
-
 _STORE = AsyncFileStore.__name__  # this twin's store class, for messages
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _within(options: TusOptions, store: AsyncFileStore) -> TusOptions:
+    """``options`` with the store's size limit where it is the smaller (the store's
+    defaults apply to every way a file comes in, tus too)."""
+    limit = store.limits.max_size
+    if limit is None or (options.max_size is not None and options.max_size <= limit):
+        return options
+    return replace(options, max_size=limit)
 
 
 class AsyncResumableStore:
@@ -83,9 +92,12 @@ class AsyncResumableStore:
                 " supported yet; give the tus app a store without encryption"
             )
         self.store = store
-        self.options = options if options is not None else TusOptions()
-        self.registry: Any = store.db[f"{store.collection_name}.resumable"]
+        self.options = _within(options if options is not None else TusOptions(), store)
+        """The endpoint's options, its ``max_size`` no larger than the store's limit."""
+        self.registry: Any = store.bucket.resumable
         """The registry collection: one document per open (or recently finished) upload."""
+        self.leases = AsyncFieldLeases(self.registry, self.options.lease)
+        """The leases PATCHes and joins take on registry entries while they write."""
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -112,6 +124,11 @@ class AsyncResumableStore:
         except (TypeError, ValueError) as exc:
             raise TusError(400, f"Upload-Metadata: {exc}") from None
         check_declared_type(naming, self.options)
+        try:  # the store's content types too, on the type the file will be stored with
+            kind = content_type_of(naming.content_type, naming.filename, b"")
+            self.store.limits.check_type(kind)
+        except ContentTypeRefused as exc:
+            raise TusError(415, str(exc)) from None
         return replace(naming, metadata=metadata)
 
     async def create(self, creation: Creation, naming: FileNaming) -> UploadState:
@@ -121,7 +138,9 @@ class AsyncResumableStore:
         415 when the endpoint's ``content_types`` refuse its declared type, 400 when its
         naming cannot be stored; nothing is written then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
+        if creation.length is not None:
+            check_length(creation.length, self.options)  # the store's limit included
         naming = self._checked_naming(naming)
         now = _now()
         state = UploadState(
@@ -140,7 +159,8 @@ class AsyncResumableStore:
             raise ValueError("a final upload is made by concatenate(), not create()")
         if state.length == 0:
             if not state.is_partial:
-                await self._store_file(state, hashlib.sha256())
+                stored = await self.store_file(state, hashlib.sha256().hexdigest())
+                state = replace(state, file_id=stored.file_id)
             state = replace(state, complete=True)
         await self.registry.insert_one(state.to_document())
         return state
@@ -157,7 +177,7 @@ class AsyncResumableStore:
         upload or belongs to another final upload; 413 over ``max_size``; nothing changes
         then.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         naming = self._checked_naming(naming)
         return await join_uploads(self, part_ids, header, naming)
 
@@ -183,7 +203,7 @@ class AsyncResumableStore:
         Refusals (TusError) leave the upload as it was. A body that ends early with
         ``BodyCut`` (the client went away) keeps every byte received and returns the state.
         """
-        self.store._check_writable("upload a file")
+        self.store.bucket.check_writable("upload a file")
         state = request.applied_to(await self.get(upload_id), self.options, _now())
         if state.complete:
             return state  # a retry of the PATCH that completed it
@@ -192,7 +212,7 @@ class AsyncResumableStore:
         receiver = PatchReceiver(
             state, request, self._running_hash(state), max_size=self.options.max_size
         )
-        writer = _ChunkWriter(self, state, token)
+        writer = _PatchWriter(self, state, token)
         try:
             try:
                 async for piece in body:
@@ -211,11 +231,20 @@ class AsyncResumableStore:
                 return await self._commit(finished.state, token, receiver)
             if finished.last_chunk is not None:
                 await writer.insert([finished.last_chunk])
-            if not finished.state.is_partial:  # a partial upload's bytes wait for a final one
-                await self._store_file(finished.state, receiver.file_hash)
+            done = finished.state
+            if not done.is_partial:  # a partial upload's bytes wait for a final one
+                running = receiver.file_hash
+                digest = running.hexdigest() if running is not None else None
+                stored = await self.store_file(done, digest)
+                done = replace(done, file_id=stored.file_id)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
-            return await self._commit(finished.state, token, None)
+            committed = await self._commit(done, token, None)
+            if done.file_id != finished.state.file_id:
+                # The same bytes were stored in the store's dedup scope: the upload names
+                # that file now, and its own chunks go.
+                await discard_chunks(self.store.bucket, finished.state.file_id)
+            return committed
         except BaseException as exc:
             await clean_up(writer.discard, exc)
             raise
@@ -233,17 +262,8 @@ class AsyncResumableStore:
     async def _take_lease(self, state: UploadState, token: ObjectId) -> UploadState:
         """Hold the upload against other writers (423 while another holds it, 409 when it
         moved on); after a writer that died holding it, remove what it left."""
-        now = _now()
-        lease = {"token": token, "until": now + self.options.lease}
-        before = await self.registry.find_one_and_update(
-            {
-                "_id": {"$eq": state.upload_id},
-                "offset": {"$eq": state.offset},
-                "complete": False,
-                "$or": [{"lease": None}, {"lease.until": {"$lte": now}}],
-            },
-            {"$set": {"lease": lease}},
-            return_document=ReturnDocument.BEFORE,
+        before = await self.leases.take(
+            state.upload_id, token, {"offset": {"$eq": state.offset}, "complete": False}
         )
         if before is None:
             current = await self.get(state.upload_id)
@@ -258,12 +278,10 @@ class AsyncResumableStore:
             # A writer died (or stalled past its lease) mid-PATCH. If it got as far as the
             # files document, the upload is complete: say so, and touch no chunk.
             if await self._has_file(state):
-                await self.registry.update_one(
-                    {"_id": {"$eq": state.upload_id}, "lease.token": token},
-                    {
-                        "$set": {"complete": True, "offset": state.length, "tail": b""},
-                        "$unset": {"lease": ""},
-                    },
+                await self.leases.release(
+                    state.upload_id,
+                    token,
+                    {"complete": True, "offset": state.length, "tail": b""},
                 )
                 raise TusError(
                     409,
@@ -272,9 +290,7 @@ class AsyncResumableStore:
                 )
             # Else the chunks it inserted past the recorded offset are not counted, and
             # would collide with ours.
-            await self.store.chunks.delete_many(
-                chunks_filter(state.file_id, state.first_open_chunk)
-            )
+            await discard_chunks(self.store.bucket, state.file_id, from_n=state.first_open_chunk)
         return state
 
     async def _commit(
@@ -282,11 +298,8 @@ class AsyncResumableStore:
     ) -> UploadState:
         """Record the state a PATCH reached and release the lease; 409 if it was lost."""
         state = state.renewed(_now(), self.options.expire_after)
-        result = await self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token},
-            {"$set": state.progress_fields(), "$unset": {"lease": ""}},
-        )
-        if result.matched_count != 1:
+        fields = {**state.progress_fields(), "file_id": state.file_id}
+        if not await self.leases.release(state.upload_id, token, fields):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
         if receiver is not None and receiver.file_hash is not None:
             self._hashes[state.upload_id] = (state.offset, receiver.file_hash)
@@ -297,16 +310,14 @@ class AsyncResumableStore:
 
     async def _record(self, state: UploadState, token: ObjectId) -> None:
         """Record progress mid-PATCH (and renew the lease); 409 if the lease was lost."""
-        now = _now()
-        fields = {**state.progress_fields(), "lease.until": now + self.options.lease}
-        result = await self.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": token}, {"$set": fields}
-        )
-        if result.matched_count != 1:
+        if not await self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    async def _store_file(self, state: UploadState, running: Any) -> None:
-        """Insert the files document of a complete upload, with the SHA-256 of its bytes."""
+    async def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
+        """Store the complete upload ``state`` as a file with the SHA-256 of its bytes
+        (``digest``; None: its chunks are read back for it) and the store's defaults (its
+        expiry, its dedup scope); the file stored: this one, or the one of the store's dedup
+        scope that holds the same bytes already. A repeat is no error."""
         with telemetry.begin(
             "tus.complete",
             bucket=self.store.collection_name,
@@ -314,40 +325,50 @@ class AsyncResumableStore:
             file_id=state.file_id,
             length=state.length or 0,
         ) as op:
-            await self._insert_files_document(state, running)
+            info = await self._stored_file(state, digest)
             op.moved(state.length or 0, "uploaded")
+        return info
 
-    async def _insert_files_document(self, state: UploadState, running: Any) -> None:
-        digest = running.hexdigest() if running is not None else await self._read_back(state)
+    async def _stored_file(self, state: UploadState, digest: str | None) -> FileInfo:
+        if digest is None:
+            digest = await self._read_back(state)
+        date = upload_date(self.store.db.codec_options)
+        defaults = self.store.defaults
+        expire_at = expiry_moment(defaults.expire_after, date)
+        if defaults.dedup_scope is not None:
+            found = await self.store.find_copy(
+                digest, state.length or 0, defaults.dedup_scope, expire_at
+            )
+            if found is not None:
+                return found
         info = FileInfo.for_upload(
             file_id=state.file_id,
             length=state.length or 0,
             chunk_size=state.chunk_size,
-            upload_date=upload_date(self.store.db.codec_options),
+            upload_date=date,
             filename=state.filename,
             metadata=state.file_metadata,
             content_type=state.content_type,
             sha256=digest,
+            expire_at=expire_at,
+            scope=defaults.dedup_scope,
         )
-        await self.store._ensure_indexes_once()
+        writer = AsyncChunkWriter(self.store.bucket, state.file_id, owns_id=False)
         try:
-            await self.store.files.insert_one(info.to_document())
+            await writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
+        return info
 
     async def _read_back(self, state: UploadState) -> str:
-        """The SHA-256 of the upload's chunks, read in order (one query)."""
-        running = hashlib.sha256()
-        cursor = self.store._chunk_reads.find(
-            chunks_filter(state.file_id), projection={"n": 1, "data": 1}, sort=[("n", 1)]
+        """The SHA-256 of the upload's chunks, read in order (one cursor), each checked."""
+        described = FileInfo(
+            file_id=state.file_id, length=state.length or 0, chunk_size=state.chunk_size
         )
-        expected = 0
-        async for doc in cursor:
-            if doc.get("n") != expected:
-                raise TusError(500, f"upload {state.upload_id}: chunk {expected} is missing")
-            running.update(doc["data"])
-            expected = doc["n"] + 1
-        return running.hexdigest()
+        try:
+            return await self.store.chunk_reader.sha256(described)
+        except CorruptFile as exc:
+            raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
 
     # -- ending ---------------------------------------------------------------------------------
 
@@ -360,7 +381,7 @@ class AsyncResumableStore:
         if not gone.deleted_count:
             raise TusError(409, f"upload {upload_id} is part of final upload {state.joined_into}")
         if not state.complete or state.is_partial:
-            await self.store.chunks.delete_many(chunks_filter(state.file_id))
+            await discard_chunks(self.store.bucket, state.file_id)
         self._hashes.pop(upload_id, None)
 
     async def remove_expired(self, now: datetime | None = None) -> int:
@@ -378,14 +399,14 @@ class AsyncResumableStore:
                     "_id": {"$eq": state.upload_id},
                     "expires": {"$lte": when},
                     "joined_into": None,
-                    "$or": [{"lease": None}, {"lease.until": {"$lte": when}}],
+                    **self.leases.free(when),
                 }
             )
             removed += gone.deleted_count
             if not gone.deleted_count:
                 continue
             if state.is_partial or (not state.complete and not await self._has_file(state)):
-                await self.store.chunks.delete_many(chunks_filter(state.file_id))
+                await discard_chunks(self.store.bucket, state.file_id)
             if state.is_final and not state.complete:  # a join abandoned mid-way
                 removed += await self._remove_parts(state)
         return removed
@@ -396,7 +417,7 @@ class AsyncResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         async for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            await self.store.chunks.delete_many(chunks_filter(part.file_id))
+            await discard_chunks(self.store.bucket, part.file_id)
             gone = await self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -411,10 +432,13 @@ class AsyncResumableStore:
         return [doc["file_id"] async for doc in cursor]
 
     async def _has_file(self, state: UploadState) -> bool:
-        return await self.store.files.find_one(file_filter(state.file_id), {"_id": 1}) is not None
+        return (
+            await self.store.bucket.files.find_one(file_filter(state.file_id), {"_id": 1})
+            is not None
+        )
 
 
-class _ChunkWriter:
+class _PatchWriter:
     """Inserts a PATCH's chunks by batches, records durable progress after each, and can
     remove the chunks it inserted that no recorded state counts."""
 
@@ -423,17 +447,13 @@ class _ChunkWriter:
         self._state = state
         self._token = token
         self._batcher = ChunkBatcher(overhead=chunk_overhead(state.file_id))
-        self._uncounted: list[Any] = []  # _ids of the chunks inserted since the last record
-        self._indexed = False
+        # Not the file id's only writer: another PATCH may hold the upload by now.
+        self._writer = AsyncChunkWriter(owner.store.bucket, state.file_id, owns_id=False)
         self.file_stored = False
         """Set once the files document is in: from then on no chunk is ever removed."""
 
     async def insert(self, chunks: list[dict[str, Any]]) -> None:
-        if not self._indexed:
-            await self._owner.store._ensure_indexes_once()
-            self._indexed = True
-        self._uncounted.extend(doc["_id"] for doc in chunks)
-        await self._owner.store.chunks.insert_many(chunks, ordered=True)
+        await self._writer.insert(chunks)
 
     async def add(
         self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
@@ -446,18 +466,12 @@ class _ChunkWriter:
             durable = receiver.durable(batch[-1]["n"])
             if durable is not None:
                 await self._owner._record(durable, self._token)
-                self._uncounted.clear()
+                self._writer.counted()
 
     async def discard(self) -> None:
         """Remove this PATCH's chunks that no recorded state counts, by their _id (another
         writer may hold the upload by now), and release the lease if still held."""
         owner, state = self._owner, self._state
-        if self._uncounted and not self.file_stored:
-            for start in range(0, len(self._uncounted), _IDS_PER_DELETE):
-                query = chunks_filter(state.file_id)
-                query["_id"] = {"$in": self._uncounted[start : start + _IDS_PER_DELETE]}
-                await owner.store.chunks.delete_many(query)
-        await owner.registry.update_one(
-            {"_id": {"$eq": state.upload_id}, "lease.token": self._token},
-            {"$unset": {"lease": ""}},
-        )
+        if not self.file_stored:
+            await self._writer.discard()
+        await owner.leases.release(state.upload_id, self._token)

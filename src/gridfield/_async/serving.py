@@ -3,8 +3,10 @@ answer (``core.http``), and stream its bytes from the download stream, which che
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .. import telemetry
@@ -13,7 +15,6 @@ from ..core.errors import NoFile
 from ..core.http import (
     FALLBACK_CONTENT_TYPE,
     NO_ID,
-    ByteSpan,
     Headers,
     ResponsePlan,
     ServeOptions,
@@ -26,6 +27,7 @@ from ..core.http import (
     plan_response,
     stored_content_type,
 )
+from ..core.http.signing import FileRef, RequestUrl, forbidden
 from ..telemetry import NO_OPERATION, Operation
 from .download import AsyncDownloadStream
 from .store import AsyncFileStore
@@ -75,16 +77,52 @@ def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[AsyncFileStore | 
     return source, file_id
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """What a good signature lets through: the options it sets, its expiry, its revision."""
+
+    options: ServeOptions
+    until: datetime | None = None
+    revision: int | None = None
+
+
+def _check_signature(
+    options: ServeOptions, method: str, url: RequestUrl | None, ref: FileRef | None
+) -> _Signed | Served:
+    """The request through when the options sign nothing or its signature is good; else
+    its 403 (before anything tells whether the file exists)."""
+    signing = options.signing
+    if signing is None:
+        return _Signed(options)
+    if url is None:
+        raise TypeError("signed serving needs the request's URL (path and query)")
+    if ref is None:
+        return Served(forbidden(method, "the URL names no file"))
+    checked = signing.check(method, url.path, url.query, ref)
+    if not checked.ok:
+        return Served(forbidden(method, checked.reason))
+    if checked.download and not options.download:
+        options = dataclasses.replace(options, download=True)
+    return _Signed(options, checked.expires, checked.revision)
+
+
 async def serve(
     store: AsyncFileStore | None,
     file_id: Any,
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer to a request for the stored file ``file_id``: the files query (and,
     for a plain GET, the chunk cursor the body continues, sent with it); 404 when there
-    is no such file."""
+    is no such file. With ``options.signing``, ``url`` (the request's) must be signed for
+    this file: 403 otherwise."""
+    signed = _check_signature(
+        options, method, url, None if file_id is None else FileRef(file_id=file_id)
+    )
+    if isinstance(signed, Served):
+        return signed
     if store is None or file_id is None:
         return Served(not_found(method))
     op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
@@ -99,7 +137,7 @@ async def serve(
         op.end(exc)
         raise
     stream.observed_by(op)
-    return await _planned(stream, method, headers, options, op)
+    return await _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 async def serve_path(
@@ -109,19 +147,25 @@ async def serve_path(
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer of a bucket app to a request for the path ``segment`` (decoded once,
     by the server): a file id, or with ``lookup="filename"`` the newest revision of the
-    files of that name; anything that names no file is a 404."""
+    files of that name (a signed URL may name another revision); anything that names no
+    file is a 404."""
     target = bucket_target(segment, lookup)
     if target.filename is None:
-        return await serve(store, target.file_id, method, headers, options)
+        return await serve(store, target.file_id, method, headers, options, url)
+    signed = _check_signature(options, method, url, FileRef(filename=target.filename))
+    if isinstance(signed, Served):
+        return signed
+    revision = -1 if signed.revision is None else signed.revision
     op = telemetry.begin(
         "serve", bucket=store.collection_name, filename=target.filename, method=method
     )
     try:
         with op.current():
-            info = await store.get_info_by_name(target.filename)
+            info = await store.get_info_by_name(target.filename, revision)
     except NoFile:
         op.set(status=404)
         op.end()
@@ -132,7 +176,7 @@ async def serve_path(
     op.set(file_id=info.file_id)
     stream = AsyncDownloadStream(store, info)
     stream.observed_by(op)
-    return await _planned(stream, method, headers, options, op)
+    return await _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 async def _planned(
@@ -141,10 +185,11 @@ async def _planned(
     headers: Headers,
     options: ServeOptions,
     op: Operation = NO_OPERATION,
+    until: datetime | None = None,
 ) -> Served:
     try:
         with op.current():
-            return await _plan_with(stream, method, headers, options, op)
+            return await _plan_with(stream, method, headers, options, op, until)
     except BaseException as exc:
         op.end(exc)
         raise
@@ -156,6 +201,7 @@ async def _plan_with(
     headers: Headers,
     options: ServeOptions,
     op: Operation,
+    until: datetime | None,
 ) -> Served:
     try:
         info = stream.info
@@ -163,11 +209,12 @@ async def _plan_with(
         content_type = options.content_type
         begun: tuple[bytes, AsyncIterator[bytes]] | None = None
         if must_sniff(decision, content_type, info):
-            if decision.method == "GET" and decision.spans == (ByteSpan(0, info.length),):
-                # The body's first piece names the type, and the body goes on from there.
-                body = stream.iter_range(0)
-                head = await anext(body, b"")
-                begun = (head, body)
+            if decision.method == "GET" and len(decision.spans) == 1:
+                # The whole file or one range: the body's cursor brings chunk 0 too, which
+                # names the type, and the body goes on from its first piece.
+                (span,) = decision.spans
+                head, piece, body = await stream.begin_range(span.start, span.end)
+                begun = (piece, body)
             else:
                 head = await stream.read_range(0, SNIFF_BYTES)
             content_type = stored_content_type(info, head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
@@ -177,6 +224,8 @@ async def _plan_with(
             download=options.download,
             filename=options.filename,
             cache_control=options.cache_control,
+            inline_active=options.inline_active,
+            until=until,
         )
     except BaseException:
         await stream.close()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-import weakref
+import dataclasses
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
-
-from pymongo.errors import OperationFailure
 
 from .. import telemetry
 from .._twins import (
@@ -18,26 +15,22 @@ from .._twins import (
     wait_for_background_work,
 )
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
-from ..core.chunks import clamp_range
+from ..core.chunks import STREAM_BATCH_BYTES, clamp_range
 from ..core.content_types import check_content_type
-from ..core.dedup import DEDUP_INDEX, SCOPE_FIELD, check_scope
+from ..core.dedup import MATCHED_FIELD, SCOPE_FIELD, dedup_filter, unmatched_filter
 from ..core.encryption import ENCRYPTION_FIELD, Encryption
-from ..core.errors import NoFile
+from ..core.errors import FileExpired, NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
-    check_expiry,
     expired_filter,
     expired_message,
     is_expired,
     not_expired_filter,
-    ttl_refused,
     with_filter,
 )
 from ..core.files_document import (
     CHECKSUM_KEY,
-    DEFAULT_CHUNK_SIZE,
     FileInfo,
-    check_chunk_size,
     check_extra_fields,
     check_file_id,
     check_files_document,
@@ -46,7 +39,7 @@ from ..core.files_document import (
 from ..core.folders import under_filter
 from ..core.guards import ProgressCallback, UploadLimits, check_progress_callback
 from ..core.numbers import is_whole_number
-from ..core.queries import chunks_filter, file_filter
+from ..core.queries import file_filter
 from ..core.revisions import (
     OLDEST_FIRST,
     check_filename,
@@ -54,41 +47,44 @@ from ..core.revisions import (
     name_filter,
     revision_query,
 )
-from ..core.sweeping import DEFAULT_SWEEP_TIMING, HOLDS_SUFFIX, UPLOADS_SUFFIX, SweepTiming
-from ..core.topology import (
-    check_acknowledged,
-    check_outside_transaction,
-    chunks_read_preference,
-    gone_or_replaced,
-)
-from ..core.upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
+from ..core.store_defaults import StoreDefaults
+from ..core.sweeping import DEFAULT_SWEEP_TIMING, SweepTiming
+from ..core.topology import gone_or_replaced
+from ..core.upload_options import UploadOptions
 from ..telemetry import Operation
+from .bucket import AsyncBucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
-from .download import (
-    AsyncDownloadStream,
-    adopt_cursor,
-    check_destination,
-    chunks_cursor,
-    copy_to,
-)
+from .chunk_reader import AsyncChunkReader
+from .chunk_writer import delete_files, discard_chunks
+from .download import AsyncDownloadStream, adopt_cursor, check_destination, copy_to
 from .file_keys import rewrapped
 from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
 __all__ = ["AsyncDownloadStream", "AsyncFileStore", "AsyncUploadStream", "wait_cleanups"]
 
-# When the indexes of a (database name, bucket) pair were last made, per client object.
-# Keyed by identity: two PyMongo clients with the same settings compare equal, and one made
-# later must not trust what another saw. The cache only saves round trips: no upload's
-# correctness depends on the indexes (an upload's clean-up removes only chunks it inserted),
-# so an entry older than _INDEX_RECHECK seconds is checked again, which brings the indexes
-# back after a bucket or database was dropped behind a live client.
-_INDEXED: dict[int, tuple[weakref.ref[Any], dict[tuple[str, str], float]]] = {}
-_INDEX_RECHECK = 30.0
 
-# createIndexes codes for "an index on these keys exists already, with other options or
-# another name" (made by another tool): the lookups it serves are there, so it will do.
-_INDEX_EXISTS_CODES = frozenset({85, 86})
+def _millis(moment: datetime) -> datetime:
+    """``moment`` as BSON stores it (milliseconds, no zone), so that it compares equal to
+    the value read back."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=None)
+
+
+def _defaults_of(
+    defaults: StoreDefaults | None, collection_name: str, **fields: Any
+) -> StoreDefaults:
+    """The one ``StoreDefaults`` of a store given as a value or field by field; errors
+    name the store."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if defaults is not None:
+        if not isinstance(defaults, StoreDefaults):
+            raise TypeError(f"defaults must be a StoreDefaults, not {type(defaults).__name__}")
+        if given:
+            raise TypeError(f"give defaults= or {', '.join(sorted(given))}, not both")
+        return defaults
+    if given.get("limits") is None:
+        given["limits"] = UploadLimits(label=collection_name)
+    return StoreDefaults(**given)
 
 
 def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -96,49 +92,6 @@ def _listed(content_types: Iterable[str] | None) -> tuple[str, ...] | None:
     if content_types is None or isinstance(content_types, str):
         return content_types  # type: ignore[return-value]  # UploadLimits names the mistake
     return tuple(content_types)
-
-
-def _forget(key: int, dead: weakref.ref[Any]) -> None:
-    entry = _INDEXED.get(key)
-    if entry is not None and entry[0] is dead:  # not a newer client given the same id
-        del _INDEXED[key]
-
-
-def _indexed(client: Any) -> dict[tuple[str, str], float] | None:
-    key = id(client)
-    entry = _INDEXED.get(key)
-    if entry is not None and entry[0]() is client:
-        return entry[1]
-    try:
-        ref = weakref.ref(client, lambda dead: _forget(key, dead))
-    except TypeError:  # a client that cannot be weakly referenced: no cache
-        return None
-    made: dict[tuple[str, str], float] = {}
-    _INDEXED[key] = (ref, made)
-    return made
-
-
-async def _create_index(collection: Any, keys: list[tuple[str, int]], **options: Any) -> None:
-    try:
-        await collection.create_index(keys, **options)
-    except OperationFailure as exc:
-        if exc.code not in _INDEX_EXISTS_CODES:
-            raise
-
-
-def _from_primary(collection: Any) -> Any:
-    """``collection``, reading from the primary when its read preference says otherwise."""
-    preference = chunks_read_preference(getattr(collection, "read_preference", None))
-    return collection if preference is None else collection.with_options(read_preference=preference)
-
-
-def _bound_session(client: Any) -> Any:
-    """The session PyMongo 4.17+ passes implicitly to every operation of a
-    ``session.bind()`` block on ``client`` (None outside one, and with Motor, which has no
-    ``bind()``). Looked up on the type: Motor's client answers any attribute name."""
-    # PyMongo: bind() has no public getter; this is the method its own operations ask.
-    lookup = getattr(type(client), "_get_bound_session", None)
-    return lookup(client) if lookup is not None else None
 
 
 async def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
@@ -167,58 +120,111 @@ class AsyncFileStore:
         db: Any,
         collection_name: str = "fs",
         *,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         limits: UploadLimits | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
         sweep_timing: SweepTiming | None = None,
         encryption: Encryption | None = None,
+        defaults: StoreDefaults | None = None,
     ) -> None:
-        """``expire_after`` makes every file stored here expire that long after its upload
-        (unless a call gives its own expiry); ``dedup_scope`` makes every upload look for a
-        stored file with the same bytes in that scope (a call may say ``dedup=False``, or
-        name another ``scope``). See ``put``. ``encryption`` (an ``Encryption``) encrypts
-        every file stored here on the client (a call may say ``encrypt=False``) and opens
-        the encrypted files whose keys it holds; such files are never deduplicated."""
-        if not isinstance(collection_name, str) or not collection_name:
-            raise ValueError(f"collection_name must be a non-empty str, not {collection_name!r}")
-        if limits is not None and not isinstance(limits, UploadLimits):
-            raise TypeError(f"limits must be an UploadLimits, not {type(limits).__name__}")
-        self.limits = limits if limits is not None else UploadLimits(label=collection_name)
-        """The upload guards every upload of this store gets (a call may tighten them)."""
+        """``defaults`` (a ``StoreDefaults``) is what every file stored here gets unless its
+        upload says otherwise; ``chunk_size``, ``limits``, ``expire_after`` and
+        ``dedup_scope`` are its fields given one by one (not both ways). ``expire_after``
+        makes every file stored here expire that long after its upload (unless a call gives
+        its own expiry); ``dedup_scope`` makes every upload look for a stored file with the
+        same bytes in that scope (a call may say ``dedup=False``, or name another
+        ``scope``). See ``put``. ``encryption`` (an ``Encryption``, also a field of
+        ``defaults``) encrypts every file stored here on the client (a call may say
+        ``encrypt=False``) and opens the encrypted files whose keys it holds; such files are
+        never deduplicated."""
+        bucket = AsyncBucket(db, collection_name)
+        self.defaults = _defaults_of(
+            defaults,
+            collection_name,
+            chunk_size=chunk_size,
+            limits=limits,
+            expire_after=expire_after,
+            dedup_scope=dedup_scope,
+            encryption=encryption,
+        )
+        """What every upload here gets unless it says otherwise (one value, resolved once
+        with each upload's options)."""
         if sweep_timing is not None and not isinstance(sweep_timing, SweepTiming):
             raise TypeError(
                 f"sweep_timing must be a SweepTiming, not {type(sweep_timing).__name__}"
             )
         self.sweep_timing = DEFAULT_SWEEP_TIMING if sweep_timing is None else sweep_timing
-        if encryption is not None and not isinstance(encryption, Encryption):
-            raise TypeError(f"encryption must be an Encryption, not {type(encryption).__name__}")
-        self.encryption = encryption
-        """The keys and cipher of this store's encrypted files (None: it encrypts nothing
-        and reads no encrypted file)."""
         """When uploads register and how small a deleting sweep's grace may be."""
         self.db = db
         self.collection_name = collection_name
-        self.chunk_size = check_chunk_size(chunk_size)
-        check_expiry(expire_after=expire_after)
-        self.expire_after = expire_after
-        """How long files stored here live by default (None: for ever)."""
-        self.dedup_scope = check_scope(dedup_scope, "dedup_scope")
-        """The scope every upload here deduplicates in by default (None: no deduplication)."""
-        self.files: Any = db[f"{collection_name}.files"]
-        self.chunks: Any = db[f"{collection_name}.chunks"]
-        self.uploads: Any = db[f"{collection_name}.{UPLOADS_SUFFIX}"]
+        self.bucket = bucket
+        """The bucket's collections, index memory and writability check."""
+        self.chunk_reader = AsyncChunkReader(bucket.chunk_reads, self.defaults.encryption)
+        """The one reader of this bucket's chunk data: every read of a file's bytes, checked
+        (from the primary when the database reads elsewhere: see chunks_read_preference)."""
+
+    # The bucket's collections, as the store has always shown them: setting one sets the
+    # bucket's, which is what every read and write of the store uses.
+    @property
+    def files(self) -> Any:
+        """The files documents (``<bucket>.files``)."""
+        return self.bucket.files
+
+    @files.setter
+    def files(self, collection: Any) -> None:
+        self.bucket.files = collection
+
+    @property
+    def chunks(self) -> Any:
+        """The chunks (``<bucket>.chunks``)."""
+        return self.bucket.chunks
+
+    @chunks.setter
+    def chunks(self, collection: Any) -> None:
+        self.bucket.chunks = collection
+
+    @property
+    def uploads(self) -> Any:
         """The registry of uploads open long enough that a sweep must leave them alone."""
-        self.holds: Any = db[f"{collection_name}.{HOLDS_SUFFIX}"]
+        return self.bucket.uploads
+
+    @property
+    def holds(self) -> Any:
         """The holds saves and deleting sweeps take on files (see ``claim``)."""
-        # Reads of a file's chunks (and the second look at a files document that found
-        # chunks missing) go to the primary when the database reads elsewhere: see
-        # chunks_read_preference. Listings and files documents keep the caller's preference.
-        self._chunk_reads: Any = _from_primary(self.chunks)
-        self._files_recheck: Any = _from_primary(self.files)
-        self.ttl_index: bool | None = None
+        return self.bucket.holds
+
+    @property
+    def chunk_size(self) -> int:
+        """The chunk size of new files (``defaults.chunk_size``)."""
+        return self.defaults.chunk_size
+
+    @property
+    def limits(self) -> UploadLimits:
+        """The upload guards every upload of this store gets (a call may tighten them)."""
+        return self.defaults.limits
+
+    @property
+    def expire_after(self) -> timedelta | None:
+        """How long files stored here live by default (None: for ever)."""
+        return self.defaults.expire_after
+
+    @property
+    def dedup_scope(self) -> str | None:
+        """The scope every upload here deduplicates in by default (None: no deduplication)."""
+        return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """The keys and cipher of this store's encrypted files (None: it encrypts nothing
+        and reads no encrypted file)."""
+        return self.defaults.encryption
+
+    @property
+    def ttl_index(self) -> bool | None:
         """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
         yet). False where it refused one: the sweep alone removes expired files there."""
+        return self.bucket.ttl_index
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
@@ -240,42 +246,14 @@ class AsyncFileStore:
         Uploads call it themselves, at most every 30 seconds per client and bucket; call it
         after dropping a bucket to have the indexes back at once.
         """
-        await _create_index(self.files, [("filename", 1), ("uploadDate", 1)])
-        await _create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        await _create_index(self.files, DEDUP_INDEX)
-        if self.ttl_index is not False:
-            try:
-                await _create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
-            except OperationFailure as exc:
-                if not ttl_refused(exc.code, str(exc)):
-                    raise
-                self.ttl_index = False
-            else:
-                self.ttl_index = True
-        made = _indexed(self.db.client)
-        if made is not None:
-            made[(self.db.name, self.collection_name)] = time.monotonic()
-
-    async def _ensure_indexes_once(self) -> None:
-        """``ensure_indexes`` unless this client made them in the last few seconds."""
-        made = _indexed(self.db.client)
-        since = made.get((self.db.name, self.collection_name)) if made is not None else None
-        if since is None or time.monotonic() - since >= _INDEX_RECHECK:
-            await self.ensure_indexes()
+        await self.bucket.ensure_indexes()
 
     # -- what a deployment allows ----------------------------------------------------------------
 
-    def _check_writable(self, action: str) -> None:
-        """Refuse, before any command, a file write GridFS cannot make safely here: with an
-        unacknowledged write concern, or inside a transaction of a bound session."""
-        for collection in (self.files, self.chunks):
-            check_acknowledged(getattr(collection, "write_concern", None), action, collection.name)
-        check_outside_transaction(_bound_session(self.db.client), action)
-
-    async def _gone_or_replaced(self, info: FileInfo) -> bool:
+    async def vanished(self, info: FileInfo) -> bool:
         """Whether the file ``info`` describes has been deleted or replaced since it was read
         (asked of the primary when reads go elsewhere): one query, on a read's error path."""
-        doc = await self._files_recheck.find_one(
+        doc = await self.bucket.files_recheck.find_one(
             file_filter(info.file_id), projection={"length": 1, "chunkSize": 1, "uploadDate": 1}
         )
         return gone_or_replaced(info, doc)
@@ -355,10 +333,10 @@ class AsyncFileStore:
         """
         if not isinstance(options, UploadOptions):
             raise TypeError(f"options must be an UploadOptions, not {type(options).__name__}")
-        options = self._with_defaults(options)
-        self._check_writable("upload a file")
-        limits = options.limits_over(self.limits)
-        size = self.chunk_size if options.chunk_size is None else options.chunk_size
+        options, limits = self.defaults.resolve(options)
+        self.bucket.check_writable("upload a file")
+        size = options.chunk_size
+        assert size is not None  # resolved: the call's or the store's
         codec_options = self.db.codec_options
         stored = check_metadata(options.metadata, codec_options)
         if isinstance(stored.get("contentType"), str):
@@ -380,41 +358,9 @@ class AsyncFileStore:
             limits.check_type(options.content_type)  # a refused type given outright: no I/O
         return AsyncUploadStream(
             self,
-            options.but(chunk_size=size, metadata=stored, extra=top_level),
+            options.but(metadata=stored, extra=top_level),
             limits=limits,
         )
-
-    def _with_defaults(self, options: UploadOptions) -> UploadOptions:
-        """``options`` with this store's expiry and deduplication scope where the call gave
-        none, ``dedup`` decided; ValueError for deduplication with no scope to do it in."""
-        changes: dict[str, Any] = {}
-        if options.expiry is None and self.expire_after is not None:
-            changes["expire_after"] = self.expire_after
-        scope = options.scope if options.scope is not None else self.dedup_scope
-        encrypt = options.encrypt if options.encrypt is not None else self.encryption is not None
-        if encrypt and self.encryption is None:
-            raise ValueError(
-                "encrypt=True needs a store with keys: FileStore(..., encryption=Encryption(...))"
-            )
-        # An encrypted file is never deduplicated: the store's default gives way to it.
-        dedup = (
-            options.dedup
-            if options.dedup is not None
-            else (self.dedup_scope is not None and not encrypt)
-        )
-        if dedup and encrypt:
-            raise ValueError(ENCRYPTED_DEDUP_REFUSED)
-        if dedup and scope is None:
-            raise ValueError(
-                "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
-                "share stored files, e.g. a tenant or a user ('' for the whole bucket)"
-            )
-        if options.sha256 is not None and not dedup:
-            raise ValueError(
-                "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
-            )
-        changes.update(scope=scope, dedup=dedup, encrypt=encrypt)
-        return options.but(**changes)
 
     async def put(
         self,
@@ -553,18 +499,54 @@ class AsyncFileStore:
     async def get_info(self, file_id: Any) -> FileInfo:
         """The description of a stored file; NoFile if there is none with this id, or if it
         has expired (saying when), whether or not anything removed it yet."""
-        info = await self._stored_info(file_id)
+        info = await self.stored_info(file_id)
         if is_expired(info.expire_at, datetime.now(timezone.utc)):
             assert info.expire_at is not None
-            raise NoFile(expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at))
+            raise FileExpired(
+                expired_message(f"file {file_id!r} in {self.files.name}", info.expire_at),
+                expire_at=info.expire_at,
+            )
         return info
 
-    async def _stored_info(self, file_id: Any) -> FileInfo:
+    async def stored_info(self, file_id: Any) -> FileInfo:
         """The description in a files document, expired or not; NoFile if there is none."""
         doc = await self.files.find_one(file_filter(file_id))
         if doc is None:
             raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
         return FileInfo.from_document(doc)
+
+    async def find_copy(
+        self, sha256: str, length: int, scope: str, expire_at: datetime | None
+    ) -> FileInfo | None:
+        """The stored file of ``scope`` holding the bytes of SHA-256 ``sha256`` and
+        ``length``, living at least until ``expire_at`` (None: for ever), if there is one:
+        one lookup, on the deduplication index.
+
+        The lookup marks the file it answers as just matched, in the same command: a
+        deletion of a shared file leaves one matched within ``sweep_timing.hold``, so the
+        file is there when the upload returns it and while its caller saves a document
+        naming it; a file deleted first is not found, and the upload keeps its own bytes."""
+        await self.bucket.ensure_indexes_once()
+        doc = await self.bucket.files.find_one(dedup_filter(sha256, length, scope, expire_at))
+        if doc is None:
+            return None
+        # Marked by its _id (a write a sharded bucket routes): no match if it went meanwhile.
+        moment = _millis(datetime.now(timezone.utc))
+        marked = await self.bucket.files.update_one(
+            file_filter(doc["_id"]), {"$set": {MATCHED_FIELD: moment}}
+        )
+        if not marked.matched_count:
+            return None
+        return dataclasses.replace(FileInfo.from_document(doc), matched=moment)
+
+    async def settle(self, file_id: Any, matched: datetime) -> None:
+        """A document now names the file a deduplicating upload took as its answer when
+        ``find_copy`` marked it (at ``matched``): the mark goes, unless a later upload
+        matched it again since."""
+        await self.bucket.files.update_one(
+            {**file_filter(file_id), MATCHED_FIELD: {"$eq": matched}},
+            {"$unset": {MATCHED_FIELD: ""}},
+        )
 
     async def open_download(
         self, file_id: Any, *, on_progress: ProgressCallback | None = None, eager: bool = False
@@ -575,14 +557,15 @@ class AsyncFileStore:
         byte read so far: it never goes back, even after a seek). ``eager=True``, for a
         reader about to read the whole file (an HTTP GET): the chunk cursor is sent with the
         files query (at the same time in the async API), and the first read from the start
-        to the end (``read()``, ``async for``, ``iter_range(0)``) continues it, so the file
+        to the end (``read()``, iterating, ``iter_range(0)``) continues it, so the file
         costs the files query and one chunk cursor; the stream's other reads ignore it.
         """
         check_progress_callback(on_progress)
         if not eager:
             return AsyncDownloadStream(self, await self.get_info(file_id), on_progress=on_progress)
-        # The file's chunk size is not known yet: batches are sized for this store's.
-        cursor = chunks_cursor(self._chunk_reads, file_id, self.chunk_size)
+        # The file's chunk size is not known yet: batches are sized for this store's, and
+        # for streaming (an HTTP body may be read slowly).
+        cursor = self.chunk_reader.cursor(file_id, self.chunk_size, batch_bytes=STREAM_BATCH_BYTES)
         try:
             info, first = await both_at_once(self.get_info(file_id), anext(cursor, None))
         except BaseException:
@@ -644,7 +627,7 @@ class AsyncFileStore:
                 moment = FileInfo.from_document(doc).expire_at
                 if moment is not None:
                     name = f"the file named {filename!r} in {self.files.name}"
-                    raise NoFile(expired_message(name, moment))
+                    raise FileExpired(expired_message(name, moment), expire_at=moment)
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
         raise NoFile(
             f"no {describe_revision(revision)} of the file named {filename!r} in {self.files.name}"
@@ -687,7 +670,7 @@ class AsyncFileStore:
         The files documents go first, then all their chunks in one query. NoFile when no
         file has this name.
         """
-        self._check_writable("delete files")
+        self.bucket.check_writable("delete files")
         deleted = await self._delete_matching(name_filter(filename))
         if not deleted:
             raise NoFile(f"no file named {filename!r} in {self.files.name}")
@@ -697,7 +680,7 @@ class AsyncFileStore:
         """Delete every revision of the files named ``filename`` but the file ``keep`` (an
         id); return how many went. What overwriting a name does once the new file is
         complete: the old bytes stay readable until then."""
-        self._check_writable("delete files")
+        self.bucket.check_writable("delete files")
         check_file_id(keep)
         query = {"$and": [name_filter(filename), {"_id": {"$ne": keep}}]}
         return await self._delete_matching(query)
@@ -711,15 +694,14 @@ class AsyncFileStore:
         return await carry_on_despite_cancel(self._delete_ids(ids))
 
     async def _delete_ids(self, ids: list[Any]) -> int:
-        result = await self.files.delete_many({"_id": {"$in": ids}})
-        await self.chunks.delete_many({"files_id": {"$in": ids}})
-        return int(result.deleted_count)
+        files, _ = await delete_files(self.bucket, ids)
+        return files
 
     async def rename_by_name(self, filename: str, new_filename: str) -> int:
         """Give every revision of the files named ``filename`` the name ``new_filename``;
         return how many were renamed. NoFile when no file has this name."""
         check_filename(new_filename, "new_filename")
-        self._check_writable("rename files")
+        self.bucket.check_writable("rename files")
         result = await self.files.update_many(
             name_filter(filename), {"$set": {"filename": new_filename}}
         )
@@ -811,7 +793,7 @@ class AsyncFileStore:
         NoFile if there was no files document (stray chunks are removed all the same).
         """
         check_file_id(file_id)
-        self._check_writable("delete a file")
+        self.bucket.check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
         with self._operation("delete", file_id):
@@ -828,31 +810,32 @@ class AsyncFileStore:
         scanned first, and the file stays when one holds it.
         """
         check_file_id(file_id)
-        self._check_writable("delete a file")
+        self.bucket.check_writable("delete a file")
         unshared = {**file_filter(file_id), SCOPE_FIELD: {"$exists": False}}
         if await carry_on_despite_cancel(self._delete(file_id, unshared)):
             return True
         if await held_by_others(self, owner, file_id):
             return False
-        # Gone already, or shared and now held by no one else: as delete() does (stray
-        # chunks of a gone file go too).
+        # Shared and now held by no one else: gone, unless a deduplicating upload took it
+        # as its answer lately (its document naming the file may be on its way).
+        since = datetime.now(timezone.utc) - self.sweep_timing.hold
+        unmatched = {**file_filter(file_id), **unmatched_filter(since)}
+        if await carry_on_despite_cancel(self._delete(file_id, unmatched)):
+            return True
+        if await self.bucket.files.find_one(file_filter(file_id), projection={"_id": 1}):
+            return False  # matched lately: it stays
+        # Gone already: as delete() does, its stray chunks go too.
         return bool(await carry_on_despite_cancel(self._delete(file_id)))
 
     async def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
         result = await self.files.delete_one(file_filter(file_id) if query is None else query)
         if query is None or result.deleted_count:
-            await self.chunks.delete_many(chunks_filter(file_id))
+            await discard_chunks(self.bucket, file_id)
         return bool(result.deleted_count)
 
     async def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""
-        await self.files.drop()
-        await self.chunks.drop()
-        await self.uploads.drop()
-        await self.holds.drop()
-        made = _indexed(self.db.client)
-        if made is not None:
-            made.pop((self.db.name, self.collection_name), None)
+        await self.bucket.drop()
 
     # -- keeping the bucket clean ----------------------------------------------------------------
 
@@ -902,7 +885,7 @@ class AsyncFileStore:
         any I/O).
         """
         if delete:
-            self._check_writable("sweep the bucket")
+            self.bucket.check_writable("sweep the bucket")
         with self._operation("sweep", delete=delete) as op:
             report = await sweep_bucket(self, documents, delete=delete, grace=grace)
             op.swept(report.removed_files)
@@ -928,7 +911,7 @@ class AsyncFileStore:
         """Change a stored file's filename; NoFile if there is none with this id."""
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
-        self._check_writable("rename a file")
+        self.bucket.check_writable("rename a file")
         with self._operation("rename", file_id):
             result = await self.files.update_one(
                 file_filter(file_id), {"$set": {"filename": new_filename}}
@@ -947,7 +930,7 @@ class AsyncFileStore:
         """
         if self.encryption is None:
             raise ValueError("rewrap_keys() needs a store with encryption=Encryption(...)")
-        self._check_writable("re-wrap data keys")
+        self.bucket.check_writable("re-wrap data keys")
         changed = 0
         cursor = self.files.find({ENCRYPTION_FIELD: {"$exists": True}})
         async for doc in cursor:

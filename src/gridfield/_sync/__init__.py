@@ -7,26 +7,31 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 """
 
 from ..core.bucket_report import BucketReport
+from ..core.copy_plan import Action, CopyOptions, CopyRefused, CopyReport, Outcome
 from ..core.encryption import Encryption, KeyUnavailable, LocalKeys
 from ..core.errors import (
     ContentTypeRefused,
     CorruptFile,
     FileExists,
+    FileExpired,
     FileNotLoaded,
     FileTooLarge,
     FormTooLarge,
     GridFSError,
     MalformedBody,
+    MissingField,
     NoFile,
 )
 from ..core.files_document import FileInfo
 from ..core.guards import UploadLimits
 from ..core.http.intake import IntakeLimits, ReceivedFile
 from ..core.raw_holders import Holder
+from ..core.store_defaults import StoreDefaults
 from ..core.sweeping import SweepTiming
 from ..plain_fields import *  # noqa: F403
 from ..plain_fields import __all__ as _plain_fields
 from .connection import connect, disconnect, get_client, get_db, wait_closed
+from .copying import BucketSide, copy_files
 from .document import Document
 from .fields import FileField
 from .image_field import ImageField, ImageGridFsProxy
@@ -38,6 +43,8 @@ from .store import DownloadStream, FileStore, UploadStream, wait_cleanups
 from .transactions import transaction
 
 __all__ = [
+    "Action",
+    "BucketSide",
     "DownloadStream",
     "FileStore",
     "Received",
@@ -45,10 +52,14 @@ __all__ = [
     "UploadStream",
     "BucketReport",
     "ContentTypeRefused",
+    "CopyOptions",
+    "CopyRefused",
+    "CopyReport",
     "CorruptFile",
     "Document",
     "Encryption",
     "FileExists",
+    "FileExpired",
     "FileField",
     "FileInfo",
     "FileNotLoaded",
@@ -65,13 +76,17 @@ __all__ = [
     "LazyReferenceField",
     "LocalKeys",
     "MalformedBody",
+    "MissingField",
     "NoFile",
+    "Outcome",
     "ReceivedFile",
     "Reference",
     "ReferenceField",
+    "StoreDefaults",
     "SweepTiming",
     "UploadLimits",
     "connect",
+    "copy_files",
     "disconnect",
     "get_client",
     "get_db",

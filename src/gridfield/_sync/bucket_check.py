@@ -39,6 +39,7 @@ from ..core.expiry import expired_filter, is_expired
 from ..core.files_document import FileInfo
 from ..core.numbers import is_whole_number
 from ..core.raw_holders import Holder, as_holder, values_at
+from ..core.sweeping import SAVE, SWEEP
 from ..odm.stored_refs import (
     collection_root,
     document_classes,
@@ -46,10 +47,12 @@ from ..odm.stored_refs import (
     file_roots,
     stored_file_refs,
 )
+from .chunk_writer import delete_files, discard_files_chunks
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
 
 if TYPE_CHECKING:
+    from .chunk_reader import ChunkReader
     from .store import FileStore
 
 __all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
@@ -95,7 +98,7 @@ def _check(
     if scan is not None:
         referenced = _referenced_ids(store, scan, report)
         report.references_found = len(referenced)
-    walk = _FileWalk(report, referenced, now, check_chunks=chunks)
+    walk = _FileWalk(report, referenced, now, check_chunks=chunks, reader=store.chunk_reader)
     tracker = OrphanTracker()
     _merge_object_ids(store, walk, tracker)
     _other_ids(store, walk, tracker)
@@ -139,13 +142,37 @@ def sweep_bucket(
     _remove_orphans(store, report)
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
-    store.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
+    store.bucket.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
     # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
     # the resumable store builds on the store, which builds on this module).
     from .resumable import ResumableStore
 
     report.removed_resumable = ResumableStore(store).remove_expired(now)
+    report.removed_holds = _remove_orphan_holds(store)
     return report
+
+
+def _remove_orphan_holds(store: FileStore) -> int:
+    """Remove the holds on files that are gone (a save or a sweep killed after its delete
+    reached the server never let go of them); how many. A hold protects a file that
+    exists, so one on a gone file protects nothing, lapsed or not."""
+    removed = 0
+    holds = store.bucket.holds
+    on_files = {"by": {"$in": [SAVE, SWEEP]}}
+    ids = [doc["_id"] for doc in holds.find(on_files, projection={"_id": 1})]
+
+    def remove(ids: list[Any]) -> int:
+        found = store.bucket.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        present = {id_key(doc["_id"]) for doc in found}
+        gone = [file_id for file_id in ids if id_key(file_id) not in present]
+        if not gone:
+            return 0
+        result = holds.delete_many({"_id": {"$in": gone}, **on_files})
+        return int(result.deleted_count)
+
+    for start in range(0, len(ids), _DELETE_BATCH):
+        removed += remove(ids[start : start + _DELETE_BATCH])
+    return removed
 
 
 def _remove_unreferenced(
@@ -200,10 +227,9 @@ def _delete_unheld(
     ]
     if not ids:
         return set()
-    gone = store.files.delete_many({"_id": {"$in": ids}})
-    report.removed_files += gone.deleted_count
-    chunks = store.chunks.delete_many({"files_id": {"$in": ids}})
-    report.removed_chunks += chunks.deleted_count
+    files, chunks = delete_files(store.bucket, ids)
+    report.removed_files += files
+    report.removed_chunks += chunks
     return {id_key(file_id) for file_id in ids}
 
 
@@ -217,12 +243,11 @@ def _remove_orphans(store: FileStore, report: BucketReport) -> None:
         if not ids:
             continue
         # Only ids whose files document is still missing: an upload may have reused one.
-        found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        found = store.bucket.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
         present = {id_key(doc["_id"]) for doc in found}
         missing = [files_id for files_id in ids if id_key(files_id) not in present]
         if missing:
-            chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += discard_files_chunks(store.bucket, missing)
 
 
 def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
@@ -232,16 +257,14 @@ def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
     query: dict[str, Any] = {"expires": {"$gt": now}}
     if among is not None:
         query["files_id"] = {"$in": among}
-    cursor = store.uploads.find(query, projection={"files_id": 1})
+    cursor = store.bucket.uploads.find(query, projection={"files_id": 1})
     found = {id_key(doc.get("files_id")) for doc in cursor}
     # Resumable (tus) uploads keep their own registry, <bucket>.resumable (see resumable.py):
     # one not yet expired may be paused for hours between requests, its chunks old.
     resumable: dict[str, Any] = {"$or": [{"expires": None}, {"expires": {"$gt": now}}]}
     if among is not None:
         resumable["file_id"] = {"$in": among}
-    paused = store.db[f"{store.collection_name}.resumable"].find(
-        resumable, projection={"file_id": 1}
-    )
+    paused = store.bucket.resumable.find(resumable, projection={"file_id": 1})
     found.update([id_key(doc.get("file_id")) for doc in paused])
     return found
 
@@ -254,15 +277,14 @@ def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None
     for start in range(0, len(expired), _DELETE_BATCH):
         ids = expired[start : start + _DELETE_BATCH]
         query = {"_id": {"$in": ids}, **expired_filter(moment)}
-        gone = store.files.delete_many(query)
+        gone = store.bucket.files.delete_many(query)
         report.removed_files += gone.deleted_count
         # A caller's own id may have been stored again since: its chunks stay.
-        found = store.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
+        found = store.bucket.files.find({"_id": {"$in": ids}}, projection={"_id": 1})
         present = {id_key(doc["_id"]) for doc in found}
         missing = [file_id for file_id in ids if id_key(file_id) not in present]
         if missing:
-            chunks = store.chunks.delete_many({"files_id": {"$in": missing}})
-            report.removed_chunks += chunks.deleted_count
+            report.removed_chunks += discard_files_chunks(store.bucket, missing)
 
 
 class _Scan:
@@ -303,8 +325,7 @@ class _Scan:
 
 
 def _holder_collection(store: FileStore, holder: Holder) -> Any:
-    db = store.db if holder.db is None else store.db.client[holder.db]
-    return db[holder.collection]
+    return store.bucket.collection(holder.collection, holder.db)
 
 
 def _referenced_ids(store: FileStore, scan: _Scan, report: BucketReport) -> set[Any]:
@@ -437,8 +458,10 @@ class _FileWalk:
         now: datetime,
         *,
         check_chunks: bool,
+        reader: ChunkReader,
     ) -> None:
         self.report = report
+        self.reader = reader
         self.referenced = referenced
         self.now = now
         self.check_chunks = check_chunks
@@ -475,7 +498,7 @@ class _FileWalk:
         if check is None:
             return True
         try:
-            check.accept(chunk)
+            self.reader.payload(check, chunk)
         except CorruptFile as exc:
             self.damaged(doc, exc)
             return False
@@ -499,13 +522,10 @@ class _FileWalk:
 def _merge_object_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
     """Files and chunks with ObjectId ids, both read once in id order and matched as they
     come (a merge join): linear on any server, with or without index pushdown."""
-    files = store.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
-    projection = None if walk.check_chunks else {"_id": 1, "files_id": 1, "n": 1}
+    files = store.bucket.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
     batch = _chunk_batch(store) if walk.check_chunks else _CHUNKS_BATCH
-    chunks = (
-        store.chunks.find({"files_id": _OBJECT_ID}, projection=projection)
-        .sort([("files_id", 1), ("n", 1)])
-        .batch_size(max(1, batch))
+    chunks = walk.reader.scan(
+        {"files_id": _OBJECT_ID}, batch_size=batch, with_data=walk.check_chunks
     )
     doc = next(files, None)
     group: Any = None  # the files_id of the chunks at hand
@@ -543,7 +563,7 @@ def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> Non
     """Files and chunks whose ids are not ObjectIds (rare: a caller's own ids), matched by
     lookups in batches, as their order in Python need not be the server's."""
     batch: list[dict[str, Any]] = []
-    for doc in store.files.find({"_id": _OTHER}).batch_size(_FILES_BATCH):
+    for doc in store.bucket.files.find({"_id": _OTHER}).batch_size(_FILES_BATCH):
         batch.append(doc)
         if len(batch) == _FILES_BATCH:
             _check_batch(store, walk, batch)
@@ -551,8 +571,8 @@ def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> Non
     if batch:
         _check_batch(store, walk, batch)
     pending: list[dict[str, Any]] = []
-    cursor = store.chunks.find({"files_id": _OTHER}, projection={"_id": 1, "files_id": 1})
-    for chunk in cursor.batch_size(_CHUNKS_BATCH):
+    cursor = walk.reader.scan({"files_id": _OTHER}, batch_size=_CHUNKS_BATCH, with_data=False)
+    for chunk in cursor:
         pending.append(chunk)
         if len(pending) == _CHUNKS_BATCH:
             _track_missing(store, pending, tracker)
@@ -565,7 +585,7 @@ def _chunk_batch(store: FileStore) -> int:
     """Chunks with their data to read at once: a batch stays near DEFAULT_BATCH_BYTES even
     when the bucket holds files with large chunks."""
     largest = store.chunk_size
-    cursor = store.files.find({}, projection={"chunkSize": 1}).sort("chunkSize", -1).limit(1)
+    cursor = store.bucket.files.find({}, projection={"chunkSize": 1}).sort("chunkSize", -1).limit(1)
     for doc in cursor:
         size = doc.get("chunkSize")
         if (is_whole_number(size) or isinstance(size, float)) and size > largest:
@@ -582,8 +602,8 @@ def _check_batch(store: FileStore, walk: _FileWalk, batch: list[dict[str, Any]])
         return
     failed: set[Any] = set()
     ids = [doc.get("_id") for doc in batch]
-    cursor = store.chunks.find({"files_id": {"$in": ids}}).sort([("files_id", 1), ("n", 1)])
-    for chunk in cursor.batch_size(_chunk_batch(store)):
+    cursor = walk.reader.scan({"files_id": {"$in": ids}}, batch_size=_chunk_batch(store))
+    for chunk in cursor:
         walk.report.chunks_checked += 1
         key = id_key(chunk.get("files_id"))
         if key in failed or key not in checks:
@@ -600,7 +620,7 @@ def _track_missing(store: FileStore, chunks: list[dict[str, Any]], tracker: Orph
     ids: dict[Any, Any] = {}
     for chunk in chunks:
         ids.setdefault(id_key(chunk.get("files_id")), chunk.get("files_id"))
-    existing = store.files.find({"_id": {"$in": list(ids.values())}}, projection={"_id": 1})
+    existing = store.bucket.files.find({"_id": {"$in": list(ids.values())}}, projection={"_id": 1})
     known = {id_key(doc["_id"]) for doc in existing}
     for chunk in chunks:
         if id_key(chunk.get("files_id")) not in known:

@@ -1,25 +1,29 @@
 # Generated from src/gridfield/_async/holds.py by scripts/unasync.py: do not edit.
 """Holds on stored files, in ``<bucket>.holds``: a save holds a file while it writes a
-document naming it, a deleting sweep while it decides and deletes. Whoever inserts the
-hold first has the file: the unique ``_id`` decides, on any server."""
+document naming it, a deleting sweep while it decides and deletes. A hold is a lease on
+the file's id (``leases``): whoever takes it first has the file, on any server."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .._twins import sleep_seconds
 from ..core.errors import NoFile
 from ..core.queries import file_filter
-from ..core.sweeping import SAVE, SWEEP, hold, stale
+from ..core.sweeping import SAVE, SWEEP
+from .leases import Leases
 
 if TYPE_CHECKING:
     from .store import FileStore
 
-__all__ = ["hold_for_save", "hold_for_sweep", "let_go"]
+__all__ = ["hold_for_save", "hold_for_sweep", "holds_of", "let_go"]
+
+
+def holds_of(store: FileStore) -> Leases:
+    """The holds on ``store``'s files, lapsing after its ``sweep_timing.hold``."""
+    return Leases(store.bucket.holds, store.sweep_timing.hold)
 
 
 def hold_for_save(store: FileStore, file_id: Any) -> Any:
@@ -27,31 +31,20 @@ def hold_for_save(store: FileStore, file_id: Any) -> Any:
     ``sweep_timing.hold`` is taken for a crashed one's and removed); the hold's token.
 
     NoFile, holding nothing, when the file is gone."""
-    timing = store.sweep_timing
+    holds = holds_of(store)
     token = ObjectId()
-    while True:
-        now = datetime.now(timezone.utc)
-        try:
-            store.holds.insert_one(hold(file_id, SAVE, token, now))
-            break
-        except DuplicateKeyError:
-            other = store.holds.find_one(file_filter(file_id))
-            if other is None:
-                continue  # let go meanwhile
-            if stale(other, now, timing):
-                store.holds.delete_one({**file_filter(file_id), "token": other.get("token")})
-                continue
-            sleep_seconds(timing.poll.total_seconds())
+    while not holds.take(file_id, token, {"by": SAVE}):
+        sleep_seconds(store.sweep_timing.poll.total_seconds())
     try:
-        found = store.files.find_one(file_filter(file_id), projection={"_id": 1})
+        found = store.bucket.files.find_one(file_filter(file_id), projection={"_id": 1})
     except BaseException:
-        let_go(store, [file_id], token)
+        holds.release(file_id, token)
         raise
     if found is None:
-        let_go(store, [file_id], token)
+        holds.release(file_id, token)
         raise NoFile(
-            f"no file with id {file_id!r} in {store.files.name} (deleted, or removed by a"
-            " bucket sweep): a document naming it is not saved"
+            f"no file with id {file_id!r} in {store.bucket.files.name} (deleted, or removed by"
+            " a bucket sweep): a document naming it is not saved"
         )
     return token
 
@@ -60,27 +53,9 @@ def hold_for_sweep(store: FileStore, ids: list[Any], token: Any) -> list[Any]:
     """Hold what can be held of ``ids`` for a sweep (``token``); the ids it holds. Those a
     save holds are left; a crashed process's stale holds among them are removed for the
     next sweep."""
-    if not ids:
-        return []
-    now = datetime.now(timezone.utc)
-    try:
-        store.holds.insert_many([hold(i, SWEEP, token, now) for i in ids], ordered=False)
-        return list(ids)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors") or []
-        if any(error.get("code") != 11000 for error in errors):
-            raise
-        taken = {error["index"] for error in errors}
-    others = [ids[i] for i in sorted(taken)]
-    for other in store.holds.find({"_id": {"$in": others}}):
-        if stale(other, now, store.sweep_timing):
-            store.holds.delete_one({"_id": other["_id"], "token": other.get("token")})
-    return [file_id for i, file_id in enumerate(ids) if i not in taken]
+    return holds_of(store).take_many(ids, token, {"by": SWEEP})
 
 
 def let_go(store: FileStore, ids: list[Any], token: Any) -> None:
     """Release the holds ``token`` has on ``ids``."""
-    if len(ids) == 1:
-        store.holds.delete_one({**file_filter(ids[0]), "token": token})
-    elif ids:
-        store.holds.delete_many({"_id": {"$in": ids}, "token": token})
+    holds_of(store).release_many(ids, token)

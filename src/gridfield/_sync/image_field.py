@@ -22,6 +22,8 @@ from ..core.guards import UploadLimits
 from ..core.images import (
     DEFAULT_MAX_PIXELS,
     THUMBNAIL,
+    child_fields,
+    child_ids,
     parse_max_pixels,
     parse_size,
     parse_variants,
@@ -34,13 +36,12 @@ from ..core.imaging import (
     identify_image,
     process_image,
 )
+from ..core.store_defaults import StoreDefaults
 from ..core.upload_options import UploadOptions
 from .fields import FileField
 from .proxy import GridFSProxy
 
 __all__ = ["ImageField", "ImageGridFsProxy"]
-
-_VARIANTS = "variants"
 
 
 class ImageGridFsProxy(GridFSProxy):
@@ -91,7 +92,8 @@ class ImageGridFsProxy(GridFSProxy):
             grid_id,
             db_alias=self.db_alias,
             collection_name=self.collection_name,
-            encryption=self.encryption,
+            # The variants are read with the field's keys (they were written with them).
+            defaults=StoreDefaults(encryption=self.encryption),
         )
 
     # -- writing ----------------------------------------------------------------------------------
@@ -153,10 +155,7 @@ class ImageGridFsProxy(GridFSProxy):
                 info = self._store_rendition(rendition, options.for_derived_file())
                 stored.append(info.file_id)
                 ids[name] = info.file_id
-            extra: dict[str, Any] = {"thumbnail_id": ids.pop(THUMBNAIL, None)}
-            if ids:
-                extra[_VARIANTS] = ids
-            extra.update(options.extra)
+            extra = {**child_fields(ids), **options.extra}
             return self._store_rendition(image.main, options.but(extra=extra))
         except BaseException:
             # No variant of an image that was not stored is left behind.
@@ -193,7 +192,7 @@ class ImageGridFsProxy(GridFSProxy):
         """Delete an image and its thumbnail and variants: the image first, so no image is
         ever left naming a missing thumbnail."""
         try:
-            others = list(_variant_ids_of(self.store._stored_info(grid_id)).values())
+            others = list(_variant_ids_of(self.store.stored_info(grid_id)).values())
         except NoFile:
             others = []
         self._delete_one(grid_id)
@@ -262,14 +261,7 @@ class ImageField(FileField):
 
 
 def _variant_ids_of(info: FileInfo) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    thumbnail_id = info.extra.get("thumbnail_id")
-    if thumbnail_id is not None:
-        found[THUMBNAIL] = thumbnail_id
-    variants = info.extra.get(_VARIANTS)
-    if isinstance(variants, Mapping):
-        found.update({name: grid_id for name, grid_id in variants.items() if grid_id is not None})
-    return found
+    return child_ids(info.extra)
 
 
 def _image_bytes(data: Any, where: str, limits: UploadLimits | None) -> bytes:

@@ -15,9 +15,10 @@ from typing import Any
 
 from .. import telemetry
 from .._twins import clean_up_now
-from ..core.errors import MalformedBody, NoFile
+from ..core.errors import MalformedBody, MissingField, NoFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.http.intake import (
+    FormFields,
     FormTally,
     IntakeLimits,
     PartHead,
@@ -54,25 +55,24 @@ class Received:
         return f"<{type(self).__name__} files={names!r} form={sorted(self.form)!r}>"
 
     @property
-    def form(self) -> dict[str, str]:
-        """The form's text fields, name -> value (the first of a repeated name)."""
-        found: dict[str, str] = {}
-        for name, value in self.fields:
-            found.setdefault(name, value)
-        return found
+    def form(self) -> FormFields:
+        """The form's text fields, name -> value (the first of a repeated name); a name not
+        sent is MissingField (a KeyError the ready error handlers answer with 400)."""
+        return FormFields.of(self.fields)
 
     def file(self, field: str | None = None) -> ReceivedFile:
-        """The file sent in form field ``field`` (the only file when None); KeyError naming
-        what was sent when there is no such file (or, for None, not exactly one)."""
+        """The file sent in form field ``field`` (the only file when None); MissingField (a
+        KeyError, answered 400 by the ready error handlers) naming what was sent when there
+        is no such file (or, for None, not exactly one)."""
         if field is None:
             if len(self.files) == 1:
                 return self.files[0]
-            raise KeyError(f"expected one file, the request brought {len(self.files)}")
+            raise MissingField(f"expected one file, the request brought {len(self.files)}")
         for part in self.files:
             if part.field == field:
                 return part
         sent = sorted({str(part.field) for part in self.files})
-        raise KeyError(f"no file in form field {field!r} (files came in: {sent})")
+        raise MissingField(f"no file in form field {field!r} (files came in: {sent})")
 
     def keep(self) -> None:
         """Keep the stored files even if the ``with`` block raises."""

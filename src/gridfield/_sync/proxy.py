@@ -26,6 +26,7 @@ from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
 from ..core.position import ReadPosition, check_read_size
+from ..core.store_defaults import StoreDefaults
 from ..core.upload_options import UploadOptions
 from .connection import get_db
 from .document import Document
@@ -59,18 +60,11 @@ class GridFSProxy(DescribedFile):
         collection_name: str = "fs",
         chunk_size: int | None = None,
         delete_with_owner: bool = True,
-        limits: UploadLimits | None = None,
-        expire_after: timedelta | None = None,
-        dedup_scope: str | None = None,
-        encryption: Encryption | None = None,
+        defaults: StoreDefaults | None = None,
     ) -> None:
         self._slot = FileSlot(grid_id)
-        self.encryption = encryption
-        """How the files this proxy writes are encrypted, and opened (the field's)."""
-        self.expire_after = expire_after
-        """How long the files this proxy writes live (the field's ``expire_after``)."""
-        self.dedup_scope = dedup_scope
-        """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
+        self.defaults = StoreDefaults() if defaults is None else defaults
+        """What the files this proxy writes get (the field's ``defaults``)."""
         self.key = key
         self.instance = instance
         self.db_alias = db_alias
@@ -79,8 +73,6 @@ class GridFSProxy(DescribedFile):
         """The chunk size of files this proxy writes (None: the store's default)."""
         self.delete_with_owner = delete_with_owner
         """Whether the file goes when the owning document is deleted (the field's choice)."""
-        self.limits = limits
-        """The field's upload guards (``max_size``, ``content_types``), if any."""
         self._store: FileStore | None = None
         self._info: FileInfo | None = None
         self._upload: UploadStream | None = None
@@ -93,7 +85,11 @@ class GridFSProxy(DescribedFile):
         self._claim = False
         self._adopted: float | None = None
         self._holding: tuple[Any, Any] | None = None  # (file id, hold token)
-        self._from_storage = False  # made from a stored document's value (to_python)
+        # A file a deduplicating upload of this proxy took as its answer, and when: its
+        # mark is taken off once the owner's document names it.
+        self._settle: tuple[Any, Any] | None = None
+        self.from_storage = False
+        """Whether the field made this proxy from a stored document's value (to_python)."""
         self._reading: Any = grid_id  # the file _info, _reader and _position are about
 
     # -- what the field holds: the slot (gridfield.core.file_slot) does the bookkeeping ------
@@ -199,6 +195,26 @@ class GridFSProxy(DescribedFile):
         return self._upload
 
     @property
+    def limits(self) -> UploadLimits | None:
+        """The field's upload guards (``max_size``, ``content_types``), if any."""
+        return self.defaults.limits if self.defaults.limits.active else None
+
+    @property
+    def expire_after(self) -> timedelta | None:
+        """How long the files this proxy writes live (the field's ``expire_after``)."""
+        return self.defaults.expire_after
+
+    @property
+    def dedup_scope(self) -> str | None:
+        """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
+        return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """How the files this proxy writes are encrypted, and opened (the field's)."""
+        return self.defaults.encryption
+
+    @property
     def gridout(self) -> DownloadStream | None:
         """The download stream reads go through, once one is open."""
         return self._reader
@@ -207,16 +223,14 @@ class GridFSProxy(DescribedFile):
     def store(self) -> FileStore:
         """The file store of this field's database alias and bucket."""
         if self._store is None:
-            kwargs: dict[str, Any] = {}
+            defaults = self.defaults
             if self.upload_chunk_size is not None:
-                kwargs["chunk_size"] = self.upload_chunk_size
+                defaults = defaults.but(chunk_size=self.upload_chunk_size)
             # Errors name the field, whether its guards or a call's own refused the file.
-            limits = self.limits if self.limits is not None else UploadLimits()
-            kwargs["limits"] = dataclasses.replace(limits, label=self._where())
-            kwargs["expire_after"] = self.expire_after
-            kwargs["dedup_scope"] = self.dedup_scope
-            kwargs["encryption"] = self.encryption
-            self._store = FileStore(get_db(self.db_alias), self.collection_name, **kwargs)
+            defaults = defaults.but(
+                limits=dataclasses.replace(defaults.limits, label=self._where())
+            )
+            self._store = FileStore(get_db(self.db_alias), self.collection_name, defaults=defaults)
         return self._store
 
     def _where(self) -> str:
@@ -228,6 +242,7 @@ class GridFSProxy(DescribedFile):
             self.instance._mark_as_changed(self.key)
 
     def _adopt(self, info: FileInfo) -> None:
+        self._settle = (info.file_id, info.matched) if info.matched is not None else None
         self._slot.hold(info.file_id)
         self._claim = False
         self._adopted = time.monotonic()
@@ -506,6 +521,7 @@ class GridFSProxy(DescribedFile):
             return
         assert self._slot.staged is not None
         info = self._store_file(self._slot.staged.data, UploadOptions())
+        self._settle = (info.file_id, info.matched) if info.matched is not None else None
         self._slot.stored(info.file_id)
         self._follow(info)
 
@@ -526,6 +542,9 @@ class GridFSProxy(DescribedFile):
         self._claim = False  # the owner names the file now: a sweep sees it
         self._adopted = None
         self.release_file()
+        settle, self._settle = self._settle, None
+        if settle is not None and settle[0] == self.grid_id:
+            self.store.settle(*settle)  # the document names the matched file now
         self._drop(self._slot.saved())
 
     def _drop(self, stale: tuple[Any, ...]) -> None:

@@ -4,8 +4,10 @@ answer (``core.http``), and stream its bytes from the download stream, which che
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .. import telemetry
@@ -14,7 +16,6 @@ from ..core.errors import NoFile
 from ..core.http import (
     FALLBACK_CONTENT_TYPE,
     NO_ID,
-    ByteSpan,
     Headers,
     ResponsePlan,
     ServeOptions,
@@ -27,6 +28,7 @@ from ..core.http import (
     plan_response,
     stored_content_type,
 )
+from ..core.http.signing import FileRef, RequestUrl, forbidden
 from ..telemetry import NO_OPERATION, Operation
 from .download import DownloadStream
 from .store import FileStore
@@ -76,16 +78,52 @@ def resolve_source(source: Any, file_id: Any = NO_ID) -> tuple[FileStore | None,
     return source, file_id
 
 
+@dataclass(frozen=True)
+class _Signed:
+    """What a good signature lets through: the options it sets, its expiry, its revision."""
+
+    options: ServeOptions
+    until: datetime | None = None
+    revision: int | None = None
+
+
+def _check_signature(
+    options: ServeOptions, method: str, url: RequestUrl | None, ref: FileRef | None
+) -> _Signed | Served:
+    """The request through when the options sign nothing or its signature is good; else
+    its 403 (before anything tells whether the file exists)."""
+    signing = options.signing
+    if signing is None:
+        return _Signed(options)
+    if url is None:
+        raise TypeError("signed serving needs the request's URL (path and query)")
+    if ref is None:
+        return Served(forbidden(method, "the URL names no file"))
+    checked = signing.check(method, url.path, url.query, ref)
+    if not checked.ok:
+        return Served(forbidden(method, checked.reason))
+    if checked.download and not options.download:
+        options = dataclasses.replace(options, download=True)
+    return _Signed(options, checked.expires, checked.revision)
+
+
 def serve(
     store: FileStore | None,
     file_id: Any,
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer to a request for the stored file ``file_id``: the files query (and,
     for a plain GET, the chunk cursor the body continues, sent with it); 404 when there
-    is no such file."""
+    is no such file. With ``options.signing``, ``url`` (the request's) must be signed for
+    this file: 403 otherwise."""
+    signed = _check_signature(
+        options, method, url, None if file_id is None else FileRef(file_id=file_id)
+    )
+    if isinstance(signed, Served):
+        return signed
     if store is None or file_id is None:
         return Served(not_found(method))
     op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
@@ -100,7 +138,7 @@ def serve(
         op.end(exc)
         raise
     stream.observed_by(op)
-    return _planned(stream, method, headers, options, op)
+    return _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 def serve_path(
@@ -110,19 +148,25 @@ def serve_path(
     method: str,
     headers: Headers,
     options: ServeOptions,
+    url: RequestUrl | None = None,
 ) -> Served:
     """Plan the answer of a bucket app to a request for the path ``segment`` (decoded once,
     by the server): a file id, or with ``lookup="filename"`` the newest revision of the
-    files of that name; anything that names no file is a 404."""
+    files of that name (a signed URL may name another revision); anything that names no
+    file is a 404."""
     target = bucket_target(segment, lookup)
     if target.filename is None:
-        return serve(store, target.file_id, method, headers, options)
+        return serve(store, target.file_id, method, headers, options, url)
+    signed = _check_signature(options, method, url, FileRef(filename=target.filename))
+    if isinstance(signed, Served):
+        return signed
+    revision = -1 if signed.revision is None else signed.revision
     op = telemetry.begin(
         "serve", bucket=store.collection_name, filename=target.filename, method=method
     )
     try:
         with op.current():
-            info = store.get_info_by_name(target.filename)
+            info = store.get_info_by_name(target.filename, revision)
     except NoFile:
         op.set(status=404)
         op.end()
@@ -133,7 +177,7 @@ def serve_path(
     op.set(file_id=info.file_id)
     stream = DownloadStream(store, info)
     stream.observed_by(op)
-    return _planned(stream, method, headers, options, op)
+    return _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 def _planned(
@@ -142,10 +186,11 @@ def _planned(
     headers: Headers,
     options: ServeOptions,
     op: Operation = NO_OPERATION,
+    until: datetime | None = None,
 ) -> Served:
     try:
         with op.current():
-            return _plan_with(stream, method, headers, options, op)
+            return _plan_with(stream, method, headers, options, op, until)
     except BaseException as exc:
         op.end(exc)
         raise
@@ -157,6 +202,7 @@ def _plan_with(
     headers: Headers,
     options: ServeOptions,
     op: Operation,
+    until: datetime | None,
 ) -> Served:
     try:
         info = stream.info
@@ -164,11 +210,12 @@ def _plan_with(
         content_type = options.content_type
         begun: tuple[bytes, Iterator[bytes]] | None = None
         if must_sniff(decision, content_type, info):
-            if decision.method == "GET" and decision.spans == (ByteSpan(0, info.length),):
-                # The body's first piece names the type, and the body goes on from there.
-                body = stream.iter_range(0)
-                head = next(body, b"")
-                begun = (head, body)
+            if decision.method == "GET" and len(decision.spans) == 1:
+                # The whole file or one range: the body's cursor brings chunk 0 too, which
+                # names the type, and the body goes on from its first piece.
+                (span,) = decision.spans
+                head, piece, body = stream.begin_range(span.start, span.end)
+                begun = (piece, body)
             else:
                 head = stream.read_range(0, SNIFF_BYTES)
             content_type = stored_content_type(info, head[:SNIFF_BYTES]) or FALLBACK_CONTENT_TYPE
@@ -178,6 +225,8 @@ def _plan_with(
             download=options.download,
             filename=options.filename,
             cache_control=options.cache_control,
+            inline_active=options.inline_active,
+            until=until,
         )
     except BaseException:
         stream.close()

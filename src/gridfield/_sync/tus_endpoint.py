@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import telemetry
-from ..core.http import MAX_RANGES, Headers, ServeOptions
+from ..core.http import Headers, ServeOptions
 from ..core.tus import (
     TusError,
     TusResponse,
+    check_part_ids,
     check_version,
     created,
     default_naming,
@@ -43,7 +44,9 @@ class TusHooks:
     is a coroutine function, in the sync API a plain function):
 
     - ``authorise(method, upload_id, headers) -> bool``: False answers 403 (``upload_id`` is
-      None for OPTIONS and creation);
+      None for OPTIONS and creation). A final upload (``Upload-Concat: final;...``) consumes
+      the partial uploads it names, so each of them is asked about too, as a ``PATCH`` of it
+      would be: one refusal answers 403 and consumes nothing;
     - ``name_file(metadata, headers) -> FileNaming``: the stored file's filename, content type
       and metadata from the client's decoded ``Upload-Metadata`` (default: ``filename`` and
       ``filetype``, the rest as text metadata);
@@ -112,9 +115,7 @@ def _answer(
                 )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
-            return serve(
-                resumable.store, state.file_id, method, headers, ServeOptions(max_ranges=MAX_RANGES)
-            )
+            return serve(resumable.store, state.file_id, method, headers, ServeOptions())
         check_version(method, headers)
         if upload_id is None:
             if method != "POST":
@@ -149,6 +150,16 @@ def _answer(
         return refused
 
 
+def _authorise_parts(hooks: TusHooks, ids: tuple[str, ...], headers: Headers) -> None:
+    """403 unless the app would let this request PATCH every partial upload a final one
+    joins: joining consumes them, so it is writing to them (a URL that leaked is no key)."""
+    if hooks.authorise is None:
+        return
+    for upload_id in ids:
+        if not hooks.authorise("PATCH", upload_id, headers):
+            raise TusError(403, f"Upload-Concat: partial upload {upload_id} is not yours to join")
+
+
 def _create(
     resumable: ResumableStore,
     hooks: TusHooks,
@@ -157,14 +168,17 @@ def _create(
     body: Iterator[bytes],
 ) -> TusResponse:
     creation = parse_creation(headers, resumable.options)
-    naming = _name(hooks, creation.metadata, headers)
     if creation.concat is not None and not creation.concat.partial:
         ids = part_ids(creation.concat, urlsplit(location).path)
+        check_part_ids(ids, resumable.options)
+        _authorise_parts(hooks, ids, headers)
+        naming = _name(hooks, creation.metadata, headers)
         state = resumable.concatenate(ids, creation.concat.header, naming)
         url = f"{location.rstrip('/')}/{state.upload_id}"
         if hooks.on_complete is not None:
             hooks.on_complete(state, headers)
         return created(state, url, with_body=False)
+    naming = _name(hooks, creation.metadata, headers)
     state = resumable.create(creation, naming)
     url = f"{location.rstrip('/')}/{state.upload_id}"
     if creation.body:

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from .. import telemetry
 from .._twins import (
@@ -27,15 +27,13 @@ from .._twins import (
 )
 from ..core.chunks import ChunkBatcher, ChunkCutter, as_bytes, chunk_overhead
 from ..core.content_types import content_type_of
-from ..core.dedup import dedup_filter
 from ..core.errors import CorruptFile, FileExists, FileTooLarge, add_note
 from ..core.expiry import expiry_moment, is_expired
 from ..core.files_document import FileInfo, upload_date
 from ..core.guards import Progress, UploadLimits
-from ..core.queries import chunks_filter
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
-from .file_keys import NewFileKey, new_file_key_for
+from .chunk_writer import ChunkWriter
 
 if TYPE_CHECKING:
     from .store import FileStore
@@ -43,10 +41,6 @@ if TYPE_CHECKING:
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
 _SLICE = 16 * 1024 * 1024
-
-# Chunk _ids named per delete when an abort removes the chunks it sent by their _id: keeps
-# each query far below the 16 MiB command limit (an ObjectId costs about 20 bytes in $in).
-_IDS_PER_DELETE = 50_000
 
 
 class UploadStream:
@@ -77,7 +71,6 @@ class UploadStream:
         # An encrypted file's SHA-256 is not stored (it would tell who holds the database
         # whether the file is one they can guess), so it is not computed either.
         self._encrypt = bool(options.encrypt)
-        self._file_key: NewFileKey | None = None
         checksum = options.checksum and not self._encrypt
         self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
@@ -86,11 +79,15 @@ class UploadStream:
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
         # an index made by another tool): then only the chunks we sent, by their _id.
-        self._owns_id = options.file_id is None
-        self._sent_ids: list[Any] = []
-        self._sent_any = False
-        self._files_doc: dict[str, Any] | None = None
-        # Inserts a cancellation left running: an abort waits for them before it deletes.
+        # The writer seals the chunks and records the data key when the file is encrypted.
+        self._writer = ChunkWriter(
+            store.bucket,
+            self.file_id,
+            owns_id=options.file_id is None,
+            encryption=store.encryption if self._encrypt else None,
+            chunk_size=self.chunk_size,
+        )
+        # Registry writes a cancellation left running: an abort waits for them.
         self._in_flight: set[Any] = set()
         self._limits = limits
         self._type_checked = self._limits.content_types is None
@@ -108,6 +105,7 @@ class UploadStream:
         self._started = datetime.now(timezone.utc)
         self._entry: Any = None  # its registry entry's _id, once registered
         self._refreshed = 0.0  # when the entry was last written (monotonic)
+        self._lapsed = False  # whether the entry ran out once while the upload was open
         # Its telemetry, from now to its close or abort (gridfield.telemetry).
         self._op = telemetry.begin(
             "upload",
@@ -159,14 +157,15 @@ class UploadStream:
 
     def _write(self, data: bytes | bytearray | memoryview | str) -> None:
         self._check_open()
-        self._store._check_writable("upload a file")  # before the bytes join: nothing changes
+        self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
         except FileTooLarge as exc:
             self._abort_after(exc)
             raise
-        self._keep_registered()
-        self._send(self._batcher.ready())
+        batches = self._batcher.ready()
+        self._keep_registered(before=bool(batches))
+        self._send(batches)
 
     def writelines(self, lines: Iterable[bytes | bytearray | memoryview | str]) -> None:
         """Write each item of ``lines`` in turn (no separators are added)."""
@@ -180,9 +179,10 @@ class UploadStream:
 
     def _flush(self) -> None:
         self._check_open()
-        self._store._check_writable("upload a file")
-        self._keep_registered()
-        self._send(self._batcher.drain())
+        self._store.bucket.check_writable("upload a file")
+        batches = self._batcher.drain()
+        self._keep_registered(before=bool(batches))
+        self._send(batches)
 
     def close(self) -> FileInfo:
         """Insert the rest, then the files document; return the file's description.
@@ -206,7 +206,7 @@ class UploadStream:
         self._check_open()
         # Refused with nothing changed (the upload stays open, its chunks kept): a session
         # bound since the upload began, now in a transaction, must not take its writes.
-        self._store._check_writable("upload a file")
+        self._store.bucket.check_writable("upload a file")
         try:
             self._check_type()
         except BaseException as exc:
@@ -218,7 +218,7 @@ class UploadStream:
             self._batcher.add([last])
         self._send(self._batcher.drain())
         try:
-            info = self._describe(self._encryption_record())
+            info = self._describe()
             self._check_described(info)
             if self._dedup:
                 existing = self._stored_copy(info)
@@ -232,17 +232,13 @@ class UploadStream:
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
-            doc = info.to_document()
-            self._store._ensure_indexes_once()
-            if self._entry is not None:
+            if self._entry is not None and self._lease_may_have_lapsed():
                 self._check_chunks(info)
-            self._files_doc = doc
-            finish(self._store.files.insert_one(doc), self._in_flight)
+            info = self._writer.insert_file(info)  # with its encryption record, if any
         except DuplicateKeyError as exc:
-            self._files_doc = None  # not ours: the file that was there first
             self._abort_after(exc)
             raise FileExists(
-                f"file {self.file_id!r} already exists in {self._store.files.name}"
+                f"file {self.file_id!r} already exists in {self._store.bucket.files.name}"
             ) from exc
         except BaseException as exc:
             self._abort_after(exc)
@@ -275,37 +271,37 @@ class UploadStream:
         """The file of this upload's scope holding the same bytes, if one is stored: one
         lookup, on the deduplication index (``ensure_indexes``)."""
         assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
-        self._store._ensure_indexes_once()
-        query = dedup_filter(info.sha256, info.length, self._scope, info.expire_at)
-        doc = self._store.files.find_one(query)
-        return None if doc is None else FileInfo.from_document(doc)
+        return self._store.find_copy(info.sha256, info.length, self._scope, info.expire_at)
 
     def stored_as_declared(self) -> FileInfo | None:
         """With deduplication and a declared SHA-256 and length, before any byte is written:
         the file of this upload's scope that holds them, closing this upload (nothing was
         sent); None when there is none (or nothing was declared)."""
-        if self._declared is None or not self._dedup or self.length or self._sent_any:
+        if self._declared is None or not self._dedup or self.length or self._writer.sent_any:
             return None
         sha256, length = self._declared
         assert length is not None and self._scope is not None
         moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
-        self._store._ensure_indexes_once()
-        doc = self._store.files.find_one(dedup_filter(sha256, length, self._scope, moment))
-        if doc is None:
+        found = self._store.find_copy(sha256, length, self._scope, moment)
+        if found is None:
             return None
-        self.info = FileInfo.from_document(doc)
+        self.info = found
         self.closed = True
         return self.info
 
     # -- the registry of open uploads -----------------------------------------------------------
 
-    def _keep_registered(self) -> None:
-        """Enter (or refresh) this upload in the registry once it has been open long enough
-        for a sweep to find its chunks old: a short upload costs no command here."""
+    def _keep_registered(self, *, before: bool = False) -> None:
+        """Enter this upload in the registry before its first batch of chunks goes in while
+        more may follow (``before``), or once it has been open long enough for a sweep to
+        find its chunks old; refresh the entry while it writes. From its first chunk to
+        the end of its lease, a deleting sweep leaves its chunks alone, whatever its pace.
+        A small file, whose only chunks go in with its files document at ``close()``,
+        costs no command here."""
         timing = self._store.sweep_timing
         every = timing.register_after.total_seconds()
         now = time.monotonic()
-        if self._entry is None and now - self._opened < every:
+        if self._entry is None and not before and now - self._opened < every:
             return
         if self._entry is not None and now - self._refreshed < every:
             return
@@ -315,31 +311,40 @@ class UploadStream:
             self._abort_after(exc)
             raise
 
+    def _lease_may_have_lapsed(self) -> bool:
+        """Whether the registry entry may have run out at some moment since it was first
+        written (its chunks then had no protection from a sweep: they are counted before
+        the files document goes in)."""
+        lease = self._store.sweep_timing.lease.total_seconds()
+        return self._lapsed or time.monotonic() - self._refreshed >= lease
+
     def _register(self, lease: timedelta) -> None:
+        if self._entry is not None and self._lease_may_have_lapsed():
+            self._lapsed = True  # silent past its lease once: a sweep may have been by
         entry = ObjectId() if self._entry is None else self._entry
         self._entry = entry
         self._refreshed = time.monotonic()
         doc = registration(entry, self.file_id, self._started, datetime.now(timezone.utc), lease)
         # An upsert: an entry a sweep removed once it expired comes back.
-        insert = self._store.uploads.replace_one({"_id": entry}, doc, upsert=True)
+        insert = self._store.bucket.uploads.replace_one({"_id": entry}, doc, upsert=True)
         finish(insert, self._in_flight)
 
     def _check_chunks(self, info: FileInfo) -> None:
         """A long upload's chunks are all there before its files document goes in: a
         sweep may have taken them while the upload was silent past its lease."""
         want = expected_chunks(info.length, info.chunk_size)
-        found = self._store.chunks.count_documents(chunks_filter(self.file_id))
+        found = self._writer.count()
         if found != want:
             raise CorruptFile(
                 f"upload of file {self.file_id!r}: {found} of its {want} chunks are in"
-                f" {self._store.chunks.name} (removed while it was open, by a bucket sweep"
+                f" {self._store.bucket.chunks.name} (removed while it was open, by a bucket sweep"
                 " or by hand): nothing was stored"
             )
 
     def _unregister(self) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
-            self._store.uploads.delete_one({"_id": entry})
+            self._store.bucket.uploads.delete_one({"_id": entry})
 
     def _guessed_type(self) -> str | None:
         # A type in the caller's metadata stays where they put it; only a guess is added there.
@@ -356,7 +361,7 @@ class UploadStream:
             self._limits.check_type(self._content_type or self._guessed_type())
             self._type_checked = True
 
-    def _describe(self, encryption: dict[str, Any] | None = None) -> FileInfo:
+    def _describe(self) -> FileInfo:
         guessed = self._guessed_type()
         date = upload_date(self._store.db.codec_options)
         return FileInfo.for_upload(
@@ -373,7 +378,6 @@ class UploadStream:
             extra=self._extra,
             expire_at=expiry_moment(self._expiry, date),
             scope=self._scope,
-            encryption=encryption,
         )
 
     def _send(self, batches: list[list[dict[str, Any]]]) -> None:
@@ -381,49 +385,12 @@ class UploadStream:
             return
         try:
             self._check_type()
-            self._store._ensure_indexes_once()
-            for plain in batches:
-                batch = self._stored_form(plain)
-                if not self._owns_id:
-                    self._sent_ids.extend(doc["_id"] for doc in batch)
-                self._sent_any = True
-                insert = self._store.chunks.insert_many(batch, ordered=True)
-                finish(insert, self._in_flight)
-                self._stored += sum(len(doc["data"]) for doc in plain)
+            for batch in batches:
+                self._stored += self._writer.insert(batch)
                 self._progress.reached(self._stored)
-        except BulkWriteError as exc:
-            self._abort_after(exc)
-            errors = exc.details.get("writeErrors") or [{}]
-            if errors[0].get("code") == 11000:
-                raise FileExists(
-                    f"file {self.file_id!r} already has chunks in {self._store.chunks.name}"
-                ) from exc
-            raise
         except BaseException as exc:
             self._abort_after(exc)
             raise
-
-    # -- encryption -----------------------------------------------------------------------------
-
-    def _stored_form(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The chunk documents as they are stored: sealed with the file's data key when the
-        upload is encrypted (the one place where chunk bytes become stored bytes)."""
-        if not self._encrypt:
-            return batch
-        cipher = (self._key()).cipher
-        return [{**doc, "data": cipher.seal_chunk(doc["n"], doc["data"])} for doc in batch]
-
-    def _key(self) -> NewFileKey:
-        if self._file_key is None:
-            assert self._store.encryption is not None  # start_upload refused encrypt otherwise
-            self._file_key = new_file_key_for(self._store.encryption, self.file_id, self.chunk_size)
-        return self._file_key
-
-    def _encryption_record(self) -> dict[str, Any] | None:
-        """What the files document says of the file's encryption (None: not encrypted)."""
-        if not self._encrypt:
-            return None
-        return (self._key()).record(self._cutter.length)
 
     # -- giving up ------------------------------------------------------------------------------
 
@@ -443,28 +410,10 @@ class UploadStream:
         # A write that a cancellation left running could land after the deletes below.
         nothing_in_flight(self._in_flight)
         try:
-            self._remove_what_was_sent()
+            self._writer.discard()
         finally:
             # After the chunks are gone: until then the entry keeps a sweep off them.
             self._unregister()
-
-    def _remove_what_was_sent(self) -> None:
-        if self._files_doc is not None:
-            # The insert of the files document failed or was cancelled: it may have reached
-            # the server all the same. Only a document exactly like ours is removed.
-            doc, self._files_doc = self._files_doc, None
-            self._store.files.delete_one(
-                {key: {"$eq": doc[key]} for key in ("_id", "length", "chunkSize", "uploadDate")}
-            )
-        if not self._sent_any:
-            return
-        if self._owns_id:
-            self._store.chunks.delete_many(chunks_filter(self.file_id))
-            return
-        for start in range(0, len(self._sent_ids), _IDS_PER_DELETE):
-            query = chunks_filter(self.file_id)
-            query["_id"] = {"$in": self._sent_ids[start : start + _IDS_PER_DELETE]}
-            self._store.chunks.delete_many(query)
 
     def _abort_after(self, error: BaseException) -> None:
         """Abort because of ``error``; a failing clean-up must not hide ``error``.

@@ -21,11 +21,22 @@ from .bucket import DEFAULT_PREFIX, DEFAULT_URI, Bucket
 from .ids import BadId
 from .progress import SourceFailed
 
-__all__ = ["Settings", "cli", "command", "open_store", "say"]
+__all__ = [
+    "CONNECTION_SCHEMES",
+    "Settings",
+    "cli",
+    "command",
+    "open_store",
+    "say",
+    "settings_of",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_SCHEMES = ("mongodb://", "mongodb+srv://")
+CONNECTION_SCHEMES = ("mongodb://", "mongodb+srv://")
+"""How a connection string starts."""
+# Commands whose arguments may themselves be connection strings: none is taken as --uri.
+_TAKE_URIS = frozenset({"copy"})
 _SHARED = ("uri", "db", "prefix", "quiet", "debug")
 
 
@@ -37,8 +48,11 @@ class _Group(click.Group):
         rest: list[str] = []
         uri: list[str] = []
         for i, arg in enumerate(args):
+            if arg in _TAKE_URIS:
+                rest.extend(args[i:])
+                break
             after_uri_flag = i > 0 and args[i - 1] == "--uri"
-            if not uri and not after_uri_flag and arg.startswith(_SCHEMES):
+            if not uri and not after_uri_flag and arg.startswith(CONNECTION_SCHEMES):
                 uri = ["--uri", arg]
             else:
                 rest.append(arg)
@@ -126,7 +140,7 @@ def _given(ctx: click.Context | None) -> dict[str, Any]:
     }
 
 
-def _settings(ctx: click.Context) -> Settings:
+def settings_of(ctx: click.Context) -> Settings:
     """The shared options: given after the command, else before it, else the defaults."""
     values = {**_given(ctx.parent), **_given(ctx)}
     bucket = Bucket(
@@ -140,7 +154,7 @@ def _settings(ctx: click.Context) -> Settings:
 @contextmanager
 def open_store(ctx: click.Context) -> Iterator[tuple[FileStore, Settings]]:
     """The file store of the command's bucket and its settings; the client closes after."""
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
     client, store = settings.bucket.open()
     try:
         yield store, settings

@@ -12,7 +12,7 @@ import click
 from ..core.expiry import parse_duration
 from ..core.files_document import FileInfo
 from ..sync import FileStore
-from . import health, transfer  # noqa: F401 -- importing health registers check and sweep
+from . import copying, health, transfer, urls  # noqa: F401 -- importing registers their commands
 from .app import Settings, cli, command, open_store, say
 from .ids import id_candidates, parse_id, show_id
 from .listing import LIST_ORDER, json_row, long_row, prefix_pattern, short_row

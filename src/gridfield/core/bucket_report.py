@@ -14,6 +14,8 @@ from typing import Any
 import bson
 from bson import ObjectId
 
+from .images import child_ids
+
 __all__ = [
     "DEFAULT_GRACE",
     "BucketReport",
@@ -162,14 +164,9 @@ class ChildFiles:
 
     def note(self, doc: Mapping[str, Any]) -> None:
         """Record the children ``doc`` (a files document) names, if any."""
-        children = [doc.get("thumbnail_id")]
-        variants = doc.get("variants")
-        if isinstance(variants, Mapping):
-            children.extend(variants.values())
         parent = id_key(doc.get("_id"))
-        for child in children:
-            if child is not None:
-                self._parents.setdefault(id_key(child), []).append(parent)
+        for child in child_ids(doc).values():
+            self._parents.setdefault(id_key(child), []).append(parent)
 
     def __len__(self) -> int:
         return len(self._parents)
@@ -237,6 +234,8 @@ class BucketReport:
     removed_chunks: int = 0
     removed_resumable: int = 0
     """Resumable (tus) uploads past their expiry whose entries (and chunks) a sweep removed."""
+    removed_holds: int = 0
+    """Holds on files that are gone (left by a save or sweep that died) a sweep removed."""
 
     @property
     def clean(self) -> bool:
@@ -271,6 +270,8 @@ class BucketReport:
             lines.append(f"  removed: {self.removed_files} files, {self.removed_chunks} chunks")
         if self.removed_resumable:
             lines.append(f"  removed: {self.removed_resumable} expired resumable uploads")
+        if self.removed_holds:
+            lines.append(f"  removed: {self.removed_holds} holds on files that are gone")
         for damaged in self.damaged_files:
             lines.append(f"  damaged {damaged.file_id!r} ({damaged.filename!r}): {damaged.problem}")
         return "\n".join(lines)

@@ -11,7 +11,7 @@ import bson
 from bson import ObjectId
 
 from .content_types import SNIFF_BYTES
-from .encryption import CHUNK_OVERHEAD
+from .encryption import CHUNK_OVERHEAD, FileCipher
 from .errors import CorruptFile
 from .files_document import FileInfo
 from .numbers import is_whole_number, whole_number
@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_BATCH_BYTES",
     "DEFAULT_BATCH_COUNT",
     "READ_BATCH_BYTES",
+    "STREAM_BATCH_BYTES",
     "ChunkBatcher",
     "ChunkCheck",
     "ChunkCutter",
@@ -29,6 +30,7 @@ __all__ = [
     "assemble",
     "chunk_overhead",
     "chunk_span",
+    "chunks_per_batch",
     "clamp_range",
 ]
 
@@ -39,12 +41,35 @@ DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 DEFAULT_BATCH_COUNT = 1000
 """Most chunk documents per insert."""
 
-READ_BATCH_BYTES = 16 * 1024 * 1024
-"""Most payload bytes per batch a download asks for: MongoDB's own cap on a reply. Fewer
-round trips than 8 MiB batches, and less client CPU: measured in ``./dev bench`` (client
-CPU), a reader with replies of this size reuses the memory of the last one, where 8 MiB
-replies kept touching fresh pages (page faults) between uploads. A reader holds about two
-batches at once (the reply and its documents), so memory stays bounded."""
+READ_BATCH_BYTES = 32 * 1024 * 1024
+"""Most payload bytes per batch a whole read asks for. MongoDB sends at most 16 MiB per
+reply whatever is asked (FerretDB up to its 48 MB message limit): asking for more than
+16 MiB costs nothing there, and where the server allows it a 16 MiB file (65 chunks of
+255 KiB) comes in one reply instead of 64 chunks and then one. Measured in ``./dev bench``
+(client CPU): the trailing small reply of 16 MiB batches touched fresh memory on every read.
+A whole read holds the whole file anyway; reads in pieces hold one batch."""
+
+STREAM_BATCH_BYTES = 2 * 1024 * 1024
+"""Most payload bytes per batch a streaming read asks for (an HTTP body, a range, a loop
+over a stream): a reader stalled by a slow client holds about one such batch on the
+server's side and one in the client, not ``READ_BATCH_BYTES``. A whole ``read()`` keeps
+the larger batch, which costs less CPU."""
+
+
+def chunks_per_batch(batch_bytes: int, chunk_size: int, wanted: int | None = None) -> int:
+    """How many chunks of ``chunk_size`` bytes to ask for per batch: at most what about
+    ``batch_bytes`` holds (one at least); when ``wanted`` documents are all there is to
+    fetch, as few batches as that allows, of about equal size (no small reply at the end),
+    and one more than wanted when one batch fetches them all, so the server can say the
+    cursor is done in the same reply."""
+    most = max(1, batch_bytes // max(1, chunk_size))
+    if wanted is None or wanted <= 0:
+        return most
+    if wanted < most:
+        return wanted + 1
+    batches = -(-wanted // most)
+    return -(-wanted // batches)
+
 
 Chunk = dict[str, Any]
 
@@ -260,7 +285,14 @@ class ChunkCheck:
     encrypted file); anything else is a ``CorruptFile`` naming the file and the chunk.
     """
 
-    def __init__(self, info: FileInfo, first: int = 0, last: int | None = None) -> None:
+    def __init__(
+        self,
+        info: FileInfo,
+        first: int = 0,
+        last: int | None = None,
+        *,
+        cipher: FileCipher | None = None,
+    ) -> None:
         self.file_id = info.file_id
         self.length = info.length
         self.chunk_size = info.chunk_size
@@ -269,6 +301,9 @@ class ChunkCheck:
         self.last = self.count - 1 if last is None else last
         self.overhead = CHUNK_OVERHEAD if info.encrypted else 0
         """Bytes a stored chunk holds beyond its share of the file."""
+        self.cipher = cipher
+        """What opens the chunks of an encrypted file (None: a clear file, or a check of
+        the chunks' sizes and order alone, as a bucket check without keys does)."""
 
     def expected_size(self, n: int) -> int:
         """Payload size of chunk ``n`` in a sound file."""

@@ -7,6 +7,7 @@ import mimetypes
 import re
 
 __all__ = [
+    "ACTIVE_CONTENT_TYPES",
     "FALLBACK_CONTENT_TYPE",
     "MAX_CONTENT_TYPE_LENGTH",
     "SNIFF_BYTES",
@@ -14,6 +15,7 @@ __all__ = [
     "content_type_of",
     "guess_content_type",
     "header_safe_content_type",
+    "is_active_content",
     "is_media_type",
     "sniff_content_type",
 ]
@@ -57,6 +59,39 @@ _FTYP = {
     b"mif1": "image/heif",
     b"avif": "image/avif",
 }
+ACTIVE_CONTENT_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/xsl",
+        "application/xslt+xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "application/ecmascript",
+        "application/x-shockwave-flash",
+        "multipart/x-mixed-replace",
+    }
+)
+"""Types a browser runs as a document of the site that sends them, scripts and all (every
+``+xml`` type too, see ``is_active_content``): served inline, a file uploaded by one user
+would run in the page of another on the app's own origin."""
+
+
+def is_active_content(content_type: str | None) -> bool:
+    """Whether a browser could run what ``content_type`` names as active content: one of
+    ACTIVE_CONTENT_TYPES or any XML type (``+xml``), whatever the parameters and case.
+    An unknown type is not (it is served as ``application/octet-stream``)."""
+    if not content_type:
+        return False
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base in ACTIVE_CONTENT_TYPES or base.endswith("+xml")
+
+
 SNIFF_BYTES = 16
 """How many leading bytes ``sniff_content_type`` looks at."""
 

@@ -17,17 +17,32 @@ from .expiry import EXPIRE_AT_FIELD
 
 __all__ = [
     "DEDUP_INDEX",
+    "MATCHED_FIELD",
     "SCOPE_FIELD",
     "SHA256_FIELD",
     "check_declared",
     "check_scope",
     "dedup_filter",
+    "unmatched_filter",
 ]
 
 SHA256_FIELD = "gridfield.sha256"
 SCOPE_FIELD = "gridfield.scope"
 DEDUP_INDEX = [(SHA256_FIELD, 1), ("length", 1), (SCOPE_FIELD, 1)]
 """The keys of the index the deduplication lookup uses."""
+
+MATCHED_FIELD = "gridfield.matched"
+"""When a deduplicating upload last took a stored file as its answer: set by the lookup
+itself (one atomic find-and-update, so the file exists when it is set), and read by the
+deletion of a shared file, which leaves a file matched lately for its new holder to save a
+document naming it."""
+
+
+def unmatched_filter(since: datetime) -> dict[str, Any]:
+    """A files filter on the files no deduplicating upload took as its answer after
+    ``since``."""
+    return {"$or": [{MATCHED_FIELD: {"$exists": False}}, {MATCHED_FIELD: {"$lte": since}}]}
+
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 

@@ -35,6 +35,7 @@ import bson
 from bson.binary import Binary
 
 from .errors import CorruptFile, GridFSError
+from .extras import missing_extra
 
 __all__ = [
     "ALGORITHMS",
@@ -65,7 +66,6 @@ _FORMAT = 1
 _SEAL_N = 2**32 - 1
 _MAX_CHUNKS = _SEAL_N  # chunk numbers 0 .. 2**32 - 2
 _KEY_BYTES = 32
-_INSTALL = 'pip install "gridfield[encryption]"'
 
 
 class KeyUnavailable(GridFSError):
@@ -89,8 +89,8 @@ def _aead(algorithm: str, key: bytes) -> _Aead:
     """The cipher object for ``algorithm``; ImportError naming the extra without it."""
     try:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-    except ImportError as exc:  # pragma: no cover - exercised by the layout test
-        raise ImportError(f"encrypted files need the cryptography package: {_INSTALL}") from exc
+    except ImportError as exc:  # the extra is missing: say which one
+        raise missing_extra(__name__, exc, "encryption") from exc
     if algorithm == "AES-256-GCM":
         return AESGCM(key)
     if algorithm == "ChaCha20-Poly1305":

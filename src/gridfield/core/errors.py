@@ -27,12 +27,14 @@ __all__ = [
     "ContentTypeRefused",
     "CorruptFile",
     "FileExists",
+    "FileExpired",
     "FileNotLoaded",
     "FileTooLarge",
     "FormTooLarge",
     "GridFSError",
     "ImageTooLarge",
     "MalformedBody",
+    "MissingField",
     "NoFile",
     "add_note",
 ]
@@ -44,6 +46,15 @@ class NoFile(GridFSError, gridfs.errors.NoFile):
     Also an instance of PyMongo's ``gridfs.errors.NoFile``, so code written
     against PyMongo's gridfs catches it unchanged.
     """
+
+
+class FileExpired(NoFile):
+    """The file asked for has expired (it may not be removed yet): a ``NoFile`` all the same,
+    so what catches NoFile catches it; ``expire_at`` holds the moment."""
+
+    def __init__(self, message: str, *, expire_at: Any = None) -> None:
+        super().__init__(message)
+        self.expire_at = expire_at
 
 
 class CorruptFile(GridFSError, gridfs.errors.CorruptGridFile):
@@ -97,6 +108,17 @@ class MalformedBody(GridFSError, ValueError):
     """A request body that is not what it claims: a multipart body without a boundary, one
     that breaks its syntax or ends before its closing boundary, a bad ``Content-Length``.
     Nothing of it stays stored."""
+
+
+class MissingField(GridFSError, KeyError):
+    """A form a request brought lacks a field or a file the app asked for by name
+    (``received.form["name"]``, ``received.file("photo")``): the client's doing, answered
+    400 by the ready error handlers. A ``KeyError`` too, as a dict's missing key is; its
+    message names what was missing and what came."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() quotes its argument as a repr: the message reads as written.
+        return str(self.args[0]) if self.args else ""
 
 
 class ImageTooLarge(ValidationError):

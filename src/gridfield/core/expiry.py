@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "EXPIRE_AT_FIELD",
     "check_expiry",
+    "earliest",
     "expired_filter",
     "expired_message",
     "expiry_cache_headers",
@@ -95,6 +96,12 @@ def expiry_moment(expiry: datetime | timedelta | None, upload_date: datetime) ->
     if isinstance(expiry, timedelta):
         return _millis(_utc(upload_date) + expiry)
     return expiry
+
+
+def earliest(*moments: datetime | None) -> datetime | None:
+    """The earliest of the moments given, in UTC (naive ones read as UTC); None for none."""
+    known = [_utc(moment) for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 def is_expired(expire_at: datetime | None, now: datetime) -> bool:

@@ -59,7 +59,14 @@ ours; a value under this key of another shape is kept, untouched, and nothing (n
 no expiry, no scope) is taken from it. Reserved: a caller cannot set it."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-_OUR_PARTS = {"sha256": str, "expireAt": datetime, "scope": str, "encryption": Mapping}
+_OUR_PARTS = {
+    "sha256": str,
+    "expireAt": datetime,
+    "scope": str,
+    # "matched": when a deduplicating upload last took the file as its answer (core.dedup).
+    "matched": datetime,
+    "encryption": Mapping,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +74,7 @@ class _Ours:
     sha256: str | None = None
     expire_at: datetime | None = None
     scope: str | None = None
+    matched: datetime | None = None
     encryption: Mapping[str, Any] | None = None
 
 
@@ -80,7 +88,13 @@ def _ours(value: object) -> _Ours | None:
     digest = value.get("sha256")
     if digest is not None and not _SHA256_HEX.fullmatch(digest):
         return None
-    return _Ours(digest, value.get("expireAt"), value.get("scope"), value.get("encryption"))
+    return _Ours(
+        digest,
+        value.get("expireAt"),
+        value.get("scope"),
+        value.get("matched"),
+        value.get("encryption"),
+    )
 
 
 # Top-level keys no put() keyword may set: GridFS's own fields, and ours.
@@ -306,6 +320,8 @@ class FileInfo:
     encryption: Mapping[str, Any] | None = None
     """How the file's chunks are encrypted (``gridfield.core.encryption``); None: they are
     not."""
+    matched: datetime | None = dataclasses.field(default=None, compare=False, repr=False)
+    """When a deduplicating upload last took this file as its answer (``core.dedup``)."""
     top_content_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
     """The top-level ``contentType`` as stored (where MongoEngine and PyMongo's GridOut read
     it), kept apart so a document is written back as it was read."""
@@ -401,6 +417,7 @@ class FileInfo:
             top_content_type=top if isinstance(top, str) else None,
             expire_at=ours.expire_at,
             scope=ours.scope,
+            matched=ours.matched,
             encryption=ours.encryption,
         )
 

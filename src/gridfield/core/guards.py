@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 
-from .errors import ContentTypeRefused, FileTooLarge
+from .content_types import is_media_type
+from .errors import ContentTypeRefused, FileTooLarge, MalformedBody
 from .numbers import whole_number
 
 __all__ = [
@@ -38,8 +39,9 @@ def content_type_allowed(kind: str | None, allowed: Iterable[str]) -> bool:
     return False
 
 
-# What a client sends when it does not know what a file is: no claim at all.
-_NO_CLAIM = frozenset({"", "application/octet-stream"})
+# What a client sends when it does not know what a file is: no claim at all (with an old
+# alias of application/octet-stream).
+_NO_CLAIM = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 
 
 def content_type_patterns(kinds: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -58,15 +60,24 @@ def content_type_patterns(kinds: Iterable[str] | None) -> tuple[str, ...] | None
     return checked
 
 
-def part_content_type(claim: str | None) -> str | None:
-    """The content type a client's upload part claims, or None when it claims nothing useful
-    (no ``Content-Type``, an empty one, or ``application/octet-stream``): the type is then
-    guessed from the filename or sniffed from the first bytes."""
+def part_content_type(claim: str | None, what: str = "the upload") -> str | None:
+    """The content type a client's upload (``what``: the part or body, for messages) claims,
+    or None when it claims nothing useful (no ``Content-Type``, an empty one, a bare word
+    without a ``/``, or ``application/octet-stream``): the type is then guessed from the
+    filename or sniffed from the first bytes. A claim that is no media type (a list of
+    types, a control character, non-ASCII, an over-long subtype) is MalformedBody naming
+    ``what``: the client's mistake, never a failure of the server's."""
     if claim is None:
         return None
     claim = claim.strip()
-    if claim.split(";", 1)[0].strip().lower() in _NO_CLAIM:
+    if claim.split(";", 1)[0].strip().lower() in _NO_CLAIM or "/" not in claim:
         return None
+    if not is_media_type(claim):
+        shown = claim if len(claim) <= 80 else claim[:80] + "..."
+        raise MalformedBody(
+            f"{what}: Content-Type {shown!r} is not a media type like 'image/png'"
+            " (one type/subtype of token characters, visible ASCII)"
+        )
     return claim
 
 

@@ -29,6 +29,8 @@ __all__ = [
     "bounded_size",
     "centre_crop",
     "check_pixels",
+    "child_fields",
+    "child_ids",
     "content_type_for_format",
     "decode_size",
     "main_image_size",
@@ -50,6 +52,34 @@ camera's 8192 x 5464), and a bound on what one image may cost: decoded at 4 byte
 
 THUMBNAIL = "thumbnail"
 """The name of the variant made from ``thumbnail_size`` (stored as ``thumbnail_id``)."""
+
+_THUMBNAIL_FIELD = "thumbnail_id"
+_VARIANTS_FIELD = "variants"
+
+
+def child_fields(ids: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level fields of an image's files document that name its variants' files
+    (``ids``: variant name -> file id): ``thumbnail_id`` (None when it has no thumbnail),
+    and a ``variants`` map for the named ones, if any."""
+    named = {name: file_id for name, file_id in ids.items() if name != THUMBNAIL}
+    fields: dict[str, Any] = {_THUMBNAIL_FIELD: ids.get(THUMBNAIL)}
+    if named:
+        fields[_VARIANTS_FIELD] = named
+    return fields
+
+
+def child_ids(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The files an image's files document (or its top-level fields) names as its own:
+    variant name -> file id, the thumbnail under ``THUMBNAIL``; whoever wrote it."""
+    found: dict[str, Any] = {}
+    thumbnail_id = fields.get(_THUMBNAIL_FIELD)
+    if thumbnail_id is not None:
+        found[THUMBNAIL] = thumbnail_id
+    variants = fields.get(_VARIANTS_FIELD)
+    if isinstance(variants, Mapping):
+        found.update({name: file_id for name, file_id in variants.items() if file_id is not None})
+    return found
+
 
 _FORMATS_CONTENT_TYPES = {
     "PNG": "image/png",

@@ -14,8 +14,12 @@ def is_whole_number(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def whole_number(value: object, what: str) -> int:
-    """``value`` if it is an int (not a bool); TypeError ``"<what> must be an int, not <type>"``."""
+def whole_number(value: object, what: str, *, minimum: int | None = None) -> int:
+    """``value`` if it is an int (not a bool) and not below ``minimum`` (when given);
+    TypeError ``"<what> must be an int, not <type>"``, ValueError ``"<what> must be >=
+    <minimum>, not <value>"``."""
     if not is_whole_number(value):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, not {value}")
     return value

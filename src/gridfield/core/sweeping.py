@@ -3,9 +3,9 @@ holds that saves and sweeps take on a file, and the entries of the open-upload r
 
 Pure: the twins do the I/O. The protocol, in short:
 
-- a hold is a document ``{"_id": <file id>, "by": "save" | "sweep", ...}`` in
-  ``<bucket>.holds``: whoever inserts it first has the file, as ``_id`` is unique on any
-  server (no filtered update or delete has to be atomic);
+- a hold is a lease (``core.leases``) on the file's id in ``<bucket>.holds``, its document
+  ``{"_id": <file id>, "by": "save" | "sweep", "token", "at", "until"}``: whoever inserts
+  it first has the file, as ``_id`` is unique on any server;
 - a gridfield save that writes a reference to an existing file first holds it (waiting
   while a sweep holds it), checks that the file is there (NoFile otherwise), writes its
   document and lets go;
@@ -20,30 +20,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 __all__ = [
     "DEFAULT_SWEEP_TIMING",
-    "HOLDS_SUFFIX",
     "SAVE",
     "SWEEP",
-    "UPLOADS_SUFFIX",
     "SweepTiming",
     "expected_chunks",
-    "hold",
     "registration",
-    "stale",
 ]
-
-HOLDS_SUFFIX = "holds"
-"""The holds on files are ``<bucket>.holds``."""
 
 SAVE = "save"
 SWEEP = "sweep"
-
-UPLOADS_SUFFIX = "uploads"
-"""The registry of open uploads is ``<bucket>.uploads``, beside ``.files`` and ``.chunks``."""
 
 
 def _duration(name: str, value: object) -> timedelta:
@@ -130,18 +120,3 @@ def registration(
 def expected_chunks(length: int, chunk_size: int) -> int:
     """How many chunks a whole file of ``length`` bytes has."""
     return math.ceil(length / chunk_size)
-
-
-def hold(file_id: Any, by: str, token: Any, now: datetime) -> dict[str, Any]:
-    """The hold document by which a save or a sweep (``by``) has a file."""
-    return {"_id": file_id, "by": by, "token": token, "at": now}
-
-
-def stale(doc: Any, now: datetime, timing: SweepTiming) -> bool:
-    """Whether a hold document is older than ``timing.hold``: left by a crashed process."""
-    at = doc.get("at") if isinstance(doc, dict) else None
-    if not isinstance(at, datetime):
-        return True
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return now - at > timing.hold

@@ -36,7 +36,6 @@ from .queries import (
     sort_spec,
     stored_path,
     value_at,
-    whole_number,
 )
 from .stored_refs import (
     StoredFileRef,
@@ -74,6 +73,5 @@ __all__ = [
     "stored_file_refs",
     "stored_path",
     "value_at",
-    "whole_number",
     "with_subclasses",
 ]

@@ -12,7 +12,6 @@ from mongoengine.document import includes_cls
 from mongoengine.errors import LookUpError
 from mongoengine.fields import EmbeddedDocumentField, GenericEmbeddedDocumentField
 
-from ..core.numbers import is_whole_number
 from .classes import inherits, with_subclasses
 from .holders import field_may_hold
 
@@ -29,7 +28,6 @@ __all__ = [
     "sort_spec",
     "stored_path",
     "value_at",
-    "whole_number",
 ]
 
 
@@ -53,15 +51,6 @@ def signals_delete(document: type[Any]) -> bool:
             or signals.post_delete.has_receivers_for(document)
         )
     )
-
-
-def whole_number(method: str, n: Any) -> int:
-    """``n`` if it is an int >= 0; TypeError or ValueError naming ``method`` otherwise."""
-    if not is_whole_number(n):
-        raise TypeError(f"{method}() takes an int, not {type(n).__name__}")
-    if n < 0:
-        raise ValueError(f"{method}() takes a number >= 0, not {n}")
-    return n
 
 
 def sort_spec(document: type[Any], keys: Iterable[str]) -> list[tuple[str, int]]:

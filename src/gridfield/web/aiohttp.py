@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from aiohttp import web
+from gridfield.core.extras import missing_extra
+
+try:
+    from aiohttp import web
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "aiohttp") from exc
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.serving import (
@@ -29,7 +34,14 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+    serve_options,
+)
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -41,6 +53,8 @@ from gridfield.core.http.intake import (
 from .async_intake import Receiving
 
 __all__ = [
+    "ServeOptions",
+    "error_answers",
     "gridfs_handler",
     "gridfs_response",
     "object_id_or_none",
@@ -52,9 +66,24 @@ __all__ = [
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _request_url(request: web.Request) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.rel_url.raw_query_string)
+
+
+# Set on a request once a stored file's response has begun: an error after that cannot be
+# answered, the connection is cut instead. A typed key where aiohttp has them (3.12+).
+_STARTED: Any = (
+    web.RequestKey("gridfield.response_started", bool)
+    if hasattr(web, "RequestKey")
+    else "gridfield.response_started"
+)
+
+
 async def _respond(request: web.Request, served: Served) -> web.StreamResponse:
     plan = served.plan
     response = web.StreamResponse(status=plan.status, headers=plan.headers)
+    request[_STARTED] = True
     await response.prepare(request)
     # A CorruptFile mid-body propagates: aiohttp then cuts the connection rather than let
     # the client take a short body for the file.
@@ -68,12 +97,11 @@ async def gridfs_response(
     request: web.Request,
     source: Any,
     file_id: Any = NO_ID,
+    options: ServeOptions | None = None,
     *,
     download: bool = False,
     filename: str | None = None,
     content_type: str | None = None,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> web.StreamResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``; return the response (already sent), as a handler must.
@@ -82,21 +110,27 @@ async def gridfs_response(
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
-    served = await serve(store, file_id, request.method, request.headers, options)
+    options = serve_options(
+        options, download=download, filename=filename, content_type=content_type
+    )
+    url = _request_url(request)
+    served = await serve(store, file_id, request.method, request.headers, options, url)
     return await _respond(request, served)
 
 
 def gridfs_handler(
     store: AsyncFileStore,
+    options: ServeOptions | None = None,
     *,
     lookup: str = "id",
     key: str = "name",
-    download: bool = False,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> Handler:
     """A handler serving one bucket by the route's ``key`` match: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -105,14 +139,19 @@ def gridfs_handler(
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = serve_options(options)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         segment = request.match_info.get(key, "")  # decoded by aiohttp
         wanted = options.for_query(request.query_string)
-        served = await serve_path(store, lookup, segment, request.method, request.headers, wanted)
+        url = _request_url(request)
+        served = await serve_path(
+            store, lookup, segment, request.method, request.headers, wanted, url
+        )
         return await _respond(request, served)
 
     return handler
@@ -136,11 +175,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Receiving:
@@ -151,16 +185,7 @@ def receive_files(
     ``upload_errors`` middleware answers them with 413, 415 or 400. Don't read the body
     otherwise first (``request.post()``, ``request.multipart()``).
     """
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_multipart(
             request.content.iter_chunked(PIECE),
@@ -177,6 +202,7 @@ def receive_files(
 def receive_body(
     request: web.Request,
     store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -188,13 +214,13 @@ def receive_body(
     by ``Content-Disposition``, else by the URL path's last segment; typed by
     ``Content-Type`` (guessed or sniffed when that is absent or
     ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
-    before a byte is read."""
+    before a byte is read. ``limits`` (an ``IntakeLimits``) as for ``receive_files``."""
     name = raw_body_filename(
         filename,
         request.headers.get("Content-Disposition"),
         request.path.rstrip("/").rsplit("/", 1)[-1],
     )
-    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_raw(
             request.content.iter_chunked(PIECE),
@@ -222,3 +248,20 @@ async def upload_errors(
         status = error_status(exc)
         assert status is not None
         return web.Response(status=status, text=f"{exc}\n")
+
+
+@web.middleware
+async def error_answers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Middleware answering every gridfield error raised in a handler: the upload refusals
+    as ``upload_errors`` does (a missing form field or file: 400), NoFile 404, FileExpired
+    410, CorruptFile a bare 500 (its details logged, not sent; once a file's body has begun
+    the connection is cut instead): ``web.Application(middlewares=[error_answers])``."""
+    try:
+        return await handler(request)
+    except ANSWERED_ERRORS as exc:
+        answer = error_answer(exc)
+        if answer is None or request.get(_STARTED):
+            raise
+        return web.Response(status=answer.status, text=answer.text)

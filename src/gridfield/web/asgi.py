@@ -21,13 +21,19 @@ Needs the ``asgi`` extra (Starlette; FastAPI builds on it).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
-from datetime import timedelta
 from typing import Any
 
-from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from gridfield.core.extras import missing_extra
+
+try:
+    from starlette.datastructures import Headers
+    from starlette.exceptions import HTTPException
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import PlainTextResponse, Response
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "asgi", "fastapi") from exc
 
 from gridfield import AsyncFileStore, receive_multipart, receive_raw
 from gridfield._async.resumable import AsyncResumableStore
@@ -40,8 +46,17 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
+from gridfield.core.errors import MalformedBody
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ResponsePlan, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ResponsePlan,
+    ServeOptions,
+    object_id_or_none,
+    serve_options,
+)
+from gridfield.core.http.errors import ANSWERED_ERRORS, FILE_ERRORS, error_answer
 from gridfield.core.http.intake import (
     INTAKE_ERRORS,
     IntakeLimits,
@@ -49,15 +64,21 @@ from gridfield.core.http.intake import (
     intake_limits,
     raw_body_filename,
 )
-from gridfield.core.tus import BodyCut, TusOptions
+from gridfield.core.tus import BodyCut, TusOptions, tus_options
 
 from .async_intake import Receiving
 
 __all__ = [
+    "ERROR_HANDLERS",
+    "FILE_ERROR_HANDLERS",
     "UPLOAD_ERROR_HANDLERS",
+    "ClientGone",
     "GridFSApp",
     "GridFSResponse",
+    "ServeOptions",
     "TusApp",
+    "TusOptions",
+    "error_response",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -72,6 +93,15 @@ Send = Callable[[Message], Awaitable[None]]
 
 def _raw_headers(plan: ResponsePlan) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in plan.headers]
+
+
+def _request_url(scope: Scope) -> RequestUrl:
+    """The request's path as the app sees it (mount prefix included) and its raw query: what
+    a signed URL's signature covers."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    full = path if not root or path.startswith(root) else root + path
+    return RequestUrl(full, scope.get("query_string", b"").decode("latin-1"))
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -118,6 +148,11 @@ class GridFSResponse(Response):
     (206, multipart/byteranges, 416), conditional requests (304, 412) and ``HEAD``, with a
     strong ``ETag`` and ``Last-Modified`` from the files document; the body streams in
     constant memory. A missing file is a 404. ``download=True`` sends it as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     Headers added to ``response.headers`` (cookies...) are sent too.
     """
 
@@ -125,22 +160,28 @@ class GridFSResponse(Response):
         self,
         source: Any,
         file_id: Any = NO_ID,
+        options: ServeOptions | None = None,
         *,
         download: bool = False,
         filename: str | None = None,
         content_type: str | None = None,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = serve_options(
+            options, download=download, filename=filename, content_type=content_type
+        )
         self.status_code = 200  # until a request decides
         self.background = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = await serve(
-            self.store, self.file_id, scope["method"], Headers(scope=scope), self.options
+            self.store,
+            self.file_id,
+            scope["method"],
+            Headers(scope=scope),
+            self.options,
+            _request_url(scope),
         )
         self.status_code = served.plan.status
         await _respond(served, scope, receive, send, self.raw_headers)
@@ -156,20 +197,20 @@ class GridFSApp:
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
 
     def __init__(
         self,
         store: AsyncFileStore,
+        options: ServeOptions | None = None,
         *,
         lookup: str = "id",
-        download: bool = False,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = serve_options(options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -180,12 +221,55 @@ class GridFSApp:
         segment = path[len(root) :] if root and path.startswith(root) else path
         options = self.options.for_query(scope.get("query_string", b"").decode("latin-1"))
         served = await serve_path(
-            self.store, self.lookup, segment, scope["method"], Headers(scope=scope), options
+            self.store,
+            self.lookup,
+            segment,
+            scope["method"],
+            Headers(scope=scope),
+            options,
+            _request_url(scope),
         )
         await _respond(served, scope, receive, send, [])
 
 
 # -- receiving uploads --------------------------------------------------------------------
+
+_log = logging.getLogger("gridfield.web")
+
+
+class ClientGone(MalformedBody, HTTPException):
+    """The client went away before its request body ended: what it had sent is removed.
+
+    A MalformedBody (400, which nobody reads), and a Starlette HTTPException too, so an app
+    answers it without a traceback whether or not it installed ``UPLOAD_ERROR_HANDLERS``:
+    a client that leaves is no failure of the server's.
+    """
+
+    def __init__(self, message: str) -> None:
+        MalformedBody.__init__(self, message)
+        HTTPException.__init__(self, 400, message)
+
+    def __str__(self) -> str:
+        return str(self.detail)
+
+
+async def _body_of(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ClientGone (noted at info) when the client leaves."""
+    seen = 0
+    try:
+        async for piece in request.stream():
+            seen += len(piece)
+            yield piece
+    except ClientDisconnect:
+        _log.info(
+            "%s %s: the client went away after %d body bytes; what it sent is removed",
+            request.method,
+            request.url.path,
+            seen,
+        )
+        raise ClientGone(
+            f"the client went away after {seen} bytes of the request body: what it sent is removed"
+        ) from None
 
 
 def receive_files(
@@ -195,11 +279,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Receiving:
@@ -209,25 +288,18 @@ def receive_files(
     ``received = await receive_files(...)``, or ``async with receive_files(...) as received:``
     to have the stored files removed should the block raise. ``received.files`` (each with
     ``field``, ``filename``, ``content_type``, ``info``; ``doc.photo = received.file("photo")``)
-    and ``received.form``. Limits (``IntakeLimits``, or its keywords) are checked against
-    ``Content-Length`` before the body is read and as it arrives: FileTooLarge and
+    and ``received.form``. ``limits`` (an ``IntakeLimits``: per file, files, parts, fields,
+    body) is taken whole; ``max_size`` and ``content_types`` are shorthands that go into it.
+    Limits are checked against ``Content-Length`` before the body is read and as it
+    arrives: FileTooLarge and
     FormTooLarge (413), ContentTypeRefused (415), MalformedBody (400), each leaving nothing
     stored; ``UPLOAD_ERROR_HANDLERS`` answers them. Don't read the form with Starlette too
     (``request.form()``, FastAPI's ``UploadFile``): the body can be read once.
     """
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return Receiving(
         lambda: receive_multipart(
-            request.stream(),
+            _body_of(request),
             store,
             content_type=request.headers.get("content-type"),
             content_length=request.headers.get("content-length"),
@@ -241,6 +313,7 @@ def receive_files(
 def receive_body(
     request: Request,
     store: AsyncFileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -255,8 +328,9 @@ def receive_body(
     last segment; typed by ``Content-Type``, guessed from the name or sniffed from the first
     bytes when that is absent or ``application/octet-stream``. Over ``max_size`` by
     ``Content-Length``: FileTooLarge before a byte is read; by the bytes sent: as they pass.
+    ``limits`` (an ``IntakeLimits``; ``max_body`` counts here too) as for ``receive_files``.
     """
-    wanted = intake_limits(None, max_size=max_size, content_types=content_types)
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     name = raw_body_filename(
         filename,
         request.headers.get("content-disposition"),
@@ -264,7 +338,7 @@ def receive_body(
     )
     return Receiving(
         lambda: receive_raw(
-            request.stream(),
+            _body_of(request),
             store,
             filename=name,
             content_type=request.headers.get("content-type"),
@@ -294,6 +368,29 @@ UPLOAD_ERROR_HANDLERS)`` answers the upload errors raised anywhere in a route (F
 from ``doc.photo.put(request.stream())`` too) with 413, 415 or 400 instead of a 500."""
 
 
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The answer to a gridfield error raised in a route: the upload refusals as
+    ``upload_error_response`` answers them (a missing form field or file: 400), NoFile 404,
+    FileExpired 410, CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(exc)
+    if answer is None:
+        raise exc
+    return PlainTextResponse(answer.text, status_code=answer.status)
+
+
+FILE_ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in FILE_ERRORS
+}
+"""Exception handlers for a stored file's errors: NoFile 404, FileExpired 410, CorruptFile 500."""
+
+ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    kind: error_response for kind in ANSWERED_ERRORS
+}
+"""Every ready answer: ``FastAPI(exception_handlers=ERROR_HANDLERS)`` answers the upload
+errors (413, 415, 400, a missing form field or file included) and a stored file's (404,
+410, 500) raised anywhere in a route."""
+
+
 async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
     """The request body as it arrives; BodyCut when the client goes away before its end."""
     while True:
@@ -311,28 +408,31 @@ class TusApp:
     """An ASGI app taking resumable uploads (tus 1.0) into the bucket of ``store``, to mount::
 
         app.mount("/uploads", TusApp(store, max_size=2**30, content_types=["video/*"]))
+        app.mount("/clips", TusApp(store, TusOptions(expire_after=None, max_parts=8)))
+
+    ``options`` (a ``TusOptions``) holds the endpoint's limits; ``max_size`` and
+    ``content_types`` are shorthands that go into it.
 
     POST creates an upload (``Location: /uploads/<id>``), HEAD reports its offset, PATCH adds
     bytes, DELETE terminates it; a GET of a completed upload serves its file. Extensions:
     creation, creation-with-upload, creation-defer-length, termination, checksum (sha1,
-    sha256, md5), expiration (``expire_after``, None for none) and concatenation. Hooks (coroutine
-    functions): ``authorise``, ``name_file`` and ``on_complete``, as ``TusHooks`` describes.
+    sha256, md5), expiration (``TusOptions.expire_after``, None for none) and concatenation.
+    Hooks (coroutine functions): ``authorise``, ``name_file`` and ``on_complete``, as
+    ``TusHooks`` describes.
     """
 
     def __init__(
         self,
         store: AsyncFileStore,
+        options: TusOptions | None = None,
         *,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
-        expire_after: timedelta | None = timedelta(days=1),
         authorise: Any = None,
         name_file: Any = None,
         on_complete: Any = None,
     ) -> None:
-        options = TusOptions.of(
-            max_size=max_size, content_types=content_types, expire_after=expire_after
-        )
+        options = tus_options(options, max_size=max_size, content_types=content_types)
         self.uploads = AsyncResumableStore(store, options)
         """The resumable store: ``remove_expired()`` for a periodic clean-up."""
         self.hooks = TusHooks(authorise, name_file, on_complete)

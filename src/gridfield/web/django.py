@@ -15,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, StreamingHttpResponse
+from gridfield.core.extras import missing_extra
+
+try:
+    from django.http import HttpRequest, StreamingHttpResponse
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
 
 from gridfield._sync.serving import (
     Served,
@@ -25,10 +30,21 @@ from gridfield._sync.serving import (
     serve_path,
     stream_body,
 )
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+    serve_options,
+)
 from gridfield.sync import FileStore
 
-__all__ = ["gridfs_response", "gridfs_view", "object_id_or_none"]
+__all__ = ["ServeOptions", "gridfs_response", "gridfs_view", "object_id_or_none"]
+
+
+def _request_url(request: HttpRequest) -> RequestUrl:
+    """The request's decoded path and raw query: what a signed URL's signature covers."""
+    return RequestUrl(request.path, request.META.get("QUERY_STRING", ""))
 
 
 def _respond(served: Served) -> StreamingHttpResponse:
@@ -47,12 +63,11 @@ def gridfs_response(
     request: HttpRequest,
     source: Any,
     file_id: Any = NO_ID,
+    options: ServeOptions | None = None,
     *,
     download: bool = False,
     filename: str | None = None,
     content_type: str | None = None,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> StreamingHttpResponse:
     """Answer ``request`` with a stored file: ``(request, store, file_id)`` or
     ``(request, doc.photo)``.
@@ -61,20 +76,26 @@ def gridfs_response(
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
     store, file_id = resolve_source(source, file_id)
-    options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+    options = serve_options(
+        options, download=download, filename=filename, content_type=content_type
+    )
     method = request.method or "GET"
-    return _respond(serve(store, file_id, method, request.headers, options))
+    url = _request_url(request)
+    return _respond(serve(store, file_id, method, request.headers, options, url))
 
 
 def gridfs_view(
     store: FileStore,
+    options: ServeOptions | None = None,
     *,
     lookup: str = "id",
-    download: bool = False,
-    cache_control: str | None = None,
-    max_ranges: int = MAX_RANGES,
 ) -> Callable[[HttpRequest, str], StreamingHttpResponse]:
     """A view serving one bucket, called with the URL's ``name``: an ObjectId, or with
     ``lookup="filename"`` a filename (the newest revision)::
@@ -83,13 +104,16 @@ def gridfs_view(
 
     ``?download=1`` in the URL sends the file as an attachment. Anything that names no
     file (an id that is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
     bucket_store(store, lookup)
-    options = ServeOptions(download, None, None, cache_control, max_ranges)
+    options = serve_options(options)
 
     def view(request: HttpRequest, name: str) -> StreamingHttpResponse:
         method = request.method or "GET"  # ``name``: decoded by Django's URL resolver
         wanted = options.for_query(request.META.get("QUERY_STRING", ""))
-        return _respond(serve_path(store, lookup, name, method, request.headers, wanted))
+        url = _request_url(request)
+        return _respond(serve_path(store, lookup, name, method, request.headers, wanted, url))
 
     return view

@@ -12,22 +12,28 @@ Uses the sync API (``gridfield.sync``). Needs the ``django`` extra.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
-from django.http import HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParserError
-from pymongo import MongoClient
+from gridfield.core.extras import missing_extra
+
+try:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.files.uploadedfile import UploadedFile
+    from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
+    from django.http import HttpRequest, HttpResponse
+    from django.http.multipartparser import MultiPartParserError
+    from django.utils.datastructures import MultiValueDictKeyError
+except ImportError as exc:  # the extra is missing: say which one
+    raise missing_extra(__name__, exc, "django") from exc
 
 from gridfield.core.content_types import SNIFF_BYTES, content_type_of
-from gridfield.core.errors import ContentTypeRefused, FileTooLarge, NoFile
+from gridfield.core.errors import ContentTypeRefused, FileTooLarge, MalformedBody, NoFile
 from gridfield.core.files_document import FileInfo
 from gridfield.core.guards import UploadLimits, part_content_type
+from gridfield.core.http.errors import error_answer
+from gridfield.shared_clients import shared_client
 from gridfield.sync import DownloadStream, FileStore, UploadStream, get_db
 
 __all__ = [
@@ -36,6 +42,7 @@ __all__ = [
     "GridFSUploadMiddleware",
     "GridFSUploadedFile",
     "UploadIncomplete",
+    "UploadMalformed",
     "UploadTooLarge",
     "UploadTypeRefused",
     "discard_uploads",
@@ -54,10 +61,6 @@ _TEXT = "text/plain; charset=utf-8"
 
 _KEYS = frozenset({"alias", "uri", "db", "bucket", "max_size", "content_types"})
 
-# One client per connection string for the whole process, as Django keeps one per database.
-_clients: dict[str, MongoClient[dict[str, Any]]] = {}
-_clients_lock = threading.Lock()
-
 
 class UploadTooLarge(FileTooLarge, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """A part of the request went over the handler's ``max_size``: the request's files are
@@ -70,17 +73,15 @@ class UploadTypeRefused(ContentTypeRefused, MultiPartParserError):  # type: igno
     was stored and the request's other files are removed."""
 
 
+class UploadMalformed(MalformedBody, MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
+    """A part's headers are not what HTTP allows (a Content-Type that is no media type):
+    nothing of it was stored, the request's other files are removed, and the answer is a
+    400 naming the part."""
+
+
 class UploadIncomplete(MultiPartParserError):  # type: ignore[misc]  # Django has no type hints
     """The request body ended inside a file (the client went away, or a truncated body):
     the request's files are removed and Django answers 400."""
-
-
-def _client(uri: str) -> MongoClient[dict[str, Any]]:
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = MongoClient(uri)
-        return client
 
 
 def _configured() -> dict[str, Any]:
@@ -103,7 +104,7 @@ def _store_from(config: Mapping[str, Any]) -> FileStore:
     if "uri" in config:
         if "alias" in config:
             raise ImproperlyConfigured(f"{SETTING}: give 'uri' or 'alias', not both")
-        client = _client(config["uri"])
+        client = shared_client(config["uri"])
         name = config.get("db")
         db = client[name] if name else client.get_default_database()
     else:
@@ -113,10 +114,13 @@ def _store_from(config: Mapping[str, Any]) -> FileStore:
     return FileStore(db, bucket)
 
 
-def refusal_response(error: FileTooLarge | ContentTypeRefused) -> HttpResponse:
+def refusal_response(error: FileTooLarge | ContentTypeRefused | MalformedBody) -> HttpResponse:
     """The answer to a refused upload: 413 for FileTooLarge, 415 for ContentTypeRefused,
-    the error's message as plain text."""
-    status = 413 if isinstance(error, FileTooLarge) else 415
+    400 for MalformedBody, the error's message as plain text."""
+    if isinstance(error, FileTooLarge):
+        status = 413
+    else:
+        status = 415 if isinstance(error, ContentTypeRefused) else 400
     return HttpResponse(str(error), status=status, content_type=_TEXT)
 
 
@@ -246,7 +250,7 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         """The files this handler stored for the request, in the order they came."""
         self.completed = False
         """Whether Django's parser got to the end (``upload_complete``)."""
-        self.refusal: FileTooLarge | ContentTypeRefused | None = None
+        self.refusal: FileTooLarge | ContentTypeRefused | MalformedBody | None = None
         self._upload: UploadStream | None = None
         self._part_limits = self.limits
         self._claim: str | None = None
@@ -283,7 +287,10 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         self._part_limits = UploadLimits(
             self.limits.max_size, self.limits.content_types, label=f"{field_name} ({file_name})"
         )
-        self._claim = part_content_type(content_type)
+        try:
+            self._claim = part_content_type(content_type, f"{field_name} ({file_name})")
+        except MalformedBody as exc:
+            self._refuse(exc)
         if self._claim is not None:
             self._refuse_on(self._part_limits.check_type, self._claim)
         if content_length is not None:
@@ -364,12 +371,13 @@ class GridFSUploadHandler(FileUploadHandler):  # type: ignore[misc]  # Django ha
         except (FileTooLarge, ContentTypeRefused) as exc:
             self._refuse(exc)
 
-    def _refuse(self, error: FileTooLarge | ContentTypeRefused) -> Any:
+    def _refuse(self, error: FileTooLarge | ContentTypeRefused | MalformedBody) -> Any:
         self._abort_open()
+        refusal: FileTooLarge | ContentTypeRefused | MalformedBody
         if isinstance(error, FileTooLarge):
-            refusal: FileTooLarge | ContentTypeRefused = UploadTooLarge(
-                str(error), limit=error.limit, seen=error.seen
-            )
+            refusal = UploadTooLarge(str(error), limit=error.limit, seen=error.seen)
+        elif isinstance(error, MalformedBody):
+            refusal = UploadMalformed(str(error))
         else:
             refusal = UploadTypeRefused(str(error))
         self.refusal = refusal
@@ -392,6 +400,10 @@ class GridFSUploadMiddleware:
 
     Place it before any middleware that reads ``request.POST`` (CsrfViewMiddleware): a
     refusal met while such a middleware reads the body is still answered 413 or 415.
+
+    It answers the other errors a view meets too: a form field or file the request lacks
+    (``request.FILES["photo"]``, ``request.POST["name"]``) 400, NoFile 404, FileExpired 410,
+    CorruptFile a bare 500 (its details logged, not sent).
     """
 
     def __init__(self, get_response: Any) -> None:
@@ -413,8 +425,22 @@ class GridFSUploadMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
-        if isinstance(exception, (FileTooLarge, ContentTypeRefused)):
+        if isinstance(exception, (FileTooLarge, ContentTypeRefused, MalformedBody)):
             return refusal_response(exception)
         if isinstance(exception, UploadIncomplete):
             return HttpResponse(str(exception), status=400, content_type=_TEXT)
+        return _error_response(exception)
+
+
+def _error_response(error: Exception) -> HttpResponse | None:
+    """The answer to a missing form field or file and to the gridfield errors a view meets."""
+    if isinstance(error, MultiValueDictKeyError):
+        # Django's own missing key of request.FILES / request.POST: its argument is the name.
+        name = error.args[0] if error.args else ""
+        return HttpResponse(
+            f"the request has no form field or file {name!r}\n", status=400, content_type=_TEXT
+        )
+    answer = error_answer(error)
+    if answer is None:
         return None
+    return HttpResponse(answer.text, status=answer.status, content_type=_TEXT)

@@ -17,7 +17,6 @@ request or a WSGI environ), ``receive_body(...)`` for a raw body, and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from gridfield._sync.serving import (
@@ -30,23 +29,30 @@ from gridfield._sync.serving import (
 )
 from gridfield._sync.tus_endpoint import TusHooks, answer
 from gridfield.core.guards import ProgressCallback
-from gridfield.core.http import MAX_RANGES, NO_ID, ServeOptions, object_id_or_none
+from gridfield.core.http import (
+    NO_ID,
+    RequestUrl,
+    ServeOptions,
+    object_id_or_none,
+    serve_options,
+)
+from gridfield.core.http.errors import ANSWERED_ERRORS, error_answer
 from gridfield.core.http.intake import (
-    INTAKE_ERRORS,
     IntakeLimits,
     check_declared_length,
-    error_status,
     intake_limits,
     raw_body_filename,
 )
-from gridfield.core.tus import BodyCut, TusOptions
+from gridfield.core.tus import BodyCut, TusOptions, tus_options
 from gridfield.sync import FileStore, Received, ResumableStore, receive_multipart, receive_raw
 
 __all__ = [
     "EnvironHeaders",
     "GridFSApp",
     "GridFSResponse",
+    "ServeOptions",
     "TusApp",
+    "TusOptions",
     "object_id_or_none",
     "receive_body",
     "receive_files",
@@ -61,6 +67,7 @@ _REASONS = {
     200: "OK",
     206: "Partial Content",
     304: "Not Modified",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     412: "Precondition Failed",
@@ -83,6 +90,15 @@ class EnvironHeaders:
         return value if isinstance(value, str) else None
 
 
+def _request_url(environ: Mapping[str, Any]) -> RequestUrl:
+    """The request's path (SCRIPT_NAME and PATH_INFO, decoded as PEP 3333 leaves them) and
+    raw query: what a signed URL's signature covers."""
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    return RequestUrl(
+        path.encode("latin-1").decode("utf-8", "replace"), environ.get("QUERY_STRING", "")
+    )
+
+
 def _respond(served: Served, start_response: StartResponse) -> Iterator[bytes]:
     plan = served.plan
     start_response(f"{plan.status} {_REASONS.get(plan.status, '')}".rstrip(), plan.headers)
@@ -99,21 +115,27 @@ class GridFSResponse:
     ``HEAD``, with a strong ``ETag`` and ``Last-Modified`` from the files document; the
     body streams in constant memory. A missing file is a 404. ``download=True`` sends it
     as an attachment.
+    ``options`` (a ``ServeOptions``: cache control, ranges, active content...) is taken
+    whole; ``download``, ``filename`` and ``content_type`` are shorthands that go into it.
+    A type that can carry active content (HTML, SVG, XML, JavaScript) is sent as an
+    attachment unless ``ServeOptions(inline_active=True)``; every answer says
+    ``X-Content-Type-Options: nosniff``.
     """
 
     def __init__(
         self,
         source: Any,
         file_id: Any = NO_ID,
+        options: ServeOptions | None = None,
         *,
         download: bool = False,
         filename: str | None = None,
         content_type: str | None = None,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store, self.file_id = resolve_source(source, file_id)
-        self.options = ServeOptions(download, filename, content_type, cache_control, max_ranges)
+        self.options = serve_options(
+            options, download=download, filename=filename, content_type=content_type
+        )
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
@@ -124,6 +146,7 @@ class GridFSResponse:
             environ.get("REQUEST_METHOD", "GET"),
             EnvironHeaders(environ),
             self.options,
+            _request_url(environ),
         )
         return _respond(served, start_response)
 
@@ -133,20 +156,20 @@ class GridFSApp:
     ``lookup="filename"`` ``/<filename>`` (the newest revision). Mount it under a prefix
     (werkzeug's ``DispatcherMiddleware``, for one). Anything that names no file (an id that
     is not an ObjectId included) is a 404.
+    ``options`` (a ``ServeOptions``) apply to every file it serves; active content is sent
+    as an attachment unless ``ServeOptions(inline_active=True)``.
     """
 
     def __init__(
         self,
         store: FileStore,
+        options: ServeOptions | None = None,
         *,
         lookup: str = "id",
-        download: bool = False,
-        cache_control: str | None = None,
-        max_ranges: int = MAX_RANGES,
     ) -> None:
         self.store = bucket_store(store, lookup)
         self.lookup = lookup
-        self.options = ServeOptions(download, None, None, cache_control, max_ranges)
+        self.options = serve_options(options)
 
     def __call__(
         self, environ: Mapping[str, Any], start_response: StartResponse
@@ -157,7 +180,8 @@ class GridFSApp:
         segment = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         options = self.options.for_query(environ.get("QUERY_STRING", ""))
         headers = EnvironHeaders(environ)
-        served = serve_path(self.store, self.lookup, segment, method, headers, options)
+        url = _request_url(environ)
+        served = serve_path(self.store, self.lookup, segment, method, headers, options, url)
         return _respond(served, start_response)
 
 
@@ -199,11 +223,6 @@ def receive_files(
     *,
     max_size: int | None = None,
     content_types: Iterable[str] | None = None,
-    max_files: int | None = None,
-    max_parts: int | None = None,
-    max_field_size: int | None = None,
-    max_fields_size: int | None = None,
-    max_body: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Received:
@@ -218,16 +237,7 @@ def receive_files(
     them. Don't touch ``request.form`` or ``request.files`` first: the body is read once.
     """
     environ = _environ(request)
-    wanted = intake_limits(
-        limits,
-        max_size=max_size,
-        content_types=content_types,
-        max_files=max_files,
-        max_parts=max_parts,
-        max_field_size=max_field_size,
-        max_fields_size=max_fields_size,
-        max_body=max_body,
-    )
+    wanted = intake_limits(limits, max_size=max_size, content_types=content_types)
     return receive_multipart(
         _pieces(environ),
         store,
@@ -242,6 +252,7 @@ def receive_files(
 def receive_body(
     request: Any,
     store: FileStore,
+    limits: IntakeLimits | None = None,
     *,
     filename: str | None = None,
     max_size: int | None = None,
@@ -253,7 +264,7 @@ def receive_body(
     streams in: named ``filename``, else by ``Content-Disposition``, else by the URL path's
     last segment; typed by ``Content-Type`` (guessed or sniffed when that is absent or
     ``application/octet-stream``). Over ``max_size`` by ``Content-Length``: FileTooLarge
-    before a byte is read."""
+    before a byte is read. ``limits`` (an ``IntakeLimits``) as for ``receive_files``."""
     environ = _environ(request)
     raw_path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
     name = raw_body_filename(
@@ -267,25 +278,29 @@ def receive_body(
         filename=name,
         content_type=environ.get("CONTENT_TYPE") or None,
         content_length=environ.get("CONTENT_LENGTH") or None,
-        limits=intake_limits(None, max_size=max_size, content_types=content_types),
+        limits=intake_limits(limits, max_size=max_size, content_types=content_types),
         metadata=metadata,
         on_progress=on_progress,
     )
 
 
 def upload_error_response(error: Exception) -> tuple[str, int]:
-    """A Flask error handler's answer to a refused upload: the message and 413, 415 or 400."""
-    status = error_status(error)
-    if status is None:
+    """A Flask error handler's answer to a gridfield error: a refused upload's message and
+    413, 415 or 400 (a missing form field or file too); NoFile 404, FileExpired 410,
+    CorruptFile a bare 500 (its details logged, not sent)."""
+    answer = error_answer(error)
+    if answer is None:
         raise error
-    return f"{error}\n", status
+    return answer.text, answer.status
 
 
 def register_error_handlers(app: _App) -> _App:
-    """Have a Flask app answer the upload errors raised anywhere in a view (FileTooLarge from
-    ``doc.photo.put(request.stream)`` too) with 413, 415 or 400 instead of a 500; returns
-    the app (``app = register_error_handlers(Flask(__name__))``)."""
-    for kind in INTAKE_ERRORS:
+    """Have a Flask app answer the gridfield errors raised anywhere in a view instead of a
+    500: the upload errors (FileTooLarge from ``doc.photo.put(request.stream)`` too) with
+    413, 415 or 400, a missing form field or file with 400, NoFile with 404, FileExpired
+    with 410, CorruptFile with a bare 500; returns the app
+    (``app = register_error_handlers(Flask(__name__))``)."""
+    for kind in ANSWERED_ERRORS:
         app.register_error_handler(kind, upload_error_response)  # type: ignore[attr-defined]
     return app
 
@@ -320,23 +335,22 @@ class TusApp:
 
         DispatcherMiddleware(flask_app, {"/uploads": TusApp(store, max_size=2**30)})
 
-    As ``gridfield.web.asgi.TusApp``, on the sync API: hooks are plain functions.
+    As ``gridfield.web.asgi.TusApp`` (``options`` a ``TusOptions``, ``max_size`` and
+    ``content_types`` shorthands that go into it), on the sync API: hooks are plain functions.
     """
 
     def __init__(
         self,
         store: FileStore,
+        options: TusOptions | None = None,
         *,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
-        expire_after: timedelta | None = timedelta(days=1),
         authorise: Any = None,
         name_file: Any = None,
         on_complete: Any = None,
     ) -> None:
-        options = TusOptions.of(
-            max_size=max_size, content_types=content_types, expire_after=expire_after
-        )
+        options = tus_options(options, max_size=max_size, content_types=content_types)
         self.uploads = ResumableStore(store, options)
         """The resumable store: ``remove_expired()`` for a periodic clean-up."""
         self.hooks = TusHooks(authorise, name_file, on_complete)

@@ -1,8 +1,8 @@
 """Serving a stored file over HTTP, sans I/O: ranges, preconditions, validators, headers and
-the response plan every web adapter (``gridfield.web``) follows."""
+the response plan every web adapter (``gridfield.web``) follows, and signed URLs."""
 
 from .conditions import Headers, if_range_holds, precondition_status
-from .options import LOOKUPS, NO_ID, ServeOptions, check_lookup
+from .options import LOOKUPS, NO_ID, ServeOptions, check_lookup, serve_options
 from .plan import Decision, Part, ResponsePlan, decide, not_found, plan_response
 from .ranges import (
     MAX_RANGES,
@@ -18,6 +18,7 @@ from .representation import (
     download_asked,
     stored_content_type,
 )
+from .signing import FileRef, RequestUrl, SignatureCheck, SigningKey, UrlSigning, forbidden
 from .target import Target, bucket_target, must_sniff, object_id_or_none, plain_get
 from .validators import (
     entity_tag,
@@ -35,18 +36,24 @@ __all__ = [
     "READ_STEP",
     "ByteSpan",
     "Decision",
+    "FileRef",
     "Headers",
     "Part",
     "RangeRequest",
+    "RequestUrl",
     "ResponsePlan",
     "ServeOptions",
+    "SignatureCheck",
+    "SigningKey",
     "Target",
+    "UrlSigning",
     "bucket_target",
     "check_lookup",
     "content_disposition",
     "decide",
     "download_asked",
     "entity_tag",
+    "forbidden",
     "format_http_date",
     "if_range_holds",
     "last_modified",
@@ -60,5 +67,6 @@ __all__ = [
     "plan_response",
     "precondition_status",
     "read_steps",
+    "serve_options",
     "stored_content_type",
 ]

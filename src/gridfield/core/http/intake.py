@@ -10,12 +10,19 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
-from ..errors import ContentTypeRefused, FileTooLarge, FormTooLarge, MalformedBody
+from ..errors import (
+    ContentTypeRefused,
+    FileTooLarge,
+    FormTooLarge,
+    MalformedBody,
+    MissingField,
+)
 from ..files_document import FileInfo
 from ..guards import content_type_patterns, part_content_type
 
 __all__ = [
     "MAX_PART_HEADER_BYTES",
+    "FormFields",
     "FormTally",
     "IntakeLimits",
     "PartHead",
@@ -39,8 +46,6 @@ _MAX_BOUNDARY = 70
 # What may stand before the first boundary and after the last (a preamble, an epilogue, the
 # CRLF some clients add): allowed for in the Content-Length bound, never stored.
 _SLACK = 64 * 1024
-# Beyond what guards.part_content_type takes for no claim: an old alias of it.
-_UNTRUSTED_TYPES = frozenset({"binary/octet-stream"})
 
 
 def _positive(name: str, value: object, *, allow_none: bool) -> None:
@@ -118,12 +123,20 @@ class IntakeLimits:
             )
 
 
-def intake_limits(limits: IntakeLimits | None, **changes: Any) -> IntakeLimits:
-    """``limits`` (default: ``IntakeLimits()``) with a call's keywords that are not None
-    taking over: how each adapter's ``receive_files(..., max_size=...)`` makes its value."""
+def intake_limits(
+    limits: IntakeLimits | None,
+    *,
+    max_size: int | None = None,
+    content_types: Iterable[str] | None = None,
+) -> IntakeLimits:
+    """``limits`` (default: ``IntakeLimits()``) with the shorthands a route types most,
+    ``max_size`` and ``content_types``, taking over when given: the one place where every
+    adapter's ``receive_files``/``receive_body`` makes its value. The other limits are set
+    in the ``IntakeLimits`` itself."""
     if limits is not None and not isinstance(limits, IntakeLimits):
         raise TypeError(f"limits must be an IntakeLimits, not {type(limits).__name__}")
-    return (limits if limits is not None else IntakeLimits()).merged(**changes)
+    base = limits if limits is not None else IntakeLimits()
+    return base.merged(max_size=max_size, content_types=content_types)
 
 
 def _smaller(a: int | None, b: int | None) -> int | None:
@@ -177,14 +190,12 @@ def multipart_boundary(content_type: str | None) -> bytes:
     return boundary.encode("ascii")
 
 
-def claimed_type(value: str | None) -> str | None:
+def claimed_type(value: str | None, what: str = "the request body") -> str | None:
     """The content type a client claims for a file, or None when it claims nothing worth
     keeping (none, ``application/octet-stream``, or no type at all): then the store guesses
-    from the name or sniffs the first bytes."""
-    claim = part_content_type(value)
-    if claim is None or "/" not in claim or _media_type(claim) in _UNTRUSTED_TYPES:
-        return None
-    return claim
+    from the name or sniffs the first bytes. A claim that is no media type is MalformedBody
+    (400) naming ``what``, the part or the body (see ``guards.part_content_type``)."""
+    return part_content_type(value, what)
 
 
 # -- Content-Disposition ------------------------------------------------------------------
@@ -335,8 +346,13 @@ def parse_part_head(headers: Iterable[tuple[bytes, bytes]]) -> PartHead:
         params["name"],
         is_file=True,
         filename=clean_filename(params["filename"]),
-        content_type=claimed_type(content_type),
+        content_type=claimed_type(content_type, _part_named(params["name"], params["filename"])),
     )
+
+
+def _part_named(name: str, filename: str) -> str:
+    shown = filename if len(filename) <= 80 else filename[:80] + "..."
+    return f"multipart part {name!r} ({shown!r})"
 
 
 def raw_body_filename(
@@ -428,6 +444,23 @@ class FormTally:
 # -- what was received ------------------------------------------------------------------------
 
 
+class FormFields(dict[str, str]):
+    """A form's text fields, name -> value: a dict whose missing name is MissingField (a
+    KeyError too) naming the field and the fields that came, so a route reading
+    ``form["name"]`` answers 400 through the ready error handlers, not 500."""
+
+    @classmethod
+    def of(cls, fields: Iterable[tuple[str, str]]) -> FormFields:
+        """The fields of ``fields`` in order, the first value of a repeated name."""
+        found = cls()
+        for name, value in fields:
+            found.setdefault(name, value)
+        return found
+
+    def __missing__(self, name: str) -> str:
+        raise MissingField(f"no form field {name!r} (fields came in: {sorted(self)})")
+
+
 @dataclasses.dataclass(frozen=True)
 class ReceivedFile:
     """One file a request brought, stored: the form field it came in (None for a raw body),
@@ -458,6 +491,7 @@ _STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (FormTooLarge, 413),
     (ContentTypeRefused, 415),
     (MalformedBody, 400),
+    (MissingField, 400),
 )
 
 INTAKE_ERRORS: tuple[type[BaseException], ...] = tuple(kind for kind, _ in _STATUSES)
@@ -466,7 +500,8 @@ INTAKE_ERRORS: tuple[type[BaseException], ...] = tuple(kind for kind, _ in _STAT
 
 def error_status(error: BaseException) -> int | None:
     """The HTTP status that answers ``error`` (413 for a size limit, 415 for a refused content
-    type, 400 for a malformed body), or None when it is not a refusal of the request."""
+    type, 400 for a malformed body or a missing field or file), or None when it is not a
+    refusal of the request."""
     for kind, status in _STATUSES:
         if isinstance(error, kind):
             return status

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..expiry import expiry_cache_headers
+from ..content_types import is_active_content
+from ..expiry import earliest, expiry_cache_headers
 from ..files_document import FileInfo
 from .conditions import Headers, if_range_holds, precondition_status
 from .ranges import MAX_RANGES, ByteSpan, parse_range
@@ -18,6 +19,11 @@ from .validators import entity_tag, format_http_date, last_modified
 __all__ = ["Decision", "Part", "ResponsePlan", "decide", "not_found", "plan_response"]
 
 ALLOWED_METHODS = "GET, HEAD"
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+"""On every answer: a browser takes the Content-Type as sent, never guesses a runnable one."""
+SANDBOX = ("Content-Security-Policy", "sandbox")
+"""On active content an app serves inline: the browser shows it in a sandbox of its own,
+no scripts, no forms, no access to the app's origin."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,8 @@ def plan_response(
     cache_control: str | None = None,
     boundary: str | None = None,
     now: datetime | None = None,
+    inline_active: bool = False,
+    until: datetime | None = None,
 ) -> ResponsePlan:
     """The full response for a decision.
 
@@ -147,19 +155,28 @@ def plan_response(
     first bytes before calling this when neither gives one. ``filename`` overrides the
     stored one in ``Content-Disposition``; ``download`` makes it ``attachment``. A file that
     expires gets ``Expires`` at its expiry and a ``max-age`` no longer than the time left
-    (``now``, by default the current time): no cache serves it after it expired.
+    (``now``, by default the current time): no cache serves it after it expired. ``until``
+    (a signed URL's expiry) caps them the same way, when it comes sooner.
+
+    Every answer but a 304 (whose cached answer has it) carries ``X-Content-Type-Options:
+    nosniff``. A type that can carry active
+    content (``is_active_content``: HTML, SVG, XML, JavaScript...) is sent as an
+    ``attachment`` unless ``inline_active``; then, inline, with a ``Content-Security-Policy:
+    sandbox`` that keeps its scripts from running on the app's origin.
     """
     info = decision.info
-    headers: list[tuple[str, str]] = []
+    headers: list[tuple[str, str]] = [NOSNIFF]
     if decision.status == 405:
-        return ResponsePlan(405, [("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
+        return ResponsePlan(405, [NOSNIFF, ("Allow", ALLOWED_METHODS), ("Content-Length", "0")])
     headers.append(("ETag", decision.etag))
     moment = datetime.now(timezone.utc) if now is None else now
-    headers.extend(expiry_cache_headers(cache_control, info.expire_at, moment))
+    ends = earliest(info.expire_at, until)
+    headers.extend(expiry_cache_headers(cache_control, ends, moment))
     if decision.status == 304:
         # RFC 9110 15.4.5: ETag and Cache-Control, but no other representation metadata
-        # (Last-Modified included: the ETag already guides the cache).
-        return ResponsePlan(304, headers, send_body=False)
+        # (Last-Modified included: the ETag already guides the cache). The cached answer it
+        # revalidates carries nosniff already.
+        return ResponsePlan(304, [h for h in headers if h != NOSNIFF], send_body=False)
     if decision.modified is not None:
         headers.append(("Last-Modified", decision.modified))
     headers.append(("Accept-Ranges", "bytes"))
@@ -169,11 +186,15 @@ def plan_response(
         headers.append(("Content-Length", "0"))
         return ResponsePlan(decision.status, headers, send_body=decision.method == "GET")
     kind = content_type or stored_content_type(info) or FALLBACK_CONTENT_TYPE
+    active = is_active_content(kind)
     disposition = content_disposition(
-        filename if filename is not None else info.filename, download=download
+        filename if filename is not None else info.filename,
+        download=download or (active and not inline_active),
     )
     if disposition is not None:
         headers.append(("Content-Disposition", disposition))
+    if active and inline_active and not download:
+        headers.append(SANDBOX)
     spans = decision.spans
     if len(spans) > 1:
         tag = boundary or secrets.token_hex(16)
@@ -194,7 +215,11 @@ def not_found(method: str = "GET") -> ResponsePlan:
     body = b"Not Found"
     return ResponsePlan(
         404,
-        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        [
+            NOSNIFF,
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ],
         tail=body,
         send_body=method.upper() != "HEAD",
     )

@@ -2,7 +2,7 @@
 stages, the bytes of a PATCH, and the answers (``gridfield.web``'s tus apps and the twins'
 ``resumable`` stores do the I/O)."""
 
-from .concat import ChunkMove, ConcatPlan, part_ids, plan_concatenation
+from .concat import ChunkMove, ConcatPlan, check_part_ids, part_ids, plan_concatenation
 from .headers import (
     CHECKSUM_ALGORITHMS,
     OFFSET_CONTENT_TYPE,
@@ -20,7 +20,7 @@ from .headers import (
     parse_metadata,
     parse_number,
 )
-from .options import EXTENSIONS, TusOptions
+from .options import EXTENSIONS, MAX_PARTS, TusOptions, tus_options
 from .patch import BodyCut, Finished, PatchReceiver
 from .requests import (
     Creation,
@@ -46,6 +46,7 @@ from .state import Event, Stage, UploadState, aware
 __all__ = [
     "CHECKSUM_ALGORITHMS",
     "EXTENSIONS",
+    "MAX_PARTS",
     "OFFSET_CONTENT_TYPE",
     "TUS_VERSION",
     "BodyCut",
@@ -67,6 +68,7 @@ __all__ = [
     "aware",
     "check_declared_type",
     "check_length",
+    "check_part_ids",
     "check_version",
     "created",
     "default_naming",
@@ -87,4 +89,5 @@ __all__ = [
     "plan_concatenation",
     "status_of_upload",
     "terminated",
+    "tus_options",
 ]

@@ -22,7 +22,7 @@ from .headers import Concat, TusError
 from .options import TusOptions
 from .state import UploadState
 
-__all__ = ["ChunkMove", "ConcatPlan", "part_ids", "plan_concatenation"]
+__all__ = ["ChunkMove", "ConcatPlan", "check_part_ids", "part_ids", "plan_concatenation"]
 
 
 def part_ids(concat: Concat, endpoint_path: str) -> tuple[str, ...]:
@@ -41,6 +41,23 @@ def part_ids(concat: Concat, endpoint_path: str) -> tuple[str, ...]:
             )
         ids.append(upload_id)
     return tuple(ids)
+
+
+def check_part_ids(ids: Sequence[str], options: TusOptions) -> None:
+    """400 when a final upload names more partial uploads than ``options.max_parts``, or
+    names one upload twice: each part is joined once, so the work of a join grows with the
+    bytes its owner uploaded, never with how often a header repeats them."""
+    if len(ids) > options.max_parts:
+        raise TusError(
+            400,
+            f"Upload-Concat names {len(ids)} partial uploads, over this server's limit of"
+            f" {options.max_parts}",
+        )
+    seen: set[str] = set()
+    for upload_id in ids:
+        if upload_id in seen:
+            raise TusError(400, f"Upload-Concat names partial upload {upload_id} twice")
+        seen.add(upload_id)
 
 
 @dataclass(frozen=True)
@@ -87,16 +104,18 @@ def plan_concatenation(
     """Check the partial uploads a final upload names (``parts[i]`` the state of ``ids[i]``,
     None when there is none) and plan the join.
 
-    400 for an upload that does not exist, is not partial, is not complete (the
+    400 for more parts than ``options.max_parts`` or a part named twice (see
+    ``check_part_ids``), for an upload that does not exist, is not partial, is not complete (the
     ``concatenation-unfinished`` extension is not offered) or was joined into another final
     upload already (``joined``: the id of the final upload being resumed, whose own parts are
     not refused for that); 410 for an expired one; 413 when the total is over ``max_size``.
-    The join is in place when every part is distinct, has the chunk size ``chunk_size``, and
-    every one but the last is a whole number of chunks long; else the parts are copied into
-    chunks of ``chunk_size``.
+    The join is in place when every part has the chunk size ``chunk_size``, and every one
+    but the last is a whole number of chunks long; else the parts are copied into chunks of
+    ``chunk_size``.
     """
     if not ids:
         raise TusError(400, "Upload-Concat: a final upload needs at least one partial upload")
+    check_part_ids(ids, options)
     checked: list[UploadState] = []
     for upload_id, part in zip(ids, parts, strict=True):
         if part is None:
@@ -124,9 +143,7 @@ def plan_concatenation(
             f"the final upload's {length} bytes are over this server's limit of"
             f" {options.max_size} bytes",
         )
-    in_place = (
-        len(set(ids)) == len(ids)
-        and all(p.chunk_size == chunk_size for p in checked)
-        and all((p.length or 0) % chunk_size == 0 for p in checked[:-1])
+    in_place = all(p.chunk_size == chunk_size for p in checked) and all(
+        (p.length or 0) % chunk_size == 0 for p in checked[:-1]
     )
     return ConcatPlan(length, chunk_size, in_place, tuple(checked))

@@ -33,7 +33,9 @@ class TusResponse:
 
 
 def _expiry(state: UploadState) -> tuple[tuple[str, str], ...]:
-    if state.complete or state.expires is None:
+    # A finished upload expires too (its registry entry goes, its file stays; a partial one
+    # goes whole), so the PATCH that completes it says when, as every other does.
+    if state.expires is None:
         return ()
     return (("Upload-Expires", format_expires(state.expires)),)
 
@@ -54,7 +56,7 @@ def created(state: UploadState, location: str, *, with_body: bool) -> TusRespons
 def status_of_upload(state: UploadState) -> TusResponse:
     """200 to ``HEAD``: the offset (a final upload's once joined), the length or
     ``Upload-Defer-Length: 1``, ``Upload-Concat`` as created, the metadata as the client gave
-    it, the expiry of an unfinished upload; never cached."""
+    it, the expiry of an upload that will expire; never cached."""
     headers = [*_BASE, *_NO_STORE]
     if not state.is_final or state.complete:
         # A final upload's offset means nothing until its join is done.
@@ -72,7 +74,8 @@ def status_of_upload(state: UploadState) -> TusResponse:
 
 
 def patched(state: UploadState) -> TusResponse:
-    """204 to a PATCH: the new offset, and the expiry while the upload is unfinished."""
+    """204 to a PATCH: the new offset, and the expiry whenever the upload (finished or not)
+    will expire."""
     return TusResponse(204, (*_BASE, ("Upload-Offset", str(state.offset)), *_expiry(state)))
 
 

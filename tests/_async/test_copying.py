@@ -1,0 +1,299 @@
+"""Copies between buckets and directories: what goes with the bytes, resuming, conflicts,
+deleting the source, dry runs, and the refusals that copy nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+
+from gridfield._async import (
+    Action,
+    AsyncBucketSide,
+    AsyncFileStore,
+    CopyOptions,
+    CopyRefused,
+    copy_files,
+)
+from gridfield.core.copy_plan import MANIFEST_DIR
+from tests.conftest import fresh_db_name
+
+
+@pytest.fixture
+async def second_db(async_client: Any) -> AsyncIterator[Any]:
+    """Another fresh database on the same server."""
+    name = fresh_db_name()
+    try:
+        yield async_client[name]
+    finally:
+        await async_client.drop_database(name)
+
+
+def _tree(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = root.joinpath(*name.split("/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _files_in(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != MANIFEST_DIR
+    }
+
+
+FILES = {
+    "top.bin": os.urandom(300_000),
+    "empty.txt": b"",
+    "photos/2024/a.jpg": b"\xff\xd8\xff" + os.urandom(70_000),
+    "photos/notes.txt": b"hello",
+}
+
+
+async def _newest(store: AsyncFileStore) -> dict[str, bytes]:
+    return {name: await store.read_by_name(name) for name in await store.list()}
+
+
+async def test_directory_to_bucket_and_back(async_db: Any, tmp_path: Path) -> None:
+    source, back = tmp_path / "source", tmp_path / "back"
+    _tree(source, FILES)
+    store = AsyncFileStore(async_db)
+    report = await copy_files(str(source), store)
+    assert report.ok and report.count(Action.COPY) == len(FILES)
+    assert all(outcome.verified for outcome in report.outcomes)
+    assert await _newest(store) == FILES
+    info = await store.get_info_by_name("photos/2024/a.jpg")
+    assert info.content_type == "image/jpeg"
+    assert info.sha256 == hashlib.sha256(FILES["photos/2024/a.jpg"]).hexdigest()
+
+    report = await copy_files(store, str(back))
+    assert report.ok and report.count(Action.COPY) == len(FILES)
+    assert _files_in(back) == FILES
+    # the upload date became the modification time
+    moment = datetime.fromtimestamp(os.path.getmtime(back / "top.bin"), timezone.utc)
+    stored = (await store.get_info_by_name("top.bin")).upload_date
+    assert stored is not None
+    assert abs(moment - stored.replace(tzinfo=timezone.utc)).total_seconds() < 0.01
+
+
+async def test_every_revision_and_metadata_round_trip_through_a_directory(
+    async_db: Any, second_db: Any, tmp_path: Path
+) -> None:
+    store = AsyncFileStore(async_db)
+    when = datetime(2020, 5, 17, 8, 30, tzinfo=timezone.utc)
+    await store.put(b"first", filename="docs/r.txt", metadata={"by": "ann", "n": 1})
+    await store.put(
+        b"second",
+        filename="docs/r.txt",
+        content_type="text/x-rst",
+        metadata={"by": "bob", "when": when, "ref": ObjectId("5f1d7a3e2b9c4a0012345678")},
+    )
+    await store.put(b"only", filename="one.dat", aliases=["uno"], extra={"owner": "zoe"})
+    folder = tmp_path / "out"
+    report = await copy_files(store, str(folder), CopyOptions(all_revisions=True))
+    assert report.ok and report.count(Action.COPY) == 3
+    assert (folder / "docs" / "r.txt").read_bytes() == b"second"
+    assert (folder / MANIFEST_DIR / "revisions" / "0" / "docs" / "r.txt").read_bytes() == b"first"
+
+    other = AsyncFileStore(second_db)
+    report = await copy_files(str(folder), other, CopyOptions(all_revisions=True))
+    assert report.ok and report.count(Action.COPY) == 3
+    revisions = [info async for info in other.find_by_name("docs/r.txt")]
+    assert [await other.get(info.file_id) for info in revisions] == [b"first", b"second"]
+    newest = revisions[-1]
+    assert newest.content_type == "text/x-rst"
+    assert newest.metadata["by"] == "bob"
+    assert newest.metadata["when"].replace(tzinfo=timezone.utc) == when
+    assert newest.metadata["ref"] == ObjectId("5f1d7a3e2b9c4a0012345678")
+    one = await other.get_info_by_name("one.dat")
+    assert one.aliases == ["uno"] and one.extra == {"owner": "zoe"}
+
+
+async def test_bucket_to_second_database_resumes_skips_and_reports_conflicts(
+    async_db: Any, second_db: Any
+) -> None:
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    for name, data in FILES.items():
+        await source.put(data, filename=name)
+    await destination.put(b"other bytes", filename="photos/notes.txt")
+    await destination.put(FILES["top.bin"], filename="top.bin")
+
+    report = await copy_files(source, destination)
+    assert report.count(Action.SKIP) == 1  # top.bin: the same bytes are there
+    assert [o.destination for o in report.conflicts] == ["photos/notes.txt"]
+    assert not report.ok and not report.failed
+    assert await destination.read_by_name("photos/notes.txt") == b"other bytes"
+
+    again = await copy_files(source, destination)  # nothing copied twice
+    assert again.count(Action.COPY) == 0 and again.count(Action.SKIP) == 3
+    # Older revisions at the destination: its newest is what the newest is compared with.
+    await destination.put(b"older", filename="top.bin")
+    await destination.put(FILES["top.bin"], filename="top.bin")
+    assert (await copy_files(source, destination)).count(Action.SKIP) == 3
+
+    replaced = await copy_files(source, destination, CopyOptions(overwrite=True))
+    assert replaced.count(Action.OVERWRITE) == 1 and replaced.ok
+    assert await _newest(destination) == FILES
+    assert len([i async for i in destination.find_by_name("photos/notes.txt")]) == 1
+
+
+async def test_prefixes_dry_run_and_delete_source(async_db: Any, second_db: Any) -> None:
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    for name, data in FILES.items():
+        await source.put(data, filename=name)
+    await source.put(b"outside", filename="elsewhere.txt")
+    photos = AsyncBucketSide(source, "photos/")
+    archive = AsyncBucketSide(destination, "archive/")
+
+    dry = await copy_files(photos, archive, CopyOptions(dry_run=True, delete_source=True))
+    assert sorted(o.destination for o in dry.outcomes) == [
+        "archive/2024/a.jpg",
+        "archive/notes.txt",
+    ]
+    assert await destination.list() == [] and len(await source.list()) == 5
+
+    done = await copy_files(photos, archive, CopyOptions(delete_source=True))
+    assert done.ok and all(o.deleted_source for o in done.outcomes)
+    assert await destination.list() == ["archive/2024/a.jpg", "archive/notes.txt"]
+    assert await destination.read_by_name("archive/notes.txt") == b"hello"
+    assert await source.list() == ["elsewhere.txt", "empty.txt", "top.bin"]
+
+
+async def test_stray_chunks_of_a_killed_copy_are_replaced(async_db: Any, second_db: Any) -> None:
+    """A killed upload leaves chunks under the copy's id with no files document: the copy
+    run again removes them and stores the file whole (the real SIGKILL is in tests/cli)."""
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    data = os.urandom(600_000)
+    await source.put(data, filename="big.bin")
+    first = await copy_files(source, destination)
+    copy_id = (await destination.get_info_by_name("big.bin")).file_id
+    # What a kill after the chunks and before the files document leaves behind:
+    await second_db["fs.files"].delete_one({"_id": copy_id})
+    await second_db["fs.chunks"].delete_many({"files_id": copy_id, "n": {"$gt": 0}})
+    assert first.ok and not await destination.exists(copy_id)
+
+    report = await copy_files(source, destination)
+    assert report.ok and report.count(Action.COPY) == 1
+    assert await destination.get(copy_id) == data
+    chunks = await second_db["fs.chunks"].count_documents({"files_id": copy_id})
+    assert chunks == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("../escape.txt", "'.' or '..'"),
+        ("a/../../b", "'.' or '..'"),
+        ("nul\x00byte", "NUL"),
+        ("x" * 300, "over 255 bytes"),
+        ("a//b", "empty folder name"),
+        (".gridfield/files/x.json", "manifest"),
+    ],
+)
+async def test_names_a_path_cannot_hold_copy_nothing(
+    async_db: Any, tmp_path: Path, name: str, why: str
+) -> None:
+    store = AsyncFileStore(async_db)
+    await store.put(b"fine", filename="fine.txt")
+    await store.put(b"bad", filename=name)
+    with pytest.raises(CopyRefused, match=why):
+        await copy_files(store, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    assert len(await store.list()) == 2
+
+
+async def test_two_names_for_one_path_copy_nothing(async_db: Any, tmp_path: Path) -> None:
+    store = AsyncFileStore(async_db)
+    await store.put(b"one", filename="a/b.txt")
+    await store.put(b"two", filename="/a/b.txt")
+    with pytest.raises(CopyRefused, match=re.escape("would both be copied to 'a/b.txt'")):
+        await copy_files(store, str(tmp_path / "out"))
+    await store.delete_by_name("/a/b.txt")
+    await store.put(b"three", filename="a")
+    with pytest.raises(CopyRefused, match="'a' would be both a file and a folder"):
+        await copy_files(store, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+async def test_an_unreachable_destination_is_refused(async_db: Any) -> None:
+    store = AsyncFileStore(async_db)
+    await store.put(b"x", filename="x")
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        "mongodb://127.0.0.1:9/", serverSelectionTimeoutMS=300
+    )
+    try:
+        with pytest.raises(CopyRefused, match="cannot be reached"):
+            await copy_files(store, AsyncFileStore(client["nowhere"]))
+    finally:
+        await client.close()
+    assert await store.list() == ["x"]
+
+
+@contextlib.contextmanager
+def _small_disk(folder: Path) -> Any:
+    """A folder that fills up at 256 KiB (a tmpfs, as root), else one that refuses writes."""
+    folder.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], check=True
+        )
+        try:
+            yield "No space left on device"
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:
+        folder.chmod(0o500)
+        try:
+            yield "Permission denied"
+        finally:
+            folder.chmod(0o700)
+
+
+async def test_a_full_disk_loses_nothing(async_db: Any, tmp_path: Path) -> None:
+    store = AsyncFileStore(async_db)
+    await store.put(os.urandom(100_000), filename="fits.bin")
+    await store.put(os.urandom(2_000_000), filename="too/big.bin")
+    with _small_disk(tmp_path / "small") as why:
+        if why == "Permission denied":  # refused before any file: nothing to lose
+            with pytest.raises(CopyRefused, match=why):
+                await copy_files(store, str(tmp_path / "small"), CopyOptions(delete_source=True))
+        else:
+            report = await copy_files(
+                store, str(tmp_path / "small"), CopyOptions(delete_source=True)
+            )
+            assert not report.ok
+            failed = [o for o in report.outcomes if o.error]
+            assert [o.destination for o in failed] == ["too/big.bin"]
+            assert why in (failed[0].error or "") and not failed[0].deleted_source
+            # nothing half written is visible; what failed is still at the source
+            assert not (tmp_path / "small" / "too" / "big.bin").exists()
+            assert list((tmp_path / "small" / MANIFEST_DIR / "partial").iterdir()) == []
+    assert "too/big.bin" in await store.list()
+
+
+async def test_a_damaged_source_file_is_reported_and_not_copied(
+    async_db: Any, second_db: Any
+) -> None:
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    damaged = await source.put(os.urandom(600_000), filename="damaged.bin")
+    await source.put(b"fine", filename="fine.txt")
+    await async_db["fs.chunks"].update_one(
+        {"files_id": damaged.file_id, "n": 1}, {"$set": {"data": b"short"}}
+    )
+    report = await copy_files(source, destination, CopyOptions(delete_source=True))
+    assert [o.destination for o in report.failed] == ["damaged.bin"]
+    assert "damaged.bin" not in await destination.list()
+    assert await destination.list() == ["fine.txt"]
+    assert await source.list() == ["damaged.bin"]  # kept: its copy was never verified
