@@ -43,15 +43,13 @@ OWN_MEASURES = (
     "intake",
     "checksum",
     "dedup",
+    "encryption",
     "django_intake",
     "django_storage",
     "tus",
     "server_scale",
     "fsspec",
     "copy",
-    "django_intake",
-    "django_storage",
-    "tus",
 )
 MEASURES = ("large", "small", "ranged", "cpu", "memory", *OWN_MEASURES)
 
@@ -622,6 +620,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     import dedup
     import django_intake
     import django_storage
+    import encryption
     import fsspec_reads
     import intake
     import server_scale
@@ -635,6 +634,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
         "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "dedup": dedup.measure_dedup,
+        "encryption": encryption.measure_encryption,
         "copy": copying.measure_copy,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,

@@ -49,6 +49,7 @@ from mongoengine.connection import ConnectionFailure
 from pymongo.errors import ConfigurationError
 
 from gridfield._sync.leases import Leases
+from gridfield.core.encryption import Encryption
 from gridfield.core.errors import NoFile
 from gridfield.core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from gridfield.core.folders import folder_prefix, split_listing
@@ -216,6 +217,8 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     ``allow_overwrite`` saves over an existing name instead of finding a free one, as
     FileSystemStorage's does. ``max_size`` and ``content_types`` are the upload guards
     every save gets (``FileTooLarge``, ``ContentTypeRefused``; nothing is stored).
+    ``encryption`` (a ``gridfield.Encryption``) encrypts every saved file on the client and
+    opens them for ``open()`` and the view.
     ``signing`` (a ``UrlSigning``, or a mapping of key id -> secret, the first signing) makes
     ``url()`` signed URLs that work for ``url_expires`` (a timedelta or seconds, default an
     hour; sooner when the file expires sooner), and ``view()`` answer only those.
@@ -237,6 +240,7 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         allow_overwrite: bool = False,
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
+        encryption: Encryption | None = None,
         signing: UrlSigning | dict[str, str | bytes] | None = None,
         url_expires: timedelta | int = 3600,
     ) -> None:
@@ -261,6 +265,11 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
         self._limits = UploadLimits(
             max_size, None if content_types is None else tuple(content_types), label=bucket
         )
+        if encryption is not None and not isinstance(encryption, Encryption):
+            raise ImproperlyConfigured(
+                f"GridFSStorage: encryption must be an Encryption, not {type(encryption).__name__}"
+            )
+        self._encryption = encryption
         self._signing = _signing(signing)
         self._url_expires = _lifetime(url_expires)
         self._check_connection()
@@ -272,7 +281,11 @@ class GridFSStorage(StorageSettingsMixin, Storage):  # type: ignore[misc]
     def store(self) -> FileStore:
         """The ``gridfield.sync.FileStore`` of the bucket (connected on first use)."""
         return FileStore(
-            self._database(), self._bucket, chunk_size=self._chunk_size, limits=self._limits
+            self._database(),
+            self._bucket,
+            chunk_size=self._chunk_size,
+            limits=self._limits,
+            encryption=self._encryption,
         )
 
     def _check_connection(self) -> None:

@@ -4,6 +4,7 @@ guards, modes, times, listing and its cost, the STORAGES setting."""
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -359,6 +360,25 @@ def test_a_file_the_upload_handler_stored_is_adopted_not_copied(bucket: Bucket) 
     assert {c["insert"] for c in bucket.commands.named("insert")} <= {"fs.holds"}
     assert [doc["_id"] for doc in bucket.db["fs.files"].find()] == [info.file_id]
     assert bucket.storage.open(name).read() == b"uploaded once"
+
+
+def test_an_encrypting_storage_saves_and_opens_encrypted_files(bucket: Bucket) -> None:
+    keys = gridfield.sync.Encryption(gridfield.sync.LocalKeys({"media": os.urandom(32)}))
+    storage = GridFSStorage(bucket.alias, encryption=keys)
+    data = os.urandom(300_000)
+    name = storage.save("scan.bin", ContentFile(data))
+    with storage.open(name) as f:
+        f.seek(123_456)
+        assert f.read(1000) == data[123_456:124_456]
+    assert storage.size(name) == len(data)
+    doc = bucket.db["fs.files"].find_one({"filename": name})
+    assert doc["gridfield"]["encryption"]["keyId"] == "media"
+    stored = b"".join(c["data"] for c in bucket.db["fs.chunks"].find({"files_id": doc["_id"]}))
+    assert data[:16] not in stored and data[200_000:200_016] not in stored
+    with pytest.raises(gridfield.sync.KeyUnavailable, match="'media'"):
+        bucket.storage.open(name).read()
+    with pytest.raises(ImproperlyConfigured, match="encryption must be an Encryption"):
+        GridFSStorage(bucket.alias, encryption="secret")  # type: ignore[arg-type]
 
 
 def _handler_file(store: Any, data: bytes, content_type: str = "text/plain") -> Any:

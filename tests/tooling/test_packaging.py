@@ -37,6 +37,23 @@ EXTRA_CHECKS: dict[str, list[tuple[str, set[str]]]] = {
     "pydantic": [("import gridfield.pydantic", {"pydantic", "pydantic_core"})],
     "beanie": [("import gridfield.beanie", {"beanie"})],
     "fsspec": [("import gridfield.fsspec", {"fsspec"})],
+    "encryption": [
+        (
+            "from gridfield.core.encryption import Encryption, LocalKeys\n"
+            "Encryption(LocalKeys({'k': bytes(32)}))",
+            {"cryptography"},
+        )
+    ],
+    # Without pymongocrypt, PyMongo's ClientEncryption cannot work: KeyVaultKeys says so
+    # before it looks at its arguments (with it, the object given here is refused).
+    "key-vault": [
+        (
+            "from gridfield.key_vault import KeyVaultKeys\n"
+            "try:\n    KeyVaultKeys(object(), key_alt_name='k')\n"
+            "except TypeError:\n    pass",
+            {"pymongocrypt"},
+        )
+    ],
     "image": [("from gridfield.core.imaging import _pillow; _pillow()", {"PIL"})],
     "flask": [
         # gridfield.web.wsgi needs no framework; receiving a form needs python-multipart
@@ -49,6 +66,8 @@ EXTRA_CHECKS: dict[str, list[tuple[str, set[str]]]] = {
 # Extras no module of gridfield imports: the user hands gridfield their objects (a Motor
 # client), or MongoEngine imports the package itself (blinker, for its signals).
 PASSED_THROUGH = {"motor": "a Motor client given to connect()", "signals": "MongoEngine's"}
+# Extras whose absence is no error: without them gridfield observes nothing.
+OBSERVERS = {"telemetry": {"opentelemetry"}}
 NOT_FOR_USERS = {"dev", "docs"}
 
 
@@ -65,7 +84,7 @@ def test_the_version_is_in_one_place() -> None:
 
 def test_every_extra_is_checked_or_said_why_not() -> None:
     extras = set(PYPROJECT["project"]["optional-dependencies"]) - NOT_FOR_USERS
-    assert extras == set(EXTRA_CHECKS) | set(PASSED_THROUGH) | {"cli"}
+    assert extras == set(EXTRA_CHECKS) | set(PASSED_THROUGH) | set(OBSERVERS) | {"cli"}
 
 
 def without(packages: set[str], statement: str) -> subprocess.CompletedProcess[str]:
@@ -106,6 +125,20 @@ def test_an_integration_without_its_extra_names_it(
         ).returncode
         == 0
     )
+
+
+@pytest.mark.parametrize(("extra", "packages"), sorted(OBSERVERS.items()))
+def test_an_observer_without_its_extra_observes_nothing(extra: str, packages: set[str]) -> None:
+    statement = (
+        "from gridfield import telemetry\n"
+        "op = telemetry.begin('upload', bucket='fs')\n"
+        "assert op is telemetry.NO_OPERATION, op\n"
+        "op.end()\n"
+        "print('quiet')"
+    )
+    done = without(packages, statement)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "quiet"
 
 
 def test_the_command_line_without_its_extra_names_it() -> None:

@@ -7,6 +7,7 @@ starts with ``Async`` in the async API and drops that prefix in the sync one
 
 from ..core.bucket_report import BucketReport
 from ..core.copy_plan import Action, CopyOptions, CopyRefused, CopyReport, Outcome
+from ..core.encryption import Encryption, KeyUnavailable, LocalKeys
 from ..core.errors import (
     ContentTypeRefused,
     CorruptFile,
@@ -55,6 +56,7 @@ __all__ = [
     "CopyReport",
     "CorruptFile",
     "Document",
+    "Encryption",
     "FileExists",
     "FileExpired",
     "FileField",
@@ -69,7 +71,9 @@ __all__ = [
     "ImageField",
     "ImageGridFsProxy",
     "IntakeLimits",
+    "KeyUnavailable",
     "LazyReferenceField",
+    "LocalKeys",
     "MalformedBody",
     "MissingField",
     "NoFile",

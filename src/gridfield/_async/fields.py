@@ -9,6 +9,7 @@ from typing import Any
 import mongoengine.fields
 from bson import ObjectId
 
+from ..core.encryption import Encryption
 from ..core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
@@ -29,7 +30,8 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     gives its own expiry; ``dedup_scope`` (a str) deduplicates every upload through the
     field within that scope (see ``AsyncFileStore.put``): a file so shared by several
     documents is deleted with an owner only once no other document of the owner's class
-    holds it.
+    holds it. ``encryption`` (an ``Encryption``) encrypts every file stored through the
+    field on the client and opens them again (see ``AsyncFileStore``).
     """
 
     proxy_class = GridFSProxy
@@ -47,6 +49,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         content_types: Iterable[str] | None = None,
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
+        encryption: Encryption | None = None,
         **kwargs: Any,
     ) -> None:
         limits = UploadLimits(max_size, None if content_types is None else tuple(content_types))
@@ -55,6 +58,7 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
             limits=limits,
             expire_after=expire_after,
             dedup_scope=dedup_scope,
+            encryption=encryption,
         )
         """What every file stored through this field gets (the store it makes holds it)."""
         super().__init__(db_alias=db_alias, collection_name=collection_name, **kwargs)
@@ -76,6 +80,11 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
     def dedup_scope(self) -> str | None:
         """The scope uploads through this field deduplicate in (None: none)."""
         return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """How files stored through this field are encrypted (None: they are not)."""
+        return self.defaults.encryption
 
     def get_proxy_obj(
         self,

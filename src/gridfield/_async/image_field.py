@@ -35,6 +35,7 @@ from ..core.imaging import (
     identify_image,
     process_image,
 )
+from ..core.store_defaults import StoreDefaults
 from ..core.upload_options import UploadOptions
 from .fields import FileField
 from .proxy import GridFSProxy
@@ -86,7 +87,13 @@ class ImageGridFsProxy(GridFSProxy):
     def _related(self, grid_id: Any) -> GridFSProxy | None:
         if grid_id is None:
             return None
-        return GridFSProxy(grid_id, db_alias=self.db_alias, collection_name=self.collection_name)
+        return GridFSProxy(
+            grid_id,
+            db_alias=self.db_alias,
+            collection_name=self.collection_name,
+            # The variants are read with the field's keys (they were written with them).
+            defaults=StoreDefaults(encryption=self.encryption),
+        )
 
     # -- writing ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any
 
+from .. import telemetry
 from .._twins import clean_up
 from ..core.errors import MalformedBody, MissingField, NoFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
@@ -275,6 +276,23 @@ async def receive_multipart(
     failure (a disconnect too) removes every file this request stored. ``on_progress(done,
     total)`` is told the body bytes read after each piece (``total``: the declared length).
     """
+    with telemetry.begin("intake", bucket=store.collection_name, body="multipart") as op:
+        received = await _receive_multipart(
+            pieces, store, content_type, content_length, limits, metadata, on_progress
+        )
+        op.set(files=len(received.files))
+        return received
+
+
+async def _receive_multipart(
+    pieces: AsyncIterator[bytes],
+    store: AsyncFileStore,
+    content_type: str | None,
+    content_length: str | None,
+    limits: IntakeLimits | None,
+    metadata: Mapping[str, Any] | None,
+    on_progress: ProgressCallback | None,
+) -> AsyncReceived:
     limits = limits if limits is not None else IntakeLimits()
     check_progress_callback(on_progress)
     boundary = multipart_boundary(content_type)
@@ -335,6 +353,24 @@ async def receive_raw(
     read no further than the limit plus one piece, and a failure leaves nothing stored.
     ``on_progress(done, total)`` is told the body bytes read after each piece.
     """
+    with telemetry.begin("intake", bucket=store.collection_name, body="raw") as op:
+        received = await _receive_raw(
+            pieces, store, filename, content_type, content_length, limits, metadata, on_progress
+        )
+        op.set(files=len(received.files))
+        return received
+
+
+async def _receive_raw(
+    pieces: AsyncIterator[bytes],
+    store: AsyncFileStore,
+    filename: str | None,
+    content_type: str | None,
+    content_length: str | None,
+    limits: IntakeLimits | None,
+    metadata: Mapping[str, Any] | None,
+    on_progress: ProgressCallback | None,
+) -> AsyncReceived:
     limits = limits if limits is not None else IntakeLimits()
     check_progress_callback(on_progress)
     declared = check_declared_length(content_length, limits.raw_bound())

@@ -18,6 +18,7 @@ from .._twins import (
     refuse_unloaded,
     refuse_upload_outside_save,
 )
+from ..core.encryption import Encryption
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
 from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
@@ -206,6 +207,11 @@ class GridFSProxy(DescribedFile):
     def dedup_scope(self) -> str | None:
         """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
         return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """How the files this proxy writes are encrypted, and opened (the field's)."""
+        return self.defaults.encryption
 
     @property
     def gridout(self) -> AsyncDownloadStream | None:

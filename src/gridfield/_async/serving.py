@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .. import telemetry
 from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
@@ -27,6 +28,7 @@ from ..core.http import (
     stored_content_type,
 )
 from ..core.http.signing import FileRef, RequestUrl, forbidden
+from ..telemetry import NO_OPERATION, Operation
 from .download import AsyncDownloadStream
 from .store import AsyncFileStore
 
@@ -42,6 +44,8 @@ class Served:
     plan: ResponsePlan
     stream: AsyncDownloadStream | None = None
     begun: tuple[bytes, AsyncIterator[bytes]] | None = None
+    operation: Operation = NO_OPERATION
+    """The request's telemetry, ended once its body is sent (``gridfield.telemetry``)."""
 
 
 _STORE = AsyncFileStore.__name__  # the class name of this twin's store, for messages
@@ -121,11 +125,19 @@ async def serve(
         return signed
     if store is None or file_id is None:
         return Served(not_found(method))
+    op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
     try:
-        stream = await store.open_download(file_id, eager=plain_get(method, headers))
+        with op.current():
+            stream = await store.open_download(file_id, eager=plain_get(method, headers))
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return await _planned(stream, method, headers, signed.options, signed.until)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    stream.observed_by(op)
+    return await _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 async def serve_path(
@@ -148,12 +160,23 @@ async def serve_path(
     if isinstance(signed, Served):
         return signed
     revision = -1 if signed.revision is None else signed.revision
+    op = telemetry.begin(
+        "serve", bucket=store.collection_name, filename=target.filename, method=method
+    )
     try:
-        info = await store.get_info_by_name(target.filename, revision)
+        with op.current():
+            info = await store.get_info_by_name(target.filename, revision)
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    op.set(file_id=info.file_id)
     stream = AsyncDownloadStream(store, info)
-    return await _planned(stream, method, headers, signed.options, signed.until)
+    stream.observed_by(op)
+    return await _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 async def _planned(
@@ -161,7 +184,24 @@ async def _planned(
     method: str,
     headers: Headers,
     options: ServeOptions,
+    op: Operation = NO_OPERATION,
     until: datetime | None = None,
+) -> Served:
+    try:
+        with op.current():
+            return await _plan_with(stream, method, headers, options, op, until)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+
+
+async def _plan_with(
+    stream: AsyncDownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation,
+    until: datetime | None,
 ) -> Served:
     try:
         info = stream.info
@@ -190,9 +230,13 @@ async def _planned(
     except BaseException:
         await stream.close()
         raise
+    op.set(status=plan.status, length=info.length)
+    if len(decision.spans) == 1 and plan.status == 206:
+        op.set(range_start=decision.spans[0].start, range_end=decision.spans[0].end)
     if plan.send_body and plan.parts:
-        return Served(plan, stream, begun)
+        return Served(plan, stream, begun, op)
     await stream.close()
+    op.end()
     return Served(plan)
 
 
@@ -203,7 +247,8 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
     here, after the headers are sent: the adapter lets it through so the server cuts the
     connection instead of sending other bytes than the file's.
     """
-    plan, stream, begun = served.plan, served.stream, served.begun
+    plan, stream, begun, op = served.plan, served.stream, served.begun, served.operation
+    failure: BaseException | None = None
     try:
         if not plan.send_body:
             return
@@ -219,8 +264,12 @@ async def stream_body(served: Served) -> AsyncIterator[bytes]:
                 yield piece
             elif stream is not None:
                 async for data in stream.iter_range(piece.start, piece.end):
-                    yield data
+                    yield data  # counted by the stream, into the request's operation
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
+        op.end(failure)
         if begun is not None:
             await begun[1].aclose()  # type: ignore[attr-defined]
         if stream is not None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .. import telemetry
 from .._twins import (
     CLEANUP_TIMEOUT,
     both_at_once,
@@ -17,6 +18,7 @@ from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import STREAM_BATCH_BYTES, clamp_range
 from ..core.content_types import check_content_type
 from ..core.dedup import MATCHED_FIELD, SCOPE_FIELD, dedup_filter, unmatched_filter
+from ..core.encryption import ENCRYPTION_FIELD, Encryption
 from ..core.errors import FileExpired, NoFile
 from ..core.expiry import (
     EXPIRE_AT_FIELD,
@@ -49,11 +51,13 @@ from ..core.store_defaults import StoreDefaults
 from ..core.sweeping import DEFAULT_SWEEP_TIMING, SweepTiming
 from ..core.topology import gone_or_replaced
 from ..core.upload_options import UploadOptions
+from ..telemetry import Operation
 from .bucket import AsyncBucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .chunk_reader import AsyncChunkReader
 from .chunk_writer import delete_files, discard_chunks
 from .download import AsyncDownloadStream, adopt_cursor, check_destination, copy_to
+from .file_keys import rewrapped
 from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
@@ -121,6 +125,7 @@ class AsyncFileStore:
         expire_after: timedelta | None = None,
         dedup_scope: str | None = None,
         sweep_timing: SweepTiming | None = None,
+        encryption: Encryption | None = None,
         defaults: StoreDefaults | None = None,
     ) -> None:
         """``defaults`` (a ``StoreDefaults``) is what every file stored here gets unless its
@@ -129,7 +134,10 @@ class AsyncFileStore:
         makes every file stored here expire that long after its upload (unless a call gives
         its own expiry); ``dedup_scope`` makes every upload look for a stored file with the
         same bytes in that scope (a call may say ``dedup=False``, or name another
-        ``scope``). See ``put``."""
+        ``scope``). See ``put``. ``encryption`` (an ``Encryption``, also a field of
+        ``defaults``) encrypts every file stored here on the client (a call may say
+        ``encrypt=False``) and opens the encrypted files whose keys it holds; such files are
+        never deduplicated."""
         bucket = AsyncBucket(db, collection_name)
         self.defaults = _defaults_of(
             defaults,
@@ -138,6 +146,7 @@ class AsyncFileStore:
             limits=limits,
             expire_after=expire_after,
             dedup_scope=dedup_scope,
+            encryption=encryption,
         )
         """What every upload here gets unless it says otherwise (one value, resolved once
         with each upload's options)."""
@@ -151,7 +160,7 @@ class AsyncFileStore:
         self.collection_name = collection_name
         self.bucket = bucket
         """The bucket's collections, index memory and writability check."""
-        self.chunk_reader = AsyncChunkReader(bucket.chunk_reads)
+        self.chunk_reader = AsyncChunkReader(bucket.chunk_reads, self.defaults.encryption)
         """The one reader of this bucket's chunk data: every read of a file's bytes, checked
         (from the primary when the database reads elsewhere: see chunks_read_preference)."""
 
@@ -206,6 +215,12 @@ class AsyncFileStore:
         return self.defaults.dedup_scope
 
     @property
+    def encryption(self) -> Encryption | None:
+        """The keys and cipher of this store's encrypted files (None: it encrypts nothing
+        and reads no encrypted file)."""
+        return self.defaults.encryption
+
+    @property
     def ttl_index(self) -> bool | None:
         """Whether the server keeps the TTL index on ``gridfield.expireAt`` (None: not asked
         yet). False where it refused one: the sweep alone removes expired files there."""
@@ -213,6 +228,10 @@ class AsyncFileStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.db.name}.{self.collection_name}>"
+
+    def _operation(self, name: str, file_id: Any = None, **attributes: Any) -> Operation:
+        """The telemetry of one operation on this bucket (``gridfield.telemetry``)."""
+        return telemetry.begin(name, bucket=self.collection_name, file_id=file_id, **attributes)
 
     async def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
@@ -263,6 +282,7 @@ class AsyncFileStore:
         scope: str | None = None,
         sha256: str | None = None,
         length: int | None = None,
+        encrypt: bool | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -300,6 +320,7 @@ class AsyncFileStore:
                 scope=scope,
                 sha256=sha256,
                 length=length,
+                encrypt=encrypt,
             )
         )
 
@@ -363,6 +384,7 @@ class AsyncFileStore:
         scope: str | None = None,
         sha256: str | None = None,
         length: int | None = None,
+        encrypt: bool | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -393,6 +415,11 @@ class AsyncFileStore:
         ``sha256`` and ``length`` (both) declare the bytes beforehand: a matching file of the
         scope is returned without reading ``data``; otherwise ``data`` is stored and must be
         what was declared (ValueError, nothing left, if not).
+
+        Encryption: with the store's ``encryption`` the chunks are encrypted on the client
+        (``encrypt=False`` stores this file in clear; ``encrypt=True`` on a store without
+        keys is a ValueError). An encrypted file stores no SHA-256 and is never
+        deduplicated (``dedup=True`` with it is a ValueError).
         """
         options = UploadOptions(
             filename=filename,
@@ -413,6 +440,7 @@ class AsyncFileStore:
             scope=scope,
             sha256=sha256,
             length=length,
+            encrypt=encrypt,
         )
         return await self.upload(data, options)
 
@@ -549,15 +577,21 @@ class AsyncFileStore:
 
     async def get(self, file_id: Any) -> bytes:
         """All the bytes of a stored file."""
-        stream = await self.open_download(file_id)
-        return await stream.read()
+        with self._operation("download", file_id) as op:
+            # Not closed: its buffers go back when it is collected, as they always did (a
+            # close frees them at once, and the next read pays for fresh pages).
+            stream = await self.open_download(file_id)
+            stream.observed_by(op)
+            return await stream.read()
 
     async def read_range(self, file_id: Any, start: int, end: int | None = None) -> bytes:
         """The bytes ``[start, end)`` of a stored file (clamped to its length), fetching only
         the chunks that hold them."""
         clamp_range(start, end, 0)  # bad bounds fail before any I/O
-        stream = await self.open_download(file_id)
-        return await stream.read_range(start, end)
+        with self._operation("download", file_id) as op:
+            stream = await self.open_download(file_id)
+            stream.observed_by(op)
+            return await stream.read_range(start, end)
 
     async def download_to_stream(
         self, file_id: Any, destination: Any, *, on_progress: ProgressCallback | None = None
@@ -762,8 +796,9 @@ class AsyncFileStore:
         self.bucket.check_writable("delete a file")
         # Both deletes run to their end even if the caller is cancelled between them: a
         # files document gone with its chunks left would be chunks no one can reach.
-        if not await carry_on_despite_cancel(self._delete(file_id)):
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("delete", file_id):
+            if not await carry_on_despite_cancel(self._delete(file_id)):
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
 
     async def delete_unless_held(self, file_id: Any, owner: Any) -> bool:
         """Delete a file let go of by one holder, unless it may be shared and another still
@@ -824,7 +859,8 @@ class AsyncFileStore:
         every id at the dotted path (through embedded documents and arrays) counts as held.
         Reads in bounded batches.
         """
-        return await check_bucket(self, documents, grace=grace, chunks=chunks)
+        with self._operation("check"):
+            return await check_bucket(self, documents, grace=grace, chunks=chunks)
 
     async def sweep(
         self,
@@ -850,7 +886,10 @@ class AsyncFileStore:
         """
         if delete:
             self.bucket.check_writable("sweep the bucket")
-        return await sweep_bucket(self, documents, delete=delete, grace=grace)
+        with self._operation("sweep", delete=delete) as op:
+            report = await sweep_bucket(self, documents, delete=delete, grace=grace)
+            op.swept(report.removed_files)
+            return report
 
     async def claim(self, file_id: Any) -> Any:
         """Hold a stored file against deleting sweeps: a document naming it is about to be
@@ -873,8 +912,35 @@ class AsyncFileStore:
         if not isinstance(new_filename, str):
             raise TypeError(f"new_filename must be a str, not {type(new_filename).__name__}")
         self.bucket.check_writable("rename a file")
-        result = await self.files.update_one(
-            file_filter(file_id), {"$set": {"filename": new_filename}}
-        )
-        if result.matched_count == 0:
-            raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+        with self._operation("rename", file_id):
+            result = await self.files.update_one(
+                file_filter(file_id), {"$set": {"filename": new_filename}}
+            )
+            if result.matched_count == 0:
+                raise NoFile(f"no file with id {file_id!r} in {self.files.name}")
+
+    async def rewrap_keys(self) -> int:
+        """Wrap the data key of every encrypted file here with the store's current
+        key-encryption key (key rotation); return how many files changed.
+
+        Only files documents change: no chunk is read or rewritten. A file whose key is
+        not among the store's keys raises KeyUnavailable naming it (the files done so far
+        stay done; run it again once the key is there). A file changed meanwhile (deleted,
+        or re-wrapped by another process) is left as it now is.
+        """
+        if self.encryption is None:
+            raise ValueError("rewrap_keys() needs a store with encryption=Encryption(...)")
+        self.bucket.check_writable("re-wrap data keys")
+        changed = 0
+        cursor = self.files.find({ENCRYPTION_FIELD: {"$exists": True}})
+        async for doc in cursor:
+            info = FileInfo.from_document(doc)
+            record = await rewrapped(self.encryption, info)
+            if record is None:
+                continue
+            result = await self.files.update_one(
+                {"_id": info.file_id, ENCRYPTION_FIELD: info.encryption},
+                {"$set": {ENCRYPTION_FIELD: record}},
+            )
+            changed += result.modified_count
+        return changed

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import telemetry
 from ..core.http import Headers, ServeOptions
 from ..core.tus import (
     TusError,
@@ -79,6 +80,24 @@ async def answer(
     and conditional requests; everything else speaks tus.
     """
     method = effective_method(method, headers)
+    store = resumable.store
+    with telemetry.begin(
+        f"tus.{method.lower()}", bucket=store.collection_name, upload_id=upload_id
+    ) as op:
+        answered = await _answer(resumable, hooks, method, upload_id, location, headers, body)
+        op.set(status=answered.status if isinstance(answered, TusResponse) else None)
+        return answered
+
+
+async def _answer(
+    resumable: AsyncResumableStore,
+    hooks: TusHooks,
+    method: str,
+    upload_id: str | None,
+    location: str,
+    headers: Headers,
+    body: AsyncIterator[bytes],
+) -> TusResponse | Served:
     offset_of = None
     try:
         if hooks.authorise is not None and not await hooks.authorise(method, upload_id, headers):

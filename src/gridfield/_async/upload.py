@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
+from .. import telemetry
 from .._twins import (
     any_iterable,
     clean_up,
@@ -68,14 +69,25 @@ class AsyncUploadStream:
         self._extra = dict(options.extra)
         self.encoding = options.encoding
         """How a written str is encoded."""
-        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=options.checksum)
+        # An encrypted file's SHA-256 is not stored (it would tell who holds the database
+        # whether the file is one they can guess), so it is not computed either.
+        self._encrypt = bool(options.encrypt)
+        checksum = options.checksum and not self._encrypt
+        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
         # an index made by another tool): then only the chunks we sent, by their _id.
-        self._writer = AsyncChunkWriter(store.bucket, self.file_id, owns_id=options.file_id is None)
+        # The writer seals the chunks and records the data key when the file is encrypted.
+        self._writer = AsyncChunkWriter(
+            store.bucket,
+            self.file_id,
+            owns_id=options.file_id is None,
+            encryption=store.encryption if self._encrypt else None,
+            chunk_size=self.chunk_size,
+        )
         # Registry writes a cancellation left running: an abort waits for them.
         self._in_flight: set[Any] = set()
         self._limits = limits
@@ -95,6 +107,14 @@ class AsyncUploadStream:
         self._entry: Any = None  # its registry entry's _id, once registered
         self._refreshed = 0.0  # when the entry was last written (monotonic)
         self._lapsed = False  # whether the entry ran out once while the upload was open
+        # Its telemetry, from now to its close or abort (gridfield.telemetry).
+        self._op = telemetry.begin(
+            "upload",
+            bucket=store.collection_name,
+            file_id=self.file_id,
+            filename=self.filename,
+            encrypted=self._encrypt,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -133,6 +153,10 @@ class AsyncUploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        with self._op.current():  # the commands it sends are the upload span's children
+            await self._write(data)
+
+    async def _write(self, data: bytes | bytearray | memoryview | str) -> None:
         self._check_open()
         self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
@@ -151,6 +175,10 @@ class AsyncUploadStream:
 
     async def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
+        with self._op.current():
+            await self._flush()
+
+    async def _flush(self) -> None:
         self._check_open()
         self._store.bucket.check_writable("upload a file")
         batches = self._batcher.drain()
@@ -162,6 +190,18 @@ class AsyncUploadStream:
 
         Calling it again returns the same description.
         """
+        with self._op.current():
+            try:
+                info = await self._close()
+            except BaseException as exc:
+                self._op.end(exc)
+                raise
+        self._op.set(file_id=info.file_id, length=info.length)
+        self._op.moved(self._cutter.length, "uploaded")
+        self._op.end()
+        return info
+
+    async def _close(self) -> FileInfo:
         if self.info is not None:
             return self.info
         self._check_open()
@@ -186,7 +226,8 @@ class AsyncUploadStream:
                 if existing is not None:
                     # The same bytes are stored in this scope: ours go, that file is the
                     # answer, as it is (its own name, metadata and id).
-                    await self.abort()
+                    self._op.set(deduplicated=True)
+                    await self._remove_ours()
                     self._aborted = False
                     self.info = existing
                     self._progress.reached(info.length)
@@ -194,7 +235,7 @@ class AsyncUploadStream:
                     return existing
             if self._entry is not None and self._lease_may_have_lapsed():
                 await self._check_chunks(info)
-            await self._writer.insert_file(info)
+            info = await self._writer.insert_file(info)  # with its encryption record, if any
         except DuplicateKeyError as exc:
             await self._abort_after(exc)
             raise FileExists(
@@ -358,6 +399,13 @@ class AsyncUploadStream:
         """Remove the chunks written so far and close the upload; a no-op once closed."""
         if self.closed:
             return
+        self._op.set(aborted=True)
+        self._op.end()  # an abort asked for (one after an error has ended it already)
+        await self._remove_ours()
+
+    async def _remove_ours(self) -> None:
+        """Remove the chunks written so far (and a files document that may have gone in)
+        and close the upload."""
         self._aborted = True
         self.closed = True
         # A write that a cancellation left running could land after the deletes below.
@@ -374,6 +422,7 @@ class AsyncUploadStream:
         The clean-up runs in a task of its own, so a cancellation (even one delivered again
         and again) does not stop it halfway; a cancelled caller waits for it only briefly.
         """
+        self._op.end(error)  # a refusal by a limit is counted there
         try:
             await clean_up(self.abort, error)
         except TimeoutError as late:

@@ -9,9 +9,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..core.chunks import READ_BATCH_BYTES, ChunkCheck, chunks_per_batch
+from ..core.encryption import Encryption, FileCipher
 from ..core.errors import CorruptFile
 from ..core.files_document import FileInfo
 from ..core.queries import chunks_filter, chunks_with_first_filter
+from .file_keys import cipher_for
 
 __all__ = ["ChunkReader", "Opened"]
 
@@ -25,12 +27,15 @@ class ChunkReader:
 
     ``chunks`` is the collection the bytes come from (with the read preference reads of
     chunk data need). Every chunk read goes through ``payload``, which checks it and turns
-    it into the file's bytes.
+    it into the file's bytes. ``encryption``: the store's keys, which open its encrypted
+    files (None: an encrypted file is refused with KeyUnavailable naming its key id).
     """
 
-    def __init__(self, chunks: Any) -> None:
+    def __init__(self, chunks: Any, encryption: Encryption | None = None) -> None:
         self.collection = chunks
         """The chunks collection read."""
+        self.encryption = encryption
+        """The keys that open the encrypted files read here (None: none)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.collection.name}>"
@@ -41,9 +46,19 @@ class ChunkReader:
         """Chunk document ``doc`` checked as the next one ``check`` expects, as file bytes.
 
         Every chunk any read hands out passes here: a rule about chunk data (decrypting,
-        counting) goes here once.
+        counting) goes here once. A check with a cipher (an encrypted file's) opens the
+        chunk, bound to its file and place: a chunk moved, swapped or cut is a CorruptFile.
         """
-        return check.accept(doc)
+        data = check.accept(doc)
+        if check.cipher is not None:
+            return check.cipher.open_chunk(check.next - 1, data)
+        return data
+
+    def cipher(self, info: FileInfo) -> FileCipher | None:
+        """The cipher that opens the chunks of the file ``info`` describes (None: it is not
+        encrypted); its data key unwrapped once per call, so a reader of many spans keeps
+        it. KeyUnavailable naming the key id when these keys cannot unwrap it."""
+        return cipher_for(self.encryption, info)
 
     # -- cursors ---------------------------------------------------------------------------------
 
@@ -88,6 +103,7 @@ class ChunkReader:
         opened: Opened | None = None,
         batch_bytes: int = READ_BATCH_BYTES,
         first_chunk: list[bytes] | None = None,
+        cipher: FileCipher | None = None,
     ) -> Iterator[tuple[int, bytes]]:
         """Yield ``(n, bytes)`` for chunks ``first`` to ``last`` of the file ``info``
         describes (None: to its end, a chunk past it reported), each checked.
@@ -97,8 +113,12 @@ class ChunkReader:
         copy's bytes are handed out. ``opened``: continue that cursor instead of sending
         one. ``first_chunk``: a list that receives chunk 0's bytes (checked) before
         anything is yielded, read by the same cursor when the span starts later.
+        ``cipher``: the one an encrypted file's chunks open with, if the caller holds it
+        already (otherwise it is unwrapped here).
         """
-        check = ChunkCheck(info, first, last)
+        if cipher is None and info.encrypted:
+            cipher = self.cipher(info)
+        check = ChunkCheck(info, first, last, cipher=cipher)
         if check.done and first_chunk is None:
             if opened is not None:
                 opened[0].close()
@@ -121,7 +141,7 @@ class ChunkReader:
         try:
             if first_chunk is not None and first > 0:
                 doc = next(docs, None)
-                head = ChunkCheck(info, 0, 0)
+                head = ChunkCheck(info, 0, 0, cipher=cipher)
                 if doc is None or doc.get("n") != 0:
                     head.finish()  # chunk 0 is missing
                 else:

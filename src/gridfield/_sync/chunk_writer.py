@@ -6,21 +6,25 @@ concatenation, an image's variants through the upload stream) inserts its chunks
 files document here, and every removal of chunks (an abort, a discarded PATCH, a join's
 leftovers, a delete, a sweep) goes through ``_delete_chunks``. Two hooks see all of it:
 ``chunk_documents`` (where a batch of chunks becomes what is stored) and ``files_document``
-(where a file's description becomes its files document).
+(where a file's description becomes its files document). An encrypted file's chunks are
+sealed in the first, and its data key recorded in the second (``core/encryption.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from pymongo.errors import BulkWriteError
 
 from .._twins import finish, nothing_in_flight
+from ..core.encryption import Encryption, FileCipher
 from ..core.errors import FileExists
 from ..core.files_document import FileInfo
 from ..core.queries import chunks_filter
 from .bucket import Bucket
+from .file_keys import NewFileKey, new_file_key_for
 
 __all__ = [
     "ChunkWriter",
@@ -39,15 +43,23 @@ Chunk = dict[str, Any]
 _IDS_PER_DELETE = 50_000
 
 
-def chunk_documents(batch: list[Chunk]) -> list[Chunk]:
+def chunk_documents(batch: list[Chunk], cipher: FileCipher | None = None) -> list[Chunk]:
     """The documents stored for a batch of cut chunks (``_id``, ``files_id``, ``n``,
-    ``data``): every chunk passes here on its way to the server."""
-    return batch
+    ``data``): every chunk passes here on its way to the server. With ``cipher`` (an
+    encrypted file's) each chunk's data is sealed, bound to its file and number: the one
+    place where chunk bytes become stored bytes."""
+    if cipher is None:
+        return batch
+    return [{**doc, "data": cipher.seal_chunk(doc["n"], doc["data"])} for doc in batch]
 
 
-def files_document(info: FileInfo) -> dict[str, Any]:
-    """The files document stored for ``info``: every file passes here once complete."""
-    return info.to_document()
+def files_document(info: FileInfo, key: NewFileKey | None = None) -> FileInfo:
+    """The description stored for ``info`` (its files document: ``to_document()``): every
+    file passes here once complete. With ``key`` (an encrypted file's) it records the
+    wrapped data key and the seal of the file's length (no key material in clear)."""
+    if key is None:
+        return info
+    return dataclasses.replace(info, encryption=key.record(info.length))
 
 
 def _delete_chunks(bucket: Bucket, query: Mapping[str, Any]) -> int:
@@ -110,7 +122,19 @@ class ChunkWriter:
     returns at once, and ``discard`` waits for what it left running first.
     """
 
-    def __init__(self, bucket: Bucket, file_id: Any, *, owns_id: bool) -> None:
+    def __init__(
+        self,
+        bucket: Bucket,
+        file_id: Any,
+        *,
+        owns_id: bool,
+        encryption: Encryption | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        """``encryption`` (with the file's ``chunk_size``): the file is encrypted, under a
+        fresh data key made on the first write and wrapped by its key-encryption key."""
+        if encryption is not None and chunk_size is None:
+            raise ValueError("an encrypted file's writer needs its chunk_size")
         self.bucket = bucket
         self.file_id = file_id
         self.owns_id = owns_id
@@ -119,6 +143,9 @@ class ChunkWriter:
         self._sent_ids: list[Any] = []
         self._files_doc: dict[str, Any] | None = None
         self._indexed = False
+        self._encryption = encryption
+        self._chunk_size = chunk_size
+        self._file_key: NewFileKey | None = None
         # Inserts a cancellation left running: a discard waits for them before it deletes.
         self._in_flight: set[Any] = set()
 
@@ -126,6 +153,15 @@ class ChunkWriter:
         if not self._indexed:
             self.bucket.ensure_indexes_once()
             self._indexed = True
+
+    def _key(self) -> NewFileKey | None:
+        """The file's data key (None: the file is not encrypted), made once."""
+        if self._encryption is None:
+            return None
+        if self._file_key is None:
+            assert self._chunk_size is not None  # checked in __init__
+            self._file_key = new_file_key_for(self._encryption, self.file_id, self._chunk_size)
+        return self._file_key
 
     def insert(self, batch: list[Chunk]) -> int:
         """Insert one batch of chunks, in order; the payload bytes it held.
@@ -135,7 +171,8 @@ class ChunkWriter:
         if not self.owns_id:
             self._sent_ids.extend(doc["_id"] for doc in batch)
         self.sent_any = True
-        docs = chunk_documents(batch)
+        key = self._key()
+        docs = chunk_documents(batch, None if key is None else key.cipher)
         try:
             finish(self.bucket.chunks.insert_many(docs, ordered=True), self._in_flight)
         except BulkWriteError as exc:
@@ -158,11 +195,13 @@ class ChunkWriter:
         its files document goes in)."""
         return int(self.bucket.chunks.count_documents(chunks_filter(self.file_id)))
 
-    def insert_file(self, info: FileInfo) -> None:
+    def insert_file(self, info: FileInfo) -> FileInfo:
         """Insert the files document of ``info``, under the cancellation shield: the file
-        is visible from here on. DuplicateKeyError when a file has this id already."""
+        is visible from here on; the description stored (an encrypted file's names its
+        wrapped data key). DuplicateKeyError when a file has this id already."""
         self.bucket.ensure_indexes_once()
-        doc = files_document(info)
+        info = files_document(info, self._key())
+        doc = info.to_document()
         self._files_doc = doc
         try:
             finish(self.bucket.files.insert_one(doc), self._in_flight)
@@ -171,6 +210,7 @@ class ChunkWriter:
                 self._files_doc = None  # not ours: the file that was there first
             raise
         self._files_doc = None  # in: a discard no longer touches it
+        return info
 
     def discard(self) -> None:
         """Take back what this writer wrote and no one counted: a files document whose

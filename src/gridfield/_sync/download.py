@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .. import telemetry
 from .._twins import refuse_unwritable_here, write_to
 from ..core.chunks import (
     READ_BATCH_BYTES,
@@ -20,10 +21,12 @@ from ..core.chunks import (
     clamp_range,
 )
 from ..core.content_types import SNIFF_BYTES
+from ..core.encryption import FileCipher
 from ..core.errors import CorruptFile, NoFile
 from ..core.files_document import DescribedFile, FileInfo
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
+from ..telemetry import Operation
 from .chunk_reader import Opened
 
 if TYPE_CHECKING:
@@ -73,6 +76,11 @@ class DownloadStream(DescribedFile):
         # (``open_download(..., eager=True)``), with the first document it brought back (None:
         # no chunk at all); the first read from chunk 0 to the end continues it.
         self._opened: tuple[Any, Any] | None = None
+        self._file_cipher: FileCipher | None = None
+        # Its telemetry: begun at the first read, ended by close(); or the operation of
+        # whoever opened it for a request (serving), which ends it.
+        self._op: Operation | None = None
+        self._owns_op = True
 
     # Reads that hand everything over at once (read(), readline(), read_range()) ask for the
     # batches that cost the least CPU; reads that stream (a loop, iter_range: an HTTP body)
@@ -142,13 +150,37 @@ class DownloadStream(DescribedFile):
                 f"download of file {self.file_id!r}: another read of this stream is in "
                 "progress; a stream has one reader at a time (open a stream per reader)"
             )
+        op = self._observed()
         try:
-            yield
-        except CorruptFile as exc:
-            self._raise_if_vanished(exc)
+            with op.current():  # the commands a read sends are children of its operation
+                try:
+                    yield
+                except CorruptFile as exc:
+                    self._raise_if_vanished(exc)
+                    raise
+        except (CorruptFile, NoFile) as exc:
+            if self._owns_op:  # the stream can read no further: its operation ends here
+                op.end(exc)
             raise
         finally:
             self._reader.release()
+
+    def _observed(self) -> Operation:
+        """This stream's telemetry operation (begun now if need be)."""
+        if self._op is None:
+            self._op = telemetry.begin(
+                "download",
+                bucket=self._store.collection_name,
+                file_id=self.info.file_id,
+                length=self.info.length,
+                encrypted=self.info.encrypted,
+            )
+        return self._op
+
+    def observed_by(self, op: Operation) -> None:
+        """Count this stream's reads into ``op`` (a served request's), which its owner
+        ends, instead of an operation of its own."""
+        self._op, self._owns_op = op, False
 
     def _raise_if_vanished(self, error: CorruptFile) -> None:
         """NoFile if the file was deleted or replaced since this stream described it: chunks
@@ -181,6 +213,7 @@ class DownloadStream(DescribedFile):
             data = self._read_in_order(self.position.offset, end)
         self.position.offset += len(data)
         self._read_end = self.position.offset
+        self._observed().moved(len(data), "downloaded")
         return data
 
     def _span(self, start: int, end: int | None) -> tuple[ChunkSpan | None, int]:
@@ -255,7 +288,11 @@ class DownloadStream(DescribedFile):
         """The bytes ``[start, end)`` of the file, without moving the position."""
         self._check_open()
         with self._one_reader():
-            return self._read_range(start, end)
+            data = self._read_range(start, end)
+        op = self._observed()
+        op.set(range_start=start, range_end=start + len(data))
+        op.moved(len(data), "downloaded")
+        return data
 
     def _read_range(self, start: int, end: int | None) -> bytes:
         span, end = self._span(start, end)
@@ -322,6 +359,7 @@ class DownloadStream(DescribedFile):
                 piece = data[skip : skip + left] if skip or left < len(data) else data
                 skip = 0
                 left -= len(piece)
+                self._observed().moved(len(piece), "downloaded")
                 yield piece
         finally:
             chunks.close()  # type: ignore[attr-defined]
@@ -364,7 +402,9 @@ class DownloadStream(DescribedFile):
         if pos == self.length:
             self._reach_end()
         self.position.offset = self._read_end = pos
-        return b"".join(parts)
+        line = b"".join(parts)
+        self._observed().moved(len(line), "downloaded")
+        return line
 
     def __iter__(self) -> Iterator[bytes]:
         """Yield the file's chunk payloads from the current position (the first one trimmed).
@@ -397,6 +437,7 @@ class DownloadStream(DescribedFile):
                 piece = data[skip:] if skip else data
                 skip = 0
                 self.position.offset = n * self.chunk_size + len(data)
+                self._observed().moved(len(piece), "downloaded")
                 yield piece
         finally:
             chunks.close()  # type: ignore[attr-defined]
@@ -419,6 +460,7 @@ class DownloadStream(DescribedFile):
             yield self._cached
             first += 1
         opened: Opened | None = None
+        cipher = self._cipher()
         if first == 0 and last is None and self._opened is not None:
             opened = self._take_opened()
         chunks = self._chunk_reader.chunks(
@@ -428,6 +470,7 @@ class DownloadStream(DescribedFile):
             opened=opened,
             batch_bytes=batch_bytes,
             first_chunk=first_chunk,
+            cipher=cipher,
         )
         try:
             for held in chunks:
@@ -450,11 +493,19 @@ class DownloadStream(DescribedFile):
         self._cached = chunk
         self._progress.reached(n * self.chunk_size + len(data))
 
+    def _cipher(self) -> FileCipher | None:
+        """The cipher of an encrypted file (its data key unwrapped once per stream)."""
+        if self._file_cipher is None and self.info.encrypted:
+            self._file_cipher = self._chunk_reader.cipher(self.info)
+        return self._file_cipher
+
     # -- closing -------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the stream; reading afterwards raises ValueError."""
         self.closed = True
+        if self._op is not None and self._owns_op:
+            self._op.end()
         self._cached = None
         self._drop_ahead()
         if self._opened is not None:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+from .. import telemetry
 from .._twins import clean_up_now
 from ..core.errors import MalformedBody, MissingField, NoFile
 from ..core.guards import Progress, ProgressCallback, check_progress_callback
@@ -274,6 +275,23 @@ def receive_multipart(
     failure (a disconnect too) removes every file this request stored. ``on_progress(done,
     total)`` is told the body bytes read after each piece (``total``: the declared length).
     """
+    with telemetry.begin("intake", bucket=store.collection_name, body="multipart") as op:
+        received = _receive_multipart(
+            pieces, store, content_type, content_length, limits, metadata, on_progress
+        )
+        op.set(files=len(received.files))
+        return received
+
+
+def _receive_multipart(
+    pieces: Iterator[bytes],
+    store: FileStore,
+    content_type: str | None,
+    content_length: str | None,
+    limits: IntakeLimits | None,
+    metadata: Mapping[str, Any] | None,
+    on_progress: ProgressCallback | None,
+) -> Received:
     limits = limits if limits is not None else IntakeLimits()
     check_progress_callback(on_progress)
     boundary = multipart_boundary(content_type)
@@ -334,6 +352,24 @@ def receive_raw(
     read no further than the limit plus one piece, and a failure leaves nothing stored.
     ``on_progress(done, total)`` is told the body bytes read after each piece.
     """
+    with telemetry.begin("intake", bucket=store.collection_name, body="raw") as op:
+        received = _receive_raw(
+            pieces, store, filename, content_type, content_length, limits, metadata, on_progress
+        )
+        op.set(files=len(received.files))
+        return received
+
+
+def _receive_raw(
+    pieces: Iterator[bytes],
+    store: FileStore,
+    filename: str | None,
+    content_type: str | None,
+    content_length: str | None,
+    limits: IntakeLimits | None,
+    metadata: Mapping[str, Any] | None,
+    on_progress: ProgressCallback | None,
+) -> Received:
     limits = limits if limits is not None else IntakeLimits()
     check_progress_callback(on_progress)
     declared = check_declared_length(content_length, limits.raw_bound())

@@ -19,6 +19,7 @@ from .._twins import (
     plain_call,
     upload_now,
 )
+from ..core.encryption import Encryption
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot
 from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
@@ -207,6 +208,11 @@ class GridFSProxy(DescribedFile):
     def dedup_scope(self) -> str | None:
         """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
         return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """How the files this proxy writes are encrypted, and opened (the field's)."""
+        return self.defaults.encryption
 
     @property
     def gridout(self) -> DownloadStream | None:

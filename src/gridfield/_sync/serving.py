@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .. import telemetry
 from ..core.content_types import SNIFF_BYTES
 from ..core.errors import NoFile
 from ..core.http import (
@@ -28,6 +29,7 @@ from ..core.http import (
     stored_content_type,
 )
 from ..core.http.signing import FileRef, RequestUrl, forbidden
+from ..telemetry import NO_OPERATION, Operation
 from .download import DownloadStream
 from .store import FileStore
 
@@ -43,6 +45,8 @@ class Served:
     plan: ResponsePlan
     stream: DownloadStream | None = None
     begun: tuple[bytes, Iterator[bytes]] | None = None
+    operation: Operation = NO_OPERATION
+    """The request's telemetry, ended once its body is sent (``gridfield.telemetry``)."""
 
 
 _STORE = FileStore.__name__  # the class name of this twin's store, for messages
@@ -122,11 +126,19 @@ def serve(
         return signed
     if store is None or file_id is None:
         return Served(not_found(method))
+    op = telemetry.begin("serve", bucket=store.collection_name, file_id=file_id, method=method)
     try:
-        stream = store.open_download(file_id, eager=plain_get(method, headers))
+        with op.current():
+            stream = store.open_download(file_id, eager=plain_get(method, headers))
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
-    return _planned(stream, method, headers, signed.options, signed.until)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    stream.observed_by(op)
+    return _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 def serve_path(
@@ -149,12 +161,23 @@ def serve_path(
     if isinstance(signed, Served):
         return signed
     revision = -1 if signed.revision is None else signed.revision
+    op = telemetry.begin(
+        "serve", bucket=store.collection_name, filename=target.filename, method=method
+    )
     try:
-        info = store.get_info_by_name(target.filename, revision)
+        with op.current():
+            info = store.get_info_by_name(target.filename, revision)
     except NoFile:
+        op.set(status=404)
+        op.end()
         return Served(not_found(method))
+    except BaseException as exc:
+        op.end(exc)
+        raise
+    op.set(file_id=info.file_id)
     stream = DownloadStream(store, info)
-    return _planned(stream, method, headers, signed.options, signed.until)
+    stream.observed_by(op)
+    return _planned(stream, method, headers, signed.options, op, signed.until)
 
 
 def _planned(
@@ -162,7 +185,24 @@ def _planned(
     method: str,
     headers: Headers,
     options: ServeOptions,
+    op: Operation = NO_OPERATION,
     until: datetime | None = None,
+) -> Served:
+    try:
+        with op.current():
+            return _plan_with(stream, method, headers, options, op, until)
+    except BaseException as exc:
+        op.end(exc)
+        raise
+
+
+def _plan_with(
+    stream: DownloadStream,
+    method: str,
+    headers: Headers,
+    options: ServeOptions,
+    op: Operation,
+    until: datetime | None,
 ) -> Served:
     try:
         info = stream.info
@@ -191,9 +231,13 @@ def _planned(
     except BaseException:
         stream.close()
         raise
+    op.set(status=plan.status, length=info.length)
+    if len(decision.spans) == 1 and plan.status == 206:
+        op.set(range_start=decision.spans[0].start, range_end=decision.spans[0].end)
     if plan.send_body and plan.parts:
-        return Served(plan, stream, begun)
+        return Served(plan, stream, begun, op)
     stream.close()
+    op.end()
     return Served(plan)
 
 
@@ -204,7 +248,8 @@ def stream_body(served: Served) -> Iterator[bytes]:
     here, after the headers are sent: the adapter lets it through so the server cuts the
     connection instead of sending other bytes than the file's.
     """
-    plan, stream, begun = served.plan, served.stream, served.begun
+    plan, stream, begun, op = served.plan, served.stream, served.begun, served.operation
+    failure: BaseException | None = None
     try:
         if not plan.send_body:
             return
@@ -220,8 +265,12 @@ def stream_body(served: Served) -> Iterator[bytes]:
                 yield piece
             elif stream is not None:
                 for data in stream.iter_range(piece.start, piece.end):
-                    yield data
+                    yield data  # counted by the stream, into the request's operation
+    except BaseException as exc:
+        failure = exc
+        raise
     finally:
+        op.end(failure)
         if begun is not None:
             begun[1].close()  # type: ignore[attr-defined]
         if stream is not None:

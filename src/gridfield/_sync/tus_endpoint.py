@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import telemetry
 from ..core.http import Headers, ServeOptions
 from ..core.tus import (
     TusError,
@@ -80,6 +81,24 @@ def answer(
     and conditional requests; everything else speaks tus.
     """
     method = effective_method(method, headers)
+    store = resumable.store
+    with telemetry.begin(
+        f"tus.{method.lower()}", bucket=store.collection_name, upload_id=upload_id
+    ) as op:
+        answered = _answer(resumable, hooks, method, upload_id, location, headers, body)
+        op.set(status=answered.status if isinstance(answered, TusResponse) else None)
+        return answered
+
+
+def _answer(
+    resumable: ResumableStore,
+    hooks: TusHooks,
+    method: str,
+    upload_id: str | None,
+    location: str,
+    headers: Headers,
+    body: Iterator[bytes],
+) -> TusResponse | Served:
     offset_of = None
     try:
         if hooks.authorise is not None and not hooks.authorise(method, upload_id, headers):

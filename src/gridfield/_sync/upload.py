@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
+from .. import telemetry
 from .._twins import (
     clean_up_now,
     finish,
@@ -67,14 +68,25 @@ class UploadStream:
         self._extra = dict(options.extra)
         self.encoding = options.encoding
         """How a written str is encoded."""
-        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=options.checksum)
+        # An encrypted file's SHA-256 is not stored (it would tell who holds the database
+        # whether the file is one they can guess), so it is not computed either.
+        self._encrypt = bool(options.encrypt)
+        checksum = options.checksum and not self._encrypt
+        self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
         self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
         # an index made by another tool): then only the chunks we sent, by their _id.
-        self._writer = ChunkWriter(store.bucket, self.file_id, owns_id=options.file_id is None)
+        # The writer seals the chunks and records the data key when the file is encrypted.
+        self._writer = ChunkWriter(
+            store.bucket,
+            self.file_id,
+            owns_id=options.file_id is None,
+            encryption=store.encryption if self._encrypt else None,
+            chunk_size=self.chunk_size,
+        )
         # Registry writes a cancellation left running: an abort waits for them.
         self._in_flight: set[Any] = set()
         self._limits = limits
@@ -94,6 +106,14 @@ class UploadStream:
         self._entry: Any = None  # its registry entry's _id, once registered
         self._refreshed = 0.0  # when the entry was last written (monotonic)
         self._lapsed = False  # whether the entry ran out once while the upload was open
+        # Its telemetry, from now to its close or abort (gridfield.telemetry).
+        self._op = telemetry.begin(
+            "upload",
+            bucket=store.collection_name,
+            file_id=self.file_id,
+            filename=self.filename,
+            encrypted=self._encrypt,
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} file_id={self.file_id!r} length={self.length}>"
@@ -132,6 +152,10 @@ class UploadStream:
 
         Over the upload's ``max_size``, FileTooLarge: the chunks already sent are removed.
         """
+        with self._op.current():  # the commands it sends are the upload span's children
+            self._write(data)
+
+    def _write(self, data: bytes | bytearray | memoryview | str) -> None:
         self._check_open()
         self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
@@ -150,6 +174,10 @@ class UploadStream:
 
     def flush(self) -> None:
         """Insert every full chunk written so far (a partial last chunk waits for more)."""
+        with self._op.current():
+            self._flush()
+
+    def _flush(self) -> None:
         self._check_open()
         self._store.bucket.check_writable("upload a file")
         batches = self._batcher.drain()
@@ -161,6 +189,18 @@ class UploadStream:
 
         Calling it again returns the same description.
         """
+        with self._op.current():
+            try:
+                info = self._close()
+            except BaseException as exc:
+                self._op.end(exc)
+                raise
+        self._op.set(file_id=info.file_id, length=info.length)
+        self._op.moved(self._cutter.length, "uploaded")
+        self._op.end()
+        return info
+
+    def _close(self) -> FileInfo:
         if self.info is not None:
             return self.info
         self._check_open()
@@ -185,7 +225,8 @@ class UploadStream:
                 if existing is not None:
                     # The same bytes are stored in this scope: ours go, that file is the
                     # answer, as it is (its own name, metadata and id).
-                    self.abort()
+                    self._op.set(deduplicated=True)
+                    self._remove_ours()
                     self._aborted = False
                     self.info = existing
                     self._progress.reached(info.length)
@@ -193,7 +234,7 @@ class UploadStream:
                     return existing
             if self._entry is not None and self._lease_may_have_lapsed():
                 self._check_chunks(info)
-            self._writer.insert_file(info)
+            info = self._writer.insert_file(info)  # with its encryption record, if any
         except DuplicateKeyError as exc:
             self._abort_after(exc)
             raise FileExists(
@@ -357,6 +398,13 @@ class UploadStream:
         """Remove the chunks written so far and close the upload; a no-op once closed."""
         if self.closed:
             return
+        self._op.set(aborted=True)
+        self._op.end()  # an abort asked for (one after an error has ended it already)
+        self._remove_ours()
+
+    def _remove_ours(self) -> None:
+        """Remove the chunks written so far (and a files document that may have gone in)
+        and close the upload."""
         self._aborted = True
         self.closed = True
         # A write that a cancellation left running could land after the deletes below.
@@ -373,6 +421,7 @@ class UploadStream:
         The clean-up runs in a task of its own, so a cancellation (even one delivered again
         and again) does not stop it halfway; a cancelled caller waits for it only briefly.
         """
+        self._op.end(error)  # a refusal by a limit is counted there
         try:
             clean_up_now(self.abort, error)
         except TimeoutError as late:

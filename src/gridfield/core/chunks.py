@@ -11,6 +11,7 @@ import bson
 from bson import ObjectId
 
 from .content_types import SNIFF_BYTES
+from .encryption import CHUNK_OVERHEAD, FileCipher
 from .errors import CorruptFile
 from .files_document import FileInfo
 from .numbers import is_whole_number, whole_number
@@ -280,17 +281,29 @@ class ChunkCheck:
     """Checks the chunks of one file as a read receives them, in order.
 
     Expects exactly chunks ``first`` to ``last`` (default: the file's last chunk), each with
-    the next n and the size the file's length dictates; anything else is a ``CorruptFile``
-    naming the file and the chunk.
+    the next n and the size the file's length dictates (plus the cipher's overhead for an
+    encrypted file); anything else is a ``CorruptFile`` naming the file and the chunk.
     """
 
-    def __init__(self, info: FileInfo, first: int = 0, last: int | None = None) -> None:
+    def __init__(
+        self,
+        info: FileInfo,
+        first: int = 0,
+        last: int | None = None,
+        *,
+        cipher: FileCipher | None = None,
+    ) -> None:
         self.file_id = info.file_id
         self.length = info.length
         self.chunk_size = info.chunk_size
         self.count = info.chunk_count
         self.next = first
         self.last = self.count - 1 if last is None else last
+        self.overhead = CHUNK_OVERHEAD if info.encrypted else 0
+        """Bytes a stored chunk holds beyond its share of the file."""
+        self.cipher = cipher
+        """What opens the chunks of an encrypted file (None: a clear file, or a check of
+        the chunks' sizes and order alone, as a bucket check without keys does)."""
 
     def expected_size(self, n: int) -> int:
         """Payload size of chunk ``n`` in a sound file."""
@@ -319,7 +332,7 @@ class ChunkCheck:
         data = doc.get("data")
         if not isinstance(data, bytes):
             raise self._corrupt(f"chunk {n} has no binary data: {type(data).__name__}")
-        want = self.expected_size(n)
+        want = self.expected_size(n) + self.overhead
         if len(data) != want:
             raise self._corrupt(f"chunk {n} is {len(data)} bytes, expected {want}")
         self.next += 1

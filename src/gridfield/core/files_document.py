@@ -52,14 +52,21 @@ _KNOWN_KEYS = frozenset(
 
 CHECKSUM_KEY = "gridfield"
 """The top-level key of a files document that holds what gridfield itself records:
-``{"sha256": "<64 lowercase hex digits>", "expireAt": <date>, "scope": "<str>"}``, each
-part there only when it applies. No user key (``metadata`` is the user's) is ever read as
+``{"sha256": "<64 lowercase hex digits>", "expireAt": <date>, "scope": "<str>",
+"encryption": {...}}``, each part there only when it applies (``encryption``: see
+``gridfield.core.encryption``). No user key (``metadata`` is the user's) is ever read as
 ours; a value under this key of another shape is kept, untouched, and nothing (no checksum,
 no expiry, no scope) is taken from it. Reserved: a caller cannot set it."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-# "matched": when a deduplicating upload last took the file as its answer (core.dedup).
-_OUR_PARTS = {"sha256": str, "expireAt": datetime, "scope": str, "matched": datetime}
+_OUR_PARTS = {
+    "sha256": str,
+    "expireAt": datetime,
+    "scope": str,
+    # "matched": when a deduplicating upload last took the file as its answer (core.dedup).
+    "matched": datetime,
+    "encryption": Mapping,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +75,7 @@ class _Ours:
     expire_at: datetime | None = None
     scope: str | None = None
     matched: datetime | None = None
+    encryption: Mapping[str, Any] | None = None
 
 
 def _ours(value: object) -> _Ours | None:
@@ -80,7 +88,13 @@ def _ours(value: object) -> _Ours | None:
     digest = value.get("sha256")
     if digest is not None and not _SHA256_HEX.fullmatch(digest):
         return None
-    return _Ours(digest, value.get("expireAt"), value.get("scope"), value.get("matched"))
+    return _Ours(
+        digest,
+        value.get("expireAt"),
+        value.get("scope"),
+        value.get("matched"),
+        value.get("encryption"),
+    )
 
 
 # Top-level keys no put() keyword may set: GridFS's own fields, and ours.
@@ -303,11 +317,19 @@ class FileInfo:
     """When the file expires (reads refuse it from then on); None: never."""
     scope: str | None = None
     """The deduplication scope the file was stored in, if any."""
+    encryption: Mapping[str, Any] | None = None
+    """How the file's chunks are encrypted (``gridfield.core.encryption``); None: they are
+    not."""
     matched: datetime | None = dataclasses.field(default=None, compare=False, repr=False)
     """When a deduplicating upload last took this file as its answer (``core.dedup``)."""
     top_content_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
     """The top-level ``contentType`` as stored (where MongoEngine and PyMongo's GridOut read
     it), kept apart so a document is written back as it was read."""
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the file's chunks are encrypted on the client."""
+        return self.encryption is not None
 
     @property
     def chunk_count(self) -> int:
@@ -331,6 +353,7 @@ class FileInfo:
         extra: Mapping[str, Any] | None = None,
         expire_at: datetime | None = None,
         scope: str | None = None,
+        encryption: Mapping[str, Any] | None = None,
     ) -> FileInfo:
         """The FileInfo of a file being written: the content type goes in its metadata, the
         checksum under CHECKSUM_KEY, ``extra`` fields top-level.
@@ -357,6 +380,7 @@ class FileInfo:
             top_content_type=content_type,
             expire_at=expire_at,
             scope=scope,
+            encryption=encryption,
         )
 
     @classmethod
@@ -394,6 +418,7 @@ class FileInfo:
             expire_at=ours.expire_at,
             scope=ours.scope,
             matched=ours.matched,
+            encryption=ours.encryption,
         )
 
     @staticmethod
@@ -437,6 +462,7 @@ class FileInfo:
                 ("sha256", self.sha256),
                 ("expireAt", self.expire_at),
                 ("scope", self.scope),
+                ("encryption", self.encryption),
             )
             if value is not None
         }

@@ -14,10 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from .dedup import check_scope
+from .encryption import Encryption
 from .expiry import check_expiry
 from .files_document import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .guards import UploadLimits
-from .upload_options import UploadOptions
+from .upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
 
 __all__ = ["StoreDefaults"]
 
@@ -27,12 +28,16 @@ class StoreDefaults:
     """``chunk_size`` of new files; ``limits`` every upload gets (a call may tighten them);
     ``expire_after``: how long files live unless a call gives its own expiry (None: for
     ever); ``dedup_scope``: the scope every upload deduplicates in unless a call says
-    ``dedup=False`` or names another (None: no deduplication)."""
+    ``dedup=False`` or names another (None: no deduplication); ``encryption``: the keys and
+    cipher every file is encrypted with unless a call says ``encrypt=False``, and that open
+    the encrypted files whose keys it holds (None: nothing is encrypted). An encrypted file
+    is never deduplicated: the store's ``dedup_scope`` gives way to it."""
 
     chunk_size: int = DEFAULT_CHUNK_SIZE
     limits: UploadLimits = dataclasses.field(default_factory=UploadLimits)
     expire_after: timedelta | None = None
     dedup_scope: str | None = None
+    encryption: Encryption | None = None
 
     def __post_init__(self) -> None:
         check_chunk_size(self.chunk_size)
@@ -40,6 +45,10 @@ class StoreDefaults:
             raise TypeError(f"limits must be an UploadLimits, not {type(self.limits).__name__}")
         check_expiry(expire_after=self.expire_after)
         check_scope(self.dedup_scope, "dedup_scope")
+        if self.encryption is not None and not isinstance(self.encryption, Encryption):
+            raise TypeError(
+                f"encryption must be an Encryption, not {type(self.encryption).__name__}"
+            )
 
     def but(self, **changes: Any) -> StoreDefaults:
         """These defaults with ``changes`` (checked as any new value)."""
@@ -56,7 +65,19 @@ class StoreDefaults:
         if options.expiry is None and self.expire_after is not None:
             changes["expire_after"] = self.expire_after
         scope = options.scope if options.scope is not None else self.dedup_scope
-        dedup = options.dedup if options.dedup is not None else self.dedup_scope is not None
+        encrypt = options.encrypt if options.encrypt is not None else self.encryption is not None
+        if encrypt and self.encryption is None:
+            raise ValueError(
+                "encrypt=True needs a store with keys: FileStore(..., encryption=Encryption(...))"
+            )
+        # An encrypted file is never deduplicated: the store's default gives way to it.
+        dedup = (
+            options.dedup
+            if options.dedup is not None
+            else (self.dedup_scope is not None and not encrypt)
+        )
+        if dedup and encrypt:
+            raise ValueError(ENCRYPTED_DEDUP_REFUSED)
         if dedup and scope is None:
             raise ValueError(
                 "dedup=True needs a scope: scope= (or the store's dedup_scope=) names who may "
@@ -66,5 +87,5 @@ class StoreDefaults:
             raise ValueError(
                 "sha256 and length declare a file to deduplicate: give dedup=True and a scope"
             )
-        changes.update(scope=scope, dedup=dedup)
+        changes.update(scope=scope, dedup=dedup, encrypt=encrypt)
         return options.but(**changes), options.limits_over(self.limits)

@@ -23,7 +23,13 @@ from .files_document import check_aliases, check_chunk_size, check_file_id
 from .guards import ProgressCallback, UploadLimits, check_progress_callback
 from .numbers import whole_number
 
-__all__ = ["OPTION_NAMES", "SPELLINGS", "UploadOptions", "split_keywords"]
+__all__ = [
+    "ENCRYPTED_DEDUP_REFUSED",
+    "OPTION_NAMES",
+    "SPELLINGS",
+    "UploadOptions",
+    "split_keywords",
+]
 
 OPTION_NAMES = frozenset(
     {
@@ -45,12 +51,19 @@ OPTION_NAMES = frozenset(
         "scope",
         "sha256",
         "length",
+        "encrypt",
     }
 )
 """The keywords of an upload that are options, not extra fields of the files document."""
 
 SPELLINGS: Mapping[str, str] = MappingProxyType({"chunk_size_bytes": "chunk_size"})
 """Other libraries' names for an option (PyMongo's GridFSBucket says ``chunk_size_bytes``)."""
+
+
+ENCRYPTED_DEDUP_REFUSED = (
+    "an encrypted file is never deduplicated: matching it by its bytes would need their"
+    " SHA-256 in clear in its files document; give dedup=False (or encrypt=False)"
+)
 
 
 def split_keywords(keywords: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -88,6 +101,10 @@ class UploadOptions:
     ``dedup_scope``) and returns it instead. ``sha256`` and ``length`` declare the bytes
     beforehand: with ``dedup``, a file of the scope that matches is returned without reading
     the source, and bytes that turn out otherwise are refused.
+
+    ``encrypt`` (None: the store's choice, which is to encrypt when it has an
+    ``Encryption``) encrypts the file's chunks on the client (``gridfield.core.encryption``);
+    an encrypted file is never deduplicated.
     """
 
     filename: str | None = None
@@ -109,6 +126,7 @@ class UploadOptions:
     scope: str | None = None
     sha256: str | None = None
     length: int | None = None
+    encrypt: bool | None = None
 
     def __post_init__(self) -> None:
         if self.filename is not None and not isinstance(self.filename, str):
@@ -148,6 +166,10 @@ class UploadOptions:
             object.__setattr__(self, "sha256", declared[0])
         if self.dedup and not self.checksum:
             raise ValueError("dedup=True needs checksum=True: files are matched by their SHA-256")
+        if self.encrypt is not None and not isinstance(self.encrypt, bool):
+            raise TypeError(f"encrypt must be True or False, not {self.encrypt!r}")
+        if self.dedup and self.encrypt:
+            raise ValueError(ENCRYPTED_DEDUP_REFUSED)
         if self.dedup and self.file_id is not None:
             raise ValueError(
                 "dedup=True takes no file_id: the file returned may be one stored before, "
@@ -184,4 +206,5 @@ class UploadOptions:
             encoding=self.encoding,
             expire_at=self.expire_at,
             expire_after=self.expire_after,
+            encrypt=self.encrypt,
         )

@@ -1,0 +1,89 @@
+# Generated from src/gridfield/_async/file_keys.py by scripts/unasync.py: do not edit.
+"""The data key of an encrypted file: made and wrapped for an upload, unwrapped for a read.
+
+Wrapping through a key vault or a KMS talks to a server with PyMongo's sync
+``ClientEncryption``: the async API runs it off the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._twins import run_here
+from ..core.encryption import (
+    Encryption,
+    EncryptionRecord,
+    FileCipher,
+    KeyUnavailable,
+    WrappedKey,
+    new_file_key,
+)
+from ..core.files_document import FileInfo
+
+__all__ = ["NewFileKey", "cipher_for", "new_file_key_for", "rewrapped"]
+
+
+class NewFileKey:
+    """A new file's cipher and its wrapped data key; ``record(length)`` is what its files
+    document stores once the length is known."""
+
+    def __init__(self, encryption: Encryption, cipher: FileCipher, wrapped: WrappedKey) -> None:
+        self.cipher = cipher
+        self._algorithm = encryption.algorithm
+        self._wrapped = wrapped
+
+    def record(self, length: int) -> dict[str, Any]:
+        """The ``gridfield.encryption`` subdocument of the file, sealed to ``length``."""
+        seal = self.cipher.seal_length(length)
+        return EncryptionRecord(self._algorithm, self._wrapped, seal).to_document()
+
+
+def _call(encryption: Encryption, method: Any, value: Any) -> Any:
+    if encryption.keys.does_io:
+        return run_here(method, value)
+    return method(value)
+
+
+def new_file_key_for(encryption: Encryption, file_id: Any, chunk_size: int) -> NewFileKey:
+    """A fresh data key for file ``file_id``, wrapped by the current key-encryption key."""
+    data_key = new_file_key()
+    wrapped = _call(encryption, encryption.keys.wrap, data_key)
+    cipher = FileCipher(encryption.algorithm, data_key, file_id, chunk_size)
+    return NewFileKey(encryption, cipher, wrapped)
+
+
+def cipher_for(encryption: Encryption | None, info: FileInfo) -> FileCipher | None:
+    """The cipher that opens the chunks of the file ``info`` describes (None: the file is
+    not encrypted). KeyUnavailable naming the key id when the store cannot unwrap its data
+    key; CorruptFile when the files document's length or chunk size was altered."""
+    if info.encryption is None:
+        return None
+    record = EncryptionRecord.from_document(info.encryption, info.file_id)
+    if encryption is None:
+        raise KeyUnavailable(
+            f"file {info.file_id!r} is encrypted (its data key wrapped by {record.key.kind}"
+            f" key {record.key.key_id!r}) and this store has no keys: give it"
+            " encryption=Encryption(...)"
+        )
+    try:
+        data_key = _call(encryption, encryption.keys.unwrap, record.key)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    cipher = FileCipher(record.algorithm, data_key, info.file_id, info.chunk_size)
+    cipher.check_length(info.length, record.seal)
+    return cipher
+
+
+def rewrapped(encryption: Encryption, info: FileInfo) -> dict[str, Any] | None:
+    """The ``gridfield.encryption`` subdocument of ``info``'s file with its data key wrapped
+    by the current key-encryption key, or None when that key wrapped it already."""
+    assert info.encryption is not None
+    record = EncryptionRecord.from_document(info.encryption, info.file_id)
+    if encryption.keys.wrapping_key == (record.key.kind, record.key.key_id):
+        return None
+    try:
+        data_key = _call(encryption, encryption.keys.unwrap, record.key)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    wrapped = _call(encryption, encryption.keys.wrap, data_key)
+    return EncryptionRecord(record.algorithm, wrapped, record.seal).to_document()
