@@ -376,11 +376,6 @@ def _third_party_privates() -> set[str]:
     return {name for name in names if _private(name)}
 
 
-# The documents side (the document, its queryset and its updates) shares the hooks of the
-# document class among its three modules, as one unit.
-_ONE_UNIT = {"document.py", "queryset.py", "updates.py"}
-
-
 def test_no_module_uses_another_modules_private_names() -> None:
     sources = [p for p in SRC.rglob("*.py") if "_sync" not in p.parts]
     trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sources}
@@ -389,8 +384,6 @@ def test_no_module_uses_another_modules_private_names() -> None:
     offences = []
     for path, tree in trees.items():
         own = set(defined[path])
-        if path.name in _ONE_UNIT and path.parent.name == "_async":
-            own |= set().union(*(defined[path.parent / name] for name in _ONE_UNIT))
         for line, name in private_names_used(tree):
             if name in ours and name not in own:
                 offences.append(f"{path.relative_to(SRC)}:{line}: {name}")

@@ -21,6 +21,7 @@ from .._twins import (
 __all__ = [
     "DEFAULT_CONNECTION_NAME",
     "ConnectionFailure",
+    "collection_of",
     "connect",
     "disconnect",
     "get_client",
@@ -142,6 +143,15 @@ def get_db(alias: str = DEFAULT_CONNECTION_NAME) -> Any:
     if theirs is not None:
         return theirs
     return _lookup(alias).db
+
+
+def collection_of(document: type[Any], alias: str | None, collection_name: str | None) -> Any:
+    """The collection ``document`` lives in: its own, or another by connection ``alias`` or
+    ``collection_name`` (None: the class's), as ``using()`` and ``switch_db`` place it."""
+    if alias is None and collection_name is None:
+        return document._get_collection()
+    alias = alias or document._meta.get("db_alias", DEFAULT_CONNECTION_NAME)
+    return get_db(alias)[collection_name or document._get_collection_name()]
 
 
 def get_client(alias: str = DEFAULT_CONNECTION_NAME) -> Any:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+import mongoengine
 from mongoengine.errors import InvalidQueryError, OperationError
 from mongoengine.queryset.field_list import QueryFieldList
 from mongoengine.queryset.visitor import Q, QNode
@@ -24,10 +25,12 @@ from ..odm.queries import (
     server_options,
     signals_delete,
     sort_spec,
+    stored_id,
     stored_path,
     value_at,
 )
-from .connection import DEFAULT_CONNECTION_NAME, get_db
+from .connection import collection_of
+from .document_events import after_delete, before_delete
 from .references import (
     apply_delete_rules,
     has_delete_rules,
@@ -37,12 +40,9 @@ from .references import (
 from .transactions import in_session
 from .updates import QuerySetWrites
 
-if TYPE_CHECKING:
-    from .document import Document
-
 __all__ = ["AsyncQuerySet", "AsyncQuerySetManager"]
 
-D = TypeVar("D", bound="Document")
+D = TypeVar("D", bound=mongoengine.Document)
 
 # Documents fetched, deleted and handed to their fields' hooks at a time by delete().
 DELETE_BATCH = 500
@@ -67,7 +67,11 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
     iteration (all awaited in the async API).
     """
 
-    def __init__(self, document: type[D]) -> None:
+    def __init__(
+        self, document: type[D], *, alias: str | None = None, collection_name: str | None = None
+    ) -> None:
+        """The documents of ``document``'s class; in the database connected under ``alias``
+        and in the collection ``collection_name`` when given (else the class's own)."""
         self._document = document
         self._filter: QNode = Q()
         self._ordering: list[tuple[str, int]] | None = None  # None: meta['ordering']
@@ -79,8 +83,8 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
         self._scalar: tuple[str, ...] = ()  # values_list()/scalar(): yield these, not documents
         self._options: dict[str, Any] = {}  # hint, batch_size, max_time_ms... for the cursor
         self._related = False  # select_related(): load referenced documents
-        self._alias: str | None = None  # using(): another connection than the class's
-        self._collection_name: str | None = None  # a document's switch_collection()
+        self._alias = alias  # using(): another connection than the class's
+        self._collection_name = collection_name  # a document's switch_collection()
 
     # -- refining -------------------------------------------------------------------------
 
@@ -331,11 +335,10 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
 
     def _collection(self) -> Any:
         """The collection this query set reads and writes."""
-        document = self._document
-        if self._alias is None and self._collection_name is None:
-            return document._get_collection()
-        alias = self._alias or document._meta.get("db_alias", DEFAULT_CONNECTION_NAME)
-        return get_db(alias)[self._collection_name or document._get_collection_name()]
+        return collection_of(self._document, self._alias, self._collection_name)
+
+    def _everywhere(self) -> AsyncQuerySet[D]:
+        return type(self)(self._document, alias=self._alias, collection_name=self._collection_name)
 
     def _option(self, name: str, value: Any) -> AsyncQuerySet[D]:
         changed = self._clone()
@@ -397,13 +400,13 @@ class AsyncQuerySet(QuerySetWrites, Generic[D]):
 
 async def _delete_batch(collection: Any, batch: list[D]) -> int:
     for doc in batch:
-        doc._before_delete()
-    ids = {"_id": {"$in": [doc._stored_id() for doc in batch]}}
+        before_delete(doc)
+    ids = {"_id": {"$in": [stored_id(doc) for doc in batch]}}
     deleted = await _delete_matching(collection, ids, type(batch[0]))
     if has_delete_rules(type(batch[0])):
         await apply_delete_rules(type(batch[0]), [doc.pk for doc in batch])
     for doc in batch:
-        await doc._after_delete()
+        await after_delete(doc)
     return deleted
 
 

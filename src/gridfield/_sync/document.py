@@ -17,10 +17,12 @@ from mongoengine.queryset import NotUniqueError, transform
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from ..odm.holders import file_holders
-from .connection import DEFAULT_CONNECTION_NAME, get_db
+from ..odm.queries import stored_id
+from .connection import DEFAULT_CONNECTION_NAME, collection_of, get_db
+from .document_events import after_delete, before_delete
 from .holder_hooks import tell_holders
 from .indexes import compare_indexes, create_index, ensure_indexes_on, forget_indexes, indexed_once
-from .queryset import QuerySetManager
+from .queryset import QuerySet, QuerySetManager
 from .references import (
     apply_delete_rules,
     has_delete_rules,
@@ -122,10 +124,14 @@ class Document(mongoengine.Document):  # type: ignore[misc]
             self._created = True
         return self
 
-    def _objects_here(self) -> Any:
+    def _objects_here(self) -> QuerySet[Any]:
         """``objects`` of this document's class, where this document lives."""
         alias, name = self._switched
-        return type(self).objects._placed(alias, name)
+        return QuerySet(type(self), alias=alias, collection_name=name)
+
+    def _collection_here(self) -> Any:
+        """The collection this document is saved to and deleted from."""
+        return collection_of(type(self), *self._switched)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -174,7 +180,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         try:
             self._store_held_files()
             doc = self.to_mongo()
-            collection = cls._writable_collection(self._objects_here()._collection())
+            collection = cls._writable_collection(self._collection_here())
             if created:
                 object_id = self._insert(collection, doc, force_insert)
             else:
@@ -192,7 +198,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         signals.post_save.send(cls, document=self, created=created, **signal_kwargs)
         self._clear_changed_fields()
         self._created = False
-        self._tell_file_holders(deleted=False)
+        tell_holders(file_holders(self), "after_owner_save")
         return self
 
     def _insert(self, collection: Any, doc: dict[str, Any], force_insert: bool) -> Any:
@@ -243,29 +249,18 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         documents' files), NULLIFY and PULL are applied once it is gone.
         """
         cls = type(self)
-        self._before_delete(signal_kwargs)
+        before_delete(self, signal_kwargs)
         rules = self.pk is not None and has_delete_rules(cls)
         if rules:
             refuse_denied_deletes(cls, [self.pk])
         if self.pk is not None:
             try:
-                (self._objects_here()._collection().delete_one(self._id_query(), **in_session()))
+                self._collection_here().delete_one(self._id_query(), **in_session())
             except OperationFailure as err:
                 raise OperationError(f"Could not delete document ({err})") from err
         if rules:
             apply_delete_rules(cls, [self.pk])
-        self._after_delete(signal_kwargs)
-
-    def _before_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
-        signals.pre_delete.send(type(self), document=self, **(signal_kwargs or {}))
-
-    def _after_delete(self, signal_kwargs: dict[str, Any] | None = None) -> None:
-        self._tell_file_holders(deleted=True)
-        signals.post_delete.send(type(self), document=self, **(signal_kwargs or {}))
-
-    def _release_files(self) -> None:
-        """Let go of the files this document holds (it is gone from the database)."""
-        self._tell_file_holders(deleted=True)
+        after_delete(self, signal_kwargs)
 
     # -- updating in place ----------------------------------------------------------------
 
@@ -331,7 +326,7 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         return self
 
     def _id_query(self) -> dict[str, Any]:
-        return {"_id": {"$eq": self._stored_id()}}
+        return {"_id": {"$eq": stored_id(self)}}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -357,24 +352,12 @@ class Document(mongoengine.Document):  # type: ignore[misc]
         self._created = False
         return self
 
-    def _stored_id(self) -> Any:
-        """The id as stored in ``_id``; filters use it with ``$eq``, as a value, never a query."""
-        return self._fields[self._meta["id_field"]].to_mongo(self.pk)
-
     # -- values that hold files ----------------------------------------------------------
 
     def _store_held_files(self) -> None:
         """Before the document's write: every FileHolder stores what was assigned to it."""
         for holder in list(file_holders(self)):
             holder.before_owner_save()
-
-    def _tell_file_holders(self, *, deleted: bool) -> None:
-        """Hand this save or delete to every FileHolder the document holds (see gridfield.odm).
-
-        Every holder hears of it even when one fails; then the first failure is raised.
-        """
-        hook = "after_owner_delete" if deleted else "after_owner_save"
-        tell_holders(file_holders(self), hook)
 
     # -- MongoEngine's own paths, which would reach MongoEngine's connection ---------------
 

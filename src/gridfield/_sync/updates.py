@@ -10,38 +10,78 @@ opted out with ``delete_with_owner=False`` keep theirs).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
 
 import mongoengine
 from mongoengine import signals
 from mongoengine.errors import BulkWriteError as MongoEngineBulkWriteError
 from mongoengine.errors import NotUniqueError, OperationError
 from mongoengine.queryset import transform
+from mongoengine.queryset.visitor import QNode
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.write_concern import WriteConcern
 
 from ..odm.holders import FileHolder, file_holders
 from ..odm.queries import file_holding_paths
+from .document_events import release_files
 from .holder_hooks import tell_holders
 from .transactions import in_session
 
-if TYPE_CHECKING:
-    from .queryset import QuerySet
 
-
-class QuerySetWrites:
+class QuerySetWrites(ABC):
     """The write methods of a query set (``Document.objects``) but delete: MongoEngine's
-    names and arguments; mixed into the query set class."""
+    names and arguments; the query set class derives from it and provides what is declared
+    here, the one interface its writes use."""
 
-    def create(self: Any, **values: Any) -> Any:
+    # The document class queried, and where its documents are: the connection alias and
+    # collection name (None: the class's own).
+    _document: type[Any]
+    _alias: str | None
+    _collection_name: str | None
+
+    @abstractmethod
+    def _collection(self) -> Any:
+        """The collection the query set reads and writes."""
+
+    @abstractmethod
+    def _query(self) -> dict[str, Any]:
+        """The server's filter for the matching documents."""
+
+    @abstractmethod
+    def _read_options(self) -> dict[str, Any]:
+        """Sort and projection for ``find_one_and_update``/``find_one_and_delete``."""
+
+    @abstractmethod
+    def _everywhere(self) -> QuerySetWrites:
+        """A query set over the same collection, without filter, order or limits."""
+
+    @abstractmethod
+    def in_bulk(self, object_ids: Iterable[Any]) -> dict[Any, Any]:
+        """The documents with these ids, by id."""
+
+    @abstractmethod
+    def get(self, *q_objs: QNode, **query: Any) -> Any:
+        """The one document matching."""
+
+    @abstractmethod
+    def with_id(self, object_id: Any) -> Any:
+        """The document with this id, or None."""
+
+    def create(self, **values: Any) -> Any:
         """A new document of these ``values``, inserted (``save(force_insert=True)``)."""
         doc = self._document(**values)
-        doc._switched = (self._alias, self._collection_name)  # where this query set is
+        # saved where this query set is
+        if self._alias is not None:
+            doc.switch_db(self._alias)
+        if self._collection_name is not None:
+            doc.switch_collection(self._collection_name)
         return doc.save(force_insert=True)
 
     def insert(
-        self: Any,
+        self,
         doc_or_docs: Any,
         load_bulk: bool = True,
         write_concern: dict[str, Any] | None = None,
@@ -79,7 +119,7 @@ class QuerySetWrites:
                 self._document, documents=docs, loaded=False, **signal_kwargs
             )
             return ids[0] if one else ids
-        by_id = type(self)(self._document)._placed(self._alias, self._collection_name).in_bulk(ids)
+        by_id = self._everywhere().in_bulk(ids)
         stored = [by_id[i] for i in ids if i in by_id]
         signals.post_bulk_insert.send(
             self._document, documents=stored, loaded=True, **signal_kwargs
@@ -87,7 +127,7 @@ class QuerySetWrites:
         return stored[0] if one else stored
 
     def update(
-        self: Any,
+        self,
         upsert: bool = False,
         multi: bool = True,
         write_concern: dict[str, Any] | None = None,
@@ -117,7 +157,7 @@ class QuerySetWrites:
         return result.raw_result["n"] if result.raw_result else result.matched_count
 
     def update_one(
-        self: Any,
+        self,
         upsert: bool = False,
         write_concern: dict[str, Any] | None = None,
         full_result: bool = False,
@@ -134,21 +174,20 @@ class QuerySetWrites:
             **update,
         )
 
-    def upsert_one(self: Any, write_concern: dict[str, Any] | None = None, **update: Any) -> Any:
+    def upsert_one(self, write_concern: dict[str, Any] | None = None, **update: Any) -> Any:
         """Update the first matching document, or insert one; return it as now stored."""
         result = self.update(
             multi=False, upsert=True, write_concern=write_concern, full_result=True, **update
         )
         if result.upserted_id is None:
             return self.get()
-        everywhere = type(self)(self._document)._placed(self._alias, self._collection_name)
-        found = everywhere.with_id(result.upserted_id)
+        found = self._everywhere().with_id(result.upserted_id)
         if found is None:  # deleted again meanwhile
             raise self._document.DoesNotExist(f"{self._document.__name__} upserted then gone")
         return found
 
     def modify(
-        self: Any,
+        self,
         upsert: bool = False,
         remove: bool = False,
         new: bool = False,
@@ -177,7 +216,7 @@ def update_document(document: type[Any], update: dict[str, Any]) -> Any:
 
 
 def run_update(
-    queryset: QuerySet[Any],
+    queryset: QuerySetWrites,
     update: dict[str, Any],
     *,
     upsert: bool,
@@ -216,7 +255,7 @@ def run_update(
 
 
 def run_modify(
-    queryset: QuerySet[Any],
+    queryset: QuerySetWrites,
     update: dict[str, Any],
     *,
     upsert: bool,
@@ -240,7 +279,7 @@ def run_modify(
         if son is None:
             return None
         removed = document._from_son(son)
-        removed._release_files()  # MongoEngine sends no signal here; files still go
+        release_files(removed)  # MongoEngine sends no signal here; files still go
         return removed
     mongo_update, holders = _with_files_stored(update_document(document, update))
     paths = file_holding_paths(document, mongo_update)

@@ -26,6 +26,7 @@ __all__ = [
     "server_options",
     "signals_delete",
     "sort_spec",
+    "stored_id",
     "stored_path",
     "value_at",
 ]
@@ -211,3 +212,9 @@ def stored_path(document: type[Any], field: str) -> str:
         return db_paths(document, [field])[0]
     except LookUpError:
         return field.replace("__", ".")
+
+
+def stored_id(doc: Any) -> Any:
+    """``doc``'s id as stored in ``_id``; filters use it with ``$eq``, as a value, never a
+    query."""
+    return doc._fields[doc._meta["id_field"]].to_mongo(doc.pk)

@@ -1,0 +1,30 @@
+"""What a document's deletion tells others: MongoEngine's delete signals and the values
+holding its files. One place for the document, its query set and its updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mongoengine import signals
+
+from ..odm.holders import file_holders
+from .holder_hooks import tell_holders
+
+__all__ = ["after_delete", "before_delete", "release_files"]
+
+
+def before_delete(doc: Any, signal_kwargs: dict[str, Any] | None = None) -> None:
+    """``pre_delete``: ``doc`` is about to be deleted."""
+    signals.pre_delete.send(type(doc), document=doc, **(signal_kwargs or {}))
+
+
+async def after_delete(doc: Any, signal_kwargs: dict[str, Any] | None = None) -> None:
+    """``doc`` is deleted: its files are let go of, then ``post_delete`` is sent."""
+    await release_files(doc)
+    signals.post_delete.send(type(doc), document=doc, **(signal_kwargs or {}))
+
+
+async def release_files(doc: Any) -> None:
+    """Let go of the files ``doc`` holds (it is gone from the database): every FileHolder
+    hears ``after_owner_delete`` even when one fails; then the first failure is raised."""
+    await tell_holders(file_holders(doc), "after_owner_delete")
