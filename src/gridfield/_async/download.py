@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
@@ -27,12 +26,13 @@ from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
+from .closing import AsyncClosing
 
 if TYPE_CHECKING:
     from .store import AsyncFileStore
 
 
-class AsyncDownloadStream(DescribedFile):
+class AsyncDownloadStream(DescribedFile, AsyncClosing):
     """A read-only, seekable file object over one stored file.
 
     Reads fetch only the chunks that cover the bytes asked for; iterating yields the
@@ -514,17 +514,6 @@ class AsyncDownloadStream(DescribedFile):
         if self._opened is not None:
             await self._opened[0].close()
             self._opened = None
-
-    async def __aenter__(self) -> AsyncDownloadStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def _after(first: Any, cursor: Any) -> AsyncIterator[Any]:

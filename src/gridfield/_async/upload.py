@@ -9,7 +9,6 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
@@ -33,6 +32,7 @@ from ..core.guards import Progress, UploadLimits
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
 from .chunk_writer import AsyncChunkWriter
+from .closing import AsyncClosing
 
 if TYPE_CHECKING:
     from .store import AsyncFileStore
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 _SLICE = 16 * 1024 * 1024
 
 
-class AsyncUploadStream:
+class AsyncUploadStream(AsyncClosing):
     """A write-only file object that stores what is written as one GridFS file.
 
     Full chunks are inserted as batches fill up; ``close()`` writes the last chunk and then
@@ -433,22 +433,6 @@ class AsyncUploadStream:
                 f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
                 " they stay until the bucket check finds them",
             )
-
-    # -- context manager ------------------------------------------------------------------------
-
-    async def __aenter__(self) -> AsyncUploadStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None:
-            await self._abort_after(exc)
-        else:
-            await self.close()
 
 
 def check_source(data: object) -> None:

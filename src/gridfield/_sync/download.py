@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .. import telemetry
@@ -28,12 +27,13 @@ from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
+from .closing import Closing
 
 if TYPE_CHECKING:
     from .store import FileStore
 
 
-class DownloadStream(DescribedFile):
+class DownloadStream(DescribedFile, Closing):
     """A read-only, seekable file object over one stored file.
 
     Reads fetch only the chunks that cover the bytes asked for; iterating yields the
@@ -511,17 +511,6 @@ class DownloadStream(DescribedFile):
         if self._opened is not None:
             self._opened[0].close()
             self._opened = None
-
-    def __enter__(self) -> DownloadStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _after(first: Any, cursor: Any) -> Iterator[Any]:

@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from bson import ObjectId
@@ -34,6 +33,7 @@ from ..core.guards import Progress, UploadLimits
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
 from .chunk_writer import ChunkWriter
+from .closing import Closing
 
 if TYPE_CHECKING:
     from .store import FileStore
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 _SLICE = 16 * 1024 * 1024
 
 
-class UploadStream:
+class UploadStream(Closing):
     """A write-only file object that stores what is written as one GridFS file.
 
     Full chunks are inserted as batches fill up; ``close()`` writes the last chunk and then
@@ -432,22 +432,6 @@ class UploadStream:
                 f"removing the chunks of file {self.file_id!r} failed too: {cleanup!r};"
                 " they stay until the bucket check finds them",
             )
-
-    # -- context manager ------------------------------------------------------------------------
-
-    def __enter__(self) -> UploadStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None:
-            self._abort_after(exc)
-        else:
-            self.close()
 
 
 def check_source(data: object) -> None:
