@@ -12,7 +12,8 @@ import pytest
 from bson import ObjectId
 
 from gridfield._async.store import AsyncFileStore
-from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile
+from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile, WrongStage
+from gridfield.core.upload_stage import UploadStage
 
 CHUNK = 1024
 
@@ -241,6 +242,40 @@ async def test_writing_to_a_closed_upload_is_an_error(async_db: Any) -> None:
     with pytest.raises((ValueError, GridFSError)):
         await upload.write(b"too late")
     assert await store.get(upload.file_id) == b"done"
+
+
+async def test_an_upload_refuses_what_its_stage_does_not_allow_naming_the_stage(
+    async_db: Any,
+) -> None:
+    store = AsyncFileStore(async_db, chunk_size=CHUNK)
+    upload = store.open_upload()
+    assert upload.stage is UploadStage.OPEN
+    await upload.write(b"kept")
+    assert upload.stage is UploadStage.WRITING and not upload.closed
+    info = await upload.close()
+    assert upload.stage is UploadStage.CLOSED and upload.closed
+    with pytest.raises(WrongStage, match="is closed: it cannot write") as refused:
+        await upload.write(b"too late")
+    assert (refused.value.stage, refused.value.event) == ("closed", "write")
+    with pytest.raises(WrongStage, match="is closed: it cannot flush"):
+        await upload.flush()
+    assert await upload.close() == info  # closing again answers the same file
+    await upload.abort()  # a no-op once closed
+    assert upload.stage is UploadStage.CLOSED
+
+    aborted = store.open_upload()
+    await aborted.write(payload(2 * CHUNK))
+    await aborted.flush()
+    await aborted.abort()
+    assert aborted.stage is UploadStage.ABORTED and aborted.closed
+    with pytest.raises(WrongStage, match="is aborted: it cannot close"):
+        await aborted.close()
+    with pytest.raises(ValueError, match="is aborted: it cannot write"):
+        aborted.buffer(b"more")
+    await aborted.abort()
+    assert aborted.stage is UploadStage.ABORTED
+    assert await counts(async_db) == (1, 1)
+    assert await store.get(upload.file_id) == b"kept"
 
 
 async def test_reading_a_closed_download_is_an_error(async_db: Any) -> None:

@@ -13,7 +13,8 @@ import pytest
 from bson import ObjectId
 
 from gridfield._sync.store import FileStore
-from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile
+from gridfield.core.errors import CorruptFile, FileExists, GridFSError, NoFile, WrongStage
+from gridfield.core.upload_stage import UploadStage
 
 CHUNK = 1024
 
@@ -242,6 +243,40 @@ def test_writing_to_a_closed_upload_is_an_error(sync_db: Any) -> None:
     with pytest.raises((ValueError, GridFSError)):
         upload.write(b"too late")
     assert store.get(upload.file_id) == b"done"
+
+
+def test_an_upload_refuses_what_its_stage_does_not_allow_naming_the_stage(
+    sync_db: Any,
+) -> None:
+    store = FileStore(sync_db, chunk_size=CHUNK)
+    upload = store.open_upload()
+    assert upload.stage is UploadStage.OPEN
+    upload.write(b"kept")
+    assert upload.stage is UploadStage.WRITING and not upload.closed
+    info = upload.close()
+    assert upload.stage is UploadStage.CLOSED and upload.closed
+    with pytest.raises(WrongStage, match="is closed: it cannot write") as refused:
+        upload.write(b"too late")
+    assert (refused.value.stage, refused.value.event) == ("closed", "write")
+    with pytest.raises(WrongStage, match="is closed: it cannot flush"):
+        upload.flush()
+    assert upload.close() == info  # closing again answers the same file
+    upload.abort()  # a no-op once closed
+    assert upload.stage is UploadStage.CLOSED
+
+    aborted = store.open_upload()
+    aborted.write(payload(2 * CHUNK))
+    aborted.flush()
+    aborted.abort()
+    assert aborted.stage is UploadStage.ABORTED and aborted.closed
+    with pytest.raises(WrongStage, match="is aborted: it cannot close"):
+        aborted.close()
+    with pytest.raises(ValueError, match="is aborted: it cannot write"):
+        aborted.buffer(b"more")
+    aborted.abort()
+    assert aborted.stage is UploadStage.ABORTED
+    assert counts(sync_db) == (1, 1)
+    assert store.get(upload.file_id) == b"kept"
 
 
 def test_reading_a_closed_download_is_an_error(sync_db: Any) -> None:

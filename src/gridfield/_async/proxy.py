@@ -20,7 +20,7 @@ from .._twins import (
 )
 from ..core.encryption import Encryption
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
-from ..core.file_slot import FileSlot
+from ..core.file_slot import FileSlot, SlotEvent
 from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
@@ -286,10 +286,10 @@ class GridFSProxy(DescribedFile):
 
         Unlike MongoEngine, a file that is gone raises NoFile instead of answering None.
         """
+        self._refuse_if_staged()
         if grid_id is not None:
             self.grid_id = grid_id
             self.note_reference()
-        self._refuse_if_staged()
         if self.grid_id is None:
             return None
         stream = await self.store.open_download(self.grid_id)
@@ -388,6 +388,8 @@ class GridFSProxy(DescribedFile):
 
     async def close(self) -> None:
         """Finish the file being written: it becomes visible and this field holds it."""
+        if self._upload is not None:
+            self._slot.check(SlotEvent.HOLD)  # refused before the file is stored, not after
         upload, self._upload = self._upload, None
         if upload is not None:
             self._adopt(await upload.close())
@@ -465,7 +467,7 @@ class GridFSProxy(DescribedFile):
         gets the file stored at once in the sync API, as MongoEngine does; in the async API
         that is a TypeError, as an assignment cannot be awaited.
         """
-        self._slot.stage(data, _start_of(data))
+        self._slot.assign(data, _start_of(data))
         self._follow()
         if _stores_files_at_save(self.instance):
             return
@@ -477,7 +479,7 @@ class GridFSProxy(DescribedFile):
                 f"saved; on this document use `{put}`",
             )
         except BaseException:
-            self._slot.unstage()
+            self._slot.unassign()
             self._follow()
             raise
 
@@ -628,6 +630,7 @@ class GridFSProxy(DescribedFile):
         """
         if self.grid_id is None:
             return
+        self._slot.check(SlotEvent.DELETE)  # refused before the file is deleted, not after
         await self._delete_file(self.grid_id)
         self._slot.emptied()
         self._follow()

@@ -31,6 +31,7 @@ from ..core.files_document import FileInfo, upload_date
 from ..core.guards import Progress, UploadLimits
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
+from ..core.upload_stage import UploadEvent, UploadStage, UploadStages
 from .chunk_writer import AsyncChunkWriter
 from .closing import AsyncClosing
 
@@ -60,7 +61,8 @@ class AsyncUploadStream(AsyncClosing):
         self.file_id: Any = ObjectId() if options.file_id is None else options.file_id
         self.filename = options.filename
         self.chunk_size = options.chunk_size
-        self.closed = False
+        # Open, writing, closing, closed or aborted: every method moves through its table.
+        self._stages = UploadStages(self.file_id)
         self.info: FileInfo | None = None
         """The stored file's description, once ``close()`` has written it."""
         self._content_type = options.content_type
@@ -75,7 +77,6 @@ class AsyncUploadStream(AsyncClosing):
         checksum = options.checksum and not self._encrypt
         self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
-        self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
@@ -124,17 +125,22 @@ class AsyncUploadStream(AsyncClosing):
         """Bytes written so far."""
         return self._cutter.length
 
-    def _check_open(self) -> None:
-        if self.closed:
-            state = "aborted" if self._aborted else "closed"
-            raise ValueError(f"upload of file {self.file_id!r} is {state}")
+    @property
+    def closed(self) -> bool:
+        """Whether the upload has ended: closed (the file stored) or aborted."""
+        return self._stages.ended
+
+    @property
+    def stage(self) -> UploadStage:
+        """Where the upload is: open, writing, closing, closed or aborted."""
+        return self._stages.stage
 
     # -- writing ------------------------------------------------------------------------------
 
     def buffer(self, data: bytes | bytearray | memoryview | str) -> None:
         """Append ``data`` to the upload without any I/O; ``write``, ``flush`` or ``close``
         send it. A str is encoded with the upload's encoding."""
-        self._check_open()
+        self._stages.check(UploadEvent.WRITE)
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
@@ -147,6 +153,7 @@ class AsyncUploadStream(AsyncClosing):
         # limit plus the block that crossed it.
         self._limits.check_size(self.length + memoryview(data).nbytes)
         self._batcher.add(self._cutter.feed(data))
+        self._stages.move(UploadEvent.WRITE)
 
     async def write(self, data: bytes | bytearray | memoryview | str) -> None:
         """Append ``data``, inserting the chunks it completes once a batch is full.
@@ -157,7 +164,7 @@ class AsyncUploadStream(AsyncClosing):
             await self._write(data)
 
     async def _write(self, data: bytes | bytearray | memoryview | str) -> None:
-        self._check_open()
+        self._stages.check(UploadEvent.WRITE)
         self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
@@ -179,7 +186,7 @@ class AsyncUploadStream(AsyncClosing):
             await self._flush()
 
     async def _flush(self) -> None:
-        self._check_open()
+        self._stages.move(UploadEvent.FLUSH)
         self._store.bucket.check_writable("upload a file")
         batches = self._batcher.drain()
         await self._keep_registered(before=bool(batches))
@@ -202,12 +209,13 @@ class AsyncUploadStream(AsyncClosing):
         return info
 
     async def _close(self) -> FileInfo:
-        if self.info is not None:
-            return self.info
-        self._check_open()
+        if self._stages.check(UploadEvent.CLOSE) is UploadStage.CLOSED:
+            assert self.info is not None
+            return self.info  # closed already: the same description
         # Refused with nothing changed (the upload stays open, its chunks kept): a session
         # bound since the upload began, now in a transaction, must not take its writes.
         self._store.bucket.check_writable("upload a file")
+        self._stages.move(UploadEvent.CLOSE)
         try:
             self._check_type()
         except BaseException as exc:
@@ -228,8 +236,8 @@ class AsyncUploadStream(AsyncClosing):
                     # answer, as it is (its own name, metadata and id).
                     self._op.set(deduplicated=True)
                     await self._remove_ours()
-                    self._aborted = False
                     self.info = existing
+                    self._stages.move(UploadEvent.FINISH)
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
@@ -245,7 +253,7 @@ class AsyncUploadStream(AsyncClosing):
             await self._abort_after(exc)
             raise
         self.info = info
-        self.closed = True
+        self._stages.move(UploadEvent.FINISH)
         # The file is whole and visible: should the entry stay behind, it only keeps a
         # sweep off chunks that have their files document anyway, until its lease runs out.
         with contextlib.suppress(Exception):
@@ -286,8 +294,8 @@ class AsyncUploadStream(AsyncClosing):
         found = await self._store.find_copy(sha256, length, self._scope, moment)
         if found is None:
             return None
+        self._stages.move(UploadEvent.FOUND)
         self.info = found
-        self.closed = True
         return self.info
 
     # -- the registry of open uploads -----------------------------------------------------------
@@ -397,17 +405,15 @@ class AsyncUploadStream(AsyncClosing):
 
     async def abort(self) -> None:
         """Remove the chunks written so far and close the upload; a no-op once closed."""
-        if self.closed:
+        if self._stages.ended:
             return
+        self._stages.move(UploadEvent.ABORT)
         self._op.set(aborted=True)
         self._op.end()  # an abort asked for (one after an error has ended it already)
         await self._remove_ours()
 
     async def _remove_ours(self) -> None:
-        """Remove the chunks written so far (and a files document that may have gone in)
-        and close the upload."""
-        self._aborted = True
-        self.closed = True
+        """Remove the chunks written so far (and a files document that may have gone in)."""
         # A write that a cancellation left running could land after the deletes below.
         await wait_in_flight(self._in_flight)
         try:

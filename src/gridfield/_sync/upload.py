@@ -32,6 +32,7 @@ from ..core.files_document import FileInfo, upload_date
 from ..core.guards import Progress, UploadLimits
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
+from ..core.upload_stage import UploadEvent, UploadStage, UploadStages
 from .chunk_writer import ChunkWriter
 from .closing import Closing
 
@@ -59,7 +60,8 @@ class UploadStream(Closing):
         self.file_id: Any = ObjectId() if options.file_id is None else options.file_id
         self.filename = options.filename
         self.chunk_size = options.chunk_size
-        self.closed = False
+        # Open, writing, closing, closed or aborted: every method moves through its table.
+        self._stages = UploadStages(self.file_id)
         self.info: FileInfo | None = None
         """The stored file's description, once ``close()`` has written it."""
         self._content_type = options.content_type
@@ -74,7 +76,6 @@ class UploadStream(Closing):
         checksum = options.checksum and not self._encrypt
         self._cutter = ChunkCutter(self.file_id, self.chunk_size, checksum=checksum)
         self._batcher = ChunkBatcher(overhead=chunk_overhead(self.file_id))
-        self._aborted = False
         # Which chunks an abort may delete. A fresh ObjectId is ours alone, so all chunks of
         # it are. A caller's id may belong to an existing file, and the unique (files_id, n)
         # index that would keep our chunks apart from its may be missing (a dropped bucket,
@@ -123,17 +124,22 @@ class UploadStream(Closing):
         """Bytes written so far."""
         return self._cutter.length
 
-    def _check_open(self) -> None:
-        if self.closed:
-            state = "aborted" if self._aborted else "closed"
-            raise ValueError(f"upload of file {self.file_id!r} is {state}")
+    @property
+    def closed(self) -> bool:
+        """Whether the upload has ended: closed (the file stored) or aborted."""
+        return self._stages.ended
+
+    @property
+    def stage(self) -> UploadStage:
+        """Where the upload is: open, writing, closing, closed or aborted."""
+        return self._stages.stage
 
     # -- writing ------------------------------------------------------------------------------
 
     def buffer(self, data: bytes | bytearray | memoryview | str) -> None:
         """Append ``data`` to the upload without any I/O; ``write``, ``flush`` or ``close``
         send it. A str is encoded with the upload's encoding."""
-        self._check_open()
+        self._stages.check(UploadEvent.WRITE)
         if isinstance(data, str):
             data = data.encode(self.encoding)
         elif not isinstance(data, (bytes, bytearray, memoryview)):
@@ -146,6 +152,7 @@ class UploadStream(Closing):
         # limit plus the block that crossed it.
         self._limits.check_size(self.length + memoryview(data).nbytes)
         self._batcher.add(self._cutter.feed(data))
+        self._stages.move(UploadEvent.WRITE)
 
     def write(self, data: bytes | bytearray | memoryview | str) -> None:
         """Append ``data``, inserting the chunks it completes once a batch is full.
@@ -156,7 +163,7 @@ class UploadStream(Closing):
             self._write(data)
 
     def _write(self, data: bytes | bytearray | memoryview | str) -> None:
-        self._check_open()
+        self._stages.check(UploadEvent.WRITE)
         self._store.bucket.check_writable("upload a file")  # before the bytes join: nothing changes
         try:
             self.buffer(data)
@@ -178,7 +185,7 @@ class UploadStream(Closing):
             self._flush()
 
     def _flush(self) -> None:
-        self._check_open()
+        self._stages.move(UploadEvent.FLUSH)
         self._store.bucket.check_writable("upload a file")
         batches = self._batcher.drain()
         self._keep_registered(before=bool(batches))
@@ -201,12 +208,13 @@ class UploadStream(Closing):
         return info
 
     def _close(self) -> FileInfo:
-        if self.info is not None:
-            return self.info
-        self._check_open()
+        if self._stages.check(UploadEvent.CLOSE) is UploadStage.CLOSED:
+            assert self.info is not None
+            return self.info  # closed already: the same description
         # Refused with nothing changed (the upload stays open, its chunks kept): a session
         # bound since the upload began, now in a transaction, must not take its writes.
         self._store.bucket.check_writable("upload a file")
+        self._stages.move(UploadEvent.CLOSE)
         try:
             self._check_type()
         except BaseException as exc:
@@ -227,8 +235,8 @@ class UploadStream(Closing):
                     # answer, as it is (its own name, metadata and id).
                     self._op.set(deduplicated=True)
                     self._remove_ours()
-                    self._aborted = False
                     self.info = existing
+                    self._stages.move(UploadEvent.FINISH)
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
@@ -244,7 +252,7 @@ class UploadStream(Closing):
             self._abort_after(exc)
             raise
         self.info = info
-        self.closed = True
+        self._stages.move(UploadEvent.FINISH)
         # The file is whole and visible: should the entry stay behind, it only keeps a
         # sweep off chunks that have their files document anyway, until its lease runs out.
         with contextlib.suppress(Exception):
@@ -285,8 +293,8 @@ class UploadStream(Closing):
         found = self._store.find_copy(sha256, length, self._scope, moment)
         if found is None:
             return None
+        self._stages.move(UploadEvent.FOUND)
         self.info = found
-        self.closed = True
         return self.info
 
     # -- the registry of open uploads -----------------------------------------------------------
@@ -396,17 +404,15 @@ class UploadStream(Closing):
 
     def abort(self) -> None:
         """Remove the chunks written so far and close the upload; a no-op once closed."""
-        if self.closed:
+        if self._stages.ended:
             return
+        self._stages.move(UploadEvent.ABORT)
         self._op.set(aborted=True)
         self._op.end()  # an abort asked for (one after an error has ended it already)
         self._remove_ours()
 
     def _remove_ours(self) -> None:
-        """Remove the chunks written so far (and a files document that may have gone in)
-        and close the upload."""
-        self._aborted = True
-        self.closed = True
+        """Remove the chunks written so far (and a files document that may have gone in)."""
         # A write that a cancellation left running could land after the deletes below.
         nothing_in_flight(self._in_flight)
         try:

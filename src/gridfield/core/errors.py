@@ -36,6 +36,7 @@ __all__ = [
     "MalformedBody",
     "MissingField",
     "NoFile",
+    "WrongStage",
     "add_note",
 ]
 
@@ -119,6 +120,20 @@ class MissingField(GridFSError, KeyError):
     def __str__(self) -> str:
         # KeyError's own str() quotes its argument as a repr: the message reads as written.
         return str(self.args[0]) if self.args else ""
+
+
+class WrongStage(GridFSError, ValueError):
+    """Something was asked of a field value or an upload in a stage that does not allow it
+    (writing to an upload already closed, replacing a field value whose assigned data is not
+    saved yet...); nothing was changed. ``stage`` and ``event`` name the two (the values of
+    the stage and event enums of ``gridfield.core.file_slot`` or
+    ``gridfield.core.upload_stage``); a ``ValueError`` too, as Python's own files refuse an
+    operation on a closed file."""
+
+    def __init__(self, message: str, *, stage: str, event: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.event = event
 
 
 class ImageTooLarge(ValidationError):
