@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import telemetry
 from .._twins import refuse_unwritable, write_to_any
@@ -27,9 +27,7 @@ from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
-
-if TYPE_CHECKING:
-    from .store import AsyncFileStore
+from .interfaces import AsyncStoreParts
 
 
 class AsyncDownloadStream(DescribedFile):
@@ -43,7 +41,7 @@ class AsyncDownloadStream(DescribedFile):
 
     def __init__(
         self,
-        store: AsyncFileStore,
+        store: AsyncStoreParts,
         info: FileInfo,
         position: ReadPosition | None = None,
         *,

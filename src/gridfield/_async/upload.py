@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -33,9 +33,7 @@ from ..core.guards import Progress, UploadLimits
 from ..core.sweeping import expected_chunks, registration
 from ..core.upload_options import UploadOptions
 from .chunk_writer import AsyncChunkWriter
-
-if TYPE_CHECKING:
-    from .store import AsyncFileStore
+from .interfaces import AsyncStoreParts
 
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
@@ -51,7 +49,7 @@ class AsyncUploadStream:
     """
 
     def __init__(
-        self, store: AsyncFileStore, options: UploadOptions, *, limits: UploadLimits
+        self, store: AsyncStoreParts, options: UploadOptions, *, limits: UploadLimits
     ) -> None:
         """Made by the store's ``start_upload``, which resolves ``options.chunk_size`` and
         checks the metadata and extra fields against the database's codec options."""

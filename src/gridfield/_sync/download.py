@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import telemetry
 from .._twins import refuse_unwritable_here, write_to
@@ -28,9 +28,7 @@ from ..core.guards import Progress, ProgressCallback, check_progress_callback
 from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
-
-if TYPE_CHECKING:
-    from .store import FileStore
+from .interfaces import StoreParts
 
 
 class DownloadStream(DescribedFile):
@@ -44,7 +42,7 @@ class DownloadStream(DescribedFile):
 
     def __init__(
         self,
-        store: FileStore,
+        store: StoreParts,
         info: FileInfo,
         position: ReadPosition | None = None,
         *,
