@@ -82,7 +82,9 @@ OUR_NAMES: dict[str, str] = {
     "AsyncQuerySetManager": "QuerySetManager",
     "AsyncReceived": "Received",
     "AsyncResumableStore": "ResumableStore",
+    "AsyncStoreParts": "StoreParts",
     "AsyncTreeSide": "TreeSide",
+    "AsyncUploadRegistry": "UploadRegistry",
     "AsyncUploadStream": "UploadStream",
     "lands_in_async_sink": "refused_by_the_sync_api",  # tests/sinks.py
     # the pairs of src/gridfield/_twins.py, read from its PAIRS table (see twin_pairs)

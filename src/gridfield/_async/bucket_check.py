@@ -49,10 +49,11 @@ from ..odm.stored_refs import (
 from .chunk_writer import delete_files, discard_files_chunks
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
+from .interfaces import AsyncStoreParts
+from .resumable import AsyncResumableStore
 
 if TYPE_CHECKING:
     from .chunk_reader import AsyncChunkReader
-    from .store import AsyncFileStore
 
 __all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
 
@@ -68,7 +69,7 @@ _DELETE_BATCH = 1000
 
 
 async def check_bucket(
-    store: AsyncFileStore,
+    store: AsyncStoreParts,
     documents: Iterable[Any] | str | None = None,
     *,
     grace: timedelta = DEFAULT_GRACE,
@@ -82,7 +83,7 @@ async def check_bucket(
 
 
 async def _check(
-    store: AsyncFileStore,
+    store: AsyncStoreParts,
     scan: _Scan | None,
     *,
     grace: timedelta,
@@ -112,7 +113,7 @@ async def _check(
 
 
 async def sweep_bucket(
-    store: AsyncFileStore,
+    store: AsyncStoreParts,
     documents: Iterable[Any] | str | None = None,
     *,
     delete: bool = False,
@@ -142,16 +143,13 @@ async def sweep_bucket(
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
     await store.bucket.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
-    # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
-    # the resumable store builds on the store, which builds on this module).
-    from .resumable import AsyncResumableStore
-
+    # Resumable uploads abandoned past their expiry: their entries and chunks.
     report.removed_resumable = await AsyncResumableStore(store).remove_expired(now)
     report.removed_holds = await _remove_orphan_holds(store)
     return report
 
 
-async def _remove_orphan_holds(store: AsyncFileStore) -> int:
+async def _remove_orphan_holds(store: AsyncStoreParts) -> int:
     """Remove the holds on files that are gone (a save or a sweep killed after its delete
     reached the server never let go of them); how many. A hold protects a file that
     exists, so one on a gone file protects nothing, lapsed or not."""
@@ -175,7 +173,7 @@ async def _remove_orphan_holds(store: AsyncFileStore) -> int:
 
 
 async def _remove_unreferenced(
-    store: AsyncFileStore, scan: _Scan, report: BucketReport, children: ChildFiles
+    store: AsyncStoreParts, scan: _Scan, report: BucketReport, children: ChildFiles
 ) -> None:
     """Phase two, a batch at a time: hold the candidates (a save holding one keeps it),
     read the references to them again, delete those still unreferenced, let go.
@@ -206,7 +204,7 @@ async def _remove_unreferenced(
 
 
 async def _delete_unheld(
-    store: AsyncFileStore,
+    store: AsyncStoreParts,
     scan: _Scan,
     ids: list[Any],
     lineage: dict[Any, set[Any]],
@@ -232,7 +230,7 @@ async def _delete_unheld(
     return {id_key(file_id) for file_id in ids}
 
 
-async def _remove_orphans(store: AsyncFileStore, report: BucketReport) -> None:
+async def _remove_orphans(store: AsyncStoreParts, report: BucketReport) -> None:
     orphans = [o.files_id for o in report.orphan_chunks]
     for start in range(0, len(orphans), _DELETE_BATCH):
         ids = orphans[start : start + _DELETE_BATCH]
@@ -249,7 +247,7 @@ async def _remove_orphans(store: AsyncFileStore, report: BucketReport) -> None:
             report.removed_chunks += await discard_files_chunks(store.bucket, missing)
 
 
-async def _open_uploads(store: AsyncFileStore, among: list[Any] | None = None) -> set[Any]:
+async def _open_uploads(store: AsyncStoreParts, among: list[Any] | None = None) -> set[Any]:
     """Keys of the files ids of the registered uploads whose lease has not run out, and of
     the resumable uploads not yet expired (only those of ``among`` when given)."""
     now = datetime.now(timezone.utc)
@@ -269,7 +267,7 @@ async def _open_uploads(store: AsyncFileStore, among: list[Any] | None = None) -
 
 
 async def _remove_expired(
-    store: AsyncFileStore, report: BucketReport, now: datetime | None
+    store: AsyncStoreParts, report: BucketReport, now: datetime | None
 ) -> None:
     """Remove the expired files the check found: their files documents (only while still
     expired at the check's time), then the chunks of those whose files document is gone."""
@@ -325,11 +323,11 @@ class _Scan:
         return cls(document_classes(classes), list(dict.fromkeys(holders)), every=False)
 
 
-def _holder_collection(store: AsyncFileStore, holder: Holder) -> Any:
+def _holder_collection(store: AsyncStoreParts, holder: Holder) -> Any:
     return store.bucket.collection(holder.collection, holder.db)
 
 
-async def _referenced_ids(store: AsyncFileStore, scan: _Scan, report: BucketReport) -> set[Any]:
+async def _referenced_ids(store: AsyncStoreParts, scan: _Scan, report: BucketReport) -> set[Any]:
     """Keys of the file ids in ``store``'s bucket that documents of ``scan``'s classes and
     holders hold.
 
@@ -359,7 +357,7 @@ async def _referenced_ids(store: AsyncFileStore, scan: _Scan, report: BucketRepo
 
 
 async def held_by_others(
-    store: AsyncFileStore, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
+    store: AsyncStoreParts, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
 ) -> bool:
     """Whether a stored document of ``owner``'s collection (its class tree), other than
     ``owner`` itself, holds ``file_id`` of ``store``'s bucket: the bucket check's reference
@@ -387,7 +385,7 @@ async def held_by_others(
     return False
 
 
-async def _references_among(store: AsyncFileStore, scan: _Scan, ids: list[Any]) -> set[Any]:
+async def _references_among(store: AsyncStoreParts, scan: _Scan, ids: list[Any]) -> set[Any]:
     """Keys of those of ``ids`` that documents of ``scan`` hold now: one query per holder
     on its path, and per class on the paths where its files are (a scan of the class where
     no path says)."""
@@ -410,7 +408,9 @@ async def _references_among(store: AsyncFileStore, scan: _Scan, ids: list[Any]) 
     return found
 
 
-async def _held(store: AsyncFileStore, holder: Holder, query: dict[str, Any]) -> AsyncIterator[Any]:
+async def _held(
+    store: AsyncStoreParts, holder: Holder, query: dict[str, Any]
+) -> AsyncIterator[Any]:
     """Keys of the values at ``holder``'s path in the documents ``query`` finds there (read
     with a projection on the path, in batches)."""
     collection = _holder_collection(store, holder)
@@ -425,7 +425,7 @@ async def _held(store: AsyncFileStore, holder: Holder, query: dict[str, Any]) ->
 class _InStore:
     """Whether a reference's alias and bucket are ``store``'s (each alias asked once)."""
 
-    def __init__(self, store: AsyncFileStore) -> None:
+    def __init__(self, store: AsyncStoreParts) -> None:
         self.store = store
         self.aliases: dict[str, bool] = {}  # alias -> whether it names store's database
 
@@ -522,7 +522,9 @@ class _FileWalk:
         self.report.damaged_files.append(DamagedFile(doc.get("_id"), name, str(exc)))
 
 
-async def _merge_object_ids(store: AsyncFileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+async def _merge_object_ids(
+    store: AsyncStoreParts, walk: _FileWalk, tracker: OrphanTracker
+) -> None:
     """Files and chunks with ObjectId ids, both read once in id order and matched as they
     come (a merge join): linear on any server, with or without index pushdown."""
     files = store.bucket.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
@@ -562,7 +564,7 @@ async def _merge_object_ids(store: AsyncFileStore, walk: _FileWalk, tracker: Orp
         await files.close()  # at once, not when collected, if the walk stops early
 
 
-async def _other_ids(store: AsyncFileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+async def _other_ids(store: AsyncStoreParts, walk: _FileWalk, tracker: OrphanTracker) -> None:
     """Files and chunks whose ids are not ObjectIds (rare: a caller's own ids), matched by
     lookups in batches, as their order in Python need not be the server's."""
     batch: list[dict[str, Any]] = []
@@ -584,7 +586,7 @@ async def _other_ids(store: AsyncFileStore, walk: _FileWalk, tracker: OrphanTrac
         await _track_missing(store, pending, tracker)
 
 
-async def _chunk_batch(store: AsyncFileStore) -> int:
+async def _chunk_batch(store: AsyncStoreParts) -> int:
     """Chunks with their data to read at once: a batch stays near DEFAULT_BATCH_BYTES even
     when the bucket holds files with large chunks."""
     largest = store.chunk_size
@@ -596,7 +598,9 @@ async def _chunk_batch(store: AsyncFileStore) -> int:
     return max(1, DEFAULT_BATCH_BYTES // largest)
 
 
-async def _check_batch(store: AsyncFileStore, walk: _FileWalk, batch: list[dict[str, Any]]) -> None:
+async def _check_batch(
+    store: AsyncStoreParts, walk: _FileWalk, batch: list[dict[str, Any]]
+) -> None:
     """Run each file's chunk check over its chunks, in one query for the whole batch."""
     checks: dict[Any, tuple[ChunkCheck | None, dict[str, Any]]] = {
         id_key(doc.get("_id")): (walk.start(doc), doc) for doc in batch
@@ -620,7 +624,7 @@ async def _check_batch(store: AsyncFileStore, walk: _FileWalk, batch: list[dict[
 
 
 async def _track_missing(
-    store: AsyncFileStore, chunks: list[dict[str, Any]], tracker: OrphanTracker
+    store: AsyncStoreParts, chunks: list[dict[str, Any]], tracker: OrphanTracker
 ) -> None:
     ids: dict[Any, Any] = {}
     for chunk in chunks:

@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 
@@ -25,9 +25,7 @@ from ..core.files_document import FileInfo
 from ..core.leases import LEASE_FIELD
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import AsyncChunkWriter, discard_chunks, move_chunks
-
-if TYPE_CHECKING:
-    from .resumable import AsyncResumableStore
+from .interfaces import AsyncUploadRegistry
 
 __all__ = ["join_uploads"]
 
@@ -36,7 +34,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def _states(resumable: AsyncResumableStore, ids: tuple[str, ...]) -> list[Any]:
+async def _states(resumable: AsyncUploadRegistry, ids: tuple[str, ...]) -> list[Any]:
     """The registry states of ``ids`` in order (None for one there is not), in one query."""
     found = {}
     async for doc in resumable.registry.find({"_id": {"$in": sorted(set(ids))}}):
@@ -45,7 +43,7 @@ async def _states(resumable: AsyncResumableStore, ids: tuple[str, ...]) -> list[
 
 
 async def join_uploads(
-    resumable: AsyncResumableStore, ids: tuple[str, ...], header: str, naming: FileNaming
+    resumable: AsyncUploadRegistry, ids: tuple[str, ...], header: str, naming: FileNaming
 ) -> UploadState:
     """Make the final upload ``header`` (its ``Upload-Concat``) names from the partial uploads
     ``ids``, stored as a file named by ``naming``; return its (complete) state."""
@@ -94,7 +92,7 @@ async def join_uploads(
 
 
 async def _resumable_join(
-    resumable: AsyncResumableStore, final_id: str, ids: tuple[str, ...]
+    resumable: AsyncUploadRegistry, final_id: str, ids: tuple[str, ...]
 ) -> UploadState | None:
     """The final upload ``final_id`` when it is this same concatenation: finished already
     (a retry), or taken over and finished when its writer died; None when it is another
@@ -120,7 +118,7 @@ async def _resumable_join(
 
 
 async def _finish(
-    resumable: AsyncResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
 ) -> UploadState:
     """Join the parts into the final file, store its files document, mark it complete."""
     if plan.in_place:
@@ -145,7 +143,7 @@ async def _finish(
     return done
 
 
-async def _release_parts(resumable: AsyncResumableStore, final: UploadState) -> None:
+async def _release_parts(resumable: AsyncUploadRegistry, final: UploadState) -> None:
     """Remove the registry documents of the parts a finished join consumed (and, when they
     were copied, their chunks)."""
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
@@ -155,7 +153,7 @@ async def _release_parts(resumable: AsyncResumableStore, final: UploadState) -> 
     await resumable.registry.delete_many(query)
 
 
-async def _hash_of(resumable: AsyncResumableStore, final: UploadState) -> str:
+async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState) -> str:
     """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
     cursor), which checks that they are every chunk and every byte of it."""
     described = FileInfo(
@@ -168,7 +166,7 @@ async def _hash_of(resumable: AsyncResumableStore, final: UploadState) -> str:
 
 
 async def _copy(
-    resumable: AsyncResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
 ) -> str:
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import telemetry
 from .._twins import refuse_unwritable, write_to_any
@@ -27,9 +27,7 @@ from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
 from .closing import AsyncClosing
-
-if TYPE_CHECKING:
-    from .store import AsyncFileStore
+from .interfaces import AsyncStoreParts
 
 
 class AsyncDownloadStream(DescribedFile, AsyncClosing):
@@ -43,7 +41,7 @@ class AsyncDownloadStream(DescribedFile, AsyncClosing):
 
     def __init__(
         self,
-        store: AsyncFileStore,
+        store: AsyncStoreParts,
         info: FileInfo,
         position: ReadPosition | None = None,
         *,

@@ -4,7 +4,7 @@ the file's id (``leases``): whoever takes it first has the file, on any server."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 
@@ -12,20 +12,18 @@ from .._twins import wait_seconds
 from ..core.errors import NoFile
 from ..core.queries import file_filter
 from ..core.sweeping import SAVE, SWEEP
+from .interfaces import AsyncStoreParts
 from .leases import AsyncLeases
-
-if TYPE_CHECKING:
-    from .store import AsyncFileStore
 
 __all__ = ["hold_for_save", "hold_for_sweep", "holds_of", "let_go"]
 
 
-def holds_of(store: AsyncFileStore) -> AsyncLeases:
+def holds_of(store: AsyncStoreParts) -> AsyncLeases:
     """The holds on ``store``'s files, lapsing after its ``sweep_timing.hold``."""
     return AsyncLeases(store.bucket.holds, store.sweep_timing.hold)
 
 
-async def hold_for_save(store: AsyncFileStore, file_id: Any) -> Any:
+async def hold_for_save(store: AsyncStoreParts, file_id: Any) -> Any:
     """Hold ``file_id`` for a save, waiting while another holds it (a hold older than
     ``sweep_timing.hold`` is taken for a crashed one's and removed); the hold's token.
 
@@ -48,13 +46,13 @@ async def hold_for_save(store: AsyncFileStore, file_id: Any) -> Any:
     return token
 
 
-async def hold_for_sweep(store: AsyncFileStore, ids: list[Any], token: Any) -> list[Any]:
+async def hold_for_sweep(store: AsyncStoreParts, ids: list[Any], token: Any) -> list[Any]:
     """Hold what can be held of ``ids`` for a sweep (``token``); the ids it holds. Those a
     save holds are left; a crashed process's stale holds among them are removed for the
     next sweep."""
     return await holds_of(store).take_many(ids, token, {"by": SWEEP})
 
 
-async def let_go(store: AsyncFileStore, ids: list[Any], token: Any) -> None:
+async def let_go(store: AsyncStoreParts, ids: list[Any], token: Any) -> None:
     """Release the holds ``token`` has on ``ids``."""
     await holds_of(store).release_many(ids, token)

@@ -42,10 +42,11 @@ from ..core.tus import (
     check_declared_type,
     check_length,
 )
+from .bucket import AsyncBucket
 from .chunk_writer import AsyncChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .interfaces import STORE_CLASS, AsyncStoreParts
 from .leases import AsyncFieldLeases
-from .store import AsyncFileStore
 
 __all__ = ["AsyncResumableStore"]
 
@@ -53,14 +54,12 @@ __all__ = ["AsyncResumableStore"]
 # served by this process needs no read back at completion; only an optimisation.
 _HASHES_KEPT = 256
 
-_STORE = AsyncFileStore.__name__  # this twin's store class, for messages
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _within(options: TusOptions, store: AsyncFileStore) -> TusOptions:
+def _within(options: TusOptions, store: AsyncStoreParts) -> TusOptions:
     """``options`` with the store's size limit where it is the smaller (the store's
     defaults apply to every way a file comes in, tus too)."""
     limit = store.limits.max_size
@@ -78,9 +77,10 @@ class AsyncResumableStore:
     writing, for a bucket sweep.
     """
 
-    def __init__(self, store: AsyncFileStore, options: TusOptions | None = None) -> None:
-        if not isinstance(store, AsyncFileStore):
-            raise TypeError(f"expected {_STORE}, not {type(store).__name__}")
+    def __init__(self, store: AsyncStoreParts, options: TusOptions | None = None) -> None:
+        # A store is known by the bucket engine under it (its class lives above this module).
+        if not isinstance(getattr(store, "bucket", None), AsyncBucket):
+            raise TypeError(f"expected {STORE_CLASS}, not {type(store).__name__}")
         if options is not None and not isinstance(options, TusOptions):
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
         if store.encryption is not None:

@@ -29,8 +29,10 @@ from ..core.tus import (
     status_of_upload,
     terminated,
 )
+from .interfaces import STORE_CLASS
 from .resumable import AsyncResumableStore
 from .serving import Served, serve
+from .store import AsyncFileStore
 
 __all__ = ["TusHooks", "answer"]
 
@@ -114,7 +116,12 @@ async def _answer(
                 )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
-            return await serve(resumable.store, state.file_id, method, headers, ServeOptions())
+            store = resumable.store
+            # The resumable store knows the store's parts only (it sits below the store);
+            # serving needs the store itself, which is what every endpoint is built on.
+            if not isinstance(store, AsyncFileStore):
+                raise TypeError(f"expected {STORE_CLASS}, not {type(store).__name__}")
+            return await serve(store, state.file_id, method, headers, ServeOptions())
         check_version(method, headers)
         if upload_id is None:
             if method != "POST":

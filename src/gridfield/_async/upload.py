@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -34,9 +34,7 @@ from ..core.upload_options import UploadOptions
 from ..core.upload_stage import UploadEvent, UploadStage, UploadStages
 from .chunk_writer import AsyncChunkWriter
 from .closing import AsyncClosing
-
-if TYPE_CHECKING:
-    from .store import AsyncFileStore
+from .interfaces import AsyncStoreParts
 
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
@@ -52,7 +50,7 @@ class AsyncUploadStream(AsyncClosing):
     """
 
     def __init__(
-        self, store: AsyncFileStore, options: UploadOptions, *, limits: UploadLimits
+        self, store: AsyncStoreParts, options: UploadOptions, *, limits: UploadLimits
     ) -> None:
         """Made by the store's ``start_upload``, which resolves ``options.chunk_size`` and
         checks the metadata and extra fields against the database's codec options."""

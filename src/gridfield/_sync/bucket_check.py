@@ -50,10 +50,11 @@ from ..odm.stored_refs import (
 from .chunk_writer import delete_files, discard_files_chunks
 from .connection import ConnectionFailure, get_db
 from .holds import hold_for_sweep, let_go
+from .interfaces import StoreParts
+from .resumable import ResumableStore
 
 if TYPE_CHECKING:
     from .chunk_reader import ChunkReader
-    from .store import FileStore
 
 __all__ = ["DEFAULT_GRACE", "check_bucket", "held_by_others", "sweep_bucket"]
 
@@ -69,7 +70,7 @@ _DELETE_BATCH = 1000
 
 
 def check_bucket(
-    store: FileStore,
+    store: StoreParts,
     documents: Iterable[Any] | str | None = None,
     *,
     grace: timedelta = DEFAULT_GRACE,
@@ -83,7 +84,7 @@ def check_bucket(
 
 
 def _check(
-    store: FileStore,
+    store: StoreParts,
     scan: _Scan | None,
     *,
     grace: timedelta,
@@ -113,7 +114,7 @@ def _check(
 
 
 def sweep_bucket(
-    store: FileStore,
+    store: StoreParts,
     documents: Iterable[Any] | str | None = None,
     *,
     delete: bool = False,
@@ -143,16 +144,13 @@ def sweep_bucket(
     # Entries whose lease ran out: their uploads are gone (a crashed process), and their
     # chunks were orphans like any other.
     store.bucket.uploads.delete_many({"expires": {"$lte": datetime.now(timezone.utc)}})
-    # Resumable uploads abandoned past their expiry: their entries and chunks (imported here:
-    # the resumable store builds on the store, which builds on this module).
-    from .resumable import ResumableStore
-
+    # Resumable uploads abandoned past their expiry: their entries and chunks.
     report.removed_resumable = ResumableStore(store).remove_expired(now)
     report.removed_holds = _remove_orphan_holds(store)
     return report
 
 
-def _remove_orphan_holds(store: FileStore) -> int:
+def _remove_orphan_holds(store: StoreParts) -> int:
     """Remove the holds on files that are gone (a save or a sweep killed after its delete
     reached the server never let go of them); how many. A hold protects a file that
     exists, so one on a gone file protects nothing, lapsed or not."""
@@ -176,7 +174,7 @@ def _remove_orphan_holds(store: FileStore) -> int:
 
 
 def _remove_unreferenced(
-    store: FileStore, scan: _Scan, report: BucketReport, children: ChildFiles
+    store: StoreParts, scan: _Scan, report: BucketReport, children: ChildFiles
 ) -> None:
     """Phase two, a batch at a time: hold the candidates (a save holding one keeps it),
     read the references to them again, delete those still unreferenced, let go.
@@ -207,7 +205,7 @@ def _remove_unreferenced(
 
 
 def _delete_unheld(
-    store: FileStore,
+    store: StoreParts,
     scan: _Scan,
     ids: list[Any],
     lineage: dict[Any, set[Any]],
@@ -233,7 +231,7 @@ def _delete_unheld(
     return {id_key(file_id) for file_id in ids}
 
 
-def _remove_orphans(store: FileStore, report: BucketReport) -> None:
+def _remove_orphans(store: StoreParts, report: BucketReport) -> None:
     orphans = [o.files_id for o in report.orphan_chunks]
     for start in range(0, len(orphans), _DELETE_BATCH):
         ids = orphans[start : start + _DELETE_BATCH]
@@ -250,7 +248,7 @@ def _remove_orphans(store: FileStore, report: BucketReport) -> None:
             report.removed_chunks += discard_files_chunks(store.bucket, missing)
 
 
-def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
+def _open_uploads(store: StoreParts, among: list[Any] | None = None) -> set[Any]:
     """Keys of the files ids of the registered uploads whose lease has not run out, and of
     the resumable uploads not yet expired (only those of ``among`` when given)."""
     now = datetime.now(timezone.utc)
@@ -269,7 +267,7 @@ def _open_uploads(store: FileStore, among: list[Any] | None = None) -> set[Any]:
     return found
 
 
-def _remove_expired(store: FileStore, report: BucketReport, now: datetime | None) -> None:
+def _remove_expired(store: StoreParts, report: BucketReport, now: datetime | None) -> None:
     """Remove the expired files the check found: their files documents (only while still
     expired at the check's time), then the chunks of those whose files document is gone."""
     moment = datetime.now(timezone.utc) if now is None else now
@@ -324,11 +322,11 @@ class _Scan:
         return cls(document_classes(classes), list(dict.fromkeys(holders)), every=False)
 
 
-def _holder_collection(store: FileStore, holder: Holder) -> Any:
+def _holder_collection(store: StoreParts, holder: Holder) -> Any:
     return store.bucket.collection(holder.collection, holder.db)
 
 
-def _referenced_ids(store: FileStore, scan: _Scan, report: BucketReport) -> set[Any]:
+def _referenced_ids(store: StoreParts, scan: _Scan, report: BucketReport) -> set[Any]:
     """Keys of the file ids in ``store``'s bucket that documents of ``scan``'s classes and
     holders hold.
 
@@ -358,7 +356,7 @@ def _referenced_ids(store: FileStore, scan: _Scan, report: BucketReport) -> set[
 
 
 def held_by_others(
-    store: FileStore, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
+    store: StoreParts, owner: Any, file_id: Any, *, batch_size: int = _CHUNKS_BATCH
 ) -> bool:
     """Whether a stored document of ``owner``'s collection (its class tree), other than
     ``owner`` itself, holds ``file_id`` of ``store``'s bucket: the bucket check's reference
@@ -386,7 +384,7 @@ def held_by_others(
     return False
 
 
-def _references_among(store: FileStore, scan: _Scan, ids: list[Any]) -> set[Any]:
+def _references_among(store: StoreParts, scan: _Scan, ids: list[Any]) -> set[Any]:
     """Keys of those of ``ids`` that documents of ``scan`` hold now: one query per holder
     on its path, and per class on the paths where its files are (a scan of the class where
     no path says)."""
@@ -409,7 +407,7 @@ def _references_among(store: FileStore, scan: _Scan, ids: list[Any]) -> set[Any]
     return found
 
 
-def _held(store: FileStore, holder: Holder, query: dict[str, Any]) -> Iterator[Any]:
+def _held(store: StoreParts, holder: Holder, query: dict[str, Any]) -> Iterator[Any]:
     """Keys of the values at ``holder``'s path in the documents ``query`` finds there (read
     with a projection on the path, in batches)."""
     collection = _holder_collection(store, holder)
@@ -424,7 +422,7 @@ def _held(store: FileStore, holder: Holder, query: dict[str, Any]) -> Iterator[A
 class _InStore:
     """Whether a reference's alias and bucket are ``store``'s (each alias asked once)."""
 
-    def __init__(self, store: FileStore) -> None:
+    def __init__(self, store: StoreParts) -> None:
         self.store = store
         self.aliases: dict[str, bool] = {}  # alias -> whether it names store's database
 
@@ -519,7 +517,7 @@ class _FileWalk:
         self.report.damaged_files.append(DamagedFile(doc.get("_id"), name, str(exc)))
 
 
-def _merge_object_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+def _merge_object_ids(store: StoreParts, walk: _FileWalk, tracker: OrphanTracker) -> None:
     """Files and chunks with ObjectId ids, both read once in id order and matched as they
     come (a merge join): linear on any server, with or without index pushdown."""
     files = store.bucket.files.find({"_id": _OBJECT_ID}).sort("_id", 1).batch_size(_FILES_BATCH)
@@ -559,7 +557,7 @@ def _merge_object_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker)
         files.close()  # at once, not when collected, if the walk stops early
 
 
-def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> None:
+def _other_ids(store: StoreParts, walk: _FileWalk, tracker: OrphanTracker) -> None:
     """Files and chunks whose ids are not ObjectIds (rare: a caller's own ids), matched by
     lookups in batches, as their order in Python need not be the server's."""
     batch: list[dict[str, Any]] = []
@@ -581,7 +579,7 @@ def _other_ids(store: FileStore, walk: _FileWalk, tracker: OrphanTracker) -> Non
         _track_missing(store, pending, tracker)
 
 
-def _chunk_batch(store: FileStore) -> int:
+def _chunk_batch(store: StoreParts) -> int:
     """Chunks with their data to read at once: a batch stays near DEFAULT_BATCH_BYTES even
     when the bucket holds files with large chunks."""
     largest = store.chunk_size
@@ -593,7 +591,7 @@ def _chunk_batch(store: FileStore) -> int:
     return max(1, DEFAULT_BATCH_BYTES // largest)
 
 
-def _check_batch(store: FileStore, walk: _FileWalk, batch: list[dict[str, Any]]) -> None:
+def _check_batch(store: StoreParts, walk: _FileWalk, batch: list[dict[str, Any]]) -> None:
     """Run each file's chunk check over its chunks, in one query for the whole batch."""
     checks: dict[Any, tuple[ChunkCheck | None, dict[str, Any]]] = {
         id_key(doc.get("_id")): (walk.start(doc), doc) for doc in batch
@@ -616,7 +614,7 @@ def _check_batch(store: FileStore, walk: _FileWalk, batch: list[dict[str, Any]])
             walk.finish(check, doc)
 
 
-def _track_missing(store: FileStore, chunks: list[dict[str, Any]], tracker: OrphanTracker) -> None:
+def _track_missing(store: StoreParts, chunks: list[dict[str, Any]], tracker: OrphanTracker) -> None:
     ids: dict[Any, Any] = {}
     for chunk in chunks:
         ids.setdefault(id_key(chunk.get("files_id")), chunk.get("files_id"))

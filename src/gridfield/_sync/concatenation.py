@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 
@@ -26,9 +26,7 @@ from ..core.files_document import FileInfo
 from ..core.leases import LEASE_FIELD
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import ChunkWriter, discard_chunks, move_chunks
-
-if TYPE_CHECKING:
-    from .resumable import ResumableStore
+from .interfaces import UploadRegistry
 
 __all__ = ["join_uploads"]
 
@@ -37,7 +35,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _states(resumable: ResumableStore, ids: tuple[str, ...]) -> list[Any]:
+def _states(resumable: UploadRegistry, ids: tuple[str, ...]) -> list[Any]:
     """The registry states of ``ids`` in order (None for one there is not), in one query."""
     found = {}
     for doc in resumable.registry.find({"_id": {"$in": sorted(set(ids))}}):
@@ -46,7 +44,7 @@ def _states(resumable: ResumableStore, ids: tuple[str, ...]) -> list[Any]:
 
 
 def join_uploads(
-    resumable: ResumableStore, ids: tuple[str, ...], header: str, naming: FileNaming
+    resumable: UploadRegistry, ids: tuple[str, ...], header: str, naming: FileNaming
 ) -> UploadState:
     """Make the final upload ``header`` (its ``Upload-Concat``) names from the partial uploads
     ``ids``, stored as a file named by ``naming``; return its (complete) state."""
@@ -95,7 +93,7 @@ def join_uploads(
 
 
 def _resumable_join(
-    resumable: ResumableStore, final_id: str, ids: tuple[str, ...]
+    resumable: UploadRegistry, final_id: str, ids: tuple[str, ...]
 ) -> UploadState | None:
     """The final upload ``final_id`` when it is this same concatenation: finished already
     (a retry), or taken over and finished when its writer died; None when it is another
@@ -121,7 +119,7 @@ def _resumable_join(
 
 
 def _finish(
-    resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
 ) -> UploadState:
     """Join the parts into the final file, store its files document, mark it complete."""
     if plan.in_place:
@@ -144,7 +142,7 @@ def _finish(
     return done
 
 
-def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
+def _release_parts(resumable: UploadRegistry, final: UploadState) -> None:
     """Remove the registry documents of the parts a finished join consumed (and, when they
     were copied, their chunks)."""
     query = {"_id": {"$in": sorted(set(final.parts))}, "joined_into": {"$eq": final.upload_id}}
@@ -154,7 +152,7 @@ def _release_parts(resumable: ResumableStore, final: UploadState) -> None:
     resumable.registry.delete_many(query)
 
 
-def _hash_of(resumable: ResumableStore, final: UploadState) -> str:
+def _hash_of(resumable: UploadRegistry, final: UploadState) -> str:
     """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
     cursor), which checks that they are every chunk and every byte of it."""
     described = FileInfo(
@@ -166,7 +164,7 @@ def _hash_of(resumable: ResumableStore, final: UploadState) -> str:
         raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
 
 
-def _copy(resumable: ResumableStore, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:
+def _copy(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:
     """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import telemetry
 from .._twins import refuse_unwritable_here, write_to
@@ -28,9 +28,7 @@ from ..core.position import ReadPosition, check_read_size
 from ..telemetry import Operation
 from .chunk_reader import Opened
 from .closing import Closing
-
-if TYPE_CHECKING:
-    from .store import FileStore
+from .interfaces import StoreParts
 
 
 class DownloadStream(DescribedFile, Closing):
@@ -44,7 +42,7 @@ class DownloadStream(DescribedFile, Closing):
 
     def __init__(
         self,
-        store: FileStore,
+        store: StoreParts,
         info: FileInfo,
         position: ReadPosition | None = None,
         *,

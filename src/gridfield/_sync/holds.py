@@ -5,7 +5,7 @@ the file's id (``leases``): whoever takes it first has the file, on any server."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 
@@ -13,20 +13,18 @@ from .._twins import sleep_seconds
 from ..core.errors import NoFile
 from ..core.queries import file_filter
 from ..core.sweeping import SAVE, SWEEP
+from .interfaces import StoreParts
 from .leases import Leases
-
-if TYPE_CHECKING:
-    from .store import FileStore
 
 __all__ = ["hold_for_save", "hold_for_sweep", "holds_of", "let_go"]
 
 
-def holds_of(store: FileStore) -> Leases:
+def holds_of(store: StoreParts) -> Leases:
     """The holds on ``store``'s files, lapsing after its ``sweep_timing.hold``."""
     return Leases(store.bucket.holds, store.sweep_timing.hold)
 
 
-def hold_for_save(store: FileStore, file_id: Any) -> Any:
+def hold_for_save(store: StoreParts, file_id: Any) -> Any:
     """Hold ``file_id`` for a save, waiting while another holds it (a hold older than
     ``sweep_timing.hold`` is taken for a crashed one's and removed); the hold's token.
 
@@ -49,13 +47,13 @@ def hold_for_save(store: FileStore, file_id: Any) -> Any:
     return token
 
 
-def hold_for_sweep(store: FileStore, ids: list[Any], token: Any) -> list[Any]:
+def hold_for_sweep(store: StoreParts, ids: list[Any], token: Any) -> list[Any]:
     """Hold what can be held of ``ids`` for a sweep (``token``); the ids it holds. Those a
     save holds are left; a crashed process's stale holds among them are removed for the
     next sweep."""
     return holds_of(store).take_many(ids, token, {"by": SWEEP})
 
 
-def let_go(store: FileStore, ids: list[Any], token: Any) -> None:
+def let_go(store: StoreParts, ids: list[Any], token: Any) -> None:
     """Release the holds ``token`` has on ``ids``."""
     holds_of(store).release_many(ids, token)

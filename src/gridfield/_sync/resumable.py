@@ -43,10 +43,11 @@ from ..core.tus import (
     check_declared_type,
     check_length,
 )
+from .bucket import Bucket
 from .chunk_writer import ChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .interfaces import STORE_CLASS, StoreParts
 from .leases import FieldLeases
-from .store import FileStore
 
 __all__ = ["ResumableStore"]
 
@@ -54,14 +55,12 @@ __all__ = ["ResumableStore"]
 # served by this process needs no read back at completion; only an optimisation.
 _HASHES_KEPT = 256
 
-_STORE = FileStore.__name__  # this twin's store class, for messages
-
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _within(options: TusOptions, store: FileStore) -> TusOptions:
+def _within(options: TusOptions, store: StoreParts) -> TusOptions:
     """``options`` with the store's size limit where it is the smaller (the store's
     defaults apply to every way a file comes in, tus too)."""
     limit = store.limits.max_size
@@ -79,9 +78,10 @@ class ResumableStore:
     writing, for a bucket sweep.
     """
 
-    def __init__(self, store: FileStore, options: TusOptions | None = None) -> None:
-        if not isinstance(store, FileStore):
-            raise TypeError(f"expected {_STORE}, not {type(store).__name__}")
+    def __init__(self, store: StoreParts, options: TusOptions | None = None) -> None:
+        # A store is known by the bucket engine under it (its class lives above this module).
+        if not isinstance(getattr(store, "bucket", None), Bucket):
+            raise TypeError(f"expected {STORE_CLASS}, not {type(store).__name__}")
         if options is not None and not isinstance(options, TusOptions):
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
         if store.encryption is not None:

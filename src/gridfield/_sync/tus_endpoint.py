@@ -30,8 +30,10 @@ from ..core.tus import (
     status_of_upload,
     terminated,
 )
+from .interfaces import STORE_CLASS
 from .resumable import ResumableStore
 from .serving import Served, serve
+from .store import FileStore
 
 __all__ = ["TusHooks", "answer"]
 
@@ -115,7 +117,12 @@ def _answer(
                 )
             if not state.complete:
                 raise TusError(404, f"upload {upload_id} is not complete")
-            return serve(resumable.store, state.file_id, method, headers, ServeOptions())
+            store = resumable.store
+            # The resumable store knows the store's parts only (it sits below the store);
+            # serving needs the store itself, which is what every endpoint is built on.
+            if not isinstance(store, FileStore):
+                raise TypeError(f"expected {STORE_CLASS}, not {type(store).__name__}")
+            return serve(store, state.file_id, method, headers, ServeOptions())
         check_version(method, headers)
         if upload_id is None:
             if method != "POST":

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
@@ -35,9 +35,7 @@ from ..core.upload_options import UploadOptions
 from ..core.upload_stage import UploadEvent, UploadStage, UploadStages
 from .chunk_writer import ChunkWriter
 from .closing import Closing
-
-if TYPE_CHECKING:
-    from .store import FileStore
+from .interfaces import StoreParts
 
 # Bytes handed to the cutter at once when storing one big bytes object: bounds the chunk
 # documents built ahead of their insert.
@@ -52,7 +50,7 @@ class UploadStream(Closing):
     or ``abort()`` removes the chunks already written.
     """
 
-    def __init__(self, store: FileStore, options: UploadOptions, *, limits: UploadLimits) -> None:
+    def __init__(self, store: StoreParts, options: UploadOptions, *, limits: UploadLimits) -> None:
         """Made by the store's ``start_upload``, which resolves ``options.chunk_size`` and
         checks the metadata and extra fields against the database's codec options."""
         assert options.chunk_size is not None  # the store's default, when the caller had none
