@@ -27,6 +27,7 @@ from ..core.fs_paths import (
     split_version,
 )
 from .download import AsyncDownloadStream
+from .interfaces import STORE_CLASS
 from .store import AsyncFileStore
 from .upload import AsyncUploadStream
 
@@ -48,7 +49,7 @@ class AsyncGridFiles:
 
     def __init__(self, store: AsyncFileStore) -> None:
         if not isinstance(store, AsyncFileStore):
-            raise TypeError(f"store must be an AsyncFileStore, not {type(store).__name__}")
+            raise TypeError(f"expected {STORE_CLASS} as the store, not {type(store).__name__}")
         self.store = store
 
     def __repr__(self) -> str:

@@ -28,6 +28,7 @@ from ..core.fs_paths import (
     split_version,
 )
 from .download import DownloadStream
+from .interfaces import STORE_CLASS
 from .store import FileStore
 from .upload import UploadStream
 
@@ -49,7 +50,7 @@ class GridFiles:
 
     def __init__(self, store: FileStore) -> None:
         if not isinstance(store, FileStore):
-            raise TypeError(f"store must be an AsyncFileStore, not {type(store).__name__}")
+            raise TypeError(f"expected {STORE_CLASS} as the store, not {type(store).__name__}")
         self.store = store
 
     def __repr__(self) -> str:
