@@ -95,7 +95,15 @@ def matrix(session: nox.Session, version: str) -> None:
             shutil.rmtree(folder)
         session.run(found, "-m", "venv", str(folder), external=True)
         session.run(
-            python, "-m", "pip", "install", "--quiet", "-e", ".[image]", *packages, external=True
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-e",
+            ".[image,encryption]",
+            *packages,
+            external=True,
         )
         stamp.touch()
     session.run(python, "--version", external=True)
