@@ -13,11 +13,11 @@ from ..core.encryption import Encryption
 from ..core.files_document import DEFAULT_CHUNK_SIZE, FileInfo
 from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
-from ..core.store_defaults import StoreDefaults
+from ..core.store_defaults import FieldDefaults, StoreDefaults
 from .proxy import GridFSProxy
 
 
-class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
+class FileField(mongoengine.fields.FileField, FieldDefaults):  # type: ignore[misc]
     """A GridFS file on a document: the document stores the file's ObjectId, as MongoEngine does.
 
     ``FileField(db_alias="default", collection_name="fs", chunk_size=None,
@@ -65,26 +65,6 @@ class FileField(mongoengine.fields.FileField):  # type: ignore[misc]
         self.chunk_size = chunk_size
         """The chunk size the field asked for (None: GridFS's default)."""
         self.delete_with_owner = delete_with_owner
-
-    @property
-    def limits(self) -> UploadLimits | None:
-        """Upload guards for every file stored through this field (None: none)."""
-        return self.defaults.limits if self.defaults.limits.active else None
-
-    @property
-    def expire_after(self) -> timedelta | None:
-        """How long files stored through this field live (None: for ever)."""
-        return self.defaults.expire_after
-
-    @property
-    def dedup_scope(self) -> str | None:
-        """The scope uploads through this field deduplicate in (None: none)."""
-        return self.defaults.dedup_scope
-
-    @property
-    def encryption(self) -> Encryption | None:
-        """How files stored through this field are encrypted (None: they are not)."""
-        return self.defaults.encryption
 
     def get_proxy_obj(
         self,

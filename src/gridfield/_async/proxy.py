@@ -6,7 +6,6 @@ import copy
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
 import mongoengine
@@ -18,14 +17,12 @@ from .._twins import (
     refuse_unloaded,
     refuse_upload_outside_save,
 )
-from ..core.encryption import Encryption
 from ..core.errors import FileNotLoaded, GridFSError, NoFile
 from ..core.file_slot import FileSlot, SlotEvent
 from ..core.files_document import DescribedFile, FileInfo, check_chunk_size
-from ..core.guards import UploadLimits
 from ..core.http.intake import ReceivedFile
 from ..core.position import ReadPosition, check_read_size
-from ..core.store_defaults import StoreDefaults
+from ..core.store_defaults import FieldDefaults, StoreDefaults
 from ..core.upload_options import UploadOptions
 from .connection import get_db
 from .document import Document
@@ -38,7 +35,7 @@ _STAGED = "{where}: the assigned file is stored when the document is saved; save
 _OWN = frozenset({"grid_id", "key", "instance", "db_alias", "collection_name"})
 
 
-class GridFSProxy(DescribedFile):
+class GridFSProxy(DescribedFile, FieldDefaults):
     """The file behind one FileField value: read it, stream into it, replace or delete it.
 
     Getting ``doc.photo`` does no I/O; only its methods reach the server. Attributes of the
@@ -192,26 +189,6 @@ class GridFSProxy(DescribedFile):
     def newfile(self) -> AsyncUploadStream | None:
         """The upload ``new_file()`` started and ``close()`` has not finished, if any."""
         return self._upload
-
-    @property
-    def limits(self) -> UploadLimits | None:
-        """The field's upload guards (``max_size``, ``content_types``), if any."""
-        return self.defaults.limits if self.defaults.limits.active else None
-
-    @property
-    def expire_after(self) -> timedelta | None:
-        """How long the files this proxy writes live (the field's ``expire_after``)."""
-        return self.defaults.expire_after
-
-    @property
-    def dedup_scope(self) -> str | None:
-        """The scope the uploads of this proxy deduplicate in (the field's ``dedup_scope``)."""
-        return self.defaults.dedup_scope
-
-    @property
-    def encryption(self) -> Encryption | None:
-        """How the files this proxy writes are encrypted, and opened (the field's)."""
-        return self.defaults.encryption
 
     @property
     def gridout(self) -> AsyncDownloadStream | None:

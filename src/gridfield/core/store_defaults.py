@@ -20,7 +20,7 @@ from .files_document import DEFAULT_CHUNK_SIZE, check_chunk_size
 from .guards import UploadLimits
 from .upload_options import ENCRYPTED_DEDUP_REFUSED, UploadOptions
 
-__all__ = ["StoreDefaults"]
+__all__ = ["FieldDefaults", "StoreDefaults"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,3 +89,32 @@ class StoreDefaults:
             )
         changes.update(scope=scope, dedup=dedup, encrypt=encrypt)
         return options.but(**changes), options.limits_over(self.limits)
+
+
+class FieldDefaults:
+    """The defaults of a FileField and of its values, read one by one: what every file
+    stored through the field gets. A mixin over a ``defaults`` attribute (a
+    ``StoreDefaults``), so the field and its proxy answer the same from one place."""
+
+    defaults: StoreDefaults
+
+    @property
+    def limits(self) -> UploadLimits | None:
+        """Upload guards for every file stored through the field (None: none)."""
+        return self.defaults.limits if self.defaults.limits.active else None
+
+    @property
+    def expire_after(self) -> timedelta | None:
+        """How long files stored through the field live (None: for ever)."""
+        return self.defaults.expire_after
+
+    @property
+    def dedup_scope(self) -> str | None:
+        """The scope uploads through the field deduplicate in (None: none)."""
+        return self.defaults.dedup_scope
+
+    @property
+    def encryption(self) -> Encryption | None:
+        """How files stored through the field are encrypted, and opened (None: they are
+        not)."""
+        return self.defaults.encryption
