@@ -320,8 +320,11 @@ class GridFSFileSystem(_Common, AbstractFileSystem):  # type: ignore[misc]
         self.rm_file(path)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        for name in _to_remove(self, path, recursive, maxdepth):
-            self.files.rm_file(name)
+        for name in reversed(self.expand_path(path, recursive=recursive, maxdepth=maxdepth)):
+            try:
+                self.files.rm_file(name)
+            except (IsADirectoryError, FileNotFoundError):
+                continue  # a folder: it went with its last file
 
     def mv(
         self,
@@ -367,12 +370,6 @@ def _ranges(paths: list[str], starts: Any, ends: Any) -> tuple[list[Any], list[A
     if not len(starts) == len(ends) == count:
         raise ValueError("paths, starts and ends must be as long as one another")
     return starts, ends
-
-
-def _to_remove(fs: Any, path: Any, recursive: bool, maxdepth: int | None) -> list[str]:
-    """The files an ``rm`` removes (folders go with their last file)."""
-    paths = fs.expand_path(path, recursive=recursive, maxdepth=maxdepth)
-    return [name for name in paths if fs.isfile(name)]
 
 
 def _rename_target(fs: Any, path1: Any, path2: Any) -> str | None:
@@ -572,9 +569,11 @@ class AsyncGridFSFileSystem(_Common, AsyncFileSystem):  # type: ignore[misc]
         self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> None:
         paths = await self._expand_path(path, recursive=recursive, maxdepth=maxdepth)
-        for name in paths:
-            if await self._isfile(name):
+        for name in reversed(paths):
+            try:
                 await self.files.rm_file(name)
+            except (IsADirectoryError, FileNotFoundError):
+                continue  # a folder: it went with its last file
 
     async def _mv(
         self,
