@@ -29,6 +29,7 @@ from gridfield.core.tus import (
     TusError,
     TusOptions,
 )
+from tests.otel_memory import SPANS, install
 
 CHUNK = 1000
 KEK = os.urandom(32)
@@ -379,3 +380,18 @@ async def test_key_rotation_re_wraps_the_keys_of_unfinished_uploads(
     final = await resumable.concatenate((part.upload_id,), "final;x", NAMING)
     assert await only_new.get(final.file_id) == piece
     assert await only_new.get(done.file_id) == b"0" * 10
+
+
+async def test_the_completion_span_says_the_file_is_encrypted(secret: AsyncFileStore) -> None:
+    install()
+    SPANS.clear()
+    resumable = AsyncResumableStore(secret)
+    state = await _new(resumable, 1500)
+    state = await resumable.patch(state.upload_id, _sized(0, b"x" * 1500), _body(b"x" * 1500))
+    (span,) = [s for s in SPANS.get_finished_spans() if s.name == "gridfield.tus.complete"]
+    assert span.attributes is not None
+    assert (span.attributes["gridfield.encrypted"], span.attributes["gridfield.length"]) == (
+        True,
+        1500,
+    )
+    SPANS.clear()

@@ -30,6 +30,7 @@ from gridfield.core.tus import (
     TusError,
     TusOptions,
 )
+from tests.otel_memory import SPANS, install
 
 CHUNK = 1000
 KEK = os.urandom(32)
@@ -368,3 +369,18 @@ def test_key_rotation_re_wraps_the_keys_of_unfinished_uploads(
     final = resumable.concatenate((part.upload_id,), "final;x", NAMING)
     assert only_new.get(final.file_id) == piece
     assert only_new.get(done.file_id) == b"0" * 10
+
+
+def test_the_completion_span_says_the_file_is_encrypted(secret: FileStore) -> None:
+    install()
+    SPANS.clear()
+    resumable = ResumableStore(secret)
+    state = _new(resumable, 1500)
+    state = resumable.patch(state.upload_id, _sized(0, b"x" * 1500), _body(b"x" * 1500))
+    (span,) = [s for s in SPANS.get_finished_spans() if s.name == "gridfield.tus.complete"]
+    assert span.attributes is not None
+    assert (span.attributes["gridfield.encrypted"], span.attributes["gridfield.length"]) == (
+        True,
+        1500,
+    )
+    SPANS.clear()

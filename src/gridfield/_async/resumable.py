@@ -372,6 +372,7 @@ class AsyncResumableStore:
             upload_id=state.upload_id,
             file_id=state.file_id,
             length=state.length or 0,
+            encrypted=state.encrypted,
         ) as op:
             info = await self._stored_file(state, digest, key)
             op.moved(state.length or 0, "uploaded")

@@ -371,6 +371,7 @@ class ResumableStore:
             upload_id=state.upload_id,
             file_id=state.file_id,
             length=state.length or 0,
+            encrypted=state.encrypted,
         ) as op:
             info = self._stored_file(state, digest, key)
             op.moved(state.length or 0, "uploaded")
