@@ -15,7 +15,10 @@ from typing import Any
 import bson
 import gridfs
 import pytest
+from bson.binary import STANDARD
+from bson.codec_options import CodecOptions
 from pymongo import MongoClient
+from pymongo.encryption import ClientEncryption
 
 from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
@@ -30,6 +33,7 @@ from gridfield.core.tus import (
     TusError,
     TusOptions,
 )
+from gridfield.key_vault import KeyVaultKeys
 from tests.otel_memory import SPANS, install
 
 CHUNK = 1000
@@ -384,3 +388,39 @@ def test_the_completion_span_says_the_file_is_encrypted(secret: FileStore) -> No
         1500,
     )
     SPANS.clear()
+
+
+@pytest.fixture
+def key_vault(sync_db: Any, mongo_uri: str) -> Iterator[tuple[ClientEncryption[Any], Any]]:
+    """PyMongo's ClientEncryption over a key vault in the test's database (a local master
+    key) and one data key in it."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    db_name = sync_db.name
+    vault = ClientEncryption(
+        {"local": {"key": os.urandom(96)}},
+        f"{db_name}.keyvault",
+        client,
+        CodecOptions(uuid_representation=STANDARD),
+    )
+    try:
+        yield vault, vault.create_data_key("local", key_alt_names=["tus"])
+    finally:
+        vault.close()
+        client.close()
+
+
+def test_an_upload_whose_key_a_key_vault_wraps(
+    sync_db: Any, key_vault: tuple[ClientEncryption[Any], Any]
+) -> None:
+    vault, key_id = key_vault
+    store = FileStore(sync_db, chunk_size=CHUNK, encryption=Encryption(KeyVaultKeys(vault, key_id)))
+    data = payload(2600, seed=50)
+    state = _new(ResumableStore(store), len(data))
+    entry = sync_db["fs.resumable"].find_one({"_id": state.upload_id})
+    assert (entry["file_key"]["kek"], entry["file_key"]["keyId"]) == ("keyVault", key_id)
+    state = ResumableStore(store).patch(state.upload_id, _sized(0, data[:1300]), _body(data[:1300]))
+    state = ResumableStore(store).patch(
+        state.upload_id, _sized(1300, data[1300:]), _body(data[1300:])
+    )
+    assert state.complete and store.get(state.file_id) == data
+    assert not windows(_raw(sync_db)) & windows(data)
