@@ -318,6 +318,16 @@ async def test_a_mixed_join(async_db: Any, secret: AsyncFileStore) -> None:
     assert [doc async for doc in resumable.registry.find().sort("_id")] == registry_before
     assert await secret.chunks.count_documents({}) == chunks_before
     assert await secret.files.count_documents({}) == 0
+    # A store whose keys lack the part's: refused too, before anything changes.
+    other_keys = Encryption(LocalKeys({"k9": os.urandom(32)}))
+    elsewhere = AsyncResumableStore(
+        AsyncFileStore(async_db, chunk_size=CHUNK, encryption=other_keys)
+    )
+    with pytest.raises(TusError, match="local key 'k1'") as err:
+        await elsewhere.concatenate(ids, "final;x", NAMING)
+    assert err.value.status == 500 and isinstance(err.value.__cause__, KeyUnavailable)
+    assert [doc async for doc in resumable.registry.find().sort("_id")] == registry_before
+    assert await secret.chunks.count_documents({}) == chunks_before
     final = await resumable.concatenate(ids, "final;x", NAMING)
     whole = b"".join(pieces)
     info = await secret.get_info(final.file_id)

@@ -311,6 +311,14 @@ def test_a_mixed_join(sync_db: Any, secret: FileStore) -> None:
     assert [doc for doc in resumable.registry.find().sort("_id")] == registry_before
     assert secret.chunks.count_documents({}) == chunks_before
     assert secret.files.count_documents({}) == 0
+    # A store whose keys lack the part's: refused too, before anything changes.
+    other_keys = Encryption(LocalKeys({"k9": os.urandom(32)}))
+    elsewhere = ResumableStore(FileStore(sync_db, chunk_size=CHUNK, encryption=other_keys))
+    with pytest.raises(TusError, match="local key 'k1'") as err:
+        elsewhere.concatenate(ids, "final;x", NAMING)
+    assert err.value.status == 500 and isinstance(err.value.__cause__, KeyUnavailable)
+    assert [doc for doc in resumable.registry.find().sort("_id")] == registry_before
+    assert secret.chunks.count_documents({}) == chunks_before
     final = resumable.concatenate(ids, "final;x", NAMING)
     whole = b"".join(pieces)
     info = secret.get_info(final.file_id)
