@@ -5,6 +5,7 @@ and every tampering refused."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from collections.abc import AsyncIterator, Iterator
@@ -449,3 +450,19 @@ async def test_an_upload_whose_key_a_key_vault_wraps(
     )
     assert state.complete and await store.get(state.file_id) == data
     assert not windows(await _raw(async_db)) & windows(data)
+
+
+async def test_an_upload_created_in_clear_stays_in_clear(
+    async_db: Any, secret: AsyncFileStore
+) -> None:
+    """Whether an upload is encrypted is decided when it is created, as for a put."""
+    plain = AsyncResumableStore(AsyncFileStore(async_db, chunk_size=CHUNK))
+    data = payload(1500, seed=60)
+    state = await _new(plain, len(data))
+    state = await plain.patch(state.upload_id, _sized(0, data[:700]), _body(data[:700]))
+    state = await AsyncResumableStore(secret).patch(
+        state.upload_id, _sized(700, data[700:]), _body(data[700:])
+    )
+    info = await secret.get_info(state.file_id)
+    assert not info.encrypted and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert await secret.get(state.file_id) == data

@@ -6,6 +6,7 @@ and every tampering refused."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from collections.abc import Iterator
@@ -432,3 +433,17 @@ def test_an_upload_whose_key_a_key_vault_wraps(
     )
     assert state.complete and store.get(state.file_id) == data
     assert not windows(_raw(sync_db)) & windows(data)
+
+
+def test_an_upload_created_in_clear_stays_in_clear(sync_db: Any, secret: FileStore) -> None:
+    """Whether an upload is encrypted is decided when it is created, as for a put."""
+    plain = ResumableStore(FileStore(sync_db, chunk_size=CHUNK))
+    data = payload(1500, seed=60)
+    state = _new(plain, len(data))
+    state = plain.patch(state.upload_id, _sized(0, data[:700]), _body(data[:700]))
+    state = ResumableStore(secret).patch(
+        state.upload_id, _sized(700, data[700:]), _body(data[700:])
+    )
+    info = secret.get_info(state.file_id)
+    assert not info.encrypted and info.sha256 == hashlib.sha256(data).hexdigest()
+    assert secret.get(state.file_id) == data
