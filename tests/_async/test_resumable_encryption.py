@@ -24,6 +24,7 @@ from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.encryption import CHUNK_OVERHEAD, Encryption, KeyUnavailable, LocalKeys
 from gridfield.core.errors import CorruptFile
+from gridfield.core.sweeping import SweepTiming
 from gridfield.core.tus import (
     BodyCut,
     Concat,
@@ -466,3 +467,32 @@ async def test_an_upload_created_in_clear_stays_in_clear(
     info = await secret.get_info(state.file_id)
     assert not info.encrypted and info.sha256 == hashlib.sha256(data).hexdigest()
     assert await secret.get(state.file_id) == data
+
+
+async def test_a_sweep_of_an_encrypting_store_spares_open_uploads_and_removes_expired_ones(
+    async_db: Any,
+) -> None:
+    store = AsyncFileStore(
+        async_db,
+        chunk_size=CHUNK,
+        encryption=KEYS,
+        sweep_timing=SweepTiming(min_grace=timedelta()),
+    )
+    resumable = AsyncResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    data = payload(2500, seed=70)
+    abandoned = await _new(resumable, len(data))
+    await resumable.patch(abandoned.upload_id, _sized(0, data[:1700]), _body(data[:1700]))
+    report = await store.sweep(delete=True, grace=timedelta())
+    assert report.removed_chunks == 0 and report.removed_resumable == 0  # open: spared
+    state = await resumable.patch(
+        abandoned.upload_id, _sized(1700, data[1700:1800]), _body(data[1700:1800])
+    )
+    assert state.offset == 1800
+    await resumable.registry.update_one(
+        {"_id": abandoned.upload_id},
+        {"$set": {"expires": datetime.now(timezone.utc) - timedelta(hours=1)}},
+    )
+    report = await store.sweep(delete=True, grace=timedelta())
+    assert report.removed_resumable == 1
+    assert await resumable.registry.count_documents({}) == 0
+    assert await store.chunks.count_documents({}) == 0

@@ -25,6 +25,7 @@ from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
 from gridfield.core.encryption import CHUNK_OVERHEAD, Encryption, KeyUnavailable, LocalKeys
 from gridfield.core.errors import CorruptFile
+from gridfield.core.sweeping import SweepTiming
 from gridfield.core.tus import (
     BodyCut,
     Concat,
@@ -447,3 +448,32 @@ def test_an_upload_created_in_clear_stays_in_clear(sync_db: Any, secret: FileSto
     info = secret.get_info(state.file_id)
     assert not info.encrypted and info.sha256 == hashlib.sha256(data).hexdigest()
     assert secret.get(state.file_id) == data
+
+
+def test_a_sweep_of_an_encrypting_store_spares_open_uploads_and_removes_expired_ones(
+    sync_db: Any,
+) -> None:
+    store = FileStore(
+        sync_db,
+        chunk_size=CHUNK,
+        encryption=KEYS,
+        sweep_timing=SweepTiming(min_grace=timedelta()),
+    )
+    resumable = ResumableStore(store, TusOptions(expire_after=timedelta(hours=1)))
+    data = payload(2500, seed=70)
+    abandoned = _new(resumable, len(data))
+    resumable.patch(abandoned.upload_id, _sized(0, data[:1700]), _body(data[:1700]))
+    report = store.sweep(delete=True, grace=timedelta())
+    assert report.removed_chunks == 0 and report.removed_resumable == 0  # open: spared
+    state = resumable.patch(
+        abandoned.upload_id, _sized(1700, data[1700:1800]), _body(data[1700:1800])
+    )
+    assert state.offset == 1800
+    resumable.registry.update_one(
+        {"_id": abandoned.upload_id},
+        {"$set": {"expires": datetime.now(timezone.utc) - timedelta(hours=1)}},
+    )
+    report = store.sweep(delete=True, grace=timedelta())
+    assert report.removed_resumable == 1
+    assert resumable.registry.count_documents({}) == 0
+    assert store.chunks.count_documents({}) == 0
