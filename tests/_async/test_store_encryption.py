@@ -21,7 +21,6 @@ from pymongo.encryption import ClientEncryption
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.intake import receive_raw
-from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.serving import Served, serve, stream_body
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.encryption import CHUNK_OVERHEAD, Encryption, KeyUnavailable, LocalKeys
@@ -263,8 +262,6 @@ async def test_encryption_options_and_their_refusals(
     )
     with pytest.raises(ValueError, match="never deduplicated"):
         await both.put(b"same bytes", dedup=True)
-    with pytest.raises(ValueError, match="resumable \\(tus\\) uploads into it are not supported"):
-        AsyncResumableStore(secret)
     assert counts == (
         await async_db["fs.files"].count_documents({}),
         await async_db["fs.chunks"].count_documents({}),

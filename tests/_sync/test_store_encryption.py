@@ -22,7 +22,6 @@ from pymongo.encryption import ClientEncryption
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.intake import receive_raw
-from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.serving import Served, serve, stream_body
 from gridfield._sync.store import FileStore
 from gridfield.core.encryption import CHUNK_OVERHEAD, Encryption, KeyUnavailable, LocalKeys
@@ -264,8 +263,6 @@ def test_encryption_options_and_their_refusals(
     )
     with pytest.raises(ValueError, match="never deduplicated"):
         both.put(b"same bytes", dedup=True)
-    with pytest.raises(ValueError, match="resumable \\(tus\\) uploads into it are not supported"):
-        ResumableStore(secret)
     assert counts == (
         sync_db["fs.files"].count_documents({}),
         sync_db["fs.chunks"].count_documents({}),

@@ -19,6 +19,7 @@ from gridfield.core.encryption import (
     FileCipher,
     KeyUnavailable,
     LocalKeys,
+    WrappedFileKey,
     WrappedKey,
     new_file_key,
 )
@@ -237,3 +238,66 @@ def test_the_files_document_keeps_the_record_beside_our_other_keys() -> None:
     back = FileInfo.from_document(doc)
     assert back.encrypted and back.encryption == record
     assert not FileInfo(1, 10, 4).encrypted
+
+
+@FEW
+@given(
+    algorithm=ALGORITHM,
+    chunk_size=st.integers(2, 80),
+    offset=st.integers(0, 10_000),
+    data=st.data(),
+)
+def test_a_kept_tail_opens_only_for_its_file_and_offset(
+    algorithm: str, chunk_size: int, offset: int, data: st.DataObject
+) -> None:
+    """The partial last chunk a resumable upload keeps between PATCHes: sealed to its file
+    and offset, so another upload's tail, or its own from another offset, is corrupt."""
+    size = offset % chunk_size or 1
+    offset += size - offset % chunk_size if offset % chunk_size == 0 else 0
+    tail = data.draw(st.binary(min_size=size, max_size=size))
+    key = new_file_key()
+    cipher = FileCipher(algorithm, key, "upload-file", chunk_size)
+    sealed = cipher.seal_tail(offset, tail)
+    assert len(sealed) == len(tail) + CHUNK_OVERHEAD
+    assert sealed[:4] == (offset // chunk_size).to_bytes(4, "big")
+    assert sealed[:12] != cipher.seal_tail(offset, tail)[:12]  # sealed again: a fresh nonce
+    assert cipher.open_tail(offset, sealed) == tail
+    for other, where in (
+        (FileCipher(algorithm, key, "another-file", chunk_size), offset),
+        (FileCipher(algorithm, key, "upload-file", chunk_size + 1), offset),
+        (FileCipher(algorithm, new_file_key(), "upload-file", chunk_size), offset),
+        (cipher, offset + chunk_size),
+    ):
+        with pytest.raises(CorruptFile, match="partial chunk kept at offset"):
+            other.open_tail(where, sealed)
+    flip = data.draw(st.integers(0, len(sealed) - 1))
+    altered = bytearray(sealed)
+    altered[flip] ^= 1
+    with pytest.raises(CorruptFile, match="fails authentication"):
+        cipher.open_tail(offset, bytes(altered))
+    with pytest.raises(CorruptFile, match="too short"):
+        cipher.open_tail(offset, sealed[: CHUNK_OVERHEAD - 1])
+    # A tail is never mistaken for the chunk it will become (nor the reverse).
+    with pytest.raises(CorruptFile):
+        cipher.open_chunk(offset // chunk_size, sealed)
+    with pytest.raises(CorruptFile):
+        cipher.open_tail(offset, cipher.seal_chunk(offset // chunk_size, tail))
+
+
+def test_a_wrapped_file_key_round_trips_and_malformed_ones_are_corrupt() -> None:
+    key = WrappedFileKey("AES-256-GCM", WrappedKey("local", "k", b"wrapped"))
+    doc = key.to_document()
+    assert set(doc) == {"v", "alg", "kek", "keyId", "wrappedKey"}
+    assert WrappedFileKey.from_document(doc, "upload u") == key
+    for broken in (
+        {**doc, "v": 2},
+        {**doc, "alg": "rot13"},
+        {**doc, "wrappedKey": "text"},
+        {k: v for k, v in doc.items() if k != "keyId"},
+        None,
+    ):
+        with pytest.raises(CorruptFile, match="upload u"):
+            WrappedFileKey.from_document(broken, "upload u")
+    # The record a stored file gets is the same key and a seal.
+    record = EncryptionRecord(key.algorithm, key.key, b"s" * CHUNK_OVERHEAD).to_document()
+    assert {k: v for k, v in record.items() if k != "seal"} == doc

@@ -205,3 +205,30 @@ def test_misaligned_parts_are_copied(chunk_size: int, lengths: list[int]) -> Non
     odd = [_part(f"q{i}", n * odd_size + 1, odd_size) for i, n in enumerate(lengths)]
     odd_ids = tuple(p.upload_id for p in odd)
     assert not plan_concatenation(odd_ids, odd, TusOptions(), odd_size, NOW).in_place
+
+
+@given(st.integers(1, 9), st.lists(st.integers(1, 30), min_size=1, max_size=4), st.data())
+def test_an_encrypted_join_is_always_a_copy(
+    chunk_size: int, lengths: list[int], data: st.DataObject
+) -> None:
+    """Sealed chunks are bound to their file and number: a join into an encrypting store,
+    or of encrypted parts, re-seals them (a copy), never renumbers them in place; a store
+    without keys refuses encrypted parts before anything changes."""
+    sealed = {"v": 1, "alg": "AES-256-GCM", "kek": "local", "keyId": "k", "wrappedKey": b"w"}
+    which = data.draw(st.lists(st.booleans(), min_size=len(lengths), max_size=len(lengths)))
+    parts = [
+        _part(f"p{i}", n * chunk_size, chunk_size, file_key=sealed if enc else None)
+        for i, (n, enc) in enumerate(zip(lengths, which, strict=True))
+    ]
+    ids = tuple(p.upload_id for p in parts)
+    plan = plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW, encrypting=True)
+    assert not plan.in_place and plan.length == sum(lengths) * chunk_size
+    with pytest.raises(ValueError, match="moves no chunk"):
+        plan.moves()
+    if any(which):
+        status, message = _refusal(ids, parts, TusOptions(), chunk_size, NOW)
+        first = which.index(True)
+        assert status == 500
+        assert f"partial upload p{first} is encrypted" in message and "no keys" in message
+    else:
+        assert plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW).in_place

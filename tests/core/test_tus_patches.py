@@ -3,11 +3,13 @@ short, crashes) stores exactly the bytes sent once, in order, or is refused with
 unchanged: the protocol logic driven against an in-memory model of the chunks and registry
 that does what the stores do (insert what ``feed`` returns, record ``durable`` states, clean
 the stale chunks when a crashed writer's lease is taken over, delete from ``discard_from``
-on a refusal)."""
+on a refusal). An encrypted upload's tail is kept sealed in the registry, and opened by the
+next PATCH only."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from bson import ObjectId
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gridfield.core.encryption import CHUNK_OVERHEAD, FileCipher, new_file_key
+from gridfield.core.errors import CorruptFile
 from gridfield.core.tus import (
     Checksum,
     PatchReceiver,
@@ -38,12 +42,21 @@ class Server:
     state: UploadState
     chunks: dict[int, bytes] = field(default_factory=dict)
     crashed: bool = False  # a writer died holding the lease: the next one cleans up
+    cipher: FileCipher | None = None  # an encrypted upload's: its tail is kept sealed
 
     def stored(self) -> bytes:
         if self.state.complete:
             return self.complete_bytes()
         whole = b"".join(self.chunks[n] for n in range(self.state.first_open_chunk))
-        return whole + self.state.tail
+        return whole + self.tail()
+
+    def tail(self) -> bytes:
+        """The partial last chunk, opened when the upload is encrypted."""
+        tail = self.state.tail
+        if self.cipher is None or not tail:
+            return tail
+        assert len(tail) == self.state.offset % self.state.chunk_size + CHUNK_OVERHEAD
+        return self.cipher.open_tail(self.state.offset, tail)
 
     def complete_bytes(self) -> bytes:
         return b"".join(self.chunks[n] for n in sorted(self.chunks))
@@ -101,7 +114,7 @@ def _run(server: Server, source: bytes, patch: Patch) -> str:
     if server.crashed:  # the lease of a dead writer taken over: its chunks are stale
         server.chunks = {n: d for n, d in server.chunks.items() if n < state.first_open_chunk}
         server.crashed = False
-    receiver = PatchReceiver(state, request)
+    receiver = PatchReceiver(state, request, cipher=server.cipher)
     try:
         for i, piece in enumerate(_pieces(body, patch.cuts)):
             if patch.fate != "whole" and i == patch.fate_at:
@@ -143,12 +156,18 @@ def _discard(server: Server, receiver: PatchReceiver) -> None:
     source=st.binary(min_size=0, max_size=3000),
     chunk_size=st.sampled_from([1, 7, 64, 255, 1024]),
     sequence=st.lists(patches, max_size=25),
+    encrypted=st.booleans(),
 )
 def test_any_patches_store_the_bytes_sent_once_in_order(
-    source: bytes, chunk_size: int, sequence: list[Patch]
+    source: bytes, chunk_size: int, sequence: list[Patch], encrypted: bool
 ) -> None:
-    state = UploadState("u", ObjectId(), chunk_size, len(source), expires=NOW + timedelta(1))
-    server = Server(state)
+    file_id = ObjectId()
+    key = {"v": 1, "alg": "AES-256-GCM"} if encrypted else None
+    state = UploadState(
+        "u", file_id, chunk_size, len(source), expires=NOW + timedelta(1), file_key=key
+    )
+    cipher = FileCipher("AES-256-GCM", new_file_key(), file_id, chunk_size) if encrypted else None
+    server = Server(state, cipher=cipher)
     for patch in sequence:
         before = server.state.offset
         outcome = _run(server, source, patch)
@@ -244,3 +263,40 @@ def test_the_file_hash_goes_on_across_patches() -> None:
     assert finished.state.complete and finished.last_chunk is not None
     assert finished.last_chunk["n"] == 2 and finished.last_chunk["data"] == b"u!"
     assert running.hexdigest() == hashlib.sha256(b"hello you!").hexdigest()
+
+
+def test_an_encrypted_upload_keeps_its_tail_sealed_and_refuses_an_altered_one() -> None:
+    file_id = ObjectId()
+    cipher = FileCipher("AES-256-GCM", new_file_key(), file_id, 10)
+    key = {"v": 1}
+    state = UploadState("u", file_id, 10, 100, expires=NOW + timedelta(1), file_key=key)
+    request = PatchRequest(0, None, None, 25)
+    receiver = PatchReceiver(state, request, cipher=cipher)
+    assert [c["n"] for c in receiver.feed(b"a" * 25)] == [0, 1]
+    after = receiver.finish().state
+    assert after.offset == 25 and len(after.tail) == 5 + CHUNK_OVERHEAD
+    assert b"aaaaa" not in after.tail and cipher.open_tail(25, after.tail) == b"a" * 5
+    assert UploadState.from_document(after.to_document()) == after
+    # The next PATCH opens it and carries on from it.
+    nxt = PatchReceiver(after, PatchRequest(25, None, None, 7), cipher=cipher)
+    (chunk,) = nxt.feed(b"b" * 7)
+    assert (chunk["n"], chunk["data"]) == (2, b"aaaaabbbbb")
+    later = nxt.finish().state
+    assert later.offset == 32 and cipher.open_tail(32, later.tail) == b"bb"
+    # An altered tail, or one sealed for another offset, is corrupt when opened.
+    altered = bytearray(after.tail)
+    altered[-1] ^= 1
+    with pytest.raises(CorruptFile, match="fails authentication"):
+        PatchReceiver(dataclasses.replace(after, tail=bytes(altered)), request, cipher=cipher)
+    moved = dataclasses.replace(after, offset=35, length=100)
+    with pytest.raises(CorruptFile, match="offset 35"):
+        PatchReceiver(moved, PatchRequest(35, None, None, 5), cipher=cipher)
+    # A sealed tail is kept at its sealed size only; a clear one at the plain size.
+    with pytest.raises(ValueError, match="sealed"):
+        dataclasses.replace(after, tail=b"a" * 5)
+    with pytest.raises(ValueError, match="needs cipher"):
+        PatchReceiver(after, request)
+    with pytest.raises(ValueError, match="takes no cipher"):
+        PatchReceiver(
+            dataclasses.replace(after, file_key=None, offset=0, tail=b""), request, cipher=cipher
+        )

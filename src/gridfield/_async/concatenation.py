@@ -7,6 +7,12 @@ are moved (or copied) into the final file; the files document goes in with the S
 the whole; the final upload is marked complete and the parts' registry documents removed.
 A retry of the same concatenation finds the parts claimed by a join whose lease ran out
 and finishes that one.
+
+Into a store with encryption the final upload gets its file's data key when its registry
+document goes in (wrapped there, as a created upload's), and the join is always a copy:
+each part's chunks are opened through the chunk reader with the part's own key, and sealed
+again through the chunk writer with the final file's, under its id and its chunk numbers.
+A sealed chunk is never moved to another file or number (it would no longer open).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from ..core.files_document import FileInfo
 from ..core.leases import LEASE_FIELD
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import AsyncChunkWriter, discard_chunks, move_chunks
+from .file_keys import NewFileKey, new_file_key_for
 from .interfaces import AsyncUploadRegistry
 
 __all__ = ["join_uploads"]
@@ -55,11 +62,21 @@ async def join_uploads(
         if resumed is not None:
             return resumed
     store = resumable.store
-    plan = plan_concatenation(ids, parts, resumable.options, store.chunk_size, now)
+    encrypting = store.encryption is not None
+    plan = plan_concatenation(
+        ids, parts, resumable.options, store.chunk_size, now, encrypting=encrypting
+    )
+    for part in plan.parts:
+        # 500 now, before anything changes, when an encrypted part's key is not at hand.
+        await resumable.file_key(part)
     token = ObjectId()
+    file_id = ObjectId()
+    key = None
+    if store.encryption is not None:
+        key = await new_file_key_for(store.encryption, file_id, plan.chunk_size)
     final = UploadState(
         upload_id=secrets.token_hex(16),
-        file_id=ObjectId(),
+        file_id=file_id,
         chunk_size=plan.chunk_size,
         length=plan.length,
         filename=naming.filename,
@@ -69,6 +86,7 @@ async def join_uploads(
         created=now,
         concat=header,
         parts=ids,
+        file_key=None if key is None else key.wrapped_document(),
     ).renewed(now, resumable.options.expire_after)
     doc = final.to_document()
     doc[LEASE_FIELD] = resumable.leases.value(token, now)
@@ -88,7 +106,7 @@ async def join_uploads(
         )
         await resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
-    return await _finish(resumable, final, plan, token)
+    return await _finish(resumable, final, plan, token, key)
 
 
 async def _resumable_join(
@@ -112,15 +130,28 @@ async def _resumable_join(
         raise TusError(423, f"final upload {final_id} is being joined by another request")
     parts = await _states(resumable, ids)
     plan = plan_concatenation(
-        ids, parts, resumable.options, final.chunk_size, _now(), joined=final_id
+        ids,
+        parts,
+        resumable.options,
+        final.chunk_size,
+        _now(),
+        joined=final_id,
+        encrypting=final.encrypted,
     )
-    return await _finish(resumable, final, plan, token)
+    key = await resumable.file_key(final)
+    return await _finish(resumable, final, plan, token, key)
 
 
 async def _finish(
-    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: AsyncUploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    key: NewFileKey | None,
 ) -> UploadState:
-    """Join the parts into the final file, store its files document, mark it complete."""
+    """Join the parts into the final file, store its files document, mark it complete
+    (``key``: the data key of an encrypted final file)."""
+    digest: str | None
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
@@ -129,8 +160,8 @@ async def _finish(
             )
         digest = await _hash_of(resumable, final)
     else:
-        digest = await _copy(resumable, final, plan, token)
-    stored = await resumable.store_file(final, digest)
+        digest = await _copy(resumable, final, plan, token, key)
+    stored = await resumable.store_file(final, digest, key)
     done = dataclasses.replace(final, offset=plan.length, complete=True, file_id=stored.file_id)
     fields = {**done.progress_fields(), "file_id": done.file_id}
     if not await resumable.leases.release(final.upload_id, token, fields):
@@ -166,16 +197,22 @@ async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState) -> str:
 
 
 async def _copy(
-    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
-) -> str:
-    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
+    resumable: AsyncUploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    key: NewFileKey | None,
+) -> str | None:
+    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256
+    (None for an encrypted final file: its chunks sealed under ``key``, no digest kept).
+    An encrypted part is opened with its own data key."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
     await discard_chunks(store.bucket, final.file_id)
-    writer = AsyncChunkWriter(store.bucket, final.file_id, owns_id=True)
+    writer = AsyncChunkWriter(store.bucket, final.file_id, owns_id=True, file_key=key)
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
-    running = hashlib.sha256()
+    running = hashlib.sha256() if key is None else None
 
     async def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
@@ -184,14 +221,23 @@ async def _copy(
             await resumable.leases.renew(final.upload_id, token)
 
     for part in plan.parts:
+        # 500 when this store's keys cannot open an encrypted part.
+        part_key = await resumable.file_key(part)
+        length = part.length or 0
         described = FileInfo(
-            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
+            file_id=part.file_id,
+            length=length,
+            chunk_size=part.chunk_size,
+            encryption=None if part_key is None else part_key.record(length),
         )
-        # Chunks 0 to the part's last, each checked; a stale chunk past its end is never
-        # asked for.
+        cipher = None if part_key is None else part_key.cipher
+        # Chunks 0 to the part's last, each checked (and opened); a stale chunk past its
+        # end is never asked for.
+        last_n = described.chunk_count - 1
         try:
-            async for _, data in store.chunk_reader.chunks(described, 0, described.chunk_count - 1):
-                running.update(data)
+            async for _, data in store.chunk_reader.chunks(described, 0, last_n, cipher=cipher):
+                if running is not None:
+                    running.update(data)
                 batcher.add(cutter.feed(data))
                 await insert(batcher.ready())
         except CorruptFile as exc:
@@ -200,4 +246,4 @@ async def _copy(
     if last is not None:
         batcher.add([last])
     await insert(batcher.drain())
-    return running.hexdigest()
+    return None if running is None else running.hexdigest()

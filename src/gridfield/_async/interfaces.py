@@ -20,6 +20,7 @@ from ..core.sweeping import SweepTiming
 from ..core.tus import TusOptions, UploadState
 from .bucket import AsyncBucket
 from .chunk_reader import AsyncChunkReader
+from .file_keys import NewFileKey
 from .leases import AsyncFieldLeases
 
 __all__ = ["STORE_CLASS", "AsyncStoreParts", "AsyncUploadRegistry"]
@@ -97,5 +98,11 @@ class AsyncUploadRegistry(Protocol):
     def leases(self) -> AsyncFieldLeases:
         """The leases writers take on registry entries."""
 
-    async def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
-        """Store the files document of the complete upload ``state``."""
+    async def store_file(
+        self, state: UploadState, digest: str | None, key: NewFileKey | None = None
+    ) -> FileInfo:
+        """Store the files document of the complete upload ``state`` (``key``: its data
+        key, when it is encrypted and the caller holds it)."""
+
+    async def file_key(self, state: UploadState) -> NewFileKey | None:
+        """The data key of the encrypted upload ``state`` (None: it is not encrypted)."""

@@ -6,6 +6,12 @@ upload: ``_id`` the upload id, ``file_id``, the declared length, the offset, the
 last chunk, metadata, ``created``/``expires`` and a ``lease``), so several app servers can
 share uploads and a restarted one resumes them. The files document goes in at completion
 only: readers never see a partial file.
+
+Into a store with encryption, an upload gets its file's data key when it is created, wrapped
+by the store's key-encryption key in its registry entry (``file_key``): every request, in
+whichever process, seals its chunks under that key through the chunk writer, and keeps the
+partial last chunk sealed (``core.tus.patch``). No SHA-256 of an encrypted upload is kept or
+stored, and its files document gets the same encryption record a ``put`` gives.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .. import telemetry
 from .._twins import clean_up
 from ..core.chunks import ChunkBatcher, chunk_overhead
 from ..core.content_types import check_content_type, content_type_of
+from ..core.encryption import KeyUnavailable
 from ..core.errors import ContentTypeRefused, CorruptFile
 from ..core.expiry import expiry_moment
 from ..core.files_document import FileInfo, check_files_document, check_metadata, upload_date
@@ -45,6 +52,7 @@ from ..core.tus import (
 from .bucket import AsyncBucket
 from .chunk_writer import AsyncChunkWriter, discard_chunks
 from .concatenation import join_uploads
+from .file_keys import NewFileKey, new_file_key_for, recorded_file_key
 from .interfaces import STORE_CLASS, AsyncStoreParts
 from .leases import AsyncFieldLeases
 
@@ -83,14 +91,6 @@ class AsyncResumableStore:
             raise TypeError(f"expected {STORE_CLASS}, not {type(store).__name__}")
         if options is not None and not isinstance(options, TusOptions):
             raise TypeError(f"options must be a TusOptions, not {type(options).__name__}")
-        if store.encryption is not None:
-            # A resumable upload keeps its unfinished last chunk and its running SHA-256 in
-            # the registry between requests, and joins parts by renumbering their chunks:
-            # none of that is encrypted yet, so such a store is refused rather than leaking.
-            raise ValueError(
-                f"{store!r} encrypts its files: resumable (tus) uploads into it are not"
-                " supported yet; give the tus app a store without encryption"
-            )
         self.store = store
         self.options = _within(options if options is not None else TusOptions(), store)
         """The endpoint's options, its ``max_size`` no larger than the store's limit."""
@@ -157,9 +157,17 @@ class AsyncResumableStore:
         ).renewed(now, self.options.expire_after)
         if creation.concat is not None and not creation.concat.partial:
             raise ValueError("a final upload is made by concatenate(), not create()")
+        key = None
+        encryption = self.store.encryption
+        if encryption is not None:
+            # The data key is made now and kept wrapped in the registry entry: whichever
+            # process serves a later PATCH seals under the same key.
+            key = await new_file_key_for(encryption, state.file_id, state.chunk_size)
+            state = replace(state, file_key=key.wrapped_document())
         if state.length == 0:
             if not state.is_partial:
-                stored = await self.store_file(state, hashlib.sha256().hexdigest())
+                digest = None if key is not None else hashlib.sha256().hexdigest()
+                stored = await self.store_file(state, digest, key)
                 state = replace(state, file_id=stored.file_id)
             state = replace(state, complete=True)
         await self.registry.insert_one(state.to_document())
@@ -172,7 +180,9 @@ class AsyncResumableStore:
         ``Upload-Concat`` as given) and store it as a file at once; return its state.
 
         The parts' chunks become the file's, renumbered in place, when every part but the
-        last is a whole number of chunks long; else they are copied. The parts' registry
+        last is a whole number of chunks long; else they are copied. Into a store with
+        encryption they are always copied: each part's chunks opened with its own data key,
+        and sealed again with the final file's. The parts' registry
         entries are then removed. 400 when a part does not exist, is not a complete partial
         upload or belongs to another final upload; 413 over ``max_size``; nothing changes
         then.
@@ -209,10 +219,13 @@ class AsyncResumableStore:
             return state  # a retry of the PATCH that completed it
         token = ObjectId()
         state = await self._take_lease(state, token)
-        receiver = PatchReceiver(
-            state, request, self._running_hash(state), max_size=self.options.max_size
-        )
-        writer = _PatchWriter(self, state, token)
+        try:
+            key = await self.file_key(state)
+            receiver = self._receiver(state, request, key)
+        except BaseException as exc:
+            await clean_up(lambda: self._let_go(state, token), exc)
+            raise
+        writer = _PatchWriter(self, state, token, key)
         try:
             try:
                 async for piece in body:
@@ -235,7 +248,7 @@ class AsyncResumableStore:
             if not done.is_partial:  # a partial upload's bytes wait for a final one
                 running = receiver.file_hash
                 digest = running.hexdigest() if running is not None else None
-                stored = await self.store_file(done, digest)
+                stored = await self.store_file(done, digest, key)
                 done = replace(done, file_id=stored.file_id)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
@@ -248,6 +261,35 @@ class AsyncResumableStore:
         except BaseException as exc:
             await clean_up(writer.discard, exc)
             raise
+
+    def _receiver(
+        self, state: UploadState, request: PatchRequest, key: NewFileKey | None
+    ) -> PatchReceiver:
+        """The receiver of one PATCH: with the running SHA-256 of a clear upload, or the
+        cipher of an encrypted one (which opens its sealed tail: 500 if that was altered)."""
+        if key is None:
+            running = self._running_hash(state)
+            return PatchReceiver(state, request, running, max_size=self.options.max_size)
+        try:
+            return PatchReceiver(state, request, max_size=self.options.max_size, cipher=key.cipher)
+        except CorruptFile as exc:
+            raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
+
+    async def _let_go(self, state: UploadState, token: ObjectId) -> None:
+        await self.leases.release(state.upload_id, token)
+
+    async def file_key(self, state: UploadState) -> NewFileKey | None:
+        """The data key of the encrypted upload ``state`` (None: it is not encrypted),
+        unwrapped from its registry entry; 500 when this store's keys cannot unwrap it (the
+        error names the key id) or the entry's record of it is malformed."""
+        if state.file_key is None:
+            return None
+        try:
+            return await recorded_file_key(
+                self.store.encryption, state.file_key, state.file_id, state.chunk_size
+            )
+        except (KeyUnavailable, CorruptFile) as exc:
+            raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
 
     def _running_hash(self, state: UploadState) -> Any:
         """A copy of the file's running SHA-256 if this process holds it at ``state.offset``
@@ -313,29 +355,44 @@ class AsyncResumableStore:
         if not await self.leases.renew(state.upload_id, token, state.progress_fields()):
             raise TusError(409, f"upload {state.upload_id} was taken over or terminated meanwhile")
 
-    async def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
+    async def store_file(
+        self, state: UploadState, digest: str | None, key: NewFileKey | None = None
+    ) -> FileInfo:
         """Store the complete upload ``state`` as a file with the SHA-256 of its bytes
         (``digest``; None: its chunks are read back for it) and the store's defaults (its
         expiry, its dedup scope); the file stored: this one, or the one of the store's dedup
-        scope that holds the same bytes already. A repeat is no error."""
+        scope that holds the same bytes already. A repeat is no error.
+
+        An encrypted upload's file (``key``: its data key, if the caller holds it already)
+        gets the encryption record a put gives, no SHA-256 (``digest`` is ignored, nothing
+        is read back) and no deduplication."""
         with telemetry.begin(
             "tus.complete",
             bucket=self.store.collection_name,
             upload_id=state.upload_id,
             file_id=state.file_id,
             length=state.length or 0,
+            encrypted=state.encrypted,
         ) as op:
-            info = await self._stored_file(state, digest)
+            info = await self._stored_file(state, digest, key)
             op.moved(state.length or 0, "uploaded")
         return info
 
-    async def _stored_file(self, state: UploadState, digest: str | None) -> FileInfo:
-        if digest is None:
+    async def _stored_file(
+        self, state: UploadState, digest: str | None, key: NewFileKey | None
+    ) -> FileInfo:
+        if state.encrypted:
+            # No digest of the plaintext is kept for an encrypted file (it would let whoever
+            # holds the database confirm a guess of its content), so none is read back.
+            digest = None
+            if key is None:
+                key = await self.file_key(state)
+        elif digest is None:
             digest = await self._read_back(state)
         date = upload_date(self.store.db.codec_options)
         defaults = self.store.defaults
         expire_at = expiry_moment(defaults.expire_after, date)
-        if defaults.dedup_scope is not None:
+        if defaults.dedup_scope is not None and digest is not None:
             found = await self.store.find_copy(
                 digest, state.length or 0, defaults.dedup_scope, expire_at
             )
@@ -353,9 +410,10 @@ class AsyncResumableStore:
             expire_at=expire_at,
             scope=defaults.dedup_scope,
         )
-        writer = AsyncChunkWriter(self.store.bucket, state.file_id, owns_id=False)
+        # With its encryption record (the wrapped data key and the seal of the length).
+        writer = AsyncChunkWriter(self.store.bucket, state.file_id, owns_id=False, file_key=key)
         try:
-            await writer.insert_file(info)
+            info = await writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
         return info
@@ -442,13 +500,22 @@ class _PatchWriter:
     """Inserts a PATCH's chunks by batches, records durable progress after each, and can
     remove the chunks it inserted that no recorded state counts."""
 
-    def __init__(self, owner: AsyncResumableStore, state: UploadState, token: ObjectId) -> None:
+    def __init__(
+        self,
+        owner: AsyncResumableStore,
+        state: UploadState,
+        token: ObjectId,
+        key: NewFileKey | None,
+    ) -> None:
         self._owner = owner
         self._state = state
         self._token = token
         self._batcher = ChunkBatcher(overhead=chunk_overhead(state.file_id))
-        # Not the file id's only writer: another PATCH may hold the upload by now.
-        self._writer = AsyncChunkWriter(owner.store.bucket, state.file_id, owns_id=False)
+        # Not the file id's only writer: another PATCH may hold the upload by now. An
+        # encrypted upload's chunks are sealed under the key made at its creation.
+        self._writer = AsyncChunkWriter(
+            owner.store.bucket, state.file_id, owns_id=False, file_key=key
+        )
         self.file_stored = False
         """Set once the files document is in: from then on no chunk is ever removed."""
 

@@ -57,7 +57,7 @@ from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .chunk_reader import AsyncChunkReader
 from .chunk_writer import delete_files, discard_chunks
 from .download import AsyncDownloadStream, adopt_cursor, check_destination, copy_to
-from .file_keys import rewrapped
+from .file_keys import rewrapped, rewrapped_file_key
 from .holds import hold_for_save, let_go
 from .upload import AsyncUploadStream, check_source, source_size, write_source
 
@@ -926,12 +926,16 @@ class AsyncFileStore:
         Only files documents change: no chunk is read or rewritten. A file whose key is
         not among the store's keys raises KeyUnavailable naming it (the files done so far
         stay done; run it again once the key is there). A file changed meanwhile (deleted,
-        or re-wrapped by another process) is left as it now is.
+        or re-wrapped by another process) is left as it now is. The data keys of encrypted
+        resumable (tus) uploads not yet stored as files (unfinished, or partial uploads
+        waiting for a join) are re-wrapped first, in their registry entries, and counted
+        too; one that completes while this runs may keep the old wrapping, which the next
+        run changes.
         """
         if self.encryption is None:
             raise ValueError("rewrap_keys() needs a store with encryption=Encryption(...)")
         self.bucket.check_writable("re-wrap data keys")
-        changed = 0
+        changed = await self._rewrap_upload_keys(self.encryption)
         cursor = self.files.find({ENCRYPTION_FIELD: {"$exists": True}})
         async for doc in cursor:
             info = FileInfo.from_document(doc)
@@ -941,6 +945,24 @@ class AsyncFileStore:
             result = await self.files.update_one(
                 {"_id": info.file_id, ENCRYPTION_FIELD: info.encryption},
                 {"$set": {ENCRYPTION_FIELD: record}},
+            )
+            changed += result.modified_count
+        return changed
+
+    async def _rewrap_upload_keys(self, encryption: Encryption) -> int:
+        """Re-wrap the data keys the registry of resumable uploads keeps for files still to
+        be stored; how many changed."""
+        registry = self.bucket.resumable
+        query = {"file_key": {"$ne": None}, "$or": [{"complete": False}, {"concat": "partial"}]}
+        changed = 0
+        async for doc in registry.find(query, projection={"file_key": 1}):
+            upload_id, recorded = doc["_id"], doc["file_key"]
+            key = await rewrapped_file_key(encryption, recorded, f"upload {upload_id}")
+            if key is None:
+                continue
+            result = await registry.update_one(
+                {"_id": upload_id, "file_key.wrappedKey": recorded.get("wrappedKey")},
+                {"$set": {"file_key": key}},
             )
             changed += result.modified_count
         return changed

@@ -130,9 +130,12 @@ class ChunkWriter:
         owns_id: bool,
         encryption: Encryption | None = None,
         chunk_size: int | None = None,
+        file_key: NewFileKey | None = None,
     ) -> None:
         """``encryption`` (with the file's ``chunk_size``): the file is encrypted, under a
-        fresh data key made on the first write and wrapped by its key-encryption key."""
+        fresh data key made on the first write and wrapped by its key-encryption key.
+        ``file_key``: the file is encrypted under this key, made before (a resumable
+        upload's, made when it was created)."""
         if encryption is not None and chunk_size is None:
             raise ValueError("an encrypted file's writer needs its chunk_size")
         self.bucket = bucket
@@ -145,7 +148,7 @@ class ChunkWriter:
         self._indexed = False
         self._encryption = encryption
         self._chunk_size = chunk_size
-        self._file_key: NewFileKey | None = None
+        self._file_key = file_key
         # Inserts a cancellation left running: a discard waits for them before it deletes.
         self._in_flight: set[Any] = set()
 
@@ -156,9 +159,7 @@ class ChunkWriter:
 
     def _key(self) -> NewFileKey | None:
         """The file's data key (None: the file is not encrypted), made once."""
-        if self._encryption is None:
-            return None
-        if self._file_key is None:
+        if self._file_key is None and self._encryption is not None:
             assert self._chunk_size is not None  # checked in __init__
             self._file_key = new_file_key_for(self._encryption, self.file_id, self._chunk_size)
         return self._file_key

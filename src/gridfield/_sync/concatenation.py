@@ -8,6 +8,12 @@ are moved (or copied) into the final file; the files document goes in with the S
 the whole; the final upload is marked complete and the parts' registry documents removed.
 A retry of the same concatenation finds the parts claimed by a join whose lease ran out
 and finishes that one.
+
+Into a store with encryption the final upload gets its file's data key when its registry
+document goes in (wrapped there, as a created upload's), and the join is always a copy:
+each part's chunks are opened through the chunk reader with the part's own key, and sealed
+again through the chunk writer with the final file's, under its id and its chunk numbers.
+A sealed chunk is never moved to another file or number (it would no longer open).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from ..core.files_document import FileInfo
 from ..core.leases import LEASE_FIELD
 from ..core.tus import ConcatPlan, FileNaming, TusError, UploadState, plan_concatenation
 from .chunk_writer import ChunkWriter, discard_chunks, move_chunks
+from .file_keys import NewFileKey, new_file_key_for
 from .interfaces import UploadRegistry
 
 __all__ = ["join_uploads"]
@@ -56,11 +63,21 @@ def join_uploads(
         if resumed is not None:
             return resumed
     store = resumable.store
-    plan = plan_concatenation(ids, parts, resumable.options, store.chunk_size, now)
+    encrypting = store.encryption is not None
+    plan = plan_concatenation(
+        ids, parts, resumable.options, store.chunk_size, now, encrypting=encrypting
+    )
+    for part in plan.parts:
+        # 500 now, before anything changes, when an encrypted part's key is not at hand.
+        resumable.file_key(part)
     token = ObjectId()
+    file_id = ObjectId()
+    key = None
+    if store.encryption is not None:
+        key = new_file_key_for(store.encryption, file_id, plan.chunk_size)
     final = UploadState(
         upload_id=secrets.token_hex(16),
-        file_id=ObjectId(),
+        file_id=file_id,
         chunk_size=plan.chunk_size,
         length=plan.length,
         filename=naming.filename,
@@ -70,6 +87,7 @@ def join_uploads(
         created=now,
         concat=header,
         parts=ids,
+        file_key=None if key is None else key.wrapped_document(),
     ).renewed(now, resumable.options.expire_after)
     doc = final.to_document()
     doc[LEASE_FIELD] = resumable.leases.value(token, now)
@@ -89,7 +107,7 @@ def join_uploads(
         )
         resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
-    return _finish(resumable, final, plan, token)
+    return _finish(resumable, final, plan, token, key)
 
 
 def _resumable_join(
@@ -113,23 +131,36 @@ def _resumable_join(
         raise TusError(423, f"final upload {final_id} is being joined by another request")
     parts = _states(resumable, ids)
     plan = plan_concatenation(
-        ids, parts, resumable.options, final.chunk_size, _now(), joined=final_id
+        ids,
+        parts,
+        resumable.options,
+        final.chunk_size,
+        _now(),
+        joined=final_id,
+        encrypting=final.encrypted,
     )
-    return _finish(resumable, final, plan, token)
+    key = resumable.file_key(final)
+    return _finish(resumable, final, plan, token, key)
 
 
 def _finish(
-    resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: UploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    key: NewFileKey | None,
 ) -> UploadState:
-    """Join the parts into the final file, store its files document, mark it complete."""
+    """Join the parts into the final file, store its files document, mark it complete
+    (``key``: the data key of an encrypted final file)."""
+    digest: str | None
     if plan.in_place:
         for move in plan.moves():
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
             move_chunks(resumable.store.bucket, move.source, move.count, final.file_id, move.base)
         digest = _hash_of(resumable, final)
     else:
-        digest = _copy(resumable, final, plan, token)
-    stored = resumable.store_file(final, digest)
+        digest = _copy(resumable, final, plan, token, key)
+    stored = resumable.store_file(final, digest, key)
     done = dataclasses.replace(final, offset=plan.length, complete=True, file_id=stored.file_id)
     fields = {**done.progress_fields(), "file_id": done.file_id}
     if not resumable.leases.release(final.upload_id, token, fields):
@@ -164,15 +195,23 @@ def _hash_of(resumable: UploadRegistry, final: UploadState) -> str:
         raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
 
 
-def _copy(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:
-    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256."""
+def _copy(
+    resumable: UploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    key: NewFileKey | None,
+) -> str | None:
+    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256
+    (None for an encrypted final file: its chunks sealed under ``key``, no digest kept).
+    An encrypted part is opened with its own data key."""
     store = resumable.store
     # A copy that died part way left chunks no one counts: start again from none.
     discard_chunks(store.bucket, final.file_id)
-    writer = ChunkWriter(store.bucket, final.file_id, owns_id=True)
+    writer = ChunkWriter(store.bucket, final.file_id, owns_id=True, file_key=key)
     cutter = ChunkCutter(final.file_id, plan.chunk_size)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
-    running = hashlib.sha256()
+    running = hashlib.sha256() if key is None else None
 
     def insert(batches: list[list[dict[str, Any]]]) -> None:
         for batch in batches:
@@ -181,14 +220,23 @@ def _copy(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token
             resumable.leases.renew(final.upload_id, token)
 
     for part in plan.parts:
+        # 500 when this store's keys cannot open an encrypted part.
+        part_key = resumable.file_key(part)
+        length = part.length or 0
         described = FileInfo(
-            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
+            file_id=part.file_id,
+            length=length,
+            chunk_size=part.chunk_size,
+            encryption=None if part_key is None else part_key.record(length),
         )
-        # Chunks 0 to the part's last, each checked; a stale chunk past its end is never
-        # asked for.
+        cipher = None if part_key is None else part_key.cipher
+        # Chunks 0 to the part's last, each checked (and opened); a stale chunk past its
+        # end is never asked for.
+        last_n = described.chunk_count - 1
         try:
-            for _, data in store.chunk_reader.chunks(described, 0, described.chunk_count - 1):
-                running.update(data)
+            for _, data in store.chunk_reader.chunks(described, 0, last_n, cipher=cipher):
+                if running is not None:
+                    running.update(data)
                 batcher.add(cutter.feed(data))
                 insert(batcher.ready())
         except CorruptFile as exc:
@@ -197,4 +245,4 @@ def _copy(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token
     if last is not None:
         batcher.add([last])
     insert(batcher.drain())
-    return running.hexdigest()
+    return None if running is None else running.hexdigest()

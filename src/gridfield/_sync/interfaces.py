@@ -21,6 +21,7 @@ from ..core.sweeping import SweepTiming
 from ..core.tus import TusOptions, UploadState
 from .bucket import Bucket
 from .chunk_reader import ChunkReader
+from .file_keys import NewFileKey
 from .leases import FieldLeases
 
 __all__ = ["STORE_CLASS", "StoreParts", "UploadRegistry"]
@@ -98,5 +99,11 @@ class UploadRegistry(Protocol):
     def leases(self) -> FieldLeases:
         """The leases writers take on registry entries."""
 
-    def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
-        """Store the files document of the complete upload ``state``."""
+    def store_file(
+        self, state: UploadState, digest: str | None, key: NewFileKey | None = None
+    ) -> FileInfo:
+        """Store the files document of the complete upload ``state`` (``key``: its data
+        key, when it is encrypted and the caller holds it)."""
+
+    def file_key(self, state: UploadState) -> NewFileKey | None:
+        """The data key of the encrypted upload ``state`` (None: it is not encrypted)."""

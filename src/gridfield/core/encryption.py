@@ -15,8 +15,14 @@ Layout of an encrypted file (``gridfield.encryption`` in its files document):
 
 Nonces are the chunk number (4 bytes) followed by 8 random bytes: two chunks of one file
 never share one, and the random part keeps a chunk written again at the same place (a
-resumed upload) from repeating the nonce under the file's key. The seal uses chunk number
-``2**32 - 1``, which no chunk may have.
+resumed upload, a PATCH written again after one that was refused) from repeating the nonce
+under the file's key. The seal uses chunk number ``2**32 - 1``, which no chunk may have.
+
+A resumable (tus) upload gets its data key when it is created, wrapped (``WrappedFileKey``)
+in its registry entry, so whichever process serves a later request seals under the same key.
+The partial last chunk it keeps there between requests (its tail) is sealed too, bound to
+the file and to the upload's offset (``seal_tail``), with a nonce of the chunk number it will
+become and 8 random bytes, as a chunk's.
 
 The key that wraps each file's data key (the key-encryption key) is the app's:
 ``LocalKeys`` here (keys the app holds, by id), or ``gridfield.key_vault.KeyVaultKeys``
@@ -47,6 +53,7 @@ __all__ = [
     "KeyEncryptionKeys",
     "KeyUnavailable",
     "LocalKeys",
+    "WrappedFileKey",
     "WrappedKey",
     "new_file_key",
 ]
@@ -270,18 +277,55 @@ class EncryptionRecord:
             raise CorruptFile(
                 f"file {file_id!r}: encryption format {value.get('v')!r} is not {_FORMAT}"
             )
-        algorithm, kind = value.get("alg"), value.get("kek")
-        wrapped, seal = value.get("wrappedKey"), value.get("seal")
-        if (
-            algorithm not in ALGORITHMS
-            or not isinstance(kind, str)
-            or "keyId" not in value
-            or not isinstance(wrapped, bytes)
-            or not isinstance(seal, bytes)
-            or len(seal) != CHUNK_OVERHEAD
-        ):
+        seal = value.get("seal")
+        key = _wrapped_file_key(value)
+        if key is None or not isinstance(seal, bytes) or len(seal) != CHUNK_OVERHEAD:
             raise CorruptFile(f"file {file_id!r}: gridfield.encryption is malformed")
-        return cls(str(algorithm), WrappedKey(kind, value["keyId"], bytes(wrapped)), bytes(seal))
+        return cls(key.algorithm, key.key, bytes(seal))
+
+
+def _wrapped_file_key(value: Mapping[str, Any]) -> WrappedFileKey | None:
+    """The cipher and wrapped data key a record names (None if they are malformed)."""
+    algorithm, kind, wrapped = value.get("alg"), value.get("kek"), value.get("wrappedKey")
+    if (
+        algorithm not in ALGORITHMS
+        or not isinstance(kind, str)
+        or "keyId" not in value
+        or not isinstance(wrapped, bytes)
+    ):
+        return None
+    return WrappedFileKey(str(algorithm), WrappedKey(kind, value["keyId"], bytes(wrapped)))
+
+
+@dataclasses.dataclass(frozen=True)
+class WrappedFileKey:
+    """The cipher and the wrapped data key of a file still being written: what a resumable
+    upload's registry entry holds from its creation on (its file's record, once stored,
+    adds the seal of the length)."""
+
+    algorithm: str
+    key: WrappedKey
+
+    def to_document(self) -> dict[str, Any]:
+        """The subdocument stored (the wrapped key as BSON binary; no key in clear)."""
+        return {
+            "v": _FORMAT,
+            "alg": self.algorithm,
+            "kek": self.key.kind,
+            "keyId": self.key.key_id,
+            "wrappedKey": Binary(self.key.wrapped),
+        }
+
+    @classmethod
+    def from_document(cls, value: object, owner: str) -> WrappedFileKey:
+        """Read the subdocument; CorruptFile naming ``owner`` (what holds it) if it is not
+        one this version can read."""
+        if not isinstance(value, Mapping) or value.get("v") != _FORMAT:
+            raise CorruptFile(f"{owner}: its data key record is not one of format {_FORMAT}")
+        key = _wrapped_file_key(value)
+        if key is None:
+            raise CorruptFile(f"{owner}: its data key record is malformed")
+        return key
 
 
 class FileCipher:
@@ -322,6 +366,35 @@ class FileCipher:
             raise self._corrupt(
                 f"chunk {n} fails authentication: it was altered, or belongs to another file"
                 " or another place in this one"
+            ) from None
+
+    def _tail_context(self, offset: int) -> bytes:
+        return b"gridfield tail\x00" + self._bound + offset.to_bytes(8, "big")
+
+    def seal_tail(self, offset: int, data: bytes | memoryview) -> bytes:
+        """The stored form of the partial last chunk ``data`` of an unfinished upload whose
+        first ``offset`` bytes are received (``data`` their last ``offset % chunk_size``)."""
+        n = offset // self.chunk_size
+        if not 0 <= n < _MAX_CHUNKS:
+            raise ValueError(f"an encrypted file has at most {_MAX_CHUNKS} chunks, not {n + 1}")
+        nonce = n.to_bytes(4, "big") + os.urandom(_NONCE - 4)
+        return nonce + self._aead.encrypt(nonce, data, self._tail_context(offset))
+
+    def open_tail(self, offset: int, stored: bytes) -> bytes:
+        """The partial last chunk of an unfinished upload at ``offset`` from its stored
+        form; CorruptFile if it was not sealed for this file at this offset, or was
+        altered."""
+        if len(stored) < CHUNK_OVERHEAD or offset < 0:
+            raise self._corrupt(f"the partial chunk at offset {offset} is too short")
+        view = memoryview(stored)
+        try:
+            return bytes(
+                self._aead.decrypt(view[:_NONCE], view[_NONCE:], self._tail_context(offset))
+            )
+        except self._invalid:
+            raise self._corrupt(
+                f"the partial chunk kept at offset {offset} fails authentication: it was"
+                " altered, or belongs to another upload or another offset"
             ) from None
 
     def _length_context(self, length: int) -> bytes:

@@ -100,6 +100,8 @@ def plan_concatenation(
     chunk_size: int,
     now: datetime,
     joined: str | None = None,
+    *,
+    encrypting: bool = False,
 ) -> ConcatPlan:
     """Check the partial uploads a final upload names (``parts[i]`` the state of ``ids[i]``,
     None when there is none) and plan the join.
@@ -112,6 +114,12 @@ def plan_concatenation(
     The join is in place when every part has the chunk size ``chunk_size``, and every one
     but the last is a whole number of chunks long; else the parts are copied into chunks of
     ``chunk_size``.
+
+    ``encrypting``: the final file is encrypted under a data key of its own (the store
+    encrypts). An encrypted part's chunks are sealed under its own key, bound to its own file
+    and numbers, so a join that holds one (or makes an encrypted file) is always a copy: each
+    part opened and its bytes sealed again into the final file. 500 for an encrypted part
+    when the store has no keys to open it (nothing changes then).
     """
     if not ids:
         raise TusError(400, "Upload-Concat: a final upload needs at least one partial upload")
@@ -135,6 +143,12 @@ def plan_concatenation(
                 f"Upload-Concat: partial upload {upload_id} is already part of final"
                 f" upload {part.joined_into}",
             )
+        if part.encrypted and not encrypting:
+            raise TusError(
+                500,
+                f"Upload-Concat: partial upload {upload_id} is encrypted and this server's"
+                " store has no keys to open it",
+            )
         checked.append(part)
     length = sum(p.length or 0 for p in checked)
     if options.max_size is not None and length > options.max_size:
@@ -143,7 +157,9 @@ def plan_concatenation(
             f"the final upload's {length} bytes are over this server's limit of"
             f" {options.max_size} bytes",
         )
-    in_place = all(p.chunk_size == chunk_size for p in checked) and all(
-        (p.length or 0) % chunk_size == 0 for p in checked[:-1]
+    in_place = (
+        not encrypting
+        and all(p.chunk_size == chunk_size for p in checked)
+        and all((p.length or 0) % chunk_size == 0 for p in checked[:-1])
     )
     return ConcatPlan(length, chunk_size, in_place, tuple(checked))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..chunks import ChunkCutter, as_bytes
+from ..encryption import FileCipher
 from .headers import TusError
 from .requests import PatchRequest
 from .state import UploadState
@@ -43,7 +44,9 @@ class PatchReceiver:
     was: the caller then deletes the chunks from ``discard_from`` on, which the state never
     counted. ``file_hash`` (a hash object of every byte before ``state.offset``), when given,
     is updated with every byte received. While the length is deferred, ``max_size`` bounds
-    the bytes taken.
+    the bytes taken. ``cipher``: the encrypted upload's (its file's), which opens the sealed
+    tail here (CorruptFile if it was altered or swapped) and seals the tail of every state
+    handed back.
     """
 
     def __init__(
@@ -53,16 +56,24 @@ class PatchReceiver:
         file_hash: Any | None = None,
         *,
         max_size: int | None = None,
+        cipher: FileCipher | None = None,
     ) -> None:
         if state.complete:
             raise ValueError(f"upload {state.upload_id} is complete: it takes no more bytes")
+        if state.encrypted != (cipher is not None):
+            raise ValueError(
+                f"upload {state.upload_id} is {'' if state.encrypted else 'not '}encrypted:"
+                f" a receiver {'needs' if state.encrypted else 'takes no'} cipher"
+            )
         self.state = state
         self.request = request
         self.received = 0
         self.file_hash = file_hash
-        self._cutter = ChunkCutter.resuming(
-            state.file_id, state.chunk_size, state.offset, state.tail
-        )
+        self._cipher = cipher
+        tail = state.tail
+        if cipher is not None and tail:
+            tail = cipher.open_tail(state.offset, tail)
+        self._cutter = ChunkCutter.resuming(state.file_id, state.chunk_size, state.offset, tail)
         self._check = request.checksum.hasher() if request.checksum is not None else None
         # Bytes this PATCH may carry: up to the length, or while it is deferred the limit.
         end = state.length if state.length is not None else max_size
@@ -113,9 +124,15 @@ class PatchReceiver:
         the bytes are discarded, as the spec says."""
         if self._check is not None:
             return None
-        return dataclasses.replace(
-            self.state, offset=self.state.offset + self.received, tail=self._cutter.tail
-        )
+        offset = self.state.offset + self.received
+        return dataclasses.replace(self.state, offset=offset, tail=self._kept_tail(offset))
+
+    def _kept_tail(self, offset: int) -> bytes:
+        """The tail to keep at ``offset`` as stored: sealed to it for an encrypted upload."""
+        tail = self._cutter.tail
+        if self._cipher is None or not tail:
+            return tail
+        return self._cipher.seal_tail(offset, tail)
 
     def finish(self) -> Finished:
         """The body has ended: 460 if it does not match its checksum; else the new state
@@ -133,4 +150,6 @@ class PatchReceiver:
             last = self._cutter.finish()
             done = dataclasses.replace(self.state, offset=offset, tail=b"", complete=True)
             return Finished(done, last)
-        return Finished(dataclasses.replace(self.state, offset=offset, tail=self._cutter.tail))
+        return Finished(
+            dataclasses.replace(self.state, offset=offset, tail=self._kept_tail(offset))
+        )

@@ -5,6 +5,10 @@ An upload's bytes live in the standard chunks of its future file: whole chunks `
 ``chunk_size`` bytes) in the upload's own registry document until it fills up. So the
 chunks on disk never hold a byte the offset does not count, and anything a failed request
 left at ``n >= offset // chunk_size`` is known to be stale.
+
+An upload into an encrypting store is given its file's data key when it is created, wrapped
+(``file_key``, no key in clear); its chunks are sealed under it, and its tail is kept sealed
+(``FileCipher.seal_tail``: the plaintext and 28 bytes), opened by the next PATCH only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..encryption import CHUNK_OVERHEAD
 from .headers import TusError
 
 __all__ = ["Event", "Stage", "UploadState", "aware"]
@@ -72,6 +77,9 @@ class UploadState:
     Concatenation: ``concat`` is the ``Upload-Concat`` it was created with (``"partial"``, or
     ``"final;..."`` as given), ``parts`` a final upload's partial upload ids in order, and
     ``joined_into`` the final upload a partial one has been claimed by.
+    ``file_key``: the wrapped data key of an encrypted upload's file
+    (``core.encryption.WrappedFileKey``'s document); its ``tail`` is then the sealed form
+    (empty, or the partial chunk and ``CHUNK_OVERHEAD`` bytes).
     """
 
     upload_id: str
@@ -90,6 +98,7 @@ class UploadState:
     concat: str | None = None
     parts: tuple[str, ...] = ()
     joined_into: str | None = None
+    file_key: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_size <= 0:
@@ -98,11 +107,23 @@ class UploadState:
             raise ValueError(f"offset {self.offset} is outside an upload of {self.length} bytes")
         if self.complete and (self.tail or self.offset != self.length):
             raise ValueError("a complete upload has stored every byte: no tail, offset at length")
-        if not self.complete and len(self.tail) != self.offset % self.chunk_size:
+        if not self.complete and len(self.tail) != self.stored_tail_size:
             raise ValueError(
                 f"a tail of {len(self.tail)} bytes does not end {self.offset} bytes"
-                f" in chunks of {self.chunk_size}"
+                f" in chunks of {self.chunk_size}" + (" (sealed)" if self.encrypted else "")
             )
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the upload's file is encrypted (its chunks and its tail sealed)."""
+        return self.file_key is not None
+
+    @property
+    def stored_tail_size(self) -> int:
+        """How long the tail is at this offset as stored: the bytes past the last whole
+        chunk, and the cipher's overhead when the upload is encrypted and there are any."""
+        size = self.offset % self.chunk_size
+        return size + CHUNK_OVERHEAD if size and self.encrypted else size
 
     @property
     def is_partial(self) -> bool:
@@ -171,6 +192,7 @@ class UploadState:
             "concat": self.concat,
             "parts": list(self.parts),
             "joined_into": self.joined_into,
+            "file_key": None if self.file_key is None else dict(self.file_key),
         }
 
     def progress_fields(self) -> dict[str, Any]:
@@ -205,6 +227,15 @@ class UploadState:
                 concat=doc.get("concat"),
                 parts=tuple(str(p) for p in doc.get("parts") or ()),
                 joined_into=doc.get("joined_into"),
+                file_key=_file_key(doc.get("file_key")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a resumable upload's document: {exc}") from exc
+
+
+def _file_key(value: object) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"file_key is not a document: {type(value).__name__}")
+    return dict(value)
