@@ -9,6 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "none"
@@ -171,11 +172,17 @@ NOT_FOR_BENCH = {
 def bench_dev() -> list[str]:
     """The dev extra's pins (as installed in .venv), less the web frameworks only tests use."""
     wanted = []
-    for requirement in metadata.requires("gridfield") or []:
-        spec, _, marker = requirement.partition(";")
-        name = re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower()
-        if 'extra == "dev"' in marker and name not in NOT_FOR_BENCH:
-            wanted.append(spec.strip())
+    for line in metadata.requires("gridfield") or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        # Only the dev extra's pins, and of those only the ones for this Python (pandas,
+        # pyarrow and DuckDB are pinned per Python version): the bench venv is made from it.
+        if marker is None or not marker.evaluate({"extra": "dev"}):
+            continue
+        if marker.evaluate({"extra": ""}) or requirement.name.lower() in NOT_FOR_BENCH:
+            continue
+        requirement.marker = None
+        wanted.append(str(requirement))
     return wanted
 
 

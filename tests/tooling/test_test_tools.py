@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.test_tools import TOOLS, ToolsMissing, install_command, missing, require
+from scripts.test_tools import POSTGRESQL, TOOLS, ToolsMissing, install_command, missing, require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,8 @@ def test_without_apt_get_the_stop_says_so(tmp_path: Path) -> None:
 
 def test_nothing_is_installed_when_every_tool_is_there(tmp_path: Path) -> None:
     # A stand-in apt-get that fails proves it is never called.
-    path = bare_path(tmp_path, *(tool.command for tool in TOOLS))
+    # PostgreSQL too: without MONGODB_URI the script also wants the server's backend.
+    path = bare_path(tmp_path, *(tool.command for tool in (*TOOLS, POSTGRESQL)))
     apt = Path(path) / "apt-get"
     apt.write_text("#!/bin/sh\necho called >&2\nexit 9\n")
     apt.chmod(0o755)
