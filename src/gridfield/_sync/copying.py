@@ -32,6 +32,7 @@ from ..core.copy_plan import (
     CopyReport,
     Outcome,
     SourceFile,
+    as_utc,
     copied_file_id,
     decide,
     destination_names,
@@ -127,17 +128,18 @@ class BucketSide:
     def present(self, name: str, count: int) -> list[str | None]:
         """The SHA-256 of each revision of ``name`` here, oldest first (computed by reading
         a file another writer stored without one)."""
-        digests: list[str | None] = []
-        for info in self.store.find(filename=name):
-            if info.sha256 is None:
-                digest = hashlib.sha256()
-                stream = self.store.open_download(info.file_id)
-                for piece in stream:
-                    digest.update(piece)
-                digests.append(digest.hexdigest())
-            else:
-                digests.append(info.sha256)
-        return digests
+        return [self._sha256(info) for info in self.store.find(filename=name)]
+
+    def _sha256(self, info: FileInfo) -> str:
+        """The SHA-256 a file keeps, or that of its bytes read back (a file another writer
+        stored without one, or an encrypted file: decrypted, every chunk's tag checked)."""
+        if info.sha256 is not None:
+            return info.sha256
+        digest = hashlib.sha256()
+        stream = self.store.open_download(info.file_id)
+        for piece in stream:
+            digest.update(piece)
+        return digest.hexdigest()
 
     def write(
         self,
@@ -161,12 +163,12 @@ class BucketSide:
             whole = [info for info in self.store.find({"_id": {"$eq": file_id}}, expired=True)]
             if whole:
                 info = whole[0]
-                if info.filename != name or info.sha256 is None:
+                if info.filename != name:
                     raise
                 for _ in source():  # the source's checksum, to compare with it
                     pass
                 check()
-                return info.sha256
+                return self._sha256(info)
             try:
                 self.store.delete(file_id)  # no files document: removes the chunks
             except NoFile:
@@ -184,13 +186,19 @@ class BucketSide:
             file_id=file_id,
             aliases=list(file.aliases) if file.aliases is not None else None,
             extra=extra,
+            upload_date=as_utc(file.upload_date),
         )
+        # An encrypted file stores no SHA-256 (it would let whoever holds the database
+        # confirm a guess of its bytes): the digest is then that of the clear bytes the
+        # encrypting writer took, as a clear file's is of the bytes its writer took.
+        taken = hashlib.sha256()
         with stream:
             for piece in source():
+                taken.update(piece)
                 stream.write(piece)
             check()  # raising here aborts the upload: nothing becomes visible
-        assert stream.info is not None and stream.info.sha256 is not None
-        return stream.info.sha256
+        assert stream.info is not None
+        return stream.info.sha256 or taken.hexdigest()
 
     def keep_only(self, name: str, keep: list[Any]) -> None:
         """Delete the revisions of ``name`` other than the files ``keep`` (ids)."""

@@ -25,6 +25,7 @@ __all__ = [
     "CopyReport",
     "Outcome",
     "SourceFile",
+    "as_utc",
     "copied_file_id",
     "decide",
     "destination_names",
@@ -291,6 +292,16 @@ def timestamp(moment: datetime | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC datetime (a naive one, as PyMongo reads BSON dates by
+    default, is UTC); None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def from_timestamp(seconds: float) -> datetime:
