@@ -420,8 +420,11 @@ async def copy_files(
     a store with a name prefix, a local path or an fsspec URL) and report what was done.
 
     Names keep their folders (``a/b.txt`` is the file ``b.txt`` in the folder ``a``); the
-    content type, metadata, aliases and extra fields, and (into a folder) the upload date
-    as the file's modification time go with the bytes. Each file is verified against the
+    content type, metadata, aliases and extra fields, and the upload date (a bucket's
+    ``uploadDate``, a folder's modification time) go with the bytes. Encrypted files are
+    read through the source store's keys and written through the destination store's
+    encryption: an encrypted copy is verified by the SHA-256 of the clear bytes its writer
+    took. Each file is verified against the
     source's SHA-256 (computed as it streams where the source keeps none) before it is
     made visible. A name the destination holds with the same bytes is skipped; with other
     bytes it is left and reported, or replaced with ``options.overwrite``. Run the same

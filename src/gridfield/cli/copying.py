@@ -124,10 +124,11 @@ def copy(
       gridfs:             the bucket of --uri, --db and --prefix
       a local folder, or an fsspec URL (s3://bucket/folder...; pip install "gridfield[fsspec]")
 
-    Names keep their folders; content type, metadata and (into a folder) the upload date
-    go along, a folder keeping them in .gridfield/. A name already at DST with the same
-    bytes is skipped; with other bytes it is left and reported unless --overwrite. Run the
-    same command again after a failure or an interruption: it copies only what is missing.
+    Names keep their folders; content type, metadata and the upload date go along (into
+    a folder as its modification time), a folder keeping them in .gridfield/. A name
+    already at DST with the same bytes is skipped; with other bytes it is left and
+    reported unless --overwrite. Run the same command again after a failure or an
+    interruption: it copies only what is missing.
     Exit status 1 when any file failed or was left.
     """
     settings = settings_of(ctx)
