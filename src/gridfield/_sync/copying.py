@@ -191,14 +191,18 @@ class BucketSide:
         # An encrypted file stores no SHA-256 (it would let whoever holds the database
         # confirm a guess of its bytes): the digest is then that of the clear bytes the
         # encrypting writer took, as a clear file's is of the bytes its writer took.
-        taken = hashlib.sha256()
+        taken = None if self.store.encryption is None else hashlib.sha256()
         with stream:
             for piece in source():
-                taken.update(piece)
+                if taken is not None:
+                    taken.update(piece)
                 stream.write(piece)
             check()  # raising here aborts the upload: nothing becomes visible
         assert stream.info is not None
-        return stream.info.sha256 or taken.hexdigest()
+        if stream.info.sha256 is not None:
+            return stream.info.sha256
+        assert taken is not None  # a clear upload of the copy keeps its checksum
+        return taken.hexdigest()
 
     def keep_only(self, name: str, keep: list[Any]) -> None:
         """Delete the revisions of ``name`` other than the files ``keep`` (ids)."""
