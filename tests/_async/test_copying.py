@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -432,3 +432,27 @@ async def test_encrypted_files_without_their_key_are_reported_and_kept(
     assert not report.failed[0].deleted_source
     assert _files_in(tmp_path / "out") == {}
     assert await sealed.read_by_name("secret.txt") == b"secret"
+
+
+async def test_revisions_stored_in_one_millisecond_keep_their_order(
+    async_db: Any, second_db: Any
+) -> None:
+    """Revisions of one name with the same uploadDate are ordered by _id; a copy's id is not
+    its source's, so the copies of such revisions go 1 ms apart, in the source's order."""
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    when = datetime(2021, 6, 1, 9, 0, tzinfo=timezone.utc)
+    for n in range(6):
+        await source.put(f"revision {n}".encode(), filename="tie.txt", upload_date=when)
+    await source.put(b"later", filename="tie.txt", upload_date=when + timedelta(milliseconds=2))
+    expected = [f"revision {n}".encode() for n in range(6)] + [b"later"]
+    revisions = [info async for info in source.find_by_name("tie.txt")]
+    assert [await source.get(info.file_id) for info in revisions] == expected
+
+    everything = CopyOptions(all_revisions=True)
+    assert (await copy_files(source, destination, everything)).ok
+    copies = [info async for info in destination.find_by_name("tie.txt")]
+    assert [await destination.get(info.file_id) for info in copies] == expected
+    dates = [info.upload_date.replace(tzinfo=timezone.utc) for info in copies if info.upload_date]
+    assert dates == [when + timedelta(milliseconds=n) for n in range(7)]
+    again = await copy_files(source, destination, everything)
+    assert again.ok and again.count(Action.SKIP) == 7

@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -425,3 +425,25 @@ def test_encrypted_files_without_their_key_are_reported_and_kept(
     assert not report.failed[0].deleted_source
     assert _files_in(tmp_path / "out") == {}
     assert sealed.read_by_name("secret.txt") == b"secret"
+
+
+def test_revisions_stored_in_one_millisecond_keep_their_order(sync_db: Any, second_db: Any) -> None:
+    """Revisions of one name with the same uploadDate are ordered by _id; a copy's id is not
+    its source's, so the copies of such revisions go 1 ms apart, in the source's order."""
+    source, destination = FileStore(sync_db), FileStore(second_db)
+    when = datetime(2021, 6, 1, 9, 0, tzinfo=timezone.utc)
+    for n in range(6):
+        source.put(f"revision {n}".encode(), filename="tie.txt", upload_date=when)
+    source.put(b"later", filename="tie.txt", upload_date=when + timedelta(milliseconds=2))
+    expected = [f"revision {n}".encode() for n in range(6)] + [b"later"]
+    revisions = [info for info in source.find_by_name("tie.txt")]
+    assert [source.get(info.file_id) for info in revisions] == expected
+
+    everything = CopyOptions(all_revisions=True)
+    assert (copy_files(source, destination, everything)).ok
+    copies = [info for info in destination.find_by_name("tie.txt")]
+    assert [destination.get(info.file_id) for info in copies] == expected
+    dates = [info.upload_date.replace(tzinfo=timezone.utc) for info in copies if info.upload_date]
+    assert dates == [when + timedelta(milliseconds=n) for n in range(7)]
+    again = copy_files(source, destination, everything)
+    assert again.ok and again.count(Action.SKIP) == 7

@@ -16,6 +16,7 @@ beside the files (``gridfield.core.copy_plan``), and a copy back into a bucket r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -38,6 +39,7 @@ from ..core.copy_plan import (
     destination_names,
     dump_manifest,
     from_timestamp,
+    in_order_dates,
     manifest_path,
     manifest_record,
     read_manifest,
@@ -499,6 +501,8 @@ class _Copier:
                 if wanted[position] is None:
                     wanted[position] = self._digest(file)
         action, done = decide(wanted, present, overwrite=self.options.overwrite)
+        # A bucket keeps the source's dates, each revision's after the one before.
+        dates = None if self.destination.paths else in_order_dates([f.upload_date for f in files])
         records: list[dict[str, Any]] = []
         kept: list[Any] = []
         for position, file in enumerate(files):
@@ -515,7 +519,10 @@ class _Copier:
                 outcome = Outcome(file, name, action)
                 if not self.options.dry_run:
                     file_id = copied_file_id(file.key, self.destination.label, name, position)
-                    digest = self._copy_one(name, file, position, count, file_id)
+                    stored = file
+                    if dates is not None and dates[position] != as_utc(file.upload_date):
+                        stored = dataclasses.replace(file, upload_date=dates[position])
+                    digest = self._copy_one(name, stored, position, count, file_id)
                     records.append(manifest_record(file, path=path, sha256=digest))
                     kept.append(file_id)
                     outcome.verified = True
