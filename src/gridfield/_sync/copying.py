@@ -426,14 +426,14 @@ def copy_files(
 
     Names keep their folders (``a/b.txt`` is the file ``b.txt`` in the folder ``a``); the
     content type, metadata, aliases and extra fields, and the upload date (a bucket's
-    ``uploadDate``, a folder's modification time) go with the bytes. Encrypted files are
-    read through the source store's keys and written through the destination store's
-    encryption: an encrypted copy is verified by the SHA-256 of the clear bytes its writer
-    took. Each file is verified against the
-    source's SHA-256 (computed as it streams where the source keeps none) before it is
-    made visible. A name the destination holds with the same bytes is skipped; with other
-    bytes it is left and reported, or replaced with ``options.overwrite``. Run the same
-    copy again after a failure or a kill: it copies only what is missing.
+    ``uploadDate``, a folder's modification time) go with the bytes. Each file is verified
+    against the source's SHA-256 (computed as it streams where the source keeps none)
+    before it is made visible. Encrypted files are read through the source store's keys
+    and written through the destination store's encryption: an encrypted copy, which keeps
+    no SHA-256, is verified by that of the clear bytes its writer took. A name the
+    destination holds with the same bytes is skipped; with other bytes it is left and
+    reported, or replaced with ``options.overwrite``. Run the same copy again after a
+    failure or a kill: it copies only what is missing.
 
     Refused before anything is copied (CopyRefused): a name a path cannot hold, two source
     files taking one destination name, a destination that cannot be reached. A file that
