@@ -9,7 +9,9 @@ protocol ``gridfs`` names ``GridFSFileSystem`` through fsspec's entry point, so
 
 The URL holds only the file's name (folders split at ``/``); where the files are comes from
 the storage options: ``uri`` (a MongoDB URI whose path names the database) or ``client``,
-``database`` (overriding the URI's), ``bucket`` (default ``fs``). ``name?revision=N`` and
+``database`` (overriding the URI's), ``bucket`` (default ``fs``), ``encryption`` (an
+``Encryption``: files written are encrypted, encrypted files read back in clear).
+``name?revision=N`` and
 ``name?version_id=ID`` name one revision of a file; a bare name means the newest.
 """
 
@@ -34,6 +36,7 @@ from ._async.filesystem import AsyncGridFiles
 from ._async.store import AsyncFileStore
 from ._sync.filesystem import GridFiles
 from ._sync.store import FileStore
+from .core.encryption import Encryption
 from .core.fs_paths import split_version
 from .core.guards import UploadLimits
 
@@ -62,7 +65,12 @@ def _store_options(
     max_size: int | None,
     content_types: Iterable[str] | None,
     expire_after: timedelta | float | None,
+    encryption: Encryption | None,
 ) -> dict[str, Any]:
+    if encryption is not None and not isinstance(encryption, Encryption):
+        raise TypeError(
+            f"gridfs: encryption must be a gridfield Encryption, not {type(encryption).__name__}"
+        )
     options: dict[str, Any] = {
         "limits": UploadLimits(
             max_size=max_size,
@@ -70,6 +78,7 @@ def _store_options(
             label=bucket,
         ),
         "expire_after": _expiry(expire_after),
+        "encryption": encryption,
     }
     if chunk_size is not None:
         options["chunk_size"] = chunk_size
@@ -114,6 +123,24 @@ def _checksum(entry: Mapping[str, Any]) -> int:
     return int(_version_key(entry)[:32], 16)
 
 
+_BY_IDENTITY = ("store", "encryption", "client")
+"""Storage options that fsspec's instance cache must tell apart by identity, not by their
+text: an ``Encryption`` shows only its key ids, so two rings with the same ids and other
+keys (or two stores of one bucket) would otherwise share one filesystem."""
+
+
+class _CachedByIdentity(type(AbstractFileSystem)):  # type: ignore[misc]
+    """fsspec's instance cache (the metaclass of its filesystems), its token also naming
+    the objects of ``_BY_IDENTITY`` given (each stays alive while its filesystem is
+    cached, so its id is not reused meanwhile)."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        held = tuple(id(kwargs[name]) for name in _BY_IDENTITY if kwargs.get(name) is not None)
+        if held:
+            kwargs["instance_of"] = held
+        return super().__call__(*args, **kwargs)
+
+
 class _Common:
     """What both filesystems share: fsspec's path rules for gridfs paths."""
 
@@ -139,14 +166,16 @@ class _Common:
         return f"{PROTOCOL}://{_strip(name)}"
 
 
-class GridFSFileSystem(_Common, AbstractFileSystem):  # type: ignore[misc]
+class GridFSFileSystem(_Common, AbstractFileSystem, metaclass=_CachedByIdentity):  # type: ignore[misc]
     """A GridFS bucket as an fsspec filesystem, on the sync API.
 
     Storage options: ``uri`` (a MongoDB URI; its path names the database) or ``client`` (a
     PyMongo ``MongoClient``), ``database`` (overrides the URI's), ``bucket`` (default
-    ``"fs"``) or a ready ``store`` (a ``gridfield.sync.FileStore``, whose limits, expiry and
-    deduplication then apply); for a new store, ``chunk_size``, ``max_size``,
-    ``content_types`` and ``expire_after`` (a timedelta or seconds) bound every write;
+    ``"fs"``) or a ready ``store`` (a ``gridfield.sync.FileStore``, whose limits, expiry,
+    deduplication and encryption then apply); for a new store, ``chunk_size``, ``max_size``,
+    ``content_types`` and ``expire_after`` (a timedelta or seconds) bound every write, and
+    ``encryption`` (a ``gridfield.Encryption``) encrypts every file written and reads the
+    encrypted files whose keys it holds;
     ``default_block_size`` is how far sequential reads read ahead and
     ``default_cache_type`` the fsspec cache of opened files (``"none"``: reads fetch only the
     chunks they touch).
@@ -166,11 +195,17 @@ class GridFSFileSystem(_Common, AbstractFileSystem):  # type: ignore[misc]
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
         expire_after: timedelta | float | None = None,
+        encryption: Encryption | None = None,
         default_block_size: int = DEFAULT_BLOCK_SIZE,
         default_cache_type: str = "none",
+        instance_of: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if store is not None and encryption is not None:
+            raise ValueError(
+                "gridfs: give encryption= to the store you pass (store= brings its own)"
+            )
         if store is None:
             if client is None:
                 if uri is None:
@@ -181,7 +216,9 @@ class GridFSFileSystem(_Common, AbstractFileSystem):  # type: ignore[misc]
             store = FileStore(
                 _database(client, database),
                 bucket,
-                **_store_options(bucket, chunk_size, max_size, content_types, expire_after),
+                **_store_options(
+                    bucket, chunk_size, max_size, content_types, expire_after, encryption
+                ),
             )
         self.files = GridFiles(store)
         self.default_block_size = default_block_size
@@ -386,7 +423,7 @@ def _rename_target(fs: Any, path1: Any, path2: Any) -> str | None:
     return str(target)
 
 
-class AsyncGridFSFileSystem(_Common, AsyncFileSystem):  # type: ignore[misc]
+class AsyncGridFSFileSystem(_Common, AsyncFileSystem, metaclass=_CachedByIdentity):  # type: ignore[misc]
     """A GridFS bucket as fsspec's ``AsyncFileSystem``, on the async API.
 
     The storage options are ``GridFSFileSystem``'s; ``client`` is a PyMongo
@@ -409,11 +446,17 @@ class AsyncGridFSFileSystem(_Common, AsyncFileSystem):  # type: ignore[misc]
         max_size: int | None = None,
         content_types: Iterable[str] | None = None,
         expire_after: timedelta | float | None = None,
+        encryption: Encryption | None = None,
         default_block_size: int = DEFAULT_BLOCK_SIZE,
         default_cache_type: str = "none",
+        instance_of: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if store is not None and encryption is not None:
+            raise ValueError(
+                "gridfs: give encryption= to the store you pass (store= brings its own)"
+            )
         if store is None:
             if client is None:
                 if uri is None:
@@ -424,7 +467,9 @@ class AsyncGridFSFileSystem(_Common, AsyncFileSystem):  # type: ignore[misc]
             store = AsyncFileStore(
                 _database(client, database),
                 bucket,
-                **_store_options(bucket, chunk_size, max_size, content_types, expire_after),
+                **_store_options(
+                    bucket, chunk_size, max_size, content_types, expire_after, encryption
+                ),
             )
         self.files = AsyncGridFiles(store)
         self.default_block_size = default_block_size

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from gridfield._async import (
     copy_files,
 )
 from gridfield.core.copy_plan import MANIFEST_DIR
+from gridfield.core.encryption import Encryption, LocalKeys
 from tests.conftest import fresh_db_name
 from tests.server_differences import NUL_IN_STRING_ERROR, nul_in_strings_supported
 
@@ -306,3 +307,152 @@ async def test_a_damaged_source_file_is_reported_and_not_copied(
     assert "damaged.bin" not in await destination.list()
     assert await destination.list() == ["fine.txt"]
     assert await source.list() == ["damaged.bin"]  # kept: its copy was never verified
+
+
+async def test_copies_keep_the_source_upload_date_and_still_skip_identical_files(
+    async_db: Any, second_db: Any, tmp_path: Path
+) -> None:
+    """Between buckets the source's uploadDate is kept; into a folder it becomes the file's
+    modification time and comes back from there; a folder's own files bring their mtime."""
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    when = datetime(2019, 3, 14, 15, 9, 26, 535_000, tzinfo=timezone.utc)
+    await source.put(b"from 2019", filename="old.txt", upload_date=when)
+    await source.put(b"from today", filename="new.txt")
+    dates = {
+        name: (await source.get_info_by_name(name)).upload_date for name in ["old.txt", "new.txt"]
+    }
+
+    report = await copy_files(source, destination)
+    assert report.ok and report.count(Action.COPY) == 2
+    for name, date in dates.items():
+        assert (await destination.get_info_by_name(name)).upload_date == date
+    again = await copy_files(source, destination)
+    assert again.ok and again.count(Action.SKIP) == 2 and again.count(Action.COPY) == 0
+
+    # Out into a folder and back into another bucket: the date goes by the manifest.
+    folder = tmp_path / "out"
+    assert (await copy_files(source, str(folder))).ok
+    assert os.path.getmtime(folder / "old.txt") == when.timestamp()
+    back = AsyncBucketSide(destination, "back/")
+    assert (await copy_files(str(folder), back)).ok
+    stored = (await destination.get_info_by_name("back/old.txt")).upload_date
+    assert stored is not None and stored.replace(tzinfo=timezone.utc) == when
+
+    # A folder's own file (no manifest): its modification time, at BSON's milliseconds.
+    plain = tmp_path / "plain"
+    _tree(plain, {"media/photo.jpg": b"\xff\xd8\xff photo"})
+    mtime = datetime(2018, 7, 1, 12, 0, 0, 123_456, tzinfo=timezone.utc).timestamp()
+    os.utime(plain / "media" / "photo.jpg", (mtime, mtime))
+    media = AsyncBucketSide(destination, "media/")
+    assert (await copy_files(str(plain / "media"), media)).ok
+    info = await destination.get_info_by_name("media/photo.jpg")
+    assert info.upload_date is not None
+    assert info.upload_date.replace(tzinfo=timezone.utc) == datetime(
+        2018, 7, 1, 12, 0, 0, 123_000, tzinfo=timezone.utc
+    )
+    skipped = await copy_files(str(plain / "media"), media)
+    assert skipped.ok and skipped.count(Action.SKIP) == 1
+
+
+COPY_KEYS = Encryption(LocalKeys({"copy-key": os.urandom(32)}))
+
+
+def _no_clear_window(stored: bytes, data: bytes) -> None:
+    for start in range(0, max(len(data) - 16, 0), 4099):
+        assert data[start : start + 16] not in stored
+
+
+async def test_encrypted_files_copy_out_in_clear_and_into_an_encrypting_store(
+    async_db: Any, second_db: Any, tmp_path: Path
+) -> None:
+    sealed = AsyncFileStore(async_db, encryption=COPY_KEYS)
+    for name, data in FILES.items():
+        assert (await sealed.put(data, filename=name)).encrypted
+
+    # Out of the bucket, into a folder and into a plain bucket: the clear bytes, verified.
+    folder = tmp_path / "out"
+    report = await copy_files(sealed, str(folder))
+    assert report.ok and all(o.verified for o in report.outcomes)
+    assert _files_in(folder) == FILES
+    clear = AsyncFileStore(second_db)
+    assert (await copy_files(sealed, clear)).ok
+    info = await clear.get_info_by_name("top.bin")
+    assert not info.encrypted
+    assert info.sha256 == hashlib.sha256(FILES["top.bin"]).hexdigest()
+    again = await copy_files(sealed, clear)  # the source's digests computed as it is read
+    assert again.ok and again.count(Action.SKIP) == len(FILES)
+
+    # Into an encrypting store: encrypted chunks, no SHA-256 stored, read back in clear.
+    vault = AsyncFileStore(second_db, "vault", encryption=COPY_KEYS)
+    report = await copy_files(str(folder), vault)
+    assert report.ok and all(o.verified for o in report.outcomes)
+    assert await _newest(vault) == FILES
+    top = await vault.get_info_by_name("top.bin")
+    assert top.encrypted and top.sha256 is None
+    chunks = second_db["vault.chunks"].find({"files_id": top.file_id})
+    _no_clear_window(b"".join([bytes(doc["data"]) async for doc in chunks]), FILES["top.bin"])
+    # Run again: each encrypted copy is read back (decrypted, every chunk checked) and
+    # found the same; one whose bytes differ is left and reported.
+    await vault.put(b"other words", filename="photos/notes.txt")
+    again = await copy_files(str(folder), vault)
+    assert again.count(Action.SKIP) == len(FILES) - 1 and again.count(Action.COPY) == 0
+    assert [o.destination for o in again.conflicts] == ["photos/notes.txt"]
+
+
+async def test_a_killed_copy_into_an_encrypting_store_is_finished(
+    async_db: Any, second_db: Any
+) -> None:
+    source = AsyncFileStore(async_db)
+    vault = AsyncFileStore(second_db, encryption=COPY_KEYS)
+    data = os.urandom(600_000)
+    await source.put(data, filename="big.bin")
+    assert (await copy_files(source, vault)).ok
+    copy_id = (await vault.get_info_by_name("big.bin")).file_id
+    # What a kill after the chunks and before the files document leaves behind:
+    await second_db["fs.files"].delete_one({"_id": copy_id})
+    await second_db["fs.chunks"].delete_many({"files_id": copy_id, "n": {"$gt": 0}})
+
+    report = await copy_files(source, vault)
+    assert report.ok and report.count(Action.COPY) == 1
+    assert (await vault.get_info(copy_id)).encrypted
+    assert await vault.get(copy_id) == data
+    assert await second_db["fs.chunks"].count_documents({"files_id": copy_id}) == 3
+
+
+async def test_encrypted_files_without_their_key_are_reported_and_kept(
+    async_db: Any, second_db: Any, tmp_path: Path
+) -> None:
+    sealed = AsyncFileStore(async_db, encryption=COPY_KEYS)
+    await sealed.put(b"secret", filename="secret.txt")
+    keyless = AsyncFileStore(async_db)
+    report = await copy_files(keyless, str(tmp_path / "out"), CopyOptions(delete_source=True))
+    assert not report.ok
+    assert [o.destination for o in report.failed] == ["secret.txt"]
+    assert "copy-key" in (report.failed[0].error or "")
+    assert not report.failed[0].deleted_source
+    assert _files_in(tmp_path / "out") == {}
+    assert await sealed.read_by_name("secret.txt") == b"secret"
+
+
+async def test_revisions_stored_in_one_millisecond_keep_their_order(
+    async_db: Any, second_db: Any
+) -> None:
+    """Revisions of one name with the same uploadDate are ordered by _id; a copy's id is not
+    its source's, so the copies of such revisions go 1 ms apart, in the source's order."""
+    source, destination = AsyncFileStore(async_db), AsyncFileStore(second_db)
+    when = datetime(2021, 6, 1, 9, 0, tzinfo=timezone.utc)
+    for n in range(6):
+        await source.put(f"revision {n}".encode(), filename="tie.txt", upload_date=when)
+    await source.put(b"later", filename="tie.txt", upload_date=when + timedelta(milliseconds=2))
+    expected = [f"revision {n}".encode() for n in range(6)] + [b"later"]
+    revisions = [info async for info in source.find_by_name("tie.txt")]
+    assert [await source.get(info.file_id) for info in revisions] == expected
+
+    everything = CopyOptions(all_revisions=True)
+    assert (await copy_files(source, destination, everything)).ok
+    copies = [info async for info in destination.find_by_name("tie.txt")]
+    assert [await destination.get(info.file_id) for info in copies] == expected
+    dates = [info.upload_date.replace(tzinfo=timezone.utc) for info in copies if info.upload_date]
+    assert dates == [when + timedelta(milliseconds=n) for n in range(7)]
+    again = await copy_files(source, destination, everything)
+    assert again.ok and again.count(Action.SKIP) == 7

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import signal
@@ -18,6 +19,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
 
+from gridfield.core.encryption import Encryption, LocalKeys
 from gridfield.sync import FileStore
 from tests.cli.conftest import COMMAND_TIMEOUT, Cli, clean_env, stray_chunks
 from tests.private_server import PrivateServer
@@ -256,3 +258,50 @@ def test_exit_statuses_and_dry_run(cli: Cli, tmp_path: Path) -> None:
     assert error.startswith("Error: x.fs cannot be reached")
     bad = cli.run("copy", str(source), str(tmp_path / "out"), "--to-names", "x/")
     assert bad.returncode == 2 and "--to-names applies to a bucket" in bad.stderr.decode()
+
+
+def test_key_files_read_and_write_encrypted_buckets(cli: Cli, tmp_path: Path) -> None:
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    keys = tmp_path / "keys.txt"
+    keys.write_text(
+        "# the last key wraps new files\n"
+        f"2026-11:{base64.b64encode(old_key).decode()}\n\n"
+        f"2026-12: {base64.b64encode(new_key).decode()}\n"
+    )
+    sealed = FileStore(cli.db, encryption=Encryption(LocalKeys({"2026-11": old_key})))
+    files = {"a.txt": b"patient 4711", "deep/b.bin": os.urandom(300_000)}
+    for name, data in files.items():
+        assert sealed.put(data, filename=name).encrypted
+
+    # Without the keys each file fails, naming its key; nothing is written.
+    refused = cli.run("copy", "gridfs:", str(tmp_path / "out"), "--quiet")
+    assert refused.returncode == 1
+    assert refused.stderr.decode().count("'2026-11'") == 2
+    assert not (tmp_path / "out" / "a.txt").exists()
+
+    cli.ok("copy", "gridfs:", str(tmp_path / "out"), "--from-keys", str(keys), "--quiet")
+    assert (tmp_path / "out" / "a.txt").read_bytes() == files["a.txt"]
+    assert (tmp_path / "out" / "deep" / "b.bin").read_bytes() == files["deep/b.bin"]
+
+    # Into a bucket with --to-keys: encrypted under the last key of the file.
+    cli.ok("copy", str(tmp_path / "out"), "gridfs:", "--to-bucket", "vault", "--to-keys", str(keys))
+    vault = FileStore(cli.db, "vault", encryption=Encryption(LocalKeys({"2026-12": new_key})))
+    for name, data in files.items():
+        info = vault.get_info_by_name(name)
+        assert info.encrypted and info.sha256 is None
+        assert vault.read_by_name(name) == data
+    stored = b"".join(bytes(doc["data"]) for doc in cli.db["vault.chunks"].find())
+    assert files["a.txt"] not in stored
+
+    # A bad key file: one error line that never shows a key, and nothing copied.
+    short = tmp_path / "short.txt"
+    short.write_text(f"k:{base64.b64encode(new_key[:16]).decode()}\n")
+    error = cli.fails(
+        "copy", str(tmp_path / "out"), "gridfs:", "--to-bucket", "x", "--to-keys", str(short)
+    )
+    assert "line 1: key 'k' is 16 bytes, not 32" in error
+    assert base64.b64encode(new_key[:16]).decode() not in error
+    assert cli.db["x.files"].count_documents({}) == 0
+    misplaced = cli.run("copy", "gridfs:", str(tmp_path / "o2"), "--to-keys", str(keys))
+    assert misplaced.returncode == 2
+    assert "--to-keys applies to a bucket destination" in misplaced.stderr.decode()

@@ -3,7 +3,8 @@ with a name already there, the ids of copies, the manifest."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import itertools
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from gridfield.core.copy_plan import (
     decide,
     destination_names,
     dump_manifest,
+    in_order_dates,
     manifest_record,
     path_name_problem,
     read_manifest,
@@ -146,3 +148,40 @@ def test_options_are_checked() -> None:
         CopyOptions(workers=0)
     with pytest.raises(TypeError, match="dry_run must be True or False"):
         CopyOptions(dry_run="yes")  # type: ignore[arg-type]
+
+
+MILLISECOND = timedelta(milliseconds=1)
+BSON_DATES = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2000, 1, 1, 0, 0, 0, 20_000)
+).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=timezone.utc))
+
+
+@given(
+    st.lists(BSON_DATES | st.none(), max_size=12).map(
+        lambda dates: sorted(dates, key=lambda d: (d is not None, d))  # as a source lists them
+    )
+)
+def test_copied_dates_keep_the_revisions_order_and_move_only_ties(
+    dates: list[datetime | None],
+) -> None:
+    out = in_order_dates(dates)
+    assert len(out) == len(dates)
+    assert [d is None for d in out] == [d is None for d in dates]
+    pairs = [(asked, kept) for asked, kept in zip(dates, out, strict=True) if asked is not None]
+    kept_dates = [kept for _, kept in pairs]
+    assert all(a < b for a, b in itertools.pairwise(kept_dates))  # strictly in order
+    for (asked, kept), previous in zip(pairs, [None, *kept_dates][: len(pairs)], strict=True):
+        assert kept is not None and kept >= asked
+        # A date moves only when it would not be after the one before, and then by 1 ms.
+        if previous is None or asked > previous:
+            assert kept == asked
+        else:
+            assert kept == previous + MILLISECOND
+
+
+def test_copied_dates_of_a_naive_source_are_utc() -> None:
+    naive = datetime(2020, 1, 1, 12, 0)
+    assert in_order_dates([naive, naive]) == [
+        naive.replace(tzinfo=timezone.utc),
+        naive.replace(tzinfo=timezone.utc) + MILLISECOND,
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -61,6 +62,8 @@ def test_keywords_make_options_and_the_rest_are_extra_fields() -> None:
         ({"on_progress": 3}, TypeError, "on_progress must be callable, not int"),
         ({"total": False}, TypeError, "total must be an int, not bool"),
         ({"total": -2}, ValueError, "total must not be negative, got -2"),
+        ({"upload_date": datetime(2020, 1, 1)}, ValueError, "has no time zone"),
+        ({"upload_date": "2020-01-01"}, TypeError, "must be a datetime.datetime, not str"),
     ],
 )
 def test_a_bad_option_is_refused_when_the_value_is_made(
@@ -76,3 +79,16 @@ def test_a_calls_limits_take_over_from_the_stores() -> None:
     assert UploadOptions().limits_over(base) is base
     mine = UploadOptions(max_size=10).limits_over(base)
     assert (mine.max_size, mine.content_types, mine.label) == (10, ("image/*",), "Animal.photo")
+
+
+ZONES = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES))
+def test_an_upload_date_is_kept_as_the_same_moment_in_utc_at_milliseconds(when: datetime) -> None:
+    stored = UploadOptions(upload_date=when).upload_date
+    assert stored is not None and stored.tzinfo == timezone.utc
+    assert stored.microsecond % 1000 == 0
+    assert timedelta(0) <= when - stored < timedelta(milliseconds=1)
+    assert UploadOptions(upload_date=stored).upload_date == stored  # already checked: as is
+    assert UploadOptions.from_keywords({"upload_date": when}).extra == {}  # an option

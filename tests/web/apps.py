@@ -10,6 +10,7 @@ from pymongo import MongoClient
 
 import gridfield
 import gridfield.sync
+from gridfield.core.encryption import Encryption
 from gridfield.core.http import object_id_or_none
 
 # Every adapter under test: the name used in test ids, and the path prefix it serves.
@@ -35,14 +36,14 @@ TARGETS = {
 }
 
 
-def starlette_app(client: Any, db_name: str) -> Any:
+def starlette_app(client: Any, db_name: str, encryption: Encryption | None = None) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.routing import Mount, Route
 
     from gridfield.web.asgi import GridFSApp, GridFSResponse, ServeOptions
 
-    store = gridfield.AsyncFileStore(client[db_name])
+    store = gridfield.AsyncFileStore(client[db_name], encryption=encryption)
 
     async def one_file(request: Request) -> GridFSResponse:
         file_id = object_id_or_none(request.path_params["file_id"])
@@ -59,12 +60,12 @@ def starlette_app(client: Any, db_name: str) -> Any:
     )
 
 
-def fastapi_app(client: Any, db_name: str) -> Any:
+def fastapi_app(client: Any, db_name: str, encryption: Encryption | None = None) -> Any:
     from fastapi import FastAPI
 
     from gridfield.web.asgi import GridFSResponse
 
-    store = gridfield.AsyncFileStore(client[db_name])
+    store = gridfield.AsyncFileStore(client[db_name], encryption=encryption)
     app = FastAPI()
 
     @app.api_route("/files/{file_id}", methods=["GET", "HEAD"])
@@ -74,13 +75,13 @@ def fastapi_app(client: Any, db_name: str) -> Any:
     return app
 
 
-def aiohttp_app(client: Any, db_name: str) -> Any:
+def aiohttp_app(client: Any, db_name: str, encryption: Encryption | None = None) -> Any:
     from aiohttp import web
 
     from gridfield.web.aiohttp import ServeOptions, gridfs_handler, gridfs_response
 
     async def make() -> web.Application:
-        store = gridfield.AsyncFileStore(client[db_name])
+        store = gridfield.AsyncFileStore(client[db_name], encryption=encryption)
 
         async def one_file(request: web.Request) -> web.StreamResponse:
             file_id = object_id_or_none(request.match_info["file_id"])
@@ -98,13 +99,13 @@ def aiohttp_app(client: Any, db_name: str) -> Any:
     return make
 
 
-def flask_app(uri: str, db_name: str) -> Any:
+def flask_app(uri: str, db_name: str, encryption: Encryption | None = None) -> Any:
     from flask import Flask, request
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
     from gridfield.web.wsgi import GridFSApp, GridFSResponse, ServeOptions
 
-    store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
+    store = gridfield.sync.FileStore(MongoClient(uri)[db_name], encryption=encryption)
     app = Flask(__name__)
 
     @app.get("/files/<file_id>")
@@ -153,7 +154,12 @@ def configure_django() -> None:
         django.setup()
 
 
-def django_app(uri: str, db_name: str) -> Any:
+def django_app(
+    uri: str, db_name: str, encryption: Encryption | None = None, prefix: str = ""
+) -> Any:
+    """Django's app serving ``db_name``; with ``prefix`` (``"sealed/"``) its routes start
+    with it and sit beside those of the app without one (one URL configuration per
+    process)."""
     from django.core.handlers.wsgi import WSGIHandler
     from django.http import HttpRequest, StreamingHttpResponse
     from django.urls import path
@@ -163,17 +169,18 @@ def django_app(uri: str, db_name: str) -> Any:
     from . import django_urls
 
     configure_django()
-    store = gridfield.sync.FileStore(MongoClient(uri)[db_name])
+    store = gridfield.sync.FileStore(MongoClient(uri)[db_name], encryption=encryption)
 
     def one_file(request: HttpRequest, file_id: str) -> StreamingHttpResponse:
         download = request.GET.get("download") == "1"
         return gridfs_response(request, store, object_id_or_none(file_id), download=download)
 
-    django_urls.serving[:] = [
-        path("files/<str:file_id>", one_file),
-        path("bucket/<path:name>", gridfs_view(store)),
-        path("byname/<path:name>", gridfs_view(store, lookup="filename")),
-        path("inline/<path:name>", gridfs_view(store, ServeOptions(inline_active=True))),
+    routes = django_urls.serving_sealed if prefix else django_urls.serving
+    routes[:] = [
+        path(f"{prefix}files/<str:file_id>", one_file),
+        path(f"{prefix}bucket/<path:name>", gridfs_view(store)),
+        path(f"{prefix}byname/<path:name>", gridfs_view(store, lookup="filename")),
+        path(f"{prefix}inline/<path:name>", gridfs_view(store, ServeOptions(inline_active=True))),
     ]
     django_urls.publish()
     return WSGIHandler()

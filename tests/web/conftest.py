@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 import gridfield.sync
+from gridfield.core.encryption import Encryption, LocalKeys
 from gridfield.core.http import entity_tag, format_http_date, last_modified
 
 from ..conftest import fresh_db_name, installed
@@ -75,76 +76,94 @@ def _sample(store: gridfield.sync.FileStore, file_id: ObjectId, data: bytes) -> 
     return Sample(file_id, data, entity_tag(info), format_http_date(modified))
 
 
-@pytest.fixture(scope="session")
-def samples(mongo_uri: str) -> Iterator[Samples]:
+SEALING_KEYS = Encryption(LocalKeys({"web-tests": bytes(range(32))}))
+"""The keys of the encrypting store the matrix is run over a second time."""
+
+STORES = ["clear", "encrypted"]
+"""The stores every adapter's matrix is run over: a plain one, and one encrypting every
+file it writes (SEALING_KEYS)."""
+
+
+def _make_samples(store: gridfield.sync.FileStore, db: Any, name: str) -> Samples:
+    """The sample files, written by ``store`` (PyMongo's gridfs writes the legacy one)."""
+    clip = os.urandom(100_000)
+    clip_info = store.put(clip, filename="clip.webm", content_type="video/webm", chunk_size=16384)
+    legacy = os.urandom(5000)
+    legacy_id = gridfs.GridFS(db).put(
+        legacy, filename="legacy-photo", metadata={"content_type": "image/jpeg"}
+    )
+    unicode = b"%PDF-1.4 " + os.urandom(3000)
+    unicode_info = store.put(unicode, filename="Zoë résumé.pdf", content_type="application/pdf")
+    untyped = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
+    untyped_info = store.put(untyped)
+    empty_info = store.put(b"", filename="empty.txt", content_type="text/plain")
+    corrupt = os.urandom(5 * 4096)
+    corrupt_info = store.put(
+        corrupt, filename="broken.bin", content_type="application/octet-stream", chunk_size=4096
+    )
+    db["fs.chunks"].delete_one({"files_id": corrupt_info.file_id, "n": 2})
+    old = store.put(b"first revision\n", filename="notes.txt", content_type="text/plain")
+    new = store.put(b"second revision\n", filename="notes.txt", content_type="text/plain")
+    odd = store.put(b"an odd name\n", filename=ODD_NAME, content_type="text/plain")
+    # Same uploadDate: the greater _id is the newer revision (stored last, so a sort on
+    # uploadDate alone would likely return the other one).
+    tie_old = store.put(b"tie: older\n", filename="tie.txt", file_id=ObjectId())
+    tie_new = store.put(b"tie: newer\n", filename="tie.txt", file_id=ObjectId())
+    db["fs.files"].update_many(
+        {"filename": "tie.txt"}, {"$set": {"uploadDate": tie_old.upload_date}}
+    )
+    active = store.put(ACTIVE_SVG, filename="drawing.svg", content_type="image/svg+xml")
+    return Samples(
+        db_name=name,
+        clip=_sample(store, clip_info.file_id, clip),
+        legacy=_sample(store, legacy_id, legacy),
+        unicode=_sample(store, unicode_info.file_id, unicode),
+        untyped=_sample(store, untyped_info.file_id, untyped),
+        empty=_sample(store, empty_info.file_id, b""),
+        corrupt=_sample(store, corrupt_info.file_id, corrupt),
+        named_old=_sample(store, old.file_id, b"first revision\n"),
+        named_new=_sample(store, new.file_id, b"second revision\n"),
+        odd_name=_sample(store, odd.file_id, b"an odd name\n"),
+        tie_old=_sample(store, tie_old.file_id, b"tie: older\n"),
+        tie_new=_sample(store, tie_new.file_id, b"tie: newer\n"),
+        active=_sample(store, active.file_id, ACTIVE_SVG),
+    )
+
+
+@contextmanager
+def _samples_in_fresh_db(mongo_uri: str, encryption: Encryption | None) -> Iterator[Samples]:
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
     name = fresh_db_name()
     db = client[name]
-    store = gridfield.sync.FileStore(db)
     try:
-        clip = os.urandom(100_000)
-        clip_info = store.put(
-            clip, filename="clip.webm", content_type="video/webm", chunk_size=16384
-        )
-        legacy = os.urandom(5000)
-        legacy_id = gridfs.GridFS(db).put(
-            legacy, filename="legacy-photo", metadata={"content_type": "image/jpeg"}
-        )
-        unicode = b"%PDF-1.4 " + os.urandom(3000)
-        unicode_info = store.put(unicode, filename="Zoë résumé.pdf", content_type="application/pdf")
-        untyped = b"\x89PNG\r\n\x1a\n" + os.urandom(2000)
-        untyped_info = store.put(untyped)
-        empty_info = store.put(b"", filename="empty.txt", content_type="text/plain")
-        corrupt = os.urandom(5 * 4096)
-        corrupt_info = store.put(
-            corrupt, filename="broken.bin", content_type="application/octet-stream", chunk_size=4096
-        )
-        db["fs.chunks"].delete_one({"files_id": corrupt_info.file_id, "n": 2})
-        old = store.put(b"first revision\n", filename="notes.txt", content_type="text/plain")
-        new = store.put(b"second revision\n", filename="notes.txt", content_type="text/plain")
-        odd = store.put(b"an odd name\n", filename=ODD_NAME, content_type="text/plain")
-        # Same uploadDate: the greater _id is the newer revision (stored last, so a sort on
-        # uploadDate alone would likely return the other one).
-        tie_old = store.put(b"tie: older\n", filename="tie.txt", file_id=ObjectId())
-        tie_new = store.put(b"tie: newer\n", filename="tie.txt", file_id=ObjectId())
-        db["fs.files"].update_many(
-            {"filename": "tie.txt"}, {"$set": {"uploadDate": tie_old.upload_date}}
-        )
-        active = store.put(ACTIVE_SVG, filename="drawing.svg", content_type="image/svg+xml")
-        yield Samples(
-            db_name=name,
-            clip=_sample(store, clip_info.file_id, clip),
-            legacy=_sample(store, legacy_id, legacy),
-            unicode=_sample(store, unicode_info.file_id, unicode),
-            untyped=_sample(store, untyped_info.file_id, untyped),
-            empty=_sample(store, empty_info.file_id, b""),
-            corrupt=_sample(store, corrupt_info.file_id, corrupt),
-            named_old=_sample(store, old.file_id, b"first revision\n"),
-            named_new=_sample(store, new.file_id, b"second revision\n"),
-            odd_name=_sample(store, odd.file_id, b"an odd name\n"),
-            tie_old=_sample(store, tie_old.file_id, b"tie: older\n"),
-            tie_new=_sample(store, tie_new.file_id, b"tie: newer\n"),
-            active=_sample(store, active.file_id, ACTIVE_SVG),
-        )
+        yield _make_samples(gridfield.sync.FileStore(db, encryption=encryption), db, name)
     finally:
         client.drop_database(name)
         client.close()
 
 
-@pytest.fixture(scope="session")
-def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
-    """The base URL of every adapter in apps.TARGETS, each behind its real server."""
-    uri, name = mongo_uri, samples.db_name
+@contextmanager
+def _serving(uri: str, name: str, encryption: Encryption | None) -> Iterator[dict[str, str]]:
+    """The base URL of every adapter in apps.TARGETS, each behind its real server, serving
+    the database ``name`` through a store with ``encryption``."""
     with ExitStack() as stack:
         # One async client per server: each binds to its server's loop, and closes there.
         clients = [AsyncMongoClient(uri) for _ in range(3)]
         starlette = stack.enter_context(
-            run_uvicorn(apps.starlette_app(clients[0], name), clients[:1])
+            run_uvicorn(apps.starlette_app(clients[0], name, encryption), clients[:1])
         )
-        fastapi = stack.enter_context(run_uvicorn(apps.fastapi_app(clients[1], name), clients[1:2]))
-        aiohttp = stack.enter_context(run_aiohttp(apps.aiohttp_app(clients[2], name), clients[2:]))
-        flask = stack.enter_context(run_waitress(apps.flask_app(uri, name)))
-        django = stack.enter_context(run_waitress(apps.django_app(uri, name)))
+        fastapi = stack.enter_context(
+            run_uvicorn(apps.fastapi_app(clients[1], name, encryption), clients[1:2])
+        )
+        aiohttp = stack.enter_context(
+            run_aiohttp(apps.aiohttp_app(clients[2], name, encryption), clients[2:])
+        )
+        flask = stack.enter_context(run_waitress(apps.flask_app(uri, name, encryption)))
+        # Django has one URL configuration per process: the encrypted app's routes sit
+        # beside the clear one's, under sealed/.
+        prefix = "" if encryption is None else "sealed/"
+        django = stack.enter_context(run_waitress(apps.django_app(uri, name, encryption, prefix)))
+        django = f"{django}/{prefix}".rstrip("/")
         yield {
             "starlette": starlette,
             "fastapi": fastapi,
@@ -156,6 +175,46 @@ def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
             "django": django,
             "django-view": django,
         }
+
+
+@pytest.fixture(scope="session")
+def samples(mongo_uri: str) -> Iterator[Samples]:
+    """The sample files, stored in clear."""
+    with _samples_in_fresh_db(mongo_uri, None) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def servers(mongo_uri: str, samples: Samples) -> Iterator[dict[str, str]]:
+    """The base URL of every adapter in apps.TARGETS, each behind its real server."""
+    with _serving(mongo_uri, samples.db_name, None) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def encrypted_samples(mongo_uri: str) -> Iterator[Samples]:
+    """The sample files, stored by an encrypting store (but the legacy one, which PyMongo's
+    gridfs writes in clear)."""
+    with _samples_in_fresh_db(mongo_uri, SEALING_KEYS) as made:
+        yield made
+
+
+@pytest.fixture(scope="session")
+def encrypted_servers(mongo_uri: str, encrypted_samples: Samples) -> Iterator[dict[str, str]]:
+    """Every adapter as in ``servers``, over an encrypting store of the encrypted samples."""
+    with _serving(mongo_uri, encrypted_samples.db_name, SEALING_KEYS) as urls:
+        yield urls
+
+
+@pytest.fixture(params=STORES)
+def served(request: pytest.FixtureRequest) -> tuple[dict[str, str], Samples]:
+    """The servers and their samples, over each store of STORES in turn."""
+    if request.param == "clear":
+        return request.getfixturevalue("servers"), request.getfixturevalue("samples")
+    return (
+        request.getfixturevalue("encrypted_servers"),
+        request.getfixturevalue("encrypted_samples"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -46,8 +46,10 @@ def curl(*args: str, tmp_path: Path) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_curl_range_head_and_304(
-    target: str, servers: dict[str, str], samples: Samples, tmp_path: Path
+    target: str, served: tuple[dict[str, str], Samples], tmp_path: Path
 ) -> None:
+    """Over a store in clear and over an encrypting one (the ``served`` fixture)."""
+    servers, samples = served
     clip = samples.clip
     url = f"{servers[target]}{TARGETS[target]}{clip.file_id}"
     n = len(clip.data)

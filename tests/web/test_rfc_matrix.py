@@ -1,4 +1,5 @@
-"""The RFC 9110 matrix, run identically against every adapter through its real server."""
+"""The RFC 9110 matrix, run identically against every adapter through its real server, over
+a store in clear and over one encrypting every file (the ``served`` fixture)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from .apps import INLINE_TARGETS, TARGETS
 from .conftest import Samples
 from .matrix import CASES, NAMED_CASES, Case, NamedCase
+
+Served = tuple[dict[str, str], Samples]
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +30,8 @@ def _url(servers: dict[str, str], target: str, case: Case, samples: Samples) -> 
 
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_rfc9110_case(
-    case: Case, target: str, servers: dict[str, str], samples: Samples, client: httpx.Client
-) -> None:
+def test_rfc9110_case(case: Case, target: str, served: Served, client: httpx.Client) -> None:
+    servers, samples = served
     sample = case.file(samples)
     headers = case.headers(sample) if sample is not None else {}
     response = client.request(case.method, _url(servers, target, case, samples), headers=headers)
@@ -55,11 +58,12 @@ def test_the_matrix_has_at_least_thirty_cases() -> None:
 @pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("ranged", [False, True], ids=["whole", "range"])
 def test_corrupt_chunk_never_sends_other_bytes(
-    target: str, ranged: bool, servers: dict[str, str], samples: Samples, client: httpx.Client
+    target: str, ranged: bool, served: Served, client: httpx.Client
 ) -> None:
     """Chunk 2 of 5 is gone. Once the headers are out the server must cut the connection
     rather than send other bytes or end the body early as if complete; a server that has
     not sent them yet (WSGI servers send headers with the first body bytes) answers 500."""
+    servers, samples = served
     sample = samples.corrupt
     url = f"{servers[target]}{TARGETS[target]}{sample.file_id}"
     headers = {"Range": "bytes=100-16000"} if ranged else {}
@@ -88,8 +92,9 @@ BUCKET_APPS = ["asgi-app", "aiohttp-handler", "wsgi-app", "django-view"]
 @pytest.mark.parametrize("target", BUCKET_APPS)
 @pytest.mark.parametrize("case", NAMED_CASES, ids=[c.name for c in NAMED_CASES])
 def test_bucket_app_by_filename(
-    case: NamedCase, target: str, servers: dict[str, str], samples: Samples, client: httpx.Client
+    case: NamedCase, target: str, served: Served, client: httpx.Client
 ) -> None:
+    servers, samples = served
     sample = case.file(samples)
     response = client.get(f"{servers[target]}/byname/{case.segment}")
     assert response.status_code == 200, response.text[:200]
@@ -99,8 +104,9 @@ def test_bucket_app_by_filename(
 
 @pytest.mark.parametrize("target", BUCKET_APPS)
 def test_bucket_app_by_filename_answers_404_for_no_such_name(
-    target: str, servers: dict[str, str], samples: Samples, client: httpx.Client
+    target: str, served: Served, client: httpx.Client
 ) -> None:
+    servers, _ = served
     base = servers[target]
     assert client.get(f"{base}/byname/no-such-file.txt").status_code == 404
     # The name decoded twice ("%41" taken for "A") names no file.
@@ -109,8 +115,9 @@ def test_bucket_app_by_filename_answers_404_for_no_such_name(
 
 @pytest.mark.parametrize("target", list(INLINE_TARGETS))
 def test_active_content_is_inline_in_a_sandbox_only_when_the_app_opts_in(
-    target: str, servers: dict[str, str], samples: Samples, client: httpx.Client
+    target: str, served: Served, client: httpx.Client
 ) -> None:
+    servers, samples = served
     base = f"{servers[target]}{INLINE_TARGETS[target]}"
     svg = client.get(f"{base}{samples.active.file_id}")
     assert svg.status_code == 200 and svg.content == samples.active.data
@@ -123,3 +130,20 @@ def test_active_content_is_inline_in_a_sandbox_only_when_the_app_opts_in(
     clip = client.get(f"{base}{samples.clip.file_id}")
     assert clip.headers["content-disposition"] == 'inline; filename="clip.webm"'
     assert "content-security-policy" not in clip.headers  # not active content
+
+
+def test_the_encrypted_store_serves_files_stored_encrypted(
+    mongo_uri: str, encrypted_samples: Samples
+) -> None:
+    """The matrix over the encrypting store is not the clear one again: every sample but
+    PyMongo's is encrypted, and no chunk of the clip holds a 16-byte window of its bytes."""
+    with MongoClient(mongo_uri) as mongo:
+        db = mongo[encrypted_samples.db_name]
+        clear = {doc["filename"] for doc in db["fs.files"].find({"gridfield.encryption": None})}
+        assert clear == {"legacy-photo"}
+        clip = encrypted_samples.clip
+        chunks = list(db["fs.chunks"].find({"files_id": clip.file_id}))
+        assert len(chunks) == -(-len(clip.data) // 16384)
+        stored = b"".join(bytes(doc["data"]) for doc in chunks)
+        for start in range(0, len(clip.data) - 16, 997):
+            assert clip.data[start : start + 16] not in stored

@@ -283,6 +283,7 @@ class AsyncFileStore:
         sha256: str | None = None,
         length: int | None = None,
         encrypt: bool | None = None,
+        upload_date: datetime | None = None,
     ) -> AsyncUploadStream:
         """A new upload stream; nothing is sent until it is written to or closed.
 
@@ -297,7 +298,7 @@ class AsyncFileStore:
         ContentTypeRefused before anything is sent. ``on_progress(done, total)`` is called
         as chunks reach the server (``total`` as given here, else None). Expiry and
         deduplication are as for ``put`` (a declared ``sha256`` and ``length`` are checked
-        when the stream closes).
+        when the stream closes), and so is ``upload_date``.
         """
         return self.start_upload(
             UploadOptions(
@@ -321,6 +322,7 @@ class AsyncFileStore:
                 sha256=sha256,
                 length=length,
                 encrypt=encrypt,
+                upload_date=upload_date,
             )
         )
 
@@ -385,6 +387,7 @@ class AsyncFileStore:
         sha256: str | None = None,
         length: int | None = None,
         encrypt: bool | None = None,
+        upload_date: datetime | None = None,
     ) -> FileInfo:
         """Store ``data`` as a new file and return its description.
 
@@ -399,10 +402,10 @@ class AsyncFileStore:
 
         Expiry: ``expire_at`` (an aware datetime in the future; a naive one is refused, as
         its time zone cannot be known) or ``expire_after`` (a positive timedelta from the
-        upload's date), never both, is stored as ``gridfield.expireAt``. From then on reads
-        raise NoFile saying when it expired; the server's TTL index (``ensure_indexes``) or
-        else ``sweep(delete=True)`` removes it. The store's ``expire_after`` applies when
-        neither is given.
+        moment the file is stored), never both, is stored as ``gridfield.expireAt``. From
+        then on reads raise NoFile saying when it expired; the server's TTL index
+        (``ensure_indexes``) or else ``sweep(delete=True)`` removes it. The store's
+        ``expire_after`` applies when neither is given.
 
         Deduplication: with ``dedup=True`` (the default when the store has a
         ``dedup_scope``) and a ``scope`` (a str: who may share files, such as a tenant), the
@@ -420,6 +423,11 @@ class AsyncFileStore:
         (``encrypt=False`` stores this file in clear; ``encrypt=True`` on a store without
         keys is a ValueError). An encrypted file stores no SHA-256 and is never
         deduplicated (``dedup=True`` with it is a ValueError).
+
+        ``upload_date`` (an aware datetime; a naive one is refused) is stored as the file's
+        ``uploadDate`` instead of the moment it is stored, at BSON's millisecond precision:
+        a copy keeps its source's date this way. Revisions of a name are ordered by it.
+        ``expire_after`` counts from the moment the file is stored all the same.
         """
         options = UploadOptions(
             filename=filename,
@@ -441,6 +449,7 @@ class AsyncFileStore:
             sha256=sha256,
             length=length,
             encrypt=encrypt,
+            upload_date=upload_date,
         )
         return await self.upload(data, options)
 

@@ -67,6 +67,7 @@ class AsyncUploadStream(AsyncClosing):
         self._metadata = dict(options.metadata or {})
         self._aliases = options.aliases
         self._extra = dict(options.extra)
+        self._upload_date = options.upload_date
         self.encoding = options.encoding
         """How a written str is encoded."""
         # An encrypted file's SHA-256 is not stored (it would tell who holds the database
@@ -370,7 +371,10 @@ class AsyncUploadStream(AsyncClosing):
 
     def _describe(self) -> FileInfo:
         guessed = self._guessed_type()
-        date = upload_date(self._store.db.codec_options)
+        codec = self._store.db.codec_options
+        now = upload_date(codec)
+        # A given date (a copy keeping its source's) is stored; expiry counts from now.
+        date = now if self._upload_date is None else upload_date(codec, self._upload_date)
         return FileInfo.for_upload(
             file_id=self.file_id,
             length=self._cutter.length,
@@ -383,7 +387,7 @@ class AsyncUploadStream(AsyncClosing):
             sha256=self._cutter.sha256(),
             aliases=self._aliases,
             extra=self._extra,
-            expire_at=expiry_moment(self._expiry, date),
+            expire_at=expiry_moment(self._expiry, now),
             scope=self._scope,
         )
 

@@ -16,6 +16,7 @@ beside the files (``gridfield.core.copy_plan``), and a copy back into a bucket r
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,11 +33,13 @@ from ..core.copy_plan import (
     CopyReport,
     Outcome,
     SourceFile,
+    as_utc,
     copied_file_id,
     decide,
     destination_names,
     dump_manifest,
     from_timestamp,
+    in_order_dates,
     manifest_path,
     manifest_record,
     read_manifest,
@@ -127,17 +130,18 @@ class BucketSide:
     def present(self, name: str, count: int) -> list[str | None]:
         """The SHA-256 of each revision of ``name`` here, oldest first (computed by reading
         a file another writer stored without one)."""
-        digests: list[str | None] = []
-        for info in self.store.find(filename=name):
-            if info.sha256 is None:
-                digest = hashlib.sha256()
-                stream = self.store.open_download(info.file_id)
-                for piece in stream:
-                    digest.update(piece)
-                digests.append(digest.hexdigest())
-            else:
-                digests.append(info.sha256)
-        return digests
+        return [self._sha256(info) for info in self.store.find(filename=name)]
+
+    def _sha256(self, info: FileInfo) -> str:
+        """The SHA-256 a file keeps, or that of its bytes read back (a file another writer
+        stored without one, or an encrypted file: decrypted, every chunk's tag checked)."""
+        if info.sha256 is not None:
+            return info.sha256
+        digest = hashlib.sha256()
+        stream = self.store.open_download(info.file_id)
+        for piece in stream:
+            digest.update(piece)
+        return digest.hexdigest()
 
     def write(
         self,
@@ -161,12 +165,12 @@ class BucketSide:
             whole = [info for info in self.store.find({"_id": {"$eq": file_id}}, expired=True)]
             if whole:
                 info = whole[0]
-                if info.filename != name or info.sha256 is None:
+                if info.filename != name:
                     raise
                 for _ in source():  # the source's checksum, to compare with it
                     pass
                 check()
-                return info.sha256
+                return self._sha256(info)
             try:
                 self.store.delete(file_id)  # no files document: removes the chunks
             except NoFile:
@@ -184,13 +188,23 @@ class BucketSide:
             file_id=file_id,
             aliases=list(file.aliases) if file.aliases is not None else None,
             extra=extra,
+            upload_date=as_utc(file.upload_date),
         )
+        # An encrypted file stores no SHA-256 (it would let whoever holds the database
+        # confirm a guess of its bytes): the digest is then that of the clear bytes the
+        # encrypting writer took, as a clear file's is of the bytes its writer took.
+        taken = None if self.store.encryption is None else hashlib.sha256()
         with stream:
             for piece in source():
+                if taken is not None:
+                    taken.update(piece)
                 stream.write(piece)
             check()  # raising here aborts the upload: nothing becomes visible
-        assert stream.info is not None and stream.info.sha256 is not None
-        return stream.info.sha256
+        assert stream.info is not None
+        if stream.info.sha256 is not None:
+            return stream.info.sha256
+        assert taken is not None  # a clear upload of the copy keeps its checksum
+        return taken.hexdigest()
 
     def keep_only(self, name: str, keep: list[Any]) -> None:
         """Delete the revisions of ``name`` other than the files ``keep`` (ids)."""
@@ -411,12 +425,15 @@ def copy_files(
     a store with a name prefix, a local path or an fsspec URL) and report what was done.
 
     Names keep their folders (``a/b.txt`` is the file ``b.txt`` in the folder ``a``); the
-    content type, metadata, aliases and extra fields, and (into a folder) the upload date
-    as the file's modification time go with the bytes. Each file is verified against the
-    source's SHA-256 (computed as it streams where the source keeps none) before it is
-    made visible. A name the destination holds with the same bytes is skipped; with other
-    bytes it is left and reported, or replaced with ``options.overwrite``. Run the same
-    copy again after a failure or a kill: it copies only what is missing.
+    content type, metadata, aliases and extra fields, and the upload date (a bucket's
+    ``uploadDate``, a folder's modification time) go with the bytes. Each file is verified
+    against the source's SHA-256 (computed as it streams where the source keeps none)
+    before it is made visible. Encrypted files are read through the source store's keys
+    and written through the destination store's encryption: an encrypted copy, which keeps
+    no SHA-256, is verified by that of the clear bytes its writer took. A name the
+    destination holds with the same bytes is skipped; with other bytes it is left and
+    reported, or replaced with ``options.overwrite``. Run the same copy again after a
+    failure or a kill: it copies only what is missing.
 
     Refused before anything is copied (CopyRefused): a name a path cannot hold, two source
     files taking one destination name, a destination that cannot be reached. A file that
@@ -484,6 +501,8 @@ class _Copier:
                 if wanted[position] is None:
                     wanted[position] = self._digest(file)
         action, done = decide(wanted, present, overwrite=self.options.overwrite)
+        # A bucket keeps the source's dates, each revision's after the one before.
+        dates = None if self.destination.paths else in_order_dates([f.upload_date for f in files])
         records: list[dict[str, Any]] = []
         kept: list[Any] = []
         for position, file in enumerate(files):
@@ -500,7 +519,10 @@ class _Copier:
                 outcome = Outcome(file, name, action)
                 if not self.options.dry_run:
                     file_id = copied_file_id(file.key, self.destination.label, name, position)
-                    digest = self._copy_one(name, file, position, count, file_id)
+                    stored = file
+                    if dates is not None and dates[position] != as_utc(file.upload_date):
+                        stored = dataclasses.replace(file, upload_date=dates[position])
+                    digest = self._copy_one(name, stored, position, count, file_id)
                     records.append(manifest_record(file, path=path, sha256=digest))
                     kept.append(file_id)
                     outcome.verified = True

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.uri_parser import parse_uri
 
+from ..core.encryption import Encryption
 from ..sync import FileStore
 
 __all__ = ["DEFAULT_DB", "DEFAULT_PREFIX", "DEFAULT_URI", "Bucket"]
@@ -36,12 +37,16 @@ class Bucket:
         named = parse_uri(self.uri).get("database")
         return named or DEFAULT_DB
 
-    def open(self) -> tuple[MongoClient[dict[str, Any]], FileStore]:
-        """A client and the file store of this bucket; the caller closes the client."""
+    def open(
+        self, encryption: Encryption | None = None
+    ) -> tuple[MongoClient[dict[str, Any]], FileStore]:
+        """A client and the file store of this bucket (encrypting and decrypting with
+        ``encryption`` when given); the caller closes the client."""
         if not self.prefix:
             raise ValueError("--prefix cannot be blank")
         options: dict[str, Any] = {}
         if "serverselectiontimeoutms" not in self.uri.lower():
             options["serverSelectionTimeoutMS"] = _SELECTION_TIMEOUT_MS
         client: MongoClient[dict[str, Any]] = MongoClient(self.uri, **options)
-        return client, FileStore(client[self.database_name()], self.prefix)
+        store = FileStore(client[self.database_name()], self.prefix, encryption=encryption)
+        return client, store

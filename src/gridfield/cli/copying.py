@@ -12,9 +12,11 @@ from typing import Any
 import click
 
 from ..core.copy_plan import COPY_WORKERS, Action, CopyOptions, Outcome
+from ..core.encryption import Encryption
 from ..sync import BucketSide, copy_files
 from .app import CONNECTION_SCHEMES, command, settings_of
 from .bucket import DEFAULT_PREFIX, Bucket
+from .keys import read_key_file
 from .progress import TransferBar
 
 __all__ = ["BUCKET_HERE"]
@@ -26,11 +28,12 @@ BUCKET_HERE = "gridfs:"
 @dataclasses.dataclass(frozen=True)
 class _Where:
     """One side as typed: a bucket (connection string, or the command's own), else a path
-    or fsspec URL."""
+    or fsspec URL; a bucket's keys (None: its store has none)."""
 
     text: str
     bucket: Bucket | None
     names: str
+    keys: Encryption | None = None
 
 
 def _where(text: str, own: Bucket, bucket_name: str | None, names: str) -> _Where:
@@ -50,7 +53,7 @@ def _opened(where: _Where) -> Iterator[Any]:
     if where.bucket is None:
         yield where.text
         return
-    client, store = where.bucket.open()
+    client, store = where.bucket.open(where.keys)
     try:
         yield BucketSide(store, where.names)
     finally:
@@ -101,6 +104,16 @@ def _line(outcome: Outcome, dry_run: bool) -> str | None:
     "--from-names", metavar="PREFIX", default="", help="Copy only names with this prefix."
 )
 @click.option("--to-names", metavar="PREFIX", default="", help="Put this before each name.")
+@click.option(
+    "--from-keys",
+    metavar="FILE",
+    help="Key file to read SRC's encrypted files with (KEYID:BASE64 lines).",
+)
+@click.option(
+    "--to-keys",
+    metavar="FILE",
+    help="Key file to encrypt the files stored in DST with (the last key wraps).",
+)
 def copy(
     ctx: click.Context,
     source: str,
@@ -114,6 +127,8 @@ def copy(
     to_bucket: str | None,
     from_names: str,
     to_names: str,
+    from_keys: str | None,
+    to_keys: str | None,
     **_: Any,
 ) -> None:
     """Copy files from SRC to DST, verifying each against its SHA-256.
@@ -124,10 +139,12 @@ def copy(
       gridfs:             the bucket of --uri, --db and --prefix
       a local folder, or an fsspec URL (s3://bucket/folder...; pip install "gridfield[fsspec]")
 
-    Names keep their folders; content type, metadata and (into a folder) the upload date
-    go along, a folder keeping them in .gridfield/. A name already at DST with the same
-    bytes is skipped; with other bytes it is left and reported unless --overwrite. Run the
-    same command again after a failure or an interruption: it copies only what is missing.
+    Names keep their folders; content type, metadata and the upload date go along (into
+    a folder as its modification time), a folder keeping them in .gridfield/. A name
+    already at DST with the same bytes is skipped; with other bytes it is left and
+    reported unless --overwrite. Run the same command again after a failure or an
+    interruption: it copies only what is missing. --from-keys reads encrypted files of a
+    bucket SRC in clear; --to-keys encrypts what is stored in a bucket DST.
     Exit status 1 when any file failed or was left.
     """
     settings = settings_of(ctx)
@@ -145,6 +162,12 @@ def copy(
     dst = dataclasses.replace(dst, names=to_names or dst.names)
     if src.bucket is None and from_names:
         raise click.UsageError("--from-names applies to a bucket source")
+    if src.bucket is None and from_keys is not None:
+        raise click.UsageError("--from-keys applies to a bucket source")
+    if dst.bucket is None and to_keys is not None:
+        raise click.UsageError("--to-keys applies to a bucket destination")
+    src = dataclasses.replace(src, keys=read_key_file(from_keys))
+    dst = dataclasses.replace(dst, keys=read_key_file(to_keys))
     bar = TransferBar("copy", None, quiet=settings.quiet or dry_run)
     with _opened(src) as src_side, _opened(dst) as dst_side, bar:
         moved = bar.for_file()

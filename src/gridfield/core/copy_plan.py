@@ -9,7 +9,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bson import ObjectId, json_util
@@ -25,11 +25,13 @@ __all__ = [
     "CopyReport",
     "Outcome",
     "SourceFile",
+    "as_utc",
     "copied_file_id",
     "decide",
     "destination_names",
     "dump_manifest",
     "from_timestamp",
+    "in_order_dates",
     "manifest_path",
     "manifest_record",
     "path_name_problem",
@@ -291,6 +293,36 @@ def timestamp(moment: datetime | None) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` as an aware UTC datetime (a naive one, as PyMongo reads BSON dates by
+    default, is UTC); None stays None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def in_order_dates(dates: Sequence[datetime | None]) -> list[datetime | None]:
+    """The upload dates to store for the copies of one name's revisions, oldest first: each
+    source date (UTC, at BSON's milliseconds), but one not later than the date before it
+    goes 1 ms after that one. A bucket orders revisions by ``uploadDate``, then ``_id``; two
+    revisions stored in one millisecond keep their order by their ids, which their copies
+    do not share, so without this their copies could swap. None (no date known: the moment
+    of storing) stays None and is passed over."""
+    out: list[datetime | None] = []
+    last: datetime | None = None
+    for date in dates:
+        moment = as_utc(date)
+        if moment is not None:
+            moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+            if last is not None and moment <= last:
+                moment = last + timedelta(milliseconds=1)
+            last = moment
+        out.append(moment)
+    return out
 
 
 def from_timestamp(seconds: float) -> datetime:

@@ -31,6 +31,7 @@ __all__ = [
     "check_file_id",
     "check_files_document",
     "check_metadata",
+    "check_upload_date",
     "upload_date",
 ]
 
@@ -268,9 +269,30 @@ def check_files_document(
         )
 
 
-def upload_date(codec_options: CodecOptions[Any] | None = None) -> datetime:
-    """Now, at BSON's millisecond precision, as a database with these options reads it back."""
-    now = datetime.now(timezone.utc)
+def check_upload_date(value: object) -> datetime | None:
+    """An upload date a caller gives (a copy keeping its source's), checked: an aware
+    datetime, returned in UTC at BSON's millisecond precision; None stays None (the moment
+    the file is stored). TypeError for another type; ValueError for a naive datetime (which
+    time zone it meant cannot be known)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise TypeError(f"upload_date must be a datetime.datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"upload_date {value.isoformat()} has no time zone: give an aware datetime"
+            " (a BSON date read back naive is UTC: .replace(tzinfo=timezone.utc))"
+        )
+    moment = value.astimezone(timezone.utc)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def upload_date(
+    codec_options: CodecOptions[Any] | None = None, moment: datetime | None = None
+) -> datetime:
+    """``moment`` (an aware datetime; None: now), at BSON's millisecond precision, as a
+    database with these options reads it back."""
+    now = datetime.now(timezone.utc) if moment is None else moment.astimezone(timezone.utc)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     if codec_options is None or not codec_options.tz_aware:
         return now.replace(tzinfo=None)

@@ -19,7 +19,7 @@ from typing import Any
 from .content_types import check_content_type
 from .dedup import check_declared, check_scope
 from .expiry import check_expiry
-from .files_document import check_aliases, check_chunk_size, check_file_id
+from .files_document import check_aliases, check_chunk_size, check_file_id, check_upload_date
 from .guards import ProgressCallback, UploadLimits, check_progress_callback
 from .numbers import whole_number
 
@@ -52,6 +52,7 @@ OPTION_NAMES = frozenset(
         "sha256",
         "length",
         "encrypt",
+        "upload_date",
     }
 )
 """The keywords of an upload that are options, not extra fields of the files document."""
@@ -95,7 +96,7 @@ class UploadOptions:
     store makes them when the upload starts.
 
     ``expire_at`` (an aware datetime in the future) or ``expire_after`` (a positive
-    timedelta, counted from the upload's date) makes the file expire (see
+    timedelta, counted from the moment the file is stored) makes the file expire (see
     ``gridfield.core.expiry``). ``dedup`` (None: the store's choice) looks, when the upload
     closes, for a stored file with the same bytes in ``scope`` (a str; None: the store's
     ``dedup_scope``) and returns it instead. ``sha256`` and ``length`` declare the bytes
@@ -105,6 +106,11 @@ class UploadOptions:
     ``encrypt`` (None: the store's choice, which is to encrypt when it has an
     ``Encryption``) encrypts the file's chunks on the client (``gridfield.core.encryption``);
     an encrypted file is never deduplicated.
+
+    ``upload_date`` (an aware datetime; None: the moment the file is stored) is the
+    ``uploadDate`` of its files document: a copy keeps its source's. ``expire_after`` still
+    counts from the moment the file is stored, so a file copied with an old date does not
+    expire at once.
     """
 
     filename: str | None = None
@@ -127,6 +133,7 @@ class UploadOptions:
     sha256: str | None = None
     length: int | None = None
     encrypt: bool | None = None
+    upload_date: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.filename is not None and not isinstance(self.filename, str):
@@ -170,6 +177,7 @@ class UploadOptions:
             raise TypeError(f"encrypt must be True or False, not {self.encrypt!r}")
         if self.dedup and self.encrypt:
             raise ValueError(ENCRYPTED_DEDUP_REFUSED)
+        object.__setattr__(self, "upload_date", check_upload_date(self.upload_date))
         if self.dedup and self.file_id is not None:
             raise ValueError(
                 "dedup=True takes no file_id: the file returned may be one stored before, "
