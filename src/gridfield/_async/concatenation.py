@@ -7,6 +7,12 @@ are moved (or copied) into the final file; the files document goes in with the S
 the whole; the final upload is marked complete and the parts' registry documents removed.
 A retry of the same concatenation finds the parts claimed by a join whose lease ran out
 and finishes that one.
+
+An in-place join costs what rewriting chunk documents costs on the server, so it rewrites
+as few as it can: the final file takes the first part's file id (recorded once the parts
+are claimed), so that part's chunks stay as they are and only the later parts' move, one
+``update`` per part. The SHA-256 of the whole is read back from the chunks, except for the
+first part's bytes when this process received them and still holds their running hash.
 """
 
 from __future__ import annotations
@@ -88,7 +94,26 @@ async def join_uploads(
         )
         await resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
+    if plan.in_place:
+        final = await _borrow_first_part(resumable, final, plan, token)
     return await _finish(resumable, final, plan, token)
+
+
+async def _borrow_first_part(
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+) -> UploadState:
+    """``final`` with the first part's file id, recorded in its registry document: that
+    part's chunks are the final file's first ones as they are. Done once the parts are
+    claimed, so an abandoned join removes them with it; never on a resumed join (chunks may
+    have moved to the id it has)."""
+    first = plan.parts[0]
+    # A chunk past the part's end is stale (a refused PATCH's): it would stand where the
+    # next part's first chunk goes.
+    count = -(-(first.length or 0) // first.chunk_size)
+    await discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
+    if not await resumable.leases.renew(final.upload_id, token, {"file_id": first.file_id}):
+        raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
+    return dataclasses.replace(final, file_id=first.file_id)
 
 
 async def _resumable_join(
@@ -123,11 +148,13 @@ async def _finish(
     """Join the parts into the final file, store its files document, mark it complete."""
     if plan.in_place:
         for move in plan.moves():
+            if move.source == final.file_id:
+                continue  # the first part's chunks: the final file's already
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
             await move_chunks(
                 resumable.store.bucket, move.source, move.count, final.file_id, move.base
             )
-        digest = await _hash_of(resumable, final)
+        digest = await _hash_of(resumable, final, plan)
     else:
         digest = await _copy(resumable, final, plan, token)
     stored = await resumable.store_file(final, digest)
@@ -153,16 +180,30 @@ async def _release_parts(resumable: AsyncUploadRegistry, final: UploadState) -> 
     await resumable.registry.delete_many(query)
 
 
-async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState) -> str:
-    """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
-    cursor), which checks that they are every chunk and every byte of it."""
+async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan) -> str:
+    """The SHA-256 of the final file of an in-place join. Its chunks are read in order
+    through the chunk reader (one cursor), which checks that they are every chunk and every
+    byte from where it starts: from the first, or past the first part when this process
+    holds that part's running hash (its bytes were hashed as they arrived)."""
     described = FileInfo(
         file_id=final.file_id, length=final.length or 0, chunk_size=final.chunk_size
     )
+    head = plan.parts[0]
+    running = resumable.kept_hash(head.upload_id, head.length or 0)
+    first = 0
+    if running is None:
+        running = hashlib.sha256()
+    else:
+        first = -(-(head.length or 0) // head.chunk_size)
     try:
-        return await resumable.store.chunk_reader.sha256(described)
+        if first < described.chunk_count:
+            async for _, data in resumable.store.chunk_reader.chunks(described, first):
+                running.update(data)
+        else:  # nothing after the first part: still, no chunk may lie past the end
+            await resumable.store.chunk_reader.check_end(described)
     except CorruptFile as exc:
         raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
+    return str(running.hexdigest())
 
 
 async def _copy(

@@ -99,3 +99,7 @@ class AsyncUploadRegistry(Protocol):
 
     async def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
         """Store the files document of the complete upload ``state``."""
+
+    def kept_hash(self, upload_id: str, offset: int) -> Any:
+        """A copy of the running SHA-256 of the first ``offset`` bytes of upload
+        ``upload_id`` when this process holds it (it received them), else None."""

@@ -8,6 +8,12 @@ are moved (or copied) into the final file; the files document goes in with the S
 the whole; the final upload is marked complete and the parts' registry documents removed.
 A retry of the same concatenation finds the parts claimed by a join whose lease ran out
 and finishes that one.
+
+An in-place join costs what rewriting chunk documents costs on the server, so it rewrites
+as few as it can: the final file takes the first part's file id (recorded once the parts
+are claimed), so that part's chunks stay as they are and only the later parts' move, one
+``update`` per part. The SHA-256 of the whole is read back from the chunks, except for the
+first part's bytes when this process received them and still holds their running hash.
 """
 
 from __future__ import annotations
@@ -89,7 +95,26 @@ def join_uploads(
         )
         resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
+    if plan.in_place:
+        final = _borrow_first_part(resumable, final, plan, token)
     return _finish(resumable, final, plan, token)
+
+
+def _borrow_first_part(
+    resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+) -> UploadState:
+    """``final`` with the first part's file id, recorded in its registry document: that
+    part's chunks are the final file's first ones as they are. Done once the parts are
+    claimed, so an abandoned join removes them with it; never on a resumed join (chunks may
+    have moved to the id it has)."""
+    first = plan.parts[0]
+    # A chunk past the part's end is stale (a refused PATCH's): it would stand where the
+    # next part's first chunk goes.
+    count = -(-(first.length or 0) // first.chunk_size)
+    discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
+    if not resumable.leases.renew(final.upload_id, token, {"file_id": first.file_id}):
+        raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
+    return dataclasses.replace(final, file_id=first.file_id)
 
 
 def _resumable_join(
@@ -124,9 +149,11 @@ def _finish(
     """Join the parts into the final file, store its files document, mark it complete."""
     if plan.in_place:
         for move in plan.moves():
+            if move.source == final.file_id:
+                continue  # the first part's chunks: the final file's already
             # Keyed on the old files_id: a repeat moves only what has not moved yet.
             move_chunks(resumable.store.bucket, move.source, move.count, final.file_id, move.base)
-        digest = _hash_of(resumable, final)
+        digest = _hash_of(resumable, final, plan)
     else:
         digest = _copy(resumable, final, plan, token)
     stored = resumable.store_file(final, digest)
@@ -152,16 +179,30 @@ def _release_parts(resumable: UploadRegistry, final: UploadState) -> None:
     resumable.registry.delete_many(query)
 
 
-def _hash_of(resumable: UploadRegistry, final: UploadState) -> str:
-    """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
-    cursor), which checks that they are every chunk and every byte of it."""
+def _hash_of(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan) -> str:
+    """The SHA-256 of the final file of an in-place join. Its chunks are read in order
+    through the chunk reader (one cursor), which checks that they are every chunk and every
+    byte from where it starts: from the first, or past the first part when this process
+    holds that part's running hash (its bytes were hashed as they arrived)."""
     described = FileInfo(
         file_id=final.file_id, length=final.length or 0, chunk_size=final.chunk_size
     )
+    head = plan.parts[0]
+    running = resumable.kept_hash(head.upload_id, head.length or 0)
+    first = 0
+    if running is None:
+        running = hashlib.sha256()
+    else:
+        first = -(-(head.length or 0) // head.chunk_size)
     try:
-        return resumable.store.chunk_reader.sha256(described)
+        if first < described.chunk_count:
+            for _, data in resumable.store.chunk_reader.chunks(described, first):
+                running.update(data)
+        else:  # nothing after the first part: still, no chunk may lie past the end
+            resumable.store.chunk_reader.check_end(described)
     except CorruptFile as exc:
         raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
+    return str(running.hexdigest())
 
 
 def _copy(resumable: UploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId) -> str:

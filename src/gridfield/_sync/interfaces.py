@@ -100,3 +100,7 @@ class UploadRegistry(Protocol):
 
     def store_file(self, state: UploadState, digest: str | None) -> FileInfo:
         """Store the files document of the complete upload ``state``."""
+
+    def kept_hash(self, upload_id: str, offset: int) -> Any:
+        """A copy of the running SHA-256 of the first ``offset`` bytes of upload
+        ``upload_id`` when this process holds it (it received them), else None."""
