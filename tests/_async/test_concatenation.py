@@ -194,10 +194,15 @@ async def test_an_in_place_join_moves_only_the_later_parts_one_update_each(
             {"$eq": parts[2].file_id},
         ]
         assert _on_chunks(heard, "insert") == []
-        # ... and this process hashed the first part's bytes as they came: only the chunks
-        # after it are read back, in one cursor.
+        # ... and this process hashed the first part's bytes as they came: only the later
+        # parts are read, each in one cursor under its own file id, before it moves.
         finds = _on_chunks(heard, "find")
-        assert len(finds) == 1 and finds[0]["filter"]["n"] == {"$gte": 3}
+        assert [find["filter"]["files_id"] for find in finds] == [
+            {"$eq": parts[1].file_id},
+            {"$eq": parts[2].file_id},
+        ]
+        names = [name for name, command in heard.sent if command.get(name) == "fs.chunks"]
+        assert names.index("update") > names.index("find", names.index("find") + 1)
         # The first part's stale tail, then each later part's leftovers: one delete each.
         assert len(_on_chunks(heard, "delete")) == len(parts)
         kept = store.chunks.find({"files_id": final.file_id, "n": {"$lt": 3}})

@@ -11,8 +11,10 @@ and finishes that one.
 An in-place join costs what rewriting chunk documents costs on the server, so it rewrites
 as few as it can: the final file takes the first part's file id (recorded once the parts
 are claimed), so that part's chunks stay as they are and only the later parts' move, one
-``update`` per part. The SHA-256 of the whole is read back from the chunks, except for the
-first part's bytes when this process received them and still holds their running hash.
+``update`` per part. The SHA-256 of the whole is read from the parts' chunks, each part
+under its own file id before they move (a query there matches that part's chunks only),
+except the first part's bytes when this process received them and still holds their
+running hash; a resumed join, whose chunks may have moved, reads the final file instead.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ async def join_uploads(
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
     if plan.in_place:
         final = await _borrow_first_part(resumable, final, plan, token)
-    return await _finish(resumable, final, plan, token)
+    return await _finish(resumable, final, plan, token, fresh=True)
 
 
 async def _borrow_first_part(
@@ -143,17 +145,22 @@ async def _resumable_join(
 
 
 async def _finish(
-    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+    resumable: AsyncUploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    *,
+    fresh: bool = False,
 ) -> UploadState:
-    """Join the parts into the final file, store its files document, mark it complete."""
-    if plan.in_place:
-        for move in plan.moves():
-            if move.source == final.file_id:
-                continue  # the first part's chunks: the final file's already
-            # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            await move_chunks(
-                resumable.store.bucket, move.source, move.count, final.file_id, move.base
-            )
+    """Join the parts into the final file, store its files document, mark it complete.
+    ``fresh``: no chunk has moved yet (not a resumed join)."""
+    if plan.in_place and fresh:
+        # Each part is read under its own file id, where only its chunks match, before
+        # they move; the moves then must find every chunk read.
+        digest = await _hash_parts(resumable, plan)
+        await _move(resumable, final, plan, check=True)
+    elif plan.in_place:
+        await _move(resumable, final, plan, check=False)
         digest = await _hash_of(resumable, final, plan)
     else:
         digest = await _copy(resumable, final, plan, token)
@@ -178,6 +185,49 @@ async def _release_parts(resumable: AsyncUploadRegistry, final: UploadState) -> 
         if doc["file_id"] != final.file_id:
             await discard_chunks(resumable.store.bucket, doc["file_id"])
     await resumable.registry.delete_many(query)
+
+
+async def _move(
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, *, check: bool
+) -> None:
+    """Renumber the later parts' chunks into the final file, one update per part; with
+    ``check``, 500 unless each moves every chunk of its part."""
+    for move in plan.moves():
+        if move.source == final.file_id:
+            continue  # the first part's chunks: the final file's already
+        # Keyed on the old files_id: a repeat moves only what has not moved yet.
+        moved = await move_chunks(
+            resumable.store.bucket, move.source, move.count, final.file_id, move.base
+        )
+        if check and moved != move.count:
+            raise TusError(
+                500,
+                f"final upload {final.upload_id}: {moved} of the {move.count} chunks of a"
+                " part were there to join",
+            )
+
+
+async def _hash_parts(resumable: AsyncUploadRegistry, plan: ConcatPlan) -> str:
+    """The SHA-256 of the parts' bytes in order, each part's chunks read through the chunk
+    reader (one cursor per part, each chunk checked), but the first part's when this
+    process holds its running hash."""
+    head = plan.parts[0]
+    kept = resumable.kept_hash(head.upload_id, head.length or 0)
+    running = kept if kept is not None else hashlib.sha256()
+    for part in plan.parts[1:] if kept is not None else plan.parts:
+        described = FileInfo(
+            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
+        )
+        if not described.chunk_count:
+            continue
+        try:
+            async for _, data in resumable.store.chunk_reader.chunks(
+                described, 0, described.chunk_count - 1
+            ):
+                running.update(data)
+        except CorruptFile as exc:
+            raise TusError(500, f"partial upload {part.upload_id}: {exc}") from exc
+    return str(running.hexdigest())
 
 
 async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan) -> str:

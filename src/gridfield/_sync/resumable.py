@@ -222,10 +222,10 @@ class ResumableStore:
                     raise TusError(
                         400, "the PATCH was cut short: its checksum cannot be verified"
                     ) from None
-                writer.add(receiver, [], drain=True)
+                writer.add(receiver, [], last=True)
                 return self._commit(after, token, receiver)
             finished = receiver.finish()
-            writer.add(receiver, [], drain=True)
+            writer.add(receiver, [], last=True)
             if not finished.state.complete:
                 return self._commit(finished.state, token, receiver)
             if finished.last_chunk is not None:
@@ -458,13 +458,17 @@ class _PatchWriter:
         self._writer.insert(chunks)
 
     def add(
-        self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
+        self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, last: bool = False
     ) -> None:
-        """Queue ``chunks``; insert the batches that are full (all of them with ``drain``)."""
+        """Queue ``chunks``; insert the batches that are full (all of them when the body has
+        ended: ``last``), recording the progress each makes durable, but the last batch's:
+        the state the PATCH ends in is recorded next, with its lease released."""
         self._batcher.add(chunks)
-        batches = self._batcher.drain() if drain else self._batcher.ready()
-        for batch in batches:
+        batches = self._batcher.drain() if last else self._batcher.ready()
+        for index, batch in enumerate(batches):
             self.insert(batch)
+            if last and index == len(batches) - 1:
+                return  # uncounted until then: a failure before that record discards it
             durable = receiver.durable(batch[-1]["n"])
             if durable is not None:
                 self._owner._record(durable, self._token)
