@@ -1083,8 +1083,9 @@ class Report:
             "`await store.put(request.stream(), filename=...)` over the same `AsyncFileStore`: "
             f"as a tus upload (the creation POST, then {patches} PATCHes of "
             f"{measured['patch_size'] // MiB} MiB, each with its Content-Length), and as one "
-            "streamed POST; sent by httpx, the file generated as it is sent, the two "
-            f"interleaved for {measured['rounds']} rounds after a warm-up of each. Time: from "
+            "streamed POST; sent by httpx, the file generated as it is sent, interleaved with "
+            f"each other and the joins below for {measured['rounds']} rounds after a warm-up "
+            "of each. Time: from "
             "the first request sent to the last response. The server's RSS and CPU time are "
             "sampled from outside with psutil; temporary files are the entries that appeared "
             "in its `TMPDIR` and the deleted files it held open (`/proc/<pid>/fd`) during the "
@@ -1104,9 +1105,51 @@ class Report:
             row("temporary files, each round", "temp_files"),
             "",
             f"The tus upload's median throughput is {ratio(rate['tus'], rate['stream'])} the "
-            "streamed upload's. Targets:",
+            "streamed upload's (target ≥ 0.9x). Targets:",
             "",
             *targets,
+            "",
+        )
+        self.tus_joins(measured)
+
+    def tus_joins(self, measured: dict[str, Any]) -> None:
+        """Joins against their parts, tus-js-client in parallel against one sequence."""
+        if "join" not in measured:
+            return
+        joins = measured["join"]
+        parts = [run["parts_s"] for run in joins]
+        joined = [run["join_s"] for run in joins]
+        per_round = [run["join_s"] / run["parts_s"] for run in joins]
+        names = {
+            "tusjs-1": "one sequence, to `/files`",
+            "tusjs-2": "`parallelUploads: 2`, to `/files` (parts copied)",
+            "tusjs-2-joins": "`parallelUploads: 2`, to `/joins` (parts joined in place)",
+        }
+        seconds = {v: [run["seconds"] for run in measured[v]] for v in names}
+        rows = names.items()
+        one = median(seconds["tusjs-1"])
+        part = measured["part_size"] // MiB
+        self.add(
+            "### Joins and tus-js-client",
+            "",
+            f"In the same rounds, on the same server: two partial uploads of {part} MiB (each "
+            f"a whole number of {measured['join_chunk'] // 1024} KiB chunks) sent one after the "
+            f"other in {measured['patch_size'] // MiB} MiB PATCHes to a second `TusApp` "
+            "(`/joins`, over a store of those chunks), then the final upload's POST, which "
+            "joins them in place; and npm's tus-js-client (node) sending a "
+            f"{2 * part} MiB file in one sequence and with `parallelUploads: 2`. Each stored "
+            "file was checked as above.",
+            "",
+            "| median (min-max) of the rounds | s |",
+            "|---|---|",
+            f"| the two partial uploads | {cell(parts, None)} |",
+            f"| the final POST (the join) | {cell(joined, None)} |",
+            *(f"| tus-js-client, {label} | {cell(seconds[v], None)} |" for v, label in rows),
+            "",
+            f"The join took {median(per_round):.2f}x the time of the parts it joined (median of "
+            "the rounds' ratios; target ≤ 2x); tus-js-client with `parallelUploads: 2` took "
+            f"{median(seconds['tusjs-2']) / one:.2f}x one sequence's time to `/files` and "
+            f"{median(seconds['tusjs-2-joins']) / one:.2f}x to `/joins` (target ≤ 2x).",
             "",
         )
 

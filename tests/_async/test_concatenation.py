@@ -12,11 +12,13 @@ from typing import Any
 
 import gridfs
 import pytest
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
 from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest, TusError, TusOptions
+
+from ..commands import Commands
 
 _PAST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 NAMING = FileNaming("whole.bin", "application/octet-stream", {"k": "v"})
@@ -159,3 +161,120 @@ async def test_expired_partial_uploads_leave_nothing(async_db: Any) -> None:
     later = datetime.now(timezone.utc) + timedelta(days=2)
     assert await resumable.remove_expired(later) == 1
     assert await store.chunks.count_documents({}) == 0
+
+
+def _on_chunks(heard: Commands, name: str) -> list[dict[str, Any]]:
+    return [command for command in heard.named(name) if command.get(name) == "fs.chunks"]
+
+
+async def test_an_in_place_join_moves_only_the_later_parts_one_update_each(
+    async_db: Any, mongo_uri: str
+) -> None:
+    # Counting needs a client with a listener: a PyMongo one on the test's fresh database.
+    heard = Commands()
+    client: Any = AsyncMongoClient(mongo_uri, event_listeners=[heard])
+    try:
+        store = AsyncFileStore(client[async_db.name], chunk_size=100)
+        resumable = AsyncResumableStore(store)
+        pieces = [os.urandom(300), os.urandom(500), os.urandom(123)]
+        parts = [await _partial(resumable, p) for p in pieces]
+        head = {
+            doc["n"]: doc["_id"] async for doc in store.chunks.find({"files_id": parts[0].file_id})
+        }
+        heard.clear()
+        final = await resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+        whole = b"".join(pieces)
+        # The first part's file id is the final file's: its chunks stay as they were.
+        assert final.file_id == parts[0].file_id
+        # One update per later part, in place (no chunk data sent, none inserted) ...
+        updates = _on_chunks(heard, "update")
+        assert [len(command["updates"]) for command in updates] == [1, 1]
+        assert [command["updates"][0]["q"]["files_id"] for command in updates] == [
+            {"$eq": parts[1].file_id},
+            {"$eq": parts[2].file_id},
+        ]
+        assert _on_chunks(heard, "insert") == []
+        # ... and this process hashed the first part's bytes as they came: only the later
+        # parts are read, each in one cursor under its own file id, before it moves.
+        finds = _on_chunks(heard, "find")
+        assert [find["filter"]["files_id"] for find in finds] == [
+            {"$eq": parts[1].file_id},
+            {"$eq": parts[2].file_id},
+        ]
+        names = [name for name, command in heard.sent if command.get(name) == "fs.chunks"]
+        assert names.index("update") > names.index("find", names.index("find") + 1)
+        # The first part's stale tail, then each later part's leftovers: one delete each.
+        assert len(_on_chunks(heard, "delete")) == len(parts)
+        kept = store.chunks.find({"files_id": final.file_id, "n": {"$lt": 3}})
+        assert {doc["n"]: doc["_id"] async for doc in kept} == head
+        info = await store.get_info(final.file_id)
+        assert info.sha256 == hashlib.sha256(whole).hexdigest()
+        assert await store.get(final.file_id) == whole
+        assert _pymongo_read(mongo_uri, async_db.name, final.file_id) == whole
+        assert await store.chunks.count_documents({}) == 10
+        assert await resumable.registry.count_documents({}) == 1
+    finally:
+        await client.close()
+
+
+async def test_a_join_by_another_process_reads_every_chunk_back(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    pieces = [os.urandom(200), os.urandom(150)]
+    uploader = AsyncResumableStore(store)
+    parts = [await _partial(uploader, p) for p in pieces]
+    # A stale chunk past the first part's end (a refused PATCH's) is not the final's.
+    await store.chunks.insert_one({"files_id": parts[0].file_id, "n": 2, "data": b"stale"})
+    joiner = AsyncResumableStore(store)  # holds no running hash of the parts
+    final = await joiner.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    whole = b"".join(pieces)
+    assert (await store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert await store.get(final.file_id) == whole
+    assert await store.chunks.count_documents({}) == 4
+
+
+async def test_a_join_whose_first_part_was_lost_is_refused(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    resumable = AsyncResumableStore(store)
+    parts = [await _partial(AsyncResumableStore(store), os.urandom(200)) for _ in range(2)]
+    await store.chunks.delete_one({"files_id": parts[0].file_id, "n": 1})
+    with pytest.raises(TusError, match="chunk 1") as err:
+        await resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    assert err.value.status == 500
+    assert await store.files.count_documents({}) == 0
+
+
+async def test_an_abandoned_join_keeps_a_file_it_stored(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10)
+    resumable = AsyncResumableStore(store)
+    pieces = [os.urandom(30), os.urandom(25)]
+    parts = [await _partial(resumable, p) for p in pieces]
+    ids = tuple(p.upload_id for p in parts)
+    # What a crash after the files document went in, before the join was marked complete,
+    # leaves; then the final upload expires.
+    final = await resumable.concatenate(ids, "final;x", NAMING)
+    for part in parts:
+        await resumable.registry.insert_one({**part.to_document(), "joined_into": final.upload_id})
+    await resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "expires": _PAST}},
+    )
+    assert await resumable.remove_expired() == 3
+    assert await store.get(final.file_id) == b"".join(pieces)  # the first part's id is its
+    assert await resumable.registry.count_documents({}) == 0
+
+
+async def test_an_abandoned_join_before_its_file_leaves_nothing(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=10)
+    resumable = AsyncResumableStore(store)
+    parts = [await _partial(resumable, os.urandom(n)) for n in (30, 25)]
+    final = await resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    await store.files.delete_one({"_id": final.file_id})
+    for part in parts:
+        await resumable.registry.insert_one({**part.to_document(), "joined_into": final.upload_id})
+    await resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "expires": _PAST}},
+    )
+    assert await resumable.remove_expired() == 3
+    assert await store.chunks.count_documents({}) == 0
+    assert await resumable.registry.count_documents({}) == 0

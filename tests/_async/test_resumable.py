@@ -11,7 +11,7 @@ from typing import Any
 
 import gridfs
 import pytest
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient
 
 from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
@@ -25,6 +25,8 @@ from gridfield.core.tus import (
     TusError,
     TusOptions,
 )
+
+from ..commands import Commands
 
 
 async def _body(*pieces: bytes, cut: bool = False) -> AsyncIterator[bytes]:
@@ -211,3 +213,30 @@ async def test_a_sweep_removes_an_abandoned_upload_once_expired_and_spares_an_op
     assert report.removed_resumable == 1
     assert await resumable.registry.count_documents({}) == 0
     assert await store.chunks.count_documents({}) == 0
+
+
+async def test_a_patch_records_its_state_once_when_it_ends(async_db: Any, mongo_uri: str) -> None:
+    # Counting needs a client with a listener: a PyMongo one on the test's fresh database.
+    heard = Commands()
+    client: Any = AsyncMongoClient(mongo_uri, event_listeners=[heard])
+    try:
+        store = AsyncFileStore(client[async_db.name], chunk_size=1000)
+        await store.ensure_indexes()
+        resumable = AsyncResumableStore(store)
+        state = await resumable.create(Creation(5000, {}, None), FileNaming())
+        data = os.urandom(5000)
+        heard.clear()
+        after = await resumable.patch(state.upload_id, _sized(0, data[:2500]), _body(data[:2500]))
+        assert after.offset == 2500 and after.tail == data[2000:2500]
+        # The state, its lease taken, the chunks (one batch), the state it ends in.
+        sent = [(name, command[name]) for name, command in heard.sent]
+        assert sent == [
+            ("find", "fs.resumable"),
+            ("findAndModify", "fs.resumable"),
+            ("insert", "fs.chunks"),
+            ("update", "fs.resumable"),
+        ]
+        done = await resumable.patch(state.upload_id, _sized(2500, data[2500:]), _body(data[2500:]))
+        assert done.complete and await store.get(done.file_id) == data
+    finally:
+        await client.close()

@@ -27,6 +27,8 @@ from gridfield.core.tus import (
     TusOptions,
 )
 
+from ..commands import Commands
+
 
 def _body(*pieces: bytes, cut: bool = False) -> Iterator[bytes]:
     for piece in pieces:
@@ -210,3 +212,30 @@ def test_a_sweep_removes_an_abandoned_upload_once_expired_and_spares_an_open_one
     assert report.removed_resumable == 1
     assert resumable.registry.count_documents({}) == 0
     assert store.chunks.count_documents({}) == 0
+
+
+def test_a_patch_records_its_state_once_when_it_ends(sync_db: Any, mongo_uri: str) -> None:
+    # Counting needs a client with a listener: a PyMongo one on the test's fresh database.
+    heard = Commands()
+    client: Any = MongoClient(mongo_uri, event_listeners=[heard])
+    try:
+        store = FileStore(client[sync_db.name], chunk_size=1000)
+        store.ensure_indexes()
+        resumable = ResumableStore(store)
+        state = resumable.create(Creation(5000, {}, None), FileNaming())
+        data = os.urandom(5000)
+        heard.clear()
+        after = resumable.patch(state.upload_id, _sized(0, data[:2500]), _body(data[:2500]))
+        assert after.offset == 2500 and after.tail == data[2000:2500]
+        # The state, its lease taken, the chunks (one batch), the state it ends in.
+        sent = [(name, command[name]) for name, command in heard.sent]
+        assert sent == [
+            ("find", "fs.resumable"),
+            ("findAndModify", "fs.resumable"),
+            ("insert", "fs.chunks"),
+            ("update", "fs.resumable"),
+        ]
+        done = resumable.patch(state.upload_id, _sized(2500, data[2500:]), _body(data[2500:]))
+        assert done.complete and store.get(done.file_id) == data
+    finally:
+        client.close()

@@ -8,6 +8,14 @@ the whole; the final upload is marked complete and the parts' registry documents
 A retry of the same concatenation finds the parts claimed by a join whose lease ran out
 and finishes that one.
 
+An in-place join costs what rewriting chunk documents costs on the server, so it rewrites
+as few as it can: the final file takes the first part's file id (recorded once the parts
+are claimed), so that part's chunks stay as they are and only the later parts' move, one
+``update`` per part. The SHA-256 of the whole is read from the parts' chunks, each part
+under its own file id before they move (a query there matches that part's chunks only),
+except the first part's bytes when this process received them and still holds their
+running hash; a resumed join, whose chunks may have moved, reads the final file instead.
+
 Into a store with encryption the final upload gets its file's data key when its registry
 document goes in (wrapped there, as a created upload's), and the join is always a copy:
 each part's chunks are opened through the chunk reader with the part's own key, and sealed
@@ -106,7 +114,26 @@ async def join_uploads(
         )
         await resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
-    return await _finish(resumable, final, plan, token, key)
+    if plan.in_place:
+        final = await _borrow_first_part(resumable, final, plan, token)
+    return await _finish(resumable, final, plan, token, key, fresh=True)
+
+
+async def _borrow_first_part(
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
+) -> UploadState:
+    """``final`` with the first part's file id, recorded in its registry document: that
+    part's chunks are the final file's first ones as they are. Done once the parts are
+    claimed, so an abandoned join removes them with it; never on a resumed join (chunks may
+    have moved to the id it has)."""
+    first = plan.parts[0]
+    # A chunk past the part's end is stale (a refused PATCH's): it would stand where the
+    # next part's first chunk goes.
+    count = -(-(first.length or 0) // first.chunk_size)
+    await discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
+    if not await resumable.leases.renew(final.upload_id, token, {"file_id": first.file_id}):
+        raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
+    return dataclasses.replace(final, file_id=first.file_id)
 
 
 async def _resumable_join(
@@ -148,17 +175,21 @@ async def _finish(
     plan: ConcatPlan,
     token: ObjectId,
     key: NewFileKey | None,
+    *,
+    fresh: bool = False,
 ) -> UploadState:
     """Join the parts into the final file, store its files document, mark it complete
-    (``key``: the data key of an encrypted final file)."""
+    (``key``: the data key of an encrypted final file). ``fresh``: no chunk has moved yet
+    (not a resumed join)."""
     digest: str | None
-    if plan.in_place:
-        for move in plan.moves():
-            # Keyed on the old files_id: a repeat moves only what has not moved yet.
-            await move_chunks(
-                resumable.store.bucket, move.source, move.count, final.file_id, move.base
-            )
-        digest = await _hash_of(resumable, final)
+    if plan.in_place and fresh:
+        # Each part is read under its own file id, where only its chunks match, before
+        # they move; the moves then must find every chunk read.
+        digest = await _hash_parts(resumable, plan)
+        await _move(resumable, final, plan, check=True)
+    elif plan.in_place:
+        await _move(resumable, final, plan, check=False)
+        digest = await _hash_of(resumable, final, plan)
     else:
         digest = await _copy(resumable, final, plan, token, key)
     stored = await resumable.store_file(final, digest, key)
@@ -184,16 +215,73 @@ async def _release_parts(resumable: AsyncUploadRegistry, final: UploadState) -> 
     await resumable.registry.delete_many(query)
 
 
-async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState) -> str:
-    """The SHA-256 of the final file's chunks, read in order through the chunk reader (one
-    cursor), which checks that they are every chunk and every byte of it."""
+async def _move(
+    resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, *, check: bool
+) -> None:
+    """Renumber the later parts' chunks into the final file, one update per part; with
+    ``check``, 500 unless each moves every chunk of its part."""
+    for move in plan.moves():
+        if move.source == final.file_id:
+            continue  # the first part's chunks: the final file's already
+        # Keyed on the old files_id: a repeat moves only what has not moved yet.
+        moved = await move_chunks(
+            resumable.store.bucket, move.source, move.count, final.file_id, move.base
+        )
+        if check and moved != move.count:
+            raise TusError(
+                500,
+                f"final upload {final.upload_id}: {moved} of the {move.count} chunks of a"
+                " part were there to join",
+            )
+
+
+async def _hash_parts(resumable: AsyncUploadRegistry, plan: ConcatPlan) -> str:
+    """The SHA-256 of the parts' bytes in order, each part's chunks read through the chunk
+    reader (one cursor per part, each chunk checked), but the first part's when this
+    process holds its running hash."""
+    head = plan.parts[0]
+    kept = resumable.kept_hash(head.upload_id, head.length or 0)
+    running = kept if kept is not None else hashlib.sha256()
+    for part in plan.parts[1:] if kept is not None else plan.parts:
+        described = FileInfo(
+            file_id=part.file_id, length=part.length or 0, chunk_size=part.chunk_size
+        )
+        if not described.chunk_count:
+            continue
+        try:
+            async for _, data in resumable.store.chunk_reader.chunks(
+                described, 0, described.chunk_count - 1
+            ):
+                running.update(data)
+        except CorruptFile as exc:
+            raise TusError(500, f"partial upload {part.upload_id}: {exc}") from exc
+    return str(running.hexdigest())
+
+
+async def _hash_of(resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan) -> str:
+    """The SHA-256 of the final file of an in-place join. Its chunks are read in order
+    through the chunk reader (one cursor), which checks that they are every chunk and every
+    byte from where it starts: from the first, or past the first part when this process
+    holds that part's running hash (its bytes were hashed as they arrived)."""
     described = FileInfo(
         file_id=final.file_id, length=final.length or 0, chunk_size=final.chunk_size
     )
+    head = plan.parts[0]
+    running = resumable.kept_hash(head.upload_id, head.length or 0)
+    first = 0
+    if running is None:
+        running = hashlib.sha256()
+    else:
+        first = -(-(head.length or 0) // head.chunk_size)
     try:
-        return await resumable.store.chunk_reader.sha256(described)
+        if first < described.chunk_count:
+            async for _, data in resumable.store.chunk_reader.chunks(described, first):
+                running.update(data)
+        else:  # nothing after the first part: still, no chunk may lie past the end
+            await resumable.store.chunk_reader.check_end(described)
     except CorruptFile as exc:
         raise TusError(500, f"final upload {final.upload_id}: {exc}") from exc
+    return str(running.hexdigest())
 
 
 async def _copy(

@@ -101,14 +101,15 @@ def discard_files_chunks(bucket: Bucket, file_ids: list[Any]) -> int:
     return removed
 
 
-def move_chunks(bucket: Bucket, source: Any, count: int, target: Any, base: int) -> None:
+def move_chunks(bucket: Bucket, source: Any, count: int, target: Any, base: int) -> int:
     """Make chunks 0 to ``count - 1`` of ``source`` chunks ``base`` on of ``target``, in
-    place (a join of whole-chunk parts); keyed on the old files id, so a repeat moves only
-    what has not moved yet."""
-    bucket.chunks.update_many(
+    place (a join of whole-chunk parts): one update, no chunk data sent; keyed on the old
+    files id, so a repeat moves only what has not moved yet. How many moved."""
+    result = bucket.chunks.update_many(
         chunks_filter(source, 0, count - 1),
         {"$set": {"files_id": target}, "$inc": {"n": base}},
     )
+    return int(result.matched_count)
 
 
 class ChunkWriter:

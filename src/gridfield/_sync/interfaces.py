@@ -107,3 +107,7 @@ class UploadRegistry(Protocol):
 
     def file_key(self, state: UploadState) -> NewFileKey | None:
         """The data key of the encrypted upload ``state`` (None: it is not encrypted)."""
+
+    def kept_hash(self, upload_id: str, offset: int) -> Any:
+        """A copy of the running SHA-256 of the first ``offset`` bytes of upload
+        ``upload_id`` when this process holds it (it received them), else None."""

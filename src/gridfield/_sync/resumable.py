@@ -235,10 +235,10 @@ class ResumableStore:
                     raise TusError(
                         400, "the PATCH was cut short: its checksum cannot be verified"
                     ) from None
-                writer.add(receiver, [], drain=True)
+                writer.add(receiver, [], last=True)
                 return self._commit(after, token, receiver)
             finished = receiver.finish()
-            writer.add(receiver, [], drain=True)
+            writer.add(receiver, [], last=True)
             if not finished.state.complete:
                 return self._commit(finished.state, token, receiver)
             if finished.last_chunk is not None:
@@ -251,7 +251,9 @@ class ResumableStore:
                 done = replace(done, file_id=stored.file_id)
             writer.file_stored = True
             self._hashes.pop(upload_id, None)
-            committed = self._commit(done, token, None)
+            # A partial upload's hash is the head of its final upload's: a join of it in
+            # this process then reads back only the parts after it.
+            committed = self._commit(done, token, receiver if done.is_partial else None)
             if done.file_id != finished.state.file_id:
                 # The same bytes were stored in the store's dedup scope: the upload names
                 # that file now, and its own chunks go.
@@ -290,15 +292,20 @@ class ResumableStore:
         except (KeyUnavailable, CorruptFile) as exc:
             raise TusError(500, f"upload {state.upload_id}: {exc}") from exc
 
+    def kept_hash(self, upload_id: str, offset: int) -> Any:
+        """A copy of the running SHA-256 of the first ``offset`` bytes of upload
+        ``upload_id`` when this process holds it (it received them), else None."""
+        kept = self._hashes.get(upload_id)
+        if kept is None or kept[0] != offset:
+            return None
+        return kept[1].copy()
+
     def _running_hash(self, state: UploadState) -> Any:
         """A copy of the file's running SHA-256 if this process holds it at ``state.offset``
         (a fresh one at offset 0); None: the chunks are read back at completion."""
         if state.offset == 0:
             return hashlib.sha256()
-        kept = self._hashes.get(state.upload_id)
-        if kept is None or kept[0] != state.offset:
-            return None
-        return kept[1].copy()
+        return self.kept_hash(state.upload_id, state.offset)
 
     def _take_lease(self, state: UploadState, token: ObjectId) -> UploadState:
         """Hold the upload against other writers (423 while another holds it, 409 when it
@@ -472,7 +479,8 @@ class ResumableStore:
         query = {"_id": {"$in": list(final.parts)}, "joined_into": {"$eq": final.upload_id}}
         for doc in self.registry.find(query):
             part = UploadState.from_document(doc)
-            discard_chunks(self.store.bucket, part.file_id)
+            if part.file_id != final.file_id:  # else they are the final file's chunks
+                discard_chunks(self.store.bucket, part.file_id)
             gone = self.registry.delete_one(
                 {"_id": {"$eq": part.upload_id}, "joined_into": {"$eq": final.upload_id}}
             )
@@ -515,13 +523,17 @@ class _PatchWriter:
         self._writer.insert(chunks)
 
     def add(
-        self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, drain: bool = False
+        self, receiver: PatchReceiver, chunks: list[dict[str, Any]], *, last: bool = False
     ) -> None:
-        """Queue ``chunks``; insert the batches that are full (all of them with ``drain``)."""
+        """Queue ``chunks``; insert the batches that are full (all of them when the body has
+        ended: ``last``), recording the progress each makes durable, but the last batch's:
+        the state the PATCH ends in is recorded next, with its lease released."""
         self._batcher.add(chunks)
-        batches = self._batcher.drain() if drain else self._batcher.ready()
-        for batch in batches:
+        batches = self._batcher.drain() if last else self._batcher.ready()
+        for index, batch in enumerate(batches):
             self.insert(batch)
+            if last and index == len(batches) - 1:
+                return  # uncounted until then: a failure before that record discards it
             durable = receiver.durable(batch[-1]["n"])
             if durable is not None:
                 self._owner._record(durable, self._token)
