@@ -1,16 +1,20 @@
 # Generated from tests/_async/test_store_dedup.py by scripts/unasync.py: do not edit.
 """Deduplication within a scope: a second upload of stored bytes leaves no new chunk and
 returns the stored file; scopes never meet; a shared file outlives all but its last holder;
-bad requests write nothing."""
+bad requests write nothing. The lookup is a claim on a digest key (``<bucket>.digests``):
+one insert for new bytes, taken over when it names a file that is gone, given once to the
+files stored before claims existed."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from pymongo import MongoClient
 
 from gridfield._sync import store as store_module
@@ -18,6 +22,9 @@ from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.store import FileStore
 from gridfield._twins import sleep_seconds
+from gridfield.core.dedup import BACKFILL_MARK, digest_key
+from gridfield.core.encryption import Encryption, LocalKeys
+from gridfield.core.sweeping import SweepTiming
 from gridfield.plain_fields import StringField
 from tests.commands import Commands
 from tests.concurrency import run_in_threads
@@ -30,6 +37,21 @@ class DedupInvoice(Document):
     number = StringField()
     pdf = FileField(dedup_scope="tenant-1")
     meta = {"collection": "dedup_invoices"}
+
+
+def claims(db: Any, bucket: str = "fs") -> dict[str, Any]:
+    """The claims of a bucket: digest key -> the file it names."""
+    found = db[f"{bucket}.digests"].find({"_id": {"$ne": BACKFILL_MARK}})
+    return {doc["_id"]: doc["file_id"] for doc in found}
+
+
+def key_of(info: Any, scope: str) -> str:
+    return digest_key(scope, info.sha256, info.length)
+
+
+def sent(commands: Commands) -> list[tuple[str, Any]]:
+    """(command, collection) of what a client sent."""
+    return [(name, command.get(name)) for name, command in commands.sent]
 
 
 def count(db: Any) -> tuple[int, int]:
@@ -218,3 +240,186 @@ def test_a_dedup_put_racing_the_last_holders_delete_returns_a_file_that_stays(
         fresh = DedupInvoice.objects(number=f"two-{round_}").first()
         assert fresh.pdf.grid_id == file_id
         assert fresh.pdf.read() == data, f"round {round_}"
+
+
+def test_new_bytes_take_a_claim_that_later_uploads_of_them_find(sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    first = store.put(DATA, dedup=True, scope="t1")
+    assert claims(sync_db) == {key_of(first, "t1"): first.file_id}
+    again = store.put(DATA, dedup=True, scope="t1")
+    assert again.file_id == first.file_id and again.matched is not None
+    # A declared digest finds the file through the same claim, without taking one.
+    declared = store.find_copy(first.sha256, len(DATA), "t1", None)
+    assert declared is not None and declared.file_id == first.file_id
+    assert store.find_copy(first.sha256, len(DATA), "t2", None) is None
+    assert claims(sync_db) == {key_of(first, "t1"): first.file_id}
+    # Without deduplication no claim is taken; deduplication needs no index of its own.
+    store.put(b"plain bytes")
+    assert len(claims(sync_db)) == 1
+    indexes = sync_db["fs.files"].index_information()
+    assert not [spec for spec in indexes.values() if ("gridfield.sha256", 1) in spec["key"]]
+
+
+def test_a_new_file_costs_one_insert_more_and_a_stored_one_writes_no_chunk(
+    heard: tuple[Commands, Any],
+) -> None:
+    commands, db = heard
+    store = FileStore(db)
+    store.put(b"warm-up", dedup=True, scope="s")  # indexes made, backfill looked for
+    commands.clear()
+    new = store.put(DATA, dedup=True, scope="s")
+    assert sent(commands) == [
+        ("insert", "fs.digests"),
+        ("insert", "fs.chunks"),
+        ("insert", "fs.files"),
+    ]
+    commands.clear()
+    found = store.put(DATA, dedup=True, scope="s")
+    assert found.file_id == new.file_id
+    # The claim refused, read by _id, its file checked and marked by _id: no chunk at all.
+    assert sent(commands) == [
+        ("insert", "fs.digests"),
+        ("find", "fs.digests"),
+        ("findAndModify", "fs.files"),
+    ]
+
+
+def test_scopes_never_meet_even_through_a_claim_naming_another_scopes_file(
+    sync_db: Any,
+) -> None:
+    store = FileStore(sync_db)
+    ours = store.put(DATA, dedup=True, scope="ours")
+    theirs = store.put(DATA, dedup=True, scope="theirs")
+    assert ours.file_id != theirs.file_id
+    assert len(claims(sync_db)) == 2
+    # A claim of one scope made to name a file of another: the file is checked, never taken.
+    sync_db["fs.digests"].update_one(
+        {"_id": key_of(theirs, "theirs")}, {"$set": {"file_id": ours.file_id}}
+    )
+    assert store.find_copy(theirs.sha256, len(DATA), "theirs", None) is None
+    third = store.put(DATA, dedup=True, scope="theirs")
+    assert third.file_id not in (ours.file_id, theirs.file_id) and third.scope == "theirs"
+    assert (claims(sync_db))[key_of(theirs, "theirs")] == third.file_id
+    # A scope that reads like the end of another key is a key of its own.
+    odd = store.put(DATA, dedup=True, scope=f"{len(DATA)}:ours")
+    assert odd.file_id not in (ours.file_id, theirs.file_id, third.file_id)
+
+
+def test_a_claim_naming_a_file_that_is_gone_is_taken_over(sync_db: Any) -> None:
+    store = FileStore(sync_db, sweep_timing=SweepTiming(claim_lapse=timedelta(seconds=0.2)))
+    first = store.put(DATA, dedup=True, scope="s")
+    key = key_of(first, "s")
+    # Deleted through the store: its claim goes with it, the same bytes are new at once.
+    store.delete(first.file_id)
+    assert claims(sync_db) == {}
+    second = store.put(DATA, dedup=True, scope="s")
+    assert second.file_id != first.file_id
+    # Deleted behind the store's back: the claim stays and names nothing; taken over.
+    sync_db["fs.files"].delete_one({"_id": second.file_id})
+    sync_db["fs.chunks"].delete_many({"files_id": second.file_id})
+    third = store.put(DATA, dedup=True, scope="s")
+    assert third.file_id != second.file_id
+    assert claims(sync_db) == {key: third.file_id}
+    # Left by an upload that died before its files document went in: left to it for the
+    # claim's lapse (its file might be on its way), then taken over.
+    sync_db["fs.files"].delete_one({"_id": third.file_id})
+    sync_db["fs.chunks"].delete_many({"files_id": third.file_id})
+    died = ObjectId()
+    sync_db["fs.digests"].replace_one(
+        {"_id": key}, {"file_id": died, "at": datetime.now(timezone.utc)}
+    )
+    fourth = store.put(DATA, dedup=True, scope="s")
+    assert fourth.file_id not in (died, third.file_id)
+    assert claims(sync_db) == {key: fourth.file_id}
+    assert count(sync_db) == (1, 1)
+
+
+def test_a_claim_moves_to_a_file_that_lives_longer(sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    brief = store.put(DATA, dedup=True, scope="s", expire_after=timedelta(minutes=5))
+    assert claims(sync_db) == {key_of(brief, "s"): brief.file_id}
+    lasting = store.put(DATA, dedup=True, scope="s")
+    assert claims(sync_db) == {key_of(brief, "s"): lasting.file_id}
+    shorter = store.put(DATA, dedup=True, scope="s", expire_after=timedelta(minutes=1))
+    assert shorter.file_id == lasting.file_id
+
+
+def test_concurrent_uploads_of_the_same_new_bytes_end_with_one_file(
+    sync_db: Any,
+) -> None:
+    store = FileStore(sync_db)
+    store.put(b"warm-up", dedup=True, scope="s")
+    for round_ in range(8):
+        data = f"round {round_} ".encode() * 600
+
+        def upload(data: bytes = data) -> Any:
+            return store.put(data, dedup=True, scope="s")
+
+        infos = run_in_threads(upload, upload, upload)
+        assert len({info.file_id for info in infos}) == 1, f"round {round_}"
+        sha256 = infos[0].sha256
+        stored = sync_db["fs.files"].count_documents({"gridfield.sha256": sha256})
+        assert stored == 1, f"round {round_}"
+        assert store.get(infos[0].file_id) == data
+    assert count(sync_db) == (9, 9)  # one chunk each: every loser's went
+
+
+def test_files_stored_before_claims_existed_get_theirs_once(mongo_uri: str, sync_db: Any) -> None:
+    store = FileStore(sync_db)
+    old = store.put(DATA, dedup=True, scope="s")
+    other = store.put(b"other bytes", dedup=True, scope="s")
+    elsewhere = store.put(DATA, dedup=True, scope="t")
+    store.put(b"no scope")
+    store.put(b"expired", dedup=True, scope="s", expire_after=timedelta(milliseconds=300))
+    # The bucket as a version without claims left it.
+    sync_db["fs.digests"].drop()
+    sleep_seconds(0.4)
+    commands = Commands()
+    client: Any = MongoClient(mongo_uri, event_listeners=[commands])
+    try:
+        later = FileStore(client[sync_db.name])  # a new client trusts no memory
+        again = later.put(DATA, dedup=True, scope="s")
+        assert again.file_id == old.file_id
+        assert claims(sync_db) == {
+            key_of(old, "s"): old.file_id,
+            key_of(other, "s"): other.file_id,
+            key_of(elsewhere, "t"): elsewhere.file_id,
+        }
+        assert sync_db["fs.digests"].find_one({"_id": BACKFILL_MARK}) is not None
+        scans = [c for c in commands.named("find") if c["find"] == "fs.files"]
+        assert len(scans) == 1  # the files of a scope read once
+    finally:
+        client.close()
+    # Recorded: another client looks for the mark and reads no file.
+    commands = Commands()
+    client = MongoClient(mongo_uri, event_listeners=[commands])
+    try:
+        third = FileStore(client[sync_db.name])
+        assert (third.put(b"other bytes", dedup=True, scope="s")).file_id == other.file_id
+        assert [c for c in commands.named("find") if c["find"] == "fs.files"] == []
+        assert {"_id": BACKFILL_MARK} in [c["filter"] for c in commands.named("find")]
+    finally:
+        client.close()
+
+
+def test_a_sweep_removes_the_claims_of_files_that_are_gone(sync_db: Any) -> None:
+    quick = SweepTiming(min_grace=timedelta(0), claim_lapse=timedelta(0))
+    store = FileStore(sync_db, sweep_timing=quick)
+    kept = store.put(DATA, dedup=True, scope="s")
+    gone = store.put(b"gone", dedup=True, scope="s")
+    sync_db["fs.files"].delete_one({"_id": gone.file_id})  # behind the store's back
+    report = store.sweep(delete=True, grace=timedelta(0))
+    assert report.removed_claims == 1
+    assert "1 deduplication claims on files that are gone" in report.summary()
+    assert claims(sync_db) == {key_of(kept, "s"): kept.file_id}
+    assert (store.sweep(delete=True, grace=timedelta(0))).removed_claims == 0
+    store.drop()
+    assert "fs.digests" not in sync_db.list_collection_names()
+
+
+def test_an_encrypted_file_takes_no_claim(sync_db: Any) -> None:
+    keys = Encryption(LocalKeys({"k1": os.urandom(32)}))
+    store = FileStore(sync_db, encryption=keys, dedup_scope="tenant")
+    first, second = store.put(b"same bytes"), store.put(b"same bytes")
+    assert first.file_id != second.file_id
+    assert claims(sync_db) == {}
