@@ -19,11 +19,13 @@ from pymongo import AsyncMongoClient
 from gridfield._async import store as store_module
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
+from gridfield._async.resumable import AsyncResumableStore
 from gridfield._async.store import AsyncFileStore
 from gridfield._twins import wait_seconds
 from gridfield.core.dedup import BACKFILL_MARK, digest_key
 from gridfield.core.encryption import Encryption, LocalKeys
 from gridfield.core.sweeping import SweepTiming
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest
 from gridfield.plain_fields import StringField
 from tests.commands import Commands
 from tests.concurrency import run_together
@@ -424,3 +426,38 @@ async def test_an_encrypted_file_takes_no_claim(async_db: Any) -> None:
     first, second = await store.put(b"same bytes"), await store.put(b"same bytes")
     assert first.file_id != second.file_id
     assert await claims(async_db) == {}
+
+
+async def _tus(resumable: AsyncResumableStore, data: bytes, *, partial: bool = False) -> Any:
+    """One tus upload of ``data`` in one PATCH; its state once complete."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield data
+
+    concat = Concat(partial=True) if partial else None
+    state = await resumable.create(
+        Creation(len(data), {}, None, concat=concat), FileNaming("t.bin", None, {})
+    )
+    return await resumable.patch(state.upload_id, PatchRequest(0, None, None, len(data)), body())
+
+
+async def test_tus_completions_and_joins_take_and_find_the_same_claims(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, dedup_scope="s")
+    resumable = AsyncResumableStore(store)
+    data = b"resumable bytes " * 200
+    first = await _tus(resumable, data)
+    info = await store.get_info(first.file_id)
+    assert await claims(async_db) == {key_of(info, "s"): first.file_id}
+    assert (await store.put(data)).file_id == first.file_id  # a put finds the tus file
+    # A completion run again (its process died before recording it): the same file.
+    assert (await resumable.store_file(first, info.sha256)).file_id == first.file_id
+    assert (await _tus(resumable, data)).file_id == first.file_id  # a second upload hits
+    # A join of two partial uploads into the same bytes: the stored file, and no new claim.
+    half = len(data) // 2
+    parts = [await _tus(resumable, piece, partial=True) for piece in (data[:half], data[half:])]
+    ids = tuple(part.upload_id for part in parts)
+    header = "final;" + " ".join(f"/files/{i}" for i in ids)
+    joined = await resumable.concatenate(ids, header, FileNaming("joined.bin", None, {}))
+    assert joined.complete and joined.file_id == first.file_id
+    assert await claims(async_db) == {key_of(info, "s"): first.file_id}
+    assert await count(async_db) == (1, 1)

@@ -20,11 +20,13 @@ from pymongo import MongoClient
 from gridfield._sync import store as store_module
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
+from gridfield._sync.resumable import ResumableStore
 from gridfield._sync.store import FileStore
 from gridfield._twins import sleep_seconds
 from gridfield.core.dedup import BACKFILL_MARK, digest_key
 from gridfield.core.encryption import Encryption, LocalKeys
 from gridfield.core.sweeping import SweepTiming
+from gridfield.core.tus import Concat, Creation, FileNaming, PatchRequest
 from gridfield.plain_fields import StringField
 from tests.commands import Commands
 from tests.concurrency import run_in_threads
@@ -423,3 +425,38 @@ def test_an_encrypted_file_takes_no_claim(sync_db: Any) -> None:
     first, second = store.put(b"same bytes"), store.put(b"same bytes")
     assert first.file_id != second.file_id
     assert claims(sync_db) == {}
+
+
+def _tus(resumable: ResumableStore, data: bytes, *, partial: bool = False) -> Any:
+    """One tus upload of ``data`` in one PATCH; its state once complete."""
+
+    def body() -> Iterator[bytes]:
+        yield data
+
+    concat = Concat(partial=True) if partial else None
+    state = resumable.create(
+        Creation(len(data), {}, None, concat=concat), FileNaming("t.bin", None, {})
+    )
+    return resumable.patch(state.upload_id, PatchRequest(0, None, None, len(data)), body())
+
+
+def test_tus_completions_and_joins_take_and_find_the_same_claims(sync_db: Any) -> None:
+    store = FileStore(sync_db, dedup_scope="s")
+    resumable = ResumableStore(store)
+    data = b"resumable bytes " * 200
+    first = _tus(resumable, data)
+    info = store.get_info(first.file_id)
+    assert claims(sync_db) == {key_of(info, "s"): first.file_id}
+    assert (store.put(data)).file_id == first.file_id  # a put finds the tus file
+    # A completion run again (its process died before recording it): the same file.
+    assert (resumable.store_file(first, info.sha256)).file_id == first.file_id
+    assert (_tus(resumable, data)).file_id == first.file_id  # a second upload hits
+    # A join of two partial uploads into the same bytes: the stored file, and no new claim.
+    half = len(data) // 2
+    parts = [_tus(resumable, piece, partial=True) for piece in (data[:half], data[half:])]
+    ids = tuple(part.upload_id for part in parts)
+    header = "final;" + " ".join(f"/files/{i}" for i in ids)
+    joined = resumable.concatenate(ids, header, FileNaming("joined.bin", None, {}))
+    assert joined.complete and joined.file_id == first.file_id
+    assert claims(sync_db) == {key_of(info, "s"): first.file_id}
+    assert count(sync_db) == (1, 1)
