@@ -176,8 +176,10 @@ async def test_deleting_one_of_two_holders_keeps_the_bytes_readable(
     await one.delete()
     fresh = await DedupInvoice.objects(number="2").first()
     assert await fresh.pdf.read() == DATA
-    await fresh.delete()  # the last holder: the bytes go
+    assert list((await claims(db)).values()) == [fresh.pdf.grid_id]
+    await fresh.delete()  # the last holder: the bytes go, and their claim
     assert await count(db) == (0, 0)
+    assert await claims(db) == {}
 
 
 async def test_replacing_a_shared_file_on_one_holder_keeps_it_for_the_other(

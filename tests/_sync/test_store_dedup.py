@@ -177,8 +177,10 @@ def test_deleting_one_of_two_holders_keeps_the_bytes_readable(
     one.delete()
     fresh = DedupInvoice.objects(number="2").first()
     assert fresh.pdf.read() == DATA
-    fresh.delete()  # the last holder: the bytes go
+    assert list((claims(db)).values()) == [fresh.pdf.grid_id]
+    fresh.delete()  # the last holder: the bytes go, and their claim
     assert count(db) == (0, 0)
+    assert claims(db) == {}
 
 
 def test_replacing_a_shared_file_on_one_holder_keeps_it_for_the_other(

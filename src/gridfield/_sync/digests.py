@@ -84,10 +84,9 @@ class DigestClaims:
         marked matched (``file_id`` holds nothing then). None: the claim is ``file_id``'s,
         and its files document must go in next (or the claim be ``release``d).
 
-        New bytes cost one insert. A claim left by an upload that has not stored its file
-        is waited on while it is younger than ``timing.claim_lapse`` (its file may be on
-        its way),
-        then taken over, as is at once one naming a file that is gone or expires sooner."""
+        New bytes cost one insert. A claim whose file is not stored yet is waited on while
+        it is younger than ``timing.claim_lapse`` (the file may be on its way), then taken
+        over, as is at once one naming a file that is gone or expires sooner."""
         self._backfilled()
         key = digest_key(scope, sha256, length)
         while True:
