@@ -17,6 +17,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from gridfield._async import store as store_module
+from gridfield._async.chunk_writer import AsyncChunkWriter
 from gridfield._async.document import Document
 from gridfield._async.fields import FileField
 from gridfield._async.resumable import AsyncResumableStore
@@ -463,3 +464,21 @@ async def test_tus_completions_and_joins_take_and_find_the_same_claims(async_db:
     assert joined.complete and joined.file_id == first.file_id
     assert await claims(async_db) == {key_of(info, "s"): first.file_id}
     assert await count(async_db) == (1, 1)
+
+
+async def test_an_upload_failing_after_it_took_its_claim_lets_go_of_it(
+    async_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = AsyncFileStore(async_db)
+
+    async def refused(self: Any, info: Any) -> Any:
+        raise OSError("the files document could not be written")
+
+    monkeypatch.setattr(AsyncChunkWriter, "insert_file", refused)
+    with pytest.raises(OSError, match="could not be written"):
+        await store.put(DATA, dedup=True, scope="s")
+    assert await claims(async_db) == {}  # nothing partial: no claim, no chunk, no file
+    assert await count(async_db) == (0, 0)
+    monkeypatch.undo()
+    stored = await store.put(DATA, dedup=True, scope="s")  # new bytes at once
+    assert await claims(async_db) == {key_of(stored, "s"): stored.file_id}

@@ -18,6 +18,7 @@ from bson import ObjectId
 from pymongo import MongoClient
 
 from gridfield._sync import store as store_module
+from gridfield._sync.chunk_writer import ChunkWriter
 from gridfield._sync.document import Document
 from gridfield._sync.fields import FileField
 from gridfield._sync.resumable import ResumableStore
@@ -462,3 +463,21 @@ def test_tus_completions_and_joins_take_and_find_the_same_claims(sync_db: Any) -
     assert joined.complete and joined.file_id == first.file_id
     assert claims(sync_db) == {key_of(info, "s"): first.file_id}
     assert count(sync_db) == (1, 1)
+
+
+def test_an_upload_failing_after_it_took_its_claim_lets_go_of_it(
+    sync_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(sync_db)
+
+    def refused(self: Any, info: Any) -> Any:
+        raise OSError("the files document could not be written")
+
+    monkeypatch.setattr(ChunkWriter, "insert_file", refused)
+    with pytest.raises(OSError, match="could not be written"):
+        store.put(DATA, dedup=True, scope="s")
+    assert claims(sync_db) == {}  # nothing partial: no claim, no chunk, no file
+    assert count(sync_db) == (0, 0)
+    monkeypatch.undo()
+    stored = store.put(DATA, dedup=True, scope="s")  # new bytes at once
+    assert claims(sync_db) == {key_of(stored, "s"): stored.file_id}
