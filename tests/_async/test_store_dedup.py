@@ -313,14 +313,19 @@ async def test_a_claim_naming_a_file_that_is_gone_is_taken_over(async_db: Any) -
     store = AsyncFileStore(async_db, sweep_timing=SweepTiming(claim_lapse=timedelta(seconds=0.2)))
     first = await store.put(DATA, dedup=True, scope="s")
     key = key_of(first, "s")
-    # Deleted through the store: its claim goes with it, the same bytes are new at once.
+    # Deleted by delete() (the GridFS commands, by _id): the claim stays, naming nothing,
+    # and is taken over (once its lapse is past: the file was that young).
     await store.delete(first.file_id)
-    assert await claims(async_db) == {}
+    assert await claims(async_db) == {key: first.file_id}
     second = await store.put(DATA, dedup=True, scope="s")
     assert second.file_id != first.file_id
-    # Deleted behind the store's back: the claim stays and names nothing; taken over.
+    assert await claims(async_db) == {key: second.file_id}
+    # Deleted behind the store's back, long after: taken over at once.
     await async_db["fs.files"].delete_one({"_id": second.file_id})
     await async_db["fs.chunks"].delete_many({"files_id": second.file_id})
+    await async_db["fs.digests"].update_one(
+        {"_id": key}, {"$set": {"at": datetime.now(timezone.utc) - timedelta(hours=1)}}
+    )
     third = await store.put(DATA, dedup=True, scope="s")
     assert third.file_id != second.file_id
     assert await claims(async_db) == {key: third.file_id}

@@ -129,8 +129,8 @@ class AsyncDigestClaims:
     async def forget(self, doc: Mapping[str, Any]) -> None:
         """The file of files document ``doc`` (at least ``CLAIMED_FILES_PROJECTION``) was
         deleted: the claim it holds goes, so that the same bytes uploaded again are new at
-        once (a claim left would be taken over all the same, but not before
-        ``timing.claim_lapse`` when the file was that young)."""
+        once (a claim left is taken over all the same, but one taken less than
+        ``timing.claim_lapse`` ago is waited on first: its file might be on its way)."""
         key = claim_key_of(doc)
         if key is not None:
             await self._let_go(key, doc.get("_id"))

@@ -808,7 +808,7 @@ class FileStore:
         # as its answer lately (its document naming the file may be on its way).
         since = datetime.now(timezone.utc) - self.sweep_timing.hold
         unmatched = {**file_filter(file_id), **unmatched_filter(since)}
-        if carried(self._delete(file_id, unmatched)):
+        if carried(self._delete_shared(file_id, unmatched)):
             return True
         if self.bucket.files.find_one(file_filter(file_id), projection={"_id": 1}):
             return False  # matched lately: it stays
@@ -816,14 +816,23 @@ class FileStore:
         return bool(carried(self._delete(file_id)))
 
     def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
-        # The whole document comes back (FerretDB takes no projection here): its scope and
-        # digest name the claim to let go of.
-        doc = self.files.find_one_and_delete(file_filter(file_id) if query is None else query)
-        if query is None or doc is not None:
+        # By _id, the GridFS way (a delete command on each collection): a claim the file
+        # held stays, and is taken over by the next upload of its bytes (digests.py).
+        result = self.files.delete_one(file_filter(file_id) if query is None else query)
+        if query is None or result.deleted_count:
             discard_chunks(self.bucket, file_id)
-        if doc is not None:
-            self.digest_claims.forget(doc)  # a file stored with a scope: its claim goes
-        return doc is not None
+        return bool(result.deleted_count)
+
+    def _delete_shared(self, file_id: Any, query: Mapping[str, Any]) -> bool:
+        """``_delete`` of a file stored with a scope, read as it goes (FerretDB takes no
+        projection here: the whole document) so that the claim it holds goes with it and
+        its bytes are new at once to the next upload."""
+        doc = self.files.find_one_and_delete(query)
+        if doc is None:
+            return False
+        discard_chunks(self.bucket, file_id)
+        self.digest_claims.forget(doc)
+        return True
 
     def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""

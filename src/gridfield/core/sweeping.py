@@ -69,7 +69,7 @@ class SweepTiming:
     poll: timedelta = timedelta(seconds=0.05)
     """How often a save waiting for a sweep's hold on its file looks again (and an upload
     waiting for the file of a deduplication claim just taken)."""
-    claim_lapse: timedelta = timedelta(seconds=10)
+    claim_lapse: timedelta = timedelta(seconds=5)
     """How long a deduplication claim whose file is not stored yet is left to the upload
     that took it (its files document follows within moments: ``core.dedup``); past it, the
     claim is one an upload that died left, and another takes it over."""
