@@ -107,7 +107,8 @@ def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
 class FileStore:
     """GridFS file store over one database handle (PyMongo AsyncDatabase or Motor
     AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``,
-    with ``<bucket>.uploads`` beside them for the uploads open long enough to register.
+    with ``<bucket>.uploads`` beside them for the uploads open long enough to register (and
+    ``<bucket>.digests`` for the deduplication claims: which file holds given bytes).
 
     ``sweep_timing`` (a ``SweepTiming``) is what this store's uploads and deleting sweeps
     agree on: the smallest grace a deleting sweep accepts, when an upload registers, how

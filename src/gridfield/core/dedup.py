@@ -10,12 +10,12 @@ says they are stored already (the claim is then read, and the file it names chec
 ``_id``). A key names one scope: no lookup ever crosses scopes, as one that did would be an
 oracle of what others stored.
 
-A claim taken is a promise that the file's document goes in next; until ``at + hold`` (the
-store's ``SweepTiming.hold``) a claim naming a file not there yet is left to its taker,
-after that it is one a crashed upload left, and it is taken over. A claim naming a file that
-is gone, or that lives less long than an upload asks, is taken over at once. Files stored
-before claims existed get theirs once per bucket (``backfill_claims``), recorded by a
-document whose ``_id`` is ``BACKFILL_MARK``.
+A claim taken is a promise that the file's document goes in next: for the store's
+``SweepTiming.claim_lapse`` after its ``at``, a claim naming a file not there yet is left to
+its taker; after that it is one a crashed upload left, and it is taken over. A claim naming
+a file that is gone, or that lives less long than an upload asks, is taken over at once.
+Files stored before claims existed get theirs once per bucket (``backfill_claims``),
+recorded by a document whose ``_id`` is ``BACKFILL_MARK``.
 """
 
 from __future__ import annotations
