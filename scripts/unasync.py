@@ -73,6 +73,7 @@ OUR_NAMES: dict[str, str] = {
     "async_db": "sync_db",
     "AsyncBucketSide": "BucketSide",
     "AsyncChunkReader": "ChunkReader",
+    "AsyncDigestClaims": "DigestClaims",
     "AsyncClosing": "Closing",
     "AsyncDownloadStream": "DownloadStream",
     "AsyncFileStore": "FileStore",

@@ -201,7 +201,7 @@ print(len(gridfield.__all__))
     assert int(done.stdout) > 0
 
 
-_BUCKET_COLLECTIONS = ("files", "chunks", "uploads", "holds", "resumable")
+_BUCKET_COLLECTIONS = ("files", "chunks", "uploads", "holds", "resumable", "digests")
 _BUCKET_MODULES = {"_async/bucket.py", "_sync/bucket.py"}
 
 

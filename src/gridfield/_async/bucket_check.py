@@ -146,6 +146,8 @@ async def sweep_bucket(
     # Resumable uploads abandoned past their expiry: their entries and chunks.
     report.removed_resumable = await AsyncResumableStore(store).remove_expired(now)
     report.removed_holds = await _remove_orphan_holds(store)
+    # Deduplication claims naming files that are gone (the ones just removed among them).
+    report.removed_claims = await store.digest_claims.remove_stale()
     return report
 
 

@@ -9,7 +9,6 @@ writer and reader, the leases).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Protocol
 
 from ..core.encryption import Encryption
@@ -20,6 +19,7 @@ from ..core.sweeping import SweepTiming
 from ..core.tus import TusOptions, UploadState
 from .bucket import AsyncBucket
 from .chunk_reader import AsyncChunkReader
+from .digests import AsyncDigestClaims
 from .file_keys import NewFileKey
 from .leases import AsyncFieldLeases
 
@@ -31,7 +31,7 @@ STORE_CLASS = "AsyncFileStore"
 
 class AsyncStoreParts(Protocol):
     """The parts of a file store its streams, holds, bucket check and resumable uploads
-    use: the bucket engine under it, its defaults and two lookups."""
+    use: the bucket engine under it, its defaults and one lookup."""
 
     @property
     def db(self) -> Any:
@@ -48,6 +48,10 @@ class AsyncStoreParts(Protocol):
     @property
     def chunk_reader(self) -> AsyncChunkReader:
         """The one reader of the bucket's chunk data."""
+
+    @property
+    def digest_claims(self) -> AsyncDigestClaims:
+        """The deduplication claims: which file holds given bytes in a scope."""
 
     @property
     def defaults(self) -> StoreDefaults:
@@ -68,11 +72,6 @@ class AsyncStoreParts(Protocol):
     @property
     def encryption(self) -> Encryption | None:
         """The keys and cipher of the store's encrypted files (None: none)."""
-
-    async def find_copy(
-        self, sha256: str, length: int, scope: str, expire_at: datetime | None
-    ) -> FileInfo | None:
-        """The stored file of ``scope`` with these bytes, living until ``expire_at``."""
 
     async def vanished(self, info: FileInfo) -> bool:
         """Whether the file ``info`` describes was deleted or replaced since it was read."""

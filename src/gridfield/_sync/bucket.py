@@ -3,8 +3,9 @@
 
 ``<bucket>.files`` and ``<bucket>.chunks`` are the standard GridFS pair; beside them live
 ours: ``<bucket>.uploads`` (the registry of open uploads), ``<bucket>.holds`` (holds and
-leases on files and names) and ``<bucket>.resumable`` (tus uploads). Every other module
-takes its collections from an ``AsyncBucket``. Here too: the one memory of which indexes
+leases on files and names), ``<bucket>.resumable`` (tus uploads) and ``<bucket>.digests``
+(which file holds given bytes in a deduplication scope). Every other module takes its
+collections from an ``AsyncBucket``. Here too: the one memory of which indexes
 were made (for buckets and for document classes), the read preference of chunk reads, the
 session a caller bound, and whether a write may be made at all.
 """
@@ -18,7 +19,6 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from ..core.dedup import DEDUP_INDEX
 from ..core.expiry import EXPIRE_AT_FIELD, ttl_refused
 from ..core.topology import check_acknowledged, check_outside_transaction, chunks_read_preference
 
@@ -132,6 +132,9 @@ class Bucket:
         """The holds and leases taken on files and names (see ``leases``)."""
         self.resumable: Any = db[f"{name}.resumable"]
         """The registry of resumable (tus) uploads."""
+        self.digests: Any = db[f"{name}.digests"]
+        """The claims on digest keys: which file holds given bytes in a deduplication scope
+        (see ``digests``)."""
         # Reads of a file's chunks (and the second look at a files document that found
         # chunks missing) go to the primary when the database reads elsewhere: see
         # chunks_read_preference. Listings and files documents keep the caller's preference.
@@ -174,11 +177,11 @@ class Bucket:
     # -- indexes -----------------------------------------------------------------------------
 
     def ensure_indexes(self) -> None:
-        """Create the standard files and chunks indexes, the deduplication lookup's and the
-        TTL index on ``gridfield.expireAt`` (remembering a server that refuses TTL indexes)."""
+        """Create the standard files and chunks indexes and the TTL index on
+        ``gridfield.expireAt`` (remembering a server that refuses TTL indexes). The
+        deduplication lookup needs none: its claims are found by ``_id``."""
         create_index(self.files, [("filename", 1), ("uploadDate", 1)])
         create_index(self.chunks, [("files_id", 1), ("n", 1)], unique=True)
-        create_index(self.files, DEDUP_INDEX)
         if self.ttl_index is not False:
             try:
                 create_index(self.files, [(EXPIRE_AT_FIELD, 1)], expireAfterSeconds=0)
@@ -188,20 +191,43 @@ class Bucket:
                 self.ttl_index = False
             else:
                 self.ttl_index = True
-        index_memory.remember(self.db.client, self._index_key)
+        self.did("indexes")
 
     def ensure_indexes_once(self) -> None:
         """``ensure_indexes`` unless this client made them in the last ``INDEX_RECHECK``
         seconds."""
-        if not index_memory.fresh(self.db.client, self._index_key, INDEX_RECHECK):
+        if not self.done_lately("indexes"):
             self.ensure_indexes()
 
-    @property
-    def _index_key(self) -> tuple[str, str, str]:
-        return ("bucket", self.db.name, self.name)
+    # What this client did once for the bucket and trusts for INDEX_RECHECK seconds:
+    # "indexes" (ensure_indexes) and "digests" (the claims of files stored before claims
+    # existed: see digests.py).
+    _ONCE = ("indexes", "digests")
+
+    def done_lately(self, work: str) -> bool:
+        """Whether this client did ``work`` for the bucket in the last ``INDEX_RECHECK``
+        seconds."""
+        return index_memory.fresh(self.db.client, self._memory_key(work), INDEX_RECHECK)
+
+    def did(self, work: str) -> None:
+        """This client has just done ``work`` for the bucket."""
+        index_memory.remember(self.db.client, self._memory_key(work))
+
+    def _memory_key(self, work: str) -> tuple[str, str, str, str]:
+        if work not in self._ONCE:
+            raise ValueError(f"no such work done once per bucket: {work!r}")
+        return ("bucket", work, self.db.name, self.name)
 
     def drop(self) -> None:
         """Drop every collection of the bucket (and their indexes)."""
-        for collection in (self.files, self.chunks, self.uploads, self.holds, self.resumable):
+        for collection in (
+            self.files,
+            self.chunks,
+            self.uploads,
+            self.holds,
+            self.resumable,
+            self.digests,
+        ):
             collection.drop()
-        index_memory.forget(self.db.client, self._index_key)
+        for work in self._ONCE:
+            index_memory.forget(self.db.client, self._memory_key(work))

@@ -147,6 +147,8 @@ def sweep_bucket(
     # Resumable uploads abandoned past their expiry: their entries and chunks.
     report.removed_resumable = ResumableStore(store).remove_expired(now)
     report.removed_holds = _remove_orphan_holds(store)
+    # Deduplication claims naming files that are gone (the ones just removed among them).
+    report.removed_claims = store.digest_claims.remove_stale()
     return report
 
 

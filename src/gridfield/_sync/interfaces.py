@@ -10,7 +10,6 @@ writer and reader, the leases).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Protocol
 
 from ..core.encryption import Encryption
@@ -21,6 +20,7 @@ from ..core.sweeping import SweepTiming
 from ..core.tus import TusOptions, UploadState
 from .bucket import Bucket
 from .chunk_reader import ChunkReader
+from .digests import DigestClaims
 from .file_keys import NewFileKey
 from .leases import FieldLeases
 
@@ -32,7 +32,7 @@ STORE_CLASS = "FileStore"
 
 class StoreParts(Protocol):
     """The parts of a file store its streams, holds, bucket check and resumable uploads
-    use: the bucket engine under it, its defaults and two lookups."""
+    use: the bucket engine under it, its defaults and one lookup."""
 
     @property
     def db(self) -> Any:
@@ -49,6 +49,10 @@ class StoreParts(Protocol):
     @property
     def chunk_reader(self) -> ChunkReader:
         """The one reader of the bucket's chunk data."""
+
+    @property
+    def digest_claims(self) -> DigestClaims:
+        """The deduplication claims: which file holds given bytes in a scope."""
 
     @property
     def defaults(self) -> StoreDefaults:
@@ -69,11 +73,6 @@ class StoreParts(Protocol):
     @property
     def encryption(self) -> Encryption | None:
         """The keys and cipher of the store's encrypted files (None: none)."""
-
-    def find_copy(
-        self, sha256: str, length: int, scope: str, expire_at: datetime | None
-    ) -> FileInfo | None:
-        """The stored file of ``scope`` with these bytes, living until ``expire_at``."""
 
     def vanished(self, info: FileInfo) -> bool:
         """Whether the file ``info`` describes was deleted or replaced since it was read."""

@@ -398,8 +398,14 @@ class ResumableStore:
         date = upload_date(self.store.db.codec_options)
         defaults = self.store.defaults
         expire_at = expiry_moment(defaults.expire_after, date)
-        if defaults.dedup_scope is not None and digest is not None:
-            found = self.store.find_copy(digest, state.length or 0, defaults.dedup_scope, expire_at)
+        # An encrypted upload has no digest: it is never deduplicated.
+        scope = defaults.dedup_scope if digest is not None else None
+        if scope is not None and digest is not None:
+            # The claim on these bytes: the file that holds them already, or this one's
+            # from now on (a repeat finds its own claim and goes on).
+            found = self.store.digest_claims.take(
+                state.file_id, digest, state.length or 0, scope, expire_at
+            )
             if found is not None:
                 return found
         info = FileInfo.for_upload(
@@ -412,7 +418,7 @@ class ResumableStore:
             content_type=state.content_type,
             sha256=digest,
             expire_at=expire_at,
-            scope=defaults.dedup_scope,
+            scope=scope,
         )
         # With its encryption record (the wrapped data key and the seal of the length).
         writer = ChunkWriter(self.store.bucket, state.file_id, owns_id=False, file_key=key)
@@ -420,6 +426,12 @@ class ResumableStore:
             info = writer.insert_file(info)
         except DuplicateKeyError:
             pass  # stored by a writer that died before it could say so: the same file
+        except Exception:
+            # The file it promised is not in: the claim goes. (A cancelled insert goes on
+            # to its end, and the file keeps its claim.)
+            if scope is not None and digest is not None:
+                self.store.digest_claims.release(state.file_id, digest, info.length, scope)
+            raise
         return info
 
     def _read_back(self, state: UploadState) -> str:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,7 +17,11 @@ from .._twins import (
 from ..core.bucket_report import DEFAULT_GRACE, BucketReport
 from ..core.chunks import STREAM_BATCH_BYTES, clamp_range
 from ..core.content_types import check_content_type
-from ..core.dedup import MATCHED_FIELD, SCOPE_FIELD, dedup_filter, unmatched_filter
+from ..core.dedup import (
+    MATCHED_FIELD,
+    SCOPE_FIELD,
+    unmatched_filter,
+)
 from ..core.encryption import ENCRYPTION_FIELD, Encryption
 from ..core.errors import FileExpired, NoFile
 from ..core.expiry import (
@@ -57,18 +60,13 @@ from .bucket import Bucket
 from .bucket_check import check_bucket, held_by_others, sweep_bucket
 from .chunk_reader import ChunkReader
 from .chunk_writer import delete_files, discard_chunks
+from .digests import DigestClaims
 from .download import DownloadStream, adopt_cursor, check_destination, copy_to
 from .file_keys import rewrapped, rewrapped_file_key
 from .holds import hold_for_save, let_go
 from .upload import UploadStream, check_source, source_size, write_source
 
 __all__ = ["DownloadStream", "FileStore", "UploadStream", "wait_cleanups"]
-
-
-def _millis(moment: datetime) -> datetime:
-    """``moment`` as BSON stores it (milliseconds, no zone), so that it compares equal to
-    the value read back."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=None)
 
 
 def _defaults_of(
@@ -109,7 +107,8 @@ def wait_cleanups(timeout: float = CLEANUP_TIMEOUT) -> None:
 class FileStore:
     """GridFS file store over one database handle (PyMongo AsyncDatabase or Motor
     AsyncIOMotorDatabase), in the standard layout: ``<bucket>.files`` and ``<bucket>.chunks``,
-    with ``<bucket>.uploads`` beside them for the uploads open long enough to register.
+    with ``<bucket>.uploads`` beside them for the uploads open long enough to register (and
+    ``<bucket>.digests`` for the deduplication claims: which file holds given bytes).
 
     ``sweep_timing`` (a ``SweepTiming``) is what this store's uploads and deleting sweeps
     agree on: the smallest grace a deleting sweep accepts, when an upload registers, how
@@ -164,6 +163,8 @@ class FileStore:
         self.chunk_reader = ChunkReader(bucket.chunk_reads, self.defaults.encryption)
         """The one reader of this bucket's chunk data: every read of a file's bytes, checked
         (from the primary when the database reads elsewhere: see chunks_read_preference)."""
+        self.digest_claims = DigestClaims(bucket, self.sweep_timing)
+        """The deduplication claims: which file holds given bytes in a scope."""
 
     # The bucket's collections, as the store has always shown them: setting one sets the
     # bucket's, which is what every read and write of the store uses.
@@ -236,9 +237,9 @@ class FileStore:
 
     def ensure_indexes(self) -> None:
         """Create the files ``(filename, uploadDate)`` and unique chunks ``(files_id, n)``
-        indexes, the deduplication lookup's ``(gridfield.sha256, length, gridfield.scope)``
-        and the TTL index on ``gridfield.expireAt`` (idempotent; an index on the same keys
-        made by another tool will do).
+        indexes and the TTL index on ``gridfield.expireAt`` (idempotent; an index on the
+        same keys made by another tool will do). Deduplication needs no index of its own:
+        its claims (``<bucket>.digests``) are found by ``_id``.
 
         A server without TTL indexes (FerretDB v1 refuses the option) is remembered by this
         store, which then asks no more; ``ttl_index`` says which. Expired files are refused
@@ -530,24 +531,13 @@ class FileStore:
     ) -> FileInfo | None:
         """The stored file of ``scope`` holding the bytes of SHA-256 ``sha256`` and
         ``length``, living at least until ``expire_at`` (None: for ever), if there is one:
-        one lookup, on the deduplication index.
+        the claim on those bytes, then the file it names, both read by ``_id``.
 
         The lookup marks the file it answers as just matched, in the same command: a
         deletion of a shared file leaves one matched within ``sweep_timing.hold``, so the
         file is there when the upload returns it and while its caller saves a document
         naming it; a file deleted first is not found, and the upload keeps its own bytes."""
-        self.bucket.ensure_indexes_once()
-        doc = self.bucket.files.find_one(dedup_filter(sha256, length, scope, expire_at))
-        if doc is None:
-            return None
-        # Marked by its _id (a write a sharded bucket routes): no match if it went meanwhile.
-        moment = _millis(datetime.now(timezone.utc))
-        marked = self.bucket.files.update_one(
-            file_filter(doc["_id"]), {"$set": {MATCHED_FIELD: moment}}
-        )
-        if not marked.matched_count:
-            return None
-        return dataclasses.replace(FileInfo.from_document(doc), matched=moment)
+        return self.digest_claims.find(sha256, length, scope, expire_at)
 
     def settle(self, file_id: Any, matched: datetime) -> None:
         """A document now names the file a deduplicating upload took as its answer when
@@ -828,7 +818,7 @@ class FileStore:
         # as its answer lately (its document naming the file may be on its way).
         since = datetime.now(timezone.utc) - self.sweep_timing.hold
         unmatched = {**file_filter(file_id), **unmatched_filter(since)}
-        if carried(self._delete(file_id, unmatched)):
+        if carried(self._delete_shared(file_id, unmatched)):
             return True
         if self.bucket.files.find_one(file_filter(file_id), projection={"_id": 1}):
             return False  # matched lately: it stays
@@ -836,10 +826,23 @@ class FileStore:
         return bool(carried(self._delete(file_id)))
 
     def _delete(self, file_id: Any, query: Mapping[str, Any] | None = None) -> bool:
+        # By _id, the GridFS way (a delete command on each collection): a claim the file
+        # held stays, and is taken over by the next upload of its bytes (digests.py).
         result = self.files.delete_one(file_filter(file_id) if query is None else query)
         if query is None or result.deleted_count:
             discard_chunks(self.bucket, file_id)
         return bool(result.deleted_count)
+
+    def _delete_shared(self, file_id: Any, query: Mapping[str, Any]) -> bool:
+        """``_delete`` of a file stored with a scope, read as it goes (FerretDB takes no
+        projection here: the whole document) so that the claim it holds goes with it and
+        its bytes are new at once to the next upload."""
+        doc = self.files.find_one_and_delete(query)
+        if doc is None:
+            return False
+        discard_chunks(self.bucket, file_id)
+        self.digest_claims.forget(doc)
+        return True
 
     def drop(self) -> None:
         """Drop the whole bucket: its files and chunks collections (and their indexes)."""

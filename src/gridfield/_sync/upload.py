@@ -98,6 +98,9 @@ class UploadStream(Closing):
         self._scope = options.scope
         self._dedup = bool(options.dedup)
         self._declared = None if options.sha256 is None else (options.sha256, options.length)
+        # The claim on this file's bytes it took (sha256, length, scope), until its files
+        # document is in: an abort lets go of it.
+        self._claim: tuple[str, int, str] | None = None
 
         # An upload open longer than the store's SweepTiming.register_after enters itself in
         # the registry of open uploads, so that a deleting sweep leaves its chunks alone.
@@ -223,7 +226,8 @@ class UploadStream(Closing):
         last = self._cutter.finish()
         if last is not None:
             self._batcher.add([last])
-        self._send(self._batcher.drain())
+        # The whole file's SHA-256 is known now: with deduplication its claim is taken
+        # before the chunks still held here are sent, so a file stored already costs none.
         try:
             info = self._describe()
             self._check_described(info)
@@ -239,6 +243,11 @@ class UploadStream(Closing):
                     self._progress.reached(info.length)
                     self._progress.finished()
                     return existing
+        except BaseException as exc:
+            self._abort_after(exc)
+            raise
+        self._send(self._batcher.drain())
+        try:
             if self._entry is not None and self._lease_may_have_lapsed():
                 self._check_chunks(info)
             info = self._writer.insert_file(info)  # with its encryption record, if any
@@ -251,6 +260,7 @@ class UploadStream(Closing):
             self._abort_after(exc)
             raise
         self.info = info
+        self._claim = None  # the files document it promised is in
         self._stages.move(UploadEvent.FINISH)
         # The file is whole and visible: should the entry stay behind, it only keeps a
         # sweep off chunks that have their files document anyway, until its lease runs out.
@@ -275,10 +285,19 @@ class UploadStream(Closing):
             )
 
     def _stored_copy(self, info: FileInfo) -> FileInfo | None:
-        """The file of this upload's scope holding the same bytes, if one is stored: one
-        lookup, on the deduplication index (``ensure_indexes``)."""
+        """The file of this upload's scope holding the same bytes, if one is stored; else
+        None, this upload's file holding the claim on them (``digests``): for new bytes,
+        one insert."""
         assert info.sha256 is not None and self._scope is not None  # start_upload saw to it
-        return self._store.find_copy(info.sha256, info.length, self._scope, info.expire_at)
+        # Noted first: an abort (a cancellation during the take included) lets go of it.
+        self._claim = (info.sha256, info.length, self._scope)
+        take = self._store.digest_claims.take(
+            self.file_id, info.sha256, info.length, self._scope, info.expire_at
+        )
+        found = finish(take, self._in_flight)
+        if found is not None:
+            self._claim = None  # the claim names that file: nothing of ours to let go of
+        return found
 
     def stored_as_declared(self) -> FileInfo | None:
         """With deduplication and a declared SHA-256 and length, before any byte is written:
@@ -289,7 +308,7 @@ class UploadStream(Closing):
         sha256, length = self._declared
         assert length is not None and self._scope is not None
         moment = expiry_moment(self._expiry, datetime.now(timezone.utc))
-        found = self._store.find_copy(sha256, length, self._scope, moment)
+        found = self._store.digest_claims.find(sha256, length, self._scope, moment)
         if found is None:
             return None
         self._stages.move(UploadEvent.FOUND)
@@ -419,6 +438,9 @@ class UploadStream(Closing):
         nothing_in_flight(self._in_flight)
         try:
             self._writer.discard()
+            if self._claim is not None:
+                claim, self._claim = self._claim, None
+                self._store.digest_claims.release(self.file_id, *claim)
         finally:
             # After the chunks are gone: until then the entry keeps a sweep off them.
             self._unregister()

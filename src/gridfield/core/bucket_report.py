@@ -236,6 +236,8 @@ class BucketReport:
     """Resumable (tus) uploads past their expiry whose entries (and chunks) a sweep removed."""
     removed_holds: int = 0
     """Holds on files that are gone (left by a save or sweep that died) a sweep removed."""
+    removed_claims: int = 0
+    """Deduplication claims naming files that are gone (``core.dedup``) a sweep removed."""
 
     @property
     def clean(self) -> bool:
@@ -272,6 +274,10 @@ class BucketReport:
             lines.append(f"  removed: {self.removed_resumable} expired resumable uploads")
         if self.removed_holds:
             lines.append(f"  removed: {self.removed_holds} holds on files that are gone")
+        if self.removed_claims:
+            lines.append(
+                f"  removed: {self.removed_claims} deduplication claims on files that are gone"
+            )
         for damaged in self.damaged_files:
             lines.append(f"  damaged {damaged.file_id!r} ({damaged.filename!r}): {damaged.problem}")
         return "\n".join(lines)

@@ -67,13 +67,19 @@ class SweepTiming:
     writes its document, and a sweep deletes a batch, well within this time (and the
     clocks of the machines that save and sweep agree to well within it)."""
     poll: timedelta = timedelta(seconds=0.05)
-    """How often a save waiting for a sweep's hold on its file looks again."""
+    """How often a save waiting for a sweep's hold on its file looks again (and an upload
+    waiting for the file of a deduplication claim just taken)."""
+    claim_lapse: timedelta = timedelta(seconds=5)
+    """How long a deduplication claim whose file is not stored yet is left to the upload
+    that took it (its files document follows within moments: ``core.dedup``); past it, the
+    claim is one an upload that died left, and another takes it over."""
 
     def __post_init__(self) -> None:
         _duration("min_grace", self.min_grace)
         _duration("lease", self.lease)
         _duration("hold", self.hold)
         _duration("poll", self.poll)
+        _duration("claim_lapse", self.claim_lapse)
         fraction = self.register_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
             raise TypeError(f"register_fraction must be a number, not {type(fraction).__name__}")
