@@ -102,8 +102,12 @@ async def test_a_copy_keeps_the_first_parts_whole_chunks(async_db: Any, mongo_ur
         updates = _on_chunks(heard, "update")
         inserts = _on_chunks(heard, "insert")
         finds = _on_chunks(heard, "find")
+        deletes = _on_chunks(heard, "delete")
         whole = b"".join(pieces)
         assert final.file_id == parts[0].file_id
+        # Nothing past the first part's chunks to clear: the one delete is of the second
+        # part's chunks once the file is stored.
+        assert [d["deletes"][0]["q"]["files_id"] for d in deletes] == [{"$eq": parts[1].file_id}]
         # The first part's whole chunks are untouched; its partial one keeps its _id, filled.
         stored = {
             doc["n"]: (doc["_id"], doc["data"])
@@ -115,11 +119,14 @@ async def test_a_copy_keeps_the_first_parts_whole_chunks(async_db: Any, mongo_ur
         # One update (that chunk's data), only the later part's bytes inserted, and (the
         # first part hashed as it came) only its partial chunk and the second part read.
         assert [len(command["updates"]) for command in updates] == [1]
-        assert updates[0]["updates"][0]["q"]["n"] == {"$gte": 3, "$lte": 3}
+        assert updates[0]["updates"][0]["q"] == {
+            "_id": {"$eq": head[0]["_id"]},
+            "files_id": {"$eq": parts[0].file_id},
+        }
         inserted = [doc for command in inserts for doc in command["documents"]]
         assert [doc["n"] for doc in inserted] == [4, 5, 6, 7]
         assert [find["filter"] for find in finds] == [
-            {"files_id": {"$eq": parts[0].file_id}, "n": {"$gte": 3, "$lte": 3}},
+            {"files_id": {"$eq": parts[0].file_id}, "n": {"$gte": 3}},
             {"files_id": {"$eq": parts[1].file_id}, "n": {"$lte": 4}},
         ]
         info = await store.get_info(final.file_id)
@@ -146,6 +153,22 @@ async def test_a_copy_by_another_process_reads_the_first_part_back(async_db: Any
     assert (await store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
     assert await store.get(final.file_id) == whole
     assert await store.chunks.count_documents({}) == 5
+
+
+async def test_parts_of_another_chunk_size_are_copied_whole(async_db: Any) -> None:
+    uploader = AsyncResumableStore(AsyncFileStore(async_db, chunk_size=50))
+    pieces = [os.urandom(120), os.urandom(75)]
+    parts = [await _partial(uploader, p) for p in pieces]
+    store = AsyncFileStore(async_db, chunk_size=100)
+    final = await AsyncResumableStore(store).concatenate(
+        tuple(p.upload_id for p in parts), "final;x", NAMING
+    )
+    whole = b"".join(pieces)
+    assert final.file_id not in {p.file_id for p in parts}  # none of their chunks fit
+    assert (await store.get_info(final.file_id)).chunk_size == 100
+    assert (await store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert await store.get(final.file_id) == whole
+    assert await store.chunks.count_documents({}) == 2
 
 
 @pytest.mark.parametrize("filled", [False, True])

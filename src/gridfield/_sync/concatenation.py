@@ -138,10 +138,12 @@ def _borrow_first_part(
     Done once the parts are claimed, so an abandoned join removes them with it; never on a
     resumed join (chunks may have moved, or been copied, to the id it has)."""
     first = plan.parts[0]
-    # A chunk past the part's end is stale (a refused PATCH's): it would stand where the
-    # next part's first chunk goes.
-    count = -(-(first.length or 0) // first.chunk_size)
-    discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
+    if plan.in_place:
+        # A chunk past the part's end is stale (a refused PATCH's): it would stand where
+        # the next part's first chunk goes. (A copy learns of one in the query that reads
+        # the part's partial chunk, and clears it then.)
+        count = -(-(first.length or 0) // first.chunk_size)
+        discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
     if not resumable.leases.renew(final.upload_id, token, {"file_id": first.file_id}):
         raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
     return dataclasses.replace(final, file_id=first.file_id)
@@ -302,7 +304,8 @@ def _copy(
     token: ObjectId,
     key: NewFileKey | None,
 ) -> str | None:
-    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256
+    """Copy the parts' bytes, in order, into new chunks of the final file (one that keeps
+    none of the first part's: encrypted, or of another chunk size); their SHA-256
     (None for an encrypted final file: its chunks sealed under ``key``, no digest kept).
     An encrypted part is opened with its own data key."""
     store = resumable.store
@@ -348,47 +351,44 @@ def _copy(
     return None if running is None else running.hexdigest()
 
 
-def _first_part(resumable: UploadRegistry, plan: ConcatPlan, *, resumed: bool) -> tuple[Any, bytes]:
-    """The running SHA-256 of the first part's bytes and the bytes of its last, partial
-    chunk (none when it is whole chunks long), for a copy that keeps its whole chunks.
+def _first_part(
+    resumable: UploadRegistry, plan: ConcatPlan, *, resumed: bool
+) -> tuple[Any, bytes, Any, bool]:
+    """For a copy that keeps the first part's whole chunks: the running SHA-256 of that
+    part's bytes; the bytes and ``_id`` of its last, partial chunk (none when it is whole
+    chunks long); whether chunks past that one (or past its whole ones) may be stored.
 
-    Its whole chunks are read only when this process does not hold the part's running
-    hash; with the partial chunk, in one cursor under the part's file id. On a resumed
-    join that chunk may be the final file's already (a copy that died had filled it with
-    the next part's first bytes): the part's bytes are its first ones either way."""
+    The partial chunk comes in one query that reaches every chunk past it too, and the
+    whole chunks are read (a cursor of their own) only when this process does not hold the
+    part's running hash. On a resumed join that chunk may be the final file's already (a
+    copy that died had filled it with the next part's first bytes): the part's bytes are
+    its first ones either way."""
     head = plan.parts[0]
     length = head.length or 0
     whole = plan.first_whole_chunks
     own = FileInfo(file_id=head.file_id, length=length, chunk_size=plan.chunk_size)
     kept = resumable.kept_hash(head.upload_id, length)
     running = kept if kept is not None else hashlib.sha256()
-    first = whole if kept is not None else 0
-    # A resumed join reads the partial chunk on its own: it may not be the part's any more.
-    last = whole - 1 if resumed else own.chunk_count - 1
     reader = resumable.store.chunk_reader
-    tail = b""
     try:
-        if first <= last:
-            for n, data in reader.chunks(own, first, last):
-                if kept is None:
-                    running.update(data)
-                if n == whole:
-                    tail = data
-        if resumed and whole < own.chunk_count:
-            try:
-                for _, data in reader.chunks(own, whole, whole):
-                    tail = data
-            except CorruptFile:
-                joined = FileInfo(
-                    file_id=head.file_id, length=plan.length, chunk_size=plan.chunk_size
-                )
-                for _, data in reader.chunks(joined, whole, whole):
-                    tail = data[: length - whole * plan.chunk_size]
-            if kept is None:
-                running.update(tail)
+        if kept is None and whole:
+            for _, data in reader.chunks(own, 0, whole - 1):
+                running.update(data)
+        if whole == own.chunk_count:
+            return running, b"", None, True  # no partial chunk: nothing read past them
+        try:
+            tail_id, tail, after = reader.chunk_and_after(own, whole)
+        except CorruptFile:
+            if not resumed:
+                raise
+            joined = FileInfo(file_id=head.file_id, length=plan.length, chunk_size=plan.chunk_size)
+            tail_id, filled, after = reader.chunk_and_after(joined, whole)
+            tail = filled[: length - whole * plan.chunk_size]
     except CorruptFile as exc:
         raise TusError(500, f"partial upload {head.upload_id}: {exc}") from exc
-    return running, tail
+    if kept is None:
+        running.update(tail)
+    return running, tail, tail_id, after
 
 
 def _copy_after_first(
@@ -405,18 +405,20 @@ def _copy_after_first(
     chunks after it. The SHA-256 of the whole."""
     store = resumable.store
     head = plan.parts[0]
-    running, tail = _first_part(resumable, plan, resumed=resumed)
+    running, tail, tail_id, after = _first_part(resumable, plan, resumed=resumed)
     whole = plan.first_whole_chunks
-    # A copy that died part way left chunks past the first part's own: start again from
-    # there (the partial chunk, filled up or not, starts with the part's bytes).
-    discard_chunks(store.bucket, final.file_id, from_n=whole + (1 if tail else 0))
+    if after:
+        # A stale chunk past the first part's end (a refused PATCH's), or what a copy that
+        # died wrote: start again from there (the partial chunk, filled up or not, starts
+        # with the part's bytes).
+        discard_chunks(store.bucket, final.file_id, from_n=whole + (1 if tail else 0))
     writer = ChunkWriter(store.bucket, final.file_id, owns_id=False)
     cutter = ChunkCutter.resuming(final.file_id, plan.chunk_size, head.length or 0, tail)
     batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
 
     def insert(chunks: list[dict[str, Any]]) -> None:
         fills = bool(tail) and bool(chunks) and chunks[0]["n"] == whole
-        if fills and not writer.rewrite(chunks.pop(0)):
+        if fills and not writer.rewrite({**chunks.pop(0), "_id": tail_id}):
             raise TusError(
                 500, f"partial upload {head.upload_id}: its last chunk was not there to fill"
             )
