@@ -74,6 +74,9 @@ async def test_misaligned_parts_are_copied(async_db: Any, mongo_uri: str) -> Non
     resumable = AsyncResumableStore(store)
     a, b = await _partial(resumable, b"a" * 150), await _partial(resumable, b"b" * 70)
     c = await _partial(resumable, b"c" * 150)
+    # A stale chunk past the first part's end (a refused PATCH's) goes, seen in the query
+    # that reads the part's partial chunk.
+    await store.chunks.insert_one({"files_id": a.file_id, "n": 2, "data": b"stale"})
     final = await resumable.concatenate((a.upload_id, b.upload_id, c.upload_id), "final;x", NAMING)
     whole = b"a" * 150 + b"b" * 70 + b"c" * 150
     assert await store.get(final.file_id) == whole
@@ -396,6 +399,19 @@ async def test_a_join_whose_first_part_was_lost_is_refused(async_db: Any) -> Non
         await resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
     assert err.value.status == 500
     assert await store.files.count_documents({}) == 0
+
+
+async def test_a_copy_whose_first_part_lost_its_last_chunk_is_refused(async_db: Any) -> None:
+    store = AsyncFileStore(async_db, chunk_size=100)
+    resumable = AsyncResumableStore(store)
+    parts = [await _partial(resumable, os.urandom(n)) for n in (250, 130)]
+    await store.chunks.delete_one({"files_id": parts[0].file_id, "n": 2})
+    before = [doc async for doc in store.chunks.find().sort("_id")]
+    with pytest.raises(TusError, match="chunk 2 is missing") as err:
+        await resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    assert err.value.status == 500
+    assert await store.files.count_documents({}) == 0
+    assert [doc async for doc in store.chunks.find().sort("_id")] == before  # none written
 
 
 async def test_an_abandoned_join_keeps_a_file_it_stored(async_db: Any) -> None:
