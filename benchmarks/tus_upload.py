@@ -27,7 +27,8 @@ upload's POST that joins them in place), timed as the parts' upload and the fina
 npm's tus-js-client (node, the version the tests pin) sending a 50 MiB file (16 MiB with
 --quick) to ``/files`` in one sequence and with ``parallelUploads: 2`` (two partial uploads,
 then their concatenation: the parts are no whole number of the store's 255 KiB chunks, so
-they are copied), and with ``parallelUploads: 2`` to ``/joins`` (joined in place).
+they are copied, from the first part's partial last chunk on), and with
+``parallelUploads: 2`` to ``/joins`` (joined in place).
 """
 
 from __future__ import annotations

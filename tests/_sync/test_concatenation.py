@@ -73,6 +73,9 @@ def test_misaligned_parts_are_copied(sync_db: Any, mongo_uri: str) -> None:
     resumable = ResumableStore(store)
     a, b = _partial(resumable, b"a" * 150), _partial(resumable, b"b" * 70)
     c = _partial(resumable, b"c" * 150)
+    # A stale chunk past the first part's end (a refused PATCH's) goes, seen in the query
+    # that reads the part's partial chunk.
+    store.chunks.insert_one({"files_id": a.file_id, "n": 2, "data": b"stale"})
     final = resumable.concatenate((a.upload_id, b.upload_id, c.upload_id), "final;x", NAMING)
     whole = b"a" * 150 + b"b" * 70 + b"c" * 150
     assert store.get(final.file_id) == whole
@@ -80,6 +83,159 @@ def test_misaligned_parts_are_copied(sync_db: Any, mongo_uri: str) -> None:
     assert _pymongo_read(mongo_uri, sync_db.name, final.file_id) == whole
     assert store.chunks.count_documents({}) == 4  # the parts' own chunks are gone
     assert resumable.registry.count_documents({}) == 1
+
+
+def test_a_copy_keeps_the_first_parts_whole_chunks(sync_db: Any, mongo_uri: str) -> None:
+    # Counting needs a client with a listener: a PyMongo one on the test's fresh database.
+    heard = Commands()
+    client: Any = MongoClient(mongo_uri, event_listeners=[heard])
+    try:
+        store = FileStore(client[sync_db.name], chunk_size=100)
+        resumable = ResumableStore(store)
+        pieces = [os.urandom(350), os.urandom(420)]  # no whole number of chunks
+        parts = [_partial(resumable, p) for p in pieces]
+        head = [doc for doc in store.chunks.find({"files_id": parts[0].file_id, "n": 3})]
+        kept = {
+            doc["n"]: (doc["_id"], doc["data"])
+            for doc in store.chunks.find({"files_id": parts[0].file_id, "n": {"$lt": 3}})
+        }
+        heard.clear()
+        final = resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+        updates = _on_chunks(heard, "update")
+        inserts = _on_chunks(heard, "insert")
+        finds = _on_chunks(heard, "find")
+        deletes = _on_chunks(heard, "delete")
+        whole = b"".join(pieces)
+        assert final.file_id == parts[0].file_id
+        # Nothing past the first part's chunks to clear: the one delete is of the second
+        # part's chunks once the file is stored.
+        assert [d["deletes"][0]["q"]["files_id"] for d in deletes] == [{"$eq": parts[1].file_id}]
+        # The first part's whole chunks are untouched; its partial one keeps its _id, filled.
+        stored = {
+            doc["n"]: (doc["_id"], doc["data"])
+            for doc in store.chunks.find({"files_id": final.file_id, "n": {"$lt": 3}})
+        }
+        assert stored == kept
+        filled = store.chunks.find_one({"files_id": final.file_id, "n": 3})
+        assert filled["_id"] == head[0]["_id"] and filled["data"] == whole[300:400]
+        # One update (that chunk's data), only the later part's bytes inserted, and (the
+        # first part hashed as it came) only its partial chunk and the second part read.
+        assert [len(command["updates"]) for command in updates] == [1]
+        assert updates[0]["updates"][0]["q"] == {
+            "_id": {"$eq": head[0]["_id"]},
+            "files_id": {"$eq": parts[0].file_id},
+        }
+        inserted = [doc for command in inserts for doc in command["documents"]]
+        assert [doc["n"] for doc in inserted] == [4, 5, 6, 7]
+        assert [find["filter"] for find in finds] == [
+            {"files_id": {"$eq": parts[0].file_id}, "n": {"$gte": 3}},
+            {"files_id": {"$eq": parts[1].file_id}, "n": {"$lte": 4}},
+        ]
+        info = store.get_info(final.file_id)
+        assert info.sha256 == hashlib.sha256(whole).hexdigest() and info.length == len(whole)
+        assert store.get(final.file_id) == whole
+        assert _pymongo_read(mongo_uri, sync_db.name, final.file_id) == whole
+        assert store.chunks.count_documents({}) == 8  # the second part's are gone
+        assert resumable.registry.count_documents({}) == 1
+    finally:
+        client.close()
+
+
+def test_a_copy_by_another_process_reads_the_first_part_back(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    pieces = [os.urandom(250), os.urandom(130), os.urandom(99)]
+    uploader = ResumableStore(store)
+    parts = [_partial(uploader, p) for p in pieces]
+    # A stale chunk past the first part's end (a refused PATCH's) is not the final's.
+    store.chunks.insert_one({"files_id": parts[0].file_id, "n": 3, "data": b"stale"})
+    joiner = ResumableStore(store)  # holds no running hash of the parts
+    final = joiner.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    whole = b"".join(pieces)
+    assert final.file_id == parts[0].file_id
+    assert (store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert store.get(final.file_id) == whole
+    assert store.chunks.count_documents({}) == 5
+
+
+def test_parts_of_another_chunk_size_are_copied_whole(sync_db: Any) -> None:
+    uploader = ResumableStore(FileStore(sync_db, chunk_size=50))
+    pieces = [os.urandom(120), os.urandom(75)]
+    parts = [_partial(uploader, p) for p in pieces]
+    store = FileStore(sync_db, chunk_size=100)
+    final = ResumableStore(store).concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    whole = b"".join(pieces)
+    assert final.file_id not in {p.file_id for p in parts}  # none of their chunks fit
+    assert (store.get_info(final.file_id)).chunk_size == 100
+    assert (store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert store.get(final.file_id) == whole
+    assert store.chunks.count_documents({}) == 2
+
+
+@pytest.mark.parametrize("filled", [False, True])
+def test_a_copy_that_died_is_finished_by_the_retry(sync_db: Any, filled: bool) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    pieces = [os.urandom(34), os.urandom(27)]
+    parts = [_partial(resumable, p) for p in pieces]
+    ids = tuple(p.upload_id for p in parts)
+    whole = b"".join(pieces)
+    final = resumable.concatenate(ids, "final;x", NAMING)
+    assert final.file_id == parts[0].file_id
+    # What a crash part way through the copy leaves: the first part's partial chunk filled
+    # up already or not, one chunk after it written, the parts still there and claimed.
+    store.files.delete_one({"_id": final.file_id})
+    store.chunks.delete_many({"files_id": final.file_id, "n": {"$gte": 5}})
+    if not filled:
+        store.chunks.update_one(
+            {"files_id": final.file_id, "n": 3}, {"$set": {"data": pieces[0][30:]}}
+        )
+    store.chunks.insert_one({"files_id": final.file_id, "n": 5, "data": b"torn"})
+    _partial_again(resumable, parts[1], pieces[1])
+    resumable.registry.insert_one({**parts[0].to_document(), "joined_into": final.upload_id})
+    resumable.registry.update_one(
+        {"_id": parts[1].upload_id}, {"$set": {"joined_into": final.upload_id}}
+    )
+    resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "lease": {"token": 1, "until": _PAST}}},
+    )
+    joiner = ResumableStore(store)  # another process: no running hash of the parts
+    again = joiner.concatenate(ids, "final;x", NAMING)
+    assert again.upload_id == final.upload_id and again.complete
+    assert again.file_id == parts[0].file_id
+    assert (store.get_info(final.file_id)).sha256 == hashlib.sha256(whole).hexdigest()
+    assert store.get(final.file_id) == whole
+    assert store.chunks.count_documents({}) == 7
+    assert resumable.registry.count_documents({}) == 1
+
+
+def _partial_again(resumable: ResumableStore, part: Any, data: bytes) -> None:
+    """Put back a partial upload a join consumed: its registry entry and its chunks."""
+    resumable.registry.insert_one(part.to_document())
+    for n in range(0, len(data), part.chunk_size):
+        chunk = {"files_id": part.file_id, "n": n // part.chunk_size}
+        resumable.store.chunks.insert_one({**chunk, "data": data[n : n + part.chunk_size]})
+
+
+def test_an_abandoned_copy_leaves_nothing(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=10)
+    resumable = ResumableStore(store)
+    pieces = [os.urandom(34), os.urandom(27)]
+    parts = [_partial(resumable, p) for p in pieces]
+    final = resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    store.files.delete_one({"_id": final.file_id})
+    _partial_again(resumable, parts[1], pieces[1])
+    resumable.registry.insert_one({**parts[0].to_document(), "joined_into": final.upload_id})
+    resumable.registry.update_one(
+        {"_id": parts[1].upload_id}, {"$set": {"joined_into": final.upload_id}}
+    )
+    resumable.registry.update_one(
+        {"_id": final.upload_id},
+        {"$set": {"complete": False, "offset": 0, "expires": _PAST}},
+    )
+    assert resumable.remove_expired() == 3
+    assert store.chunks.count_documents({}) == 0
+    assert resumable.registry.count_documents({}) == 0
 
 
 def test_a_part_named_twice_or_too_many_parts_consume_nothing(sync_db: Any) -> None:
@@ -236,6 +392,19 @@ def test_a_join_whose_first_part_was_lost_is_refused(sync_db: Any) -> None:
         resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
     assert err.value.status == 500
     assert store.files.count_documents({}) == 0
+
+
+def test_a_copy_whose_first_part_lost_its_last_chunk_is_refused(sync_db: Any) -> None:
+    store = FileStore(sync_db, chunk_size=100)
+    resumable = ResumableStore(store)
+    parts = [_partial(resumable, os.urandom(n)) for n in (250, 130)]
+    store.chunks.delete_one({"files_id": parts[0].file_id, "n": 2})
+    before = [doc for doc in store.chunks.find().sort("_id")]
+    with pytest.raises(TusError, match="chunk 2 is missing") as err:
+        resumable.concatenate(tuple(p.upload_id for p in parts), "final;x", NAMING)
+    assert err.value.status == 500
+    assert store.files.count_documents({}) == 0
+    assert [doc for doc in store.chunks.find().sort("_id")] == before  # none written
 
 
 def test_an_abandoned_join_keeps_a_file_it_stored(sync_db: Any) -> None:

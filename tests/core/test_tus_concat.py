@@ -131,6 +131,7 @@ def test_renumbered_chunks_are_the_whole_files_chunks(
     plan = plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW)
     lined_up = all(len(p) % chunk_size == 0 for p in pieces[:-1])
     assert plan.in_place == lined_up and plan.length == sum(map(len, pieces))
+    assert plan.keeps_first and plan.first_whole_chunks == len(pieces[0]) // chunk_size
     if not plan.in_place:
         with pytest.raises(ValueError, match="moves no chunk"):
             plan.moves()
@@ -157,6 +158,37 @@ def test_renumbered_chunks_are_the_whole_files_chunks(
         )
     }
     assert {k: bytes(v) for k, v in disk.items()} == expected  # type: ignore[arg-type]
+
+
+@given(st.integers(1, 9), st.lists(st.binary(max_size=40), min_size=1, max_size=5))
+def test_a_copy_that_keeps_the_first_parts_whole_chunks_makes_the_whole_files_chunks(
+    chunk_size: int, pieces: list[bytes]
+) -> None:
+    """The first part's whole chunks, as they are, then its partial chunk filled up and
+    the later parts cut after it (a cutter that carries on the first part), are the chunks
+    of the whole file."""
+    ids = tuple(f"p{i}" for i in range(len(pieces)))
+    parts = [_part(i, len(p), chunk_size) for i, p in zip(ids, pieces, strict=True)]
+    plan = plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW)
+    head = parts[0]
+    whole = plan.first_whole_chunks
+    own = _chunks_of(head, pieces[0])
+    kept, tail = own[:whole], own[whole:]
+    assert len(tail) <= 1
+    cutter = ChunkCutter.resuming(
+        head.file_id,
+        chunk_size,
+        len(pieces[0]),
+        bytes(tail[0]["data"]) if tail else b"",  # type: ignore[arg-type]
+    )
+    recut = [c for piece in pieces[1:] for c in cutter.feed(piece)]
+    last = cutter.finish()
+    recut += [last] if last is not None else []
+    assert [c["n"] for c in recut] == list(range(whole, whole + len(recut)))
+    joined = b"".join(pieces)
+    expected = _chunks_of(UploadState("f", head.file_id, chunk_size, len(joined)), joined)
+    got = [(c["n"], bytes(c["data"])) for c in kept + recut]  # type: ignore[arg-type]
+    assert got == [(c["n"], bytes(c["data"])) for c in expected]  # type: ignore[arg-type]
 
 
 @given(st.integers(1, 9), st.lists(st.integers(0, 30), min_size=2, max_size=4))
@@ -199,12 +231,14 @@ def test_misaligned_parts_are_copied(chunk_size: int, lengths: list[int]) -> Non
     other = [_part(f"p{i}", n * chunk_size, chunk_size) for i, n in enumerate(lengths)]
     distinct = tuple(p.upload_id for p in other)
     assert plan_concatenation(distinct, other, TusOptions(), chunk_size, NOW).in_place
-    assert not plan_concatenation(distinct, other, TusOptions(), chunk_size + 1, NOW).in_place
+    wider = plan_concatenation(distinct, other, TusOptions(), chunk_size + 1, NOW)
+    assert not wider.in_place and not wider.keeps_first  # the parts' chunks are too short
     # One byte past a whole number of chunks (chunks of 2 bytes or more): a copy.
     odd_size = chunk_size + 1
     odd = [_part(f"q{i}", n * odd_size + 1, odd_size) for i, n in enumerate(lengths)]
     odd_ids = tuple(p.upload_id for p in odd)
-    assert not plan_concatenation(odd_ids, odd, TusOptions(), odd_size, NOW).in_place
+    odd_plan = plan_concatenation(odd_ids, odd, TusOptions(), odd_size, NOW)
+    assert not odd_plan.in_place and odd_plan.keeps_first
 
 
 @given(st.integers(1, 9), st.lists(st.integers(1, 30), min_size=1, max_size=4), st.data())
@@ -223,6 +257,7 @@ def test_an_encrypted_join_is_always_a_copy(
     ids = tuple(p.upload_id for p in parts)
     plan = plan_concatenation(ids, parts, TusOptions(), chunk_size, NOW, encrypting=True)
     assert not plan.in_place and plan.length == sum(lengths) * chunk_size
+    assert not plan.keeps_first  # a fresh data key: every chunk is sealed again
     with pytest.raises(ValueError, match="moves no chunk"):
         plan.moves()
     if any(which):

@@ -183,6 +183,27 @@ class AsyncChunkReader:
         finally:
             await cursor.close()
 
+    async def chunk_and_after(self, info: FileInfo, n: int) -> tuple[Any, bytes, bool]:
+        """Chunk ``n`` of the file ``info`` describes, checked: its ``_id``, its bytes, and
+        whether a chunk lies past it. One query over chunks ``n`` on (a file whose last
+        chunk is to be filled up in place, by ``_id``, learns in it whether anything past
+        that chunk must go first)."""
+        check = ChunkCheck(info, n, n)
+        cursor = self.collection.find(chunks_filter(info.file_id, n)).sort("n", 1).limit(3)
+        found: tuple[Any, bytes] | None = None
+        after = False
+        try:
+            async for doc in cursor:
+                if found is not None and doc.get("n") != n:
+                    after = True
+                    break
+                found = (doc.get("_id"), self.payload(check, doc))
+        finally:
+            await cursor.close()
+        check.finish()
+        assert found is not None  # finish() reports a missing chunk
+        return found[0], found[1], after
+
     async def sha256(self, info: FileInfo) -> str:
         """The hex SHA-256 of the whole file ``info`` describes, every chunk checked (one
         cursor)."""

@@ -189,6 +189,25 @@ class AsyncChunkWriter:
             raise
         return sum(len(doc["data"]) for doc in batch)
 
+    async def rewrite(self, chunk: Chunk) -> bool:
+        """Store ``chunk``'s data in the stored chunk of the same ``_id`` (read as this
+        file's chunk ``n`` by the caller; a join that keeps its first part's chunks fills
+        that part's last, partial chunk with the next part's first bytes): one update by
+        ``_id`` (the one filter FerretDB finds by index) and file id (a sharded bucket's
+        route). Whether that chunk was there.
+        Written again, the same data leaves the same chunk."""
+        await self._indexes()
+        key = await self._key()
+        doc = chunk_documents([chunk], None if key is None else key.cipher)[0]
+        result = await finish_despite_cancel(
+            self.bucket.chunks.update_one(
+                {"_id": {"$eq": chunk["_id"]}, "files_id": {"$eq": self.file_id}},
+                {"$set": {"data": doc["data"]}},
+            ),
+            self._in_flight,
+        )
+        return bool(result.matched_count)
+
     def counted(self) -> None:
         """The chunks sent so far are recorded as the file's (a tus upload's durable
         offset): a discard leaves them."""

@@ -16,6 +16,16 @@ under its own file id before they move (a query there matches that part's chunks
 except the first part's bytes when this process received them and still holds their
 running hash; a resumed join, whose chunks may have moved, reads the final file instead.
 
+A copy (parts that are no whole number of chunks, tus-js-client's even split) borrows the
+first part's file id too, when that part has the final file's chunk size: its whole chunks
+stay as they are, its last, partial chunk is filled up with the next part's first bytes
+(one update that keeps its ``_id``), and only the later parts are cut into new chunks after
+it, so a two-part copy rewrites about half the bytes. The filled chunk still starts with the
+first part's bytes, so a resumed copy reads them from it whether it was filled or not,
+drops whatever chunks past it a copy that died wrote, and carries on; the SHA-256 is taken
+from the bytes as they are copied (the first part's whole chunks read only when this
+process holds no running hash of them).
+
 Into a store with encryption the final upload gets its file's data key when its registry
 document goes in (wrapped there, as a created upload's), and the join is always a copy:
 each part's chunks are opened through the chunk reader with the part's own key, and sealed
@@ -114,7 +124,7 @@ async def join_uploads(
         )
         await resumable.registry.delete_one({"_id": {"$eq": final.upload_id}})
         raise TusError(409, "Upload-Concat: a partial upload was joined by another request")
-    if plan.in_place:
+    if plan.keeps_first:
         final = await _borrow_first_part(resumable, final, plan, token)
     return await _finish(resumable, final, plan, token, key, fresh=True)
 
@@ -123,14 +133,16 @@ async def _borrow_first_part(
     resumable: AsyncUploadRegistry, final: UploadState, plan: ConcatPlan, token: ObjectId
 ) -> UploadState:
     """``final`` with the first part's file id, recorded in its registry document: that
-    part's chunks are the final file's first ones as they are. Done once the parts are
-    claimed, so an abandoned join removes them with it; never on a resumed join (chunks may
-    have moved to the id it has)."""
+    part's chunks (its whole ones, for a copy) are the final file's first ones as they are.
+    Done once the parts are claimed, so an abandoned join removes them with it; never on a
+    resumed join (chunks may have moved, or been copied, to the id it has)."""
     first = plan.parts[0]
-    # A chunk past the part's end is stale (a refused PATCH's): it would stand where the
-    # next part's first chunk goes.
-    count = -(-(first.length or 0) // first.chunk_size)
-    await discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
+    if plan.in_place:
+        # A chunk past the part's end is stale (a refused PATCH's): it would stand where
+        # the next part's first chunk goes. (A copy learns of one in the query that reads
+        # the part's partial chunk, and clears it then.)
+        count = -(-(first.length or 0) // first.chunk_size)
+        await discard_chunks(resumable.store.bucket, first.file_id, from_n=count)
     if not await resumable.leases.renew(final.upload_id, token, {"file_id": first.file_id}):
         raise TusError(409, f"final upload {final.upload_id} was taken over meanwhile")
     return dataclasses.replace(final, file_id=first.file_id)
@@ -190,6 +202,8 @@ async def _finish(
     elif plan.in_place:
         await _move(resumable, final, plan, check=False)
         digest = await _hash_of(resumable, final, plan)
+    elif plan.keeps_first and final.file_id == plan.parts[0].file_id:
+        digest = await _copy_after_first(resumable, final, plan, token, resumed=not fresh)
     else:
         digest = await _copy(resumable, final, plan, token, key)
     stored = await resumable.store_file(final, digest, key)
@@ -291,7 +305,8 @@ async def _copy(
     token: ObjectId,
     key: NewFileKey | None,
 ) -> str | None:
-    """Copy the parts' bytes, in order, into new chunks of the final file; their SHA-256
+    """Copy the parts' bytes, in order, into new chunks of the final file (one that keeps
+    none of the first part's: encrypted, or of another chunk size); their SHA-256
     (None for an encrypted final file: its chunks sealed under ``key``, no digest kept).
     An encrypted part is opened with its own data key."""
     store = resumable.store
@@ -335,3 +350,97 @@ async def _copy(
         batcher.add([last])
     await insert(batcher.drain())
     return None if running is None else running.hexdigest()
+
+
+async def _first_part(
+    resumable: AsyncUploadRegistry, plan: ConcatPlan, *, resumed: bool
+) -> tuple[Any, bytes, Any, bool]:
+    """For a copy that keeps the first part's whole chunks: the running SHA-256 of that
+    part's bytes; the bytes and ``_id`` of its last, partial chunk (none when it is whole
+    chunks long); whether chunks past that one (or past its whole ones) may be stored.
+
+    The partial chunk comes in one query that reaches every chunk past it too, and the
+    whole chunks are read (a cursor of their own) only when this process does not hold the
+    part's running hash. On a resumed join that chunk may be the final file's already (a
+    copy that died had filled it with the next part's first bytes): the part's bytes are
+    its first ones either way."""
+    head = plan.parts[0]
+    length = head.length or 0
+    whole = plan.first_whole_chunks
+    own = FileInfo(file_id=head.file_id, length=length, chunk_size=plan.chunk_size)
+    kept = resumable.kept_hash(head.upload_id, length)
+    running = kept if kept is not None else hashlib.sha256()
+    reader = resumable.store.chunk_reader
+    try:
+        if kept is None and whole:
+            async for _, data in reader.chunks(own, 0, whole - 1):
+                running.update(data)
+        if whole == own.chunk_count:
+            return running, b"", None, True  # no partial chunk: nothing read past them
+        try:
+            tail_id, tail, after = await reader.chunk_and_after(own, whole)
+        except CorruptFile:
+            if not resumed:
+                raise
+            joined = FileInfo(file_id=head.file_id, length=plan.length, chunk_size=plan.chunk_size)
+            tail_id, filled, after = await reader.chunk_and_after(joined, whole)
+            tail = filled[: length - whole * plan.chunk_size]
+    except CorruptFile as exc:
+        raise TusError(500, f"partial upload {head.upload_id}: {exc}") from exc
+    if kept is None:
+        running.update(tail)
+    return running, tail, tail_id, after
+
+
+async def _copy_after_first(
+    resumable: AsyncUploadRegistry,
+    final: UploadState,
+    plan: ConcatPlan,
+    token: ObjectId,
+    *,
+    resumed: bool,
+) -> str:
+    """Copy the parts' bytes into the final file, which has the first part's file id, from
+    that part's last partial chunk on: its whole chunks stay as they are, that chunk is
+    filled up with the next bytes (it keeps its ``_id``), the later parts are cut into new
+    chunks after it. The SHA-256 of the whole."""
+    store = resumable.store
+    head = plan.parts[0]
+    running, tail, tail_id, after = await _first_part(resumable, plan, resumed=resumed)
+    whole = plan.first_whole_chunks
+    if after:
+        # A stale chunk past the first part's end (a refused PATCH's), or what a copy that
+        # died wrote: start again from there (the partial chunk, filled up or not, starts
+        # with the part's bytes).
+        await discard_chunks(store.bucket, final.file_id, from_n=whole + (1 if tail else 0))
+    writer = AsyncChunkWriter(store.bucket, final.file_id, owns_id=False)
+    cutter = ChunkCutter.resuming(final.file_id, plan.chunk_size, head.length or 0, tail)
+    batcher = ChunkBatcher(overhead=chunk_overhead(final.file_id))
+
+    async def insert(chunks: list[dict[str, Any]]) -> None:
+        fills = bool(tail) and bool(chunks) and chunks[0]["n"] == whole
+        if fills and not await writer.rewrite({**chunks.pop(0), "_id": tail_id}):
+            raise TusError(
+                500, f"partial upload {head.upload_id}: its last chunk was not there to fill"
+            )
+        batcher.add(chunks)
+        for batch in batcher.ready():
+            await writer.insert(batch)
+            # The lease lasts while the copy goes on.
+            await resumable.leases.renew(final.upload_id, token)
+
+    for part in plan.parts[1:]:
+        length = part.length or 0
+        described = FileInfo(file_id=part.file_id, length=length, chunk_size=part.chunk_size)
+        try:
+            async for _, data in store.chunk_reader.chunks(described, 0, described.chunk_count - 1):
+                running.update(data)
+                await insert(cutter.feed(data))
+        except CorruptFile as exc:
+            raise TusError(500, f"partial upload {part.upload_id}: {exc}") from exc
+    last = cutter.finish()
+    await insert([] if last is None else [last])
+    for batch in batcher.drain():
+        await writer.insert(batch)
+        await resumable.leases.renew(final.upload_id, token)
+    return str(running.hexdigest())

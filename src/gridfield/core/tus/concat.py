@@ -73,12 +73,24 @@ class ChunkMove:
 @dataclass(frozen=True)
 class ConcatPlan:
     """How a final upload is made from its partials: its length, its chunk size, and either
-    the chunk moves (``in_place``) or, for a copy, the partials to read in order."""
+    the chunk moves (``in_place``) or, for a copy, the partials to read in order.
+
+    ``keeps_first``: the final file takes the first part's file id and keeps that part's
+    whole chunks as they are (its chunk size is the final file's, and no encryption binds
+    its chunks to the part): a copy then re-cuts only from the part's last partial chunk
+    on."""
 
     length: int
     chunk_size: int
     in_place: bool
     parts: tuple[UploadState, ...]
+    keeps_first: bool = False
+
+    @property
+    def first_whole_chunks(self) -> int:
+        """How many whole chunks the first part holds (those a final file that keeps the
+        first part's file id keeps as they are)."""
+        return (self.parts[0].length or 0) // self.chunk_size
 
     def moves(self) -> tuple[ChunkMove, ...]:
         """The renumbering of an in-place join, one move per partial (empty ones none)."""
@@ -113,7 +125,8 @@ def plan_concatenation(
     not refused for that); 410 for an expired one; 413 when the total is over ``max_size``.
     The join is in place when every part has the chunk size ``chunk_size``, and every one
     but the last is a whole number of chunks long; else the parts are copied into chunks of
-    ``chunk_size``.
+    ``chunk_size``, from the first part's last partial chunk on when the first part has that
+    chunk size (its whole chunks stay: ``keeps_first``).
 
     ``encrypting``: the final file is encrypted under a data key of its own (the store
     encrypts). An encrypted part's chunks are sealed under its own key, bound to its own file
@@ -162,4 +175,5 @@ def plan_concatenation(
         and all(p.chunk_size == chunk_size for p in checked)
         and all((p.length or 0) % chunk_size == 0 for p in checked[:-1])
     )
-    return ConcatPlan(length, chunk_size, in_place, tuple(checked))
+    keeps_first = not encrypting and checked[0].chunk_size == chunk_size
+    return ConcatPlan(length, chunk_size, in_place, tuple(checked), keeps_first)
