@@ -175,7 +175,10 @@ def bench_dev() -> list[str]:
         spec, _, marker = requirement.partition(";")
         name = re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower()
         if 'extra == "dev"' in marker and name not in NOT_FOR_BENCH:
-            wanted.append(spec.strip())
+            # A pin per Python version (pandas, pyarrow, DuckDB) keeps its version marker:
+            # without it pip is asked for two versions of one package at once.
+            rest = marker.replace('and extra == "dev"', "").replace('extra == "dev"', "").strip()
+            wanted.append(f"{spec.strip()}; {rest}" if rest else spec.strip())
     return wanted
 
 
