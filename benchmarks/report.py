@@ -37,8 +37,10 @@ CPU_OPERATIONS = (  # (gridfield's row, what it is, PyMongo's row, SHA-256 allow
     ("up_plain", "upload, storing no checksum", "up", False),
     ("down_plain", "download of a file without a stored checksum", "down_plain", False),
     ("down_sha", "download of a file with a stored SHA-256 (verified)", "down_plain", True),
+    ("whole_plain", "whole read() of a file without a stored checksum", "whole_plain", False),
+    ("whole_sha", "whole read() of a file with a stored SHA-256 (verified)", "whole_plain", True),
 )
-CPU_TARGETS = ("up", "down_plain", "down_sha")
+CPU_TARGETS = ("up", "down_plain", "down_sha", "whole_plain", "whole_sha")
 NOTES = "benchmarks/NOTES.md"  # the hand-written explanations; never generated
 MEMORY_LIMIT_MIB = 64
 TUS_MEMORY_LIMIT_MIB = 32  # the tus measure's target for the server's peak RSS growth
@@ -395,10 +397,13 @@ class Report:
             "## Client CPU per MiB (sync API)",
             "",
             f"CPU time of the client process (`time.process_time`, all its threads) per MiB, "
-            f"ms: one upload fed in 1 MiB pieces, then downloads read 1 MiB at a time, "
+            f"ms: one upload fed in 1 MiB pieces, then downloads read 1 MiB at a time, then "
+            "the same files read whole in one `read()` call (`FileStore.get(id)` against "
+            "`GridFSBucket.open_download_stream(id).read()`), "
             f"{self.label(CPU_MINE)} against {self.label(REFERENCE)}, each in its worker "
             f"process, on the same server, interleaved for {cpu['rounds']} rounds at each "
-            "size (the order of gridfield's two downloads alternating). gridfield stores one "
+            "size (the order of gridfield's two downloads, and of its two whole reads, "
+            "alternating). gridfield stores one "
             "file with its SHA-256 and one without and reads back both; PyMongo stores no "
             "checksum, so its one download is the reference for both. *SHA-256* is hashlib's "
             "over the same 1 MiB pieces in the same workers, once per round: the cost of the "
@@ -667,7 +672,9 @@ class Report:
             "bring back are counted on the server's client; the ratio is gridfield-app's against "
             "the better hand-written handler (above 1: gridfield faster). "
             f"Measured {served['date']} with `{served['command']}`"
-            f" in {served['duration_s']:.0f} s" + (" (quick sizes)." if served["quick"] else "."),
+            f" in {served['duration_s']:.0f} s"
+            + (" (quick sizes)" if served["quick"] else "")
+            + (f"; load average at the end {served['load']}." if served.get("load") else "."),
             "",
             "| what | gridfield |",
             "|---|---|",
@@ -681,24 +688,29 @@ class Report:
             f"| full GET of {sizes['stream'] // MiB} MiB: server peak RSS growth | "
             f"{served['stream']['server_rss_growth_mib']:.1f} MiB |",
             "",
-            "| median | " + " | ".join(names) + " | ratio |",
-            "|---|" + "---|" * (len(names) + 1),
+            "| median | " + " | ".join(names) + " | ratio | ratio round by round |",
+            "|---|" + "---|" * (len(names) + 2),
         )
+
+        def rounds(figures: dict[str, Any]) -> str:
+            each = figures.get("ratio_rounds")
+            return ", ".join(f"{r:.2f}" for r in each) if each else "-"
+
         for key in ("ttfb", "mid"):
             t = served["ttlb"][key]
             self.add(
                 f"| time to last byte, {sizes[key] // MiB} MiB (ms) | "
                 + " | ".join(f"{t['last_byte_ms'][n]:.0f}" for n in names)
-                + f" | {t['ratio']:.2f}x |"
+                + f" | {t['ratio']:.2f}x | {rounds(t)} |"
             )
         per = small["systems"]
         self.add(
             f"| 8 KiB files, {served['concurrency']} in flight: requests/s | "
             + " | ".join(f"{per[n]['requests_per_s']:.0f}" for n in names)
-            + f" | {small['ratio']:.2f}x |",
+            + f" | {small['ratio']:.2f}x | {rounds(small)} |",
             "| 8 KiB files: commands per request | "
             + " | ".join(f"{per[n]['commands']:.1f}" for n in names)
-            + " | |",
+            + " | | |",
             "",
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -611,7 +612,9 @@ class Run:
 # --------------------------------------------------------------------------- main
 
 
-def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, Any]:
+def measure_own(
+    measure: str, uri: str, quick: bool, command: str, rounds: int | None = None
+) -> dict[str, Any]:
     """HTTP serving, receiving uploads or the upload checksum (benchmarks/serving.py,
     benchmarks/intake.py), Django uploads (benchmarks/django_intake.py), GridFSStorage
     (benchmarks/django_storage.py) or tus uploads (benchmarks/tus_upload.py), timed and
@@ -630,7 +633,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     say(f"{measure}: starting")
     started = time.monotonic()
     measures = {
-        "serving": serving.measure_serving,
+        "serving": functools.partial(serving.measure_serving, rounds=rounds),
         "intake": intake.measure_intake,
         "checksum": serving.measure_checksum,
         "dedup": dedup.measure_dedup,
@@ -647,6 +650,7 @@ def measure_own(measure: str, uri: str, quick: bool, command: str) -> dict[str, 
     result["command"] = command
     result["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     result["quick"] = quick
+    result.setdefault("load", [round(x, 2) for x in os.getloadavg()])
     say(f"{measure} done in {result['duration_s']:.0f} s")
     return result
 
@@ -749,12 +753,12 @@ def main(argv: list[str]) -> int:
         if "cpu" in measures:
             results["cpu"] = run.results["cpu"]
         for measure in sorted(own):
-            results[measure] = measure_own(measure, uri, args.quick, command)
+            results[measure] = measure_own(measure, uri, args.quick, command, args.rounds)
         results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
         report.write(results, args.output / "BENCHMARKS.md", HERE / "chart.png")
         say(f"wrote {args.output / 'BENCHMARKS.md'}")
         return 0
-    own_results = {m: measure_own(m, uri, args.quick, command) for m in sorted(own)}
+    own_results = {m: measure_own(m, uri, args.quick, command, args.rounds) for m in sorted(own)}
     meta["duration_s"] = time.monotonic() - started
     meta["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["quick"] = args.quick

@@ -149,8 +149,9 @@ class Worker:
         return reply
 
     async def cpu(self, size: int, flip: bool = False) -> dict[str, Any]:
-        """Client CPU ms per MiB of an upload of `size` bytes and of downloads, and of hashlib's
-        SHA-256 over the same bytes, in this process.
+        """Client CPU ms per MiB of an upload of `size` bytes and of downloads (1 MiB at a time,
+        then whole, in one read() call), and of hashlib's SHA-256 over the same bytes, in this
+        process.
 
         A system that stores a checksum also uploads a file without one, then reads back
         both (in an order `flip` reverses), so "download without a stored checksum" and
@@ -183,6 +184,13 @@ class Worker:
                 got = await timed(name, lambda file_id=file_id: system.download(file_id))
                 if got != size:
                     raise RuntimeError(f"{size} bytes uploaded, {got} read back")
+            # The same files read whole, in one read() call each (what most callers write).
+            wholes = [("whole" + name[len("down") :], file_id) for name, file_id in reads]
+            for name, file_id in reversed(wholes) if flip else wholes:
+                data = await timed(name, lambda file_id=file_id: system.read_small(file_id))
+                if len(data) != size:
+                    raise RuntimeError(f"{size} bytes uploaded, {len(data)} read back whole")
+                del data
             reply["sha256"] = sha256_cpu(size)
         except Exception as exc:
             reply = {"error": describe(exc)}

@@ -140,12 +140,26 @@ async def both_at_once(first: Awaitable[_T], second: Awaitable[_U]) -> tuple[_T,
     """Await two independent calls at the same time (two queries for the time of one).
 
     Both run to their end, however the other ends; then the first error, if any, is raised.
+    A cancellation stops both. ``second`` runs in a task of its own, ``first`` in the
+    caller's: one task per pair, not two.
     """
-    one, two = await asyncio.gather(first, second, return_exceptions=True)
-    for outcome in (one, two):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return one, two  # type: ignore[return-value]
+    other = asyncio.ensure_future(second)
+    try:
+        one = await first
+    except asyncio.CancelledError:
+        other.cancel()
+        await asyncio.gather(other, return_exceptions=True)
+        raise
+    except BaseException:
+        await asyncio.gather(other, return_exceptions=True)
+        raise
+    try:
+        two = await other
+    except asyncio.CancelledError:
+        other.cancel()
+        await asyncio.gather(other, return_exceptions=True)
+        raise
+    return one, two
 
 
 def one_then_other(first: _T, second: _U) -> tuple[_T, _U]:

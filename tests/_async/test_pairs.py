@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gridfield._twins import (
+    both_at_once,
     carry_on_despite_cancel,
     clean_up,
     finish_despite_cancel,
@@ -53,6 +54,29 @@ async def test_work_carried_on_despite_cancel_hands_back_its_result() -> None:
         return True
 
     assert await carry_on_despite_cancel(delete()) is True
+
+
+async def test_two_calls_at_once_hand_back_both_results_in_order() -> None:
+    async def files_document() -> str:
+        return "the files document"
+
+    async def first_chunk() -> int:
+        return 0
+
+    assert await both_at_once(files_document(), first_chunk()) == ("the files document", 0)
+
+
+async def test_two_calls_at_once_raise_the_error_of_either() -> None:
+    async def missing() -> str:
+        raise LookupError("no such file")
+
+    async def found() -> int:
+        return 0
+
+    with pytest.raises(LookupError, match="no such file"):
+        await both_at_once(missing(), found())
+    with pytest.raises(LookupError, match="no such file"):
+        await both_at_once(found(), missing())
 
 
 class Reader:

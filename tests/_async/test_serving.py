@@ -204,18 +204,22 @@ async def test_a_served_body_asks_for_small_batches(
         assert more.get("batchSize", 0) * CHUNK <= STREAM_BATCH_BYTES
 
 
-async def test_a_whole_read_keeps_large_batches(
+async def test_a_whole_read_asks_for_even_batches_of_at_most_read_batch_bytes(
     counted: tuple[AsyncFileStore, Commands],
 ) -> None:
+    """Replies small enough for the client to reuse their memory, split evenly: no small
+    reply after the rest."""
     store, listener = counted
-    data = os.urandom(300 * CHUNK + 1)
+    data = os.urandom(300 * CHUNK + 1)  # 301 chunks
     info = await store.put(data)
     listener.clear()
     assert await store.get(info.file_id) == data
     (chunks,) = chunk_finds(listener, store)
-    assert chunks["batchSize"] > STREAM_BATCH_BYTES // CHUNK  # the whole file in one reply
-    assert chunks["batchSize"] * CHUNK <= READ_BATCH_BYTES
-    assert not listener.named("getMore")
+    per_batch = chunks["batchSize"]
+    assert per_batch * CHUNK <= READ_BATCH_BYTES
+    more = listener.named("getMore")
+    assert all(m["batchSize"] == per_batch for m in more)
+    assert len(more) == -(-301 // per_batch) - 1  # the last reply ends the cursor
 
 
 async def test_unknown_file_is_a_404(counted: tuple[AsyncFileStore, Commands]) -> None:

@@ -12,6 +12,7 @@ from gridfield._twins import (
     clean_up_now,
     finish,
     nothing_in_flight,
+    one_then_other,
     pieces_of,
     read_file,
     run_here,
@@ -54,6 +55,29 @@ def test_work_carried_on_despite_cancel_hands_back_its_result() -> None:
         return True
 
     assert carried(delete()) is True
+
+
+def test_two_calls_at_once_hand_back_both_results_in_order() -> None:
+    def files_document() -> str:
+        return "the files document"
+
+    def first_chunk() -> int:
+        return 0
+
+    assert one_then_other(files_document(), first_chunk()) == ("the files document", 0)
+
+
+def test_two_calls_at_once_raise_the_error_of_either() -> None:
+    def missing() -> str:
+        raise LookupError("no such file")
+
+    def found() -> int:
+        return 0
+
+    with pytest.raises(LookupError, match="no such file"):
+        one_then_other(missing(), found())
+    with pytest.raises(LookupError, match="no such file"):
+        one_then_other(found(), missing())
 
 
 class Reader:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridfield.core.chunks import (
+    Assembly,
     ChunkBatcher,
     ChunkCheck,
     ChunkCutter,
@@ -208,6 +209,32 @@ def test_seek_and_read_equal_slicing(
     for pos, size in ops:
         end = None if size < 0 else pos + size
         assert read(docs, len(data), chunk_size, pos, end) == data[pos:end]
+
+
+@FEW
+@given(payloads, chunk_sizes, st.integers(0, 700), st.integers(-1, 700))
+def test_an_assembly_built_chunk_by_chunk_is_the_span(
+    data: bytes, chunk_size: int, start: int, size: int
+) -> None:
+    """What a read builds as its chunks arrive is what joining them all at the end gives:
+    the bytes asked for, whichever chunk they start and end in."""
+    end = None if size < 0 else start + size
+    begin, stop = clamp_range(start, end, len(data))
+    span = chunk_span(begin, stop, chunk_size)
+    if span is None:
+        return
+    parts = [d["data"] for d in cut(data, chunk_size, [])[span.first : span.last + 1]]
+    built = Assembly(span.skip, span.size)
+    for part in parts:
+        built.add(part)
+    assert built.result() == assemble(parts, span.skip, span.size) == data[start:end]
+
+
+def test_an_assembly_takes_no_bytes_past_its_size() -> None:
+    built = Assembly(2, 5)
+    for part in (b"abcd", b"efgh", b"ijkl"):
+        built.add(part)
+    assert built.result() == b"cdefg"
 
 
 @FEW

@@ -12,9 +12,9 @@ from .._twins import refuse_unwritable, write_to_any
 from ..core.chunks import (
     READ_BATCH_BYTES,
     STREAM_BATCH_BYTES,
+    Assembly,
     ChunkSpan,
     SequentialChecksum,
-    assemble,
     chunk_span,
     clamp_range,
 )
@@ -227,14 +227,14 @@ class AsyncDownloadStream(DescribedFile, AsyncClosing):
             if end == self.length:
                 await self._reach_end()
             return b""
-        parts = []
+        built = Assembly(span.skip, span.size)
         n = span.first
         while n <= span.last:
-            parts.append(await self._chunk_in_order(n))
+            built.add(await self._chunk_in_order(n))
             n += 1
         if end == self.length:
             await self._reach_end()
-        return assemble(parts, span.skip, span.size)
+        return built.result()
 
     async def _chunk_in_order(self, n: int) -> bytes:
         """Chunk ``n`` from the chunk in hand or the forward cursor (opened there if need be)."""
@@ -298,8 +298,10 @@ class AsyncDownloadStream(DescribedFile, AsyncClosing):
                 await self._reach_end()
             return b""
         last = None if end == self.length else span.last
-        parts = [data async for _, data in self._chunks(span.first, last, READ_BATCH_BYTES)]
-        return assemble(parts, span.skip, span.size)
+        built = Assembly(span.skip, span.size)
+        async for _, data in self._chunks(span.first, last, READ_BATCH_BYTES):
+            built.add(data)
+        return built.result()
 
     async def iter_range(self, start: int, end: int | None = None) -> AsyncIterator[bytes]:
         """Yield the bytes ``[start, end)`` of the file a chunk at a time (constant memory),

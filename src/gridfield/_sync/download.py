@@ -13,9 +13,9 @@ from .._twins import refuse_unwritable_here, write_to
 from ..core.chunks import (
     READ_BATCH_BYTES,
     STREAM_BATCH_BYTES,
+    Assembly,
     ChunkSpan,
     SequentialChecksum,
-    assemble,
     chunk_span,
     clamp_range,
 )
@@ -228,14 +228,14 @@ class DownloadStream(DescribedFile, Closing):
             if end == self.length:
                 self._reach_end()
             return b""
-        parts = []
+        built = Assembly(span.skip, span.size)
         n = span.first
         while n <= span.last:
-            parts.append(self._chunk_in_order(n))
+            built.add(self._chunk_in_order(n))
             n += 1
         if end == self.length:
             self._reach_end()
-        return assemble(parts, span.skip, span.size)
+        return built.result()
 
     def _chunk_in_order(self, n: int) -> bytes:
         """Chunk ``n`` from the chunk in hand or the forward cursor (opened there if need be)."""
@@ -299,8 +299,10 @@ class DownloadStream(DescribedFile, Closing):
                 self._reach_end()
             return b""
         last = None if end == self.length else span.last
-        parts = [data for _, data in self._chunks(span.first, last, READ_BATCH_BYTES)]
-        return assemble(parts, span.skip, span.size)
+        built = Assembly(span.skip, span.size)
+        for _, data in self._chunks(span.first, last, READ_BATCH_BYTES):
+            built.add(data)
+        return built.result()
 
     def iter_range(self, start: int, end: int | None = None) -> Iterator[bytes]:
         """Yield the bytes ``[start, end)`` of the file a chunk at a time (constant memory),

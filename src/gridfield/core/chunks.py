@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import io
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ __all__ = [
     "DEFAULT_BATCH_COUNT",
     "READ_BATCH_BYTES",
     "STREAM_BATCH_BYTES",
+    "Assembly",
     "ChunkBatcher",
     "ChunkCheck",
     "ChunkCutter",
@@ -41,19 +43,21 @@ DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 DEFAULT_BATCH_COUNT = 1000
 """Most chunk documents per insert."""
 
-READ_BATCH_BYTES = 32 * 1024 * 1024
-"""Most payload bytes per batch a whole read asks for. MongoDB sends at most 16 MiB per
-reply whatever is asked (FerretDB up to its 48 MB message limit): asking for more than
-16 MiB costs nothing there, and where the server allows it a 16 MiB file (65 chunks of
-255 KiB) comes in one reply instead of 64 chunks and then one. Measured in ``./dev bench``
-(client CPU): the trailing small reply of 16 MiB batches touched fresh memory on every read.
-A whole read holds the whole file anyway; reads in pieces hold one batch."""
+READ_BATCH_BYTES = 8 * 1024 * 1024
+"""Most payload bytes per batch a read that hands its bytes over at once asks for (``read()``,
+``read_range()``, a copy). Small enough that the client's allocator serves each reply, and
+the chunks decoded from it, from the memory the reply before gave back; few enough round
+trips. Measured in ``./dev bench`` (client CPU, reads of 16 and 64 MiB in worker processes,
+the result built as the chunks arrive: ``Assembly``): with 32 MiB batches a whole read
+touched about two fresh pages per page of the file (a page fault each, near half the read's
+CPU); with 8 MiB ones, none at 16 MiB and only the result's own at 64 MiB, and it cost less
+CPU than with 2 MiB ones (more replies, each a command's work). Batches are split evenly
+over what the span has left (``chunks_per_batch``): no small reply at the end."""
 
 STREAM_BATCH_BYTES = 2 * 1024 * 1024
 """Most payload bytes per batch a streaming read asks for (an HTTP body, a range, a loop
 over a stream): a reader stalled by a slow client holds about one such batch on the
-server's side and one in the client, not ``READ_BATCH_BYTES``. A whole ``read()`` keeps
-the larger batch, which costs less CPU."""
+server's side and one in the client."""
 
 
 def chunks_per_batch(batch_bytes: int, chunk_size: int, wanted: int | None = None) -> int:
@@ -373,6 +377,40 @@ class SequentialChecksum:
                     f"file {self.file_id!r}: SHA-256 {got} does not match"
                     f" the stored {self.expected}"
                 )
+
+
+class Assembly:
+    """The ``size`` bytes that start ``skip`` bytes into the first of a run of chunk
+    payloads, built as the payloads arrive: each one's share is copied in at once, so a
+    read of many chunks never holds them all besides the result (a whole read of a large
+    file touches its size in fresh memory once, not twice)."""
+
+    def __init__(self, skip: int, size: int) -> None:
+        self._out = io.BytesIO()
+        if size > 0:
+            # The result's memory taken once, at its size (what growing it piece by piece
+            # would reallocate, and fault in, again and again); result() hands it over
+            # without a copy.
+            self._out.seek(size - 1)
+            self._out.write(b"\0")
+            self._out.seek(0)
+        self._skip = skip
+        self._left = size
+
+    def add(self, data: bytes) -> None:
+        """The next payload of the run."""
+        if self._left <= 0:
+            return
+        with memoryview(data) as view:
+            piece = view[self._skip : self._skip + self._left]
+            self._out.write(piece)
+            self._left -= len(piece)
+            piece.release()
+        self._skip = 0
+
+    def result(self) -> bytes:
+        """The span's bytes, once the run's last payload is in."""
+        return self._out.getvalue()
 
 
 def assemble(parts: list[bytes], skip: int, size: int) -> bytes:

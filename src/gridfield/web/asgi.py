@@ -46,6 +46,7 @@ from gridfield._async.serving import (
     stream_body,
 )
 from gridfield._async.tus_endpoint import TusHooks, answer
+from gridfield.core.chunks import STREAM_BATCH_BYTES
 from gridfield.core.errors import MalformedBody
 from gridfield.core.guards import ProgressCallback
 from gridfield.core.http import (
@@ -110,9 +111,24 @@ async def _until_disconnect(receive: Receive) -> None:
 
 
 async def _send_body(served: Served, send: Send) -> None:
+    """The body's pieces as ASGI messages, the last one saying so (no empty message after
+    it): the plan knows the body's length, and every check of the file (its chunks, its
+    end, its SHA-256) is made before the last piece is handed out."""
+    left = served.plan.content_length if served.plan.send_body else 0
+    ended = False
     async for data in stream_body(served):
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        left -= len(data)
+        ended = left <= 0
+        await send({"type": "http.response.body", "body": data, "more_body": not ended})
+    if not ended:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _reads_for_long(served: Served) -> bool:
+    """Whether sending the body may wait on the server for long: more than one streaming
+    batch of the file to read. A shorter one comes in one reply (or is in the plan), so
+    the client's going away need not be watched for: its one read ends soon anyway."""
+    return served.stream is not None and served.plan.content_length > STREAM_BATCH_BYTES
 
 
 async def _respond(
@@ -127,6 +143,9 @@ async def _respond(
             "headers": _raw_headers(plan) + extra,
         }
     )
+    if not _reads_for_long(served):
+        await _send_body(served, send)
+        return
     sending = asyncio.ensure_future(_send_body(served, send))
     watching = asyncio.ensure_future(_until_disconnect(receive))
     try:
