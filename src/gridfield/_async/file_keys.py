@@ -58,6 +58,22 @@ async def _call(encryption: Encryption, method: Any, value: Any) -> Any:
     return method(value)
 
 
+async def _unwrapped(encryption: Encryption | None, wrapped: WrappedKey, owner: str) -> bytes:
+    """The data key ``wrapped`` holds for ``owner`` (a file, named in errors):
+    KeyUnavailable naming the key id when there are no keys or these cannot unwrap it."""
+    if encryption is None:
+        raise KeyUnavailable(
+            f"{owner} is encrypted (its data key wrapped by {wrapped.kind} key"
+            f" {wrapped.key_id!r}) and this store has no keys: give it"
+            " encryption=Encryption(...)"
+        )
+    try:
+        data_key: bytes = await _call(encryption, encryption.keys.unwrap, wrapped)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(f"{owner}: {exc}") from None
+    return data_key
+
+
 async def new_file_key_for(encryption: Encryption, file_id: Any, chunk_size: int) -> NewFileKey:
     """A fresh data key for file ``file_id``, wrapped by the current key-encryption key."""
     data_key = new_file_key()
@@ -74,16 +90,7 @@ async def recorded_file_key(
     the key id when these keys cannot unwrap it; CorruptFile when the record is malformed."""
     owner = f"file {file_id!r}"
     found = WrappedFileKey.from_document(recorded, owner)
-    if encryption is None:
-        raise KeyUnavailable(
-            f"{owner} is encrypted (its data key wrapped by {found.key.kind} key"
-            f" {found.key.key_id!r}) and this store has no keys: give it"
-            " encryption=Encryption(...)"
-        )
-    try:
-        data_key = await _call(encryption, encryption.keys.unwrap, found.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"{owner}: {exc}") from None
+    data_key = await _unwrapped(encryption, found.key, owner)
     cipher = FileCipher(found.algorithm, data_key, file_id, chunk_size)
     return NewFileKey(found.algorithm, cipher, found.key)
 
@@ -95,16 +102,7 @@ async def cipher_for(encryption: Encryption | None, info: FileInfo) -> FileCiphe
     if info.encryption is None:
         return None
     record = EncryptionRecord.from_document(info.encryption, info.file_id)
-    if encryption is None:
-        raise KeyUnavailable(
-            f"file {info.file_id!r} is encrypted (its data key wrapped by {record.key.kind}"
-            f" key {record.key.key_id!r}) and this store has no keys: give it"
-            " encryption=Encryption(...)"
-        )
-    try:
-        data_key = await _call(encryption, encryption.keys.unwrap, record.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    data_key = await _unwrapped(encryption, record.key, f"file {info.file_id!r}")
     cipher = FileCipher(record.algorithm, data_key, info.file_id, info.chunk_size)
     cipher.check_length(info.length, record.seal)
     return cipher
@@ -117,10 +115,7 @@ async def rewrapped(encryption: Encryption, info: FileInfo) -> dict[str, Any] | 
     record = EncryptionRecord.from_document(info.encryption, info.file_id)
     if encryption.keys.wrapping_key == (record.key.kind, record.key.key_id):
         return None
-    try:
-        data_key = await _call(encryption, encryption.keys.unwrap, record.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    data_key = await _unwrapped(encryption, record.key, f"file {info.file_id!r}")
     wrapped = await _call(encryption, encryption.keys.wrap, data_key)
     return EncryptionRecord(record.algorithm, wrapped, record.seal).to_document()
 
@@ -133,9 +128,6 @@ async def rewrapped_file_key(
     found = WrappedFileKey.from_document(recorded, owner)
     if encryption.keys.wrapping_key == (found.key.kind, found.key.key_id):
         return None
-    try:
-        data_key = await _call(encryption, encryption.keys.unwrap, found.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"{owner}: {exc}") from None
+    data_key = await _unwrapped(encryption, found.key, owner)
     wrapped = await _call(encryption, encryption.keys.wrap, data_key)
     return WrappedFileKey(found.algorithm, wrapped).to_document()

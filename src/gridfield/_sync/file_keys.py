@@ -59,6 +59,22 @@ def _call(encryption: Encryption, method: Any, value: Any) -> Any:
     return method(value)
 
 
+def _unwrapped(encryption: Encryption | None, wrapped: WrappedKey, owner: str) -> bytes:
+    """The data key ``wrapped`` holds for ``owner`` (a file, named in errors):
+    KeyUnavailable naming the key id when there are no keys or these cannot unwrap it."""
+    if encryption is None:
+        raise KeyUnavailable(
+            f"{owner} is encrypted (its data key wrapped by {wrapped.kind} key"
+            f" {wrapped.key_id!r}) and this store has no keys: give it"
+            " encryption=Encryption(...)"
+        )
+    try:
+        data_key: bytes = _call(encryption, encryption.keys.unwrap, wrapped)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(f"{owner}: {exc}") from None
+    return data_key
+
+
 def new_file_key_for(encryption: Encryption, file_id: Any, chunk_size: int) -> NewFileKey:
     """A fresh data key for file ``file_id``, wrapped by the current key-encryption key."""
     data_key = new_file_key()
@@ -75,16 +91,7 @@ def recorded_file_key(
     the key id when these keys cannot unwrap it; CorruptFile when the record is malformed."""
     owner = f"file {file_id!r}"
     found = WrappedFileKey.from_document(recorded, owner)
-    if encryption is None:
-        raise KeyUnavailable(
-            f"{owner} is encrypted (its data key wrapped by {found.key.kind} key"
-            f" {found.key.key_id!r}) and this store has no keys: give it"
-            " encryption=Encryption(...)"
-        )
-    try:
-        data_key = _call(encryption, encryption.keys.unwrap, found.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"{owner}: {exc}") from None
+    data_key = _unwrapped(encryption, found.key, owner)
     cipher = FileCipher(found.algorithm, data_key, file_id, chunk_size)
     return NewFileKey(found.algorithm, cipher, found.key)
 
@@ -96,16 +103,7 @@ def cipher_for(encryption: Encryption | None, info: FileInfo) -> FileCipher | No
     if info.encryption is None:
         return None
     record = EncryptionRecord.from_document(info.encryption, info.file_id)
-    if encryption is None:
-        raise KeyUnavailable(
-            f"file {info.file_id!r} is encrypted (its data key wrapped by {record.key.kind}"
-            f" key {record.key.key_id!r}) and this store has no keys: give it"
-            " encryption=Encryption(...)"
-        )
-    try:
-        data_key = _call(encryption, encryption.keys.unwrap, record.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    data_key = _unwrapped(encryption, record.key, f"file {info.file_id!r}")
     cipher = FileCipher(record.algorithm, data_key, info.file_id, info.chunk_size)
     cipher.check_length(info.length, record.seal)
     return cipher
@@ -118,10 +116,7 @@ def rewrapped(encryption: Encryption, info: FileInfo) -> dict[str, Any] | None:
     record = EncryptionRecord.from_document(info.encryption, info.file_id)
     if encryption.keys.wrapping_key == (record.key.kind, record.key.key_id):
         return None
-    try:
-        data_key = _call(encryption, encryption.keys.unwrap, record.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"file {info.file_id!r}: {exc}") from None
+    data_key = _unwrapped(encryption, record.key, f"file {info.file_id!r}")
     wrapped = _call(encryption, encryption.keys.wrap, data_key)
     return EncryptionRecord(record.algorithm, wrapped, record.seal).to_document()
 
@@ -134,9 +129,6 @@ def rewrapped_file_key(
     found = WrappedFileKey.from_document(recorded, owner)
     if encryption.keys.wrapping_key == (found.key.kind, found.key.key_id):
         return None
-    try:
-        data_key = _call(encryption, encryption.keys.unwrap, found.key)
-    except KeyUnavailable as exc:
-        raise KeyUnavailable(f"{owner}: {exc}") from None
+    data_key = _unwrapped(encryption, found.key, owner)
     wrapped = _call(encryption, encryption.keys.wrap, data_key)
     return WrappedFileKey(found.algorithm, wrapped).to_document()

@@ -258,15 +258,10 @@ class EncryptionRecord:
     seal: bytes
 
     def to_document(self) -> dict[str, Any]:
-        """The subdocument stored (binary values as BSON binary)."""
-        return {
-            "v": _FORMAT,
-            "alg": self.algorithm,
-            "kek": self.key.kind,
-            "keyId": self.key.key_id,
-            "wrappedKey": Binary(self.key.wrapped),
-            "seal": Binary(self.seal),
-        }
+        """The subdocument stored (binary values as BSON binary): the wrapped file key's,
+        and the seal of the length."""
+        wrapped = WrappedFileKey(self.algorithm, self.key).to_document()
+        return {**wrapped, "seal": Binary(self.seal)}
 
     @classmethod
     def from_document(cls, value: object, file_id: Any) -> EncryptionRecord:
