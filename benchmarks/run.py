@@ -641,7 +641,7 @@ def measure_own(
         "copy": copying.measure_copy,
         "django_intake": django_intake.measure_django_intake,
         "django_storage": django_storage.measure_django_storage,
-        "tus": tus_upload.measure_tus,
+        "tus": functools.partial(tus_upload.measure_tus, rounds=rounds),
         "server_scale": server_scale.measure_server_scale,
         "fsspec": fsspec_reads.measure_fsspec,
     }
