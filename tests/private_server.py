@@ -57,6 +57,10 @@ class PrivateServer:
 
     def start(self) -> None:
         """Start the server (again, on the same port and data) and wait until it answers."""
+        if self._process is not None and self._process.poll() is None:
+            # A second process could not take the port, the first would answer the ping,
+            # and kill() would then stop only the second: the first would outlive the test.
+            pytest.fail("the private server is running already: kill() it first", pytrace=False)
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

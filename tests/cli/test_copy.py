@@ -142,7 +142,6 @@ def test_to_a_second_server_and_back(
     store.put(b"one", filename="a/one.txt", metadata={"k": "v"})
     store.put(b"two", filename="a/one.txt")
     store.put(os.urandom(700_000), filename="b.bin")
-    private_server.start()
     other = f"{private_server.uri.rstrip('/')}/mirror"
     cli.ok("copy", "gridfs:", other, "--all-revisions", "--to-bucket", "media")
     client: MongoClient[dict[str, Any]] = MongoClient(private_server.uri)
