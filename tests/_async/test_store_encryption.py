@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gridfs
@@ -413,25 +413,6 @@ async def test_any_range_of_an_encrypted_file_equals_the_clear_bytes(
     for start, end in ranges:
         assert await store.read_range(info.file_id, start, end) == data[start:end]
     assert await store.get(info.file_id) == data
-
-
-@pytest.fixture
-def key_vault(async_db: Any, mongo_uri: str) -> Iterator[tuple[ClientEncryption[Any], Any]]:
-    """PyMongo's ClientEncryption over a key vault in the test's database, a local master
-    key, and one data key in it."""
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    db_name = async_db.name
-    vault = ClientEncryption(
-        {"local": {"key": os.urandom(96)}},
-        f"{db_name}.keyvault",
-        client,
-        CodecOptions(uuid_representation=STANDARD),
-    )
-    try:
-        yield vault, vault.create_data_key("local", key_alt_names=["files"])
-    finally:
-        vault.close()
-        client.close()
 
 
 async def test_data_keys_wrapped_through_a_key_vault(

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from bson.binary import STANDARD
+from bson.codec_options import CodecOptions
 from mongoengine.base import _document_registry
+from pymongo import MongoClient
+from pymongo.encryption import ClientEncryption
 
 from gridfield._sync.connection import connect, disconnect
 
@@ -43,3 +48,22 @@ def own_document_classes(request: pytest.FixtureRequest) -> None:
         name = getattr(value, "_class_name", None)
         if isinstance(value, type) and isinstance(name, str) and name in _document_registry:
             _document_registry[name] = value
+
+
+@pytest.fixture
+def key_vault(sync_db: Any, mongo_uri: str) -> Iterator[tuple[ClientEncryption[Any], Any]]:
+    """PyMongo's ClientEncryption over a key vault in the test's database, a local master
+    key, and one data key in it."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    db_name = sync_db.name
+    vault = ClientEncryption(
+        {"local": {"key": os.urandom(96)}},
+        f"{db_name}.keyvault",
+        client,
+        CodecOptions(uuid_representation=STANDARD),
+    )
+    try:
+        yield vault, vault.create_data_key("local", key_alt_names=["files"])
+    finally:
+        vault.close()
+        client.close()

@@ -16,8 +16,6 @@ from typing import Any
 import bson
 import gridfs
 import pytest
-from bson.binary import STANDARD
-from bson.codec_options import CodecOptions
 from pymongo import MongoClient
 from pymongo.encryption import ClientEncryption
 
@@ -398,25 +396,6 @@ def test_the_completion_span_says_the_file_is_encrypted(secret: FileStore) -> No
         1500,
     )
     SPANS.clear()
-
-
-@pytest.fixture
-def key_vault(sync_db: Any, mongo_uri: str) -> Iterator[tuple[ClientEncryption[Any], Any]]:
-    """PyMongo's ClientEncryption over a key vault in the test's database (a local master
-    key) and one data key in it."""
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    db_name = sync_db.name
-    vault = ClientEncryption(
-        {"local": {"key": os.urandom(96)}},
-        f"{db_name}.keyvault",
-        client,
-        CodecOptions(uuid_representation=STANDARD),
-    )
-    try:
-        yield vault, vault.create_data_key("local", key_alt_names=["tus"])
-    finally:
-        vault.close()
-        client.close()
 
 
 def test_an_upload_whose_key_a_key_vault_wraps(

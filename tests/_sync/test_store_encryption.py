@@ -414,25 +414,6 @@ def test_any_range_of_an_encrypted_file_equals_the_clear_bytes(
     assert store.get(info.file_id) == data
 
 
-@pytest.fixture
-def key_vault(sync_db: Any, mongo_uri: str) -> Iterator[tuple[ClientEncryption[Any], Any]]:
-    """PyMongo's ClientEncryption over a key vault in the test's database, a local master
-    key, and one data key in it."""
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    db_name = sync_db.name
-    vault = ClientEncryption(
-        {"local": {"key": os.urandom(96)}},
-        f"{db_name}.keyvault",
-        client,
-        CodecOptions(uuid_representation=STANDARD),
-    )
-    try:
-        yield vault, vault.create_data_key("local", key_alt_names=["files"])
-    finally:
-        vault.close()
-        client.close()
-
-
 def test_data_keys_wrapped_through_a_key_vault(
     sync_db: Any, mongo_uri: str, key_vault: tuple[ClientEncryption[Any], Any]
 ) -> None:

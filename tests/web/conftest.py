@@ -286,3 +286,13 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def db(mongo_uri: str) -> Iterator[Any]:
+    """A fresh database of the test's own (a sync client's), dropped after it."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    name = fresh_db_name()
+    yield client[name]
+    client.drop_database(name)
+    client.close()

@@ -24,7 +24,6 @@ from gridfield.core.tus import FileNaming, TusOptions
 from gridfield.web.asgi import TusApp as AsgiTusApp
 from gridfield.web.wsgi import TusApp as WsgiTusApp
 
-from ..conftest import fresh_db_name
 from .servers import run_uvicorn, run_waitress, run_werkzeug
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -63,15 +62,6 @@ def _served(
                 yield url
         finally:
             sync_client.close()
-
-
-@pytest.fixture
-def db(mongo_uri: str) -> Iterator[Any]:
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    name = fresh_db_name()
-    yield client[name]
-    client.drop_database(name)
-    client.close()
 
 
 def _meta(**pairs: str) -> str:

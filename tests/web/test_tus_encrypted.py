@@ -24,7 +24,6 @@ from gridfield.core.encryption import Encryption, LocalKeys
 from gridfield.web.asgi import TusApp as AsgiTusApp
 from gridfield.web.wsgi import TusApp as WsgiTusApp
 
-from ..conftest import fresh_db_name
 from .servers import run_uvicorn, run_waitress
 from .tus_js import run_upload
 
@@ -58,15 +57,6 @@ def _served(kind: str, uri: str, db_name: str, port: int = 0) -> Iterator[str]:
             yield url
     finally:
         sync_client.close()
-
-
-@pytest.fixture
-def db(mongo_uri: str) -> Iterator[Any]:
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    name = fresh_db_name()
-    yield client[name]
-    client.drop_database(name)
-    client.close()
 
 
 def _read_back(mongo_uri: str, db: Any, file_id: Any) -> bytes:
